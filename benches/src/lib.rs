@@ -1,0 +1,1 @@
+//! Benchmarks of tether; the benches live in `benches/`.

@@ -1,0 +1,1 @@
+//! Test support for tether: a deterministic in-memory pair of connections.
