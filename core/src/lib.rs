@@ -1,6 +1,88 @@
 //! tether-core: the sans-IO heart of tether, Apache Dubbo's `dubbo://` protocol for Rust.
+//!
+//! # What it never does
+//! This crate never opens a socket, spawns a thread, sleeps, or reads the clock. Bytes and
+//! `Instant`s come in as arguments; bytes, events and deadlines go out. An executor crate
+//! (tokio, smol, plain threads) or your own event loop moves them. The only blocking calls
+//! are [`Completion::wait`] and [`Completion::wait_timeout`], which block the *caller* of a
+//! call, never the connection.
+//!
+//! # Driving a connection
+//! A [`Connection`] is one `dubbo://` connection, either side. Its inputs are
+//! [`handle_input`](Connection::handle_input) (bytes read),
+//! [`handle_written`](Connection::handle_written) (bytes the transport accepted),
+//! [`handle_timeout`](Connection::handle_timeout) and
+//! [`handle_closed`](Connection::handle_closed); its commands start calls, send one-way
+//! requests, answer requests, cancel, announce read-only, and close. After **any** input or
+//! command, drain every output before waiting on I/O again:
+//!
+//! 1. [`poll_transmit`](Connection::poll_transmit): bytes to write; report what the transport
+//!    accepted with `handle_written`;
+//! 2. [`poll_event`](Connection::poll_event): received requests, completed calls (call
+//!    [`Delivery::deliver`] on them, outside any lock around the connection), peer
+//!    announcements, and the connection's end;
+//! 3. [`poll_timeout`](Connection::poll_timeout): when to call `handle_timeout` next.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use tether_core::{CallOptions, Config, Connection, Event, Inline, Side};
+//!
+//! let now = Instant::now();
+//! let mut consumer = Connection::new(Config::new(Side::Consumer), now);
+//! let mut provider = Connection::new(Config::new(Side::Provider), now);
+//!
+//! // The consumer starts a call; its body is opaque bytes at this layer.
+//! let call = consumer
+//!     .start_call(now, CallOptions::new(Duration::from_secs(1)), b"ping".to_vec())
+//!     .unwrap();
+//!
+//! // A loop moves bytes between the two (here: directly, no sockets).
+//! let mut wire = Vec::new();
+//! let n = consumer.poll_transmit(now, &mut wire);
+//! consumer.handle_written(now, n);
+//! provider.handle_input(now, &wire);
+//! while let Some(event) = provider.poll_event() {
+//!     if let Event::RequestReceived(request) = event {
+//!         assert_eq!(&request.body[..], b"ping");
+//!         provider
+//!             .respond(now, request.id, tether_core::Status::OK, request.serialization, b"pong".to_vec())
+//!             .unwrap();
+//!     }
+//! }
+//! wire.clear();
+//! provider.poll_transmit(now, &mut wire);
+//! consumer.handle_input(now, &wire);
+//! while let Some(event) = consumer.poll_event() {
+//!     if let Event::CallCompleted(delivery) = event {
+//!         delivery.deliver(&Inline);
+//!     }
+//! }
+//! let response = call.response.wait().unwrap();
+//! assert_eq!(&response.body[..], b"pong");
+//! ```
+//!
+//! `core/examples/custom_loop.rs` drives a connection over a non-blocking `TcpStream` from a
+//! hand-written loop.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod call;
+pub mod config;
+pub mod connection;
+pub mod error;
+pub mod event;
 pub mod frame;
 pub mod hessian2;
+mod outbound;
+pub mod payload;
+mod pending;
+
+pub use call::{CallbackExecutor, Completer, Completion, Inline};
+pub use config::{Config, Keepalive, Side};
+pub use connection::{Announcement, Call, CallOptions, Connection, ConnectionStats, Sent};
+pub use error::{
+    CallError, ConfigError, ConnectionError, RespondError, StartError, StartErrorKind, TimeoutPhase,
+};
+pub use event::{CallResult, Delivery, Event, InboundRequest, Response, SentResult};
+pub use frame::{PayloadLimit, RequestId, SerializationId, Status};
+pub use payload::Payload;

@@ -1,0 +1,186 @@
+//! Connection configuration: typed, with Dubbo's defaults, validated when built.
+
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use crate::error::ConfigError;
+use crate::frame::PayloadLimit;
+
+/// Which end of the connection this is. Both ends send and answer requests (a provider calls
+/// consumer callbacks over the same connection); the side picks the keep-alive defaults.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Side {
+    /// The end that opened the connection.
+    Consumer,
+    /// The end that accepted it.
+    Provider,
+}
+
+/// Heartbeats and the idle timeout (`PROTOCOL.md` §4.1).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Keepalive {
+    heartbeat: Option<Duration>,
+    idle_timeout: Option<Duration>,
+}
+
+impl Keepalive {
+    /// Dubbo's heartbeat interval: 60 s.
+    pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(60);
+    /// Dubbo's idle timeout: three heartbeat intervals.
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(180);
+
+    /// Sends a heartbeat after `heartbeat` without reads or without writes (if given), and
+    /// closes the connection after `idle_timeout` without reads (if given). The idle timeout
+    /// must be at least twice the heartbeat interval, as Dubbo requires.
+    pub fn new(
+        heartbeat: Option<Duration>,
+        idle_timeout: Option<Duration>,
+    ) -> Result<Self, ConfigError> {
+        if heartbeat.is_some_and(|d| d.is_zero()) {
+            return Err(ConfigError::Zero("heartbeat interval"));
+        }
+        if idle_timeout.is_some_and(|d| d.is_zero()) {
+            return Err(ConfigError::Zero("idle timeout"));
+        }
+        if let (Some(heartbeat), Some(idle)) = (heartbeat, idle_timeout) {
+            if idle < heartbeat * 2 {
+                return Err(ConfigError::IdleTimeoutTooShort { heartbeat, idle });
+            }
+        }
+        Ok(Self {
+            heartbeat,
+            idle_timeout,
+        })
+    }
+
+    /// A consumer's defaults: heartbeat after 60 s idle, close after 180 s without reads.
+    pub const fn consumer() -> Self {
+        Self {
+            heartbeat: Some(Self::DEFAULT_HEARTBEAT),
+            idle_timeout: Some(Self::DEFAULT_IDLE_TIMEOUT),
+        }
+    }
+
+    /// A provider's defaults: Java 2.7+ providers answer heartbeats but send none; they close
+    /// a connection after 180 s without reads (`close.timeout`).
+    pub const fn provider() -> Self {
+        Self {
+            heartbeat: None,
+            idle_timeout: Some(Self::DEFAULT_IDLE_TIMEOUT),
+        }
+    }
+
+    /// No heartbeats and no idle timeout.
+    pub const fn disabled() -> Self {
+        Self {
+            heartbeat: None,
+            idle_timeout: None,
+        }
+    }
+
+    /// The heartbeat interval, if heartbeats are sent.
+    pub fn heartbeat(&self) -> Option<Duration> {
+        self.heartbeat
+    }
+
+    /// The idle timeout, if any.
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        self.idle_timeout
+    }
+}
+
+/// Configuration of one connection. `Config::new(side)` gives Dubbo's defaults for that side.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    pub(crate) side: Side,
+    pub(crate) payload_limit: PayloadLimit,
+    pub(crate) max_in_flight: NonZeroUsize,
+    pub(crate) max_inbound_in_flight: NonZeroUsize,
+    pub(crate) send_buffer_high_water: NonZeroUsize,
+    pub(crate) keepalive: Keepalive,
+}
+
+impl Config {
+    /// Default maximum of two-way calls in flight, per connection and direction.
+    pub const DEFAULT_MAX_IN_FLIGHT: usize = 65_536;
+    /// Default high-water mark of the send buffer: 16 MiB not yet accepted by the transport.
+    pub const DEFAULT_SEND_BUFFER_HIGH_WATER: usize = 16 * 1024 * 1024;
+
+    /// Dubbo's defaults for `side`: 8 MiB payload limit, the side's keep-alive defaults,
+    /// 65 536 calls in flight each way, a 16 MiB send buffer.
+    pub fn new(side: Side) -> Self {
+        let in_flight = NonZeroUsize::new(Self::DEFAULT_MAX_IN_FLIGHT).expect("non-zero constant");
+        Self {
+            side,
+            payload_limit: PayloadLimit::default(),
+            max_in_flight: in_flight,
+            max_inbound_in_flight: in_flight,
+            send_buffer_high_water: NonZeroUsize::new(Self::DEFAULT_SEND_BUFFER_HIGH_WATER)
+                .expect("non-zero constant"),
+            keepalive: match side {
+                Side::Consumer => Keepalive::consumer(),
+                Side::Provider => Keepalive::provider(),
+            },
+        }
+    }
+
+    /// Which end this is.
+    pub fn side(&self) -> Side {
+        self.side
+    }
+
+    /// The largest frame body sent or accepted, both directions (Dubbo's `payload`).
+    pub fn payload_limit(&mut self, limit: PayloadLimit) -> &mut Self {
+        self.payload_limit = limit;
+        self
+    }
+
+    /// The most two-way calls this side may have awaiting responses; more are refused at
+    /// their start with `TooManyInFlight`.
+    pub fn max_in_flight(&mut self, limit: NonZeroUsize) -> &mut Self {
+        self.max_in_flight = limit;
+        self
+    }
+
+    /// The most two-way requests from the peer awaiting this side's response; more are
+    /// answered at once with status 100 (`SERVER_THREADPOOL_EXHAUSTED`).
+    pub fn max_inbound_in_flight(&mut self, limit: NonZeroUsize) -> &mut Self {
+        self.max_inbound_in_flight = limit;
+        self
+    }
+
+    /// The most bytes queued but not yet accepted by the transport before new calls and
+    /// one-way requests are refused with `SendBufferFull`. Responses and heartbeats are never
+    /// refused (they are bounded by the inbound in-flight limit), so a frame may overshoot it.
+    pub fn send_buffer_high_water(&mut self, bytes: NonZeroUsize) -> &mut Self {
+        self.send_buffer_high_water = bytes;
+        self
+    }
+
+    /// Heartbeats and idle timeout.
+    pub fn keepalive(&mut self, keepalive: Keepalive) -> &mut Self {
+        self.keepalive = keepalive;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keepalive_validation() {
+        let s = Duration::from_secs;
+        assert!(Keepalive::new(Some(s(10)), Some(s(20))).is_ok());
+        assert_eq!(
+            Keepalive::new(Some(s(10)), Some(s(19))),
+            Err(ConfigError::IdleTimeoutTooShort {
+                heartbeat: s(10),
+                idle: s(19)
+            })
+        );
+        assert!(Keepalive::new(Some(Duration::ZERO), None).is_err());
+        assert!(Keepalive::new(None, Some(s(1))).is_ok());
+    }
+}

@@ -1,0 +1,882 @@
+//! The sans-IO state machine of one `dubbo://` connection (`PROTOCOL.md` §1, §4, §5).
+//!
+//! A [`Connection`] owns the frame decoder, the outbound buffer, the pending-call table, the
+//! inbound requests awaiting answers, the keep-alive timers and an event queue. It is driven
+//! by inputs (`handle_*`) and commands (`start_call`, `respond`, ...), and drained through
+//! `poll_transmit`, `poll_event` and `poll_timeout` after each of them.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::call::{CancelQueue, Completion, pair};
+use crate::config::{Config, Side};
+use crate::error::{
+    CallError, ConnectionError, RespondError, StartError, StartErrorKind, TimeoutPhase,
+};
+use crate::event::{CallResult, Delivery, Event, InboundRequest, Response, SentResult};
+use crate::frame::{
+    Decoded, Frame, FrameDecoder, FrameKind, HEADER_LEN, Header, PayloadTooLarge, RequestId,
+    SerializationId, Status,
+};
+use crate::hessian2;
+use crate::outbound::Outbound;
+use crate::payload::Payload;
+use crate::pending::{IdMap, Pending, PendingTable};
+
+/// Hessian2's serialized null: the body of a heartbeat (`PROTOCOL.md` §4).
+const HEARTBEAT_BODY: [u8; 1] = [b'N'];
+/// Hessian2 string `"R"`: the read-only event body.
+const READONLY_BODY: [u8; 2] = [0x01, b'R'];
+/// Hessian2 string `"W"`: the writeable event body.
+const WRITEABLE_BODY: [u8; 2] = [0x01, b'W'];
+/// Java 3.x refuses event bodies longer than this; we echo no more in heartbeat replies.
+const MAX_EVENT_BODY: usize = 15;
+/// Timeouts are capped so that `now + timeout` cannot overflow `Instant`.
+const MAX_TIMEOUT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// Per-call options for [`Connection::start_call`].
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct CallOptions {
+    /// How long to wait for the response (Dubbo's `timeout`, default 1 000 ms).
+    pub timeout: Duration,
+    /// How the body is serialized.
+    pub serialization: SerializationId,
+    /// Whether to return a completion that resolves once the request bytes were accepted by
+    /// the transport (Dubbo's `sent=true`).
+    pub notify_sent: bool,
+}
+
+impl CallOptions {
+    /// Dubbo's default call timeout.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(1000);
+
+    /// Options with `timeout`, Hessian2, no `sent` notification.
+    pub fn new(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            ..Self::default()
+        }
+    }
+
+    /// Sets whether a `sent` notification is returned.
+    pub fn notify_sent(mut self, notify: bool) -> Self {
+        self.notify_sent = notify;
+        self
+    }
+
+    /// Sets the serialization id written in the header.
+    pub fn serialization(mut self, serialization: SerializationId) -> Self {
+        self.serialization = serialization;
+        self
+    }
+}
+
+impl Default for CallOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Self::DEFAULT_TIMEOUT,
+            serialization: SerializationId::HESSIAN2,
+            notify_sent: false,
+        }
+    }
+}
+
+/// A started two-way call.
+#[derive(Debug)]
+pub struct Call {
+    /// Its request id.
+    pub id: RequestId,
+    /// Resolves with the response or the reason none came. Dropping it cancels the call.
+    pub response: Completion<CallResult>,
+    /// If asked for: resolves once the request bytes were accepted by the transport.
+    pub sent: Option<Completion<SentResult>>,
+}
+
+/// A sent one-way request or event.
+#[derive(Debug)]
+pub struct Sent {
+    /// Its request id.
+    pub id: RequestId,
+    /// If asked for: resolves once the request bytes were accepted by the transport.
+    pub sent: Option<Completion<SentResult>>,
+}
+
+/// Event frames this side can announce (`PROTOCOL.md` §4.2).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Announcement {
+    /// `"R"`: this provider is going read-only; consumers should send no new calls.
+    ReadOnly,
+    /// `"W"`: this provider takes calls again.
+    Writeable,
+}
+
+/// Counters of what a connection did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub struct ConnectionStats {
+    /// Frames decoded from the peer, oversized ones included.
+    pub frames_received: u64,
+    /// Frames queued for the peer.
+    pub frames_sent: u64,
+    /// Bytes handed to `handle_input`.
+    pub bytes_received: u64,
+    /// Bytes the transport reported written.
+    pub bytes_written: u64,
+    /// Responses whose id had no pending call (late after a timeout or cancel, or unknown).
+    pub late_responses: u64,
+    /// Frames whose body exceeded the payload limit.
+    pub oversized_frames: u64,
+    /// Heartbeats this side sent.
+    pub heartbeats_sent: u64,
+    /// Heartbeats from the peer this side answered.
+    pub heartbeats_answered: u64,
+    /// Requests answered by the connection itself with an error status (over limits,
+    /// duplicate ids, oversized bodies).
+    pub requests_rejected: u64,
+}
+
+/// Keep-alive timestamps (`PROTOCOL.md` §4.1).
+#[derive(Debug)]
+struct Liveness {
+    last_read: Instant,
+    last_write: Instant,
+    last_heartbeat: Option<Instant>,
+}
+
+/// Why encoding a frame into the outbound buffer failed.
+enum EncodeFailure<E> {
+    TooLarge(PayloadTooLarge),
+    Encode(E),
+}
+
+/// The state machine of one `dubbo://` connection, either side.
+///
+/// Drive it with [`handle_input`](Self::handle_input), [`handle_written`](Self::handle_written),
+/// [`handle_timeout`](Self::handle_timeout) and the commands; after each, drain
+/// [`poll_transmit`](Self::poll_transmit), [`poll_event`](Self::poll_event) and re-arm one
+/// timer at [`poll_timeout`](Self::poll_timeout). See the crate documentation for a run loop.
+#[derive(Debug)]
+pub struct Connection {
+    config: Config,
+    decoder: FrameDecoder,
+    outbound: Outbound,
+    pending: PendingTable,
+    /// Two-way requests from the peer that await this side's response.
+    inbound: IdMap<()>,
+    events: VecDeque<Event>,
+    /// Ids of calls whose completion was dropped; drained on every input and command.
+    cancels: Arc<CancelQueue>,
+    cancelled_scratch: Vec<RequestId>,
+    next_id: u64,
+    liveness: Liveness,
+    /// The latest `now` seen: time never goes backwards inside the connection.
+    now: Instant,
+    closed: Option<ConnectionError>,
+    peer_read_only: bool,
+    /// A start was refused for lack of capacity: report when there is some again.
+    capacity_wanted: bool,
+    stats: ConnectionStats,
+}
+
+impl Connection {
+    /// A new connection, established at `now`.
+    pub fn new(config: Config, now: Instant) -> Self {
+        Self {
+            decoder: FrameDecoder::new(config.payload_limit),
+            config,
+            outbound: Outbound::default(),
+            pending: PendingTable::default(),
+            inbound: IdMap::default(),
+            events: VecDeque::new(),
+            cancels: Arc::default(),
+            cancelled_scratch: Vec::new(),
+            next_id: 0,
+            liveness: Liveness {
+                last_read: now,
+                last_write: now,
+                last_heartbeat: None,
+            },
+            now,
+            closed: None,
+            peer_read_only: false,
+            capacity_wanted: false,
+            stats: ConnectionStats::default(),
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Inputs
+
+    /// Feeds bytes read from the transport. Any chunking of the stream gives the same result.
+    pub fn handle_input(&mut self, now: Instant, mut data: &[u8]) {
+        let now = self.advance(now);
+        if self.closed.is_some() || data.is_empty() {
+            return;
+        }
+        self.liveness.last_read = now;
+        self.stats.bytes_received += data.len() as u64;
+        while self.closed.is_none() {
+            match self.decoder.decode(&mut data) {
+                Ok(Some(Decoded::Frame(frame))) => self.on_frame(now, frame),
+                Ok(Some(Decoded::Oversized(header))) => self.on_oversized(header),
+                Ok(None) => break,
+                Err(err) => self.end(ConnectionError::Malformed(err)),
+            }
+        }
+        self.check_capacity();
+    }
+
+    /// Records that the transport accepted `n` more of the bytes handed out by
+    /// [`poll_transmit`](Self::poll_transmit). This drives `sent` notifications and tells a
+    /// timed-out call's phase (written or not).
+    pub fn handle_written(&mut self, now: Instant, n: usize) {
+        let now = self.advance(now);
+        if self.closed.is_some() || n == 0 {
+            return;
+        }
+        self.liveness.last_write = now;
+        self.stats.bytes_written += n as u64;
+        for (id, completer) in self.outbound.handle_written(n) {
+            self.events
+                .push_back(Event::RequestSent(Delivery::new(id, completer, Ok(()))));
+        }
+        self.check_capacity();
+    }
+
+    /// Expires calls whose deadline passed, sends a heartbeat when due and closes a connection
+    /// idle for too long. Idempotent: calling it early or twice does nothing extra.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.advance(now);
+        if self.closed.is_some() {
+            return;
+        }
+        while let Some(pending) = self.pending.pop_expired(now) {
+            let phase = if pending.end_offset <= self.outbound.written() {
+                TimeoutPhase::ServerSide
+            } else {
+                TimeoutPhase::ClientSide
+            };
+            let error = CallError::Timeout {
+                phase,
+                timeout: pending.timeout,
+            };
+            self.finish(pending, Err(error));
+        }
+        if let Some(idle) = self.config.keepalive.idle_timeout() {
+            if now.saturating_duration_since(self.liveness.last_read) >= idle {
+                self.end(ConnectionError::IdleTimeout { idle });
+                return;
+            }
+        }
+        if self.heartbeat_due().is_some_and(|due| due <= now) {
+            self.queue_heartbeat(now);
+        }
+        self.check_capacity();
+    }
+
+    /// Reports that the transport is gone (end of stream, reset, I/O error): every pending
+    /// call fails at once with [`ConnectionError::TransportClosed`].
+    pub fn handle_closed(&mut self, now: Instant) {
+        self.advance(now);
+        self.end(ConnectionError::TransportClosed);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Commands
+
+    /// Starts a two-way call whose body is `payload`: registers it as pending, then queues its
+    /// frame (`PROTOCOL.md` §5.5). The call ends in exactly one outcome: a response, a
+    /// timeout, cancellation, or the connection's end.
+    pub fn start_call<P: Payload>(
+        &mut self,
+        now: Instant,
+        options: CallOptions,
+        payload: P,
+    ) -> Result<Call, StartError<P, P::Error>> {
+        let now = self.advance(now);
+        if let Err(kind) = self.check_can_send() {
+            return Err(StartError { kind, payload });
+        }
+        if self.pending.len() >= self.config.max_in_flight.get() {
+            self.capacity_wanted = true;
+            let limit = self.config.max_in_flight.get();
+            return Err(StartError {
+                kind: StartErrorKind::TooManyInFlight { limit },
+                payload,
+            });
+        }
+        if options.timeout.is_zero() {
+            return Err(StartError {
+                kind: StartErrorKind::NoTimeBudget,
+                payload,
+            });
+        }
+        let id = RequestId(self.next_id);
+        let header = request_header(id, true, false, options.serialization);
+        let end_offset = match self.encode_frame(header, &payload) {
+            Ok(end_offset) => end_offset,
+            Err(failure) => return Err(start_failure(failure, payload)),
+        };
+        self.next_id += 1;
+        let timeout = options.timeout.min(MAX_TIMEOUT);
+        let (completer, response) = pair(abandoned_call);
+        self.pending.insert(Pending {
+            id,
+            deadline: now + timeout,
+            timeout,
+            end_offset,
+            completer,
+        });
+        Ok(Call {
+            id,
+            response: response.with_cancel(id, self.cancels.clone()),
+            sent: self.sent_notification(options.notify_sent, id, end_offset),
+        })
+    }
+
+    /// Sends a one-way request (Dubbo's `return=false`): no pending entry, no response.
+    pub fn send_oneway<P: Payload>(
+        &mut self,
+        now: Instant,
+        serialization: SerializationId,
+        notify_sent: bool,
+        payload: P,
+    ) -> Result<Sent, StartError<P, P::Error>> {
+        self.advance(now);
+        if let Err(kind) = self.check_can_send() {
+            return Err(StartError { kind, payload });
+        }
+        let id = RequestId(self.next_id);
+        let header = request_header(id, false, false, serialization);
+        match self.encode_frame(header, &payload) {
+            Ok(end_offset) => {
+                self.next_id += 1;
+                Ok(Sent {
+                    id,
+                    sent: self.sent_notification(notify_sent, id, end_offset),
+                })
+            }
+            Err(failure) => Err(start_failure(failure, payload)),
+        }
+    }
+
+    /// Answers the two-way request `id` with `status` and `payload` (for any status but OK,
+    /// the body is one string message, `PROTOCOL.md` §3.4). Use the request's serialization.
+    ///
+    /// A response that cannot be sent as given is still answered: over the payload limit with
+    /// status 25, an encoding failure with status 50; the error says which.
+    pub fn respond<P: Payload>(
+        &mut self,
+        now: Instant,
+        id: RequestId,
+        status: Status,
+        serialization: SerializationId,
+        payload: P,
+    ) -> Result<(), RespondError<P::Error>> {
+        self.advance(now);
+        if let Some(err) = self.closed {
+            return Err(RespondError::Closed(err));
+        }
+        if self.inbound.remove(&id.0).is_none() {
+            return Err(RespondError::UnknownRequest(id));
+        }
+        let header = response_header(id, status, false, serialization);
+        match self.encode_frame(header, &payload) {
+            Ok(_) => Ok(()),
+            Err(EncodeFailure::TooLarge(err)) => {
+                self.reject(id, Status::SERIALIZATION_ERROR, &err.to_string());
+                Err(RespondError::PayloadTooLarge(err))
+            }
+            Err(EncodeFailure::Encode(err)) => {
+                let message = format!("Failed to send response: {err}");
+                self.reject(id, Status::BAD_RESPONSE, &message);
+                Err(RespondError::Encode(err))
+            }
+        }
+    }
+
+    /// Cancels a pending call: it completes with [`CallError::Cancelled`] and a late response
+    /// is ignored. Returns whether the call was pending. (Dropping a call's completion cancels
+    /// it too, without an outcome to deliver.)
+    pub fn cancel(&mut self, now: Instant, id: RequestId) -> bool {
+        self.advance(now);
+        match self.pending.remove(id) {
+            Some(pending) => {
+                self.finish(pending, Err(CallError::Cancelled));
+                self.check_capacity();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Sends a two-way heartbeat now (they are also sent automatically when due).
+    pub fn send_heartbeat(&mut self, now: Instant) -> Result<RequestId, ConnectionError> {
+        let now = self.advance(now);
+        match self.closed {
+            Some(err) => Err(err),
+            None => Ok(self.queue_heartbeat(now)),
+        }
+    }
+
+    /// Announces read-only or writeable to the peer with a one-way event (`PROTOCOL.md` §4.2).
+    /// Java sends read-only with `sent=true`: ask for a notification to wait for the write.
+    pub fn announce(
+        &mut self,
+        now: Instant,
+        announcement: Announcement,
+        notify_sent: bool,
+    ) -> Result<Sent, ConnectionError> {
+        self.advance(now);
+        if let Some(err) = self.closed {
+            return Err(err);
+        }
+        let body = match announcement {
+            Announcement::ReadOnly => READONLY_BODY,
+            Announcement::Writeable => WRITEABLE_BODY,
+        };
+        let id = self.next_request_id();
+        let end_offset = self.encode_event(request_header(id, false, true, SERIALIZATION), &body);
+        Ok(Sent {
+            id,
+            sent: self.sent_notification(notify_sent, id, end_offset),
+        })
+    }
+
+    /// Closes the connection: every pending call fails at once with
+    /// [`ConnectionError::LocallyClosed`], queued bytes are dropped, and every later command
+    /// returns that error. Flush first (see [`has_transmit`](Self::has_transmit)) to say
+    /// goodbye.
+    pub fn close(&mut self, now: Instant) {
+        self.advance(now);
+        self.end(ConnectionError::LocallyClosed);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Outputs
+
+    /// Moves the bytes to send into `buf` and returns how many. When `buf` is empty the
+    /// buffers are swapped rather than copied. Report what the transport accepted with
+    /// [`handle_written`](Self::handle_written).
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> usize {
+        self.advance(now);
+        self.outbound.transmit(buf)
+    }
+
+    /// The next event, if any. Each is reported once.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called, or `None` if
+    /// nothing is timed (a closed connection, or no pending call and no keep-alive).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed.is_some() {
+            return None;
+        }
+        let idle = self
+            .config
+            .keepalive
+            .idle_timeout()
+            .map(|idle| self.liveness.last_read + idle);
+        [self.pending.next_deadline(), self.heartbeat_due(), idle]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // State
+
+    /// Whether bytes wait for [`poll_transmit`](Self::poll_transmit).
+    pub fn has_transmit(&self) -> bool {
+        self.outbound.has_queued()
+    }
+
+    /// Bytes queued or handed to the transport but not yet reported written.
+    pub fn unwritten_bytes(&self) -> u64 {
+        self.outbound.unwritten()
+    }
+
+    /// Whether new calls would be accepted now: open, below the in-flight limit and below the
+    /// send buffer's high-water mark.
+    pub fn has_capacity(&self) -> bool {
+        self.closed.is_none()
+            && self.pending.len() < self.config.max_in_flight.get()
+            && self.outbound.unwritten() < self.config.send_buffer_high_water.get() as u64
+    }
+
+    /// Two-way calls awaiting their response.
+    pub fn in_flight(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether the call `id` awaits its response.
+    pub fn is_pending(&self, id: RequestId) -> bool {
+        self.pending.contains(id)
+    }
+
+    /// Two-way requests from the peer awaiting this side's response.
+    pub fn inbound_in_flight(&self) -> usize {
+        self.inbound.len()
+    }
+
+    /// Whether the peer announced read-only and has not announced writeable since.
+    pub fn is_peer_read_only(&self) -> bool {
+        self.peer_read_only
+    }
+
+    /// Why the connection ended, if it did.
+    pub fn close_reason(&self) -> Option<ConnectionError> {
+        self.closed
+    }
+
+    /// Whether the connection ended.
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_some()
+    }
+
+    /// Which end this is.
+    pub fn side(&self) -> Side {
+        self.config.side
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> ConnectionStats {
+        self.stats
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Inbound frames
+
+    fn on_frame(&mut self, now: Instant, frame: Frame) {
+        self.stats.frames_received += 1;
+        let Frame { header, body } = frame;
+        match (header.kind, header.event) {
+            (FrameKind::Request { two_way }, true) => self.on_event_request(header, two_way, body),
+            (FrameKind::Request { two_way }, false) => {
+                if two_way && !self.admit_inbound(header.id) {
+                    return;
+                }
+                self.events
+                    .push_back(Event::RequestReceived(InboundRequest {
+                        id: header.id,
+                        two_way,
+                        serialization: header.serialization,
+                        body,
+                        received_at: now,
+                    }));
+            }
+            // Heartbeat replies, and the unsolicited event responses some peers send: they
+            // never touch the pending table (`PROTOCOL.md` §4).
+            (FrameKind::Response { .. }, true) => {}
+            (FrameKind::Response { status }, false) => match self.pending.remove(header.id) {
+                Some(pending) => {
+                    let response = Response {
+                        status,
+                        serialization: header.serialization,
+                        body,
+                    };
+                    self.finish(pending, Ok(response));
+                }
+                None => self.stats.late_responses += 1,
+            },
+        }
+    }
+
+    /// Accepts a two-way request into the inbound set, or answers it with an error.
+    fn admit_inbound(&mut self, id: RequestId) -> bool {
+        let limit = self.config.max_inbound_in_flight.get();
+        if self.inbound.len() >= limit {
+            let message = format!(
+                "Server side thread pool is exhausted, detail msg: {limit} requests already in flight on this connection"
+            );
+            self.reject(id, Status::SERVER_THREADPOOL_EXHAUSTED, &message);
+            return false;
+        }
+        if self.inbound.insert(id.0, ()).is_some() {
+            // The first request keeps its place; this one is answered so that it, too, gets
+            // exactly one response.
+            let message = format!(
+                "Fail to decode request due to: request id {id} is already awaiting a response"
+            );
+            self.reject(id, Status::BAD_REQUEST, &message);
+            return false;
+        }
+        true
+    }
+
+    fn on_event_request(&mut self, header: Header, two_way: bool, body: bytes::Bytes) {
+        // "R" and "W" are one-way Hessian2 strings; dubbo-go answers every event request as
+        // a heartbeat, so we answer any other two-way event the same way (`PROTOCOL.md` §4).
+        let hessian2 = header.serialization == SERIALIZATION;
+        if hessian2 && body.starts_with(&READONLY_BODY) {
+            self.peer_read_only = true;
+            self.events.push_back(Event::PeerReadOnly);
+        } else if hessian2 && body.starts_with(&WRITEABLE_BODY) {
+            self.peer_read_only = false;
+            self.events.push_back(Event::PeerWriteable);
+        } else if two_way && body.len() <= MAX_EVENT_BODY {
+            // Echo the body: it is the serialized null of the request's own serialization.
+            let reply = response_header(header.id, Status::OK, true, header.serialization);
+            self.encode_event(reply, &body[..]);
+            self.stats.heartbeats_answered += 1;
+        }
+    }
+
+    fn on_oversized(&mut self, header: Header) {
+        self.stats.frames_received += 1;
+        self.stats.oversized_frames += 1;
+        let error = PayloadTooLarge {
+            len: header.body_len as usize,
+            limit: self.config.payload_limit,
+        };
+        match (header.kind, header.event) {
+            (FrameKind::Request { two_way: true }, false) => {
+                let message = format!("Fail to decode request due to: {error}");
+                self.reject(header.id, Status::BAD_REQUEST, &message);
+            }
+            (FrameKind::Response { .. }, false) => match self.pending.remove(header.id) {
+                Some(pending) => self.finish(pending, Err(CallError::ResponseTooLarge(error))),
+                None => self.stats.late_responses += 1,
+            },
+            // One-way requests get no answer; oversized events are dropped.
+            _ => {}
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Outbound frames
+
+    /// Encodes `header` + `payload` straight into the outbound buffer, checking the payload
+    /// limit, and returns the stream offset just past the frame. On failure the buffer is
+    /// left as it was.
+    fn encode_frame<P: Payload>(
+        &mut self,
+        mut header: Header,
+        payload: &P,
+    ) -> Result<u64, EncodeFailure<P::Error>> {
+        let limit = self.config.payload_limit;
+        let buf = self.outbound.buf();
+        let start = buf.len();
+        buf.extend_from_slice(&[0; HEADER_LEN]);
+        let encoded = payload.encode(buf);
+        let len = buf.len() - start - HEADER_LEN;
+        let failure = match encoded {
+            Err(err) => Some(EncodeFailure::Encode(err)),
+            Ok(()) if limit.is_exceeded_by(len) => {
+                Some(EncodeFailure::TooLarge(PayloadTooLarge { len, limit }))
+            }
+            Ok(()) => None,
+        };
+        if let Some(failure) = failure {
+            buf.truncate(start);
+            // Do not keep the memory of an over-limit body around.
+            buf.shrink_to(start.max(64 * 1024));
+            return Err(failure);
+        }
+        header.body_len = len as u32;
+        buf[start..start + HEADER_LEN].copy_from_slice(&header.encode());
+        self.stats.frames_sent += 1;
+        Ok(self.outbound.queued())
+    }
+
+    /// Encodes a tiny body that cannot fail and is below any sane payload limit.
+    fn encode_event(&mut self, mut header: Header, body: &[u8]) -> u64 {
+        header.body_len = body.len() as u32;
+        let buf = self.outbound.buf();
+        buf.extend_from_slice(&header.encode());
+        buf.extend_from_slice(body);
+        self.stats.frames_sent += 1;
+        self.outbound.queued()
+    }
+
+    /// Answers request `id` with an error `status` and `message`, written in Hessian2 (the
+    /// connection's own answers are for requests it did not decode, `PROTOCOL.md` §1.1).
+    fn reject(&mut self, id: RequestId, status: Status, message: &str) {
+        self.stats.requests_rejected += 1;
+        let mut body = Vec::with_capacity(message.len() + 3);
+        hessian2::write_string(&mut body, message);
+        if self.config.payload_limit.is_exceeded_by(body.len()) {
+            // Even the message is over the limit: a null message means "no message" (§3.4).
+            body = HEARTBEAT_BODY.to_vec();
+        }
+        self.encode_event(response_header(id, status, false, SERIALIZATION), &body);
+    }
+
+    fn queue_heartbeat(&mut self, now: Instant) -> RequestId {
+        let id = self.next_request_id();
+        self.encode_event(
+            request_header(id, true, true, SERIALIZATION),
+            &HEARTBEAT_BODY,
+        );
+        self.liveness.last_heartbeat = Some(now);
+        self.stats.heartbeats_sent += 1;
+        id
+    }
+
+    fn next_request_id(&mut self) -> RequestId {
+        let id = RequestId(self.next_id);
+        self.next_id += 1;
+        id
+    }
+
+    fn sent_notification(
+        &mut self,
+        notify: bool,
+        id: RequestId,
+        end_offset: u64,
+    ) -> Option<Completion<SentResult>> {
+        notify.then(|| {
+            let (completer, completion) = pair(abandoned_sent);
+            self.outbound.notify_when_written(end_offset, id, completer);
+            completion
+        })
+    }
+
+    fn check_can_send<E>(&mut self) -> Result<(), StartErrorKind<E>> {
+        if let Some(err) = self.closed {
+            return Err(StartErrorKind::Closed(err));
+        }
+        let buffered = self.outbound.unwritten();
+        let high_water = self.config.send_buffer_high_water.get();
+        if buffered >= high_water as u64 {
+            self.capacity_wanted = true;
+            return Err(StartErrorKind::SendBufferFull {
+                buffered,
+                high_water,
+            });
+        }
+        Ok(())
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Bookkeeping
+
+    /// Clamps `now` to be monotonic and applies cancellations from dropped completions.
+    fn advance(&mut self, now: Instant) -> Instant {
+        if now > self.now {
+            self.now = now;
+        }
+        self.cancels.drain_into(&mut self.cancelled_scratch);
+        for id in self.cancelled_scratch.drain(..) {
+            // Its completion is gone: dropping the completer resolves nothing anyone sees.
+            self.pending.remove(id);
+        }
+        self.now
+    }
+
+    fn finish(&mut self, pending: Pending, outcome: CallResult) {
+        self.events.push_back(Event::CallCompleted(Delivery::new(
+            pending.id,
+            pending.completer,
+            outcome,
+        )));
+    }
+
+    /// Ends the connection once: fails every pending call and `sent` notification at once.
+    fn end(&mut self, reason: ConnectionError) {
+        if self.closed.is_some() {
+            return;
+        }
+        self.closed = Some(reason);
+        for pending in self.pending.drain() {
+            self.events.push_back(Event::CallCompleted(Delivery::new(
+                pending.id,
+                pending.completer,
+                Err(CallError::ConnectionLost(reason)),
+            )));
+        }
+        for (id, completer) in self.outbound.clear() {
+            self.events.push_back(Event::RequestSent(Delivery::new(
+                id,
+                completer,
+                Err(reason),
+            )));
+        }
+        self.inbound.clear();
+        self.events.push_back(Event::Closed(reason));
+    }
+
+    fn heartbeat_due(&self) -> Option<Instant> {
+        let interval = self.config.keepalive.heartbeat()?;
+        // Due after `interval` without reads or without writes (a 2.6 server closes on its
+        // read-idle, which is our write-idle), but never more often than once an interval.
+        let quiet_since = self.liveness.last_read.min(self.liveness.last_write);
+        let since = match self.liveness.last_heartbeat {
+            Some(sent) => quiet_since.max(sent),
+            None => quiet_since,
+        };
+        Some(since + interval)
+    }
+
+    fn check_capacity(&mut self) {
+        if self.capacity_wanted
+            && self.closed.is_none()
+            && self.pending.len() < self.config.max_in_flight.get()
+            && self.outbound.unwritten() <= self.config.send_buffer_high_water.get() as u64 / 2
+        {
+            self.capacity_wanted = false;
+            self.events.push_back(Event::CapacityAvailable);
+        }
+    }
+}
+
+/// Serialization of the frames the connection writes on its own (events, rejections).
+const SERIALIZATION: SerializationId = SerializationId::HESSIAN2;
+
+fn request_header(
+    id: RequestId,
+    two_way: bool,
+    event: bool,
+    serialization: SerializationId,
+) -> Header {
+    Header {
+        kind: FrameKind::Request { two_way },
+        event,
+        serialization,
+        id,
+        body_len: 0,
+    }
+}
+
+fn response_header(
+    id: RequestId,
+    status: Status,
+    event: bool,
+    serialization: SerializationId,
+) -> Header {
+    Header {
+        kind: FrameKind::Response { status },
+        event,
+        serialization,
+        id,
+        body_len: 0,
+    }
+}
+
+fn start_failure<P: Payload>(
+    failure: EncodeFailure<P::Error>,
+    payload: P,
+) -> StartError<P, P::Error> {
+    let kind = match failure {
+        EncodeFailure::TooLarge(err) => StartErrorKind::PayloadTooLarge(err),
+        EncodeFailure::Encode(err) => StartErrorKind::Encode(err),
+    };
+    StartError { kind, payload }
+}
+
+fn abandoned_call() -> CallResult {
+    Err(CallError::ConnectionLost(ConnectionError::Dropped))
+}
+
+fn abandoned_sent() -> SentResult {
+    Err(ConnectionError::Dropped)
+}
