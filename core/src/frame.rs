@@ -324,6 +324,14 @@ impl FrameDecoder {
                     self.head[filled..filled + take].copy_from_slice(&input[..take]);
                     *input = &input[take..];
                     let filled = filled + take;
+                    // Reject a bad magic with its first byte: garbage shorter than a header
+                    // must not wait for more bytes that may never come.
+                    let magic_seen = filled.min(MAGIC.len());
+                    if self.head[..magic_seen] != MAGIC[..magic_seen] {
+                        let err = FrameError::BadMagic([self.head[0], self.head[1]]);
+                        self.state = State::Failed(err);
+                        return Err(err);
+                    }
                     if filled < HEADER_LEN {
                         self.state = State::Header { filled };
                         return Ok(None);
@@ -534,6 +542,17 @@ mod tests {
         assert_eq!(
             dec.decode(&mut &bytes[..]),
             Err(FrameError::NegativeLength(-1))
+        );
+    }
+
+    #[test]
+    fn bad_magic_is_detected_from_the_first_byte() {
+        let mut dec = FrameDecoder::new(PayloadLimit::default());
+        assert_eq!(dec.decode(&mut &[0xDA][..]), Ok(None));
+        let mut dec = FrameDecoder::new(PayloadLimit::default());
+        assert_eq!(
+            dec.decode(&mut &b"l"[..]),
+            Err(FrameError::BadMagic([b'l', 0]))
         );
     }
 

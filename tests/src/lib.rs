@@ -1,1 +1,407 @@
 //! Test support for tether: a deterministic in-memory pair of connections.
+//!
+//! [`Pair`] joins a consumer and a provider [`Connection`] with a simulated link: every batch
+//! of bytes is cut into seeded random chunks, each delivered after a seeded latency (order is
+//! kept, as on TCP), on a virtual clock that jumps from one interesting instant to the next.
+//! A run is a pure function of its seed: print it on failure ([`SeedGuard`]) and replay.
+
+#![allow(missing_docs)] // test support: the names say it
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use tether_core::{
+    CallResult, Config, Connection, ConnectionError, Event, InboundRequest, Inline, RequestId,
+    SentResult, Status,
+};
+
+/// Which end of the pair.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum End {
+    Consumer,
+    Provider,
+}
+
+/// How the simulated link behaves.
+#[derive(Clone, Copy, Debug)]
+pub struct LinkConfig {
+    /// One-way latency, uniformly drawn per chunk from this range (delivery order is kept).
+    pub latency: (Duration, Duration),
+    /// Largest chunk the link delivers at once; each chunk's size is drawn from 1..=max.
+    pub max_chunk: usize,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        Self {
+            latency: (Duration::from_micros(50), Duration::from_millis(2)),
+            max_chunk: 300,
+        }
+    }
+}
+
+/// What a handler decides for a request: answer after a delay, or leave it unanswered.
+pub type Handler = Box<dyn FnMut(&InboundRequest) -> Option<(Duration, Status, Vec<u8>)>>;
+
+/// Events other than requests and deliveries, as observed by one end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observed {
+    PeerReadOnly,
+    PeerWriteable,
+    CapacityAvailable,
+    Closed(ConnectionError),
+}
+
+/// A response to send later: when, tie-breaking sequence, id, status, body.
+type ScheduledResponse = (Instant, u64, RequestId, u8, Vec<u8>);
+
+/// One end: its connection plus what the harness saw of it.
+pub struct Endpoint {
+    pub conn: Connection,
+    /// Requests not taken by a handler.
+    pub requests: VecDeque<InboundRequest>,
+    /// Answers requests as they arrive, if set.
+    pub handler: Option<Handler>,
+    pub observed: Vec<Observed>,
+    /// How many outcomes were delivered per call id: exactly-once is checked against this.
+    pub call_deliveries: HashMap<RequestId, u32>,
+    pub sent_deliveries: HashMap<RequestId, Vec<SentResult>>,
+    /// When set, the transport accepts no bytes from this end (a full socket buffer).
+    pub stalled: bool,
+    /// When set, bytes arriving at this end are dropped unread (a frozen peer).
+    pub deaf: bool,
+    scheduled: BinaryHeap<Reverse<ScheduledResponse>>,
+    /// Bytes handed out by `poll_transmit` that the transport has not accepted yet.
+    unaccepted: VecDeque<u8>,
+}
+
+impl Endpoint {
+    fn new(conn: Connection) -> Self {
+        Self {
+            conn,
+            requests: VecDeque::new(),
+            handler: None,
+            observed: Vec::new(),
+            call_deliveries: HashMap::new(),
+            sent_deliveries: HashMap::new(),
+            stalled: false,
+            deaf: false,
+            scheduled: BinaryHeap::new(),
+            unaccepted: VecDeque::new(),
+        }
+    }
+
+    /// Whether the connection reported its end.
+    pub fn closed(&self) -> Option<ConnectionError> {
+        self.observed.iter().find_map(|o| match o {
+            Observed::Closed(reason) => Some(*reason),
+            _ => None,
+        })
+    }
+
+    /// Schedules a response to `id` at `at`.
+    pub fn respond_at(&mut self, at: Instant, id: RequestId, status: Status, body: Vec<u8>) {
+        let seq = self.scheduled.len() as u64;
+        self.scheduled.push(Reverse((at, seq, id, status.0, body)));
+    }
+}
+
+/// Two connections over a simulated link, on a virtual clock.
+pub struct Pair {
+    pub consumer: Endpoint,
+    pub provider: Endpoint,
+    pub now: Instant,
+    pub start: Instant,
+    pub seed: u64,
+    link: LinkConfig,
+    rng: SmallRng,
+    /// Chunks in flight towards each end, in delivery order.
+    to_provider: VecDeque<(Instant, Vec<u8>)>,
+    to_consumer: VecDeque<(Instant, Vec<u8>)>,
+    scratch: Vec<u8>,
+}
+
+impl Pair {
+    /// A pair with default configurations for both sides.
+    pub fn new(seed: u64) -> Self {
+        Self::with(
+            seed,
+            Config::new(tether_core::Side::Consumer),
+            Config::new(tether_core::Side::Provider),
+            LinkConfig::default(),
+        )
+    }
+
+    pub fn with(seed: u64, consumer: Config, provider: Config, link: LinkConfig) -> Self {
+        // The one real clock read: a base for the virtual clock, which never reads it again.
+        #[allow(clippy::disallowed_methods)]
+        let start = Instant::now();
+        Self {
+            consumer: Endpoint::new(Connection::new(consumer, start)),
+            provider: Endpoint::new(Connection::new(provider, start)),
+            now: start,
+            start,
+            seed,
+            link,
+            rng: SmallRng::seed_from_u64(seed),
+            to_provider: VecDeque::new(),
+            to_consumer: VecDeque::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    pub fn end(&mut self, end: End) -> &mut Endpoint {
+        match end {
+            End::Consumer => &mut self.consumer,
+            End::Provider => &mut self.provider,
+        }
+    }
+
+    /// Virtual time since the pair was created.
+    pub fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+
+    /// Random numbers from the pair's seed, for tests that script randomized schedules.
+    pub fn rng(&mut self) -> &mut SmallRng {
+        &mut self.rng
+    }
+
+    /// Moves everything that can move at the current instant until nothing changes.
+    pub fn settle(&mut self) {
+        loop {
+            let mut progressed = false;
+            for end in [End::Consumer, End::Provider] {
+                progressed |= self.flush(end);
+            }
+            progressed |= self.deliver_due();
+            for end in [End::Consumer, End::Provider] {
+                progressed |= self.drain_events(end);
+                progressed |= self.run_scheduled(end);
+            }
+            if !progressed {
+                return;
+            }
+        }
+    }
+
+    /// Runs until `deadline` in virtual time, stopping at every instant where something is
+    /// due (a chunk arrives, a timer fires, a scheduled response is sent).
+    pub fn run_until(&mut self, deadline: Instant) {
+        loop {
+            self.settle();
+            let next = [
+                self.to_provider.front().map(|c| c.0),
+                self.to_consumer.front().map(|c| c.0),
+                self.consumer.conn.poll_timeout(),
+                self.provider.conn.poll_timeout(),
+                self.consumer.scheduled.peek().map(|r| r.0.0),
+                self.provider.scheduled.peek().map(|r| r.0.0),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let Some(next) = next.filter(|&t| t <= deadline) else {
+                self.now = self.now.max(deadline);
+                self.fire_timers();
+                self.settle();
+                return;
+            };
+            self.now = self.now.max(next);
+            self.fire_timers();
+        }
+    }
+
+    /// Runs for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        self.run_until(self.now + d);
+    }
+
+    /// Runs until `done` holds (checked after each step) or `limit` of virtual time passes.
+    /// Returns whether `done` held.
+    pub fn run_while(&mut self, limit: Duration, mut done: impl FnMut(&Pair) -> bool) -> bool {
+        let deadline = self.now + limit;
+        let step = Duration::from_micros(100);
+        loop {
+            self.settle();
+            if done(self) {
+                return true;
+            }
+            if self.now >= deadline {
+                return false;
+            }
+            self.run_until((self.now + step).min(deadline));
+        }
+    }
+
+    /// Cuts the link: both ends see the transport close, bytes in flight are lost.
+    pub fn reset(&mut self) {
+        self.to_provider.clear();
+        self.to_consumer.clear();
+        let now = self.now;
+        self.consumer.conn.handle_closed(now);
+        self.provider.conn.handle_closed(now);
+        self.settle();
+    }
+
+    /// Puts raw bytes on the wire towards `end`, as if its peer had sent them.
+    pub fn inject(&mut self, end: End, bytes: &[u8]) {
+        let at = self.now;
+        match end {
+            End::Provider => self.to_provider.push_back((at, bytes.to_vec())),
+            End::Consumer => self.to_consumer.push_back((at, bytes.to_vec())),
+        }
+        self.settle();
+    }
+
+    fn fire_timers(&mut self) {
+        let now = self.now;
+        self.consumer.conn.handle_timeout(now);
+        self.provider.conn.handle_timeout(now);
+    }
+
+    /// Takes the end's outbound bytes onto the link and reports what its transport accepted.
+    fn flush(&mut self, end: End) -> bool {
+        let now = self.now;
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        let ep = self.end(end);
+        ep.conn.poll_transmit(now, &mut buf);
+        ep.unaccepted.extend(&buf);
+        self.scratch = buf;
+        let ep = self.end(end);
+        if ep.stalled || ep.unaccepted.is_empty() {
+            return false;
+        }
+        let bytes: Vec<u8> = ep.unaccepted.drain(..).collect();
+        let n = bytes.len();
+        self.end(end).conn.handle_written(now, n);
+        self.send_chunks(end, bytes);
+        true
+    }
+
+    fn send_chunks(&mut self, from: End, bytes: Vec<u8>) {
+        let (lo, hi) = self.link.latency;
+        let mut at = self.now;
+        let mut rest = &bytes[..];
+        while !rest.is_empty() {
+            let n = self.rng.gen_range(1..=self.link.max_chunk.min(rest.len()));
+            let latency = if hi > lo {
+                self.rng.gen_range(lo..=hi)
+            } else {
+                lo
+            };
+            let queue = match from {
+                End::Consumer => &mut self.to_provider,
+                End::Provider => &mut self.to_consumer,
+            };
+            // TCP keeps order: a chunk never overtakes the one before it.
+            let last = queue.back().map_or(at, |c| c.0);
+            at = (self.now + latency).max(last);
+            queue.push_back((at, rest[..n].to_vec()));
+            rest = &rest[n..];
+        }
+    }
+
+    fn deliver_due(&mut self) -> bool {
+        let now = self.now;
+        let mut progressed = false;
+        while self.to_provider.front().is_some_and(|c| c.0 <= now) {
+            let (_, chunk) = self.to_provider.pop_front().expect("checked");
+            if !self.provider.deaf {
+                self.provider.conn.handle_input(now, &chunk);
+            }
+            progressed = true;
+        }
+        while self.to_consumer.front().is_some_and(|c| c.0 <= now) {
+            let (_, chunk) = self.to_consumer.pop_front().expect("checked");
+            if !self.consumer.deaf {
+                self.consumer.conn.handle_input(now, &chunk);
+            }
+            progressed = true;
+        }
+        progressed
+    }
+
+    fn drain_events(&mut self, end: End) -> bool {
+        let now = self.now;
+        let ep = self.end(end);
+        let mut progressed = false;
+        while let Some(event) = ep.conn.poll_event() {
+            progressed = true;
+            match event {
+                Event::RequestReceived(request) => {
+                    let decision = ep.handler.as_mut().map(|h| h(&request));
+                    match decision {
+                        Some(Some((delay, status, body))) => {
+                            ep.respond_at(now + delay, request.id, status, body)
+                        }
+                        Some(None) => {}
+                        None => ep.requests.push_back(request),
+                    }
+                }
+                Event::CallCompleted(delivery) => {
+                    *ep.call_deliveries.entry(delivery.id()).or_default() += 1;
+                    delivery.deliver(&Inline);
+                }
+                Event::RequestSent(delivery) => {
+                    ep.sent_deliveries
+                        .entry(delivery.id())
+                        .or_default()
+                        .push(*delivery.outcome());
+                    delivery.deliver(&Inline);
+                }
+                Event::PeerReadOnly => ep.observed.push(Observed::PeerReadOnly),
+                Event::PeerWriteable => ep.observed.push(Observed::PeerWriteable),
+                Event::CapacityAvailable => ep.observed.push(Observed::CapacityAvailable),
+                Event::Closed(reason) => ep.observed.push(Observed::Closed(reason)),
+                other => panic!("unexpected event {other:?}"),
+            }
+        }
+        progressed
+    }
+
+    fn run_scheduled(&mut self, end: End) -> bool {
+        let now = self.now;
+        let ep = self.end(end);
+        let mut progressed = false;
+        while ep.scheduled.peek().is_some_and(|r| r.0.0 <= now) {
+            let Reverse((_, _, id, status, body)) = ep.scheduled.pop().expect("checked");
+            // The connection may have closed meanwhile: then the answer goes nowhere.
+            let _ = ep
+                .conn
+                .respond(now, id, Status(status), Default::default(), body);
+            progressed = true;
+        }
+        progressed
+    }
+}
+
+/// Takes the outcome of a completion that must have resolved.
+pub fn outcome(completion: &mut tether_core::Completion<CallResult>) -> CallResult {
+    completion
+        .try_take()
+        .expect("the call should have completed by now")
+}
+
+/// Body bytes of an OK response.
+pub fn body(result: CallResult) -> Bytes {
+    let response = result.expect("call should succeed");
+    assert_eq!(response.status, Status::OK);
+    response.body
+}
+
+/// Prints the seed if the test panics while it is alive, so the run can be replayed.
+pub struct SeedGuard(pub u64);
+
+impl Drop for SeedGuard {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("failing seed: {} (replay with this seed)", self.0);
+        }
+    }
+}
