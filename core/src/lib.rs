@@ -77,6 +77,10 @@ mod outbound;
 pub mod payload;
 mod pending;
 
+#[cfg(feature = "__bench")]
+#[doc(hidden)]
+pub mod __bench;
+
 pub use call::{CallbackExecutor, Completer, Completion, Inline};
 pub use config::{Config, Keepalive, Side};
 pub use connection::{Announcement, Call, CallOptions, Connection, ConnectionStats, Sent};
