@@ -508,6 +508,15 @@ impl Connection {
             && self.outbound.unwritten() < self.config.send_buffer_high_water.get() as u64
     }
 
+    /// Whether to keep reading from the transport. False while the send buffer is at its
+    /// high-water mark: heartbeat replies and the connection's own error answers are never
+    /// refused, so a peer that sends without reading would otherwise grow the buffer without
+    /// bound. Stop reading until writes drain it (TCP then pushes back on the peer).
+    pub fn wants_input(&self) -> bool {
+        self.closed.is_none()
+            && self.outbound.unwritten() < self.config.send_buffer_high_water.get() as u64
+    }
+
     /// Two-way calls awaiting their response.
     pub fn in_flight(&self) -> usize {
         self.pending.len()

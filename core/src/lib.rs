@@ -23,6 +23,9 @@
 //!    announcements, and the connection's end;
 //! 3. [`poll_timeout`](Connection::poll_timeout): when to call `handle_timeout` next.
 //!
+//! Read from the transport only while [`wants_input`](Connection::wants_input) holds: that is
+//! how a peer that sends without reading is pushed back instead of growing memory.
+//!
 //! ```
 //! use std::time::{Duration, Instant};
 //! use tether_core::{CallOptions, Config, Connection, Event, Inline, Side};

@@ -194,9 +194,18 @@ impl Pair {
     pub fn run_until(&mut self, deadline: Instant) {
         loop {
             self.settle();
+            // A chunk waiting for an end that does not want input is due when that changes,
+            // which only another event can cause.
+            let reading = |ep: &Endpoint| ep.deaf || ep.conn.wants_input();
             let next = [
-                self.to_provider.front().map(|c| c.0),
-                self.to_consumer.front().map(|c| c.0),
+                self.to_provider
+                    .front()
+                    .filter(|_| reading(&self.provider))
+                    .map(|c| c.0),
+                self.to_consumer
+                    .front()
+                    .filter(|_| reading(&self.consumer))
+                    .map(|c| c.0),
                 self.consumer.conn.poll_timeout(),
                 self.provider.conn.poll_timeout(),
                 self.consumer.scheduled.peek().map(|r| r.0.0),
@@ -310,14 +319,20 @@ impl Pair {
     fn deliver_due(&mut self) -> bool {
         let now = self.now;
         let mut progressed = false;
-        while self.to_provider.front().is_some_and(|c| c.0 <= now) {
+        // Like an adapter, stop reading while the connection does not want input: the bytes
+        // stay on the link (in the socket buffers).
+        while self.to_provider.front().is_some_and(|c| c.0 <= now)
+            && (self.provider.deaf || self.provider.conn.wants_input())
+        {
             let (_, chunk) = self.to_provider.pop_front().expect("checked");
             if !self.provider.deaf {
                 self.provider.conn.handle_input(now, &chunk);
             }
             progressed = true;
         }
-        while self.to_consumer.front().is_some_and(|c| c.0 <= now) {
+        while self.to_consumer.front().is_some_and(|c| c.0 <= now)
+            && (self.consumer.deaf || self.consumer.conn.wants_input())
+        {
             let (_, chunk) = self.to_consumer.pop_front().expect("checked");
             if !self.consumer.deaf {
                 self.consumer.conn.handle_input(now, &chunk);

@@ -764,3 +764,30 @@ fn duplicate_inbound_request_id_is_answered_without_disturbing_the_first() {
     pair.provider.conn.poll_transmit(pair.now, &mut out);
     assert_eq!(out[3], Status::BAD_REQUEST.0);
 }
+
+#[test]
+fn a_peer_that_sends_without_reading_is_pushed_back() {
+    // The provider floods heartbeats at a consumer whose transport accepts no bytes: the
+    // replies pile up only to the high-water mark, then the consumer stops reading.
+    let mut consumer = Config::new(Side::Consumer);
+    consumer.send_buffer_high_water(NonZeroUsize::new(1_000).unwrap());
+    let mut pair = Pair::with(
+        17,
+        consumer,
+        Config::new(Side::Provider),
+        LinkConfig::default(),
+    );
+    pair.consumer.stalled = true;
+    for _ in 0..1_000 {
+        pair.provider.conn.send_heartbeat(pair.now).unwrap();
+    }
+    pair.run_for(ms(50));
+    assert!(!pair.consumer.conn.wants_input());
+    let buffered = pair.consumer.conn.unwritten_bytes();
+    assert!(buffered < 1_000 + 17 * 20, "buffered {buffered} bytes");
+    // Once the transport drains, reading resumes and every heartbeat is answered.
+    pair.consumer.stalled = false;
+    pair.run_for(ms(200));
+    assert_eq!(pair.provider.conn.stats().late_responses, 0);
+    assert_eq!(pair.consumer.conn.stats().heartbeats_answered, 1_000);
+}
