@@ -124,6 +124,10 @@ mod tests {
         let out = enc(&s);
         // The first chunk stops before the pair: 32 767 units.
         assert_eq!(out[..3], [b'R', 0x7F, 0xFF]);
-        assert_eq!(out[3 + 32_767], 0x06, "final chunk: pair (2 units) + 'tail'");
+        assert_eq!(
+            out[3 + 32_767],
+            0x06,
+            "final chunk: pair (2 units) + 'tail'"
+        );
     }
 }
