@@ -4,3 +4,4 @@
 
 pub mod frame;
 pub mod hessian2;
+pub mod message;

@@ -1,7 +1,7 @@
-//! Java types: the JVM descriptors of Rust types ([`JavaType`]), argument tuples that know
-//! their parameter descriptor string ([`Arguments`]), the descriptor parser used by a
-//! provider to count arguments (`PROTOCOL.md` §2.1), and wrappers for Java types that serde
-//! cannot tell apart (`int[]` vs `List<Integer>`, `byte[]`, `Date`).
+//! Java types: the JVM descriptors of Rust types ([`JavaType`], from which argument tuples
+//! derive their parameter descriptor string), the descriptor parser used by a provider to
+//! count arguments (`PROTOCOL.md` §2.1), and wrappers for Java types that serde cannot tell
+//! apart (`int[]` vs `List<Integer>`, `byte[]`, `Date`).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -10,9 +10,6 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::decoder::Decoder;
-use super::encoder::Encoder;
-use super::error::{DecodeError, EncodeError};
 use super::ser::token;
 use super::value::Value;
 
@@ -203,7 +200,7 @@ impl<T: JavaType> JavaType for JavaArray<T> {
 /// }
 /// tether_core::java_class!(User => "org.apache.dubbo.demo.User");
 ///
-/// use tether_core::hessian2::Arguments;
+/// use tether_core::message::Arguments;
 /// assert_eq!(<(User, i32)>::descriptor_string(), "Lorg/apache/dubbo/demo/User;I");
 /// ```
 #[macro_export]
@@ -273,6 +270,27 @@ impl<T: JavaType + Serialize> Serialize for JavaArray<T> {
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for JavaArray<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Vec::deserialize(d).map(Self)
+    }
+}
+
+/// A borrowed Java array `T[]` (see [`JavaArray`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct JavaArrayRef<'a, T>(pub &'a [T]);
+
+impl<T: JavaType + Serialize> Serialize for JavaArrayRef<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let ty = T::array_type();
+        s.serialize_newtype_struct(token::LIST, &ListRepr(&ty, self.0))
+    }
+}
+
+impl<T: JavaType> JavaType for JavaArrayRef<'_, T> {
+    fn descriptor(out: &mut String) {
+        JavaArray::<T>::descriptor(out)
+    }
+
+    fn array_type() -> Cow<'static, str> {
+        JavaArray::<T>::array_type()
     }
 }
 
@@ -375,82 +393,6 @@ impl<'de> Deserialize<'de> for Date {
         }
         d.deserialize_newtype_struct(token::DATE, V)
     }
-}
-
-// -------------------------------------------------------------------------------------
-// Argument lists
-
-/// An argument list: a tuple of values whose Java types give the parameter descriptor
-/// string of the method (`PROTOCOL.md` §2, field 5).
-pub trait Arguments {
-    /// Number of arguments.
-    const COUNT: usize;
-
-    /// Appends the concatenated JVM descriptors, e.g. `Ljava/lang/String;IZ`.
-    fn descriptor(out: &mut String);
-
-    /// The descriptor string.
-    fn descriptor_string() -> String {
-        let mut out = String::new();
-        Self::descriptor(&mut out);
-        out
-    }
-
-    /// Writes the arguments, one Hessian value each.
-    fn encode(&self, enc: &mut Encoder<'_>) -> Result<(), EncodeError>;
-}
-
-/// An argument list that can be read back: a tuple of `Deserialize` types.
-pub trait DecodeArguments<'de>: Sized {
-    /// Number of arguments.
-    const COUNT: usize;
-
-    /// Reads the arguments in order.
-    fn decode(dec: &mut Decoder<'de>) -> Result<Self, DecodeError>;
-}
-
-macro_rules! tuples {
-    ($(($n:literal: $($t:ident $i:tt),*))*) => {$(
-        impl<$($t: JavaType + Serialize),*> Arguments for ($($t,)*) {
-            const COUNT: usize = $n;
-
-            #[allow(unused_variables)]
-            fn descriptor(out: &mut String) {
-                $($t::descriptor(out);)*
-            }
-
-            #[allow(unused_variables)]
-            fn encode(&self, enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
-                $(enc.encode(&self.$i)?;)*
-                Ok(())
-            }
-        }
-
-        impl<'de, $($t: Deserialize<'de>),*> DecodeArguments<'de> for ($($t,)*) {
-            const COUNT: usize = $n;
-
-            #[allow(unused_variables, clippy::unused_unit)]
-            fn decode(dec: &mut Decoder<'de>) -> Result<Self, DecodeError> {
-                Ok(($(dec.decode::<$t>()?,)*))
-            }
-        }
-    )*};
-}
-
-tuples! {
-    (0: )
-    (1: A 0)
-    (2: A 0, B 1)
-    (3: A 0, B 1, C 2)
-    (4: A 0, B 1, C 2, D 3)
-    (5: A 0, B 1, C 2, D 3, E 4)
-    (6: A 0, B 1, C 2, D 3, E 4, F 5)
-    (7: A 0, B 1, C 2, D 3, E 4, F 5, G 6)
-    (8: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7)
-    (9: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8)
-    (10: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9)
-    (11: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10)
-    (12: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11)
 }
 
 // -------------------------------------------------------------------------------------
@@ -584,44 +526,8 @@ pub fn java_type_name(descriptor: &str) -> String {
 mod tests {
     use super::*;
 
-    #[derive(serde::Serialize)]
-    #[serde(rename = "org.apache.dubbo.demo.User")]
-    struct User {
-        name: String,
-        age: i32,
-    }
+    struct User;
     crate::java_class!(User => "org.apache.dubbo.demo.User");
-
-    #[test]
-    fn argument_tuples_yield_their_descriptor() {
-        assert_eq!(
-            <(String, i32, bool)>::descriptor_string(),
-            "Ljava/lang/String;IZ"
-        );
-        assert_eq!(<()>::descriptor_string(), "");
-        assert_eq!(
-            <(i8, i16, i64, f32, f64, char)>::descriptor_string(),
-            "BSJFDC"
-        );
-        assert_eq!(
-            <(Binary, Vec<Value>, HashMap<String, Value>)>::descriptor_string(),
-            "[BLjava/util/List;Ljava/util/Map;"
-        );
-        assert_eq!(
-            <(
-                Option<i32>,
-                Option<String>,
-                JavaArray<i32>,
-                JavaArray<String>
-            )>::descriptor_string(),
-            "Ljava/lang/Integer;Ljava/lang/String;[I[Ljava/lang/String;"
-        );
-        assert_eq!(
-            <(User, JavaArray<JavaArray<i64>>, Date)>::descriptor_string(),
-            "Lorg/apache/dubbo/demo/User;[[JLjava/util/Date;"
-        );
-        assert_eq!(<(String, i32, bool) as Arguments>::COUNT, 3);
-    }
 
     #[test]
     fn array_types_follow_java() {

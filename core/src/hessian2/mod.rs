@@ -57,8 +57,8 @@ pub use decoder::{DecodeLimits, Decoder};
 pub use encoder::Encoder;
 pub use error::{DecodeError, EncodeError, MalformedError, TypeError};
 pub use java::{
-    Arguments, Binary, Date, DecodeArguments, DescriptorError, Descriptors, JavaArray, JavaType,
-    TypedList, class_descriptor, count_parameters, descriptors, java_type_name,
+    Binary, Date, DescriptorError, Descriptors, JavaArray, JavaArrayRef, JavaType, TypedList,
+    class_descriptor, count_parameters, descriptors, java_type_name,
 };
 pub use ser::Compound;
 pub use string::write_string;
