@@ -461,12 +461,7 @@ mod tests {
         assert!(a.header.event);
         assert_eq!(a.header.id, RequestId(2));
         assert_eq!(&a.body[..], b"N");
-        assert_eq!(
-            b.header.kind,
-            FrameKind::Response {
-                status: Status::OK
-            }
-        );
+        assert_eq!(b.header.kind, FrameKind::Response { status: Status::OK });
         assert!(b.header.event);
         assert_eq!(a.header.encode()[..], req[..16]);
         assert_eq!(b.header.encode()[..], resp[..16]);
@@ -481,13 +476,23 @@ mod tests {
             id: RequestId(1),
             body_len: 0,
         };
-        let ok = FrameKind::Response {
-            status: Status::OK,
-        };
-        assert_eq!(h(FrameKind::Request { two_way: true }, false).encode()[2], 0xC2);
-        assert_eq!(h(FrameKind::Request { two_way: false }, false).encode()[2], 0x82);
-        assert_eq!(h(FrameKind::Request { two_way: true }, true).encode()[2], 0xE2);
-        assert_eq!(h(FrameKind::Request { two_way: false }, true).encode()[2], 0xA2);
+        let ok = FrameKind::Response { status: Status::OK };
+        assert_eq!(
+            h(FrameKind::Request { two_way: true }, false).encode()[2],
+            0xC2
+        );
+        assert_eq!(
+            h(FrameKind::Request { two_way: false }, false).encode()[2],
+            0x82
+        );
+        assert_eq!(
+            h(FrameKind::Request { two_way: true }, true).encode()[2],
+            0xE2
+        );
+        assert_eq!(
+            h(FrameKind::Request { two_way: false }, true).encode()[2],
+            0xA2
+        );
         assert_eq!(h(ok, false).encode()[2..4], [0x02, 20]);
         assert_eq!(h(ok, true).encode()[2..4], [0x22, 20]);
     }
@@ -508,12 +513,7 @@ mod tests {
     fn twoway_bit_is_ignored_on_responses() {
         let bytes = hex("da bb 62 14 00 00 00 00 00 00 00 00 00 00 00 01");
         let header = Header::decode(bytes[..16].try_into().unwrap()).unwrap();
-        assert_eq!(
-            header.kind,
-            FrameKind::Response {
-                status: Status::OK
-            }
-        );
+        assert_eq!(header.kind, FrameKind::Response { status: Status::OK });
     }
 
     #[test]
@@ -553,8 +553,12 @@ mod tests {
         encode_frame(&mut stream, header, b"1234", limit).unwrap();
         let mut dec = FrameDecoder::new(limit);
         let items = decode_all(&mut dec, &stream);
-        assert!(matches!(&items[0], Decoded::Oversized(h) if h.id == RequestId(7) && h.body_len == 5));
-        assert!(matches!(&items[1], Decoded::Frame(f) if f.header.id == RequestId(8) && &f.body[..] == b"1234"));
+        assert!(
+            matches!(&items[0], Decoded::Oversized(h) if h.id == RequestId(7) && h.body_len == 5)
+        );
+        assert!(
+            matches!(&items[1], Decoded::Frame(f) if f.header.id == RequestId(8) && &f.body[..] == b"1234")
+        );
         assert!(dec.is_at_boundary());
     }
 

@@ -667,9 +667,10 @@ impl<'de> Decoder<'de> {
     }
 
     /// Finds the end of `units` UTF-16 units of (CESU-8 or UTF-8) bytes starting at the
-    /// current position, checking lead bytes. A 4-byte sequence counts as the two units it
-    /// stands for; it may end the string when only one unit is left, to tolerate writers
-    /// that count code points.
+    /// current position, checking lead bytes. Java writes a supplementary character as two
+    /// 3-byte surrogates, one unit each; peers that emit a 4-byte UTF-8 sequence instead
+    /// count code points (Python, old dubbo-go: `PROTOCOL.md` §11.6, §11.14), so a 4-byte
+    /// sequence counts as one.
     fn scan_units(&self, units: usize) -> Result<usize, DecodeError> {
         let bytes = &self.input[self.pos.min(self.input.len())..];
         // Fast path: `units` ASCII bytes.
@@ -692,7 +693,7 @@ impl<'de> Decoder<'de> {
                 0x00..=0x7F => (1, 1),
                 0xC0..=0xDF => (2, 1),
                 0xE0..=0xEF => (3, 1),
-                0xF0..=0xF7 => (4, 2),
+                0xF0..=0xF7 => (4, 1),
                 _ => {
                     return Err(MalformedError::InvalidUtf8 {
                         byte: b,
@@ -709,7 +710,7 @@ impl<'de> Decoder<'de> {
                 .into());
             }
             i += len;
-            left = left.saturating_sub(n);
+            left -= n;
         }
         Ok(self.pos + i)
     }
@@ -981,9 +982,8 @@ mod tests {
         ));
         let java = hex("03 61 ed a0 bd ed b8 80");
         assert_eq!(string(&java).unwrap(), "a😀");
-        // 4-byte UTF-8 from sloppy peers counts as two units.
-        assert_eq!(string(&hex("03 61 f0 9f 98 80")).unwrap(), "a😀");
-        // ... or ends the string when one unit is left (writers counting code points).
+        // 4-byte UTF-8 from peers that count code points (dubbo-py writes "a😀b" so).
+        assert_eq!(string(&hex("03 61 f0 9f 98 80 62")).unwrap(), "a😀b");
         assert_eq!(string(&hex("01 f0 9f 98 80")).unwrap(), "😀");
         // Unpaired surrogates become U+FFFD.
         assert_eq!(string(&hex("02 ed a0 bd 61")).unwrap(), "\u{fffd}a");
