@@ -570,7 +570,7 @@ impl<'de> de::SeqAccess<'de> for ListAccess<'_, 'de> {
 
     fn size_hint(&self) -> Option<usize> {
         // Capped by the bytes left: serde preallocates from this hint.
-        self.left.map(|n| n.min(self.de.left()))
+        self.left.map(|n| self.de.cap(n))
     }
 }
 

@@ -125,6 +125,10 @@ pub struct Decoder<'de> {
     work_left: usize,
     work_limit: usize,
     limits: DecodeLimits,
+    /// Elements that may still be reserved ahead of reading them: the input length in
+    /// total, so that nested containers announcing huge lengths cannot each reserve the
+    /// rest of the input.
+    reserve_left: std::cell::Cell<usize>,
 }
 
 impl<'de> Decoder<'de> {
@@ -153,6 +157,7 @@ impl<'de> Decoder<'de> {
             work_left: work_limit,
             work_limit,
             limits,
+            reserve_left: std::cell::Cell::new(input.len()),
         }
     }
 
@@ -224,6 +229,21 @@ impl<'de> Decoder<'de> {
     /// field cannot make us allocate memory the input does not pay for.
     pub(crate) fn left(&self) -> usize {
         self.input.len().saturating_sub(self.pos)
+    }
+
+    /// How many of `announced` elements to reserve room for: never more than the bytes
+    /// left (each element takes at least one), and never more than the input length summed
+    /// over the whole body. Beyond that, collections grow as elements actually arrive.
+    pub(crate) fn cap(&self, announced: usize) -> usize {
+        let n = announced.min(self.left()).min(self.reserve_left.get());
+        self.reserve_left.set(self.reserve_left.get() - n);
+        n
+    }
+
+    /// Total elements reserved by [`cap`](Self::cap) so far.
+    #[cfg(test)]
+    pub(crate) fn reserved(&self) -> usize {
+        self.input.len() - self.reserve_left.get()
     }
 
     pub(crate) fn unexpected(&self, tag: u8, at: usize, expected: &'static str) -> DecodeError {
@@ -448,7 +468,7 @@ impl<'de> Decoder<'de> {
     fn read_class_def(&mut self) -> Result<(), DecodeError> {
         let name = self.read_str()?;
         let count = self.read_count("field count")?;
-        let mut fields = Vec::with_capacity(count.min(self.left()));
+        let mut fields = Vec::with_capacity(self.cap(count));
         for _ in 0..count {
             fields.push(self.read_str()?);
         }

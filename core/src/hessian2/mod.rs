@@ -584,4 +584,41 @@ mod tests {
             assert!(Decoder::new(&bytes).skip_value().is_err());
         }
     }
+
+    fn reservations_within(bytes: &[u8]) {
+        let mut d = Decoder::new(bytes);
+        let _ = d.read_value();
+        let mut t = Decoder::new(bytes);
+        let _ = t.decode::<Vec<Vec<Value>>>();
+        // Reservations are capped by the input length over the whole body.
+        assert!(d.reserved() <= bytes.len());
+        assert!(t.reserved() <= bytes.len());
+    }
+
+    #[test]
+    fn announced_lengths_reserve_at_most_the_input() {
+        // A list of 2^31-1 lists of 2^31-1 ...: nothing is reserved beyond the bytes present.
+        let mut bytes = Vec::new();
+        for _ in 0..100 {
+            bytes.extend(hex("58 49 7f ff ff ff"));
+        }
+        let mut d = Decoder::new(&bytes);
+        assert!(d.read_value().is_err());
+        // The outer list reserves what is left after its header, the next one the rest of
+        // the budget (the input length), deeper ones nothing: they grow as items arrive.
+        assert_eq!(d.reserved(), bytes.len());
+        // A class with 2^31-1 fields.
+        let bytes = hex("43 01 41 49 7f ff ff ff 01 61");
+        let mut d = Decoder::new(&bytes);
+        assert!(d.read_value().is_err());
+        assert!(d.reserved() <= 2);
+        reservations_within(&hex("58 49 7f ff ff ff 58 49 7f ff ff ff 91"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reservations_are_bounded_by_the_input(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            reservations_within(&bytes);
+        }
+    }
 }

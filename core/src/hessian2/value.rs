@@ -234,7 +234,7 @@ impl Decoder<'_> {
             Head::Binary(tag) => Value::Binary(self.read_binary_after(tag)?.into_owned()),
             Head::List { ty, len } => {
                 let type_name = ty.map(|i| self.type_name(i).to_owned());
-                let mut items = Vec::with_capacity(len.unwrap_or(0).min(self.left()));
+                let mut items = Vec::with_capacity(self.cap(len.unwrap_or(0)));
                 match len {
                     Some(n) => {
                         for _ in 0..n {
@@ -264,7 +264,7 @@ impl Decoder<'_> {
             Head::Object { class } => {
                 let name = self.classes[class].name.to_string();
                 let n = self.classes[class].fields.len();
-                let mut fields = Vec::with_capacity(n.min(self.left()));
+                let mut fields = Vec::with_capacity(self.cap(n));
                 for i in 0..n {
                     let field = self.classes[class].fields[i].to_string();
                     fields.push((field, self.read_value()?));
