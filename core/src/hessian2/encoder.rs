@@ -73,7 +73,7 @@ pub struct Encoder<'a> {
     /// Number of lists, maps and objects written so far (the next reference index).
     refs: u32,
     /// Reference indices of the containers being written, outermost first.
-    open: Vec<u32>,
+    open: OpenStack,
     pub(crate) pending: super::ser::Pending,
     /// Reused buffers for names that arrive through serde as values (type and class names,
     /// dynamic field names), so that they cost no allocation once warm.
@@ -91,7 +91,7 @@ impl<'a> Encoder<'a> {
             classes: Vec::new(),
             types: Vec::new(),
             refs: 0,
-            open: Vec::new(),
+            open: OpenStack::default(),
             pending: super::ser::Pending::None,
             scratch: String::new(),
             scratch2: String::new(),
@@ -412,7 +412,7 @@ impl<'a> Encoder<'a> {
         let open = self.open.len();
         let index = open
             .checked_sub(up + 1)
-            .map(|i| self.open[i])
+            .map(|i| self.open.get(i))
             .ok_or(EncodeError::BadRef { up, open })?;
         self.out.push(tag::REF);
         write_int(self.out, index as i32);
@@ -459,6 +459,45 @@ impl<'a> Encoder<'a> {
             Value::Ref(up) => self.write_ref_up(*up)?,
         }
         Ok(())
+    }
+}
+
+/// The stack of open containers' reference indices: inline for the usual shallow bodies, so
+/// that encoding a body does not allocate for it.
+#[derive(Debug, Default)]
+struct OpenStack {
+    inline: [u32; 16],
+    len: usize,
+    spill: Vec<u32>,
+}
+
+impl OpenStack {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, v: u32) {
+        if self.len < self.inline.len() {
+            self.inline[self.len] = v;
+        } else {
+            self.spill.push(v);
+        }
+        self.len += 1;
+    }
+
+    fn pop(&mut self) {
+        if self.len > self.inline.len() {
+            self.spill.pop();
+        }
+        self.len = self.len.saturating_sub(1);
+    }
+
+    /// The entry at `i` (< `len`).
+    fn get(&self, i: usize) -> u32 {
+        match self.inline.get(i) {
+            Some(v) => *v,
+            None => self.spill[i - self.inline.len()],
+        }
     }
 }
 

@@ -53,6 +53,7 @@ mod string;
 mod tag;
 mod value;
 
+pub(crate) use decoder::Head;
 pub use decoder::{DecodeLimits, Decoder};
 pub use encoder::Encoder;
 pub use error::{DecodeError, EncodeError, MalformedError, TypeError};

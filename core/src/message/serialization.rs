@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::attachments::Attachments;
 use crate::frame::SerializationId;
-use crate::hessian2::{DecodeError, Decoder, EncodeError, Encoder, TypeError, Value};
+use crate::hessian2::{DecodeError, Decoder, EncodeError, Encoder, Head, TypeError, Value};
 
 /// Writes the values of one body (one context per body, `PROTOCOL.md` §11.1).
 pub trait ObjectOutput {
@@ -205,22 +205,28 @@ impl<'de> ObjectInput<'de> for Decoder<'de> {
             b'H' | b'M' => {}
             _ => return Err(self.mismatch(tag, at, "an attachment map")),
         }
-        let Value::Map { entries, .. } = Decoder::read_value(self)? else {
+        // Read entries straight into the attachments (no intermediate map value).
+        let Head::Map { .. } = self.read_head()? else {
             return Err(self.mismatch(tag, at, "an attachment map"));
         };
-        let mut out = Attachments::with_capacity(entries.len());
-        for (k, v) in entries {
-            match k {
-                Value::String(k) => out.insert(k, v),
-                // Java's attachment maps are Map<String, Object> (§2.3).
-                _ => {
+        let mut out = Attachments::new();
+        while !self.at_end_marker()? {
+            let key_at = self.position();
+            // Java's attachment maps are Map<String, Object> (§2.3).
+            let key = match Decoder::read_str_or_null(self) {
+                Ok(Some(key)) => key,
+                Ok(None) | Err(DecodeError::Type(_)) => {
                     return Err(TypeError::Custom {
-                        message: format!("attachment map at offset {at} has a non-string key"),
+                        message: format!("attachment key at offset {key_at} is not a string"),
                     }
                     .into());
                 }
-            }
+                Err(e) => return Err(e),
+            };
+            let value = Decoder::read_value(self)?;
+            out.insert(key.into_owned(), value);
         }
+        self.leave();
         Ok(out)
     }
 }
