@@ -225,7 +225,7 @@ impl<'a> Encoder<'a> {
 
     fn enter(&mut self) -> Result<(), EncodeError> {
         if self.open.len() >= MAX_ENCODE_DEPTH {
-            return Err(EncodeError::Unsupported("values nested deeper than 1024"));
+            return Err(EncodeError::TooDeep(MAX_ENCODE_DEPTH));
         }
         self.open.push(self.refs);
         self.refs += 1;

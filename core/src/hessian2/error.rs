@@ -201,6 +201,9 @@ pub enum EncodeError {
         /// Containers open at that point.
         open: usize,
     },
+    /// A value nested deeper than the encoder's limit (1024 lists, maps and objects).
+    #[error("value nested deeper than {0} containers")]
+    TooDeep(usize),
     /// A sequence announced one length and produced another.
     #[error("sequence announced {announced} elements but wrote {written}")]
     LengthMismatch {

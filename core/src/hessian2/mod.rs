@@ -14,7 +14,7 @@
 //! | `i64`, `u32`, `u64` | long (unsigned values beyond `i64` fail) |
 //! | `f32`, `f64` | double, Java's shortest form incl. `0x5F` |
 //! | `char`, `&str`, `String` | string (UTF-16 lengths, CESU-8 surrogates) |
-//! | bytes (`Binary`, `bytes::Bytes`, `serde_bytes`) | binary (`byte[]`) |
+//! | bytes ([`Binary`], `bytes::Bytes`, `serde_bytes`) | binary (`byte[]`); `Vec<u8>` is a sequence to serde, hence a list, but a `byte[]` decodes into it |
 //! | `None`, `()` | null |
 //! | sequences, tuples (`Vec<T>`, `[T; N]`) | untyped fixed-length list (`ArrayList`) |
 //! | [`JavaArray<T>`] | typed list `"[int"`, `"[string"`, `"[object"`, `"[<class>"` (Java arrays) |

@@ -38,8 +38,8 @@ pub trait DecodeArgs<'de>: Sized {
     /// Number of arguments.
     const COUNT: usize;
 
-    /// Reads the arguments in order.
-    fn decode<In: ObjectInput<'de>>(input: &mut In) -> Result<Self, DecodeError>;
+    /// Reads the arguments in order; an error names the (0-based) argument that failed.
+    fn decode<In: ObjectInput<'de>>(input: &mut In) -> Result<Self, (usize, DecodeError)>;
 }
 
 /// Dynamic arguments (generic callers, proxies): their descriptor travels separately.
@@ -90,8 +90,8 @@ macro_rules! tuples {
             const COUNT: usize = $n;
 
             #[allow(unused_variables, clippy::unused_unit)]
-            fn decode<In: ObjectInput<'de>>(input: &mut In) -> Result<Self, DecodeError> {
-                Ok(($(input.read_object::<$t>()?,)*))
+            fn decode<In: ObjectInput<'de>>(input: &mut In) -> Result<Self, (usize, DecodeError)> {
+                Ok(($(input.read_object::<$t>().map_err(|e| ($i, e))?,)*))
             }
         }
     )*};

@@ -46,10 +46,7 @@ mod tests {
         assert_eq!(SerializationKind::Hessian2.name(), "hessian2");
         let fastjson2 = SerializationId::new(23).unwrap();
         let err = SerializationKind::from_id(fastjson2).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "Unrecognized serialize type from consumer: 23"
-        );
+        assert_eq!(err.to_string(), "unsupported serialization id 23");
         assert!(SerializationKind::from_id(SerializationId::new(0).unwrap()).is_err());
     }
 }

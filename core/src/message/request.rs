@@ -263,9 +263,10 @@ impl<'de, I: ObjectInput<'de>> RequestReader<'de, I> {
         }
         let first = self.read;
         self.read = self.args;
-        // Name the argument that failed: count how far the input got is not possible
-        // through the tuple, so report the first one of the batch.
-        A::decode(&mut self.input).map_err(BodyError::at(Field::Argument(first)))
+        A::decode(&mut self.input).map_err(|(i, source)| BodyError::Decode {
+            field: Field::Argument(first + i),
+            source,
+        })
     }
 
     /// Reads all remaining arguments as [`Value`]s.
@@ -559,6 +560,20 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "argument 0: expected a number, found string (tag 0x01) at offset 73"
+        );
+        let err = RequestReader::new(&out)
+            .unwrap()
+            .args::<(String, String, bool)>()
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                BodyError::Decode {
+                    field: Field::Argument(1),
+                    ..
+                }
+            ),
+            "{err}"
         );
     }
 

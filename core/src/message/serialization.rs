@@ -123,7 +123,7 @@ impl SerializationKind {
 
 /// A header names a serialization tether does not implement.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
-#[error("Unrecognized serialize type from consumer: {}", .0.get())]
+#[error("unsupported serialization id {}", .0.get())]
 pub struct UnsupportedSerialization(pub SerializationId);
 
 impl ObjectOutput for Encoder<'_> {
