@@ -76,6 +76,7 @@ pub mod error;
 pub mod event;
 pub mod frame;
 pub mod hessian2;
+pub mod message;
 mod outbound;
 pub mod payload;
 mod pending;

@@ -1,0 +1,1152 @@
+//! The body-wide Hessian 2 reading context: a cursor over one body, the class-definition,
+//! type-name and reference tables shared by all values of that body (`PROTOCOL.md` §11.1),
+//! and the limits that keep hostile input cheap.
+//!
+//! Every value starts with a [`Head`]: the tag and, for containers, their header (type,
+//! length, class). The serde deserializer, the [`Value`](super::Value) reader and the skipper
+//! all consume heads, so the tag grammar lives in one place.
+//!
+//! Back-references (`'Q'`, §11.11) to a container that is already complete are resolved by
+//! *replaying* its bytes: no decoded value is kept for later sharing. Replays are bounded by
+//! a work budget proportional to the input, so a chain of references that doubles at every
+//! level cannot make decoding exponential.
+
+use std::borrow::Cow;
+
+use super::error::{DecodeError, MalformedError, TypeError};
+use super::tag;
+
+/// Limits applied while decoding one body.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct DecodeLimits {
+    /// Maximum nesting of lists, maps, objects and resolved back-references (default 128).
+    pub max_depth: u32,
+    /// Back-references may re-read at most this many times the body length, in bytes, plus
+    /// 64 KiB (default 16).
+    pub work_factor: u32,
+}
+
+impl DecodeLimits {
+    /// Dubbo-sized defaults: depth 128, work factor 16.
+    pub const DEFAULT: Self = Self {
+        max_depth: 128,
+        work_factor: 16,
+    };
+
+    /// These limits with another maximum depth.
+    pub const fn with_max_depth(mut self, max_depth: u32) -> Self {
+        self.max_depth = max_depth;
+        self
+    }
+
+    /// These limits with another work factor.
+    pub const fn with_work_factor(mut self, work_factor: u32) -> Self {
+        self.work_factor = work_factor;
+        self
+    }
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Fixed allowance added to the replay budget so tiny bodies may still share values.
+const WORK_FLOOR: usize = 64 * 1024;
+
+/// A class definition read from a `'C'` tag.
+#[derive(Debug)]
+pub(crate) struct ClassDef<'de> {
+    pub(crate) name: Cow<'de, str>,
+    pub(crate) fields: Vec<Cow<'de, str>>,
+}
+
+/// The start of one value.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Head {
+    Null,
+    Bool(bool),
+    Int(i32),
+    Long(i64),
+    Double(f64),
+    /// Milliseconds since the epoch.
+    Date(i64),
+    /// A string whose first chunk tag is this; read it with `read_str_after`.
+    Str(u8),
+    /// A binary whose first chunk tag is this; read it with `read_binary_after`.
+    Binary(u8),
+    /// A list (already entered: call `leave` after its items). `len` is `None` for the
+    /// variable-length forms that end with `'Z'`.
+    List {
+        ty: Option<usize>,
+        len: Option<usize>,
+    },
+    /// A map (already entered), entries until `'Z'`.
+    Map {
+        ty: Option<usize>,
+    },
+    /// An object instance (already entered) of class definition `class`.
+    Object {
+        class: usize,
+    },
+    /// A back-reference to reference-table entry `index` (validated).
+    Ref {
+        index: usize,
+    },
+}
+
+/// Decoding state for one body.
+///
+/// Create one per body and read the body's values in order with
+/// [`decode`](Self::decode), [`read_value`](Self::read_value) or
+/// [`skip_value`](Self::skip_value); class definitions, type names and back-references are
+/// shared between them. Bytes after the last value read are never looked at (dubbo-go
+/// appends a stray `'N'` to its bodies, `PROTOCOL.md` §1.5).
+///
+/// After an error the decoder's position and tables are unspecified: drop it.
+#[derive(Debug)]
+pub struct Decoder<'de> {
+    pub(crate) input: &'de [u8],
+    pub(crate) pos: usize,
+    pub(crate) classes: Vec<ClassDef<'de>>,
+    /// Type names with the offset where each was defined (to find them again on replay).
+    types: Vec<(usize, Cow<'de, str>)>,
+    /// Start offset of every list, map and object, in order (the reference table).
+    refs: Vec<usize>,
+    /// Reference indices of the containers currently being decoded, outermost first.
+    pub(crate) open: Vec<usize>,
+    depth: u32,
+    replaying: u32,
+    /// Offset and tag of the value whose head was read last (for error messages).
+    pub(crate) head_at: usize,
+    pub(crate) head_tag: u8,
+    work_left: usize,
+    work_limit: usize,
+    limits: DecodeLimits,
+    /// Elements that may still be reserved ahead of reading them: the input length in
+    /// total, so that nested containers announcing huge lengths cannot each reserve the
+    /// rest of the input.
+    reserve_left: std::cell::Cell<usize>,
+}
+
+impl<'de> Decoder<'de> {
+    /// A decoder over one body with the default limits.
+    pub fn new(input: &'de [u8]) -> Self {
+        Self::with_limits(input, DecodeLimits::DEFAULT)
+    }
+
+    /// A decoder over one body with `limits`.
+    pub fn with_limits(input: &'de [u8], limits: DecodeLimits) -> Self {
+        let work_limit = input
+            .len()
+            .saturating_mul(limits.work_factor as usize)
+            .saturating_add(WORK_FLOOR);
+        Self {
+            input,
+            pos: 0,
+            classes: Vec::new(),
+            types: Vec::new(),
+            refs: Vec::new(),
+            open: Vec::new(),
+            depth: 0,
+            replaying: 0,
+            head_at: 0,
+            head_tag: 0,
+            work_left: work_limit,
+            work_limit,
+            limits,
+            reserve_left: std::cell::Cell::new(input.len()),
+        }
+    }
+
+    /// Offset of the next unread byte.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Bytes not read yet.
+    pub fn remaining(&self) -> &'de [u8] {
+        &self.input[self.pos.min(self.input.len())..]
+    }
+
+    /// Whether every byte was read.
+    pub fn is_at_end(&self) -> bool {
+        self.pos >= self.input.len()
+    }
+
+    /// The next byte, without consuming it.
+    pub fn peek_byte(&self) -> Option<u8> {
+        self.input.get(self.pos).copied()
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Raw bytes
+
+    pub(crate) fn eof(&self, needed: usize) -> DecodeError {
+        let have = self.input.len().saturating_sub(self.pos);
+        MalformedError::UnexpectedEof {
+            offset: self.pos.min(self.input.len()),
+            needed: needed.saturating_sub(have).max(1),
+        }
+        .into()
+    }
+
+    pub(crate) fn peek(&self) -> Result<u8, DecodeError> {
+        self.input.get(self.pos).copied().ok_or_else(|| self.eof(1))
+    }
+
+    pub(crate) fn byte(&mut self) -> Result<u8, DecodeError> {
+        let b = self.peek()?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'de [u8], DecodeError> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&end| end <= self.input.len())
+            .ok_or_else(|| self.eof(n))?;
+        let bytes = &self.input[self.pos..end];
+        self.pos = end;
+        Ok(bytes)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    fn u16(&mut self) -> Result<u16, DecodeError> {
+        Ok(u16::from_be_bytes(self.array()?))
+    }
+
+    /// Bytes left in the input: an upper bound for any count of values still to come, since
+    /// every value takes at least one byte. Capacities are capped by it so that a length
+    /// field cannot make us allocate memory the input does not pay for.
+    pub(crate) fn left(&self) -> usize {
+        self.input.len().saturating_sub(self.pos)
+    }
+
+    /// How many of `announced` elements to reserve room for: never more than the bytes
+    /// left (each element takes at least one), and never more than the input length summed
+    /// over the whole body. Beyond that, collections grow as elements actually arrive.
+    pub(crate) fn cap(&self, announced: usize) -> usize {
+        let n = announced.min(self.left()).min(self.reserve_left.get());
+        self.reserve_left.set(self.reserve_left.get() - n);
+        n
+    }
+
+    /// Total elements reserved by [`cap`](Self::cap) so far.
+    #[cfg(test)]
+    pub(crate) fn reserved(&self) -> usize {
+        self.input.len() - self.reserve_left.get()
+    }
+
+    pub(crate) fn unexpected(&self, tag: u8, at: usize, expected: &'static str) -> DecodeError {
+        MalformedError::UnexpectedTag {
+            tag,
+            offset: at,
+            expected,
+        }
+        .into()
+    }
+
+    pub(crate) fn mismatch(&self, tag: u8, at: usize, expected: &'static str) -> DecodeError {
+        TypeError::Mismatch {
+            expected,
+            found: tag::name(tag),
+            tag,
+            offset: at,
+        }
+        .into()
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Numbers (`PROTOCOL.md` §11.2, §11.3, §11.4)
+
+    /// The int whose tag (already consumed) is `tag`, or `None` if `tag` is not an int tag.
+    pub(crate) fn int_after(&mut self, tag: u8) -> Result<Option<i32>, DecodeError> {
+        Ok(Some(match tag {
+            0x80..=0xBF => i32::from(tag) - 0x90,
+            0xC0..=0xCF => ((i32::from(tag) - 0xC8) << 8) | i32::from(self.byte()?),
+            0xD0..=0xD7 => {
+                let [b1, b0] = self.array()?;
+                ((i32::from(tag) - 0xD4) << 16) | (i32::from(b1) << 8) | i32::from(b0)
+            }
+            tag::INT => i32::from_be_bytes(self.array()?),
+            _ => return Ok(None),
+        }))
+    }
+
+    /// The long whose tag (already consumed) is `tag`, or `None` if `tag` is not a long tag.
+    fn long_after(&mut self, tag: u8) -> Result<Option<i64>, DecodeError> {
+        Ok(Some(match tag {
+            0xD8..=0xEF => i64::from(tag) - 0xE0,
+            0xF0..=0xFF => ((i64::from(tag) - 0xF8) << 8) | i64::from(self.byte()?),
+            0x38..=0x3F => {
+                let [b1, b0] = self.array()?;
+                ((i64::from(tag) - 0x3C) << 16) | (i64::from(b1) << 8) | i64::from(b0)
+            }
+            tag::LONG_INT => i64::from(i32::from_be_bytes(self.array()?)),
+            tag::LONG => i64::from_be_bytes(self.array()?),
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Reads an int in any int form: the lengths, counts and indexes inside the grammar.
+    pub fn read_int(&mut self) -> Result<i32, DecodeError> {
+        let at = self.pos;
+        let tag = self.byte()?;
+        self.int_after(tag)?
+            .ok_or_else(|| self.unexpected(tag, at, "int"))
+    }
+
+    /// A non-negative int used as a length, count or index.
+    fn read_count(&mut self, what: &'static str) -> Result<usize, DecodeError> {
+        let at = self.pos;
+        let n = self.read_int()?;
+        usize::try_from(n).map_err(|_| {
+            MalformedError::Negative {
+                what,
+                value: i64::from(n),
+                offset: at,
+            }
+            .into()
+        })
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Heads
+
+    /// Reads the head of the next value. Class definitions in front of it are read and
+    /// registered; containers are entered (call [`leave`](Self::leave) after their content).
+    pub(crate) fn read_head(&mut self) -> Result<Head, DecodeError> {
+        loop {
+            let at = self.pos;
+            let tag = self.byte()?;
+            let head = match tag {
+                tag::NULL => Head::Null,
+                tag::TRUE => Head::Bool(true),
+                tag::FALSE => Head::Bool(false),
+                0x80..=0xD7 | tag::INT => {
+                    // The match arm guarantees an int tag.
+                    Head::Int(self.int_after(tag)?.unwrap_or_default())
+                }
+                0xD8..=0xFF | 0x38..=0x3F | tag::LONG_INT | tag::LONG => {
+                    Head::Long(self.long_after(tag)?.unwrap_or_default())
+                }
+                tag::DOUBLE_ZERO => Head::Double(0.0),
+                tag::DOUBLE_ONE => Head::Double(1.0),
+                tag::DOUBLE_BYTE => Head::Double(f64::from(self.byte()? as i8)),
+                tag::DOUBLE_SHORT => Head::Double(f64::from(i16::from_be_bytes(self.array()?))),
+                tag::DOUBLE_MILL => {
+                    // §11.4: hessian-lite's int32 thousandths, with Java's exact expression.
+                    let mills = i32::from_be_bytes(self.array()?);
+                    Head::Double(0.001 * f64::from(mills))
+                }
+                tag::DOUBLE => Head::Double(f64::from_be_bytes(self.array()?)),
+                tag::DATE_MILLIS => Head::Date(i64::from_be_bytes(self.array()?)),
+                tag::DATE_MINUTES => {
+                    let minutes = i32::from_be_bytes(self.array()?);
+                    Head::Date(i64::from(minutes) * 60_000)
+                }
+                0x00..=0x1F | 0x30..=0x33 | tag::STRING_CHUNK | tag::STRING_FINAL => Head::Str(tag),
+                0x20..=0x2F | 0x34..=0x37 | tag::BINARY_CHUNK | tag::BINARY_FINAL => {
+                    Head::Binary(tag)
+                }
+                tag::CLASS_DEF => {
+                    self.read_class_def()?;
+                    continue;
+                }
+                tag::LIST_VAR_TYPED => {
+                    let ty = self.read_type()?;
+                    self.enter(at)?;
+                    Head::List {
+                        ty: Some(ty),
+                        len: None,
+                    }
+                }
+                tag::LIST_FIXED_TYPED => {
+                    let ty = self.read_type()?;
+                    let len = self.read_count("list length")?;
+                    self.enter(at)?;
+                    Head::List {
+                        ty: Some(ty),
+                        len: Some(len),
+                    }
+                }
+                tag::LIST_VAR => {
+                    self.enter(at)?;
+                    Head::List {
+                        ty: None,
+                        len: None,
+                    }
+                }
+                tag::LIST_FIXED => {
+                    let len = self.read_count("list length")?;
+                    self.enter(at)?;
+                    Head::List {
+                        ty: None,
+                        len: Some(len),
+                    }
+                }
+                0x70..=0x77 => {
+                    let ty = self.read_type()?;
+                    self.enter(at)?;
+                    Head::List {
+                        ty: Some(ty),
+                        len: Some(usize::from(tag - 0x70)),
+                    }
+                }
+                0x78..=0x7F => {
+                    self.enter(at)?;
+                    Head::List {
+                        ty: None,
+                        len: Some(usize::from(tag - 0x78)),
+                    }
+                }
+                tag::MAP => {
+                    self.enter(at)?;
+                    Head::Map { ty: None }
+                }
+                tag::MAP_TYPED => {
+                    let ty = self.read_type()?;
+                    self.enter(at)?;
+                    Head::Map { ty: Some(ty) }
+                }
+                tag::OBJECT => {
+                    let index_at = self.pos;
+                    let index = self.read_count("class index")?;
+                    self.object_head(index, index_at, at)?
+                }
+                0x60..=0x6F => self.object_head(usize::from(tag - 0x60), at, at)?,
+                tag::REF => {
+                    let index_at = self.pos;
+                    let index = self.read_count("reference index")?;
+                    if index >= self.refs.len() {
+                        return Err(MalformedError::BadRef {
+                            index: index as u64,
+                            offset: index_at,
+                            defined: self.refs.len(),
+                        }
+                        .into());
+                    }
+                    Head::Ref { index }
+                }
+                _ => return Err(self.unexpected(tag, at, "a value")),
+            };
+            self.head_at = at;
+            self.head_tag = tag;
+            return Ok(head);
+        }
+    }
+
+    fn object_head(
+        &mut self,
+        class: usize,
+        index_at: usize,
+        at: usize,
+    ) -> Result<Head, DecodeError> {
+        if class >= self.classes.len() {
+            return Err(MalformedError::BadClassRef {
+                index: class as u64,
+                offset: index_at,
+                defined: self.classes.len(),
+            }
+            .into());
+        }
+        self.enter(at)?;
+        Ok(Head::Object { class })
+    }
+
+    /// Reads a `'C'` class definition (tag consumed) and appends it to the table, except
+    /// while replaying bytes whose definitions are already registered.
+    fn read_class_def(&mut self) -> Result<(), DecodeError> {
+        let name = self.read_str()?;
+        let count = self.read_count("field count")?;
+        let mut fields = Vec::with_capacity(self.cap(count));
+        for _ in 0..count {
+            fields.push(self.read_str()?);
+        }
+        if self.replaying == 0 {
+            self.classes.push(ClassDef { name, fields });
+        }
+        Ok(())
+    }
+
+    /// Reads a list or map type: a string (registered in the type table) or an int index
+    /// into that table (§11.12). Returns the table index.
+    fn read_type(&mut self) -> Result<usize, DecodeError> {
+        let at = self.pos;
+        let tag = self.byte()?;
+        if let Some(index) = self.int_after(tag)? {
+            let defined = self.types.len();
+            return usize::try_from(index)
+                .ok()
+                .filter(|&i| i < defined)
+                .ok_or_else(|| {
+                    MalformedError::BadTypeRef {
+                        index: index as u64,
+                        offset: at,
+                        defined,
+                    }
+                    .into()
+                });
+        }
+        if !tag::is_string(tag) {
+            return Err(self.unexpected(tag, at, "a type name or type index"));
+        }
+        let name = self.read_str_after(tag)?;
+        if self.replaying > 0 {
+            // Registered when these bytes were first read: find it by its offset.
+            if let Ok(i) = self.types.binary_search_by_key(&at, |(offset, _)| *offset) {
+                return Ok(i);
+            }
+        }
+        self.types.push((at, name));
+        Ok(self.types.len() - 1)
+    }
+
+    /// The type name at `index` of the type table.
+    pub(crate) fn type_name(&self, index: usize) -> &str {
+        &self.types[index].1
+    }
+
+    /// Registers a container starting at `at` in the reference table (or finds it again on
+    /// replay) and checks the depth limit.
+    fn enter(&mut self, at: usize) -> Result<(), DecodeError> {
+        self.descend(at)?;
+        let index = if self.replaying > 0 {
+            self.refs.binary_search(&at).map_err(|_| {
+                DecodeError::from(MalformedError::BadRef {
+                    index: 0,
+                    offset: at,
+                    defined: self.refs.len(),
+                })
+            })?
+        } else {
+            self.refs.push(at);
+            self.refs.len() - 1
+        };
+        self.open.push(index);
+        Ok(())
+    }
+
+    fn descend(&mut self, at: usize) -> Result<(), DecodeError> {
+        if self.depth >= self.limits.max_depth {
+            return Err(MalformedError::TooDeep {
+                limit: self.limits.max_depth,
+                offset: at,
+            }
+            .into());
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Leaves the innermost container entered by [`read_head`](Self::read_head).
+    pub(crate) fn leave(&mut self) {
+        self.open.pop();
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    /// Consumes the `'Z'` that ends a map or variable-length list if it is next.
+    pub(crate) fn at_end_marker(&mut self) -> Result<bool, DecodeError> {
+        if self.peek()? == tag::END {
+            self.pos += 1;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Whether reference `index` is a container still being decoded (an ancestor of the
+    /// current position), and how many levels up it is.
+    pub(crate) fn open_level(&self, index: usize) -> Option<usize> {
+        self.open.iter().rev().position(|&i| i == index)
+    }
+
+    /// Re-reads the complete container `index` (§11.11) with `f`, then returns to the
+    /// current position. Bounded by the depth limit and the work budget.
+    pub(crate) fn replay<R>(
+        &mut self,
+        index: usize,
+        at: usize,
+        f: impl FnOnce(&mut Self) -> Result<R, DecodeError>,
+    ) -> Result<R, DecodeError> {
+        let work_error = |limit| DecodeError::from(MalformedError::WorkLimit { limit, offset: at });
+        if self.work_left == 0 {
+            return Err(work_error(self.work_limit));
+        }
+        self.descend(at)?;
+        let resume = self.pos;
+        let start = self.refs[index];
+        self.pos = start;
+        self.replaying += 1;
+        let result = f(self);
+        self.replaying -= 1;
+        self.depth -= 1;
+        // Nested replays charged their own spans; this one charges the bytes it re-read.
+        let used = self.pos.saturating_sub(start);
+        self.pos = resume;
+        self.work_left = self
+            .work_left
+            .checked_sub(used)
+            .ok_or_else(|| work_error(self.work_limit))?;
+        result
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Strings (`PROTOCOL.md` §11.6)
+
+    /// Reads a string value (any chunking), rejecting other tags.
+    pub(crate) fn read_str(&mut self) -> Result<Cow<'de, str>, DecodeError> {
+        let at = self.pos;
+        let tag = self.byte()?;
+        if !tag::is_string(tag) {
+            return Err(self.unexpected(tag, at, "a string"));
+        }
+        self.read_str_after(tag)
+    }
+
+    /// Reads a string or null (tag not consumed yet).
+    pub fn read_str_or_null(&mut self) -> Result<Option<Cow<'de, str>>, DecodeError> {
+        let at = self.pos;
+        let tag = self.byte()?;
+        if tag == tag::NULL {
+            return Ok(None);
+        }
+        if !tag::is_string(tag) {
+            return Err(self.mismatch(tag, at, "a string or null"));
+        }
+        self.read_str_after(tag).map(Some)
+    }
+
+    /// Length in UTF-16 units of the chunk with `tag`, and whether it is the final chunk.
+    fn chunk_units(&mut self, tag: u8) -> Result<(usize, bool), DecodeError> {
+        Ok(match tag {
+            0x00..=0x1F => (usize::from(tag), true),
+            0x30..=0x33 => (
+                (usize::from(tag - 0x30) << 8) | usize::from(self.byte()?),
+                true,
+            ),
+            tag::STRING_FINAL => (usize::from(self.u16()?), true),
+            // tag::STRING_CHUNK: callers only pass string tags.
+            _ => (usize::from(self.u16()?), false),
+        })
+    }
+
+    /// Reads the string whose first chunk tag (consumed) is `tag`. A single chunk of plain
+    /// UTF-8 is borrowed from the input; surrogates, 4-byte sequences or chunks are decoded
+    /// into an owned string.
+    pub(crate) fn read_str_after(&mut self, tag: u8) -> Result<Cow<'de, str>, DecodeError> {
+        let (units, last) = self.chunk_units(tag)?;
+        let start = self.pos;
+        let end = self.scan_units(units)?;
+        if last {
+            if let Ok(s) = std::str::from_utf8(&self.input[start..end]) {
+                self.pos = end;
+                return Ok(Cow::Borrowed(s));
+            }
+        }
+        let mut out = String::with_capacity((end - start).min(self.left()));
+        let mut high = None;
+        self.decode_units(start, end, &mut out, &mut high)?;
+        if !last {
+            self.read_more_chunks(&mut out, &mut high)?;
+        }
+        if high.is_some() {
+            out.push(char::REPLACEMENT_CHARACTER);
+        }
+        Ok(Cow::Owned(out))
+    }
+
+    fn read_more_chunks(
+        &mut self,
+        out: &mut String,
+        high: &mut Option<u16>,
+    ) -> Result<(), DecodeError> {
+        loop {
+            let at = self.pos;
+            let tag = self.byte()?;
+            if !tag::is_string(tag) {
+                return Err(self.unexpected(tag, at, "a string chunk"));
+            }
+            let (units, last) = self.chunk_units(tag)?;
+            let start = self.pos;
+            let end = self.scan_units(units)?;
+            out.reserve((end - start).min(self.left()));
+            self.decode_units(start, end, out, high)?;
+            if last {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Finds the end of `units` UTF-16 units of (CESU-8 or UTF-8) bytes starting at the
+    /// current position, checking lead bytes. Java writes a supplementary character as two
+    /// 3-byte surrogates, one unit each; peers that emit a 4-byte UTF-8 sequence instead
+    /// count code points (Python, old dubbo-go: `PROTOCOL.md` §11.6, §11.14), so a 4-byte
+    /// sequence counts as one.
+    fn scan_units(&self, units: usize) -> Result<usize, DecodeError> {
+        let bytes = &self.input[self.pos.min(self.input.len())..];
+        // Fast path: `units` ASCII bytes.
+        if let Some(head) = bytes.get(..units) {
+            if head.is_ascii() {
+                return Ok(self.pos + units);
+            }
+        }
+        let mut i = 0;
+        let mut left = units;
+        while left > 0 {
+            let Some(&b) = bytes.get(i) else {
+                return Err(MalformedError::UnexpectedEof {
+                    offset: self.pos + i,
+                    needed: left,
+                }
+                .into());
+            };
+            let (len, n) = match b {
+                0x00..=0x7F => (1, 1),
+                0xC0..=0xDF => (2, 1),
+                0xE0..=0xEF => (3, 1),
+                0xF0..=0xF7 => (4, 1),
+                _ => {
+                    return Err(MalformedError::InvalidUtf8 {
+                        byte: b,
+                        offset: self.pos + i,
+                    }
+                    .into());
+                }
+            };
+            if bytes.len() < i + len {
+                return Err(MalformedError::UnexpectedEof {
+                    offset: self.pos + bytes.len(),
+                    needed: i + len - bytes.len(),
+                }
+                .into());
+            }
+            i += len;
+            left -= n;
+        }
+        Ok(self.pos + i)
+    }
+
+    /// Decodes `input[start..end]` (scanned by `scan_units`) into `out`, joining surrogate
+    /// pairs (also across chunks, through `high`) and replacing unpaired surrogates with
+    /// U+FFFD. Leaves the position at `end`.
+    fn decode_units(
+        &mut self,
+        start: usize,
+        end: usize,
+        out: &mut String,
+        high: &mut Option<u16>,
+    ) -> Result<(), DecodeError> {
+        let bytes = &self.input[start..end];
+        if high.is_none() {
+            if let Ok(s) = std::str::from_utf8(bytes) {
+                out.push_str(s);
+                self.pos = end;
+                return Ok(());
+            }
+        }
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            let cont = |k: usize| -> Result<u32, DecodeError> {
+                let c = bytes[i + k];
+                if c & 0xC0 != 0x80 {
+                    return Err(MalformedError::InvalidUtf8 {
+                        byte: c,
+                        offset: start + i + k,
+                    }
+                    .into());
+                }
+                Ok(u32::from(c & 0x3F))
+            };
+            // `scan_units` checked the lead bytes and that every sequence is complete.
+            let (cp, len) = match b {
+                0x00..=0x7F => (u32::from(b), 1),
+                0xC0..=0xDF => ((u32::from(b & 0x1F) << 6) | cont(1)?, 2),
+                0xE0..=0xEF => ((u32::from(b & 0x0F) << 12) | (cont(1)? << 6) | cont(2)?, 3),
+                _ => (
+                    (u32::from(b & 0x07) << 18) | (cont(1)? << 12) | (cont(2)? << 6) | cont(3)?,
+                    4,
+                ),
+            };
+            i += len;
+            match cp {
+                0xD800..=0xDBFF => {
+                    if high.replace(cp as u16).is_some() {
+                        out.push(char::REPLACEMENT_CHARACTER);
+                    }
+                }
+                0xDC00..=0xDFFF => match high.take() {
+                    Some(h) => {
+                        let c = 0x10000 + ((u32::from(h) - 0xD800) << 10) + (cp - 0xDC00);
+                        out.push(char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER));
+                    }
+                    None => out.push(char::REPLACEMENT_CHARACTER),
+                },
+                _ => {
+                    if high.take().is_some() {
+                        out.push(char::REPLACEMENT_CHARACTER);
+                    }
+                    out.push(char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER));
+                }
+            }
+        }
+        self.pos = end;
+        Ok(())
+    }
+
+    /// Skips a string whose first chunk tag (consumed) is `tag`.
+    fn skip_str_after(&mut self, mut tag: u8) -> Result<(), DecodeError> {
+        loop {
+            let (units, last) = self.chunk_units(tag)?;
+            self.pos = self.scan_units(units)?;
+            if last {
+                return Ok(());
+            }
+            let at = self.pos;
+            tag = self.byte()?;
+            if !tag::is_string(tag) {
+                return Err(self.unexpected(tag, at, "a string chunk"));
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Binary (`PROTOCOL.md` §11.7)
+
+    fn binary_chunk(&mut self, tag: u8) -> Result<(&'de [u8], bool), DecodeError> {
+        let (len, last) = match tag {
+            0x20..=0x2F => (usize::from(tag - 0x20), true),
+            0x34..=0x37 => (
+                (usize::from(tag - 0x34) << 8) | usize::from(self.byte()?),
+                true,
+            ),
+            tag::BINARY_FINAL => (usize::from(self.u16()?), true),
+            _ => (usize::from(self.u16()?), false),
+        };
+        Ok((self.take(len)?, last))
+    }
+
+    /// Reads the binary whose first chunk tag (consumed) is `tag`; a single chunk is
+    /// borrowed.
+    pub(crate) fn read_binary_after(&mut self, tag: u8) -> Result<Cow<'de, [u8]>, DecodeError> {
+        let (first, mut last) = self.binary_chunk(tag)?;
+        if last {
+            return Ok(Cow::Borrowed(first));
+        }
+        let mut out = first.to_vec();
+        while !last {
+            let at = self.pos;
+            let tag = self.byte()?;
+            if !tag::is_binary(tag) {
+                return Err(self.unexpected(tag, at, "a binary chunk"));
+            }
+            let (chunk, l) = self.binary_chunk(tag)?;
+            out.extend_from_slice(chunk);
+            last = l;
+        }
+        Ok(Cow::Owned(out))
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Skipping
+
+    /// Reads and discards one value, still registering its class definitions, type names
+    /// and references (later values may use them).
+    pub fn skip_value(&mut self) -> Result<(), DecodeError> {
+        match self.read_head()? {
+            Head::Null
+            | Head::Bool(_)
+            | Head::Int(_)
+            | Head::Long(_)
+            | Head::Double(_)
+            | Head::Date(_)
+            | Head::Ref { .. } => {}
+            Head::Str(tag) => self.skip_str_after(tag)?,
+            Head::Binary(tag) => {
+                self.read_binary_after(tag)?;
+            }
+            Head::List { len: Some(len), .. } => {
+                for _ in 0..len {
+                    self.skip_value()?;
+                }
+                self.leave();
+            }
+            Head::List { len: None, .. } => {
+                while !self.at_end_marker()? {
+                    self.skip_value()?;
+                }
+                self.leave();
+            }
+            Head::Map { .. } => {
+                while !self.at_end_marker()? {
+                    self.skip_value()?;
+                    self.skip_value()?;
+                }
+                self.leave();
+            }
+            Head::Object { class } => {
+                for _ in 0..self.classes[class].fields.len() {
+                    self.skip_value()?;
+                }
+                self.leave();
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn head(bytes: &[u8]) -> Head {
+        Decoder::new(bytes).read_head().unwrap()
+    }
+
+    #[test]
+    fn ints_in_every_form() {
+        // PROTOCOL.md §11.3, Java's encodings.
+        for (h, v) in [
+            ("90", 0),
+            ("80", -16),
+            ("bf", 47),
+            ("c8 30", 48),
+            ("c7 ef", -17),
+            ("cf ff", 2047),
+            ("c0 00", -2048),
+            ("d4 08 00", 2048),
+            ("d7 ff ff", 262_143),
+            ("d0 00 00", -262_144),
+            ("49 00 04 00 00", 262_144),
+            ("49 80 00 00 00", i32::MIN),
+        ] {
+            assert!(matches!(head(&hex(h)), Head::Int(x) if x == v), "{h}");
+        }
+    }
+
+    #[test]
+    fn longs_in_every_form() {
+        for (h, v) in [
+            ("e0", 0),
+            ("d8", -8),
+            ("ef", 15),
+            ("f8 10", 16),
+            ("ff ff", 2047),
+            ("f0 00", -2048),
+            ("3f ff ff", 262_143),
+            ("38 00 00", -262_144),
+            ("59 00 04 00 00", 262_144),
+            ("4c 00 00 00 00 80 00 00 00", 2_147_483_648),
+        ] {
+            assert!(matches!(head(&hex(h)), Head::Long(x) if x == v), "{h}");
+        }
+    }
+
+    #[test]
+    #[allow(clippy::approx_constant)] // 3.14159 is the literal Java wrote
+    fn doubles_in_every_form() {
+        for (h, v) in [
+            ("5b", 0.0),
+            ("5c", 1.0),
+            ("5d 02", 2.0),
+            ("5d 80", -128.0),
+            ("5e 00 80", 128.0),
+            ("5f 01 f4 00 00", 32768.0),
+            ("5f 00 00 2f da", 12.25),
+            ("5f 00 00 00 01", 0.001),
+            ("5f 00 00 05 dc", 1.5),
+            ("44 40 09 21 f9 f0 1b 86 6e", 3.14159),
+        ] {
+            assert!(matches!(head(&hex(h)), Head::Double(x) if x == v), "{h}");
+        }
+    }
+
+    #[test]
+    fn dates_in_both_forms() {
+        // §11.5: Date(1), Date(60000), Date(0).
+        assert!(matches!(
+            head(&hex("4a 00 00 00 00 00 00 00 01")),
+            Head::Date(1)
+        ));
+        assert!(matches!(head(&hex("4b 00 00 00 01")), Head::Date(60_000)));
+        assert!(matches!(head(&hex("4b 00 00 00 00")), Head::Date(0)));
+        assert!(matches!(head(&hex("4b ff ff ff ff")), Head::Date(-60_000)));
+    }
+
+    fn string(bytes: &[u8]) -> Result<Cow<'_, str>, DecodeError> {
+        Decoder::new(bytes).read_str()
+    }
+
+    #[test]
+    fn strings_borrow_plain_utf8_and_join_cesu8_surrogates() {
+        assert!(matches!(
+            string(b"\x05hello").unwrap(),
+            Cow::Borrowed("hello")
+        ));
+        let java = hex("03 61 ed a0 bd ed b8 80");
+        assert_eq!(string(&java).unwrap(), "a😀");
+        // 4-byte UTF-8 from peers that count code points (dubbo-py writes "a😀b" so).
+        assert_eq!(string(&hex("03 61 f0 9f 98 80 62")).unwrap(), "a😀b");
+        assert_eq!(string(&hex("01 f0 9f 98 80")).unwrap(), "😀");
+        // Unpaired surrogates become U+FFFD.
+        assert_eq!(string(&hex("02 ed a0 bd 61")).unwrap(), "\u{fffd}a");
+        assert_eq!(string(&hex("01 ed b8 80")).unwrap(), "\u{fffd}");
+        assert_eq!(
+            string(&hex("02 ed a0 bd ed a0 bd")).unwrap(),
+            "\u{fffd}\u{fffd}"
+        );
+    }
+
+    #[test]
+    fn string_chunks_of_any_size_and_pairs_split_across_chunks() {
+        // 'R' chunk of 2 units then a compact final chunk.
+        let bytes = hex("52 00 02 61 62 01 63");
+        assert_eq!(string(&bytes).unwrap(), "abc");
+        // A surrogate pair split across an 'R' boundary.
+        let bytes = hex("52 00 01 ed a0 bd 01 ed b8 80");
+        assert_eq!(string(&bytes).unwrap(), "😀");
+        // 'S' final chunk after 'R', and the 0x30 form.
+        let mut bytes = hex("52 00 01 61 30 20");
+        bytes.extend_from_slice(&[b'x'; 32]);
+        assert_eq!(string(&bytes).unwrap(), format!("a{}", "x".repeat(32)));
+        // 40 000 × 'a' as Java writes it.
+        let mut out = Vec::new();
+        crate::hessian2::write_string(&mut out, &"a".repeat(40_000));
+        assert_eq!(string(&out).unwrap().len(), 40_000);
+    }
+
+    #[test]
+    fn bad_strings_are_errors() {
+        assert!(matches!(
+            string(&hex("02 61")),
+            Err(DecodeError::Malformed(MalformedError::UnexpectedEof { .. }))
+        ));
+        assert!(matches!(
+            string(&hex("01 ff")),
+            Err(DecodeError::Malformed(MalformedError::InvalidUtf8 {
+                byte: 0xff,
+                offset: 1
+            }))
+        ));
+        assert!(matches!(
+            string(&hex("01 c3 41")),
+            Err(DecodeError::Malformed(MalformedError::InvalidUtf8 {
+                byte: 0x41,
+                offset: 2
+            }))
+        ));
+        // A non-string after an 'R' chunk.
+        assert!(matches!(
+            string(&hex("52 00 01 61 91")),
+            Err(DecodeError::Malformed(MalformedError::UnexpectedTag {
+                tag: 0x91,
+                offset: 4,
+                ..
+            }))
+        ));
+    }
+
+    #[test]
+    fn binary_chunks_concatenate() {
+        let mut d = Decoder::new(&[0x23, 1, 2, 3]);
+        let Head::Binary(tag) = d.read_head().unwrap() else {
+            panic!()
+        };
+        assert!(matches!(
+            d.read_binary_after(tag).unwrap(),
+            Cow::Borrowed([1, 2, 3])
+        ));
+        let bytes = hex("41 00 02 01 02 42 00 01 03");
+        let mut d = Decoder::new(&bytes);
+        let Head::Binary(tag) = d.read_head().unwrap() else {
+            panic!()
+        };
+        assert_eq!(&*d.read_binary_after(tag).unwrap(), &[1, 2, 3]);
+        let bytes = hex("41 00 01 01 21 02");
+        let mut d = Decoder::new(&bytes);
+        let Head::Binary(tag) = d.read_head().unwrap() else {
+            panic!()
+        };
+        assert_eq!(&*d.read_binary_after(tag).unwrap(), &[1, 2]);
+    }
+
+    #[test]
+    fn skip_registers_tables() {
+        // Java's List[u1, u2, u1] from §11.10: skipping it still defines class #0, and
+        // ref #1 (the first user) stays valid.
+        let bytes = hex(
+            "7b 43 09 64 65 6d 6f 2e 55 73 65 72 92 03 61 67 65 04 6e 61 6d 65 \
+             60 a2 03 74 6f 6d 60 a4 03 61 6d 79 51 91 \
+             60 a5 03 62 6f 62",
+        );
+        let mut d = Decoder::new(&bytes);
+        d.skip_value().unwrap();
+        assert_eq!(d.classes.len(), 1);
+        assert_eq!(d.refs.len(), 3);
+        d.skip_value().unwrap();
+        assert!(d.is_at_end());
+        assert_eq!(d.open.len(), 0);
+    }
+
+    #[test]
+    fn refs_must_point_backwards_and_classes_must_exist() {
+        let err = Decoder::new(&hex("51 90")).skip_value().unwrap_err();
+        assert!(matches!(
+            err,
+            DecodeError::Malformed(MalformedError::BadRef { index: 0, .. })
+        ));
+        let err = Decoder::new(&hex("60")).skip_value().unwrap_err();
+        assert!(matches!(
+            err,
+            DecodeError::Malformed(MalformedError::BadClassRef { .. })
+        ));
+        let err = Decoder::new(&hex("71 90 91")).skip_value().unwrap_err();
+        assert!(matches!(
+            err,
+            DecodeError::Malformed(MalformedError::BadTypeRef { .. })
+        ));
+    }
+
+    #[test]
+    fn depth_is_limited() {
+        let bytes = vec![0x79; 10_000];
+        let err = Decoder::new(&bytes).skip_value().unwrap_err();
+        assert!(matches!(
+            err,
+            DecodeError::Malformed(MalformedError::TooDeep {
+                limit: 128,
+                offset: 128
+            })
+        ));
+        let mut d = Decoder::with_limits(&bytes[..5], DecodeLimits::DEFAULT.with_max_depth(4));
+        assert!(d.skip_value().is_err());
+    }
+
+    #[test]
+    fn reserved_tags_are_rejected() {
+        for t in [0x40, 0x45, 0x47, 0x50, b'Z'] {
+            let err = Decoder::new(&[t]).skip_value().unwrap_err();
+            assert!(
+                matches!(err, DecodeError::Malformed(MalformedError::UnexpectedTag { tag, .. }) if tag == t),
+                "{t:#x}"
+            );
+        }
+    }
+}

@@ -1,0 +1,715 @@
+//! The body-wide Hessian 2 writing context: appends values to a caller's buffer choosing
+//! Java's shortest forms, and keeps the class-definition and type-name tables and the
+//! reference count shared by all values of one body (`PROTOCOL.md` §11.1).
+
+use std::borrow::Cow;
+
+use super::error::EncodeError;
+use super::string::write_string;
+use super::tag;
+use super::value::Value;
+
+/// Size of Java's `Hessian2Output` buffer, which decides where it cuts binary chunks.
+const JAVA_BUFFER: usize = 8192;
+
+/// Nesting limit when writing, so a pathological value fails instead of overflowing the
+/// stack.
+pub(crate) const MAX_ENCODE_DEPTH: usize = 1024;
+
+/// A name that is either `'static` (serde struct and field names: never copied) or borrowed
+/// for the call (dynamic [`Value`] names: copied only when first defined).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Name<'n> {
+    Static(&'static str),
+    Dynamic(&'n str),
+}
+
+impl Name<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        match *self {
+            Self::Static(s) => s,
+            Self::Dynamic(s) => s,
+        }
+    }
+
+    fn to_cow(self) -> Cow<'static, str> {
+        match self {
+            Self::Static(s) => Cow::Borrowed(s),
+            Self::Dynamic(s) => Cow::Owned(s.to_owned()),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct ClassOut {
+    name: Cow<'static, str>,
+    fields: Vec<Cow<'static, str>>,
+    /// While the first instance is being written: where its definition must be inserted.
+    pending_at: Option<usize>,
+}
+
+/// An object instance being written (see [`Encoder::begin_object`]).
+#[derive(Debug)]
+pub(crate) struct ObjectState {
+    class: usize,
+    /// This instance reserved the class definition and inserts it when done.
+    reserves: bool,
+    field: usize,
+}
+
+/// Writing state for one body.
+///
+/// Create one per body over the output buffer; every value written through it shares the
+/// class definitions, type names and reference numbering of that body. Values are appended
+/// to the buffer as they are written (no intermediate copy); the first instance of a class
+/// has its definition inserted in front of it once its field names are known.
+#[derive(Debug)]
+pub struct Encoder<'a> {
+    pub(crate) out: &'a mut Vec<u8>,
+    /// Where Java's output buffer was last flushed, to reproduce its binary chunking.
+    java_base: usize,
+    classes: Vec<ClassOut>,
+    types: Vec<Cow<'static, str>>,
+    /// Number of lists, maps and objects written so far (the next reference index).
+    refs: u32,
+    /// Reference indices of the containers being written, outermost first.
+    open: OpenStack,
+    pub(crate) pending: super::ser::Pending,
+    /// Reused buffers for names that arrive through serde as values (type and class names,
+    /// dynamic field names), so that they cost no allocation once warm.
+    pub(crate) scratch: String,
+    pub(crate) scratch2: String,
+}
+
+impl<'a> Encoder<'a> {
+    /// A fresh body context appending to `out`.
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        let java_base = out.len();
+        Self {
+            out,
+            java_base,
+            classes: Vec::new(),
+            types: Vec::new(),
+            refs: 0,
+            open: OpenStack::default(),
+            pending: super::ser::Pending::None,
+            scratch: String::new(),
+            scratch2: String::new(),
+        }
+    }
+
+    /// Writes `value` with serde (see the [module docs](super) for the mapping).
+    pub fn encode<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+        value.serialize(&mut *self)
+    }
+
+    /// Writes `null` (`'N'`).
+    pub fn write_null(&mut self) {
+        self.out.push(tag::NULL);
+    }
+
+    /// Writes a boolean (`'T'`/`'F'`).
+    pub fn write_bool(&mut self, v: bool) {
+        self.out.push(if v { tag::TRUE } else { tag::FALSE });
+    }
+
+    /// Writes an int in Java's shortest form (`PROTOCOL.md` §11.3).
+    pub fn write_int(&mut self, v: i32) {
+        write_int(self.out, v);
+    }
+
+    /// Writes a long in Java's shortest form (`PROTOCOL.md` §11.3).
+    pub fn write_long(&mut self, v: i64) {
+        let out = &mut *self.out;
+        if (-8..=15).contains(&v) {
+            out.push((0xE0 + v) as u8);
+        } else if (-2048..=2047).contains(&v) {
+            out.extend_from_slice(&[(0xF8 + (v >> 8)) as u8, v as u8]);
+        } else if (-262_144..=262_143).contains(&v) {
+            out.extend_from_slice(&[(0x3C + (v >> 16)) as u8, (v >> 8) as u8, v as u8]);
+        } else if let Ok(v) = i32::try_from(v) {
+            out.push(tag::LONG_INT);
+            out.extend_from_slice(&v.to_be_bytes());
+        } else {
+            out.push(tag::LONG);
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+    }
+
+    /// Writes a double in Java's shortest form, including the `0x5F` int-thousandths form
+    /// (`PROTOCOL.md` §11.4). `-0.0` becomes `0x5B` like in Java.
+    pub fn write_double(&mut self, v: f64) {
+        let out = &mut *self.out;
+        // Rust's `as` saturates and maps NaN to 0, exactly like Java's (int) cast.
+        let int = v as i32;
+        if f64::from(int) == v {
+            match int {
+                0 => return out.push(tag::DOUBLE_ZERO),
+                1 => return out.push(tag::DOUBLE_ONE),
+                -128..=127 => return out.extend_from_slice(&[tag::DOUBLE_BYTE, int as u8]),
+                -32768..=32767 => {
+                    out.push(tag::DOUBLE_SHORT);
+                    return out.extend_from_slice(&(int as i16).to_be_bytes());
+                }
+                _ => {}
+            }
+        }
+        let mills = (v * 1000.0) as i32;
+        if 0.001 * f64::from(mills) == v {
+            out.push(tag::DOUBLE_MILL);
+            out.extend_from_slice(&mills.to_be_bytes());
+        } else {
+            out.push(tag::DOUBLE);
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+    }
+
+    /// Writes a `java.util.Date` of `millis` since the epoch: minutes form when whole
+    /// minutes fit in an int (`PROTOCOL.md` §11.5).
+    pub fn write_date(&mut self, millis: i64) {
+        if millis % 60_000 == 0 {
+            if let Ok(minutes) = i32::try_from(millis / 60_000) {
+                self.out.push(tag::DATE_MINUTES);
+                self.out.extend_from_slice(&minutes.to_be_bytes());
+                return;
+            }
+        }
+        self.out.push(tag::DATE_MILLIS);
+        self.out.extend_from_slice(&millis.to_be_bytes());
+    }
+
+    /// Writes a string as Java does (`PROTOCOL.md` §11.6).
+    pub fn write_str(&mut self, s: &str) {
+        write_string(self.out, s);
+    }
+
+    /// Writes a `byte[]`, cutting chunks where Java's 8 KiB output buffer would
+    /// (`PROTOCOL.md` §11.7). The model assumes Java's buffer held this body from its start
+    /// and is exact for bodies below 8 KiB; readers concatenate chunks anyway.
+    pub fn write_binary(&mut self, mut bytes: &[u8]) {
+        let mut offset = self.out.len() - self.java_base;
+        if JAVA_BUFFER < offset + 16 {
+            self.java_base = self.out.len();
+            offset = 0;
+        }
+        while JAVA_BUFFER - offset - 3 < bytes.len() {
+            let mut sub = JAVA_BUFFER - offset - 3;
+            if sub < 16 {
+                self.java_base = self.out.len();
+                sub = (JAVA_BUFFER - 3).min(bytes.len());
+            }
+            self.out.push(tag::BINARY_CHUNK);
+            self.out.extend_from_slice(&(sub as u16).to_be_bytes());
+            self.out.extend_from_slice(&bytes[..sub]);
+            bytes = &bytes[sub..];
+            // Java flushes after every non-final chunk.
+            self.java_base = self.out.len();
+            offset = 0;
+        }
+        let len = bytes.len();
+        if len <= 15 {
+            self.out.push(0x20 + len as u8);
+        } else if len <= 1023 {
+            self.out
+                .extend_from_slice(&[0x34 + (len >> 8) as u8, len as u8]);
+        } else {
+            self.out.push(tag::BINARY_FINAL);
+            // len <= JAVA_BUFFER - 3 here, which fits 16 bits.
+            self.out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        self.out.extend_from_slice(bytes);
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Containers and tables
+
+    fn enter(&mut self) -> Result<(), EncodeError> {
+        if self.open.len() >= MAX_ENCODE_DEPTH {
+            return Err(EncodeError::TooDeep(MAX_ENCODE_DEPTH));
+        }
+        self.open.push(self.refs);
+        self.refs += 1;
+        Ok(())
+    }
+
+    /// Closes the innermost list, map or object (maps and variable lists also need
+    /// [`write_end`](Self::write_end)).
+    pub(crate) fn leave(&mut self) {
+        self.open.pop();
+    }
+
+    /// Writes a list or map type: its name the first time in this body, its index in the
+    /// type table afterwards (`PROTOCOL.md` §11.12).
+    pub(crate) fn write_type(&mut self, name: Name<'_>) {
+        match self.types.iter().position(|t| t == name.as_str()) {
+            Some(i) => write_int(self.out, i as i32),
+            None => {
+                write_string(self.out, name.as_str());
+                self.types.push(name.to_cow());
+            }
+        }
+    }
+
+    /// Starts a list; `len` is `None` for the variable-length form ended by `'Z'`. Java
+    /// writes the fixed-length forms (`PROTOCOL.md` §11.8).
+    pub(crate) fn begin_list(
+        &mut self,
+        ty: Option<Name<'_>>,
+        len: Option<usize>,
+    ) -> Result<(), EncodeError> {
+        self.enter()?;
+        match (ty, len) {
+            (Some(ty), Some(len)) if len <= 7 => {
+                self.out.push(0x70 + len as u8);
+                self.write_type(ty);
+            }
+            (Some(ty), Some(len)) => {
+                self.out.push(tag::LIST_FIXED_TYPED);
+                self.write_type(ty);
+                self.write_len(len)?;
+            }
+            (Some(ty), None) => {
+                self.out.push(tag::LIST_VAR_TYPED);
+                self.write_type(ty);
+            }
+            (None, Some(len)) if len <= 7 => self.out.push(0x78 + len as u8),
+            (None, Some(len)) => {
+                self.out.push(tag::LIST_FIXED);
+                self.write_len(len)?;
+            }
+            (None, None) => self.out.push(tag::LIST_VAR),
+        }
+        Ok(())
+    }
+
+    fn write_len(&mut self, len: usize) -> Result<(), EncodeError> {
+        let len = i32::try_from(len).map_err(|_| EncodeError::OutOfRange(len as i128))?;
+        write_int(self.out, len);
+        Ok(())
+    }
+
+    /// Starts a map: `'H'` untyped (Java's `HashMap`), `'M'` + type otherwise
+    /// (`PROTOCOL.md` §11.9). End it with [`write_end`](Self::write_end).
+    pub(crate) fn begin_map(&mut self, ty: Option<Name<'_>>) -> Result<(), EncodeError> {
+        self.enter()?;
+        match ty {
+            None => self.out.push(tag::MAP),
+            Some(ty) => {
+                self.out.push(tag::MAP_TYPED);
+                self.write_type(ty);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the `'Z'` that ends a map or variable-length list and leaves it.
+    pub(crate) fn write_end(&mut self) {
+        self.out.push(tag::END);
+        self.leave();
+    }
+
+    /// Starts an instance of `class` (`PROTOCOL.md` §11.10). The first instance in the body
+    /// reserves the class definition's index; its definition is written in front of it by
+    /// [`end_object`](Self::end_object), once [`object_field`](Self::object_field) has seen
+    /// every field name. Later instances must write the same fields in the same order.
+    pub(crate) fn begin_object(&mut self, class: Name<'_>) -> Result<ObjectState, EncodeError> {
+        let (index, reserves) = match self.classes.iter().position(|c| c.name == class.as_str()) {
+            Some(i) => (i, false),
+            None => {
+                self.classes.push(ClassOut {
+                    name: class.to_cow(),
+                    fields: Vec::new(),
+                    pending_at: Some(self.out.len()),
+                });
+                (self.classes.len() - 1, true)
+            }
+        };
+        self.enter()?;
+        self.write_instance_tag(index);
+        Ok(ObjectState {
+            class: index,
+            reserves,
+            field: 0,
+        })
+    }
+
+    fn write_instance_tag(&mut self, index: usize) {
+        if index <= 15 {
+            self.out.push(0x60 + index as u8);
+        } else {
+            self.out.push(tag::OBJECT);
+            write_int(self.out, index as i32);
+        }
+    }
+
+    /// Declares the next field of an object being written (its value follows).
+    pub(crate) fn object_field(
+        &mut self,
+        state: &mut ObjectState,
+        name: Name<'_>,
+    ) -> Result<(), EncodeError> {
+        let class = &mut self.classes[state.class];
+        if class.pending_at.is_some() && class.fields.len() == state.field {
+            // The first instance (or a nested one of the same class) is still discovering
+            // the field list.
+            class.fields.push(name.to_cow());
+        } else if class.fields.get(state.field).map(|f| &**f) != Some(name.as_str()) {
+            return Err(EncodeError::FieldMismatch {
+                class: class.name.to_string(),
+                index: state.field,
+                expected: class
+                    .fields
+                    .get(state.field)
+                    .map(|f| f.to_string())
+                    .unwrap_or_default(),
+                found: name.as_str().to_owned(),
+            });
+        }
+        state.field += 1;
+        Ok(())
+    }
+
+    /// Finishes an object: checks the field count and, for the first instance of its class,
+    /// inserts the class definition in front of it.
+    pub(crate) fn end_object(&mut self, state: ObjectState) -> Result<(), EncodeError> {
+        self.leave();
+        let class = &mut self.classes[state.class];
+        if state.field != class.fields.len() {
+            return Err(EncodeError::FieldMismatch {
+                class: class.name.to_string(),
+                index: state.field,
+                expected: class
+                    .fields
+                    .get(state.field)
+                    .map(|f| f.to_string())
+                    .unwrap_or_default(),
+                found: String::new(),
+            });
+        }
+        if !state.reserves {
+            return Ok(());
+        }
+        let Some(at) = class.pending_at.take() else {
+            return Ok(());
+        };
+        // Append the definition, then rotate it in front of the instance. Nested first
+        // instances inserted theirs further right earlier, so `at` is still exact.
+        let end = self.out.len();
+        self.out.push(tag::CLASS_DEF);
+        write_string(self.out, &class.name);
+        write_int(self.out, class.fields.len() as i32);
+        for field in &class.fields {
+            write_string(self.out, field);
+        }
+        let def_len = self.out.len() - end;
+        self.out[at..].rotate_right(def_len);
+        Ok(())
+    }
+
+    /// Writes a back-reference to the container `up` levels above the current position
+    /// (0 = the innermost list, map or object being written).
+    pub(crate) fn write_ref_up(&mut self, up: usize) -> Result<(), EncodeError> {
+        let open = self.open.len();
+        let index = open
+            .checked_sub(up + 1)
+            .map(|i| self.open.get(i))
+            .ok_or(EncodeError::BadRef { up, open })?;
+        self.out.push(tag::REF);
+        write_int(self.out, index as i32);
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Dynamic values
+
+    /// Writes a [`Value`] (`PROTOCOL.md` §11.13).
+    pub fn write_value(&mut self, value: &Value) -> Result<(), EncodeError> {
+        match value {
+            Value::Null => self.write_null(),
+            Value::Bool(v) => self.write_bool(*v),
+            Value::Int(v) => self.write_int(*v),
+            Value::Long(v) => self.write_long(*v),
+            Value::Double(v) => self.write_double(*v),
+            Value::Date(v) => self.write_date(*v),
+            Value::String(v) => self.write_str(v),
+            Value::Binary(v) => self.write_binary(v),
+            Value::List { type_name, items } => {
+                self.begin_list(type_name.as_deref().map(Name::Dynamic), Some(items.len()))?;
+                for item in items {
+                    self.write_value(item)?;
+                }
+                self.leave();
+            }
+            Value::Map { type_name, entries } => {
+                self.begin_map(type_name.as_deref().map(Name::Dynamic))?;
+                for (k, v) in entries {
+                    self.write_value(k)?;
+                    self.write_value(v)?;
+                }
+                self.write_end();
+            }
+            Value::Object { class, fields } => {
+                let mut state = self.begin_object(Name::Dynamic(class))?;
+                for (name, v) in fields {
+                    self.object_field(&mut state, Name::Dynamic(name))?;
+                    self.write_value(v)?;
+                }
+                self.end_object(state)?;
+            }
+            Value::Ref(up) => self.write_ref_up(*up)?,
+        }
+        Ok(())
+    }
+}
+
+/// The stack of open containers' reference indices: inline for the usual shallow bodies, so
+/// that encoding a body does not allocate for it.
+#[derive(Debug, Default)]
+struct OpenStack {
+    inline: [u32; 16],
+    len: usize,
+    spill: Vec<u32>,
+}
+
+impl OpenStack {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, v: u32) {
+        if self.len < self.inline.len() {
+            self.inline[self.len] = v;
+        } else {
+            self.spill.push(v);
+        }
+        self.len += 1;
+    }
+
+    fn pop(&mut self) {
+        if self.len > self.inline.len() {
+            self.spill.pop();
+        }
+        self.len = self.len.saturating_sub(1);
+    }
+
+    /// The entry at `i` (< `len`).
+    fn get(&self, i: usize) -> u32 {
+        match self.inline.get(i) {
+            Some(v) => *v,
+            None => self.spill[i - self.inline.len()],
+        }
+    }
+}
+
+/// Appends an int in Java's shortest form (`PROTOCOL.md` §11.3).
+pub(crate) fn write_int(out: &mut Vec<u8>, v: i32) {
+    if (-16..=47).contains(&v) {
+        out.push((0x90 + v) as u8);
+    } else if (-2048..=2047).contains(&v) {
+        out.extend_from_slice(&[(0xC8 + (v >> 8)) as u8, v as u8]);
+    } else if (-262_144..=262_143).contains(&v) {
+        out.extend_from_slice(&[(0xD4 + (v >> 16)) as u8, (v >> 8) as u8, v as u8]);
+    } else {
+        out.push(tag::INT);
+        out.extend_from_slice(&v.to_be_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn with(f: impl FnOnce(&mut Encoder<'_>)) -> Vec<u8> {
+        let mut out = Vec::new();
+        f(&mut Encoder::new(&mut out));
+        out
+    }
+
+    #[test]
+    fn ints_pick_javas_shortest_form() {
+        // PROTOCOL.md §11.3, verified against Java.
+        for (v, h) in [
+            (0, "90"),
+            (-16, "80"),
+            (47, "bf"),
+            (48, "c8 30"),
+            (-17, "c7 ef"),
+            (2047, "cf ff"),
+            (-2048, "c0 00"),
+            (2048, "d4 08 00"),
+            (262_143, "d7 ff ff"),
+            (-262_144, "d0 00 00"),
+            (262_144, "49 00 04 00 00"),
+        ] {
+            assert_eq!(with(|e| e.write_int(v)), hex(h), "{v}");
+        }
+    }
+
+    #[test]
+    fn longs_pick_javas_shortest_form() {
+        for (v, h) in [
+            (0, "e0"),
+            (-8, "d8"),
+            (15, "ef"),
+            (16, "f8 10"),
+            (2047, "ff ff"),
+            (-2048, "f0 00"),
+            (262_143, "3f ff ff"),
+            (-262_144, "38 00 00"),
+            (262_144, "59 00 04 00 00"),
+            (2_147_483_648, "4c 00 00 00 00 80 00 00 00"),
+        ] {
+            assert_eq!(with(|e| e.write_long(v)), hex(h), "{v}");
+        }
+    }
+
+    #[test]
+    #[allow(clippy::approx_constant)] // 3.14159 is the literal Java wrote
+    fn doubles_pick_javas_shortest_form() {
+        for (v, h) in [
+            (0.0, "5b"),
+            (-0.0, "5b"),
+            (1.0, "5c"),
+            (2.0, "5d 02"),
+            (-128.0, "5d 80"),
+            (128.0, "5e 00 80"),
+            (32768.0, "5f 01 f4 00 00"),
+            (12.25, "5f 00 00 2f da"),
+            (0.001, "5f 00 00 00 01"),
+            (1.5, "5f 00 00 05 dc"),
+            (3.14159, "44 40 09 21 f9 f0 1b 86 6e"),
+        ] {
+            assert_eq!(with(|e| e.write_double(v)), hex(h), "{v}");
+        }
+        let nan = with(|e| e.write_double(f64::NAN));
+        assert_eq!(nan[0], b'D');
+        assert_eq!(with(|e| e.write_double(1e300))[0], b'D');
+    }
+
+    #[test]
+    fn dates_pick_minutes_when_whole() {
+        assert_eq!(with(|e| e.write_date(1)), hex("4a 00 00 00 00 00 00 00 01"));
+        assert_eq!(with(|e| e.write_date(60_000)), hex("4b 00 00 00 01"));
+        assert_eq!(with(|e| e.write_date(0)), hex("4b 00 00 00 00"));
+        // Whole minutes beyond an int: millisecond form.
+        let big = (i64::from(i32::MAX) + 1) * 60_000;
+        assert_eq!(with(|e| e.write_date(big))[0], 0x4a);
+    }
+
+    #[test]
+    fn binary_chunks_like_java() {
+        assert_eq!(with(|e| e.write_binary(&[])), [0x20]);
+        assert_eq!(with(|e| e.write_binary(&[7; 15]))[0], 0x2f);
+        assert_eq!(with(|e| e.write_binary(&[7; 16]))[..2], [0x34, 0x10]);
+        assert_eq!(
+            with(|e| e.write_binary(&[7; 1024]))[..3],
+            [b'B', 0x04, 0x00]
+        );
+        // §11.7: a 9 000-byte array → 41 1F FD + 8 189 bytes + 37 2B + 811 bytes.
+        let data: Vec<u8> = (0..9000).map(|i| i as u8).collect();
+        let out = with(|e| e.write_binary(&data));
+        assert_eq!(out[..3], [b'A', 0x1f, 0xfd]);
+        assert_eq!(out[3 + 8189..3 + 8189 + 2], [0x37, 0x2b]);
+        assert_eq!(out.len(), 3 + 8189 + 2 + 811);
+        // Many chunks: each non-final chunk is a full buffer.
+        let out = with(|e| e.write_binary(&vec![1; 20_000]));
+        assert_eq!(out[..3], [b'A', 0x1f, 0xfd]);
+        assert_eq!(out[3 + 8189..3 + 8189 + 3], [b'A', 0x1f, 0xfd]);
+        assert_eq!(out[2 * (3 + 8189)..2 * (3 + 8189) + 3], [b'B', 0x0e, 0x26]);
+    }
+
+    #[test]
+    fn type_names_are_written_once_then_referenced() {
+        // §11.12: two one-element int[] in one body.
+        let out = with(|e| {
+            for _ in 0..2 {
+                e.begin_list(Some(Name::Static("[int")), Some(1)).unwrap();
+                e.write_int(1);
+                e.leave();
+            }
+        });
+        assert_eq!(out, hex("71 04 5b 69 6e 74 91 71 90 91"));
+    }
+
+    #[test]
+    fn class_definitions_precede_the_first_instance_only() {
+        // §11.10: List[u1, u2] with demo.User{age, name}; nested new classes keep their
+        // indexes in stream order.
+        let out = with(|e| {
+            e.begin_list(None, Some(2)).unwrap();
+            for (age, name) in [(18, "tom"), (20, "amy")] {
+                let mut st = e.begin_object(Name::Static("demo.User")).unwrap();
+                e.object_field(&mut st, Name::Static("age")).unwrap();
+                e.write_int(age);
+                e.object_field(&mut st, Name::Static("name")).unwrap();
+                e.write_str(name);
+                e.end_object(st).unwrap();
+            }
+            e.leave();
+        });
+        assert_eq!(
+            out,
+            hex(
+                "7a 43 09 64 65 6d 6f 2e 55 73 65 72 92 03 61 67 65 04 6e 61 6d 65 \
+                 60 a2 03 74 6f 6d 60 a4 03 61 6d 79"
+            )
+        );
+    }
+
+    #[test]
+    fn nested_first_instances_get_definitions_in_stream_order() {
+        let out = with(|e| {
+            let mut outer = e.begin_object(Name::Static("A")).unwrap();
+            e.object_field(&mut outer, Name::Static("b")).unwrap();
+            let mut inner = e.begin_object(Name::Static("B")).unwrap();
+            e.object_field(&mut inner, Name::Static("x")).unwrap();
+            e.write_int(1);
+            e.end_object(inner).unwrap();
+            e.end_object(outer).unwrap();
+        });
+        // C "A" [b] 60 C "B" [x] 61 91
+        assert_eq!(out, hex("43 01 41 91 01 62 60 43 01 42 91 01 78 61 91"));
+    }
+
+    #[test]
+    fn field_mismatch_is_an_error() {
+        let mut out = Vec::new();
+        let mut e = Encoder::new(&mut out);
+        let mut st = e.begin_object(Name::Static("A")).unwrap();
+        e.object_field(&mut st, Name::Static("x")).unwrap();
+        e.write_int(1);
+        e.end_object(st).unwrap();
+        let mut st = e.begin_object(Name::Static("A")).unwrap();
+        let err = e.object_field(&mut st, Name::Static("y")).unwrap_err();
+        assert!(
+            matches!(err, EncodeError::FieldMismatch { index: 0, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn refs_count_every_container() {
+        let out = with(|e| {
+            e.begin_map(None).unwrap();
+            e.write_str("k");
+            e.begin_list(None, Some(1)).unwrap();
+            e.write_ref_up(0).unwrap();
+            e.leave();
+            e.write_end();
+        });
+        assert_eq!(out, hex("48 01 6b 79 51 91 5a"));
+        let mut out = Vec::new();
+        assert!(matches!(
+            Encoder::new(&mut out).write_ref_up(0),
+            Err(EncodeError::BadRef { up: 0, open: 0 })
+        ));
+    }
+}

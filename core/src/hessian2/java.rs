@@ -1,0 +1,601 @@
+//! Java types: the JVM descriptors of Rust types ([`JavaType`], from which argument tuples
+//! derive their parameter descriptor string), the descriptor parser used by a provider to
+//! count arguments (`PROTOCOL.md` §2.1), and wrappers for Java types that serde cannot tell
+//! apart (`int[]` vs `List<Integer>`, `byte[]`, `Date`).
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use super::ser::token;
+use super::value::Value;
+
+/// A Rust type with a Java counterpart: its JVM field descriptor (`PROTOCOL.md` §2.1) and
+/// the Hessian type of Java arrays of it (`PROTOCOL.md` §11.8).
+///
+/// Implement it for your own structs with [`java_class!`](crate::java_class).
+pub trait JavaType {
+    /// Appends the JVM field descriptor, e.g. `I` or `Ljava/lang/String;`.
+    fn descriptor(out: &mut String);
+
+    /// Appends the descriptor where Java needs a reference type (`Option<T>`): the boxed
+    /// class for primitives (`Ljava/lang/Integer;`), the plain descriptor otherwise.
+    fn boxed_descriptor(out: &mut String) {
+        Self::descriptor(out)
+    }
+
+    /// The Hessian list type Java writes for an array of this type: `"[int"`,
+    /// `"[string"`, `"[object"`, `"[org.acme.User"`.
+    fn array_type() -> Cow<'static, str>;
+
+    /// The array type for the boxed form (`"[java.lang.Integer"` for `Integer[]`).
+    fn boxed_array_type() -> Cow<'static, str> {
+        Self::array_type()
+    }
+}
+
+/// Appends the descriptor `L<name with / for .>;` of a Java class.
+pub fn class_descriptor(out: &mut String, class: &str) {
+    out.reserve(class.len() + 2);
+    out.push('L');
+    out.extend(class.chars().map(|c| if c == '.' { '/' } else { c }));
+    out.push(';');
+}
+
+macro_rules! primitive {
+    ($($ty:ty => $desc:literal, $boxed:literal, $array:literal, $boxed_array:literal;)*) => {$(
+        impl JavaType for $ty {
+            fn descriptor(out: &mut String) {
+                out.push_str($desc);
+            }
+            fn boxed_descriptor(out: &mut String) {
+                out.push_str($boxed);
+            }
+            fn array_type() -> Cow<'static, str> {
+                Cow::Borrowed($array)
+            }
+            fn boxed_array_type() -> Cow<'static, str> {
+                Cow::Borrowed($boxed_array)
+            }
+        }
+    )*};
+}
+
+primitive! {
+    bool => "Z", "Ljava/lang/Boolean;", "[boolean", "[java.lang.Boolean";
+    i8 => "B", "Ljava/lang/Byte;", "[byte", "[java.lang.Byte";
+    i16 => "S", "Ljava/lang/Short;", "[short", "[java.lang.Short";
+    i32 => "I", "Ljava/lang/Integer;", "[int", "[java.lang.Integer";
+    i64 => "J", "Ljava/lang/Long;", "[long", "[java.lang.Long";
+    f32 => "F", "Ljava/lang/Float;", "[float", "[java.lang.Float";
+    f64 => "D", "Ljava/lang/Double;", "[double", "[java.lang.Double";
+    char => "C", "Ljava/lang/Character;", "[char", "[java.lang.Character";
+}
+
+macro_rules! reference {
+    ($($ty:ty => $desc:literal, $array:literal;)*) => {$(
+        impl JavaType for $ty {
+            fn descriptor(out: &mut String) {
+                out.push_str($desc);
+            }
+            fn array_type() -> Cow<'static, str> {
+                Cow::Borrowed($array)
+            }
+        }
+    )*};
+}
+
+reference! {
+    String => "Ljava/lang/String;", "[string";
+    str => "Ljava/lang/String;", "[string";
+    Value => "Ljava/lang/Object;", "[object";
+    Binary => "[B", "[[B";
+    bytes::Bytes => "[B", "[[B";
+    Date => "Ljava/util/Date;", "[date";
+}
+
+impl<T: JavaType> JavaType for Option<T> {
+    fn descriptor(out: &mut String) {
+        T::boxed_descriptor(out)
+    }
+
+    fn array_type() -> Cow<'static, str> {
+        T::boxed_array_type()
+    }
+}
+
+impl<T: JavaType + ?Sized> JavaType for &T {
+    fn descriptor(out: &mut String) {
+        T::descriptor(out)
+    }
+
+    fn boxed_descriptor(out: &mut String) {
+        T::boxed_descriptor(out)
+    }
+
+    fn array_type() -> Cow<'static, str> {
+        T::array_type()
+    }
+
+    fn boxed_array_type() -> Cow<'static, str> {
+        T::boxed_array_type()
+    }
+}
+
+impl<T: JavaType + ?Sized> JavaType for Box<T> {
+    fn descriptor(out: &mut String) {
+        T::descriptor(out)
+    }
+
+    fn boxed_descriptor(out: &mut String) {
+        T::boxed_descriptor(out)
+    }
+
+    fn array_type() -> Cow<'static, str> {
+        T::array_type()
+    }
+
+    fn boxed_array_type() -> Cow<'static, str> {
+        T::boxed_array_type()
+    }
+}
+
+/// `Vec<T>` is a `java.util.List` (serde writes it as an untyped list, like Java's
+/// `ArrayList`); use [`JavaArray`] for Java arrays and [`Binary`] for `byte[]`.
+impl<T> JavaType for Vec<T> {
+    fn descriptor(out: &mut String) {
+        out.push_str("Ljava/util/List;");
+    }
+
+    fn array_type() -> Cow<'static, str> {
+        Cow::Borrowed("[java.util.List")
+    }
+}
+
+impl<K, V, S> JavaType for HashMap<K, V, S> {
+    fn descriptor(out: &mut String) {
+        out.push_str("Ljava/util/Map;");
+    }
+
+    fn array_type() -> Cow<'static, str> {
+        Cow::Borrowed("[java.util.Map")
+    }
+}
+
+impl<K, V> JavaType for BTreeMap<K, V> {
+    fn descriptor(out: &mut String) {
+        out.push_str("Ljava/util/Map;");
+    }
+
+    fn array_type() -> Cow<'static, str> {
+        Cow::Borrowed("[java.util.Map")
+    }
+}
+
+impl<T: JavaType> JavaType for JavaArray<T> {
+    fn descriptor(out: &mut String) {
+        out.push('[');
+        T::descriptor(out);
+    }
+
+    fn array_type() -> Cow<'static, str> {
+        Cow::Owned(format!("[{}", Self::element_type()))
+    }
+}
+
+/// Implements [`JavaType`] for a struct that stands for a Java class.
+///
+/// The class name must match the struct's serde name, which is the class written on the
+/// wire: `#[serde(rename = "org.apache.dubbo.demo.User")]`.
+///
+/// ```
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// #[serde(rename = "org.apache.dubbo.demo.User")]
+/// struct User {
+///     name: String,
+///     age: i32,
+/// }
+/// tether_core::java_class!(User => "org.apache.dubbo.demo.User");
+///
+/// use tether_core::message::Arguments;
+/// assert_eq!(<(User, i32)>::descriptor_string(), "Lorg/apache/dubbo/demo/User;I");
+/// ```
+#[macro_export]
+macro_rules! java_class {
+    ($ty:ty => $class:literal) => {
+        impl $crate::hessian2::JavaType for $ty {
+            fn descriptor(out: &mut ::std::string::String) {
+                $crate::hessian2::class_descriptor(out, $class)
+            }
+
+            fn array_type() -> ::std::borrow::Cow<'static, str> {
+                ::std::borrow::Cow::Borrowed(concat!("[", $class))
+            }
+        }
+    };
+}
+
+// -------------------------------------------------------------------------------------
+// Wrappers
+
+/// Serializes a typed list `{"$type": ty, "$items": items}` under the list token.
+struct ListRepr<'a, T>(&'a str, &'a [T]);
+
+impl<T: Serialize> Serialize for ListRepr<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry(token::TYPE_KEY, self.0)?;
+        map.serialize_entry(token::ITEMS_KEY, self.1)?;
+        map.end()
+    }
+}
+
+/// A Java array `T[]`: a typed list whose type Java derives from the element type
+/// (`int[]` → `"[int"`, `String[]` → `"[string"`, `Object[]` → `"[object"`,
+/// `User[]` → `"[org.acme.User"`, `PROTOCOL.md` §11.8). Reads any list.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub struct JavaArray<T>(pub Vec<T>);
+
+impl<T: JavaType> JavaArray<T> {
+    /// The Hessian type of this array (`"[int"`...).
+    pub fn element_type() -> Cow<'static, str> {
+        T::array_type()
+    }
+}
+
+impl<T> std::ops::Deref for JavaArray<T> {
+    type Target = Vec<T>;
+
+    fn deref(&self) -> &Vec<T> {
+        &self.0
+    }
+}
+
+impl<T> From<Vec<T>> for JavaArray<T> {
+    fn from(v: Vec<T>) -> Self {
+        Self(v)
+    }
+}
+
+impl<T: JavaType + Serialize> Serialize for JavaArray<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let ty = T::array_type();
+        s.serialize_newtype_struct(token::LIST, &ListRepr(&ty, &self.0))
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for JavaArray<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::deserialize(d).map(Self)
+    }
+}
+
+/// A borrowed Java array `T[]` (see [`JavaArray`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct JavaArrayRef<'a, T>(pub &'a [T]);
+
+impl<T: JavaType + Serialize> Serialize for JavaArrayRef<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let ty = T::array_type();
+        s.serialize_newtype_struct(token::LIST, &ListRepr(&ty, self.0))
+    }
+}
+
+impl<T: JavaType> JavaType for JavaArrayRef<'_, T> {
+    fn descriptor(out: &mut String) {
+        JavaArray::<T>::descriptor(out)
+    }
+
+    fn array_type() -> Cow<'static, str> {
+        JavaArray::<T>::array_type()
+    }
+}
+
+/// A list with an explicit Java type, e.g. `java.util.HashSet` or
+/// `java.util.LinkedList` (`PROTOCOL.md` §11.8). Decode such lists as `Vec<T>` or
+/// [`Value`].
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TypedList<T> {
+    /// The list type.
+    pub type_name: Cow<'static, str>,
+    /// The items.
+    pub items: Vec<T>,
+}
+
+impl<T: Serialize> Serialize for TypedList<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_newtype_struct(token::LIST, &ListRepr(&self.type_name, &self.items))
+    }
+}
+
+/// A Java `byte[]`: Hessian binary (`PROTOCOL.md` §11.7). (`Vec<u8>` is a list of
+/// numbers to serde; `bytes::Bytes` is binary too.)
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub struct Binary(pub Vec<u8>);
+
+impl std::ops::Deref for Binary {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<Vec<u8>> for Binary {
+    fn from(v: Vec<u8>) -> Self {
+        Self(v)
+    }
+}
+
+impl Serialize for Binary {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Binary {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Binary;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a byte array")
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<Binary, E> {
+                Ok(Binary(v.to_vec()))
+            }
+            fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Binary, E> {
+                Ok(Binary(v))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Binary, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+                while let Some(b) = seq.next_element::<i16>()? {
+                    // Java bytes are signed; accept both views.
+                    out.push(b as u8);
+                }
+                Ok(Binary(out))
+            }
+        }
+        d.deserialize_byte_buf(V)
+    }
+}
+
+/// A `java.util.Date`: milliseconds since the Unix epoch, UTC (`PROTOCOL.md` §11.5).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
+pub struct Date(pub i64);
+
+impl Serialize for Date {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_newtype_struct(token::DATE, &self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Date;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a date")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Date, E> {
+                Ok(Date(v))
+            }
+            fn visit_i32<E>(self, v: i32) -> Result<Date, E> {
+                Ok(Date(i64::from(v)))
+            }
+            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Date, D::Error> {
+                i64::deserialize(d).map(Date)
+            }
+        }
+        d.deserialize_newtype_struct(token::DATE, V)
+    }
+}
+
+// -------------------------------------------------------------------------------------
+// Descriptor parsing (`PROTOCOL.md` §2.1)
+
+/// A parameter descriptor string that does not follow the grammar of `PROTOCOL.md` §2.1.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+#[error("bad parameter descriptor at byte {offset}: expected {expected}, found {}", found.map_or("end".to_owned(), |b| format!("{:?}", b as char)))]
+pub struct DescriptorError {
+    /// Byte offset in the descriptor string.
+    pub offset: usize,
+    /// What the grammar allows there.
+    pub expected: &'static str,
+    /// The byte found, `None` at the end of the string.
+    pub found: Option<u8>,
+}
+
+/// Iterates over the parameter descriptors of a descriptor string
+/// (`"Ljava/lang/String;[II"` → `Ljava/lang/String;`, `[I`, `I`).
+#[derive(Clone, Debug)]
+pub struct Descriptors<'a> {
+    s: &'a str,
+    pos: usize,
+}
+
+/// The parameter descriptors of `descriptor`, each checked against `PROTOCOL.md` §2.1.
+pub fn descriptors(descriptor: &str) -> Descriptors<'_> {
+    Descriptors {
+        s: descriptor,
+        pos: 0,
+    }
+}
+
+/// The number of parameters in `descriptor`: how many arguments a request carries.
+pub fn count_parameters(descriptor: &str) -> Result<usize, DescriptorError> {
+    let mut n = 0;
+    for d in descriptors(descriptor) {
+        d?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+impl<'a> Descriptors<'a> {
+    fn error(&mut self, offset: usize, expected: &'static str) -> DescriptorError {
+        let found = self.s.as_bytes().get(offset).copied();
+        // Stop iterating after an error.
+        self.pos = self.s.len();
+        DescriptorError {
+            offset,
+            expected,
+            found,
+        }
+    }
+}
+
+impl<'a> Iterator for Descriptors<'a> {
+    type Item = Result<&'a str, DescriptorError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let bytes = self.s.as_bytes();
+        let start = self.pos;
+        if start >= bytes.len() {
+            return None;
+        }
+        let mut i = start;
+        while bytes.get(i) == Some(&b'[') {
+            i += 1;
+        }
+        match bytes.get(i) {
+            Some(b'Z' | b'B' | b'C' | b'S' | b'I' | b'J' | b'F' | b'D' | b'V') => i += 1,
+            Some(b'L') => {
+                i += 1;
+                loop {
+                    // ident := [_$A-Za-z][_$A-Za-z0-9]*
+                    match bytes.get(i) {
+                        Some(b) if b.is_ascii_alphabetic() || *b == b'_' || *b == b'$' => i += 1,
+                        _ => return Some(Err(self.error(i, "a Java identifier"))),
+                    }
+                    while bytes
+                        .get(i)
+                        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'$')
+                    {
+                        i += 1;
+                    }
+                    match bytes.get(i) {
+                        Some(b'/') => i += 1,
+                        Some(b';') => {
+                            i += 1;
+                            break;
+                        }
+                        _ => return Some(Err(self.error(i, "'/' or ';'"))),
+                    }
+                }
+            }
+            _ => return Some(Err(self.error(i, "a type descriptor"))),
+        }
+        self.pos = i;
+        Some(Ok(&self.s[start..i]))
+    }
+}
+
+/// The Java type name of one descriptor, as generic calls name parameter types
+/// (`PROTOCOL.md` §2.4): `I` → `int`, `Ljava/lang/String;` → `java.lang.String`,
+/// `[I` → `int[]`.
+pub fn java_type_name(descriptor: &str) -> String {
+    let dims = descriptor.bytes().take_while(|&b| b == b'[').count();
+    let base = &descriptor[dims..];
+    let mut out = match base {
+        "Z" => "boolean".to_owned(),
+        "B" => "byte".to_owned(),
+        "C" => "char".to_owned(),
+        "S" => "short".to_owned(),
+        "I" => "int".to_owned(),
+        "J" => "long".to_owned(),
+        "F" => "float".to_owned(),
+        "D" => "double".to_owned(),
+        "V" => "void".to_owned(),
+        _ => base
+            .trim_start_matches('L')
+            .trim_end_matches(';')
+            .replace('/', "."),
+    };
+    for _ in 0..dims {
+        out.push_str("[]");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct User;
+    crate::java_class!(User => "org.apache.dubbo.demo.User");
+
+    #[test]
+    fn array_types_follow_java() {
+        assert_eq!(JavaArray::<i32>::element_type(), "[int");
+        assert_eq!(JavaArray::<String>::element_type(), "[string");
+        assert_eq!(JavaArray::<Value>::element_type(), "[object");
+        assert_eq!(
+            JavaArray::<User>::element_type(),
+            "[org.apache.dubbo.demo.User"
+        );
+        assert_eq!(
+            JavaArray::<Option<i32>>::element_type(),
+            "[java.lang.Integer"
+        );
+        assert_eq!(JavaArray::<JavaArray<i32>>::element_type(), "[[int");
+        assert_eq!(JavaArray::<Date>::element_type(), "[date");
+    }
+
+    #[test]
+    fn descriptor_parser_counts_and_splits() {
+        for (d, n) in [
+            ("", 0),
+            ("Ljava/lang/String;", 1),
+            ("II", 2),
+            ("Ljava/lang/String;Ljava/util/Map;[B", 3),
+            (
+                "Ljava/lang/String;[Ljava/lang/String;[Ljava/lang/Object;",
+                3,
+            ),
+            ("[[JZLcom/foo/Outer$Inner;", 3),
+            ("L_a/$b;", 1),
+        ] {
+            assert_eq!(count_parameters(d), Ok(n), "{d}");
+        }
+        let parts: Vec<_> = descriptors("Ljava/lang/String;[II")
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(parts, ["Ljava/lang/String;", "[I", "I"]);
+    }
+
+    #[test]
+    fn descriptor_parser_rejects_bad_grammar() {
+        for (d, offset) in [
+            ("X", 0),
+            ("Ljava/lang/String", 17),
+            ("L;", 1),
+            ("Ljava//String;", 6),
+            ("L1abc;", 1),
+            ("[", 1),
+            ("I[", 2),
+            ("Ljava.lang.String;", 5),
+        ] {
+            let err = count_parameters(d).unwrap_err();
+            assert_eq!(err.offset, offset, "{d}: {err}");
+        }
+        assert_eq!(
+            count_parameters("IQ").unwrap_err().to_string(),
+            "bad parameter descriptor at byte 1: expected a type descriptor, found 'Q'"
+        );
+    }
+
+    #[test]
+    fn java_type_names() {
+        assert_eq!(java_type_name("I"), "int");
+        assert_eq!(java_type_name("Ljava/lang/String;"), "java.lang.String");
+        assert_eq!(
+            java_type_name("[[Lcom/foo/Outer$Inner;"),
+            "com.foo.Outer$Inner[][]"
+        );
+    }
+}

@@ -1,0 +1,995 @@
+//! [`Value`]: any Hessian value, for generic calls and for payloads of unknown shape
+//! (`PROTOCOL.md` §11.13).
+//!
+//! Back-references: a `'Q'` to a container that is complete is resolved by decoding that
+//! container again (an acyclic shared value becomes a copy; the work is bounded, see
+//! [`DecodeLimits`](super::DecodeLimits)). A `'Q'` to a container that is still being
+//! decoded (an ancestor of the reference: a cycle, e.g. a Java exception whose `cause` is
+//! itself) becomes [`Value::Ref`], which counts levels up from the reference, so the value
+//! means the same wherever it is written again.
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
+use serde::ser::{self, SerializeMap};
+use serde::{Deserialize, Serialize};
+
+use super::decoder::{Decoder, Head};
+use super::error::{DecodeError, TypeError};
+use super::ser::token;
+
+/// A dynamically typed Hessian value (`PROTOCOL.md` §11.13).
+///
+/// It implements `Serialize` and `Deserialize` losslessly through the Hessian codec (int vs
+/// long, list and map types, object classes, dates, cycles); other serde formats see plain
+/// data (objects as maps with a `"$class"` entry, typed lists as
+/// `{"$type": ..., "$items": [...]}`).
+#[derive(Clone, PartialEq, Debug, Default)]
+pub enum Value {
+    /// `'N'`.
+    #[default]
+    Null,
+    /// `'T'`/`'F'`.
+    Bool(bool),
+    /// A Java `int` (also `byte`, `short`).
+    Int(i32),
+    /// A Java `long`, kept distinct from `Int`.
+    Long(i64),
+    /// A Java `double` (also `float`).
+    Double(f64),
+    /// A `java.util.Date`, in milliseconds since the Unix epoch (UTC).
+    Date(i64),
+    /// A string (also Java `char`).
+    String(String),
+    /// A `byte[]`.
+    Binary(Vec<u8>),
+    /// A list or array; `type_name` is Java's type string (`"[int"`,
+    /// `"java.util.HashSet"`...), `None` for an untyped list (`java.util.ArrayList`).
+    List {
+        /// The list type, if any.
+        type_name: Option<String>,
+        /// The items.
+        items: Vec<Value>,
+    },
+    /// A map in wire order; `type_name` is `None` for `'H'` (`java.util.HashMap`).
+    Map {
+        /// The map class, if any.
+        type_name: Option<String>,
+        /// Key/value pairs in the order they were written.
+        entries: Vec<(Value, Value)>,
+    },
+    /// An instance of a Java class, fields in wire order.
+    Object {
+        /// The Java class name.
+        class: String,
+        /// Field names and values.
+        fields: Vec<(String, Value)>,
+    },
+    /// A back-reference to the list, map or object that encloses this value `n` levels up
+    /// (0 = the innermost enclosing container): how cycles are represented.
+    Ref(usize),
+}
+
+impl Value {
+    /// A string value.
+    pub fn string(s: impl Into<String>) -> Self {
+        Self::String(s.into())
+    }
+
+    /// An untyped list (`java.util.ArrayList`).
+    pub fn list(items: Vec<Value>) -> Self {
+        Self::List {
+            type_name: None,
+            items,
+        }
+    }
+
+    /// An object of `class`.
+    pub fn object(class: impl Into<String>, fields: Vec<(String, Value)>) -> Self {
+        Self::Object {
+            class: class.into(),
+            fields,
+        }
+    }
+
+    /// Whether this is `Null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Self::Null)
+    }
+
+    /// The string, if this is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if this is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Self::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The integer value of an `Int` or `Long`.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Self::Int(v) => Some(i64::from(*v)),
+            Self::Long(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The value of a `Double`, `Int` or `Long` as a double.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Self::Double(v) => Some(*v),
+            Self::Int(v) => Some(f64::from(*v)),
+            Self::Long(v) => Some(*v as f64),
+            _ => None,
+        }
+    }
+
+    /// The bytes, if this is a `Binary`.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Self::Binary(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The items of a list.
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Self::List { items, .. } => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The first field named `name` of an object, or the first entry whose key is the
+    /// string `name` of a map.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        match self {
+            Self::Object { fields, .. } => fields.iter().find(|(k, _)| k == name).map(|(_, v)| v),
+            Self::Map { entries, .. } => entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(name))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The class of an object.
+    pub fn class(&self) -> Option<&str> {
+        match self {
+            Self::Object { class, .. } => Some(class),
+            _ => None,
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Self::String(s.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Self::String(s)
+    }
+}
+
+impl From<i32> for Value {
+    fn from(v: i32) -> Self {
+        Self::Int(v)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Self::Long(v)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Self::Double(v)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Self::Bool(v)
+    }
+}
+
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Self::Binary(v)
+    }
+}
+
+// -------------------------------------------------------------------------------------
+// Native decoding
+
+impl Decoder<'_> {
+    /// Reads the next value as a [`Value`].
+    pub fn read_value(&mut self) -> Result<Value, DecodeError> {
+        let head = self.read_head()?;
+        self.value_from(head)
+    }
+
+    fn value_from(&mut self, head: Head) -> Result<Value, DecodeError> {
+        Ok(match head {
+            Head::Null => Value::Null,
+            Head::Bool(v) => Value::Bool(v),
+            Head::Int(v) => Value::Int(v),
+            Head::Long(v) => Value::Long(v),
+            Head::Double(v) => Value::Double(v),
+            Head::Date(v) => Value::Date(v),
+            Head::Str(tag) => Value::String(self.read_str_after(tag)?.into_owned()),
+            Head::Binary(tag) => Value::Binary(self.read_binary_after(tag)?.into_owned()),
+            Head::List { ty, len } => {
+                let type_name = ty.map(|i| self.type_name(i).to_owned());
+                let mut items = Vec::with_capacity(self.cap(len.unwrap_or(0)));
+                match len {
+                    Some(n) => {
+                        for _ in 0..n {
+                            items.push(self.read_value()?);
+                        }
+                    }
+                    None => {
+                        while !self.at_end_marker()? {
+                            items.push(self.read_value()?);
+                        }
+                    }
+                }
+                self.leave();
+                Value::List { type_name, items }
+            }
+            Head::Map { ty } => {
+                let type_name = ty.map(|i| self.type_name(i).to_owned());
+                let mut entries = Vec::new();
+                while !self.at_end_marker()? {
+                    let k = self.read_value()?;
+                    let v = self.read_value()?;
+                    entries.push((k, v));
+                }
+                self.leave();
+                Value::Map { type_name, entries }
+            }
+            Head::Object { class } => {
+                let name = self.classes[class].name.to_string();
+                let n = self.classes[class].fields.len();
+                let mut fields = Vec::with_capacity(self.cap(n));
+                for i in 0..n {
+                    let field = self.classes[class].fields[i].to_string();
+                    fields.push((field, self.read_value()?));
+                }
+                self.leave();
+                Value::Object {
+                    class: name,
+                    fields,
+                }
+            }
+            Head::Ref { index } => match self.open_level(index) {
+                Some(up) => Value::Ref(up),
+                None => {
+                    let at = self.head_at;
+                    self.replay(index, at, Decoder::read_value)?
+                }
+            },
+        })
+    }
+}
+
+// -------------------------------------------------------------------------------------
+// Serialize
+
+struct TypedList<'a>(&'a str, &'a [Value]);
+
+impl Serialize for TypedList<'_> {
+    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry(token::TYPE_KEY, self.0)?;
+        map.serialize_entry(token::ITEMS_KEY, self.1)?;
+        map.end()
+    }
+}
+
+struct TypedMap<'a>(&'a str, &'a [(Value, Value)]);
+
+impl Serialize for TypedMap<'_> {
+    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.1.len() + 1))?;
+        map.serialize_entry(token::TYPE_KEY, self.0)?;
+        for (k, v) in self.1 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+struct ObjectRepr<'a>(&'a str, &'a [(String, Value)]);
+
+impl Serialize for ObjectRepr<'_> {
+    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.1.len() + 1))?;
+        map.serialize_entry(token::CLASS_KEY, self.0)?;
+        for (k, v) in self.1 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(v) => s.serialize_bool(*v),
+            Value::Int(v) => s.serialize_i32(*v),
+            Value::Long(v) => s.serialize_i64(*v),
+            Value::Double(v) => s.serialize_f64(*v),
+            Value::Date(v) => s.serialize_newtype_struct(token::DATE, v),
+            Value::String(v) => s.serialize_str(v),
+            Value::Binary(v) => s.serialize_bytes(v),
+            Value::List {
+                type_name: None,
+                items,
+            } => s.collect_seq(items),
+            Value::List {
+                type_name: Some(t),
+                items,
+            } => s.serialize_newtype_struct(token::LIST, &TypedList(t, items)),
+            Value::Map {
+                type_name: None,
+                entries,
+            } => s.collect_map(entries.iter().map(|(k, v)| (k, v))),
+            Value::Map {
+                type_name: Some(t),
+                entries,
+            } => s.serialize_newtype_struct(token::MAP, &TypedMap(t, entries)),
+            Value::Object { class, fields } => {
+                s.serialize_newtype_struct(token::OBJECT, &ObjectRepr(class, fields))
+            }
+            Value::Ref(up) => s.serialize_newtype_struct(token::REF, &(*up as u64)),
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------------
+// Deserialize
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // The Hessian deserializer (and `ValueDeserializer`) answer this name with a tagged,
+        // lossless representation; other formats just see a newtype.
+        d.deserialize_newtype_struct(token::VALUE, ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+/// Variant names of the tagged representation (only produced by this crate's deserializers).
+#[derive(Deserialize)]
+#[serde(field_identifier)]
+enum Tag {
+    Date,
+    Ref,
+    List,
+    Map,
+    Object,
+}
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any Hessian value")
+    }
+
+    fn visit_newtype_struct<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Value::deserialize(d)
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i8<E>(self, v: i8) -> Result<Value, E> {
+        Ok(Value::Int(i32::from(v)))
+    }
+
+    fn visit_i16<E>(self, v: i16) -> Result<Value, E> {
+        Ok(Value::Int(i32::from(v)))
+    }
+
+    fn visit_i32<E>(self, v: i32) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Long(v))
+    }
+
+    fn visit_u8<E>(self, v: u8) -> Result<Value, E> {
+        Ok(Value::Int(i32::from(v)))
+    }
+
+    fn visit_u16<E>(self, v: u16) -> Result<Value, E> {
+        Ok(Value::Int(i32::from(v)))
+    }
+
+    fn visit_u32<E>(self, v: u32) -> Result<Value, E> {
+        Ok(Value::Long(i64::from(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        i64::try_from(v)
+            .map(Value::Long)
+            .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &"a Java long"))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Double(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_bytes<E>(self, v: &[u8]) -> Result<Value, E> {
+        Ok(Value::Binary(v.to_vec()))
+    }
+
+    fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Value, E> {
+        Ok(Value::Binary(v))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::list(items))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
+        while let Some(entry) = map.next_entry()? {
+            entries.push(entry);
+        }
+        Ok(Value::Map {
+            type_name: None,
+            entries,
+        })
+    }
+
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
+        use de::VariantAccess;
+        let (tag, variant) = data.variant::<Tag>()?;
+        match tag {
+            Tag::Date => variant.newtype_variant().map(Value::Date),
+            Tag::Ref => variant
+                .newtype_variant::<u64>()
+                .map(|up| Value::Ref(usize::try_from(up).unwrap_or(usize::MAX))),
+            Tag::List => variant.tuple_variant(2, PairVisitor(Tag::List)),
+            Tag::Map => variant.tuple_variant(2, PairVisitor(Tag::Map)),
+            Tag::Object => variant.tuple_variant(2, PairVisitor(Tag::Object)),
+        }
+    }
+}
+
+/// Reads the `(name, content)` pair of a tagged list, map or object.
+struct PairVisitor(Tag);
+
+struct Entries(Vec<(Value, Value)>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Entries;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("map entries")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'de> Visitor<'de> for PairVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a tagged Hessian container")
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let missing = || de::Error::invalid_length(0, &"a name and content");
+        let name: String = seq.next_element()?.ok_or_else(missing)?;
+        match self.0 {
+            Tag::List => {
+                let items: Vec<Value> = seq.next_element()?.ok_or_else(missing)?;
+                Ok(Value::List {
+                    type_name: Some(name),
+                    items,
+                })
+            }
+            Tag::Map => {
+                let Entries(entries) = seq.next_element()?.ok_or_else(missing)?;
+                Ok(Value::Map {
+                    type_name: Some(name),
+                    entries,
+                })
+            }
+            _ => {
+                let fields: Vec<(String, Value)> = seq
+                    .next_element::<Entries>()?
+                    .ok_or_else(missing)?
+                    .0
+                    .into_iter()
+                    .map(|(k, v)| match k {
+                        Value::String(k) => Ok((k, v)),
+                        _ => Err(de::Error::custom("object field name is not a string")),
+                    })
+                    .collect::<Result<_, _>>()?;
+                Ok(Value::Object {
+                    class: name,
+                    fields,
+                })
+            }
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------------
+// Value as a Deserializer
+
+/// Reads a [`Value`] into any `Deserialize` type (see [`from_value`](super::from_value)).
+///
+/// Objects are maps of their fields, dates are `i64` milliseconds, typed lists and maps are
+/// plain sequences and maps; a [`Value::Ref`] is `None` for an `Option` and an error
+/// otherwise.
+#[derive(Debug)]
+pub struct ValueDeserializer {
+    value: Value,
+    /// Lossless mode, used when the target is itself a `Value`.
+    tagged: bool,
+}
+
+impl ValueDeserializer {
+    /// A deserializer reading `value`.
+    pub fn new(value: Value) -> Self {
+        Self {
+            value,
+            tagged: false,
+        }
+    }
+
+    pub(crate) fn tagged(value: Value) -> Self {
+        Self {
+            value,
+            tagged: true,
+        }
+    }
+}
+
+impl IntoDeserializer<'_, DecodeError> for Value {
+    type Deserializer = ValueDeserializer;
+
+    fn into_deserializer(self) -> ValueDeserializer {
+        ValueDeserializer::new(self)
+    }
+}
+
+fn cyclic(expected: &'static str) -> DecodeError {
+    TypeError::Cyclic {
+        expected,
+        offset: 0,
+    }
+    .into()
+}
+
+impl<'de> de::Deserializer<'de> for ValueDeserializer {
+    type Error = DecodeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        let tagged = self.tagged;
+        match self.value {
+            Value::Null => visitor.visit_unit(),
+            Value::Bool(v) => visitor.visit_bool(v),
+            Value::Int(v) => visitor.visit_i32(v),
+            Value::Long(v) => visitor.visit_i64(v),
+            Value::Double(v) => visitor.visit_f64(v),
+            Value::Date(v) if tagged => visitor.visit_enum(Tagged::Date(v)),
+            Value::Date(v) => visitor.visit_i64(v),
+            Value::String(v) => visitor.visit_string(v),
+            Value::Binary(v) => visitor.visit_byte_buf(v),
+            Value::List {
+                type_name: Some(t),
+                items,
+            } if tagged => visitor.visit_enum(Tagged::List(t, items)),
+            Value::List { items, .. } => visitor.visit_seq(Items {
+                iter: items.into_iter(),
+                tagged,
+            }),
+            Value::Map {
+                type_name: Some(t),
+                entries,
+            } if tagged => visitor.visit_enum(Tagged::Map(t, entries)),
+            Value::Map { entries, .. } => visitor.visit_map(Pairs {
+                iter: entries.into_iter(),
+                value: None,
+                tagged,
+            }),
+            Value::Object { class, fields } if tagged => {
+                visitor.visit_enum(Tagged::Object(class, fields))
+            }
+            Value::Object { fields, .. } => visitor.visit_map(Pairs {
+                iter: fields
+                    .into_iter()
+                    .map(|(k, v)| (Value::String(k), v))
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+                value: None,
+                tagged,
+            }),
+            Value::Ref(up) if tagged => visitor.visit_enum(Tagged::Ref(up)),
+            Value::Ref(_) => Err(cyclic("a value")),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.value {
+            Value::Null => visitor.visit_none(),
+            Value::Ref(_) if !self.tagged => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        match (name, self.value) {
+            (token::VALUE, value) => visitor.visit_newtype_struct(ValueDeserializer::tagged(value)),
+            (token::DATE, Value::Date(v)) => visitor.visit_i64(v),
+            (_, value) => visitor.visit_newtype_struct(Self {
+                value,
+                tagged: self.tagged,
+            }),
+        }
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        let tagged = self.tagged;
+        match self.value {
+            Value::Binary(b) => visitor.visit_seq(de::value::SeqDeserializer::new(b.into_iter())),
+            Value::List { items, .. } => visitor.visit_seq(Items {
+                iter: items.into_iter(),
+                tagged,
+            }),
+            value => ValueDeserializer { value, tagged }.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        let tagged = self.tagged;
+        match self.value {
+            Value::String(s) => visitor.visit_enum(s.into_deserializer()),
+            Value::Object { mut fields, .. } => {
+                let at = fields.iter().position(|(k, _)| k == "name");
+                match at.map(|i| fields.swap_remove(i).1) {
+                    Some(Value::String(s)) => visitor.visit_enum(s.into_deserializer()),
+                    _ => Err(de::Error::custom("enum object has no string `name`")),
+                }
+            }
+            Value::Map { mut entries, .. } if entries.len() == 1 => {
+                let (k, v) = entries.swap_remove(0);
+                visitor.visit_enum(VariantValue {
+                    variant: k,
+                    content: v,
+                    tagged,
+                })
+            }
+            value => {
+                ValueDeserializer { value, tagged }.deserialize_any(EnumFallback(name, visitor))
+            }
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct tuple
+        tuple_struct map struct identifier ignored_any
+    }
+}
+
+/// Turns "not an enum" into the visitor's own type error.
+struct EnumFallback<V>(&'static str, V);
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for EnumFallback<V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "enum {}", self.0)
+    }
+}
+
+struct Items {
+    iter: std::vec::IntoIter<Value>,
+    tagged: bool,
+}
+
+impl<'de> de::SeqAccess<'de> for Items {
+    type Error = DecodeError;
+
+    fn next_element_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, DecodeError> {
+        match self.iter.next() {
+            Some(value) => seed
+                .deserialize(ValueDeserializer {
+                    value,
+                    tagged: self.tagged,
+                })
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.iter.len())
+    }
+}
+
+struct Pairs {
+    iter: std::vec::IntoIter<(Value, Value)>,
+    value: Option<Value>,
+    tagged: bool,
+}
+
+impl<'de> de::MapAccess<'de> for Pairs {
+    type Error = DecodeError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DecodeError> {
+        match self.iter.next() {
+            Some((k, v)) => {
+                self.value = Some(v);
+                seed.deserialize(ValueDeserializer {
+                    value: k,
+                    tagged: self.tagged,
+                })
+                .map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn next_value_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<S::Value, DecodeError> {
+        let value = self.value.take().unwrap_or_default();
+        seed.deserialize(ValueDeserializer {
+            value,
+            tagged: self.tagged,
+        })
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.iter.len())
+    }
+}
+
+/// `{variant: content}` as an enum.
+struct VariantValue {
+    variant: Value,
+    content: Value,
+    tagged: bool,
+}
+
+impl<'de> de::EnumAccess<'de> for VariantValue {
+    type Error = DecodeError;
+    type Variant = ValueDeserializer;
+
+    fn variant_seed<S: DeserializeSeed<'de>>(
+        self,
+        seed: S,
+    ) -> Result<(S::Value, ValueDeserializer), DecodeError> {
+        let v = seed.deserialize(ValueDeserializer {
+            value: self.variant,
+            tagged: self.tagged,
+        })?;
+        Ok((
+            v,
+            ValueDeserializer {
+                value: self.content,
+                tagged: self.tagged,
+            },
+        ))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for ValueDeserializer {
+    type Error = DecodeError;
+
+    fn unit_variant(self) -> Result<(), DecodeError> {
+        Deserialize::deserialize(self)
+    }
+
+    fn newtype_variant_seed<S: DeserializeSeed<'de>>(
+        self,
+        seed: S,
+    ) -> Result<S::Value, DecodeError> {
+        seed.deserialize(self)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _: usize, visitor: V) -> Result<V::Value, DecodeError> {
+        de::Deserializer::deserialize_seq(self, visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        de::Deserializer::deserialize_map(self, visitor)
+    }
+}
+
+/// The lossless representation handed to [`ValueVisitor::visit_enum`].
+enum Tagged {
+    Date(i64),
+    Ref(usize),
+    List(String, Vec<Value>),
+    Map(String, Vec<(Value, Value)>),
+    Object(String, Vec<(String, Value)>),
+}
+
+impl<'de> de::EnumAccess<'de> for Tagged {
+    type Error = DecodeError;
+    type Variant = Self;
+
+    fn variant_seed<S: DeserializeSeed<'de>>(
+        self,
+        seed: S,
+    ) -> Result<(S::Value, Self), DecodeError> {
+        let name = match self {
+            Tagged::Date(_) => "Date",
+            Tagged::Ref(_) => "Ref",
+            Tagged::List(..) => "List",
+            Tagged::Map(..) => "Map",
+            Tagged::Object(..) => "Object",
+        };
+        let v = seed.deserialize(de::value::StrDeserializer::<DecodeError>::new(name))?;
+        Ok((v, self))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for Tagged {
+    type Error = DecodeError;
+
+    fn unit_variant(self) -> Result<(), DecodeError> {
+        Err(de::Error::custom("tagged value is not a unit variant"))
+    }
+
+    fn newtype_variant_seed<S: DeserializeSeed<'de>>(
+        self,
+        seed: S,
+    ) -> Result<S::Value, DecodeError> {
+        match self {
+            Tagged::Date(v) => seed.deserialize(v.into_deserializer()),
+            Tagged::Ref(v) => seed.deserialize((v as u64).into_deserializer()),
+            _ => Err(de::Error::custom(
+                "tagged container is not a newtype variant",
+            )),
+        }
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _: usize, visitor: V) -> Result<V::Value, DecodeError> {
+        let (name, content) = match self {
+            Tagged::List(name, items) => (name, Content::Items(items)),
+            Tagged::Map(name, entries) => (name, Content::Entries(entries)),
+            Tagged::Object(name, fields) => (
+                name,
+                Content::Entries(
+                    fields
+                        .into_iter()
+                        .map(|(k, v)| (Value::String(k), v))
+                        .collect(),
+                ),
+            ),
+            _ => return Err(de::Error::custom("tagged scalar is not a tuple variant")),
+        };
+        visitor.visit_seq(de::value::SeqDeserializer::new(
+            [Content::Name(name), content].into_iter(),
+        ))
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, DecodeError> {
+        Err(de::Error::custom("tagged value is not a struct variant"))
+    }
+}
+
+/// The parts of a tagged container.
+enum Content {
+    Name(String),
+    Items(Vec<Value>),
+    Entries(Vec<(Value, Value)>),
+}
+
+impl IntoDeserializer<'_, DecodeError> for Content {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl<'de> de::Deserializer<'de> for Content {
+    type Error = DecodeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self {
+            Content::Name(s) => visitor.visit_string(s),
+            Content::Items(items) => visitor.visit_seq(Items {
+                iter: items.into_iter(),
+                tagged: true,
+            }),
+            Content::Entries(entries) => visitor.visit_map(Pairs {
+                iter: entries.into_iter(),
+                value: None,
+                tagged: true,
+            }),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}

@@ -1,0 +1,52 @@
+//! dubbo bodies (`PROTOCOL.md` §2–§4): requests, responses and events, encoded straight into
+//! the caller's buffer and decoded from a frame body.
+//!
+//! The serialization of a body is chosen by the header's serialization id
+//! ([`SerializationKind::from_id`]); [`Hessian2`] is the default and the only one
+//! implemented. Every body gets a fresh Hessian context (`PROTOCOL.md` §11.1), and decoders
+//! ignore bytes after the expected content (`PROTOCOL.md` §1.5).
+
+mod args;
+mod attachments;
+mod error;
+mod event;
+mod request;
+mod response;
+mod serialization;
+
+pub use args::{Arguments, DecodeArgs, EncodeArgs};
+pub use attachments::Attachments;
+pub use error::{BodyError, Field};
+pub use event::Event;
+pub use request::{
+    DUBBO_VERSION, DecodedRequest, ECHO_DESCRIPTOR, ECHO_METHOD, GENERIC_ASYNC_METHOD,
+    GENERIC_DESCRIPTOR, GENERIC_METHOD, GenericArgs, GenericCall, RequestBody, RequestHead,
+    RequestReader, decode_request,
+};
+pub use response::{
+    CallResult, DecodedResponse, JavaException, Outcome, Reply, ResponseBody,
+    attachments_supported, decode_error_message, decode_reply, decode_response,
+    decode_response_from, encode_error_message, flag, version_to_int,
+};
+pub use serialization::{
+    Hessian2, ObjectInput, ObjectOutput, Serialization, SerializationKind, UnsupportedSerialization,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::SerializationId;
+
+    #[test]
+    fn serialization_lookup_by_id() {
+        assert_eq!(
+            SerializationKind::from_id(SerializationId::HESSIAN2),
+            Ok(SerializationKind::Hessian2)
+        );
+        assert_eq!(SerializationKind::Hessian2.name(), "hessian2");
+        let fastjson2 = SerializationId::new(23).unwrap();
+        let err = SerializationKind::from_id(fastjson2).unwrap_err();
+        assert_eq!(err.to_string(), "unsupported serialization id 23");
+        assert!(SerializationKind::from_id(SerializationId::new(0).unwrap()).is_err());
+    }
+}

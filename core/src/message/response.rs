@@ -1,0 +1,511 @@
+//! Response bodies (`PROTOCOL.md` §3): a result flag and the value, null or exception, with
+//! or without attachments for status 20; one message string for any other status.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::attachments::Attachments;
+use super::error::{BodyError, Field};
+use super::request::DUBBO_VERSION;
+use super::serialization::{Hessian2, ObjectInput, ObjectOutput, Serialization};
+use crate::frame::Status;
+use crate::hessian2::{Decoder, EncodeError, Value};
+
+/// Result flags of status-20 bodies (`PROTOCOL.md` §3.1).
+pub mod flag {
+    /// A throwable follows.
+    pub const EXCEPTION: i32 = 0;
+    /// A value follows.
+    pub const VALUE: i32 = 1;
+    /// Nothing follows (null or void).
+    pub const NULL_VALUE: i32 = 2;
+    /// A throwable and attachments follow.
+    pub const EXCEPTION_WITH_ATTACHMENTS: i32 = 3;
+    /// A value and attachments follow.
+    pub const VALUE_WITH_ATTACHMENTS: i32 = 4;
+    /// Attachments follow.
+    pub const NULL_VALUE_WITH_ATTACHMENTS: i32 = 5;
+}
+
+/// Java's integer form of a dubbo version string (`PROTOCOL.md` §3.1): the leading digits of
+/// each `.`-separated part as base-100 digits, times 100 when there are exactly three parts
+/// (`"2.0.2"` → 2 000 200).
+pub fn version_to_int(version: &str) -> i64 {
+    let mut n: i64 = 0;
+    let mut parts = 0;
+    for part in version.split('.') {
+        parts += 1;
+        let digits = part.bytes().take_while(u8::is_ascii_digit);
+        let v = digits.fold(0i64, |v, d| {
+            v.saturating_mul(10).saturating_add(i64::from(d - b'0'))
+        });
+        n = n.saturating_mul(100).saturating_add(v);
+    }
+    if parts == 3 { n.saturating_mul(100) } else { n }
+}
+
+/// Whether a response to a request with this dubbo version (body field 1) carries
+/// attachments (flags 3/4/5): versions 2.0.2 to 2.0.99 (`PROTOCOL.md` §3.1).
+pub fn attachments_supported(request_dubbo_version: &str) -> bool {
+    (2_000_200..=2_009_900).contains(&version_to_int(request_dubbo_version))
+}
+
+/// A Java `Throwable` sent or received as a call's result (`PROTOCOL.md` §3.3).
+#[derive(Clone, PartialEq, Debug)]
+pub struct JavaException {
+    /// The Java class, e.g. `java.lang.RuntimeException`.
+    pub class: String,
+    /// `detailMessage`.
+    pub message: Option<String>,
+    /// All fields as received (empty for exceptions built locally).
+    pub fields: Vec<(String, Value)>,
+}
+
+/// Field order hessian-lite writes for `Throwable`s (§11.10), with a self-referencing
+/// `cause` and empty stack trace and suppressed list.
+const THROWABLE_FIELDS: [&str; 4] = [
+    "suppressedExceptions",
+    "stackTrace",
+    "cause",
+    "detailMessage",
+];
+
+impl JavaException {
+    /// An exception of `class` with `message`.
+    pub fn new(class: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            class: class.into(),
+            message: Some(message.into()),
+            fields: Vec::new(),
+        }
+    }
+
+    /// A `java.lang.RuntimeException`, which any Java consumer can load.
+    pub fn runtime(message: impl Into<String>) -> Self {
+        Self::new("java.lang.RuntimeException", message)
+    }
+
+    /// A received field, e.g. `stackTrace` or a custom exception's own fields.
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// Reads an exception object: class, `detailMessage` (or dubbo-go's `exceptionMessage`)
+    /// and the raw fields.
+    pub fn from_value(value: Value) -> Result<Self, BodyError> {
+        let Value::Object { class, fields } = value else {
+            return Err(BodyError::NotAnException);
+        };
+        let message = ["detailMessage", "exceptionMessage"]
+            .iter()
+            .find_map(|name| {
+                fields
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .and_then(|(_, v)| v.as_str().map(str::to_owned))
+            });
+        Ok(Self {
+            class,
+            message,
+            fields,
+        })
+    }
+
+    /// The object written on the wire: the received fields if any, else hessian-lite's
+    /// layout of a `Throwable` (`cause` referencing the exception itself, empty stack trace).
+    pub fn to_value(&self) -> Value {
+        if !self.fields.is_empty() {
+            return Value::Object {
+                class: self.class.clone(),
+                fields: self.fields.clone(),
+            };
+        }
+        let values = [
+            Value::List {
+                type_name: Some("java.util.Collections$EmptyList".into()),
+                items: Vec::new(),
+            },
+            Value::List {
+                type_name: Some("[java.lang.StackTraceElement".into()),
+                items: Vec::new(),
+            },
+            Value::Ref(0),
+            self.message.clone().map_or(Value::Null, Value::String),
+        ];
+        Value::Object {
+            class: self.class.clone(),
+            fields: THROWABLE_FIELDS
+                .iter()
+                .map(|f| (*f).to_owned())
+                .zip(values)
+                .collect(),
+        }
+    }
+}
+
+impl fmt::Display for JavaException {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.message {
+            Some(m) => write!(f, "{}: {m}", self.class),
+            None => f.write_str(&self.class),
+        }
+    }
+}
+
+impl std::error::Error for JavaException {}
+
+/// What a call produced.
+#[derive(Debug)]
+pub enum Outcome<'a, T: ?Sized> {
+    /// A value (flag 1/4).
+    Value(&'a T),
+    /// Null or void (flag 2/5): Java never sends flag 1 with a null (§3.2).
+    Null,
+    /// A thrown exception (flag 0/3).
+    Exception(&'a JavaException),
+}
+
+impl<T: ?Sized> Clone for Outcome<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: ?Sized> Copy for Outcome<'_, T> {}
+
+/// A status-20 response body to encode.
+#[derive(Debug)]
+pub struct ResponseBody<'a, T: ?Sized> {
+    /// The result.
+    pub outcome: Outcome<'a, T>,
+    /// `Some` to write flags 3/4/5 with these attachments plus `"dubbo": "2.0.2"`: do so
+    /// when [`attachments_supported`] holds for the request's dubbo version.
+    pub attachments: Option<&'a Attachments>,
+}
+
+impl<'a, T: Serialize + ?Sized> ResponseBody<'a, T> {
+    /// A value result without attachments.
+    pub fn value(value: &'a T) -> Self {
+        Self {
+            outcome: Outcome::Value(value),
+            attachments: None,
+        }
+    }
+
+    /// A null result without attachments.
+    pub fn null() -> Self {
+        Self {
+            outcome: Outcome::Null,
+            attachments: None,
+        }
+    }
+
+    /// An exception result without attachments.
+    pub fn exception(exception: &'a JavaException) -> Self {
+        Self {
+            outcome: Outcome::Exception(exception),
+            attachments: None,
+        }
+    }
+
+    /// The same result with attachments (flags 3/4/5).
+    pub fn with_attachments(self, attachments: &'a Attachments) -> Self {
+        Self {
+            attachments: Some(attachments),
+            ..self
+        }
+    }
+
+    /// Appends the body in Hessian 2. On error `out` is left as it was.
+    pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.encode_with::<Hessian2>(out)
+    }
+
+    /// Appends the body with serialization `S`. On error `out` is left as it was.
+    pub fn encode_with<S: Serialization>(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let start = out.len();
+        let result = self.write::<S>(out);
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+
+    fn write<S: Serialization>(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let mut o = S::output(out);
+        let with = if self.attachments.is_some() { 3 } else { 0 };
+        match self.outcome {
+            Outcome::Value(v) => {
+                o.write_int(flag::VALUE + with);
+                o.write_object(v)?;
+            }
+            Outcome::Null => o.write_int(flag::NULL_VALUE + with),
+            Outcome::Exception(e) => {
+                o.write_int(flag::EXCEPTION + with);
+                o.write_value(&e.to_value())?;
+            }
+        }
+        if let Some(attachments) = self.attachments {
+            // A Java provider always adds the protocol version (§3.1).
+            o.write_attachments(attachments, &[("dubbo", DUBBO_VERSION)])?;
+        }
+        Ok(())
+    }
+}
+
+/// Appends the body of a non-OK response: one string, or null for no message
+/// (`PROTOCOL.md` §3.4).
+pub fn encode_error_message(out: &mut Vec<u8>, message: Option<&str>) {
+    let mut o = Hessian2::output(out);
+    match message {
+        Some(m) => o.write_str(m),
+        None => o.write_null(),
+    }
+}
+
+/// The result of a decoded status-20 response.
+#[derive(Clone, PartialEq, Debug)]
+pub enum CallResult<T> {
+    /// A value (flags 1/4).
+    Value(T),
+    /// Null or void (flags 2/5, or flag 1/4 followed by null).
+    Null,
+    /// An exception (flags 0/3).
+    Exception(JavaException),
+}
+
+/// A decoded status-20 response body.
+#[derive(Clone, PartialEq, Debug)]
+pub struct DecodedResponse<T> {
+    /// The result flag read (0 to 5).
+    pub flag: i32,
+    /// The result.
+    pub result: CallResult<T>,
+    /// The attachments (empty for flags 0/1/2).
+    pub attachments: Attachments,
+}
+
+/// A decoded response: a call result for status 20, the message otherwise.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Reply<T> {
+    /// Status 20.
+    Ok(DecodedResponse<T>),
+    /// Any other status, with its message (null → `None`).
+    Error {
+        /// The header status.
+        status: Status,
+        /// The message string.
+        message: Option<String>,
+    },
+}
+
+/// Decodes a response body given the header status, reading a value as a `T`.
+pub fn decode_reply<'de, T: serde::Deserialize<'de>>(
+    status: Status,
+    body: &'de [u8],
+) -> Result<Reply<T>, BodyError> {
+    if status.is_ok() {
+        decode_response(body).map(Reply::Ok)
+    } else {
+        decode_error_message(body).map(|message| Reply::Error { status, message })
+    }
+}
+
+/// Decodes a status-20 Hessian 2 body, reading a value as a `T`. Bytes after the expected
+/// content are ignored (dubbo-go and dubbo-py append one, `PROTOCOL.md` §1.5).
+pub fn decode_response<'de, T: serde::Deserialize<'de>>(
+    body: &'de [u8],
+) -> Result<DecodedResponse<T>, BodyError> {
+    decode_response_from(Decoder::new(body))
+}
+
+/// [`decode_response`] over any serialization's input.
+pub fn decode_response_from<'de, T: serde::Deserialize<'de>, I: ObjectInput<'de>>(
+    mut input: I,
+) -> Result<DecodedResponse<T>, BodyError> {
+    let flag = input.read_int().map_err(BodyError::at(Field::ResultFlag))?;
+    let result = match flag {
+        flag::EXCEPTION | flag::EXCEPTION_WITH_ATTACHMENTS => {
+            let value = input
+                .read_value()
+                .map_err(BodyError::at(Field::Exception))?;
+            CallResult::Exception(JavaException::from_value(value)?)
+        }
+        flag::VALUE | flag::VALUE_WITH_ATTACHMENTS if input.is_null_next() => {
+            // Accept flag 1 followed by 'N' (§3.2).
+            input.skip().map_err(BodyError::at(Field::Result))?;
+            CallResult::Null
+        }
+        flag::VALUE | flag::VALUE_WITH_ATTACHMENTS => {
+            CallResult::Value(input.read_object().map_err(BodyError::at(Field::Result))?)
+        }
+        flag::NULL_VALUE | flag::NULL_VALUE_WITH_ATTACHMENTS => CallResult::Null,
+        other => return Err(BodyError::UnknownResultFlag(other)),
+    };
+    let attachments = if flag >= flag::EXCEPTION_WITH_ATTACHMENTS {
+        input
+            .read_attachments()
+            .map_err(BodyError::at(Field::Attachments))?
+    } else {
+        Attachments::new()
+    };
+    Ok(DecodedResponse {
+        flag,
+        result,
+        attachments,
+    })
+}
+
+/// Decodes the body of a non-OK response: one string or null.
+pub fn decode_error_message(body: &[u8]) -> Result<Option<String>, BodyError> {
+    Decoder::new(body)
+        .read_str_or_null()
+        .map(|m| m.map(|m| m.into_owned()))
+        .map_err(BodyError::at(Field::ErrorMessage))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn version_rule() {
+        assert_eq!(version_to_int("2.0.2"), 2_000_200);
+        assert_eq!(version_to_int("2.0.99"), 2_009_900);
+        assert_eq!(version_to_int("2.6.5"), 2_060_500);
+        assert!(attachments_supported("2.0.2"));
+        assert!(attachments_supported("2.0.99"));
+        assert!(!attachments_supported("2.0.1"));
+        assert!(!attachments_supported("2.4.10"));
+        assert!(!attachments_supported("2.5.3"));
+        assert!(!attachments_supported(""));
+        assert!(!attachments_supported("99999999999999999999.1.1"));
+    }
+
+    #[test]
+    fn value_with_and_without_attachments_match_protocol_13_2() {
+        let mut out = Vec::new();
+        let attachments = Attachments::new();
+        ResponseBody::value("Hello world")
+            .with_attachments(&attachments)
+            .encode(&mut out)
+            .unwrap();
+        assert_eq!(
+            out,
+            hex("94 0b 48 65 6c 6c 6f 20 77 6f 72 6c 64 48 05 64 75 62 62 6f 05 32 2e 30 2e 32 5a")
+        );
+        let back: DecodedResponse<String> = decode_response(&out).unwrap();
+        assert_eq!(back.result, CallResult::Value("Hello world".to_owned()));
+        assert_eq!(back.attachments.get_str("dubbo"), Some("2.0.2"));
+
+        out.clear();
+        ResponseBody::value("Hello world").encode(&mut out).unwrap();
+        assert_eq!(out, hex("91 0b 48 65 6c 6c 6f 20 77 6f 72 6c 64"));
+
+        out.clear();
+        ResponseBody::<Value>::null()
+            .with_attachments(&attachments)
+            .encode(&mut out)
+            .unwrap();
+        assert_eq!(out, hex("95 48 05 64 75 62 62 6f 05 32 2e 30 2e 32 5a"));
+        let back: DecodedResponse<String> = decode_response(&out).unwrap();
+        assert_eq!(back.result, CallResult::Null);
+        assert_eq!(back.flag, 5);
+    }
+
+    #[test]
+    fn a_dubbo_attachment_of_the_caller_is_not_duplicated() {
+        let attachments: Attachments = [("dubbo", "2.0.2"), ("k", "v")].into_iter().collect();
+        let mut out = Vec::new();
+        ResponseBody::<Value>::null()
+            .with_attachments(&attachments)
+            .encode(&mut out)
+            .unwrap();
+        let back: DecodedResponse<Value> = decode_response(&out).unwrap();
+        assert_eq!(back.attachments, attachments);
+    }
+
+    #[test]
+    fn exception_is_written_like_hessian_lite() {
+        // §11.10's 152 bytes after the flag.
+        let mut out = Vec::new();
+        let boom = JavaException::runtime("boom");
+        ResponseBody::<Value>::exception(&boom)
+            .encode(&mut out)
+            .unwrap();
+        assert_eq!(out[0], 0x90);
+        assert_eq!(out.len(), 1 + 152);
+        assert_eq!(out[out.len() - 7..], hex("51 90 04 62 6f 6f 6d"));
+        let back: DecodedResponse<Value> = decode_response(&out).unwrap();
+        let CallResult::Exception(e) = back.result else {
+            panic!("{back:?}")
+        };
+        assert_eq!(e.class, "java.lang.RuntimeException");
+        assert_eq!(e.message.as_deref(), Some("boom"));
+        assert_eq!(e.field("cause"), Some(&Value::Ref(0)));
+        assert_eq!(e.to_string(), "java.lang.RuntimeException: boom");
+        // Received exceptions are written back field for field.
+        let mut again = Vec::new();
+        ResponseBody::<Value>::exception(&e)
+            .encode(&mut again)
+            .unwrap();
+        assert_eq!(again, out);
+    }
+
+    #[test]
+    fn trailing_bytes_flag_1_null_and_unknown_flags() {
+        // dubbo-py: 92 4e.
+        let back: DecodedResponse<String> = decode_response(&hex("92 4e")).unwrap();
+        assert_eq!(back.result, CallResult::Null);
+        let back: DecodedResponse<String> = decode_response(&hex("91 4e")).unwrap();
+        assert_eq!(back.result, CallResult::Null);
+        // dubbo-go: a stray 'N' after a value.
+        let back: DecodedResponse<i32> = decode_response(&hex("91 91 4e")).unwrap();
+        assert_eq!(back.result, CallResult::Value(1));
+        assert!(matches!(
+            decode_response::<Value>(&hex("96")),
+            Err(BodyError::UnknownResultFlag(6))
+        ));
+        assert!(matches!(
+            decode_response::<Value>(&hex("90 91")),
+            Err(BodyError::NotAnException)
+        ));
+        let err = decode_response::<i32>(&hex("91 01 61")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "result: expected a number, found string (tag 0x01) at offset 1"
+        );
+        assert!(!err.is_malformed());
+    }
+
+    #[test]
+    fn error_messages() {
+        // §13.4.
+        let mut out = Vec::new();
+        encode_error_message(&mut out, Some("Not found exported service"));
+        assert_eq!(out[0], 0x1a);
+        assert_eq!(out.len(), 27);
+        let reply: Reply<Value> = decode_reply(Status::SERVICE_ERROR, &out).unwrap();
+        assert_eq!(
+            reply,
+            Reply::Error {
+                status: Status::SERVICE_ERROR,
+                message: Some("Not found exported service".into())
+            }
+        );
+        out.clear();
+        encode_error_message(&mut out, None);
+        assert_eq!(out, b"N");
+        assert_eq!(decode_error_message(&out).unwrap(), None);
+        assert!(decode_error_message(b"\x91").is_err());
+    }
+}

@@ -1,0 +1,232 @@
+//! Body serializations keyed by the header's serialization id (`PROTOCOL.md` §12), and the
+//! value-level operations the dubbo bodies need from one ([`ObjectOutput`],
+//! [`ObjectInput`], named after Dubbo's own interfaces).
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+use super::attachments::Attachments;
+use crate::frame::SerializationId;
+use crate::hessian2::{DecodeError, Decoder, EncodeError, Encoder, Head, TypeError, Value};
+
+/// Writes the values of one body (one context per body, `PROTOCOL.md` §11.1).
+pub trait ObjectOutput {
+    /// Writes null.
+    fn write_null(&mut self);
+    /// Writes an int.
+    fn write_int(&mut self, v: i32);
+    /// Writes a string.
+    fn write_str(&mut self, v: &str);
+    /// Writes any serde value.
+    fn write_object<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), EncodeError>;
+    /// Writes a dynamic value.
+    fn write_value(&mut self, v: &Value) -> Result<(), EncodeError>;
+    /// Writes an attachment map (string keys), with `extra` entries first unless `map` has
+    /// the same key.
+    fn write_attachments(
+        &mut self,
+        map: &Attachments,
+        extra: &[(&str, &str)],
+    ) -> Result<(), EncodeError>;
+}
+
+/// Reads the values of one body in order.
+pub trait ObjectInput<'de> {
+    /// Reads a string or null.
+    fn read_str_or_null(&mut self) -> Result<Option<Cow<'de, str>>, DecodeError>;
+    /// Reads an int.
+    fn read_int(&mut self) -> Result<i32, DecodeError>;
+    /// Reads any serde value.
+    fn read_object<T: Deserialize<'de>>(&mut self) -> Result<T, DecodeError>;
+    /// Reads a dynamic value.
+    fn read_value(&mut self) -> Result<Value, DecodeError>;
+    /// Skips a value.
+    fn skip(&mut self) -> Result<(), DecodeError>;
+    /// Whether the next value is null (without consuming it).
+    fn is_null_next(&self) -> bool;
+    /// Reads an attachment map (string keys); null is an empty map.
+    fn read_attachments(&mut self) -> Result<Attachments, DecodeError>;
+}
+
+/// A body serialization: how the values of a body are written and read.
+pub trait Serialization {
+    /// The id in the header's flag byte.
+    const ID: SerializationId;
+    /// Dubbo's name for it (the `serialization` URL key).
+    const NAME: &'static str;
+    /// Writer of one body.
+    type Output<'a>: ObjectOutput;
+    /// Reader of one body.
+    type Input<'de>: ObjectInput<'de>;
+
+    /// A writer appending one body to `out`.
+    fn output(out: &mut Vec<u8>) -> Self::Output<'_>;
+
+    /// A reader of one body.
+    fn input(body: &[u8]) -> Self::Input<'_>;
+}
+
+/// Hessian 2 (id 2): Dubbo's default and the only serialization tether speaks.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Hessian2;
+
+impl Serialization for Hessian2 {
+    const ID: SerializationId = SerializationId::HESSIAN2;
+    const NAME: &'static str = "hessian2";
+    type Output<'a> = Encoder<'a>;
+    type Input<'de> = Decoder<'de>;
+
+    fn output(out: &mut Vec<u8>) -> Encoder<'_> {
+        Encoder::new(out)
+    }
+
+    fn input(body: &[u8]) -> Decoder<'_> {
+        Decoder::new(body)
+    }
+}
+
+/// The serializations tether implements, looked up by header id: a provider answers in the
+/// serialization its request used and rejects the others with status 40 (`PROTOCOL.md`
+/// §1.1, §12).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub enum SerializationKind {
+    /// [`Hessian2`].
+    #[default]
+    Hessian2,
+}
+
+impl SerializationKind {
+    /// The serialization with header id `id`.
+    pub fn from_id(id: SerializationId) -> Result<Self, UnsupportedSerialization> {
+        match id {
+            Hessian2::ID => Ok(Self::Hessian2),
+            _ => Err(UnsupportedSerialization(id)),
+        }
+    }
+
+    /// Its header id.
+    pub fn id(self) -> SerializationId {
+        match self {
+            Self::Hessian2 => Hessian2::ID,
+        }
+    }
+
+    /// Its Dubbo name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Hessian2 => Hessian2::NAME,
+        }
+    }
+}
+
+/// A header names a serialization tether does not implement.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
+#[error("unsupported serialization id {}", .0.get())]
+pub struct UnsupportedSerialization(pub SerializationId);
+
+impl ObjectOutput for Encoder<'_> {
+    fn write_null(&mut self) {
+        Encoder::write_null(self)
+    }
+
+    fn write_int(&mut self, v: i32) {
+        Encoder::write_int(self, v)
+    }
+
+    fn write_str(&mut self, v: &str) {
+        Encoder::write_str(self, v)
+    }
+
+    fn write_object<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), EncodeError> {
+        self.encode(v)
+    }
+
+    fn write_value(&mut self, v: &Value) -> Result<(), EncodeError> {
+        Encoder::write_value(self, v)
+    }
+
+    fn write_attachments(
+        &mut self,
+        map: &Attachments,
+        extra: &[(&str, &str)],
+    ) -> Result<(), EncodeError> {
+        // Java writes attachments as a HashMap: untyped 'H' (§2.3, §11.9).
+        self.begin_map(None)?;
+        for (k, v) in extra {
+            if map.get(k).is_none() {
+                Encoder::write_str(self, k);
+                Encoder::write_str(self, v);
+            }
+        }
+        for (k, v) in map.iter() {
+            Encoder::write_str(self, k);
+            Encoder::write_value(self, v)?;
+        }
+        self.write_end();
+        Ok(())
+    }
+}
+
+impl<'de> ObjectInput<'de> for Decoder<'de> {
+    fn read_str_or_null(&mut self) -> Result<Option<Cow<'de, str>>, DecodeError> {
+        Decoder::read_str_or_null(self)
+    }
+
+    fn read_int(&mut self) -> Result<i32, DecodeError> {
+        Decoder::read_int(self)
+    }
+
+    fn read_object<T: Deserialize<'de>>(&mut self) -> Result<T, DecodeError> {
+        self.decode()
+    }
+
+    fn read_value(&mut self) -> Result<Value, DecodeError> {
+        Decoder::read_value(self)
+    }
+
+    fn skip(&mut self) -> Result<(), DecodeError> {
+        self.skip_value()
+    }
+
+    fn is_null_next(&self) -> bool {
+        self.peek_byte() == Some(b'N')
+    }
+
+    fn read_attachments(&mut self) -> Result<Attachments, DecodeError> {
+        let at = self.position();
+        let tag = self.peek()?;
+        match tag {
+            b'N' => {
+                self.pos += 1;
+                return Ok(Attachments::new());
+            }
+            b'H' | b'M' => {}
+            _ => return Err(self.mismatch(tag, at, "an attachment map")),
+        }
+        // Read entries straight into the attachments (no intermediate map value).
+        let Head::Map { .. } = self.read_head()? else {
+            return Err(self.mismatch(tag, at, "an attachment map"));
+        };
+        let mut out = Attachments::new();
+        while !self.at_end_marker()? {
+            let key_at = self.position();
+            // Java's attachment maps are Map<String, Object> (§2.3).
+            let key = match Decoder::read_str_or_null(self) {
+                Ok(Some(key)) => key,
+                Ok(None) | Err(DecodeError::Type(_)) => {
+                    return Err(TypeError::Custom {
+                        message: format!("attachment key at offset {key_at} is not a string"),
+                    }
+                    .into());
+                }
+                Err(e) => return Err(e),
+            };
+            let value = Decoder::read_value(self)?;
+            out.insert(key.into_owned(), value);
+        }
+        self.leave();
+        Ok(out)
+    }
+}
