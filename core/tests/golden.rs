@@ -12,9 +12,9 @@ use serde_json::Value as Json;
 use tether_core::frame::{FrameKind, HEADER_LEN, Header, Status};
 use tether_core::hessian2::{self, Binary, Decoder, Encoder, JavaArray, Value};
 use tether_core::message::{
-    Attachments, CallResult, DecodedResponse, EncodeArgs, Event, ObjectOutput, Outcome,
-    RequestBody, RequestReader, ResponseBody, decode_error_message, decode_request,
-    decode_response, encode_error_message,
+    Attachments, DecodedResponse, EncodeArgs, EventBody, ObjectOutput, Outcome, RequestBody,
+    RequestReader, ResponseBody, Returned, decode_error_message, decode_request, decode_response,
+    encode_error_message,
 };
 
 fn golden(name: &str) -> PathBuf {
@@ -202,9 +202,13 @@ fn check_request(case: &Json, tally: &mut Tally) {
     if case["method"].is_null() {
         // A heartbeat.
         assert!(header.event, "{name}");
-        assert_eq!(Event::decode(&body).unwrap(), Event::Heartbeat, "{name}");
+        assert_eq!(
+            EventBody::decode(&body).unwrap(),
+            EventBody::Heartbeat,
+            "{name}"
+        );
         let mut out = Vec::new();
-        Event::Heartbeat.encode(&mut out);
+        EventBody::Heartbeat.encode(&mut out);
         assert_eq!(out, body, "{name}");
         tally.requests_decoded += 1;
         tally.requests_reencoded += 1;
@@ -312,9 +316,13 @@ fn check_response(case: &Json, tally: &mut Tally) {
     let expected = &case["expected"];
 
     if header.event {
-        assert_eq!(Event::decode(&body).unwrap(), Event::Heartbeat, "{name}");
+        assert_eq!(
+            EventBody::decode(&body).unwrap(),
+            EventBody::Heartbeat,
+            "{name}"
+        );
         let mut out = Vec::new();
-        Event::Heartbeat.encode(&mut out);
+        EventBody::Heartbeat.encode(&mut out);
         assert_eq!(out, body, "{name}");
         tally.responses_decoded += 1;
         tally.responses_reencoded += 1;
@@ -349,12 +357,12 @@ fn check_response(case: &Json, tally: &mut Tally) {
     let desc = case["parameter_desc"].as_str().unwrap();
     let ret = return_descriptor(case["method"].as_str().unwrap(), desc);
     match (&response.result, expected) {
-        (CallResult::Exception(e), Json::Object(o)) if o.contains_key("$exception") => {
+        (Returned::Exception(e), Json::Object(o)) if o.contains_key("$exception") => {
             assert_eq!(e.class, o["$exception"].as_str().unwrap(), "{name}");
             assert_eq!(e.message.as_deref(), o["detailMessage"].as_str(), "{name}");
         }
-        (CallResult::Null, Json::Null) => {}
-        (CallResult::Value(v), j) => {
+        (Returned::Null, Json::Null) => {}
+        (Returned::Value(v), j) => {
             assert!(matches(v, j), "{name}: {v:?} vs {j}");
             assert!(type_ok(v, &ret), "{name}: {v:?} is not a {ret}");
         }
@@ -365,9 +373,9 @@ fn check_response(case: &Json, tally: &mut Tally) {
     // Re-encode from the dynamic result.
     let mut out = Vec::new();
     let outcome = match &response.result {
-        CallResult::Value(v) => Outcome::Value(v),
-        CallResult::Null => Outcome::Null,
-        CallResult::Exception(e) => Outcome::Exception(e),
+        Returned::Value(v) => Outcome::Value(v),
+        Returned::Null => Outcome::Null,
+        Returned::Exception(e) => Outcome::Exception(e),
     };
     let with = (response.flag >= 3).then_some(&response.attachments);
     ResponseBody {
@@ -388,7 +396,7 @@ fn check_response(case: &Json, tally: &mut Tally) {
     }
 
     // Typed decode and re-encode of values.
-    if let CallResult::Value(_) = response.result {
+    if let Returned::Value(_) = response.result {
         let mut dec = Decoder::new(&body[1..]);
         let typed = Typed::read(&mut dec, &ret).unwrap_or_else(|e| panic!("{name}: {e}"));
         let mut out = vec![body[0]];
@@ -445,7 +453,7 @@ fn java_exception_with_stack_trace_decodes_and_reencodes() {
     // Value keeps the list type, so the frame re-encodes exactly.
     let (_, body) = frame("java_throwException.response.hex");
     let response: DecodedResponse<Value> = decode_response(&body).unwrap();
-    let CallResult::Exception(e) = &response.result else {
+    let Returned::Exception(e) = &response.result else {
         panic!()
     };
     assert_eq!(e.class, "java.lang.RuntimeException");
@@ -479,7 +487,7 @@ fn dpy_echo_map_matches_javas_reencoding_up_to_hashmap_order() {
     let java = hex(case["java_response"]["java_reencoding"].as_str().unwrap());
     let value: DecodedResponse<Value> = decode_response(&java).unwrap();
     let mut out = Vec::new();
-    let CallResult::Value(v) = &value.result else {
+    let Returned::Value(v) = &value.result else {
         panic!()
     };
     ResponseBody::value(v).encode(&mut out).unwrap();

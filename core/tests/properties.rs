@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 use tether_core::hessian2::{self, Binary, Date, Decoder, Encoder, JavaArray, Value};
 use tether_core::message::{
-    Attachments, Event, RequestBody, RequestReader, ResponseBody, decode_error_message,
+    Attachments, EventBody, RequestBody, RequestReader, ResponseBody, decode_error_message,
     decode_request, decode_response,
 };
 
@@ -165,7 +165,7 @@ fn decode_everything(bytes: &[u8]) {
     let _ = decode_response::<Value>(bytes);
     let _ = decode_response::<Outer>(bytes);
     let _ = decode_error_message(bytes);
-    let _ = Event::decode(bytes);
+    let _ = EventBody::decode(bytes);
 }
 
 proptest! {
@@ -232,7 +232,7 @@ proptest! {
         let mut out = Vec::new();
         body.encode(&mut out).unwrap();
         let back = decode_response::<Outer>(&out).unwrap();
-        prop_assert_eq!(back.result, tether_core::message::CallResult::Value(o));
+        prop_assert_eq!(back.result, tether_core::message::Returned::Value(o));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::hessian2::{Decoder, Value};
 /// The body of an event frame (EVENT bit set).
 #[derive(Clone, PartialEq, Debug)]
 #[non_exhaustive]
-pub enum Event {
+pub enum EventBody {
     /// A heartbeat request or response: serialized null.
     Heartbeat,
     /// The provider is going away: stop sending new calls on this connection (`"R"`).
@@ -19,7 +19,7 @@ pub enum Event {
     Other(Value),
 }
 
-impl Event {
+impl EventBody {
     /// Appends the event body in Hessian 2.
     pub fn encode(&self, out: &mut Vec<u8>) {
         let mut o = Hessian2::output(out);
@@ -59,19 +59,19 @@ mod tests {
     #[test]
     fn event_bodies_match_protocol_13_3() {
         for (event, body) in [
-            (Event::Heartbeat, &b"N"[..]),
-            (Event::ReadOnly, b"\x01R"),
-            (Event::Writeable, b"\x01W"),
-            (Event::Other(Value::Int(1)), b"\x91"),
+            (EventBody::Heartbeat, &b"N"[..]),
+            (EventBody::ReadOnly, b"\x01R"),
+            (EventBody::Writeable, b"\x01W"),
+            (EventBody::Other(Value::Int(1)), b"\x91"),
         ] {
             let mut out = Vec::new();
             event.encode(&mut out);
             assert_eq!(out, body);
-            assert_eq!(Event::decode(body).unwrap(), event);
+            assert_eq!(EventBody::decode(body).unwrap(), event);
         }
-        assert!(Event::decode(b"").is_err());
+        assert!(EventBody::decode(b"").is_err());
         let mut out = Vec::new();
-        Event::Other(Value::Ref(3)).encode(&mut out);
+        EventBody::Other(Value::Ref(3)).encode(&mut out);
         assert_eq!(out, b"N");
     }
 }

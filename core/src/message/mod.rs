@@ -17,20 +17,37 @@ mod serialization;
 pub use args::{Arguments, DecodeArgs, EncodeArgs};
 pub use attachments::Attachments;
 pub use error::{BodyError, Field};
-pub use event::Event;
+pub use event::EventBody;
 pub use request::{
     DUBBO_VERSION, DecodedRequest, ECHO_DESCRIPTOR, ECHO_METHOD, GENERIC_ASYNC_METHOD,
     GENERIC_DESCRIPTOR, GENERIC_METHOD, GenericArgs, GenericCall, RequestBody, RequestHead,
     RequestReader, decode_request,
 };
 pub use response::{
-    CallResult, DecodedResponse, JavaException, Outcome, Reply, ResponseBody,
-    attachments_supported, decode_error_message, decode_reply, decode_response,
-    decode_response_from, encode_error_message, flag, version_to_int,
+    DecodedResponse, JavaException, Outcome, Reply, ResponseBody, Returned, attachments_supported,
+    decode_error_message, decode_reply, decode_response, decode_response_from,
+    encode_error_message, flag, version_to_int,
 };
 pub use serialization::{
     Hessian2, ObjectInput, ObjectOutput, Serialization, SerializationKind, UnsupportedSerialization,
 };
+
+// Bodies encode straight into the connection's outbound buffer.
+impl<A: EncodeArgs + ?Sized> crate::Payload for RequestBody<'_, A> {
+    type Error = crate::hessian2::EncodeError;
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), Self::Error> {
+        RequestBody::encode(self, out)
+    }
+}
+
+impl<T: serde::Serialize + ?Sized> crate::Payload for ResponseBody<'_, T> {
+    type Error = crate::hessian2::EncodeError;
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), Self::Error> {
+        ResponseBody::encode(self, out)
+    }
+}
 
 #[cfg(test)]
 mod tests {

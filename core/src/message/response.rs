@@ -264,9 +264,9 @@ pub fn encode_error_message(out: &mut Vec<u8>, message: Option<&str>) {
     }
 }
 
-/// The result of a decoded status-20 response.
+/// What the method returned, decoded from a status-20 response.
 #[derive(Clone, PartialEq, Debug)]
-pub enum CallResult<T> {
+pub enum Returned<T> {
     /// A value (flags 1/4).
     Value(T),
     /// Null or void (flags 2/5, or flag 1/4 followed by null).
@@ -281,7 +281,7 @@ pub struct DecodedResponse<T> {
     /// The result flag read (0 to 5).
     pub flag: i32,
     /// The result.
-    pub result: CallResult<T>,
+    pub result: Returned<T>,
     /// The attachments (empty for flags 0/1/2).
     pub attachments: Attachments,
 }
@@ -330,17 +330,17 @@ pub fn decode_response_from<'de, T: serde::Deserialize<'de>, I: ObjectInput<'de>
             let value = input
                 .read_value()
                 .map_err(BodyError::at(Field::Exception))?;
-            CallResult::Exception(JavaException::from_value(value)?)
+            Returned::Exception(JavaException::from_value(value)?)
         }
         flag::VALUE | flag::VALUE_WITH_ATTACHMENTS if input.is_null_next() => {
             // Accept flag 1 followed by 'N' (§3.2).
             input.skip().map_err(BodyError::at(Field::Result))?;
-            CallResult::Null
+            Returned::Null
         }
         flag::VALUE | flag::VALUE_WITH_ATTACHMENTS => {
-            CallResult::Value(input.read_object().map_err(BodyError::at(Field::Result))?)
+            Returned::Value(input.read_object().map_err(BodyError::at(Field::Result))?)
         }
-        flag::NULL_VALUE | flag::NULL_VALUE_WITH_ATTACHMENTS => CallResult::Null,
+        flag::NULL_VALUE | flag::NULL_VALUE_WITH_ATTACHMENTS => Returned::Null,
         other => return Err(BodyError::UnknownResultFlag(other)),
     };
     let attachments = if flag >= flag::EXCEPTION_WITH_ATTACHMENTS {
@@ -404,7 +404,7 @@ mod tests {
             hex("94 0b 48 65 6c 6c 6f 20 77 6f 72 6c 64 48 05 64 75 62 62 6f 05 32 2e 30 2e 32 5a")
         );
         let back: DecodedResponse<String> = decode_response(&out).unwrap();
-        assert_eq!(back.result, CallResult::Value("Hello world".to_owned()));
+        assert_eq!(back.result, Returned::Value("Hello world".to_owned()));
         assert_eq!(back.attachments.get_str("dubbo"), Some("2.0.2"));
 
         out.clear();
@@ -418,7 +418,7 @@ mod tests {
             .unwrap();
         assert_eq!(out, hex("95 48 05 64 75 62 62 6f 05 32 2e 30 2e 32 5a"));
         let back: DecodedResponse<String> = decode_response(&out).unwrap();
-        assert_eq!(back.result, CallResult::Null);
+        assert_eq!(back.result, Returned::Null);
         assert_eq!(back.flag, 5);
     }
 
@@ -446,7 +446,7 @@ mod tests {
         assert_eq!(out.len(), 1 + 152);
         assert_eq!(out[out.len() - 7..], hex("51 90 04 62 6f 6f 6d"));
         let back: DecodedResponse<Value> = decode_response(&out).unwrap();
-        let CallResult::Exception(e) = back.result else {
+        let Returned::Exception(e) = back.result else {
             panic!("{back:?}")
         };
         assert_eq!(e.class, "java.lang.RuntimeException");
@@ -465,12 +465,12 @@ mod tests {
     fn trailing_bytes_flag_1_null_and_unknown_flags() {
         // dubbo-py: 92 4e.
         let back: DecodedResponse<String> = decode_response(&hex("92 4e")).unwrap();
-        assert_eq!(back.result, CallResult::Null);
+        assert_eq!(back.result, Returned::Null);
         let back: DecodedResponse<String> = decode_response(&hex("91 4e")).unwrap();
-        assert_eq!(back.result, CallResult::Null);
+        assert_eq!(back.result, Returned::Null);
         // dubbo-go: a stray 'N' after a value.
         let back: DecodedResponse<i32> = decode_response(&hex("91 91 4e")).unwrap();
-        assert_eq!(back.result, CallResult::Value(1));
+        assert_eq!(back.result, Returned::Value(1));
         assert!(matches!(
             decode_response::<Value>(&hex("96")),
             Err(BodyError::UnknownResultFlag(6))
