@@ -80,6 +80,8 @@ pub mod message;
 mod outbound;
 pub mod payload;
 mod pending;
+#[cfg(test)]
+mod test_util;
 
 #[cfg(feature = "__bench")]
 #[doc(hidden)]

@@ -410,6 +410,15 @@ pub fn body(result: CallResult) -> Bytes {
     response.body
 }
 
+/// Bytes from hex text; whitespace is ignored (`"da bb 02"`).
+pub fn hex(s: &str) -> Vec<u8> {
+    let s: String = s.split_whitespace().collect();
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digits"))
+        .collect()
+}
+
 /// Prints the seed if the test panics while it is alive, so the run can be replayed.
 pub struct SeedGuard(pub u64);
 

@@ -8,7 +8,7 @@ use tether_core::message::{
     ResponseBody, Returned, attachments_supported, decode_reply,
 };
 use tether_core::{CallOptions, Config, Connection, Side, Status};
-use tether_tests::{Pair, outcome};
+use tether_tests::{Pair, hex, outcome};
 
 const SERVICE: &str = "org.apache.dubbo.demo.DemoService";
 
@@ -19,14 +19,6 @@ fn attachments() -> Attachments {
     attachments.insert("version", "0.0.0");
     attachments.insert("timeout", "3000");
     attachments
-}
-
-fn hex(s: &str) -> Vec<u8> {
-    let s: String = s.split_whitespace().collect();
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 #[test]

@@ -907,14 +907,7 @@ impl<'de> Decoder<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::test_util::hex;
 
     fn head(bytes: &[u8]) -> Head {
         Decoder::new(bytes).read_head().unwrap()

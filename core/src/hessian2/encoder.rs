@@ -518,14 +518,7 @@ pub(crate) fn write_int(out: &mut Vec<u8>, v: i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::test_util::hex;
 
     fn with(f: impl FnOnce(&mut Encoder<'_>)) -> Vec<u8> {
         let mut out = Vec::new();

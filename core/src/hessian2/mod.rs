@@ -101,19 +101,12 @@ pub fn to_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<Value, Encode
 
 #[cfg(test)]
 mod tests {
+    use crate::test_util::hex;
     use std::collections::{BTreeMap, HashMap};
 
     use serde::{Deserialize, Serialize};
 
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     #[derive(Serialize, Deserialize, PartialEq, Debug, Clone)]
     #[serde(rename = "org.apache.dubbo.demo.User")]

@@ -349,14 +349,7 @@ pub fn decode_request(body: &[u8]) -> Result<DecodedRequest, BodyError> {
 mod tests {
     use super::*;
     use crate::message::Arguments;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::test_util::hex;
 
     /// PROTOCOL.md §13.1: the body of sayHello("world") with Java's four attachments.
     const SAY_HELLO: &str = "05 32 2e 30 2e 32 30 21 6f 72 67 2e 61 70 61 63
