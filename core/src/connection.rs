@@ -495,6 +495,11 @@ impl Connection {
         self.outbound.has_queued()
     }
 
+    /// Whether events wait for [`poll_event`](Self::poll_event).
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// Bytes queued or handed to the transport but not yet reported written.
     pub fn unwritten_bytes(&self) -> u64 {
         self.outbound.unwritten()

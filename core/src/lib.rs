@@ -80,6 +80,7 @@ pub mod message;
 mod outbound;
 pub mod payload;
 mod pending;
+pub mod shared;
 #[cfg(test)]
 mod test_util;
 
@@ -96,3 +97,4 @@ pub use error::{
 pub use event::{CallResult, Delivery, Event, InboundRequest, Response, SentResult};
 pub use frame::{PayloadLimit, RequestId, SerializationId, Status};
 pub use payload::Payload;
+pub use shared::{Clock, RequestHandler, SharedConnection};

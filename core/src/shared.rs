@@ -1,0 +1,198 @@
+//! A connection shared between the task that drives its transport and the threads that use
+//! it: the contract between the core's upper layers (consumer, provider) and the executor
+//! adapters.
+//!
+//! An adapter owns the transport and runs the IO loop: it reads, writes, fires timers and
+//! drains events through [`SharedConnection::lock`], delivers completions outside the lock,
+//! and hands received requests to a [`RequestHandler`]. Everyone else issues commands through
+//! [`SharedConnection::with`] (or its shortcuts), which wakes the IO loop when a command left
+//! bytes to send or events to drain. One lock per connection, never held across an `.await`
+//! or while user code runs.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::connection::{Call, CallOptions, Connection, Sent};
+use crate::error::{ConnectionError, RespondError, StartError};
+use crate::event::InboundRequest;
+use crate::frame::{RequestId, SerializationId, Status};
+use crate::payload::Payload;
+
+/// The time source an adapter supplies (core never reads the clock itself).
+pub trait Clock: Send + Sync + 'static {
+    /// The current instant.
+    fn now(&self) -> Instant;
+}
+
+/// Receives the requests that arrive on a connection: the provider layer, and the consumer's
+/// callback exports (a provider calls consumer callbacks over the consumer's connection).
+pub trait RequestHandler: Send + Sync + 'static {
+    /// Called by the IO loop, outside the connection's lock, once per received request.
+    /// Answer two-way requests now or later, from any thread, with
+    /// [`SharedConnection::respond`]; never answer one-way requests.
+    fn on_request(&self, conn: &SharedConnection, request: InboundRequest);
+}
+
+struct Inner {
+    conn: Mutex<Connection>,
+    clock: Arc<dyn Clock>,
+    /// Wakes the IO loop (for example `tokio::sync::Notify::notify_one`).
+    wake: Box<dyn Fn() + Send + Sync>,
+}
+
+/// A [`Connection`] behind one lock, with the adapter's clock and a way to wake its IO loop.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct SharedConnection(Arc<Inner>);
+
+impl SharedConnection {
+    /// Shares `conn`; `wake` must make the IO loop run a turn soon (it is called after
+    /// commands that left bytes to send or events to drain, possibly from any thread).
+    pub fn new(
+        conn: Connection,
+        clock: Arc<dyn Clock>,
+        wake: impl Fn() + Send + Sync + 'static,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            conn: Mutex::new(conn),
+            clock,
+            wake: Box::new(wake),
+        }))
+    }
+
+    /// The adapter's current time.
+    pub fn now(&self) -> Instant {
+        self.0.clock.now()
+    }
+
+    /// Runs `f` on the connection with the current time, then wakes the IO loop if `f` left
+    /// bytes to send or events to drain. `f` must not block or call back into this handle.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Connection, Instant) -> R) -> R {
+        let now = self.0.clock.now();
+        let mut conn = self.0.conn.lock();
+        let result = f(&mut conn, now);
+        let needs_io = conn.has_transmit() || conn.has_events();
+        drop(conn);
+        if needs_io {
+            (self.0.wake)();
+        }
+        result
+    }
+
+    /// For the IO loop only: the connection itself, locked. Drain it and drop the guard
+    /// before delivering events or writing to the transport.
+    pub fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.0.conn.lock()
+    }
+
+    /// Wakes the IO loop.
+    pub fn wake(&self) {
+        (self.0.wake)();
+    }
+
+    /// [`Connection::start_call`] now.
+    pub fn start_call<P: Payload>(
+        &self,
+        options: CallOptions,
+        payload: P,
+    ) -> Result<Call, StartError<P, P::Error>> {
+        self.with(|conn, now| conn.start_call(now, options, payload))
+    }
+
+    /// [`Connection::send_oneway`] now.
+    pub fn send_oneway<P: Payload>(
+        &self,
+        serialization: SerializationId,
+        notify_sent: bool,
+        payload: P,
+    ) -> Result<Sent, StartError<P, P::Error>> {
+        self.with(|conn, now| conn.send_oneway(now, serialization, notify_sent, payload))
+    }
+
+    /// [`Connection::respond`] now.
+    pub fn respond<P: Payload>(
+        &self,
+        id: RequestId,
+        status: Status,
+        serialization: SerializationId,
+        payload: P,
+    ) -> Result<(), RespondError<P::Error>> {
+        self.with(|conn, now| conn.respond(now, id, status, serialization, payload))
+    }
+
+    /// [`Connection::cancel`] now.
+    pub fn cancel(&self, id: RequestId) -> bool {
+        self.with(|conn, now| conn.cancel(now, id))
+    }
+
+    /// [`Connection::close`] now.
+    pub fn close(&self) {
+        self.with(|conn, now| conn.close(now));
+    }
+
+    /// Why the connection ended, if it did.
+    pub fn close_reason(&self) -> Option<ConnectionError> {
+        self.0.conn.lock().close_reason()
+    }
+
+    /// Whether the connection can take new calls: open, not announced read-only by the peer,
+    /// and with capacity (`PROTOCOL.md` §4.2: read-only connections are not selected).
+    pub fn is_available(&self) -> bool {
+        let conn = self.0.conn.lock();
+        conn.has_capacity() && !conn.is_peer_read_only()
+    }
+
+    /// Whether `other` is a handle to the same connection.
+    pub fn same(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl fmt::Debug for SharedConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedConnection")
+            .field("closed", &self.close_reason())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests read the clock
+mod tests {
+    use super::*;
+    use crate::config::{Config, Side};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct SystemClock;
+    impl Clock for SystemClock {
+        fn now(&self) -> Instant {
+            Instant::now()
+        }
+    }
+
+    #[test]
+    fn commands_that_leave_output_wake_the_io_loop() {
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let counter = wakes.clone();
+        let conn = Connection::new(Config::new(Side::Consumer), Instant::now());
+        let shared = SharedConnection::new(conn, Arc::new(SystemClock), move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        assert!(shared.is_available());
+        let call = shared.start_call(CallOptions::default(), [1u8]).unwrap();
+        assert_eq!(wakes.load(Ordering::Relaxed), 1);
+        // Draining in the IO loop leaves nothing to do: no further wake.
+        let mut out = Vec::new();
+        shared.lock().poll_transmit(Instant::now(), &mut out);
+        assert!(!shared.cancel(RequestId(999)));
+        assert_eq!(wakes.load(Ordering::Relaxed), 1);
+        // Cancelling a real call leaves an event to drain.
+        assert!(shared.cancel(call.id));
+        assert_eq!(wakes.load(Ordering::Relaxed), 2);
+        shared.close();
+        assert_eq!(shared.close_reason(), Some(ConnectionError::LocallyClosed));
+    }
+}
