@@ -97,4 +97,4 @@ pub use error::{
 pub use event::{CallResult, Delivery, Event, InboundRequest, Response, SentResult};
 pub use frame::{PayloadLimit, RequestId, SerializationId, Status};
 pub use payload::Payload;
-pub use shared::{Clock, RequestHandler, SharedConnection};
+pub use shared::{BoxFuture, Clock, RequestHandler, SharedConnection, Spawner};

@@ -10,6 +10,8 @@
 //! or while user code runs.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -34,6 +36,16 @@ pub trait RequestHandler: Send + Sync + 'static {
     /// Answer two-way requests now or later, from any thread, with
     /// [`SharedConnection::respond`]; never answer one-way requests.
     fn on_request(&self, conn: &SharedConnection, request: InboundRequest);
+}
+
+/// A boxed future with no output, ready to spawn.
+pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Runs futures on the adapter's runtime: provider-side async handlers, handlers dispatched
+/// to a worker pool, reconnect loops.
+pub trait Spawner: Send + Sync + 'static {
+    /// Runs `future` to completion, concurrently with the caller.
+    fn spawn(&self, future: BoxFuture);
 }
 
 struct Inner {
