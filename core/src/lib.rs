@@ -80,6 +80,7 @@ pub mod message;
 mod outbound;
 pub mod payload;
 mod pending;
+pub mod provider;
 pub mod shared;
 #[cfg(test)]
 mod test_util;
