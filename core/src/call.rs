@@ -283,6 +283,23 @@ impl<T: Send + 'static> Completion<T> {
     }
 }
 
+impl<T: Send + 'static> Completion<T> {
+    /// A completion of `f(value)`. `f` runs where this completion resolves (the completing
+    /// thread's executor). Dropping the mapped completion still cancels the call; `abandoned`
+    /// is the mapped value if the original's completer disappears.
+    pub fn map<U: Send + 'static>(
+        mut self,
+        f: impl FnOnce(T) -> U + Send + 'static,
+        abandoned: fn() -> U,
+    ) -> Completion<U> {
+        let (completer, mut mapped) = pair(abandoned);
+        // The interest in the call moves to the mapped completion.
+        mapped.cancel = self.cancel.take();
+        self.on_complete(move |value| completer.complete(f(value), &Inline));
+        mapped
+    }
+}
+
 impl<T: Send + 'static> Future for Completion<T> {
     type Output = T;
 
@@ -436,6 +453,25 @@ mod tests {
         drop(completion);
         queue.drain_into(&mut ids);
         assert_eq!(ids, [RequestId(4)]);
+    }
+
+    #[test]
+    fn map_transforms_and_keeps_cancel_on_drop() {
+        let (completer, completion) = pair(abandoned);
+        let mapped = completion.map(|v| v.map(|n| n * 2), || Err("gone"));
+        completer.complete(Ok(21), &Inline);
+        assert_eq!(mapped.wait(), Ok(42));
+
+        let queue = Arc::new(CancelQueue::default());
+        let (completer, completion) = pair(abandoned);
+        let mapped = completion
+            .with_cancel(RequestId(8), queue.clone())
+            .map(|v| v, || Err("gone"));
+        drop(mapped);
+        let mut ids = Vec::new();
+        queue.drain_into(&mut ids);
+        assert_eq!(ids, [RequestId(8)]);
+        drop(completer);
     }
 
     #[test]

@@ -157,6 +157,11 @@ impl SharedConnection {
         conn.has_capacity() && !conn.is_peer_read_only()
     }
 
+    /// Whether the peer announced read-only (`PROTOCOL.md` §4.2).
+    pub fn is_peer_read_only(&self) -> bool {
+        self.0.conn.lock().is_peer_read_only()
+    }
+
     /// Whether `other` is a handle to the same connection.
     pub fn same(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.0, &other.0)

@@ -1,0 +1,147 @@
+//! What a consumer's call can fail with, in Dubbo's kinds (`PROTOCOL.md` §10).
+
+use std::time::Duration;
+
+use crate::error::{CallError, ConnectionError, StartErrorKind, TimeoutPhase};
+use crate::frame::{PayloadTooLarge, Status};
+use crate::hessian2::EncodeError;
+use crate::message::{BodyError, JavaException};
+
+/// Why serialization failed, and on which side.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SerializationError {
+    /// The arguments could not be encoded.
+    #[error("failed to encode the request: {0}")]
+    Encode(#[from] EncodeError),
+    /// The request body exceeds the payload limit.
+    #[error("{0}")]
+    PayloadTooLarge(PayloadTooLarge),
+    /// The response could not be decoded as the expected type.
+    #[error("failed to decode the response: {0}")]
+    Decode(#[from] BodyError),
+    /// The provider reported status 25 (its response could not be encoded).
+    #[error("provider failed to serialize its response: {0}")]
+    Remote(String),
+}
+
+/// How a call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RpcError {
+    /// The provider's method threw (result flag 0/3): a business exception.
+    #[error("{0}")]
+    Business(JavaException),
+    /// No response in time: client-side if the request was never written, server-side if it
+    /// was (or the provider reported that the caller's deadline had passed).
+    #[error("{} after {timeout:?}", match .phase {
+        TimeoutPhase::ClientSide => "sending request timeout in client-side",
+        TimeoutPhase::ServerSide => "waiting server-side response timeout",
+    })]
+    Timeout {
+        /// Whether the request had been written.
+        phase: TimeoutPhase,
+        /// The call's timeout.
+        timeout: Duration,
+    },
+    /// The connection failed or closed.
+    #[error("network error: {0}")]
+    Network(ConnectionError),
+    /// No connection is available (all down, reconnecting, or read-only).
+    #[error("no available connection to {0}")]
+    NoConnection(String),
+    /// Encoding or decoding failed.
+    #[error("serialization error: {0}")]
+    Serialization(#[from] SerializationError),
+    /// The provider has no such service or method.
+    #[error("service not found: {0}")]
+    ServiceNotFound(String),
+    /// The provider could not decode the request (status 40).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The provider refused the call (a wrong or missing token).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// A concurrency limit was hit: calls in flight or send buffer here, or the provider's
+    /// pool (status 100).
+    #[error("limit exceeded: {0}")]
+    LimitExceeded(String),
+    /// Any other error status from the provider, with its message.
+    #[error("remote error, status {}: {message}", .status.0)]
+    Remote {
+        /// The response status.
+        status: Status,
+        /// The message the provider sent.
+        message: String,
+    },
+    /// The call was cancelled.
+    #[error("call cancelled")]
+    Cancelled,
+}
+
+impl RpcError {
+    /// Dubbo's `RpcException` code for this error (`PROTOCOL.md` §10.1).
+    pub fn code(&self) -> i32 {
+        match self {
+            Self::Business(_) => 3,
+            Self::Timeout { .. } => 2,
+            Self::Network(_) | Self::BadRequest(_) | Self::Remote { .. } | Self::Cancelled => 1,
+            Self::ServiceNotFound(_) => 1,
+            Self::NoConnection(_) => 6,
+            Self::Serialization(_) => 5,
+            Self::Forbidden(_) => 4,
+            Self::LimitExceeded(_) => 7,
+        }
+    }
+
+    /// Maps a non-OK response status and its message (`PROTOCOL.md` §10.2).
+    pub(crate) fn from_status(status: Status, message: String, timeout: Duration) -> Self {
+        match status {
+            Status::SERIALIZATION_ERROR => SerializationError::Remote(message).into(),
+            Status::CLIENT_TIMEOUT | Status::SERVER_TIMEOUT => Self::Timeout {
+                phase: TimeoutPhase::ServerSide,
+                timeout,
+            },
+            Status::BAD_REQUEST => Self::BadRequest(message),
+            Status::SERVICE_NOT_FOUND => Self::ServiceNotFound(message),
+            Status::SERVER_THREADPOOL_EXHAUSTED => Self::LimitExceeded(message),
+            // Java reports a missing exporter and a bad token as 70; their messages tell.
+            Status::SERVICE_ERROR if message.starts_with("Not found ") => {
+                Self::ServiceNotFound(message)
+            }
+            Status::SERVICE_ERROR if message.starts_with("Invalid token") => {
+                Self::Forbidden(message)
+            }
+            _ => Self::Remote { status, message },
+        }
+    }
+}
+
+impl From<CallError> for RpcError {
+    fn from(error: CallError) -> Self {
+        match error {
+            CallError::Timeout { phase, timeout } => Self::Timeout { phase, timeout },
+            CallError::ConnectionLost(reason) => Self::Network(reason),
+            CallError::ResponseTooLarge(e) => Self::Remote {
+                status: Status::CLIENT_ERROR,
+                message: format!("response discarded: {e}"),
+            },
+            CallError::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+impl From<StartErrorKind<EncodeError>> for RpcError {
+    fn from(kind: StartErrorKind<EncodeError>) -> Self {
+        match kind {
+            StartErrorKind::Closed(reason) => Self::Network(reason),
+            StartErrorKind::PayloadTooLarge(e) => SerializationError::PayloadTooLarge(e).into(),
+            StartErrorKind::Encode(e) => SerializationError::Encode(e).into(),
+            StartErrorKind::NoTimeBudget => Self::Timeout {
+                phase: TimeoutPhase::ClientSide,
+                timeout: Duration::ZERO,
+            },
+            other => Self::LimitExceeded(other.to_string()),
+        }
+    }
+}

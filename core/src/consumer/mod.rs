@@ -1,0 +1,560 @@
+//! The consumer: service references and typed method handles, in every Dubbo call mode
+//! (`PROTOCOL.md` §5.3, §7, §8).
+//!
+//! A [`Reference`] names a remote service (path, version, group) and holds its connections
+//! ([`Channels`], round robin). [`Reference::method`] gives a typed [`Method`] whose
+//! options mirror `<dubbo:method>`: timeout, `sent`, and the `oninvoke` / `onreturn` /
+//! `onthrow` listeners. A method is called synchronously ([`Method::call`]), asynchronously
+//! ([`Method::call_async`], a [`Completion`] returned at once, so many calls run in parallel
+//! with no extra threads), or one-way ([`Method::oneway`], Dubbo's `return=false`).
+
+mod error;
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::num::NonZeroUsize;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use serde::de::DeserializeOwned;
+
+pub use error::{RpcError, SerializationError};
+
+use crate::call::{Completion, Inline, pair};
+use crate::connection::{CallOptions, Sent};
+use crate::error::TimeoutPhase;
+use crate::event::{CallResult, SentResult};
+use crate::frame::SerializationId;
+use crate::hessian2::{self, Value};
+use crate::message::{
+    Arguments, Attachments, DUBBO_VERSION, RequestBody, Returned, decode_error_message,
+    decode_response,
+};
+use crate::shared::SharedConnection;
+
+/// How long a synchronous caller waits beyond the call's timeout before giving up on its own.
+/// The connection times the call out first; this only guards against a dead IO loop.
+const WAIT_GRACE: Duration = Duration::from_secs(1);
+
+/// The connections of a reference, picked round robin (Dubbo's `connections`). An adapter
+/// fills the slots as connections come up and empties them as they drop.
+pub struct Channels {
+    slots: Box<[Mutex<Option<SharedConnection>>]>,
+    next: AtomicUsize,
+}
+
+impl Channels {
+    /// `n` empty slots.
+    pub fn new(n: NonZeroUsize) -> Self {
+        Self {
+            slots: (0..n.get()).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// One slot holding `conn`.
+    pub fn single(conn: SharedConnection) -> Self {
+        let channels = Self::new(NonZeroUsize::MIN);
+        channels.set(0, Some(conn));
+        channels
+    }
+
+    /// Number of slots.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Always false: there is at least one slot.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Puts `conn` in slot `index` (or empties it).
+    pub fn set(&self, index: usize, conn: Option<SharedConnection>) {
+        *self.slots[index].lock() = conn;
+    }
+
+    /// The connection in slot `index`.
+    pub fn get(&self, index: usize) -> Option<SharedConnection> {
+        self.slots[index].lock().clone()
+    }
+
+    /// The next connection in round-robin order that can take a call: open, not read-only,
+    /// with capacity. Failing that, any open connection that is not read-only (its start then
+    /// reports the limit it hit).
+    pub fn pick(&self) -> Option<SharedConnection> {
+        let n = self.slots.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut fallback = None;
+        for i in 0..n {
+            let slot = self.slots[(start + i) % n].lock();
+            if let Some(conn) = slot.as_ref() {
+                if conn.is_available() {
+                    return Some(conn.clone());
+                }
+                if fallback.is_none() && conn.close_reason().is_none() && !conn.is_peer_read_only()
+                {
+                    fallback = Some(conn.clone());
+                }
+            }
+        }
+        fallback
+    }
+}
+
+impl fmt::Debug for Channels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Channels")
+            .field("slots", &self.slots.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A remote service as the consumer sees it.
+#[derive(Clone)]
+pub struct Reference(Arc<ReferenceInner>);
+
+struct ReferenceInner {
+    path: String,
+    version: Option<String>,
+    group: Option<String>,
+    timeout: Duration,
+    token: Option<String>,
+    attachments: Attachments,
+    channels: Arc<Channels>,
+}
+
+/// Builds a [`Reference`].
+#[derive(Debug)]
+pub struct ReferenceBuilder {
+    path: String,
+    version: Option<String>,
+    group: Option<String>,
+    timeout: Duration,
+    token: Option<String>,
+    attachments: Attachments,
+}
+
+impl ReferenceBuilder {
+    /// The service version.
+    pub fn version(mut self, version: &str) -> Self {
+        self.version = Some(version.to_owned());
+        self
+    }
+
+    /// The service group.
+    pub fn group(mut self, group: &str) -> Self {
+        self.group = Some(group.to_owned());
+        self
+    }
+
+    /// The default call timeout (Dubbo's 1 000 ms unless set).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The provider's token, sent with every call.
+    pub fn token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_owned());
+        self
+    }
+
+    /// An attachment sent with every call.
+    pub fn attachment(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.attachments.insert(key, value);
+        self
+    }
+
+    /// The reference, calling over `channels`.
+    pub fn build(self, channels: Arc<Channels>) -> Reference {
+        Reference(Arc::new(ReferenceInner {
+            path: self.path,
+            version: self.version,
+            group: self.group,
+            timeout: self.timeout,
+            token: self.token,
+            attachments: self.attachments,
+            channels,
+        }))
+    }
+}
+
+impl Reference {
+    /// Starts building a reference to the service at `path` (the Java interface name).
+    pub fn builder(path: &str) -> ReferenceBuilder {
+        ReferenceBuilder {
+            path: path.to_owned(),
+            version: None,
+            group: None,
+            timeout: CallOptions::DEFAULT_TIMEOUT,
+            token: None,
+            attachments: Attachments::new(),
+        }
+    }
+
+    /// The service path.
+    pub fn path(&self) -> &str {
+        &self.0.path
+    }
+
+    /// The connections.
+    pub fn channels(&self) -> &Arc<Channels> {
+        &self.0.channels
+    }
+
+    /// A typed handle to method `name` taking the argument tuple `A` (whose Java types give
+    /// the parameter descriptor) and returning `R`.
+    pub fn method<A, R>(&self, name: &str) -> Method<A, R>
+    where
+        A: Arguments + Send + 'static,
+        R: DeserializeOwned + Send + 'static,
+    {
+        let mut method = Method {
+            reference: self.clone(),
+            name: name.into(),
+            descriptor: A::descriptor_string().into(),
+            timeout: self.0.timeout,
+            sent: false,
+            attachments: Arc::new(Attachments::new()),
+            listeners: Arc::new(Listeners::default()),
+            _types: PhantomData,
+        };
+        method.attachments = Arc::new(method.request_attachments());
+        method
+    }
+}
+
+impl fmt::Debug for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reference")
+            .field("path", &self.0.path)
+            .field("version", &self.0.version)
+            .field("group", &self.0.group)
+            .finish_non_exhaustive()
+    }
+}
+
+type OnInvoke<A> = Box<dyn Fn(&A) + Send + Sync>;
+type OnReturn<A, R> = Box<dyn Fn(&R, &A) + Send + Sync>;
+type OnThrow<A> = Box<dyn Fn(&RpcError, &A) + Send + Sync>;
+
+struct Listeners<A, R> {
+    on_invoke: Option<OnInvoke<A>>,
+    on_return: Option<OnReturn<A, R>>,
+    on_throw: Option<OnThrow<A>>,
+}
+
+impl<A, R> Default for Listeners<A, R> {
+    fn default() -> Self {
+        Self {
+            on_invoke: None,
+            on_return: None,
+            on_throw: None,
+        }
+    }
+}
+
+impl<A, R> Listeners<A, R> {
+    fn wants_outcome(&self) -> bool {
+        self.on_return.is_some() || self.on_throw.is_some()
+    }
+
+    fn invoked(&self, args: &A) {
+        if let Some(f) = &self.on_invoke {
+            f(args);
+        }
+    }
+
+    fn finished(&self, result: &Result<R, RpcError>, args: &A) {
+        match result {
+            Ok(value) => {
+                if let Some(f) = &self.on_return {
+                    f(value, args);
+                }
+            }
+            Err(error) => {
+                if let Some(f) = &self.on_throw {
+                    f(error, args);
+                }
+            }
+        }
+    }
+}
+
+/// A typed remote method with its `<dubbo:method>` options.
+pub struct Method<A, R> {
+    reference: Reference,
+    name: Arc<str>,
+    descriptor: Arc<str>,
+    timeout: Duration,
+    sent: bool,
+    /// Prepared once: every call of this method sends the same attachments.
+    attachments: Arc<Attachments>,
+    listeners: Arc<Listeners<A, R>>,
+    _types: PhantomData<fn(A) -> R>,
+}
+
+impl<A, R> Clone for Method<A, R> {
+    fn clone(&self) -> Self {
+        Self {
+            reference: self.reference.clone(),
+            name: self.name.clone(),
+            descriptor: self.descriptor.clone(),
+            timeout: self.timeout,
+            sent: self.sent,
+            attachments: self.attachments.clone(),
+            listeners: self.listeners.clone(),
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<A, R> fmt::Debug for Method<A, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Method")
+            .field("name", &self.name)
+            .field("descriptor", &self.descriptor)
+            .field("timeout", &self.timeout)
+            .field("sent", &self.sent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A, R> Method<A, R>
+where
+    A: Arguments + Send + 'static,
+    R: DeserializeOwned + Send + 'static,
+{
+    /// This method's timeout (the reference's unless set).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self.attachments = Arc::new(self.request_attachments());
+        self
+    }
+
+    /// Dubbo's `sent=true`: calls return (or fail) only once the request was written to the
+    /// transport.
+    pub fn sent(mut self, sent: bool) -> Self {
+        self.sent = sent;
+        self
+    }
+
+    /// Runs `f` with the arguments on the caller's thread before each call is sent.
+    pub fn on_invoke(mut self, f: impl Fn(&A) + Send + Sync + 'static) -> Self {
+        self.listeners_mut().on_invoke = Some(Box::new(f));
+        self
+    }
+
+    /// Runs `f` with the result and the arguments after a successful call: on the caller's
+    /// thread for [`call`](Self::call), where the call completes (the IO thread or the
+    /// callback executor) for [`call_async`](Self::call_async).
+    pub fn on_return(mut self, f: impl Fn(&R, &A) + Send + Sync + 'static) -> Self {
+        self.listeners_mut().on_return = Some(Box::new(f));
+        self
+    }
+
+    /// Runs `f` with the error and the arguments after a failed call (business exception,
+    /// timeout, network or remote error), on the same thread as `on_return`.
+    pub fn on_throw(mut self, f: impl Fn(&RpcError, &A) + Send + Sync + 'static) -> Self {
+        self.listeners_mut().on_throw = Some(Box::new(f));
+        self
+    }
+
+    /// Calls the method and blocks the current thread until its result or its timeout. Do not
+    /// call it on the thread that drives the connection.
+    pub fn call(&self, args: A) -> Result<R, RpcError> {
+        self.listeners.invoked(&args);
+        let result = self.start(&args).and_then(|response| {
+            match response.wait_timeout(self.timeout + WAIT_GRACE) {
+                Ok(result) => decode(result, self.timeout),
+                // The connection should have timed the call out: its IO loop is stuck.
+                // Dropping the completion cancels the call.
+                Err(_) => Err(RpcError::Timeout {
+                    phase: TimeoutPhase::ClientSide,
+                    timeout: self.timeout,
+                }),
+            }
+        });
+        self.listeners.finished(&result, &args);
+        result
+    }
+
+    /// Calls the method and returns its completion at once: await it, `wait()` on it, or
+    /// continue it with `on_complete`. Dropping the completion cancels the call.
+    pub fn call_async(&self, args: A) -> Completion<Result<R, RpcError>> {
+        self.listeners.invoked(&args);
+        let response = match self.start(&args) {
+            Ok(response) => response,
+            Err(error) => {
+                let result = Err(error);
+                self.listeners.finished(&result, &args);
+                return ready(result);
+            }
+        };
+        let timeout = self.timeout;
+        let listeners = self.listeners.clone();
+        // Keep the arguments for the listeners only.
+        let args = listeners.wants_outcome().then_some(args);
+        response.map(
+            move |result| {
+                let result = decode(result, timeout);
+                if let Some(args) = &args {
+                    // Listener code runs on the IO thread or executor: a panic must not take
+                    // the loop down.
+                    let _ = catch_unwind(AssertUnwindSafe(|| listeners.finished(&result, args)));
+                }
+                result
+            },
+            abandoned,
+        )
+    }
+
+    /// Sends the call one-way (Dubbo's `return=false`): no response, no timeout. With
+    /// `sent(true)` it returns once the request was written. `on_return` runs at once with
+    /// the null result when `R` can be null (as Java completes one-way calls with null).
+    pub fn oneway(&self, args: A) -> Result<(), RpcError> {
+        self.listeners.invoked(&args);
+        let result = self.send_oneway(&args);
+        match &result {
+            Ok(()) => {
+                if let (Some(f), Ok(null)) = (
+                    &self.listeners.on_return,
+                    hessian2::from_value::<R>(Value::Null),
+                ) {
+                    f(&null, &args);
+                }
+            }
+            Err(error) => {
+                if let Some(f) = &self.listeners.on_throw {
+                    f(error, &args);
+                }
+            }
+        }
+        result
+    }
+
+    fn listeners_mut(&mut self) -> &mut Listeners<A, R> {
+        // Methods are configured before they are cloned for use; a shared set is copied.
+        if Arc::get_mut(&mut self.listeners).is_none() {
+            self.listeners = Arc::new(Listeners::default());
+        }
+        Arc::get_mut(&mut self.listeners).expect("unique after the check above")
+    }
+
+    fn request_attachments(&self) -> Attachments {
+        let r = &self.reference.0;
+        let mut attachments = Attachments::with_capacity(6 + r.attachments.len());
+        attachments.insert("path", r.path.as_str());
+        attachments.insert("interface", r.path.as_str());
+        attachments.insert("version", r.version.as_deref().unwrap_or("0.0.0"));
+        if let Some(group) = &r.group {
+            attachments.insert("group", group.as_str());
+        }
+        attachments.insert("timeout", self.timeout.as_millis().to_string());
+        if let Some(token) = &r.token {
+            attachments.insert("token", token.as_str());
+        }
+        for (key, value) in r.attachments.iter() {
+            attachments.insert(key, value.clone());
+        }
+        attachments
+    }
+
+    fn body<'a>(&'a self, args: &'a A) -> RequestBody<'a, A> {
+        let r = &self.reference.0;
+        RequestBody {
+            dubbo_version: DUBBO_VERSION,
+            path: &r.path,
+            version: Some(r.version.as_deref().unwrap_or("0.0.0")),
+            method: &self.name,
+            parameter_types: &self.descriptor,
+            args,
+            attachments: &self.attachments,
+        }
+    }
+
+    fn connection(&self) -> Result<SharedConnection, RpcError> {
+        self.reference
+            .0
+            .channels
+            .pick()
+            .ok_or_else(|| RpcError::NoConnection(self.reference.0.path.clone()))
+    }
+
+    /// Starts the two-way call; with `sent`, waits until it was written.
+    fn start(&self, args: &A) -> Result<Completion<CallResult>, RpcError> {
+        let conn = self.connection()?;
+        let options = CallOptions::new(self.timeout).notify_sent(self.sent);
+        let call = conn
+            .start_call(options, self.body(args))
+            .map_err(|e| RpcError::from(e.kind))?;
+        if let Some(sent) = call.sent {
+            wait_sent(sent, self.timeout)?;
+        }
+        Ok(call.response)
+    }
+
+    fn send_oneway(&self, args: &A) -> Result<(), RpcError> {
+        let conn = self.connection()?;
+        let Sent { sent, .. } = conn
+            .send_oneway(SerializationId::HESSIAN2, self.sent, self.body(args))
+            .map_err(|e| RpcError::from(e.kind))?;
+        match sent {
+            Some(sent) => wait_sent(sent, self.timeout),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Waits for a `sent` notification, up to `timeout` (`PROTOCOL.md` §5.2).
+fn wait_sent(sent: Completion<SentResult>, timeout: Duration) -> Result<(), RpcError> {
+    match sent.wait_timeout(timeout) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(reason)) => Err(RpcError::Network(reason)),
+        Err(_) => Err(RpcError::Timeout {
+            phase: TimeoutPhase::ClientSide,
+            timeout,
+        }),
+    }
+}
+
+/// The typed result of a call's outcome (`PROTOCOL.md` §3, §10.2).
+fn decode<R: DeserializeOwned>(result: CallResult, timeout: Duration) -> Result<R, RpcError> {
+    let response = result?;
+    if !response.status.is_ok() {
+        let message = decode_error_message(&response.body)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        return Err(RpcError::from_status(response.status, message, timeout));
+    }
+    let decoded = decode_response::<R>(&response.body).map_err(SerializationError::Decode)?;
+    match decoded.result {
+        Returned::Value(value) => Ok(value),
+        // Java's null: fine for `Option`, `()` and the like, an error for a `String`.
+        Returned::Null => hessian2::from_value(Value::Null).map_err(|e| {
+            SerializationError::Decode(crate::message::BodyError::Decode {
+                field: crate::message::Field::Result,
+                source: e,
+            })
+            .into()
+        }),
+        Returned::Exception(exception) => Err(RpcError::Business(exception)),
+    }
+}
+
+fn abandoned<R>() -> Result<R, RpcError> {
+    Err(RpcError::Network(crate::error::ConnectionError::Dropped))
+}
+
+/// A completion that is already resolved.
+fn ready<T: Send + 'static>(value: T) -> Completion<T> {
+    // The completer is consumed right below, so `abandoned` never runs.
+    let (completer, completion) = pair(|| unreachable!("completed below"));
+    completer.complete(value, &Inline);
+    completion
+}
