@@ -7,6 +7,8 @@
 
 #![allow(missing_docs)] // test support: the names say it
 
+pub mod demo;
+
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
