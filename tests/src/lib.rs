@@ -8,6 +8,7 @@
 #![allow(missing_docs)] // test support: the names say it
 
 pub mod demo;
+pub mod interop;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
