@@ -339,3 +339,19 @@ fn channels_round_robin_and_skip_read_only_connections() {
     assert!(calls.iter_mut().all(|c| c.try_take().unwrap().is_ok()));
     assert_eq!((served(&a), served(&b)), (9, 5));
 }
+
+#[test]
+fn generic_calls_with_dynamic_values() {
+    use tether_core::hessian2::Value;
+    let (lb, reference) = setup(None);
+    let mut pending = reference.invoke_generic(
+        "sayHello",
+        &["java.lang.String"],
+        &[Value::String("generic".into())],
+    );
+    lb.pump();
+    assert_eq!(
+        pending.try_take().unwrap().unwrap(),
+        Value::String("Hello generic".into())
+    );
+}

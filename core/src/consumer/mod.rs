@@ -30,8 +30,8 @@ use crate::event::{CallResult, SentResult};
 use crate::frame::SerializationId;
 use crate::hessian2::{self, Value};
 use crate::message::{
-    Arguments, Attachments, DUBBO_VERSION, RequestBody, Returned, decode_error_message,
-    decode_response,
+    Arguments, Attachments, DUBBO_VERSION, GENERIC_DESCRIPTOR, GENERIC_METHOD, GenericArgs,
+    RequestBody, Returned, decode_error_message, decode_response,
 };
 use crate::shared::SharedConnection;
 
@@ -225,6 +225,56 @@ impl Reference {
         };
         method.attachments = Arc::new(method.request_attachments());
         method
+    }
+}
+
+impl Reference {
+    /// A generic call (`$invoke`, `PROTOCOL.md` §2.4): calls `method` with Java parameter
+    /// type names (`"java.lang.String"`, `"int"`...) and dynamic values, for consumers
+    /// without the interface's types. The result is dynamic too.
+    pub fn invoke_generic(
+        &self,
+        method: &str,
+        parameter_types: &[&str],
+        args: &[Value],
+    ) -> Completion<Result<Value, RpcError>> {
+        let r = &self.0;
+        let Some(conn) = r.channels.pick() else {
+            return ready(Err(RpcError::NoConnection(r.path.clone())));
+        };
+        let mut attachments = Attachments::with_capacity(5);
+        attachments.insert("path", r.path.as_str());
+        attachments.insert("interface", r.path.as_str());
+        attachments.insert("version", r.version.as_deref().unwrap_or("0.0.0"));
+        if let Some(group) = &r.group {
+            attachments.insert("group", group.as_str());
+        }
+        attachments.insert("generic", "true");
+        attachments.insert("timeout", r.timeout.as_millis().to_string());
+        if let Some(token) = &r.token {
+            attachments.insert("token", token.as_str());
+        }
+        let args = GenericArgs {
+            method,
+            parameter_types,
+            args,
+        };
+        let body = RequestBody {
+            dubbo_version: DUBBO_VERSION,
+            path: &r.path,
+            version: Some(r.version.as_deref().unwrap_or("0.0.0")),
+            method: GENERIC_METHOD,
+            parameter_types: GENERIC_DESCRIPTOR,
+            args: &args,
+            attachments: &attachments,
+        };
+        let timeout = r.timeout;
+        match conn.start_call(CallOptions::new(timeout), body) {
+            Ok(call) => call
+                .response
+                .map(move |result| decode(result, timeout), abandoned),
+            Err(e) => ready(Err(RpcError::from(e.kind))),
+        }
     }
 }
 
