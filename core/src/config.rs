@@ -99,11 +99,15 @@ pub struct Config {
     pub(crate) max_inbound_in_flight: NonZeroUsize,
     pub(crate) send_buffer_high_water: NonZeroUsize,
     pub(crate) keepalive: Keepalive,
+    pub(crate) callback_limit: NonZeroUsize,
 }
 
 impl Config {
     /// Default maximum of two-way calls in flight, per connection and direction.
     pub const DEFAULT_MAX_IN_FLIGHT: usize = 65_536;
+    /// Default limit of callback instances per interface per connection, each way. Dubbo's
+    /// own default of 1 surprises users (`PROTOCOL.md` §6.4).
+    pub const DEFAULT_CALLBACK_LIMIT: usize = 1000;
     /// Default high-water mark of the send buffer: 16 MiB not yet accepted by the transport.
     pub const DEFAULT_SEND_BUFFER_HIGH_WATER: usize = 16 * 1024 * 1024;
 
@@ -122,6 +126,8 @@ impl Config {
                 Side::Consumer => Keepalive::consumer(),
                 Side::Provider => Keepalive::provider(),
             },
+            callback_limit: NonZeroUsize::new(Self::DEFAULT_CALLBACK_LIMIT)
+                .expect("non-zero constant"),
         }
     }
 
@@ -155,6 +161,13 @@ impl Config {
     /// refused (they are bounded by the inbound in-flight limit), so a frame may overshoot it.
     pub fn send_buffer_high_water(&mut self, bytes: NonZeroUsize) -> &mut Self {
         self.send_buffer_high_water = bytes;
+        self
+    }
+
+    /// The most callback instances per callback interface on this connection, each way
+    /// (Dubbo's `callbacks`, `PROTOCOL.md` §6.4).
+    pub fn callback_limit(&mut self, limit: NonZeroUsize) -> &mut Self {
+        self.callback_limit = limit;
         self
     }
 

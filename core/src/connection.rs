@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::call::{CancelQueue, Completion, pair};
+use crate::callback::CallbackTable;
 use crate::config::{Config, Side};
 use crate::error::{
     CallError, ConnectionError, RespondError, StartError, StartErrorKind, TimeoutPhase,
@@ -178,11 +179,13 @@ pub struct Connection {
     /// A start was refused for lack of capacity: report when there is some again.
     capacity_wanted: bool,
     stats: ConnectionStats,
+    callbacks: CallbackTable,
 }
 
 impl Connection {
     /// A new connection, established at `now`.
     pub fn new(config: Config, now: Instant) -> Self {
+        let callback_limit = config.callback_limit.get();
         Self {
             decoder: FrameDecoder::new(config.payload_limit),
             config,
@@ -203,6 +206,7 @@ impl Connection {
             peer_read_only: false,
             capacity_wanted: false,
             stats: ConnectionStats::default(),
+            callbacks: CallbackTable::new(callback_limit),
         }
     }
 
@@ -562,6 +566,11 @@ impl Connection {
         &self.config
     }
 
+    /// The callback exports and proxies of this connection (emptied when it ends).
+    pub fn callbacks(&mut self) -> &mut CallbackTable {
+        &mut self.callbacks
+    }
+
     /// Counters.
     pub fn stats(&self) -> ConnectionStats {
         self.stats
@@ -816,6 +825,8 @@ impl Connection {
             )));
         }
         self.inbound.clear();
+        // Callback exports and proxies live and die with the connection (`PROTOCOL.md` §6.5).
+        self.callbacks.clear();
         self.events.push_back(Event::Closed(reason));
     }
 

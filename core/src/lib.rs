@@ -70,6 +70,7 @@
 #![deny(missing_docs)]
 
 pub mod call;
+pub mod callback;
 pub mod config;
 pub mod connection;
 pub mod consumer;
