@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 use std::time::Duration;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tether_core::consumer::{Reference, RpcError};
 use tether_core::hessian2::{Binary, JavaArray, Value};
@@ -33,7 +34,7 @@ impl Runner<'_> {
     /// Calls `method(args)` and expects `want` back.
     fn expect<A, R>(&mut self, name: &str, method: &str, args: A, want: R)
     where
-        A: Arguments + Send + 'static,
+        A: Arguments + Serialize + Send + 'static,
         R: DeserializeOwned + PartialEq + Debug + Send + 'static,
     {
         let outcome = match self.reference.method::<A, R>(method).call(args) {

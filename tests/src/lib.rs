@@ -497,19 +497,33 @@ impl Loopback {
         consumer_handler: Option<std::sync::Arc<dyn tether_core::RequestHandler>>,
         provider_handler: Option<std::sync::Arc<dyn tether_core::RequestHandler>>,
     ) -> Self {
+        Self::with(
+            Config::new(tether_core::Side::Consumer),
+            Config::new(tether_core::Side::Provider),
+            consumer_handler,
+            provider_handler,
+        )
+    }
+
+    pub fn with(
+        consumer: Config,
+        provider: Config,
+        consumer_handler: Option<std::sync::Arc<dyn tether_core::RequestHandler>>,
+        provider_handler: Option<std::sync::Arc<dyn tether_core::RequestHandler>>,
+    ) -> Self {
         #[allow(clippy::disallowed_methods)]
         let start = Instant::now();
         let clock = VirtualClock::new(start);
-        let shared = |side| {
+        let shared = |config| {
             tether_core::SharedConnection::new(
-                Connection::new(Config::new(side), start),
+                Connection::new(config, start),
                 std::sync::Arc::new(clock.clone()),
                 || {},
             )
         };
         Self {
-            consumer: shared(tether_core::Side::Consumer),
-            provider: shared(tether_core::Side::Provider),
+            consumer: shared(consumer),
+            provider: shared(provider),
             clock,
             spawner: QueueSpawner::default(),
             consumer_handler,

@@ -8,6 +8,7 @@
 //! ([`Method::call_async`], a [`Completion`] returned at once, so many calls run in parallel
 //! with no extra threads), or one-way ([`Method::oneway`], Dubbo's `return=false`).
 
+mod callback;
 mod error;
 
 use std::fmt;
@@ -19,8 +20,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use callback::{Callback, CallbackDispatcher};
 pub use error::{RpcError, SerializationError};
 
 use crate::call::{Completion, Inline, pair};
@@ -210,7 +213,7 @@ impl Reference {
     /// the parameter descriptor) and returning `R`.
     pub fn method<A, R>(&self, name: &str) -> Method<A, R>
     where
-        A: Arguments + Send + 'static,
+        A: Arguments + Serialize + Send + 'static,
         R: DeserializeOwned + Send + 'static,
     {
         let mut method = Method {
@@ -219,6 +222,7 @@ impl Reference {
             descriptor: A::descriptor_string().into(),
             timeout: self.0.timeout,
             sent: false,
+            release_callbacks: false,
             attachments: Arc::new(Attachments::new()),
             listeners: Arc::new(Listeners::default()),
             _types: PhantomData,
@@ -342,6 +346,8 @@ pub struct Method<A, R> {
     descriptor: Arc<str>,
     timeout: Duration,
     sent: bool,
+    /// Whether callback arguments of this method unsubscribe (Dubbo's `callback="false"`).
+    release_callbacks: bool,
     /// Prepared once: every call of this method sends the same attachments.
     attachments: Arc<Attachments>,
     listeners: Arc<Listeners<A, R>>,
@@ -356,6 +362,7 @@ impl<A, R> Clone for Method<A, R> {
             descriptor: self.descriptor.clone(),
             timeout: self.timeout,
             sent: self.sent,
+            release_callbacks: self.release_callbacks,
             attachments: self.attachments.clone(),
             listeners: self.listeners.clone(),
             _types: PhantomData,
@@ -376,7 +383,7 @@ impl<A, R> fmt::Debug for Method<A, R> {
 
 impl<A, R> Method<A, R>
 where
-    A: Arguments + Send + 'static,
+    A: Arguments + Serialize + Send + 'static,
     R: DeserializeOwned + Send + 'static,
 {
     /// This method's timeout (the reference's unless set).
@@ -390,6 +397,13 @@ where
     /// transport.
     pub fn sent(mut self, sent: bool) -> Self {
         self.sent = sent;
+        self
+    }
+
+    /// Declares that this method's [`Callback`] arguments unsubscribe (Dubbo's
+    /// `callback="false"`): they are withdrawn from the connection as the call is sent.
+    pub fn callback_release(mut self, release: bool) -> Self {
+        self.release_callbacks = release;
         self
     }
 
@@ -514,7 +528,7 @@ where
         attachments
     }
 
-    fn body<'a>(&'a self, args: &'a A) -> RequestBody<'a, A> {
+    fn body<'a>(&'a self, args: &'a A, attachments: &'a Attachments) -> RequestBody<'a, A> {
         let r = &self.reference.0;
         RequestBody {
             dubbo_version: DUBBO_VERSION,
@@ -523,8 +537,48 @@ where
             method: &self.name,
             parameter_types: &self.descriptor,
             args,
-            attachments: &self.attachments,
+            attachments,
         }
+    }
+
+    /// Exports (or, for a releasing method, withdraws) the [`Callback`] arguments on `conn`
+    /// and returns the attachments that name them, or `None` when there are none
+    /// (`PROTOCOL.md` §6.2).
+    fn callback_attachments(
+        &self,
+        conn: &SharedConnection,
+        args: &A,
+    ) -> Result<Option<Attachments>, RpcError> {
+        let found = callback::find_callbacks(args);
+        if found.is_empty() {
+            return Ok(None);
+        }
+        let mut attachments = (*self.attachments).clone();
+        for (index, id) in found {
+            // The arguments hold the callback, so it is registered.
+            let Some(instance) = callback::lookup(id) else {
+                continue;
+            };
+            let Some(Ok(param)) = hessian2::descriptors(&self.descriptor).nth(index) else {
+                continue;
+            };
+            let interface = hessian2::java_type_name(param);
+            let target: crate::callback::CallbackTarget = instance.service.clone();
+            conn.with(|c, _| {
+                if self.release_callbacks {
+                    c.callbacks().unexport(&interface, id);
+                    Ok(())
+                } else {
+                    c.callbacks().export(&interface, id, target).map(drop)
+                }
+            })
+            .map_err(|e| RpcError::LimitExceeded(e.to_string()))?;
+            attachments.insert(
+                format!("{}{index}", crate::provider::CALLBACK_ARG_PREFIX),
+                id.to_string(),
+            );
+        }
+        Ok(Some(attachments))
     }
 
     fn connection(&self) -> Result<SharedConnection, RpcError> {
@@ -538,9 +592,11 @@ where
     /// Starts the two-way call; with `sent`, waits until it was written.
     fn start(&self, args: &A) -> Result<Completion<CallResult>, RpcError> {
         let conn = self.connection()?;
+        let callbacks = self.callback_attachments(&conn, args)?;
+        let attachments = callbacks.as_ref().unwrap_or(&self.attachments);
         let options = CallOptions::new(self.timeout).notify_sent(self.sent);
         let call = conn
-            .start_call(options, self.body(args))
+            .start_call(options, self.body(args, attachments))
             .map_err(|e| RpcError::from(e.kind))?;
         if let Some(sent) = call.sent {
             wait_sent(sent, self.timeout)?;
@@ -550,8 +606,14 @@ where
 
     fn send_oneway(&self, args: &A) -> Result<(), RpcError> {
         let conn = self.connection()?;
+        let callbacks = self.callback_attachments(&conn, args)?;
+        let attachments = callbacks.as_ref().unwrap_or(&self.attachments);
         let Sent { sent, .. } = conn
-            .send_oneway(SerializationId::HESSIAN2, self.sent, self.body(args))
+            .send_oneway(
+                SerializationId::HESSIAN2,
+                self.sent,
+                self.body(args, attachments),
+            )
             .map_err(|e| RpcError::from(e.kind))?;
         match sent {
             Some(sent) => wait_sent(sent, self.timeout),
@@ -573,7 +635,10 @@ fn wait_sent(sent: Completion<SentResult>, timeout: Duration) -> Result<(), RpcE
 }
 
 /// The typed result of a call's outcome (`PROTOCOL.md` §3, §10.2).
-fn decode<R: DeserializeOwned>(result: CallResult, timeout: Duration) -> Result<R, RpcError> {
+pub(crate) fn decode<R: DeserializeOwned>(
+    result: CallResult,
+    timeout: Duration,
+) -> Result<R, RpcError> {
     let response = result?;
     if !response.status.is_ok() {
         let message = decode_error_message(&response.body)
@@ -597,12 +662,12 @@ fn decode<R: DeserializeOwned>(result: CallResult, timeout: Duration) -> Result<
     }
 }
 
-fn abandoned<R>() -> Result<R, RpcError> {
+pub(crate) fn abandoned<R>() -> Result<R, RpcError> {
     Err(RpcError::Network(crate::error::ConnectionError::Dropped))
 }
 
 /// A completion that is already resolved.
-fn ready<T: Send + 'static>(value: T) -> Completion<T> {
+pub(crate) fn ready<T: Send + 'static>(value: T) -> Completion<T> {
     // The completer is consumed right below, so `abandoned` never runs.
     let (completer, completion) = pair(|| unreachable!("completed below"));
     completer.complete(value, &Inline);

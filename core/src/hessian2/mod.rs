@@ -62,6 +62,10 @@ pub use java::{
     class_descriptor, count_parameters, descriptors, java_type_name,
 };
 pub use ser::Compound;
+
+/// A newtype-struct name the Hessian serializer writes as null whatever the newtype wraps:
+/// for values that are null on the wire but carry meaning for other serializers.
+pub const NULL_NEWTYPE: &str = ser::token::NULL;
 pub use string::write_string;
 pub use value::{Value, ValueDeserializer};
 

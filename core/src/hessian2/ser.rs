@@ -25,6 +25,9 @@ pub(crate) mod token {
     pub(crate) const OBJECT: &str = "$tether::hessian2::Object";
     /// Asks the Hessian deserializer for a lossless [`Value`](super::super::Value).
     pub(crate) const VALUE: &str = "$tether::hessian2::Value";
+    /// Written as null whatever it wraps: the content is for other serializers (a callback
+    /// argument's instance id, seen by the probe that finds callback arguments).
+    pub(crate) const NULL: &str = "$tether::hessian2::Null";
     /// Key holding the type of typed lists and maps.
     pub(crate) const TYPE_KEY: &str = "$type";
     /// Key holding the items of a typed list.
@@ -297,6 +300,9 @@ impl<'b, 'a> ser::Serializer for &'b mut Encoder<'a> {
         name: &'static str,
         value: &T,
     ) -> Result<(), EncodeError> {
+        if name == token::NULL {
+            return self.serialize_unit();
+        }
         let pending = match name {
             token::DATE => Pending::Date,
             token::REF => Pending::Ref,

@@ -26,11 +26,15 @@ use serde::de::DeserializeOwned;
 
 pub use responder::Responder;
 
+use std::marker::PhantomData;
+
+use crate::consumer::RpcError;
 use crate::event::InboundRequest;
 use crate::frame::{SerializationId, Status};
-use crate::hessian2::{self, Value};
+use crate::hessian2::{self, JavaType, Value};
 use crate::message::{
-    Arguments, Attachments, DecodeArgs, JavaException, RequestReader, attachments_supported,
+    Arguments, Attachments, DUBBO_VERSION, DecodeArgs, JavaException, RequestBody, RequestReader,
+    attachments_supported,
 };
 use crate::shared::{RequestHandler, SharedConnection, Spawner};
 
@@ -71,6 +75,7 @@ impl fmt::Display for ServiceKey {
 
 /// What a handler learns about the call besides its arguments.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Context {
     /// The request's attachments (`path`, `version`, `timeout`, user keys...).
     pub attachments: Attachments,
@@ -82,12 +87,21 @@ pub struct Context {
     pub dubbo_version: String,
     /// The method name.
     pub method: String,
+    /// Proxies for the callback arguments, by argument index (`PROTOCOL.md` §6.3).
+    pub callbacks: Vec<(usize, CallbackProxy)>,
 }
 
 impl Context {
     /// The attachment `key` as a string, if present and a string.
     pub fn attachment(&self, key: &str) -> Option<&str> {
         self.attachments.get_str(key)
+    }
+
+    /// The proxy for the callback passed as argument `index`.
+    pub fn callback(&self, index: usize) -> Option<&CallbackProxy> {
+        self.callbacks
+            .iter()
+            .find_map(|(i, proxy)| (*i == index).then_some(proxy))
     }
 }
 
@@ -203,6 +217,11 @@ pub struct Service {
     token: Option<String>,
     /// By method name; overloads differ by descriptor.
     methods: HashMap<String, Vec<Method>>,
+    /// (method, argument index) pairs whose callback argument unsubscribes (Dubbo's
+    /// `callback="false"`): the proxy is destroyed when such a call arrives.
+    releases: Vec<(String, usize)>,
+    /// Timeout of the calls its callback proxies make.
+    callback_timeout: Duration,
 }
 
 impl Service {
@@ -212,7 +231,22 @@ impl Service {
             key: ServiceKey::new(path, None, None),
             token: None,
             methods: HashMap::new(),
+            releases: Vec::new(),
+            callback_timeout: crate::connection::CallOptions::DEFAULT_TIMEOUT,
         }
+    }
+
+    /// Declares that argument `index` of `method` unsubscribes a callback passed earlier
+    /// (Dubbo's `<dubbo:argument index=".." callback="false"/>`): its proxy is destroyed.
+    pub fn callback_release(mut self, method: &str, index: usize) -> Self {
+        self.releases.push((method.to_owned(), index));
+        self
+    }
+
+    /// The timeout of calls made through this service's callback proxies (default 1 000 ms).
+    pub fn callback_timeout(mut self, timeout: Duration) -> Self {
+        self.callback_timeout = timeout;
+        self
     }
 
     /// Sets the service version.
@@ -326,7 +360,7 @@ impl fmt::Debug for Dispatch {
 
 /// Exported services and the policy that runs them: the [`RequestHandler`] of a server.
 pub struct Provider {
-    services: HashMap<ServiceKey, Service>,
+    services: HashMap<ServiceKey, Arc<Service>>,
     dispatch: Dispatch,
     /// Runs async handlers' futures.
     spawner: Arc<dyn Spawner>,
@@ -345,119 +379,278 @@ impl Provider {
 
     /// Exports `service` (replacing one with the same key).
     pub fn export(mut self, service: Service) -> Self {
-        self.services.insert(service.key.clone(), service);
+        self.services.insert(service.key.clone(), Arc::new(service));
         self
     }
 
     fn handle(&self, conn: &SharedConnection, request: InboundRequest) {
-        let InboundRequest {
-            id,
-            two_way,
-            serialization,
-            body,
-            received_at,
-        } = request;
-        if serialization != SerializationId::HESSIAN2 {
-            // `PROTOCOL.md` §12: answered in Hessian2 with 40.
-            let responder = Responder::new(conn.clone(), id, serialization, two_way, false);
-            let message = format!(
-                "Unrecognized serialize type from consumer: {}",
-                serialization.get()
-            );
-            return responder.fail(Status::BAD_REQUEST, &message);
-        }
-        // First pass: the head and the attachments (which name the group and may override
-        // path and version), skipping the arguments until the method is known.
-        let parsed = RequestReader::new(&body).and_then(|reader| {
-            let head = reader.head().clone().into_owned();
-            reader.attachments().map(|attachments| (head, attachments))
-        });
-        let (head, attachments) = match parsed {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                let responder = Responder::new(conn.clone(), id, serialization, two_way, false);
-                let message = format!("Fail to decode request due to: {e}");
-                return responder.fail(Status::BAD_REQUEST, &message);
-            }
+        let Some(parsed) = parse(conn, request) else {
+            return;
         };
-        let responder = Responder::new(
-            conn.clone(),
-            id,
-            serialization,
-            two_way,
-            attachments_supported(&head.dubbo_version),
-        );
         // Java ≥ 2.7: the `path` and `version` attachments override body fields 2 and 3.
-        let path = attachments.get_str("path").unwrap_or(&head.path);
-        let version = attachments.get_str("version").or(head.version.as_deref());
+        let attachments = &parsed.attachments;
+        let path = attachments.get_str("path").unwrap_or(&parsed.head.path);
+        let version = attachments
+            .get_str("version")
+            .or(parsed.head.version.as_deref());
         let key = ServiceKey::new(path, version, attachments.get_str("group"));
         let Some(service) = self.services.get(&key) else {
             let known: Vec<String> = self.services.keys().map(ToString::to_string).collect();
             let message = format!(
                 "Not found exported service: {key} in [{}], may be version or group mismatch, method: {}",
                 known.join(", "),
-                head.method
+                parsed.head.method
             );
-            return responder.fail(Status::SERVICE_ERROR, &message);
+            return parsed.responder.fail(Status::SERVICE_ERROR, &message);
         };
         if let Some(token) = &service.token {
             if attachments.get_str("token") != Some(token.as_str()) {
                 let message = format!(
                     "Invalid token! Forbid invoke remote service {} method {}() from consumer",
-                    key, head.method
+                    key, parsed.head.method
                 );
-                return responder.fail(Status::SERVICE_ERROR, &message);
+                return parsed.responder.fail(Status::SERVICE_ERROR, &message);
             }
         }
-        let deadline = caller_timeout(&attachments).map(|timeout| received_at + timeout);
+        invoke(conn, service, parsed, &self.dispatch, &self.spawner, true);
+    }
+}
 
-        // `$echo` returns its argument; `$invoke` names the real method in its arguments.
-        let (method, args) = if head.is_echo() {
-            return match RequestReader::new(&body).and_then(|mut r| r.next_arg::<Value>()) {
-                Ok(value) => responder.reply(Ok::<_, &JavaException>(&value)),
-                Err(e) => responder.fail(
-                    Status::BAD_REQUEST,
-                    &format!("Fail to decode request due to: {e}"),
-                ),
-            };
-        } else if head.is_generic() {
-            let call = match RequestReader::new(&body).and_then(|mut r| r.generic_args()) {
-                Ok(call) => call,
-                Err(e) => {
-                    let message = format!("Fail to decode request due to: {e}");
-                    return responder.fail(Status::BAD_REQUEST, &message);
-                }
-            };
-            match service.find_generic(&call.method, &call.parameter_types) {
-                Some(method) => (method, Args::Values(call.args)),
-                None => return not_found(responder, &key, &call.method, ""),
-            }
-        } else {
-            match service.find(&head.method, &head.parameter_types) {
-                Some(method) => (method, Args::Body(body)),
-                None => return not_found(responder, &key, &head.method, &head.parameter_types),
-            }
-        };
+/// A request decoded up to its attachments, with the responder that answers it.
+struct Parsed {
+    head: crate::message::RequestHead<'static>,
+    attachments: Attachments,
+    body: Bytes,
+    received_at: Instant,
+    responder: Responder,
+}
 
-        let ctx = Context {
-            attachments,
-            deadline,
-            connection: conn.clone(),
-            dubbo_version: head.dubbo_version.into_owned(),
-            method: head.method.into_owned(),
-        };
-        let handler = method.handler.clone();
-        match &self.dispatch {
-            Dispatch::Direct => run(&*handler, args, ctx, responder, &*self.spawner),
-            Dispatch::Pool(pool) => {
-                let spawner = self.spawner.clone();
-                pool.spawn(Box::pin(async move {
-                    run(&*handler, args, ctx, responder, &*spawner);
-                }));
-            }
+/// Decodes the head and the attachments (which name the group and may override path and
+/// version), skipping the arguments until the method is known. Answers 40 itself on failure.
+fn parse(conn: &SharedConnection, request: InboundRequest) -> Option<Parsed> {
+    let InboundRequest {
+        id,
+        two_way,
+        serialization,
+        body,
+        received_at,
+    } = request;
+    if serialization != SerializationId::HESSIAN2 {
+        // `PROTOCOL.md` §12: answered in Hessian2 with 40.
+        let responder = Responder::new(conn.clone(), id, serialization, two_way, false);
+        let message = format!(
+            "Unrecognized serialize type from consumer: {}",
+            serialization.get()
+        );
+        responder.fail(Status::BAD_REQUEST, &message);
+        return None;
+    }
+    let parsed = RequestReader::new(&body).and_then(|reader| {
+        let head = reader.head().clone().into_owned();
+        reader.attachments().map(|attachments| (head, attachments))
+    });
+    match parsed {
+        Ok((head, attachments)) => {
+            let responder = Responder::new(
+                conn.clone(),
+                id,
+                serialization,
+                two_way,
+                attachments_supported(&head.dubbo_version),
+            );
+            Some(Parsed {
+                head,
+                attachments,
+                body,
+                received_at,
+                responder,
+            })
+        }
+        Err(e) => {
+            let responder = Responder::new(conn.clone(), id, serialization, two_way, false);
+            let message = format!("Fail to decode request due to: {e}");
+            responder.fail(Status::BAD_REQUEST, &message);
+            None
         }
     }
 }
+
+/// Finds the method on `service`, sets up callback proxies (`with_proxies`, on a provider)
+/// and runs the handler per `dispatch`.
+fn invoke(
+    conn: &SharedConnection,
+    service: &Service,
+    parsed: Parsed,
+    dispatch: &Dispatch,
+    spawner: &Arc<dyn Spawner>,
+    with_proxies: bool,
+) {
+    let Parsed {
+        head,
+        attachments,
+        body,
+        received_at,
+        responder,
+    } = parsed;
+    let key = &service.key;
+    let deadline = caller_timeout(&attachments).map(|timeout| received_at + timeout);
+
+    // `$echo` returns its argument; `$invoke` names the real method in its arguments.
+    let (method, args) = if head.is_echo() {
+        return match RequestReader::new(&body).and_then(|mut r| r.next_arg::<Value>()) {
+            Ok(value) => responder.reply(Ok::<_, &JavaException>(&value)),
+            Err(e) => responder.fail(
+                Status::BAD_REQUEST,
+                &format!("Fail to decode request due to: {e}"),
+            ),
+        };
+    } else if head.is_generic() {
+        let call = match RequestReader::new(&body).and_then(|mut r| r.generic_args()) {
+            Ok(call) => call,
+            Err(e) => {
+                let message = format!("Fail to decode request due to: {e}");
+                return responder.fail(Status::BAD_REQUEST, &message);
+            }
+        };
+        match service.find_generic(&call.method, &call.parameter_types) {
+            Some(method) => (method, Args::Values(call.args)),
+            None => return not_found(responder, key, &call.method, ""),
+        }
+    } else {
+        match service.find(&head.method, &head.parameter_types) {
+            Some(method) => (method, Args::Body(body)),
+            None => return not_found(responder, key, &head.method, &head.parameter_types),
+        }
+    };
+
+    let callbacks = if with_proxies {
+        match callback_proxies(
+            conn,
+            service,
+            &head.method,
+            &head.parameter_types,
+            &attachments,
+        ) {
+            Ok(callbacks) => callbacks,
+            Err(message) => return responder.fail(Status::BAD_REQUEST, &message),
+        }
+    } else {
+        Vec::new()
+    };
+    let ctx = Context {
+        attachments,
+        deadline,
+        connection: conn.clone(),
+        dubbo_version: head.dubbo_version.into_owned(),
+        method: head.method.into_owned(),
+        callbacks,
+    };
+    let handler = method.handler.clone();
+    match dispatch {
+        Dispatch::Direct => run(&*handler, args, ctx, responder, &**spawner),
+        Dispatch::Pool(pool) => {
+            let spawner = spawner.clone();
+            pool.spawn(Box::pin(async move {
+                run(&*handler, args, ctx, responder, &*spawner);
+            }));
+        }
+    }
+}
+
+/// Proxies for the callback arguments named by `sys_callback_arg-<i>` attachments
+/// (`PROTOCOL.md` §6.3), registered on the connection against its limit; unsubscribing
+/// arguments destroy theirs. A limit error is the message of a 40 answer.
+fn callback_proxies(
+    conn: &SharedConnection,
+    service: &Service,
+    method: &str,
+    descriptor: &str,
+    attachments: &Attachments,
+) -> Result<Vec<(usize, CallbackProxy)>, String> {
+    let mut proxies = Vec::new();
+    for (key, value) in attachments.iter() {
+        let Some(index) = key
+            .strip_prefix(CALLBACK_ARG_PREFIX)
+            .and_then(|i| i.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        let Some(id) = value.as_str().and_then(|v| v.trim().parse::<i32>().ok()) else {
+            return Err(format!(
+                "Fail to decode request due to: bad callback id in {key}"
+            ));
+        };
+        let Some(Ok(param)) = hessian2::descriptors(descriptor).nth(index) else {
+            return Err(format!(
+                "Fail to decode request due to: {key} names no parameter of {method}({descriptor})"
+            ));
+        };
+        let interface: Arc<str> = hessian2::java_type_name(param).into();
+        let release = service
+            .releases
+            .iter()
+            .any(|(m, i)| m == method && *i == index);
+        conn.with(|c, _| {
+            if release {
+                c.callbacks().remove_proxy(&interface, id);
+                Ok(())
+            } else {
+                c.callbacks().add_proxy(&interface, id).map(drop)
+            }
+        })
+        .map_err(|e| format!("Fail to decode request due to: {e}"))?;
+        proxies.push((
+            index,
+            CallbackProxy {
+                conn: conn.clone(),
+                interface,
+                id,
+                timeout: service.callback_timeout,
+                group: attachments.get_str("group").map(Into::into),
+            },
+        ));
+    }
+    Ok(proxies)
+}
+
+/// Answers a provider's call of a callback this consumer exported on `conn`: found by the
+/// interface (the path) and `callback.service.instid` attachment (`PROTOCOL.md` §6.3).
+pub(crate) fn serve_callback(
+    conn: &SharedConnection,
+    request: InboundRequest,
+    dispatch: &Dispatch,
+    spawner: &Arc<dyn Spawner>,
+) {
+    let Some(parsed) = parse(conn, request) else {
+        return;
+    };
+    let interface = parsed
+        .attachments
+        .get_str("path")
+        .unwrap_or(&parsed.head.path)
+        .to_owned();
+    let id = parsed
+        .attachments
+        .get_str(CALLBACK_INSTANCE)
+        .and_then(|v| v.trim().parse::<i32>().ok());
+    let target = id.and_then(|id| conn.with(|c, _| c.callbacks().exported(&interface, id)));
+    match target.and_then(|t| t.downcast::<Service>().ok()) {
+        Some(service) => invoke(conn, &service, parsed, dispatch, spawner, false),
+        None => {
+            let message = format!(
+                "Not found exported callback: {interface}.{} on this connection, method: {}",
+                id.map_or_else(|| "?".to_owned(), |id| id.to_string()),
+                parsed.head.method
+            );
+            parsed.responder.fail(Status::SERVICE_ERROR, &message);
+        }
+    }
+}
+
+/// Attachment naming the instance id of callback argument `<i>` (`PROTOCOL.md` §6.2).
+pub(crate) const CALLBACK_ARG_PREFIX: &str = "sys_callback_arg-";
+/// Attachment naming the callback instance a provider invokes (`PROTOCOL.md` §6.3).
+pub(crate) const CALLBACK_INSTANCE: &str = "callback.service.instid";
 
 /// Runs a handler unless its caller has already given up.
 fn run(
@@ -501,6 +694,110 @@ fn caller_timeout(attachments: &Attachments) -> Option<Duration> {
         .find_map(|key| attachments.get(key).and_then(millis))
         .filter(|&ms| ms > 0)
         .map(Duration::from_millis)
+}
+
+/// A provider's handle to a consumer's callback: calls go back over the connection the
+/// callback arrived on (`PROTOCOL.md` §6.3).
+#[derive(Clone, Debug)]
+pub struct CallbackProxy {
+    conn: SharedConnection,
+    interface: Arc<str>,
+    id: i32,
+    timeout: Duration,
+    group: Option<Arc<str>>,
+}
+
+impl CallbackProxy {
+    /// The callback interface.
+    pub fn interface(&self) -> &str {
+        &self.interface
+    }
+
+    /// The instance id the consumer gave it.
+    pub fn id(&self) -> i32 {
+        self.id
+    }
+
+    /// Whether calls can still reach it: the connection is open and the consumer has not
+    /// unsubscribed it.
+    pub fn is_live(&self) -> bool {
+        self.conn
+            .with(|c, _| !c.is_closed() && c.callbacks().has_proxy(&self.interface, self.id))
+    }
+
+    /// Calls `method` of the consumer's callback object.
+    pub fn call<A, R>(&self, method: &str, args: A) -> crate::Completion<Result<R, RpcError>>
+    where
+        A: Arguments + Send + 'static,
+        R: DeserializeOwned + Send + 'static,
+    {
+        if !self.is_live() {
+            let reason = self
+                .conn
+                .close_reason()
+                .unwrap_or(crate::ConnectionError::LocallyClosed);
+            return crate::consumer::ready(Err(RpcError::Network(reason)));
+        }
+        let mut attachments = Attachments::with_capacity(3);
+        attachments.insert("path", &*self.interface);
+        attachments.insert(CALLBACK_INSTANCE, self.id.to_string());
+        if let Some(group) = &self.group {
+            attachments.insert("group", &**group);
+        }
+        let descriptor = A::descriptor_string();
+        let body = RequestBody {
+            dubbo_version: DUBBO_VERSION,
+            path: &self.interface,
+            // Callbacks are version-less: field 3 is null.
+            version: None,
+            method,
+            parameter_types: &descriptor,
+            args: &args,
+            attachments: &attachments,
+        };
+        let timeout = self.timeout;
+        match self.conn.start_call(crate::CallOptions::new(timeout), body) {
+            Ok(call) => call.response.map(
+                move |result| crate::consumer::decode(result, timeout),
+                crate::consumer::abandoned,
+            ),
+            Err(e) => crate::consumer::ready(Err(RpcError::from(e.kind))),
+        }
+    }
+}
+
+/// The provider's view of a callback argument of interface `I`: it reads the null the consumer
+/// sends and carries `I`'s descriptor, so the method signature matches the consumer's. Get the
+/// proxy from [`Context::callback`].
+pub struct CallbackArg<I>(PhantomData<fn() -> I>);
+
+impl<I> fmt::Debug for CallbackArg<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CallbackArg")
+    }
+}
+
+impl<I: JavaType> JavaType for CallbackArg<I> {
+    fn descriptor(out: &mut String) {
+        I::descriptor(out);
+    }
+
+    fn array_type() -> std::borrow::Cow<'static, str> {
+        I::array_type()
+    }
+}
+
+impl<'de, I> serde::Deserialize<'de> for CallbackArg<I> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d)?;
+        Ok(Self(PhantomData))
+    }
+}
+
+impl<I> Serialize for CallbackArg<I> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_unit()
+    }
 }
 
 impl RequestHandler for Provider {

@@ -128,7 +128,7 @@ impl serde::ser::Error for NotNull {
 }
 
 macro_rules! not_null {
-    ($($f:ident($($t:ty),*)),* $(,)?) => {$(
+    ($($f:ident($($t:ty),* $(,)?)),* $(,)?) => {$(
         fn $f(self, $(_: $t),*) -> Result<bool, NotNull> {
             Err(NotNull)
         }
@@ -136,7 +136,7 @@ macro_rules! not_null {
 }
 
 macro_rules! not_null_compound {
-    ($($f:ident($($t:ty),*) -> $out:ident),* $(,)?) => {$(
+    ($($f:ident($($t:ty),* $(,)?) -> $out:ident),* $(,)?) => {$(
         fn $f(self, $(_: $t),*) -> Result<Self::$out, NotNull> {
             Err(NotNull)
         }

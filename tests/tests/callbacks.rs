@@ -1,0 +1,210 @@
+//! Parameter callbacks (`PROTOCOL.md` §6) over an in-memory loopback: the consumer exports a
+//! listener, the provider calls it back over the same connection.
+
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tether_core::consumer::{Callback, CallbackDispatcher, Channels, Reference, RpcError};
+use tether_core::provider::{CallbackArg, CallbackProxy, Dispatch, Provider, Service};
+use tether_core::{Config, Side};
+use tether_tests::{Loopback, QueueSpawner};
+
+const SERVICE: &str = "org.apache.dubbo.demo.CallbackService";
+
+/// The callback interface's marker.
+struct Listener;
+tether_core::java_class!(Listener => "org.apache.dubbo.demo.CallbackListener");
+
+type Subscribers = Arc<Mutex<Vec<(String, CallbackProxy)>>>;
+
+fn callback_service(subscribers: Subscribers) -> Service {
+    let (add, fire) = (subscribers.clone(), subscribers);
+    Service::new(SERVICE)
+        .method(
+            "addListener",
+            move |ctx, (key, _): (String, CallbackArg<Listener>)| {
+                let proxy = ctx.callback(1).expect("a callback argument").clone();
+                add.lock().push((key, proxy));
+                Ok(())
+            },
+        )
+        .method(
+            "removeListener",
+            |_, (_, _): (String, CallbackArg<Listener>)| Ok(()),
+        )
+        .callback_release("removeListener", 1)
+        .method("fire", move |_, (times,): (i32,)| {
+            // Calls every live listener `times` times, without waiting (the answers arrive
+            // on the same connection the IO loop is serving).
+            let subscribers = fire.lock().clone();
+            let mut sent = 0;
+            for (key, proxy) in subscribers.iter().filter(|(_, p)| p.is_live()) {
+                for i in 0..times {
+                    drop(proxy.call::<(String,), ()>("changed", (format!("{key}:{i}"),)));
+                    sent += 1;
+                }
+            }
+            Ok(sent)
+        })
+}
+
+fn listener(received: Arc<Mutex<Vec<String>>>) -> Callback<Listener> {
+    Callback::new(
+        Service::new("org.apache.dubbo.demo.CallbackListener").method(
+            "changed",
+            move |_, (msg,): (String,)| {
+                received.lock().push(msg);
+                Ok(())
+            },
+        ),
+    )
+}
+
+struct Setup {
+    lb: Loopback,
+    reference: Reference,
+    subscribers: Subscribers,
+}
+
+fn setup(consumer: Config, provider: Config) -> Setup {
+    let spawner = QueueSpawner::default();
+    let subscribers = Subscribers::default();
+    let provider_handler = Provider::new(Dispatch::Direct, Arc::new(spawner.clone()))
+        .export(callback_service(subscribers.clone()));
+    let consumer_handler = CallbackDispatcher::new(Dispatch::Direct, Arc::new(spawner.clone()));
+    let mut lb = Loopback::with(
+        consumer,
+        provider,
+        Some(Arc::new(consumer_handler)),
+        Some(Arc::new(provider_handler)),
+    );
+    lb.spawner = spawner;
+    let reference =
+        Reference::builder(SERVICE).build(Arc::new(Channels::single(lb.consumer.clone())));
+    Setup {
+        lb,
+        reference,
+        subscribers,
+    }
+}
+
+fn defaults() -> Setup {
+    setup(Config::new(Side::Consumer), Config::new(Side::Provider))
+}
+
+#[test]
+fn a_callback_fires_a_thousand_times_over_the_same_connection() {
+    let s = defaults();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let cb = listener(received.clone());
+    let add = s
+        .reference
+        .method::<(String, Callback<Listener>), ()>("addListener");
+    let mut subscribed = add.call_async(("k".into(), cb.clone()));
+    s.lb.pump();
+    subscribed.try_take().unwrap().unwrap();
+    assert_eq!(
+        s.lb.consumer.with(|c, _| c
+            .callbacks()
+            .export_count("org.apache.dubbo.demo.CallbackListener")),
+        1
+    );
+
+    let fire = s.reference.method::<(i32,), i32>("fire");
+    let mut fired = fire.call_async((1_000,));
+    s.lb.pump();
+    assert_eq!(fired.try_take().unwrap().unwrap(), 1_000);
+    let received = received.lock();
+    assert_eq!(received.len(), 1_000);
+    assert_eq!(received[0], "k:0");
+    assert_eq!(received[999], "k:999");
+    // Every reverse call was answered: nothing pending on the provider.
+    assert_eq!(s.lb.provider.lock().in_flight(), 0);
+}
+
+#[test]
+fn the_same_instance_counts_once_and_limits_hold_on_both_sides() {
+    let mut provider = Config::new(Side::Provider);
+    provider.callback_limit(NonZeroUsize::new(2).unwrap());
+    let mut consumer = Config::new(Side::Consumer);
+    consumer.callback_limit(NonZeroUsize::new(3).unwrap());
+    let s = setup(consumer, provider);
+    let add = s
+        .reference
+        .method::<(String, Callback<Listener>), ()>("addListener");
+    let sink = Arc::new(Mutex::new(Vec::new()));
+    let (a, b, c, d) = (
+        listener(sink.clone()),
+        listener(sink.clone()),
+        listener(sink.clone()),
+        listener(sink),
+    );
+    let mut results: Vec<_> = [("a", &a), ("a-again", &a), ("b", &b), ("c", &c)]
+        .into_iter()
+        .map(|(k, cb)| add.call_async((k.into(), cb.clone())))
+        .collect();
+    s.lb.pump();
+    let outcomes: Vec<_> = results.iter_mut().map(|r| r.try_take().unwrap()).collect();
+    assert!(outcomes[0].is_ok() && outcomes[1].is_ok() && outcomes[2].is_ok());
+    // The provider's limit of 2 distinct instances: 40 with Dubbo's message.
+    match &outcomes[3] {
+        Err(RpcError::BadRequest(m)) => assert!(
+            m.contains("callback instances num exceed providers limit :2"),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // The consumer's own limit of 3: refused before sending.
+    match add.call_async(("d".into(), d)).try_take() {
+        Some(Err(RpcError::LimitExceeded(m))) => assert!(m.contains("limit :3"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn unsubscribe_and_disconnect_release_callbacks() {
+    let s = defaults();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let cb = listener(received.clone());
+    let add = s
+        .reference
+        .method::<(String, Callback<Listener>), ()>("addListener");
+    let remove = s
+        .reference
+        .method::<(String, Callback<Listener>), ()>("removeListener")
+        .callback_release(true);
+    drop(add.call_async(("k".into(), cb.clone())));
+    s.lb.pump();
+    let proxy = s.subscribers.lock()[0].1.clone();
+    assert!(proxy.is_live());
+    drop(remove.call_async(("k".into(), cb.clone())));
+    s.lb.pump();
+    assert!(!proxy.is_live(), "the provider destroyed the proxy");
+    let iface = "org.apache.dubbo.demo.CallbackListener";
+    assert_eq!(
+        s.lb.consumer.with(|c, _| c.callbacks().export_count(iface)),
+        0
+    );
+    assert!(matches!(
+        proxy
+            .call::<(String,), ()>("changed", ("late".into(),))
+            .try_take(),
+        Some(Err(RpcError::Network(_)))
+    ));
+
+    // Subscribe again, then the connection drops: both sides forget.
+    drop(add.call_async(("k2".into(), cb)));
+    s.lb.pump();
+    let proxy = s.subscribers.lock()[1].1.clone();
+    assert!(proxy.is_live());
+    s.lb.consumer.close();
+    s.lb.provider.close();
+    s.lb.pump();
+    assert!(!proxy.is_live());
+    assert_eq!(
+        s.lb.consumer.with(|c, _| c.callbacks().export_count(iface)),
+        0
+    );
+    assert!(received.lock().is_empty(), "nothing was ever fired");
+}
