@@ -410,10 +410,11 @@ impl<'a> Encoder<'a> {
     /// (0 = the innermost list, map or object being written).
     pub(crate) fn write_ref_up(&mut self, up: usize) -> Result<(), EncodeError> {
         let open = self.open.len();
-        let index = open
-            .checked_sub(up + 1)
-            .map(|i| self.open.get(i))
-            .ok_or(EncodeError::BadRef { up, open })?;
+        // `up < open` also keeps `up + 1` from overflowing for `usize::MAX`.
+        if up >= open {
+            return Err(EncodeError::BadRef { up, open });
+        }
+        let index = self.open.get(open - 1 - up);
         self.out.push(tag::REF);
         write_int(self.out, index as i32);
         Ok(())
@@ -703,6 +704,33 @@ mod tests {
         assert!(matches!(
             Encoder::new(&mut out).write_ref_up(0),
             Err(EncodeError::BadRef { up: 0, open: 0 })
+        ));
+    }
+
+    #[test]
+    fn ref_beyond_the_open_containers_is_an_error_even_for_usize_max() {
+        // Review reproducer: `up + 1` overflowed (a debug panic; in release `51 90` was
+        // written with no container open and Ok returned).
+        for up in [usize::MAX, usize::MAX - 1, 1] {
+            let mut out = Vec::new();
+            let mut e = Encoder::new(&mut out);
+            assert_eq!(
+                e.write_value(&Value::Ref(up)),
+                Err(EncodeError::BadRef { up, open: 0 })
+            );
+            let list = Value::list(vec![Value::Ref(up)]);
+            assert_eq!(
+                e.write_value(&list),
+                Err(EncodeError::BadRef { up, open: 1 })
+            );
+            // Through serde too (u64::MAX is beyond a Java long: OutOfRange).
+            assert!(super::super::to_vec(&list).is_err());
+        }
+        // The serde representation carries the level as a u64: the same check applies.
+        let huge = Value::list(vec![Value::Ref(i64::MAX as usize)]);
+        assert!(matches!(
+            super::super::to_vec(&huge),
+            Err(EncodeError::BadRef { .. })
         ));
     }
 }
