@@ -279,3 +279,46 @@ fn self_references_terminate() {
     assert!(hessian2::from_slice::<Vec<Vec<Vec<i32>>>>(&bytes).is_err());
     decode_everything(&bytes);
 }
+
+/// `depth` untyped lists nested in one another around a null.
+fn nested_lists(depth: usize) -> Value {
+    let mut v = Value::Null;
+    for _ in 0..depth {
+        v = Value::list(vec![v]);
+    }
+    v
+}
+
+#[test]
+#[allow(clippy::disallowed_methods)] // a thread of a known stack size is the point of the test
+fn deep_values_are_an_encode_error_on_a_small_stack() {
+    // Review reproducer: with a limit of 1024, encoding 1 000 nested lists overflowed a
+    // 2 MiB stack in a debug build, through `to_vec` and through `write_value`.
+    let run = || {
+        let deep = nested_lists(1_000);
+        assert!(matches!(
+            hessian2::to_vec(&deep),
+            Err(hessian2::EncodeError::TooDeep(128))
+        ));
+        let mut out = Vec::new();
+        assert!(matches!(
+            Encoder::new(&mut out).write_value(&deep),
+            Err(hessian2::EncodeError::TooDeep(128))
+        ));
+        // The limit is the decoder's default depth: what we write, we can read back.
+        let max = nested_lists(128);
+        let bytes = hessian2::to_vec(&max).unwrap();
+        let mut native = Vec::new();
+        Encoder::new(&mut native).write_value(&max).unwrap();
+        assert_eq!(bytes, native);
+        assert_eq!(Decoder::new(&bytes).read_value().unwrap(), max);
+        assert_eq!(hessian2::from_slice::<Value>(&bytes).unwrap(), max);
+        assert!(hessian2::to_vec(&nested_lists(129)).is_err());
+    };
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(run)
+        .unwrap()
+        .join()
+        .unwrap();
+}

@@ -13,8 +13,10 @@ use super::value::Value;
 const JAVA_BUFFER: usize = 8192;
 
 /// Nesting limit when writing, so a pathological value fails instead of overflowing the
-/// stack.
-pub(crate) const MAX_ENCODE_DEPTH: usize = 1024;
+/// stack: the decoder's default depth ([`DecodeLimits::DEFAULT`](super::DecodeLimits)), so
+/// whatever we write we can read back, and shallow enough for a 2 MiB thread stack in a
+/// debug build (serde recursion takes several KiB per level there).
+pub(crate) const MAX_ENCODE_DEPTH: usize = super::DecodeLimits::DEFAULT.max_depth as usize;
 
 /// A name that is either `'static` (serde struct and field names: never copied) or borrowed
 /// for the call (dynamic [`Value`] names: copied only when first defined).

@@ -201,7 +201,8 @@ pub enum EncodeError {
         /// Containers open at that point.
         open: usize,
     },
-    /// A value nested deeper than the encoder's limit (1024 lists, maps and objects).
+    /// A value nested deeper than the encoder's limit (128 lists, maps and objects, the
+    /// decoder's default depth).
     #[error("value nested deeper than {0} containers")]
     TooDeep(usize),
     /// A sequence announced one length and produced another.
