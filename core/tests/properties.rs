@@ -64,6 +64,40 @@ fn value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Values whose objects share a few class names and field names, so that instances of one
+/// class nest in each other with differing field lists, type names repeat, and refs point
+/// anywhere (or nowhere): what `value()` never generates.
+fn shared_names_value() -> impl Strategy<Value = Value> {
+    leaf().prop_recursive(6, 64, 6, |inner| {
+        prop_oneof![
+            4 => (
+                proptest::option::of(prop_oneof![Just("[int"), Just("java.util.HashSet"), Just("[object")]),
+                proptest::collection::vec(inner.clone(), 0..10),
+            )
+                .prop_map(|(type_name, items)| Value::List {
+                    type_name: type_name.map(Into::into),
+                    items,
+                }),
+            4 => (
+                proptest::option::of(Just("java.util.TreeMap")),
+                proptest::collection::vec((inner.clone(), inner.clone()), 0..4),
+            )
+                .prop_map(|(type_name, entries)| Value::Map {
+                    type_name: type_name.map(Into::into),
+                    entries,
+                }),
+            4 => (
+                prop_oneof![Just("A"), Just("B"), Just("C")],
+                proptest::collection::vec((prop_oneof![Just("x"), Just("y"), Just("z")], inner), 0..3),
+            )
+                .prop_map(|(class, fields)| {
+                    Value::object(class, fields.into_iter().map(|(k, v)| (k.into(), v)).collect())
+                }),
+            1 => (0usize..3).prop_map(Value::Ref),
+        ]
+    })
+}
+
 #[derive(Serialize, Deserialize, PartialEq, Debug, Clone, Copy)]
 #[serde(rename = "p.Color")]
 enum Color {
@@ -188,6 +222,40 @@ proptest! {
         prop_assert_eq!(dec.read_value().unwrap(), v.clone());
         prop_assert_eq!(dec.read_value().unwrap(), v);
         prop_assert!(dec.is_at_end());
+    }
+
+    /// Found the nested-instance desync: whenever encoding succeeds, every reader gets the
+    /// values back; a value that cannot be written must be an error, never wrong bytes.
+    #[test]
+    fn values_with_shared_class_names_round_trip_or_fail_to_encode(
+        vals in proptest::collection::vec(shared_names_value(), 1..4),
+    ) {
+        let mut bytes = Vec::new();
+        let mut enc = Encoder::new(&mut bytes);
+        let native = vals.iter().try_for_each(|v| enc.write_value(v));
+        let mut serde = Vec::new();
+        let mut enc = Encoder::new(&mut serde);
+        let through_serde = vals.iter().try_for_each(|v| enc.encode(v));
+        prop_assert_eq!(&native, &through_serde);
+        if native.is_ok() {
+            prop_assert_eq!(&bytes, &serde);
+            let mut d = Decoder::new(&bytes);
+            for v in &vals {
+                let back = d.read_value();
+                prop_assert_eq!(back.as_ref(), Ok(v), "bytes {:02x?}", bytes);
+            }
+            prop_assert!(d.is_at_end());
+            let mut d = Decoder::new(&bytes);
+            for v in &vals {
+                let back = d.decode::<Value>();
+                prop_assert_eq!(back.as_ref(), Ok(v));
+            }
+            let mut d = Decoder::new(&bytes);
+            for _ in &vals {
+                prop_assert!(d.skip_value().is_ok());
+            }
+            prop_assert!(d.is_at_end());
+        }
     }
 
     #[test]
