@@ -92,6 +92,16 @@ pub enum MalformedError {
         /// Offset of the `'Q'` that went over.
         offset: usize,
     },
+    /// The [`Value`](super::Value)s decoded from the body would hold more memory than the
+    /// decoder allows for this input ([`DecodeLimits::memory_factor`](super::DecodeLimits)).
+    #[error("values decoded at offset {offset} exceed the memory limit of {limit} bytes")]
+    MemoryLimit {
+        /// The limit, in bytes.
+        limit: usize,
+        /// Offset of the value that went over (of the outermost `'Q'` when it was being
+        /// re-read for a back-reference).
+        offset: usize,
+    },
 }
 
 /// A well-formed value that does not fit the Rust type it is decoded into.

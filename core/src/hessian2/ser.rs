@@ -25,6 +25,8 @@ pub(crate) mod token {
     pub(crate) const OBJECT: &str = "$tether::hessian2::Object";
     /// Asks the Hessian deserializer for a lossless [`Value`](super::super::Value).
     pub(crate) const VALUE: &str = "$tether::hessian2::Value";
+    /// The enum variant telling the `Value` visitor to take the value handed over to it.
+    pub(crate) const HANDED_OVER: &str = "$tether::hessian2::HandedOver";
     /// Key holding the type of typed lists and maps.
     pub(crate) const TYPE_KEY: &str = "$type";
     /// Key holding the items of a typed list.

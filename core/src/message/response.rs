@@ -2,6 +2,7 @@
 //! or without attachments for status 20; one message string for any other status.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -59,7 +60,7 @@ pub struct JavaException {
     /// `detailMessage`.
     pub message: Option<String>,
     /// All fields as received (empty for exceptions built locally).
-    pub fields: Vec<(String, Value)>,
+    pub fields: Vec<(Arc<str>, Value)>,
 }
 
 /// Field order hessian-lite writes for `Throwable`s (§11.10), with a self-referencing
@@ -88,7 +89,10 @@ impl JavaException {
 
     /// A received field, e.g. `stackTrace` or a custom exception's own fields.
     pub fn field(&self, name: &str) -> Option<&Value> {
-        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.fields
+            .iter()
+            .find(|(k, _)| **k == *name)
+            .map(|(_, v)| v)
     }
 
     /// Reads an exception object: class, `detailMessage` (or dubbo-go's `exceptionMessage`)
@@ -102,11 +106,11 @@ impl JavaException {
             .find_map(|name| {
                 fields
                     .iter()
-                    .find(|(k, _)| k == name)
+                    .find(|(k, _)| **k == **name)
                     .and_then(|(_, v)| v.as_str().map(str::to_owned))
             });
         Ok(Self {
-            class,
+            class: class.to_string(),
             message,
             fields,
         })
@@ -117,7 +121,7 @@ impl JavaException {
     pub fn to_value(&self) -> Value {
         if !self.fields.is_empty() {
             return Value::Object {
-                class: self.class.clone(),
+                class: self.class.as_str().into(),
                 fields: self.fields.clone(),
             };
         }
@@ -134,10 +138,10 @@ impl JavaException {
             self.message.clone().map_or(Value::Null, Value::String),
         ];
         Value::Object {
-            class: self.class.clone(),
+            class: self.class.as_str().into(),
             fields: THROWABLE_FIELDS
                 .iter()
-                .map(|f| (*f).to_owned())
+                .map(|f| Arc::from(*f))
                 .zip(values)
                 .collect(),
         }

@@ -223,6 +223,8 @@ impl<'de> ObjectInput<'de> for Decoder<'de> {
                 }
                 Err(e) => return Err(e),
             };
+            // Charged like a decoded map entry (`DecodeLimits::memory_factor`).
+            self.charge(std::mem::size_of::<(String, Value)>() + key.len())?;
             let value = Decoder::read_value(self)?;
             entries.push((key.into_owned(), value));
         }
