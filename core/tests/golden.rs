@@ -55,10 +55,10 @@ fn matches(v: &Value, j: &Json) -> bool {
             *a == hex(o["$hex"].as_str().unwrap())
         }
         (Value::Object { class, fields }, Json::Object(o)) if o.contains_key("$class") => {
-            o["$class"] == class.as_str()
+            o["$class"] == **class
                 && o.iter()
                     .filter(|(k, _)| *k != "$class")
-                    .all(|(k, jv)| fields.iter().any(|(f, fv)| f == k && matches(fv, jv)))
+                    .all(|(k, jv)| fields.iter().any(|(f, fv)| **f == **k && matches(fv, jv)))
                 && fields.len() == o.len() - 1
         }
         (Value::Map { entries, .. }, Json::Object(o)) => {
@@ -81,9 +81,9 @@ fn type_ok(v: &Value, descriptor: &str) -> bool {
         "J" => matches!(v, Value::Long(_)),
         "D" => matches!(v, Value::Double(_)),
         "Z" => matches!(v, Value::Bool(_)),
-        "[I" => matches!(v, Value::List { type_name: Some(t), .. } if t == "[int"),
+        "[I" => matches!(v, Value::List { type_name: Some(t), .. } if &**t == "[int"),
         "[Ljava/lang/String;" => {
-            matches!(v, Value::List { type_name: Some(t), .. } if t == "[string")
+            matches!(v, Value::List { type_name: Some(t), .. } if &**t == "[string")
         }
         "[B" => matches!(v, Value::Binary(_)),
         _ => true,

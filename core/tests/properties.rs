@@ -45,21 +45,61 @@ fn value() -> impl Strategy<Value = Value> {
                         // A reference back to this very list (a cycle).
                         items.push(Value::Ref(0));
                     }
-                    Value::List { type_name, items }
+                    Value::List {
+                        type_name: type_name.map(Into::into),
+                        items,
+                    }
                 }),
             (
                 proptest::option::of("[a-z.]{1,12}"),
                 proptest::collection::vec((inner.clone(), inner.clone()), 0..6),
             )
-                .prop_map(|(type_name, entries)| Value::Map { type_name, entries }),
+                .prop_map(|(type_name, entries)| Value::Map {
+                    type_name: type_name.map(Into::into),
+                    entries,
+                }),
             proptest::collection::vec(("[a-z]{1,6}", inner), 0..5).prop_map(|fields| {
                 // One class per field list: every instance of a class has its fields.
                 let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
-                Value::Object {
-                    class: format!("c.{}", names.join("_")),
-                    fields,
-                }
+                Value::object(
+                    format!("c.{}", names.join("_")),
+                    fields.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+                )
             }),
+        ]
+    })
+}
+
+/// Values whose objects share a few class names and field names, so that instances of one
+/// class nest in each other with differing field lists, type names repeat, and refs point
+/// anywhere (or nowhere): what `value()` never generates.
+fn shared_names_value() -> impl Strategy<Value = Value> {
+    leaf().prop_recursive(6, 64, 6, |inner| {
+        prop_oneof![
+            4 => (
+                proptest::option::of(prop_oneof![Just("[int"), Just("java.util.HashSet"), Just("[object")]),
+                proptest::collection::vec(inner.clone(), 0..10),
+            )
+                .prop_map(|(type_name, items)| Value::List {
+                    type_name: type_name.map(Into::into),
+                    items,
+                }),
+            4 => (
+                proptest::option::of(Just("java.util.TreeMap")),
+                proptest::collection::vec((inner.clone(), inner.clone()), 0..4),
+            )
+                .prop_map(|(type_name, entries)| Value::Map {
+                    type_name: type_name.map(Into::into),
+                    entries,
+                }),
+            4 => (
+                prop_oneof![Just("A"), Just("B"), Just("C")],
+                proptest::collection::vec((prop_oneof![Just("x"), Just("y"), Just("z")], inner), 0..3),
+            )
+                .prop_map(|(class, fields)| {
+                    Value::object(class, fields.into_iter().map(|(k, v)| (k.into(), v)).collect())
+                }),
+            1 => (0usize..3).prop_map(Value::Ref),
         ]
     })
 }
@@ -190,6 +230,40 @@ proptest! {
         prop_assert!(dec.is_at_end());
     }
 
+    /// Found the nested-instance desync: whenever encoding succeeds, every reader gets the
+    /// values back; a value that cannot be written must be an error, never wrong bytes.
+    #[test]
+    fn values_with_shared_class_names_round_trip_or_fail_to_encode(
+        vals in proptest::collection::vec(shared_names_value(), 1..4),
+    ) {
+        let mut bytes = Vec::new();
+        let mut enc = Encoder::new(&mut bytes);
+        let native = vals.iter().try_for_each(|v| enc.write_value(v));
+        let mut serde = Vec::new();
+        let mut enc = Encoder::new(&mut serde);
+        let through_serde = vals.iter().try_for_each(|v| enc.encode(v));
+        prop_assert_eq!(&native, &through_serde);
+        if native.is_ok() {
+            prop_assert_eq!(&bytes, &serde);
+            let mut d = Decoder::new(&bytes);
+            for v in &vals {
+                let back = d.read_value();
+                prop_assert_eq!(back.as_ref(), Ok(v), "bytes {:02x?}", bytes);
+            }
+            prop_assert!(d.is_at_end());
+            let mut d = Decoder::new(&bytes);
+            for v in &vals {
+                let back = d.decode::<Value>();
+                prop_assert_eq!(back.as_ref(), Ok(v));
+            }
+            let mut d = Decoder::new(&bytes);
+            for _ in &vals {
+                prop_assert!(d.skip_value().is_ok());
+            }
+            prop_assert!(d.is_at_end());
+        }
+    }
+
     #[test]
     fn typed_structs_round_trip(o in outer()) {
         let bytes = hessian2::to_vec(&o).unwrap();
@@ -278,4 +352,324 @@ fn self_references_terminate() {
     assert_eq!(v, Value::list(vec![Value::list(vec![Value::Ref(1)])]));
     assert!(hessian2::from_slice::<Vec<Vec<Vec<i32>>>>(&bytes).is_err());
     decode_everything(&bytes);
+}
+
+/// `depth` untyped lists nested in one another around a null.
+fn nested_lists(depth: usize) -> Value {
+    let mut v = Value::Null;
+    for _ in 0..depth {
+        v = Value::list(vec![v]);
+    }
+    v
+}
+
+#[test]
+#[allow(clippy::disallowed_methods)] // a thread of a known stack size is the point of the test
+fn deep_values_are_an_encode_error_on_a_small_stack() {
+    // Review reproducer: with a limit of 1024, encoding 1 000 nested lists overflowed a
+    // 2 MiB stack in a debug build, through `to_vec` and through `write_value`.
+    let run = || {
+        let deep = nested_lists(1_000);
+        assert!(matches!(
+            hessian2::to_vec(&deep),
+            Err(hessian2::EncodeError::TooDeep(128))
+        ));
+        let mut out = Vec::new();
+        assert!(matches!(
+            Encoder::new(&mut out).write_value(&deep),
+            Err(hessian2::EncodeError::TooDeep(128))
+        ));
+        // The limit is the decoder's default depth: what we write, we can read back.
+        let max = nested_lists(128);
+        let bytes = hessian2::to_vec(&max).unwrap();
+        let mut native = Vec::new();
+        Encoder::new(&mut native).write_value(&max).unwrap();
+        assert_eq!(bytes, native);
+        assert_eq!(Decoder::new(&bytes).read_value().unwrap(), max);
+        assert_eq!(hessian2::from_slice::<Value>(&bytes).unwrap(), max);
+        assert!(hessian2::to_vec(&nested_lists(129)).is_err());
+    };
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(run)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+// -------------------------------------------------------------------------------------
+// Memory held by decoded values (review: names copied per instance, ref replays)
+
+/// Heap held by a decoded value tree: vector buffers by capacity, string and binary bytes,
+/// and each shared name once (`16` bytes of reference counts plus its bytes).
+fn heap_held(v: &Value, names: &mut std::collections::HashSet<*const u8>) -> usize {
+    let mut name = |n: &std::sync::Arc<str>| {
+        if names.insert(n.as_ptr()) {
+            16 + n.len()
+        } else {
+            0
+        }
+    };
+    match v {
+        Value::String(s) => s.capacity(),
+        Value::Binary(b) => b.capacity(),
+        Value::List { type_name, items } => {
+            type_name.as_ref().map_or(0, &mut name)
+                + items.capacity() * size_of::<Value>()
+                + items.iter().map(|i| heap_held(i, names)).sum::<usize>()
+        }
+        Value::Map { type_name, entries } => {
+            type_name.as_ref().map_or(0, &mut name)
+                + entries.capacity() * size_of::<(Value, Value)>()
+                + entries
+                    .iter()
+                    .map(|(k, v)| heap_held(k, names) + heap_held(v, names))
+                    .sum::<usize>()
+        }
+        Value::Object { class, fields } => {
+            let own = name(class)
+                + fields.iter().map(|(f, _)| name(f)).sum::<usize>()
+                + fields.capacity() * size_of::<(std::sync::Arc<str>, Value)>();
+            own + fields
+                .iter()
+                .map(|(_, v)| heap_held(v, names))
+                .sum::<usize>()
+        }
+        _ => 0,
+    }
+}
+
+/// The documented bound: 64 bytes per input byte plus 1 MiB.
+fn memory_bound(input: &[u8]) -> usize {
+    64 * input.len() + (1 << 20)
+}
+
+fn assert_bounded(value: &Value, input: &[u8]) {
+    let held = heap_held(value, &mut Default::default());
+    assert!(
+        held <= memory_bound(input),
+        "{held} bytes held for {} input bytes",
+        input.len()
+    );
+}
+
+fn write_int(out: &mut Vec<u8>, v: usize) {
+    hessian2::to_writer(out, &i32::try_from(v).unwrap()).unwrap();
+}
+
+/// `X <n>`, a class `"a"` with one field named by `name_len` × `'a'`, then `n` × `60 4E`.
+fn field_name_bomb(name_len: usize, n: usize) -> Vec<u8> {
+    let mut b = vec![b'X'];
+    write_int(&mut b, n);
+    b.extend(b"C\x01a\x91");
+    hessian2::write_string(&mut b, &"a".repeat(name_len));
+    for _ in 0..n {
+        b.extend([0x60, b'N']);
+    }
+    b
+}
+
+/// `X <n + 1>`, a typed empty list whose type is `len` × `'a'`, then `n` × `70 90`.
+fn type_name_bomb(len: usize, n: usize) -> Vec<u8> {
+    let mut b = vec![b'X'];
+    write_int(&mut b, n + 1);
+    b.push(0x70);
+    hessian2::write_string(&mut b, &"a".repeat(len));
+    for _ in 0..n {
+        b.extend([0x70, 0x90]);
+    }
+    b
+}
+
+/// `X <replays + 1>`, `X <len>` + `len` × `N`, then `replays` × `51 91`.
+fn ref_replay_bomb(len: usize, replays: usize) -> Vec<u8> {
+    let mut b = vec![b'X'];
+    write_int(&mut b, replays + 1);
+    b.push(b'X');
+    write_int(&mut b, len);
+    b.extend(std::iter::repeat_n(b'N', len));
+    for _ in 0..replays {
+        b.extend([b'Q', 0x91]);
+    }
+    b
+}
+
+/// A request body with one `Object` argument `arg`.
+fn request_with(arg: &[u8]) -> Vec<u8> {
+    let mut req = Vec::new();
+    for s in ["2.0.2", "p", "0.0.0", "m", "Ljava/lang/Object;"] {
+        hessian2::write_string(&mut req, s);
+    }
+    req.extend(arg);
+    req.extend(b"HZ");
+    req
+}
+
+/// A response body with value `v`.
+fn response_with(v: &[u8]) -> Vec<u8> {
+    let mut resp = vec![0x91];
+    resp.extend(v);
+    resp
+}
+
+/// Decodes `bytes` as a `Value` in every way a body can be, checking what each result
+/// holds against the bound; returns the results of `read_value`.
+fn decode_bounded(bytes: &[u8]) -> Result<Value, hessian2::DecodeError> {
+    let native = Decoder::new(bytes).read_value();
+    if let Ok(v) = &native {
+        assert_bounded(v, bytes);
+    }
+    let serde = hessian2::from_slice::<Value>(bytes);
+    assert_eq!(serde, native);
+    let req = request_with(bytes);
+    match decode_request(&req) {
+        Ok(r) => assert_bounded(&r.args[0], &req),
+        Err(e) => assert!(native.is_err(), "{e}"),
+    }
+    let resp = response_with(bytes);
+    match decode_response::<Value>(&resp) {
+        Ok(r) => match r.result {
+            tether_core::message::Returned::Value(v) => assert_bounded(&v, &resp),
+            other => panic!("{other:?}"),
+        },
+        Err(e) => assert!(native.is_err(), "{e}"),
+    }
+    native
+}
+
+fn is_memory_limit(r: &Result<Value, hessian2::DecodeError>) -> bool {
+    matches!(
+        r,
+        Err(hessian2::DecodeError::Malformed(
+            hessian2::MalformedError::MemoryLimit { .. }
+        ))
+    )
+}
+
+#[test]
+fn names_are_shared_not_copied_per_instance() {
+    // Review reproducers: a 30 000-byte field name and 30 000 instances (90 KB) reached
+    // 862 MB as values, every instance holding its own copy of the name; likewise a
+    // 30 000-byte type name referred to by index 30 000 times. Now each name is held once.
+    for (bytes, len) in [
+        (field_name_bomb(30_000, 30_000), 30_000),
+        (type_name_bomb(30_000, 30_000), 30_001),
+    ] {
+        let v = decode_bounded(&bytes).unwrap();
+        assert_eq!(v.as_list().unwrap().len(), len);
+    }
+    // The instances share one allocation for the field name.
+    let v = Decoder::new(&field_name_bomb(10, 3)).read_value().unwrap();
+    let names: Vec<_> = v
+        .as_list()
+        .unwrap()
+        .iter()
+        .map(|o| match o {
+            Value::Object { fields, .. } => fields[0].0.as_ptr(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(names.windows(2).all(|w| w[0] == w[1]));
+}
+
+#[test]
+fn ref_replays_are_bounded_by_the_memory_budget() {
+    // Review reproducer: a list of 100 000 nulls referred to 200 times (100 KB) reached
+    // 122 MB; each two-byte 'Q' materialized 100 000 values again. Now the replays stop
+    // at 64 bytes per input byte plus 1 MiB.
+    let bytes = ref_replay_bomb(100_000, 200);
+    assert!(is_memory_limit(&decode_bounded(&bytes)));
+    let err = Decoder::new(&bytes).read_value().unwrap_err();
+    assert!(
+        err.to_string().contains("exceed the memory limit of"),
+        "{err}"
+    );
+    // The same input may be skipped (nothing is materialized), or read with a larger
+    // budget.
+    Decoder::new(&bytes).skip_value().unwrap();
+    let roomy = hessian2::DecodeLimits::DEFAULT
+        .with_memory_factor(2_000)
+        .with_work_factor(1_000);
+    let few = ref_replay_bomb(10_000, 20);
+    assert!(is_memory_limit(&Decoder::new(&few).read_value()));
+    let v = Decoder::with_limits(&few, roomy).read_value().unwrap();
+    assert_eq!(v.as_list().unwrap().len(), 21);
+}
+
+#[test]
+fn legitimate_large_lists_and_maps_fit_the_memory_budget() {
+    // int[] of 100 000 one-byte ints.
+    let ints = hessian2::to_vec(&JavaArray(vec![1i32; 100_000])).unwrap();
+    assert_eq!(
+        decode_bounded(&ints).unwrap().as_list().unwrap().len(),
+        100_000
+    );
+    // A list of 100 000 nulls, fixed and variable length.
+    let mut nulls = vec![b'X'];
+    write_int(&mut nulls, 100_000);
+    nulls.extend(std::iter::repeat_n(b'N', 100_000));
+    assert_eq!(
+        decode_bounded(&nulls).unwrap().as_list().unwrap().len(),
+        100_000
+    );
+    let mut var = vec![b'W'];
+    var.extend(std::iter::repeat_n(b'N', 65_537));
+    var.push(b'Z');
+    assert_eq!(
+        decode_bounded(&var).unwrap().as_list().unwrap().len(),
+        65_537
+    );
+    // A map of 65 537 int keys to null (the entries vector doubles past them).
+    let mut map = vec![b'H'];
+    for i in 0..65_537 {
+        write_int(&mut map, i);
+        map.push(b'N');
+    }
+    map.push(b'Z');
+    assert!(decode_bounded(&map).is_ok());
+}
+
+#[test]
+fn legitimate_objects_and_refs_fit_the_memory_budget() {
+    // 1 000 refs to one 10-field object.
+    let fields: Vec<(std::sync::Arc<str>, Value)> = (0..10)
+        .map(|i| {
+            (
+                format!("field{i}").into(),
+                Value::from(format!("value {i}")),
+            )
+        })
+        .collect();
+    let mut refs = vec![b'X'];
+    write_int(&mut refs, 1_001);
+    let obj = hessian2::to_vec(&Value::object("org.acme.Dto", fields.clone())).unwrap();
+    refs.extend(&obj);
+    for _ in 0..1_000 {
+        refs.push(b'Q');
+        write_int(&mut refs, 1);
+    }
+    let v = decode_bounded(&refs).unwrap();
+    assert!(
+        v.as_list()
+            .unwrap()
+            .iter()
+            .all(|o| o.get("field9") == Some(&Value::from("value 9")))
+    );
+    // 5 000 instances of a 30-field class whose fields are all null: as many bytes per
+    // input byte as any input without back-references gets.
+    let mut sparse = vec![b'X'];
+    write_int(&mut sparse, 5_000);
+    sparse.extend(b"C\x0forg.acme.Sparse");
+    write_int(&mut sparse, 30);
+    for i in 0..30 {
+        hessian2::write_string(&mut sparse, &format!("f{i}"));
+    }
+    for _ in 0..5_000 {
+        sparse.push(0x60);
+        sparse.extend([b'N'; 30]);
+    }
+    assert_eq!(
+        decode_bounded(&sparse).unwrap().as_list().unwrap().len(),
+        5_000
+    );
 }

@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use tether_core::hessian2::{self, Decoder, Value};
 use tether_core::message::{
-    Event, RequestReader, decode_error_message, decode_request, decode_response,
+    EventBody, RequestReader, decode_error_message, decode_request, decode_response,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = decode_response::<Value>(data);
     let _ = decode_response::<String>(data);
     let _ = decode_error_message(data);
-    let _ = Event::decode(data);
+    let _ = EventBody::decode(data);
     // Whatever decodes must encode again.
     if let Ok(value) = Decoder::new(data).read_value() {
         let _ = hessian2::to_vec(&value);

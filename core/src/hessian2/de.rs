@@ -10,7 +10,7 @@ use super::decoder::{Decoder, Head};
 use super::error::{DecodeError, TypeError};
 use super::ser::token;
 use super::tag;
-use super::value::ValueDeserializer;
+use super::value::hand_over;
 
 impl<'de> Decoder<'de> {
     /// Decodes the next value as a `T`.
@@ -253,7 +253,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         match name {
             token::VALUE => {
                 let value = self.read_value()?;
-                visitor.visit_newtype_struct(ValueDeserializer::tagged(value))
+                hand_over(value, visitor)
             }
             token::DATE => typed!(
                 self,

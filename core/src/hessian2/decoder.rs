@@ -9,9 +9,12 @@
 //! Back-references (`'Q'`, §11.11) to a container that is already complete are resolved by
 //! *replaying* its bytes: no decoded value is kept for later sharing. Replays are bounded by
 //! a work budget proportional to the input, so a chain of references that doubles at every
-//! level cannot make decoding exponential.
+//! level cannot make decoding exponential; and what the replayed bytes turn into as
+//! [`Value`](super::Value)s is bounded by a memory budget proportional to the input, since a
+//! two-byte reference can stand for a container of any size.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use super::error::{DecodeError, MalformedError, TypeError};
 use super::tag;
@@ -25,13 +28,25 @@ pub struct DecodeLimits {
     /// Back-references may re-read at most this many times the body length, in bytes, plus
     /// 64 KiB (default 16).
     pub work_factor: u32,
+    /// The [`Value`](super::Value)s decoded from a body (with
+    /// [`read_value`](Decoder::read_value), as a `Value` through serde, and as attachments)
+    /// may hold at most this many bytes of memory per body byte, plus 1 MiB (default 64).
+    ///
+    /// What is counted is the heap the finished values hold: 48 bytes per list item, 64 per
+    /// object field, 96 per map entry (on 64-bit targets), the bytes of strings and
+    /// binaries, and each class, field and type name once per body (names are shared).
+    /// Without back-references no input reaches 64 bytes per byte; the limit is what stops
+    /// a two-byte `'Q'` from materializing a large container again and again. While a list
+    /// or map is being read, its vector may briefly hold up to twice what it keeps.
+    pub memory_factor: u32,
 }
 
 impl DecodeLimits {
-    /// Dubbo-sized defaults: depth 128, work factor 16.
+    /// Dubbo-sized defaults: depth 128, work factor 16, memory factor 64.
     pub const DEFAULT: Self = Self {
         max_depth: 128,
         work_factor: 16,
+        memory_factor: 64,
     };
 
     /// These limits with another maximum depth.
@@ -45,6 +60,12 @@ impl DecodeLimits {
         self.work_factor = work_factor;
         self
     }
+
+    /// These limits with another memory factor.
+    pub const fn with_memory_factor(mut self, memory_factor: u32) -> Self {
+        self.memory_factor = memory_factor;
+        self
+    }
 }
 
 impl Default for DecodeLimits {
@@ -56,11 +77,35 @@ impl Default for DecodeLimits {
 /// Fixed allowance added to the replay budget so tiny bodies may still share values.
 const WORK_FLOOR: usize = 64 * 1024;
 
+/// Fixed allowance added to the memory budget of decoded values.
+const MEMORY_FLOOR: usize = 1024 * 1024;
+
+/// Heap taken by an `Arc` of a `len`-byte `str` or slice: the two reference counts and the
+/// data.
+const fn arc_size(len: usize) -> usize {
+    2 * std::mem::size_of::<usize>() + len
+}
+
+/// A class name and its field names as shared by decoded [`Value`](super::Value)s.
+pub(crate) type SharedClass = (Arc<str>, Arc<[Arc<str>]>);
+
 /// A class definition read from a `'C'` tag.
 #[derive(Debug)]
 pub(crate) struct ClassDef<'de> {
     pub(crate) name: Cow<'de, str>,
     pub(crate) fields: Vec<Cow<'de, str>>,
+    /// The names as shared by decoded [`Value`](super::Value)s, made on first use.
+    shared: Option<SharedClass>,
+}
+
+/// A list or map type name from the type table.
+#[derive(Debug)]
+struct TypeDef<'de> {
+    /// Offset of the name in the body (to find it again on replay).
+    at: usize,
+    name: Cow<'de, str>,
+    /// The name as shared by decoded [`Value`](super::Value)s, made on first use.
+    shared: Option<Arc<str>>,
 }
 
 /// The start of one value.
@@ -111,8 +156,7 @@ pub struct Decoder<'de> {
     pub(crate) input: &'de [u8],
     pub(crate) pos: usize,
     pub(crate) classes: Vec<ClassDef<'de>>,
-    /// Type names with the offset where each was defined (to find them again on replay).
-    types: Vec<(usize, Cow<'de, str>)>,
+    types: Vec<TypeDef<'de>>,
     /// Start offset of every list, map and object, in order (the reference table).
     refs: Vec<usize>,
     /// Reference indices of the containers currently being decoded, outermost first.
@@ -124,6 +168,11 @@ pub struct Decoder<'de> {
     pub(crate) head_tag: u8,
     work_left: usize,
     work_limit: usize,
+    /// Offset of the outermost `'Q'` being replayed (for errors).
+    replay_at: usize,
+    /// Bytes decoded values may still hold, of `memory_limit`.
+    memory_left: usize,
+    memory_limit: usize,
     limits: DecodeLimits,
     /// Elements that may still be reserved ahead of reading them: the input length in
     /// total, so that nested containers announcing huge lengths cannot each reserve the
@@ -143,6 +192,10 @@ impl<'de> Decoder<'de> {
             .len()
             .saturating_mul(limits.work_factor as usize)
             .saturating_add(WORK_FLOOR);
+        let memory_limit = input
+            .len()
+            .saturating_mul(limits.memory_factor as usize)
+            .saturating_add(MEMORY_FLOOR);
         Self {
             input,
             pos: 0,
@@ -156,6 +209,9 @@ impl<'de> Decoder<'de> {
             head_tag: 0,
             work_left: work_limit,
             work_limit,
+            replay_at: 0,
+            memory_left: memory_limit,
+            memory_limit,
             limits,
             reserve_left: std::cell::Cell::new(input.len()),
         }
@@ -473,7 +529,11 @@ impl<'de> Decoder<'de> {
             fields.push(self.read_str()?);
         }
         if self.replaying == 0 {
-            self.classes.push(ClassDef { name, fields });
+            self.classes.push(ClassDef {
+                name,
+                fields,
+                shared: None,
+            });
         }
         Ok(())
     }
@@ -503,17 +563,66 @@ impl<'de> Decoder<'de> {
         let name = self.read_str_after(tag)?;
         if self.replaying > 0 {
             // Registered when these bytes were first read: find it by its offset.
-            if let Ok(i) = self.types.binary_search_by_key(&at, |(offset, _)| *offset) {
+            if let Ok(i) = self.types.binary_search_by_key(&at, |t| t.at) {
                 return Ok(i);
             }
         }
-        self.types.push((at, name));
+        self.types.push(TypeDef {
+            at,
+            name,
+            shared: None,
+        });
         Ok(self.types.len() - 1)
     }
 
-    /// The type name at `index` of the type table.
-    pub(crate) fn type_name(&self, index: usize) -> &str {
-        &self.types[index].1
+    /// The type name at `index` of the type table, shared: every value of the body naming
+    /// this type holds the same allocation, charged to the memory budget once.
+    pub(crate) fn shared_type(&mut self, index: usize) -> Result<Arc<str>, DecodeError> {
+        if let Some(name) = &self.types[index].shared {
+            return Ok(name.clone());
+        }
+        self.charge(arc_size(self.types[index].name.len()))?;
+        let name: Arc<str> = Arc::from(&*self.types[index].name);
+        self.types[index].shared = Some(name.clone());
+        Ok(name)
+    }
+
+    /// The class and field names of class definition `class`, shared like
+    /// [`shared_type`](Self::shared_type).
+    pub(crate) fn shared_class(&mut self, class: usize) -> Result<SharedClass, DecodeError> {
+        if let Some((name, fields)) = &self.classes[class].shared {
+            return Ok((name.clone(), fields.clone()));
+        }
+        let def = &self.classes[class];
+        let slots = std::mem::size_of::<Arc<str>>() * def.fields.len();
+        let names: usize = def.fields.iter().map(|f| arc_size(f.len())).sum();
+        let cost = arc_size(def.name.len()) + arc_size(slots) + names;
+        self.charge(cost)?;
+        let def = &mut self.classes[class];
+        let name: Arc<str> = Arc::from(&*def.name);
+        let fields: Arc<[Arc<str>]> = def.fields.iter().map(|f| Arc::from(&**f)).collect();
+        def.shared = Some((name.clone(), fields.clone()));
+        Ok((name, fields))
+    }
+
+    /// Charges `bytes` of memory held by decoded values to the body's budget
+    /// ([`DecodeLimits::memory_factor`]).
+    pub(crate) fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
+        match self.memory_left.checked_sub(bytes) {
+            Some(left) => {
+                self.memory_left = left;
+                Ok(())
+            }
+            None => Err(MalformedError::MemoryLimit {
+                limit: self.memory_limit,
+                offset: if self.replaying > 0 {
+                    self.replay_at
+                } else {
+                    self.pos
+                },
+            }
+            .into()),
+        }
     }
 
     /// Registers a container starting at `at` in the reference table (or finds it again on
@@ -585,6 +694,9 @@ impl<'de> Decoder<'de> {
         let resume = self.pos;
         let start = self.refs[index];
         self.pos = start;
+        if self.replaying == 0 {
+            self.replay_at = at;
+        }
         self.replaying += 1;
         let result = f(self);
         self.replaying -= 1;
@@ -1130,6 +1242,48 @@ mod tests {
         ));
         let mut d = Decoder::with_limits(&bytes[..5], DecodeLimits::DEFAULT.with_max_depth(4));
         assert!(d.skip_value().is_err());
+    }
+
+    #[test]
+    fn memory_budget_is_configurable_and_points_at_the_value_or_the_ref() {
+        // 30 000 nulls hold 30 000 × 48 bytes as values: over a budget of 1 MiB alone.
+        let mut nulls = vec![b'X', 0xd4, 0x75, 0x30];
+        nulls.extend([b'N'; 30_000]);
+        let tight = DecodeLimits::DEFAULT.with_memory_factor(0);
+        let err = Decoder::with_limits(&nulls, tight)
+            .read_value()
+            .unwrap_err();
+        let MalformedError::MemoryLimit { limit, offset } = err_malformed(err) else {
+            panic!()
+        };
+        assert_eq!(limit, MEMORY_FLOOR);
+        assert!((4..nulls.len()).contains(&offset), "{offset}");
+        assert!(Decoder::new(&nulls).read_value().is_ok());
+        // Skipping materializes nothing.
+        Decoder::with_limits(&nulls, tight).skip_value().unwrap();
+        // A budget exceeded while re-reading for a back-reference names the 'Q': a list of
+        // 10 000 nulls (480 KB as values) then 30 refs to it; the second ref goes over.
+        let mut body = vec![b'X', 0xaf, b'X', 0xd4, 0x27, 0x10];
+        body.extend([b'N'; 10_000]);
+        let second_q = body.len() + 2;
+        body.extend([b'Q', 0x91].repeat(30));
+        let err = Decoder::with_limits(&body, tight.with_work_factor(100))
+            .read_value()
+            .unwrap_err();
+        assert_eq!(
+            err_malformed(err),
+            MalformedError::MemoryLimit {
+                limit: MEMORY_FLOOR,
+                offset: second_q,
+            }
+        );
+    }
+
+    fn err_malformed(err: DecodeError) -> MalformedError {
+        match err {
+            DecodeError::Malformed(e) => e,
+            other => panic!("{other}"),
+        }
     }
 
     #[test]

@@ -13,8 +13,10 @@ use super::value::Value;
 const JAVA_BUFFER: usize = 8192;
 
 /// Nesting limit when writing, so a pathological value fails instead of overflowing the
-/// stack.
-pub(crate) const MAX_ENCODE_DEPTH: usize = 1024;
+/// stack: the decoder's default depth ([`DecodeLimits::DEFAULT`](super::DecodeLimits)), so
+/// whatever we write we can read back, and shallow enough for a 2 MiB thread stack in a
+/// debug build (serde recursion takes several KiB per level there).
+pub(crate) const MAX_ENCODE_DEPTH: usize = super::DecodeLimits::DEFAULT.max_depth as usize;
 
 /// A name that is either `'static` (serde struct and field names: never copied) or borrowed
 /// for the call (dynamic [`Value`] names: copied only when first defined).
@@ -46,6 +48,10 @@ struct ClassOut {
     fields: Vec<Cow<'static, str>>,
     /// While the first instance is being written: where its definition must be inserted.
     pending_at: Option<usize>,
+    /// While the first instance is being written: the fewest fields an instance nested in it
+    /// (a later instance, closed before the field list was complete) was closed with. The
+    /// reader gives every instance the final field list, so a shorter one would desync it.
+    nested_fields: Option<usize>,
 }
 
 /// An object instance being written (see [`Encoder::begin_object`]).
@@ -320,6 +326,7 @@ impl<'a> Encoder<'a> {
                     name: class.to_cow(),
                     fields: Vec::new(),
                     pending_at: Some(self.out.len()),
+                    nested_fields: None,
                 });
                 (self.classes.len() - 1, true)
             }
@@ -371,23 +378,30 @@ impl<'a> Encoder<'a> {
 
     /// Finishes an object: checks the field count and, for the first instance of its class,
     /// inserts the class definition in front of it.
+    ///
+    /// An instance nested in the first instance of its class is checked against the fields
+    /// known so far, and again when the first instance ends: if the first instance declares
+    /// more fields after it, the nested instance is short and this is a
+    /// [`FieldMismatch`](EncodeError::FieldMismatch), never bytes that cannot be read back.
     pub(crate) fn end_object(&mut self, state: ObjectState) -> Result<(), EncodeError> {
         self.leave();
         let class = &mut self.classes[state.class];
         if state.field != class.fields.len() {
-            return Err(EncodeError::FieldMismatch {
-                class: class.name.to_string(),
-                index: state.field,
-                expected: class
-                    .fields
-                    .get(state.field)
-                    .map(|f| f.to_string())
-                    .unwrap_or_default(),
-                found: String::new(),
-            });
+            return Err(short_instance(class, state.field));
         }
         if !state.reserves {
+            if class.pending_at.is_some() {
+                let fewest = class
+                    .nested_fields
+                    .map_or(state.field, |n| n.min(state.field));
+                class.nested_fields = Some(fewest);
+            }
             return Ok(());
+        }
+        if let Some(fewest) = class.nested_fields.take() {
+            if fewest != class.fields.len() {
+                return Err(short_instance(class, fewest));
+            }
         }
         let Some(at) = class.pending_at.take() else {
             return Ok(());
@@ -410,10 +424,11 @@ impl<'a> Encoder<'a> {
     /// (0 = the innermost list, map or object being written).
     pub(crate) fn write_ref_up(&mut self, up: usize) -> Result<(), EncodeError> {
         let open = self.open.len();
-        let index = open
-            .checked_sub(up + 1)
-            .map(|i| self.open.get(i))
-            .ok_or(EncodeError::BadRef { up, open })?;
+        // `up < open` also keeps `up + 1` from overflowing for `usize::MAX`.
+        if up >= open {
+            return Err(EncodeError::BadRef { up, open });
+        }
+        let index = self.open.get(open - 1 - up);
         self.out.push(tag::REF);
         write_int(self.out, index as i32);
         Ok(())
@@ -459,6 +474,20 @@ impl<'a> Encoder<'a> {
             Value::Ref(up) => self.write_ref_up(*up)?,
         }
         Ok(())
+    }
+}
+
+/// An instance of `class` that ended after `written` of the definition's fields.
+fn short_instance(class: &ClassOut, written: usize) -> EncodeError {
+    EncodeError::FieldMismatch {
+        class: class.name.to_string(),
+        index: written,
+        expected: class
+            .fields
+            .get(written)
+            .map(|f| f.to_string())
+            .unwrap_or_default(),
+        found: String::new(),
     }
 }
 
@@ -689,6 +718,62 @@ mod tests {
     }
 
     #[test]
+    fn nested_instance_of_a_class_still_being_defined_must_have_all_its_fields() {
+        // Review reproducer: A{x: A{x: null}, y: 1}. The inner A ended with the one field
+        // known at that point; the outer then added `y`, and the bytes gave the inner
+        // instance two fields on reading. Now an error, through both writers.
+        let inner = Value::object("A", vec![("x".into(), Value::Null)]);
+        let outer = Value::object("A", vec![("x".into(), inner), ("y".into(), Value::Int(1))]);
+        let expected = EncodeError::FieldMismatch {
+            class: "A".into(),
+            index: 1,
+            expected: "y".into(),
+            found: String::new(),
+        };
+        let mut out = Vec::new();
+        assert_eq!(
+            Encoder::new(&mut out).write_value(&outer),
+            Err(expected.clone())
+        );
+        assert_eq!(super::super::to_vec(&outer), Err(expected));
+        // The same shape with the full field list nested is fine, and so is a nested
+        // instance that declares the fields the outer one then writes.
+        let full = Value::object(
+            "A",
+            vec![
+                (
+                    "x".into(),
+                    Value::object(
+                        "A",
+                        vec![("x".into(), Value::Null), ("y".into(), Value::Int(2))],
+                    ),
+                ),
+                ("y".into(), Value::Int(1)),
+            ],
+        );
+        let bytes = super::super::to_vec(&full).unwrap();
+        assert_eq!(
+            super::super::Decoder::new(&bytes).read_value().unwrap(),
+            full
+        );
+        // A nested instance with more fields than the outer one writes is still an error.
+        let long_inner = Value::object(
+            "A",
+            vec![(
+                "x".into(),
+                Value::object(
+                    "A",
+                    vec![("x".into(), Value::Null), ("y".into(), Value::Int(2))],
+                ),
+            )],
+        );
+        assert!(matches!(
+            super::super::to_vec(&long_inner),
+            Err(EncodeError::FieldMismatch { index: 1, .. })
+        ));
+    }
+
+    #[test]
     fn refs_count_every_container() {
         let out = with(|e| {
             e.begin_map(None).unwrap();
@@ -703,6 +788,33 @@ mod tests {
         assert!(matches!(
             Encoder::new(&mut out).write_ref_up(0),
             Err(EncodeError::BadRef { up: 0, open: 0 })
+        ));
+    }
+
+    #[test]
+    fn ref_beyond_the_open_containers_is_an_error_even_for_usize_max() {
+        // Review reproducer: `up + 1` overflowed (a debug panic; in release `51 90` was
+        // written with no container open and Ok returned).
+        for up in [usize::MAX, usize::MAX - 1, 1] {
+            let mut out = Vec::new();
+            let mut e = Encoder::new(&mut out);
+            assert_eq!(
+                e.write_value(&Value::Ref(up)),
+                Err(EncodeError::BadRef { up, open: 0 })
+            );
+            let list = Value::list(vec![Value::Ref(up)]);
+            assert_eq!(
+                e.write_value(&list),
+                Err(EncodeError::BadRef { up, open: 1 })
+            );
+            // Through serde too (u64::MAX is beyond a Java long: OutOfRange).
+            assert!(super::super::to_vec(&list).is_err());
+        }
+        // The serde representation carries the level as a u64: the same check applies.
+        let huge = Value::list(vec![Value::Ref(i64::MAX as usize)]);
+        assert!(matches!(
+            super::super::to_vec(&huge),
+            Err(EncodeError::BadRef { .. })
         ));
     }
 }

@@ -92,6 +92,16 @@ pub enum MalformedError {
         /// Offset of the `'Q'` that went over.
         offset: usize,
     },
+    /// The [`Value`](super::Value)s decoded from the body would hold more memory than the
+    /// decoder allows for this input ([`DecodeLimits::memory_factor`](super::DecodeLimits)).
+    #[error("values decoded at offset {offset} exceed the memory limit of {limit} bytes")]
+    MemoryLimit {
+        /// The limit, in bytes.
+        limit: usize,
+        /// Offset of the value that went over (of the outermost `'Q'` when it was being
+        /// re-read for a back-reference).
+        offset: usize,
+    },
 }
 
 /// A well-formed value that does not fit the Rust type it is decoded into.
@@ -201,7 +211,8 @@ pub enum EncodeError {
         /// Containers open at that point.
         open: usize,
     },
-    /// A value nested deeper than the encoder's limit (1024 lists, maps and objects).
+    /// A value nested deeper than the encoder's limit (128 lists, maps and objects, the
+    /// decoder's default depth).
     #[error("value nested deeper than {0} containers")]
     TooDeep(usize),
     /// A sequence announced one length and produced another.

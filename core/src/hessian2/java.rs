@@ -88,12 +88,14 @@ macro_rules! reference {
     )*};
 }
 
+// hessian-lite's `ArraySerializer` names an array type `'[' + component`, recursively, with
+// primitive components spelled out: `byte[][]` is `"[[byte"` (`byte[]` itself is a binary).
 reference! {
     String => "Ljava/lang/String;", "[string";
     str => "Ljava/lang/String;", "[string";
     Value => "Ljava/lang/Object;", "[object";
-    Binary => "[B", "[[B";
-    bytes::Bytes => "[B", "[[B";
+    Binary => "[B", "[[byte";
+    bytes::Bytes => "[B", "[[byte";
     Date => "Ljava/util/Date;", "[date";
 }
 
@@ -544,6 +546,20 @@ mod tests {
         );
         assert_eq!(JavaArray::<JavaArray<i32>>::element_type(), "[[int");
         assert_eq!(JavaArray::<Date>::element_type(), "[date");
+        // Review: byte[][] is "[[byte" (ArraySerializer spells primitives out), not "[[B".
+        assert_eq!(JavaArray::<Binary>::element_type(), "[[byte");
+        assert_eq!(JavaArray::<bytes::Bytes>::element_type(), "[[byte");
+        assert_eq!(JavaArray::<Option<Binary>>::element_type(), "[[byte");
+        assert_eq!(JavaArray::<JavaArray<Binary>>::element_type(), "[[[byte");
+        let mut descriptor = String::new();
+        JavaArray::<Binary>::descriptor(&mut descriptor);
+        assert_eq!(descriptor, "[[B");
+        // On the wire: a typed list of binaries.
+        let two = JavaArray(vec![Binary(vec![1]), Binary(vec![])]);
+        assert_eq!(
+            super::super::to_vec(&two).unwrap(),
+            crate::test_util::hex("72 06 5b 5b 62 79 74 65 21 01 20")
+        );
     }
 
     #[test]

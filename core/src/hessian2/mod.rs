@@ -40,8 +40,11 @@
 //!
 //! Hostile input cannot overflow the stack, loop, or allocate beyond the input: nesting is
 //! limited ([`DecodeLimits::max_depth`], 128 by default), re-reading for back-references is
-//! limited to a multiple of the input size, and no capacity is reserved beyond the bytes
-//! actually left in the input.
+//! limited to a multiple of the input size, no capacity is reserved beyond the bytes
+//! actually left in the input, and the [`Value`]s decoded from a body hold at most 64 bytes
+//! per body byte plus 1 MiB ([`DecodeLimits::memory_factor`]; class, field and type names
+//! are shared, not copied per instance). Writing is limited to the decoder's default depth,
+//! so what is written can be read back.
 
 mod de;
 mod decoder;
@@ -539,7 +542,7 @@ mod tests {
     }
 
     #[test]
-    fn exponential_ref_expansion_hits_the_work_limit() {
+    fn exponential_ref_expansion_hits_the_work_or_memory_limit() {
         // list0 = [list1, Q1], list1 = [list2, Q2], ...: every level doubles the re-reads.
         let levels = 60;
         let mut bytes = vec![0x7a; levels as usize];
@@ -551,7 +554,20 @@ mod tests {
                 encoder::write_int(&mut bytes, level);
             }
         }
+        // As values, the copies run out of memory budget first...
         let err = Decoder::new(&bytes).read_value();
+        assert!(
+            matches!(
+                err,
+                Err(DecodeError::Malformed(MalformedError::MemoryLimit { .. }))
+            ),
+            "{err:?}"
+        );
+        let err = from_slice::<Value>(&bytes);
+        assert!(err.is_err());
+        // ... and the work budget stops the re-reading itself.
+        let unbounded_memory = DecodeLimits::DEFAULT.with_memory_factor(u32::MAX);
+        let err = Decoder::with_limits(&bytes, unbounded_memory).read_value();
         assert!(
             matches!(
                 err,
@@ -559,8 +575,6 @@ mod tests {
             ),
             "{err:?}"
         );
-        let err = from_slice::<Value>(&bytes);
-        assert!(err.is_err());
         // Skipping does not expand references at all.
         Decoder::new(&bytes).skip_value().unwrap();
     }

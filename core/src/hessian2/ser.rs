@@ -28,6 +28,8 @@ pub(crate) mod token {
     /// Written as null whatever it wraps: the content is for other serializers (a callback
     /// argument's instance id, seen by the probe that finds callback arguments).
     pub(crate) const NULL: &str = "$tether::hessian2::Null";
+    /// The enum variant telling the `Value` visitor to take the value handed over to it.
+    pub(crate) const HANDED_OVER: &str = "$tether::hessian2::HandedOver";
     /// Key holding the type of typed lists and maps.
     pub(crate) const TYPE_KEY: &str = "$type";
     /// Key holding the items of a typed list.

@@ -7,8 +7,20 @@
 //! decoded (an ancestor of the reference: a cycle, e.g. a Java exception whose `cause` is
 //! itself) becomes [`Value::Ref`], which counts levels up from the reference, so the value
 //! means the same wherever it is written again.
+//!
+//! Memory: class, field and type names are shared (`Arc<str>`) by every value decoded from
+//! one body that uses them, so an instance costs its field values, not copies of its
+//! definition; and everything a body's values hold is charged to the decoder's memory
+//! budget ([`DecodeLimits::memory_factor`](super::DecodeLimits::memory_factor)), which
+//! bounds what back-references can replay.
+//!
+//! Through serde, a [`Value`] asked of this crate's deserializers is handed to
+//! `Value::deserialize` whole (see [`hand_over`]) rather than rebuilt through serde's data
+//! model, which would cost a second tree and a copy of every name.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use serde::ser::{self, SerializeMap};
@@ -45,25 +57,29 @@ pub enum Value {
     Binary(Vec<u8>),
     /// A list or array; `type_name` is Java's type string (`"[int"`,
     /// `"java.util.HashSet"`...), `None` for an untyped list (`java.util.ArrayList`).
+    ///
+    /// Names are `Arc<str>`: decoded values share one copy of each name per body.
     List {
         /// The list type, if any.
-        type_name: Option<String>,
+        type_name: Option<Arc<str>>,
         /// The items.
         items: Vec<Value>,
     },
     /// A map in wire order; `type_name` is `None` for `'H'` (`java.util.HashMap`).
     Map {
         /// The map class, if any.
-        type_name: Option<String>,
+        type_name: Option<Arc<str>>,
         /// Key/value pairs in the order they were written.
         entries: Vec<(Value, Value)>,
     },
     /// An instance of a Java class, fields in wire order.
+    ///
+    /// The class and field names are shared by all instances decoded from one body.
     Object {
         /// The Java class name.
-        class: String,
+        class: Arc<str>,
         /// Field names and values.
-        fields: Vec<(String, Value)>,
+        fields: Vec<(Arc<str>, Value)>,
     },
     /// A back-reference to the list, map or object that encloses this value `n` levels up
     /// (0 = the innermost enclosing container): how cycles are represented.
@@ -84,8 +100,16 @@ impl Value {
         }
     }
 
-    /// An object of `class`.
-    pub fn object(class: impl Into<String>, fields: Vec<(String, Value)>) -> Self {
+    /// A list of Java type `type_name` (`"[int"`, `"java.util.HashSet"`...).
+    pub fn typed_list(type_name: impl Into<Arc<str>>, items: Vec<Value>) -> Self {
+        Self::List {
+            type_name: Some(type_name.into()),
+            items,
+        }
+    }
+
+    /// An object of `class`; field names convert with `.into()` (`("name".into(), value)`).
+    pub fn object(class: impl Into<Arc<str>>, fields: Vec<(Arc<str>, Value)>) -> Self {
         Self::Object {
             class: class.into(),
             fields,
@@ -152,7 +176,9 @@ impl Value {
     /// string `name` of a map.
     pub fn get(&self, name: &str) -> Option<&Value> {
         match self {
-            Self::Object { fields, .. } => fields.iter().find(|(k, _)| k == name).map(|(_, v)| v),
+            Self::Object { fields, .. } => {
+                fields.iter().find(|(k, _)| **k == *name).map(|(_, v)| v)
+            }
             Self::Map { entries, .. } => entries
                 .iter()
                 .find(|(k, _)| k.as_str() == Some(name))
@@ -215,8 +241,18 @@ impl From<Vec<u8>> for Value {
 // -------------------------------------------------------------------------------------
 // Native decoding
 
+/// Heap held by one list item, map entry and object field: what each is charged to the
+/// decoder's memory budget, on top of the heap of the value itself.
+const ITEM: usize = std::mem::size_of::<Value>();
+const ENTRY: usize = std::mem::size_of::<(Value, Value)>();
+const FIELD: usize = std::mem::size_of::<(Arc<str>, Value)>();
+
 impl Decoder<'_> {
     /// Reads the next value as a [`Value`].
+    ///
+    /// Everything the values of one body hold (items, entries, fields, strings, binaries and
+    /// the shared names) is charged to the decoder's memory budget; going over it is a
+    /// [`MemoryLimit`](super::MalformedError::MemoryLimit) error.
     pub fn read_value(&mut self) -> Result<Value, DecodeError> {
         let head = self.read_head()?;
         self.value_from(head)
@@ -230,44 +266,57 @@ impl Decoder<'_> {
             Head::Long(v) => Value::Long(v),
             Head::Double(v) => Value::Double(v),
             Head::Date(v) => Value::Date(v),
-            Head::Str(tag) => Value::String(self.read_str_after(tag)?.into_owned()),
-            Head::Binary(tag) => Value::Binary(self.read_binary_after(tag)?.into_owned()),
+            Head::Str(tag) => {
+                let s = self.read_str_after(tag)?.into_owned();
+                self.charge(s.capacity())?;
+                Value::String(s)
+            }
+            Head::Binary(tag) => {
+                let b = self.read_binary_after(tag)?.into_owned();
+                self.charge(b.capacity())?;
+                Value::Binary(b)
+            }
             Head::List { ty, len } => {
-                let type_name = ty.map(|i| self.type_name(i).to_owned());
+                let type_name = ty.map(|i| self.shared_type(i)).transpose()?;
                 let mut items = Vec::with_capacity(self.cap(len.unwrap_or(0)));
                 match len {
                     Some(n) => {
                         for _ in 0..n {
+                            self.charge(ITEM)?;
                             items.push(self.read_value()?);
                         }
                     }
                     None => {
                         while !self.at_end_marker()? {
+                            self.charge(ITEM)?;
                             items.push(self.read_value()?);
                         }
                     }
                 }
+                // Only what was charged stays allocated (growth may have doubled it).
+                items.shrink_to_fit();
                 self.leave();
                 Value::List { type_name, items }
             }
             Head::Map { ty } => {
-                let type_name = ty.map(|i| self.type_name(i).to_owned());
+                let type_name = ty.map(|i| self.shared_type(i)).transpose()?;
                 let mut entries = Vec::new();
                 while !self.at_end_marker()? {
+                    self.charge(ENTRY)?;
                     let k = self.read_value()?;
                     let v = self.read_value()?;
                     entries.push((k, v));
                 }
+                entries.shrink_to_fit();
                 self.leave();
                 Value::Map { type_name, entries }
             }
             Head::Object { class } => {
-                let name = self.classes[class].name.to_string();
-                let n = self.classes[class].fields.len();
-                let mut fields = Vec::with_capacity(self.cap(n));
-                for i in 0..n {
-                    let field = self.classes[class].fields[i].to_string();
-                    fields.push((field, self.read_value()?));
+                let (name, names) = self.shared_class(class)?;
+                let mut fields = Vec::with_capacity(self.cap(names.len()));
+                for field in names.iter() {
+                    self.charge(FIELD)?;
+                    fields.push((field.clone(), self.read_value()?));
                 }
                 self.leave();
                 Value::Object {
@@ -283,6 +332,120 @@ impl Decoder<'_> {
                 }
             },
         })
+    }
+}
+
+// -------------------------------------------------------------------------------------
+// Handing a decoded Value through serde
+
+thread_local! {
+    /// A [`Value`] on its way from [`hand_over`] to [`ValueVisitor`], within one call.
+    static HANDED_OVER: RefCell<Option<Value>> = const { RefCell::new(None) };
+}
+
+/// Gives `value` to `visitor`, the visitor of `Value::deserialize`, which asked this crate's
+/// deserializer for [`token::VALUE`].
+///
+/// serde's data model has no way to pass a `Value` as it is: rebuilt through it, every node
+/// would be allocated again and every shared class, field and type name copied, which for
+/// a list of instances of one class multiplies memory by the size of its definition. So the
+/// value waits in a thread-local slot and the visitor is told to take it from there (a
+/// newtype holding the reserved variant [`token::HANDED_OVER`]). Only [`ValueVisitor`] knows
+/// that variant; for any other visitor the slot is emptied again when this returns.
+pub(crate) fn hand_over<'de, V: Visitor<'de>>(
+    value: Value,
+    visitor: V,
+) -> Result<V::Value, DecodeError> {
+    HANDED_OVER.with(|slot| *slot.borrow_mut() = Some(value));
+    let result = visitor.visit_newtype_struct(HandedOver);
+    HANDED_OVER.with(|slot| slot.borrow_mut().take());
+    result
+}
+
+/// The deserializer [`hand_over`] passes: an enum whose only variant says "take the value
+/// from the slot".
+struct HandedOver;
+
+impl<'de> de::Deserializer<'de> for HandedOver {
+    type Error = DecodeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        visitor.visit_enum(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+impl<'de> de::EnumAccess<'de> for HandedOver {
+    type Error = DecodeError;
+    type Variant = Self;
+
+    fn variant_seed<S: DeserializeSeed<'de>>(
+        self,
+        seed: S,
+    ) -> Result<(S::Value, Self), DecodeError> {
+        let name = de::value::StrDeserializer::<DecodeError>::new(token::HANDED_OVER);
+        Ok((seed.deserialize(name)?, self))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for HandedOver {
+    type Error = DecodeError;
+
+    fn unit_variant(self) -> Result<(), DecodeError> {
+        Ok(())
+    }
+
+    fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, _: S) -> Result<S::Value, DecodeError> {
+        Err(de::Error::invalid_type(
+            de::Unexpected::UnitVariant,
+            &"newtype variant",
+        ))
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _: usize, _: V) -> Result<V::Value, DecodeError> {
+        Err(de::Error::invalid_type(
+            de::Unexpected::UnitVariant,
+            &"tuple variant",
+        ))
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, DecodeError> {
+        Err(de::Error::invalid_type(
+            de::Unexpected::UnitVariant,
+            &"struct variant",
+        ))
+    }
+}
+
+/// The variant name [`HandedOver`] announces; any other name is an unknown variant.
+struct HandedOverTag;
+
+impl<'de> Deserialize<'de> for HandedOverTag {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = HandedOverTag;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a value handed over by the Hessian decoder")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<HandedOverTag, E> {
+                if v == token::HANDED_OVER {
+                    Ok(HandedOverTag)
+                } else {
+                    Err(E::unknown_variant(v, &[]))
+                }
+            }
+        }
+        d.deserialize_identifier(V)
     }
 }
 
@@ -313,14 +476,14 @@ impl Serialize for TypedMap<'_> {
     }
 }
 
-struct ObjectRepr<'a>(&'a str, &'a [(String, Value)]);
+struct ObjectRepr<'a>(&'a str, &'a [(Arc<str>, Value)]);
 
 impl Serialize for ObjectRepr<'_> {
     fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.1.len() + 1))?;
         map.serialize_entry(token::CLASS_KEY, self.0)?;
         for (k, v) in self.1 {
-            map.serialize_entry(k, v)?;
+            map.serialize_entry(&**k, v)?;
         }
         map.end()
     }
@@ -366,24 +529,13 @@ impl Serialize for Value {
 
 impl<'de> Deserialize<'de> for Value {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // The Hessian deserializer (and `ValueDeserializer`) answer this name with a tagged,
-        // lossless representation; other formats just see a newtype.
+        // The Hessian deserializer (and `ValueDeserializer`) answer this name by handing over
+        // the whole value (see `hand_over`); other formats just see a newtype.
         d.deserialize_newtype_struct(token::VALUE, ValueVisitor)
     }
 }
 
 struct ValueVisitor;
-
-/// Variant names of the tagged representation (only produced by this crate's deserializers).
-#[derive(Deserialize)]
-#[serde(field_identifier)]
-enum Tag {
-    Date,
-    Ref,
-    List,
-    Map,
-    Object,
-}
 
 impl<'de> Visitor<'de> for ValueVisitor {
     type Value = Value;
@@ -485,88 +637,14 @@ impl<'de> Visitor<'de> for ValueVisitor {
         })
     }
 
+    /// Only this crate's deserializers produce an enum here: the value they hand over.
     fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
         use de::VariantAccess;
-        let (tag, variant) = data.variant::<Tag>()?;
-        match tag {
-            Tag::Date => variant.newtype_variant().map(Value::Date),
-            Tag::Ref => variant
-                .newtype_variant::<u64>()
-                .map(|up| Value::Ref(usize::try_from(up).unwrap_or(usize::MAX))),
-            Tag::List => variant.tuple_variant(2, PairVisitor(Tag::List)),
-            Tag::Map => variant.tuple_variant(2, PairVisitor(Tag::Map)),
-            Tag::Object => variant.tuple_variant(2, PairVisitor(Tag::Object)),
-        }
-    }
-}
-
-/// Reads the `(name, content)` pair of a tagged list, map or object.
-struct PairVisitor(Tag);
-
-struct Entries(Vec<(Value, Value)>);
-
-impl<'de> Deserialize<'de> for Entries {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Entries;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("map entries")
-            }
-            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry()? {
-                    entries.push(entry);
-                }
-                Ok(Entries(entries))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-impl<'de> Visitor<'de> for PairVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a tagged Hessian container")
-    }
-
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let missing = || de::Error::invalid_length(0, &"a name and content");
-        let name: String = seq.next_element()?.ok_or_else(missing)?;
-        match self.0 {
-            Tag::List => {
-                let items: Vec<Value> = seq.next_element()?.ok_or_else(missing)?;
-                Ok(Value::List {
-                    type_name: Some(name),
-                    items,
-                })
-            }
-            Tag::Map => {
-                let Entries(entries) = seq.next_element()?.ok_or_else(missing)?;
-                Ok(Value::Map {
-                    type_name: Some(name),
-                    entries,
-                })
-            }
-            _ => {
-                let fields: Vec<(String, Value)> = seq
-                    .next_element::<Entries>()?
-                    .ok_or_else(missing)?
-                    .0
-                    .into_iter()
-                    .map(|(k, v)| match k {
-                        Value::String(k) => Ok((k, v)),
-                        _ => Err(de::Error::custom("object field name is not a string")),
-                    })
-                    .collect::<Result<_, _>>()?;
-                Ok(Value::Object {
-                    class: name,
-                    fields,
-                })
-            }
-        }
+        let (HandedOverTag, variant) = data.variant::<HandedOverTag>()?;
+        variant.unit_variant()?;
+        HANDED_OVER
+            .with(|slot| slot.borrow_mut().take())
+            .ok_or_else(|| de::Error::custom("no Hessian value was handed over"))
     }
 }
 
@@ -577,28 +655,16 @@ impl<'de> Visitor<'de> for PairVisitor {
 ///
 /// Objects are maps of their fields, dates are `i64` milliseconds, typed lists and maps are
 /// plain sequences and maps; a [`Value::Ref`] is `None` for an `Option` and an error
-/// otherwise.
+/// otherwise. A [`Value`] target gets the value as it is.
 #[derive(Debug)]
 pub struct ValueDeserializer {
     value: Value,
-    /// Lossless mode, used when the target is itself a `Value`.
-    tagged: bool,
 }
 
 impl ValueDeserializer {
     /// A deserializer reading `value`.
     pub fn new(value: Value) -> Self {
-        Self {
-            value,
-            tagged: false,
-        }
-    }
-
-    pub(crate) fn tagged(value: Value) -> Self {
-        Self {
-            value,
-            tagged: true,
-        }
+        Self { value }
     }
 }
 
@@ -622,55 +688,31 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
     type Error = DecodeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        let tagged = self.tagged;
         match self.value {
             Value::Null => visitor.visit_unit(),
             Value::Bool(v) => visitor.visit_bool(v),
             Value::Int(v) => visitor.visit_i32(v),
             Value::Long(v) => visitor.visit_i64(v),
             Value::Double(v) => visitor.visit_f64(v),
-            Value::Date(v) if tagged => visitor.visit_enum(Tagged::Date(v)),
             Value::Date(v) => visitor.visit_i64(v),
             Value::String(v) => visitor.visit_string(v),
             Value::Binary(v) => visitor.visit_byte_buf(v),
-            Value::List {
-                type_name: Some(t),
-                items,
-            } if tagged => visitor.visit_enum(Tagged::List(t, items)),
-            Value::List { items, .. } => visitor.visit_seq(Items {
-                iter: items.into_iter(),
-                tagged,
-            }),
-            Value::Map {
-                type_name: Some(t),
-                entries,
-            } if tagged => visitor.visit_enum(Tagged::Map(t, entries)),
+            Value::List { items, .. } => visitor.visit_seq(Items(items.into_iter())),
             Value::Map { entries, .. } => visitor.visit_map(Pairs {
                 iter: entries.into_iter(),
                 value: None,
-                tagged,
             }),
-            Value::Object { class, fields } if tagged => {
-                visitor.visit_enum(Tagged::Object(class, fields))
-            }
-            Value::Object { fields, .. } => visitor.visit_map(Pairs {
-                iter: fields
-                    .into_iter()
-                    .map(|(k, v)| (Value::String(k), v))
-                    .collect::<Vec<_>>()
-                    .into_iter(),
+            Value::Object { fields, .. } => visitor.visit_map(Fields {
+                iter: fields.into_iter(),
                 value: None,
-                tagged,
             }),
-            Value::Ref(up) if tagged => visitor.visit_enum(Tagged::Ref(up)),
             Value::Ref(_) => Err(cyclic("a value")),
         }
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         match self.value {
-            Value::Null => visitor.visit_none(),
-            Value::Ref(_) if !self.tagged => visitor.visit_none(),
+            Value::Null | Value::Ref(_) => visitor.visit_none(),
             _ => visitor.visit_some(self),
         }
     }
@@ -681,24 +723,17 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
         visitor: V,
     ) -> Result<V::Value, DecodeError> {
         match (name, self.value) {
-            (token::VALUE, value) => visitor.visit_newtype_struct(ValueDeserializer::tagged(value)),
+            (token::VALUE, value) => hand_over(value, visitor),
             (token::DATE, Value::Date(v)) => visitor.visit_i64(v),
-            (_, value) => visitor.visit_newtype_struct(Self {
-                value,
-                tagged: self.tagged,
-            }),
+            (_, value) => visitor.visit_newtype_struct(Self { value }),
         }
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        let tagged = self.tagged;
         match self.value {
             Value::Binary(b) => visitor.visit_seq(de::value::SeqDeserializer::new(b.into_iter())),
-            Value::List { items, .. } => visitor.visit_seq(Items {
-                iter: items.into_iter(),
-                tagged,
-            }),
-            value => ValueDeserializer { value, tagged }.deserialize_any(visitor),
+            Value::List { items, .. } => visitor.visit_seq(Items(items.into_iter())),
+            value => ValueDeserializer { value }.deserialize_any(visitor),
         }
     }
 
@@ -708,11 +743,10 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
         _variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DecodeError> {
-        let tagged = self.tagged;
         match self.value {
             Value::String(s) => visitor.visit_enum(s.into_deserializer()),
             Value::Object { mut fields, .. } => {
-                let at = fields.iter().position(|(k, _)| k == "name");
+                let at = fields.iter().position(|(k, _)| &**k == "name");
                 match at.map(|i| fields.swap_remove(i).1) {
                     Some(Value::String(s)) => visitor.visit_enum(s.into_deserializer()),
                     _ => Err(de::Error::custom("enum object has no string `name`")),
@@ -723,12 +757,9 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
                 visitor.visit_enum(VariantValue {
                     variant: k,
                     content: v,
-                    tagged,
                 })
             }
-            value => {
-                ValueDeserializer { value, tagged }.deserialize_any(EnumFallback(name, visitor))
-            }
+            value => ValueDeserializer { value }.deserialize_any(EnumFallback(name, visitor)),
         }
     }
 
@@ -750,10 +781,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for EnumFallback<V> {
     }
 }
 
-struct Items {
-    iter: std::vec::IntoIter<Value>,
-    tagged: bool,
-}
+struct Items(std::vec::IntoIter<Value>);
 
 impl<'de> de::SeqAccess<'de> for Items {
     type Error = DecodeError;
@@ -762,26 +790,20 @@ impl<'de> de::SeqAccess<'de> for Items {
         &mut self,
         seed: S,
     ) -> Result<Option<S::Value>, DecodeError> {
-        match self.iter.next() {
-            Some(value) => seed
-                .deserialize(ValueDeserializer {
-                    value,
-                    tagged: self.tagged,
-                })
-                .map(Some),
+        match self.0.next() {
+            Some(value) => seed.deserialize(ValueDeserializer { value }).map(Some),
             None => Ok(None),
         }
     }
 
     fn size_hint(&self) -> Option<usize> {
-        Some(self.iter.len())
+        Some(self.0.len())
     }
 }
 
 struct Pairs {
     iter: std::vec::IntoIter<(Value, Value)>,
     value: Option<Value>,
-    tagged: bool,
 }
 
 impl<'de> de::MapAccess<'de> for Pairs {
@@ -794,11 +816,7 @@ impl<'de> de::MapAccess<'de> for Pairs {
         match self.iter.next() {
             Some((k, v)) => {
                 self.value = Some(v);
-                seed.deserialize(ValueDeserializer {
-                    value: k,
-                    tagged: self.tagged,
-                })
-                .map(Some)
+                seed.deserialize(ValueDeserializer { value: k }).map(Some)
             }
             None => Ok(None),
         }
@@ -809,10 +827,43 @@ impl<'de> de::MapAccess<'de> for Pairs {
         seed: S,
     ) -> Result<S::Value, DecodeError> {
         let value = self.value.take().unwrap_or_default();
-        seed.deserialize(ValueDeserializer {
-            value,
-            tagged: self.tagged,
-        })
+        seed.deserialize(ValueDeserializer { value })
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.iter.len())
+    }
+}
+
+/// The fields of an object as a map from field name (a string) to value.
+struct Fields {
+    iter: std::vec::IntoIter<(Arc<str>, Value)>,
+    value: Option<Value>,
+}
+
+impl<'de> de::MapAccess<'de> for Fields {
+    type Error = DecodeError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DecodeError> {
+        match self.iter.next() {
+            Some((k, v)) => {
+                self.value = Some(v);
+                seed.deserialize(de::value::StrDeserializer::<DecodeError>::new(&k))
+                    .map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn next_value_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<S::Value, DecodeError> {
+        let value = self.value.take().unwrap_or_default();
+        seed.deserialize(ValueDeserializer { value })
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -824,7 +875,6 @@ impl<'de> de::MapAccess<'de> for Pairs {
 struct VariantValue {
     variant: Value,
     content: Value,
-    tagged: bool,
 }
 
 impl<'de> de::EnumAccess<'de> for VariantValue {
@@ -837,13 +887,11 @@ impl<'de> de::EnumAccess<'de> for VariantValue {
     ) -> Result<(S::Value, ValueDeserializer), DecodeError> {
         let v = seed.deserialize(ValueDeserializer {
             value: self.variant,
-            tagged: self.tagged,
         })?;
         Ok((
             v,
             ValueDeserializer {
                 value: self.content,
-                tagged: self.tagged,
             },
         ))
     }
@@ -876,120 +924,63 @@ impl<'de> de::VariantAccess<'de> for ValueDeserializer {
     }
 }
 
-/// The lossless representation handed to [`ValueVisitor::visit_enum`].
-enum Tagged {
-    Date(i64),
-    Ref(usize),
-    List(String, Vec<Value>),
-    Map(String, Vec<(Value, Value)>),
-    Object(String, Vec<(String, Value)>),
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hessian2::{from_slice, from_value, to_vec};
 
-impl<'de> de::EnumAccess<'de> for Tagged {
-    type Error = DecodeError;
-    type Variant = Self;
-
-    fn variant_seed<S: DeserializeSeed<'de>>(
-        self,
-        seed: S,
-    ) -> Result<(S::Value, Self), DecodeError> {
-        let name = match self {
-            Tagged::Date(_) => "Date",
-            Tagged::Ref(_) => "Ref",
-            Tagged::List(..) => "List",
-            Tagged::Map(..) => "Map",
-            Tagged::Object(..) => "Object",
-        };
-        let v = seed.deserialize(de::value::StrDeserializer::<DecodeError>::new(name))?;
-        Ok((v, self))
-    }
-}
-
-impl<'de> de::VariantAccess<'de> for Tagged {
-    type Error = DecodeError;
-
-    fn unit_variant(self) -> Result<(), DecodeError> {
-        Err(de::Error::custom("tagged value is not a unit variant"))
+    fn slot_is_empty() -> bool {
+        HANDED_OVER.with(|slot| slot.borrow().is_none())
     }
 
-    fn newtype_variant_seed<S: DeserializeSeed<'de>>(
-        self,
-        seed: S,
-    ) -> Result<S::Value, DecodeError> {
-        match self {
-            Tagged::Date(v) => seed.deserialize(v.into_deserializer()),
-            Tagged::Ref(v) => seed.deserialize((v as u64).into_deserializer()),
-            _ => Err(de::Error::custom(
-                "tagged container is not a newtype variant",
-            )),
+    #[test]
+    fn values_are_handed_over_whole_with_their_shared_names() {
+        // Two instances of one class: through serde the names stay shared, as read_value
+        // shares them (a rebuild through serde's data model would copy them).
+        let a = Value::object("A", vec![("x".into(), Value::Int(1))]);
+        let bytes = to_vec(&Value::list(vec![a.clone(), a])).unwrap();
+        for v in [
+            from_slice::<Value>(&bytes).unwrap(),
+            from_value::<Value>(Decoder::new(&bytes).read_value().unwrap()).unwrap(),
+        ] {
+            let classes: Vec<_> = v
+                .as_list()
+                .unwrap()
+                .iter()
+                .map(|o| match o {
+                    Value::Object { class, .. } => Arc::as_ptr(class),
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            assert_eq!(classes[0], classes[1]);
+            assert!(slot_is_empty());
         }
     }
 
-    fn tuple_variant<V: Visitor<'de>>(self, _: usize, visitor: V) -> Result<V::Value, DecodeError> {
-        let (name, content) = match self {
-            Tagged::List(name, items) => (name, Content::Items(items)),
-            Tagged::Map(name, entries) => (name, Content::Entries(entries)),
-            Tagged::Object(name, fields) => (
-                name,
-                Content::Entries(
-                    fields
-                        .into_iter()
-                        .map(|(k, v)| (Value::String(k), v))
-                        .collect(),
-                ),
-            ),
-            _ => return Err(de::Error::custom("tagged scalar is not a tuple variant")),
-        };
-        visitor.visit_seq(de::value::SeqDeserializer::new(
-            [Content::Name(name), content].into_iter(),
-        ))
+    #[test]
+    fn a_foreign_visitor_of_the_reserved_name_gets_an_error_and_the_slot_is_emptied() {
+        #[derive(Deserialize, Debug)]
+        #[serde(rename = "$tether::hessian2::Value")]
+        struct Impostor(#[allow(dead_code)] i32);
+        assert!(from_slice::<Impostor>(b"\x91").is_err());
+        assert!(slot_is_empty());
+        assert!(from_value::<Impostor>(Value::Int(1)).is_err());
+        assert!(slot_is_empty());
     }
 
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        _: &'static [&'static str],
-        _: V,
-    ) -> Result<V::Value, DecodeError> {
-        Err(de::Error::custom("tagged value is not a struct variant"))
-    }
-}
-
-/// The parts of a tagged container.
-enum Content {
-    Name(String),
-    Items(Vec<Value>),
-    Entries(Vec<(Value, Value)>),
-}
-
-impl IntoDeserializer<'_, DecodeError> for Content {
-    type Deserializer = Self;
-
-    fn into_deserializer(self) -> Self {
-        self
-    }
-}
-
-impl<'de> de::Deserializer<'de> for Content {
-    type Error = DecodeError;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self {
-            Content::Name(s) => visitor.visit_string(s),
-            Content::Items(items) => visitor.visit_seq(Items {
-                iter: items.into_iter(),
-                tagged: true,
-            }),
-            Content::Entries(entries) => visitor.visit_map(Pairs {
-                iter: entries.into_iter(),
-                value: None,
-                tagged: true,
-            }),
-        }
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier ignored_any
+    #[test]
+    fn other_formats_build_plain_values() {
+        let v: Value = serde_json::from_str(r#"{"a": [1, "x", null]}"#).unwrap();
+        assert_eq!(
+            v,
+            Value::Map {
+                type_name: None,
+                entries: vec![(
+                    Value::from("a"),
+                    Value::list(vec![Value::Long(1), Value::from("x"), Value::Null])
+                )],
+            }
+        );
+        assert!(slot_is_empty());
     }
 }

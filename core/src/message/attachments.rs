@@ -1,12 +1,22 @@
 //! [`Attachments`]: the string-keyed map that closes request and response bodies
 //! (`PROTOCOL.md` §2.3, §3.1).
 
+use std::collections::HashMap;
+
 use crate::hessian2::Value;
+
+/// Up to this many entries, duplicates are found by comparing every pair: faster than
+/// hashing for the 4–10 entries of a typical attachment map.
+const SCAN_MAX: usize = 16;
 
 /// Attachments in insertion order (wire order when decoded), keys unique.
 ///
 /// Standard keys carry strings; Java ≥ 2.7 peers may send any value (e.g. `_TO` as an
 /// int), and dubbo-ssl sends `group` as null, so values are [`Value`]s.
+///
+/// Lookups scan the entries, which is fastest for the handful a call carries. Building a
+/// map from many entries at once ([`FromIterator`], and decoding) takes linear time
+/// whatever the keys; [`insert`](Self::insert) is linear in the entries already there.
 #[derive(Clone, PartialEq, Debug, Default)]
 pub struct Attachments {
     entries: Vec<(String, Value)>,
@@ -25,6 +35,44 @@ impl Attachments {
         Self {
             entries: Vec::with_capacity(n),
         }
+    }
+
+    /// Entries in order, a later value of a key replacing the earlier one in its place
+    /// (as if inserted one by one), in linear time: a peer sending many distinct keys must
+    /// not make decoding quadratic.
+    pub(crate) fn from_entries(mut entries: Vec<(String, Value)>) -> Self {
+        let n = entries.len();
+        // `first[i]`: where the key of entry `i` first occurs.
+        let first: Vec<usize> = if n <= SCAN_MAX {
+            (0..n)
+                .map(|i| {
+                    let key = &entries[i].0;
+                    entries[..i].iter().position(|(k, _)| k == key).unwrap_or(i)
+                })
+                .collect()
+        } else {
+            // std's randomly seeded hasher: keys chosen to collide cannot make it quadratic.
+            let mut seen: HashMap<&str, usize> = HashMap::with_capacity(n);
+            entries
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _))| *seen.entry(k.as_str()).or_insert(i))
+                .collect()
+        };
+        if first.iter().enumerate().all(|(i, &f)| f == i) {
+            return Self { entries };
+        }
+        for (i, &f) in first.iter().enumerate() {
+            if f != i {
+                entries[f].1 = std::mem::take(&mut entries[i].1);
+            }
+        }
+        let mut i = 0;
+        entries.retain(|_| {
+            i += 1;
+            first[i - 1] == i - 1
+        });
+        Self { entries }
     }
 
     /// Sets `key` to `value`, replacing (in place) an earlier value of that key.
@@ -69,13 +117,15 @@ impl Attachments {
     }
 }
 
+/// A later value of a key replaces the earlier one in its place, as with
+/// [`insert`](Attachments::insert); linear in the number of entries.
 impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Attachments {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let mut out = Self::new();
-        for (k, v) in iter {
-            out.insert(k, v);
-        }
-        out
+        Self::from_entries(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 }
 
@@ -103,5 +153,41 @@ mod tests {
         assert_eq!(a.get_str("_TO"), None);
         assert_eq!(a.remove("version"), Some(Value::from("1")));
         assert_eq!(a.len(), 2);
+    }
+
+    /// What inserting one by one gives.
+    fn inserted(entries: &[(String, Value)]) -> Attachments {
+        let mut a = Attachments::new();
+        for (k, v) in entries {
+            a.insert(k.clone(), v.clone());
+        }
+        a
+    }
+
+    #[test]
+    fn from_entries_is_insert_in_order_small_and_large() {
+        // Duplicates of the first, a middle and the last key; below and above the size
+        // where hashing takes over from scanning.
+        for n in [0, 1, 3, SCAN_MAX, SCAN_MAX + 1, 100] {
+            let mut entries: Vec<(String, Value)> = (0..n)
+                .map(|i| (format!("k{i}"), Value::Int(i as i32)))
+                .collect();
+            if n > 0 {
+                entries.push(("k0".into(), Value::from("last k0")));
+                entries.push((format!("k{}", n / 2), Value::Null));
+                entries.push((format!("k{}", n - 1), Value::from("x")));
+                entries.push((format!("k{}", n - 1), Value::from("last")));
+            }
+            let expected = inserted(&entries);
+            assert_eq!(Attachments::from_entries(entries.clone()), expected, "{n}");
+            let collected: Attachments = entries.into_iter().collect();
+            assert_eq!(collected, expected, "{n}");
+            if n >= 3 {
+                assert_eq!(expected.len(), n);
+                assert_eq!(expected.iter().next().unwrap().0, "k0");
+                assert_eq!(expected.get_str("k0"), Some("last k0"));
+                assert_eq!(expected.get_str(&format!("k{}", n - 1)), Some("last"));
+            }
+        }
     }
 }

@@ -73,5 +73,9 @@ mod tests {
         let mut out = Vec::new();
         EventBody::Other(Value::Ref(3)).encode(&mut out);
         assert_eq!(out, b"N");
+        // Review reproducer: `Ref(usize::MAX)` overflowed inside the encoder.
+        out.clear();
+        EventBody::Other(Value::Ref(usize::MAX)).encode(&mut out);
+        assert_eq!(out, b"N");
     }
 }

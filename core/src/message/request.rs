@@ -284,13 +284,15 @@ impl<'de, I: ObjectInput<'de>> RequestReader<'de, I> {
         Ok(out)
     }
 
-    /// Reads the arguments of a generic call (check [`RequestHead::is_generic`] first).
+    /// Reads the arguments of a generic call (check [`RequestHead::is_generic`] first). A
+    /// null type or argument array reads as empty, as Java's generic filter takes it.
     pub fn generic_args(&mut self) -> Result<GenericCall, BodyError> {
-        let (method, parameter_types, args): (String, Vec<String>, Vec<Value>) = self.args()?;
+        let (method, parameter_types, args): (String, Option<Vec<String>>, Option<Vec<Value>>) =
+            self.args()?;
         Ok(GenericCall {
             method,
-            parameter_types,
-            args,
+            parameter_types: parameter_types.unwrap_or_default(),
+            args: args.unwrap_or_default(),
         })
     }
 
@@ -492,6 +494,51 @@ mod tests {
             reader.attachments().unwrap().get_str("generic"),
             Some("true")
         );
+    }
+
+    #[test]
+    fn generic_calls_may_send_null_types_and_args() {
+        // Review: Java accepts $invoke("m", null, null) (no-argument methods); null arrays
+        // were a type error here.
+        let attachments = Attachments::new();
+        for (types, args, expected_types, expected_args) in [
+            (Value::Null, Value::Null, vec![], vec![]),
+            (
+                Value::typed_list("[string", vec![Value::from("int")]),
+                Value::Null,
+                vec!["int".to_owned()],
+                vec![],
+            ),
+            (
+                Value::Null,
+                Value::typed_list("[object", vec![Value::Int(1)]),
+                vec![],
+                vec![Value::Int(1)],
+            ),
+        ] {
+            let body = RequestBody {
+                dubbo_version: DUBBO_VERSION,
+                path: SERVICE,
+                version: Some("0.0.0"),
+                method: GENERIC_METHOD,
+                parameter_types: GENERIC_DESCRIPTOR,
+                args: &vec![Value::from("ping"), types, args],
+                attachments: &attachments,
+            };
+            let mut out = Vec::new();
+            body.encode(&mut out).unwrap();
+            let mut reader = RequestReader::new(&out).unwrap();
+            assert!(reader.head().is_generic());
+            assert_eq!(
+                reader.generic_args().unwrap(),
+                GenericCall {
+                    method: "ping".into(),
+                    parameter_types: expected_types,
+                    args: expected_args,
+                }
+            );
+            assert!(reader.attachments().unwrap().is_empty());
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! or without attachments for status 20; one message string for any other status.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -52,14 +53,20 @@ pub fn attachments_supported(request_dubbo_version: &str) -> bool {
 }
 
 /// A Java `Throwable` sent or received as a call's result (`PROTOCOL.md` §3.3).
+///
+/// [`class`](Self::class) and [`message`](Self::message) are what is written, whatever
+/// [`fields`](Self::fields) say: change them on a received exception, or add fields of
+/// your own exception class to one built with [`new`](Self::new), and
+/// [`to_value`](Self::to_value) stays consistent.
 #[derive(Clone, PartialEq, Debug)]
 pub struct JavaException {
     /// The Java class, e.g. `java.lang.RuntimeException`.
     pub class: String,
     /// `detailMessage`.
     pub message: Option<String>,
-    /// All fields as received (empty for exceptions built locally).
-    pub fields: Vec<(String, Value)>,
+    /// All fields as received (empty for exceptions built locally), or fields of a custom
+    /// exception class to send along.
+    pub fields: Vec<(Arc<str>, Value)>,
 }
 
 /// Field order hessian-lite writes for `Throwable`s (§11.10), with a self-referencing
@@ -88,7 +95,10 @@ impl JavaException {
 
     /// A received field, e.g. `stackTrace` or a custom exception's own fields.
     pub fn field(&self, name: &str) -> Option<&Value> {
-        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.fields
+            .iter()
+            .find(|(k, _)| **k == *name)
+            .map(|(_, v)| v)
     }
 
     /// Reads an exception object: class, `detailMessage` (or dubbo-go's `exceptionMessage`)
@@ -102,44 +112,45 @@ impl JavaException {
             .find_map(|name| {
                 fields
                     .iter()
-                    .find(|(k, _)| k == name)
+                    .find(|(k, _)| **k == **name)
                     .and_then(|(_, v)| v.as_str().map(str::to_owned))
             });
         Ok(Self {
-            class,
+            class: class.to_string(),
             message,
             fields,
         })
     }
 
-    /// The object written on the wire: the received fields if any, else hessian-lite's
-    /// layout of a `Throwable` (`cause` referencing the exception itself, empty stack trace).
+    /// The object written on the wire: an object of [`class`](Self::class) with the
+    /// [`fields`](Self::fields), preceded by those of hessian-lite's `Throwable` layout they
+    /// lack (an empty suppressed list and stack trace, `cause` referencing the exception
+    /// itself, `detailMessage`); `detailMessage` (and dubbo-go's `exceptionMessage`, if
+    /// present) is always [`message`](Self::message). A received exception left unchanged is
+    /// written back as it came.
     pub fn to_value(&self) -> Value {
-        if !self.fields.is_empty() {
-            return Value::Object {
-                class: self.class.clone(),
-                fields: self.fields.clone(),
-            };
-        }
-        let values = [
-            Value::List {
-                type_name: Some("java.util.Collections$EmptyList".into()),
-                items: Vec::new(),
-            },
-            Value::List {
-                type_name: Some("[java.lang.StackTraceElement".into()),
-                items: Vec::new(),
-            },
+        let message = self.message.clone().map_or(Value::Null, Value::String);
+        let defaults = [
+            Value::typed_list("java.util.Collections$EmptyList", Vec::new()),
+            Value::typed_list("[java.lang.StackTraceElement", Vec::new()),
             Value::Ref(0),
-            self.message.clone().map_or(Value::Null, Value::String),
+            Value::Null,
         ];
+        let mut fields: Vec<(Arc<str>, Value)> = THROWABLE_FIELDS
+            .iter()
+            .zip(defaults)
+            .filter(|(name, _)| self.field(name).is_none())
+            .map(|(name, value)| (Arc::from(*name), value))
+            .collect();
+        fields.extend(self.fields.iter().cloned());
+        for (name, value) in &mut fields {
+            if matches!(&**name, "detailMessage" | "exceptionMessage") {
+                *value = message.clone();
+            }
+        }
         Value::Object {
-            class: self.class.clone(),
-            fields: THROWABLE_FIELDS
-                .iter()
-                .map(|f| (*f).to_owned())
-                .zip(values)
-                .collect(),
+            class: self.class.as_str().into(),
+            fields,
         }
     }
 }
@@ -452,6 +463,74 @@ mod tests {
             .encode(&mut again)
             .unwrap();
         assert_eq!(again, out);
+    }
+
+    #[test]
+    fn exception_class_and_message_are_written_whatever_the_fields() {
+        // Review: with fields present, `to_value` wrote them as they were, so a changed
+        // message (or one given to `new` next to custom fields) never reached the wire.
+        let mut out = Vec::new();
+        ResponseBody::<Value>::exception(&JavaException::runtime("boom"))
+            .encode(&mut out)
+            .unwrap();
+        let Returned::Exception(mut received) = decode_response::<Value>(&out).unwrap().result
+        else {
+            panic!()
+        };
+        received.message = Some("changed".into());
+        received.class = "org.acme.Oops".into();
+        let written = received.to_value();
+        assert_eq!(written.class(), Some("org.acme.Oops"));
+        assert_eq!(written.get("detailMessage"), Some(&Value::from("changed")));
+        assert_eq!(written.get("cause"), Some(&Value::Ref(0)));
+        // The fields keep their order: only the message changed.
+        let mut again = Vec::new();
+        ResponseBody::<Value>::exception(&received)
+            .encode(&mut again)
+            .unwrap();
+        let Returned::Exception(back) = decode_response::<Value>(&again).unwrap().result else {
+            panic!()
+        };
+        assert_eq!(back.message.as_deref(), Some("changed"));
+        assert_eq!(back.class, "org.acme.Oops");
+        assert_eq!(back.fields.len(), 4);
+
+        // A custom exception with fields of its own keeps the Throwable layout in front.
+        let mut custom = JavaException::new("org.acme.CodedException", "bad code");
+        custom.fields.push(("code".into(), Value::Int(42)));
+        let written = custom.to_value();
+        let names: Vec<&str> = match &written {
+            Value::Object { fields, .. } => fields.iter().map(|(k, _)| &**k).collect(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            names,
+            [
+                "suppressedExceptions",
+                "stackTrace",
+                "cause",
+                "detailMessage",
+                "code"
+            ]
+        );
+        out.clear();
+        ResponseBody::<Value>::exception(&custom)
+            .encode(&mut out)
+            .unwrap();
+        let Returned::Exception(back) = decode_response::<Value>(&out).unwrap().result else {
+            panic!()
+        };
+        assert_eq!(back.message.as_deref(), Some("bad code"));
+        assert_eq!(back.field("code"), Some(&Value::Int(42)));
+
+        // No message: detailMessage is null; dubbo-go's exceptionMessage follows too.
+        let mut go = JavaException::new("java.lang.Exception", "x");
+        go.fields
+            .push(("exceptionMessage".into(), Value::from("stale")));
+        go.message = None;
+        let written = go.to_value();
+        assert_eq!(written.get("detailMessage"), Some(&Value::Null));
+        assert_eq!(written.get("exceptionMessage"), Some(&Value::Null));
     }
 
     #[test]

@@ -209,7 +209,7 @@ impl<'de> ObjectInput<'de> for Decoder<'de> {
         let Head::Map { .. } = self.read_head()? else {
             return Err(self.mismatch(tag, at, "an attachment map"));
         };
-        let mut out = Attachments::new();
+        let mut entries = Vec::new();
         while !self.at_end_marker()? {
             let key_at = self.position();
             // Java's attachment maps are Map<String, Object> (§2.3).
@@ -223,10 +223,64 @@ impl<'de> ObjectInput<'de> for Decoder<'de> {
                 }
                 Err(e) => return Err(e),
             };
+            // Charged like a decoded map entry (`DecodeLimits::memory_factor`).
+            self.charge(std::mem::size_of::<(String, Value)>() + key.len())?;
             let value = Decoder::read_value(self)?;
-            out.insert(key.into_owned(), value);
+            entries.push((key.into_owned(), value));
         }
         self.leave();
-        Ok(out)
+        // Java's HashMap keeps the last value of a repeated key.
+        Ok(Attachments::from_entries(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attachments(body: &[u8]) -> Result<Attachments, DecodeError> {
+        Decoder::new(body).read_attachments()
+    }
+
+    #[test]
+    fn repeated_attachment_keys_keep_the_first_place_and_the_last_value() {
+        // {a: 1, b: 2, a: 3, c: N, b: 4}
+        let body = b"H\x01a\x91\x01b\x92\x01a\x93\x01cN\x01b\x94Z";
+        let a = attachments(body).unwrap();
+        let entries: Vec<_> = a.iter().collect();
+        assert_eq!(
+            entries,
+            [
+                ("a", &Value::Int(3)),
+                ("b", &Value::Int(4)),
+                ("c", &Value::Null)
+            ]
+        );
+        assert_eq!(attachments(b"N").unwrap(), Attachments::new());
+        assert!(attachments(b"H\x91\x91Z").is_err());
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // timing the decoder is the point of the test
+    fn many_distinct_attachment_keys_decode_in_linear_time() {
+        // Review reproducer: 200 000 distinct keys took 40 s (release) through a linear
+        // search per key. 100 000 keys here: tens of milliseconds in a debug build now,
+        // tens of seconds before.
+        let n = 100_000;
+        let mut body = vec![b'H'];
+        for i in 0..n {
+            crate::hessian2::write_string(&mut body, &format!("{i:x}"));
+            body.push(b'N');
+        }
+        body.push(b'Z');
+        let start = std::time::Instant::now();
+        let a = attachments(&body).unwrap();
+        let elapsed = start.elapsed();
+        assert_eq!(a.len(), n);
+        assert_eq!(a.get("1869f"), Some(&Value::Null));
+        assert!(
+            elapsed < std::time::Duration::from_secs(3),
+            "{n} keys took {elapsed:?}"
+        );
     }
 }
