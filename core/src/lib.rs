@@ -72,6 +72,7 @@
 pub mod call;
 pub mod config;
 pub mod connection;
+pub mod driver;
 pub mod error;
 pub mod event;
 pub mod frame;

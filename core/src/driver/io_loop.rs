@@ -1,0 +1,379 @@
+//! [`Driver`]: one connection's IO loop over a `futures-io` stream.
+
+use std::future::{Future, poll_fn};
+use std::io::ErrorKind;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+use super::{Runtime, WakeSignal};
+use crate::call::{CallbackExecutor, Completer, Completion, pair};
+use crate::connection::Connection;
+use crate::error::ConnectionError;
+use crate::event::Event;
+use crate::shared::{Clock, RequestHandler, SharedConnection};
+
+/// Most bytes read from the stream per wake-up; past it the driver yields so that one busy
+/// connection cannot starve the others on its thread.
+pub const READ_BUDGET: usize = 256 * 1024;
+/// Size of one read.
+const READ_CHUNK: usize = 64 * 1024;
+/// Most loop turns per wake-up (each turn: one read, one lock, one write).
+const MAX_TURNS: usize = 32;
+/// A write buffer that grew past this (a large body) is released once written.
+const MAX_KEPT_CAPACITY: usize = 1024 * 1024;
+
+/// Why a poll of the loop returned.
+enum Step {
+    /// Give the runtime a turn, then poll again.
+    Yield,
+    /// The connection ended; shut the stream down.
+    Closed(ConnectionError),
+}
+
+/// What one turn of the loop left to do.
+enum Turn {
+    /// Progress was made: turn again.
+    Again,
+    /// Every source is registered for wake-up: sleep unless notified meanwhile.
+    Idle,
+    /// Yield to the runtime, then turn again.
+    Yield,
+    /// The connection ended.
+    Closed(ConnectionError),
+}
+
+/// Drives one [`Connection`] over a byte stream: create it with [`new`](Self::new), hand out
+/// [`shared`](Self::shared) clones, and spawn [`run`](Self::run) on a task.
+///
+/// If the driver is dropped before `run` returns (its task aborted, the runtime shut down),
+/// the connection is closed as if the transport had ended: every pending call fails at once
+/// with a connection-lost error.
+pub struct Driver<T, R: Runtime> {
+    io: T,
+    shared: SharedConnection,
+    signal: Arc<WakeSignal>,
+    runtime: Arc<R>,
+    handler: Arc<dyn RequestHandler>,
+    executor: Arc<dyn CallbackExecutor>,
+    read_buf: Box<[u8]>,
+    /// Bytes taken from `poll_transmit`; `out[out_pos..]` is not written yet.
+    out: Vec<u8>,
+    out_pos: usize,
+    /// Bytes written and not yet reported with `handle_written`.
+    unreported: usize,
+    /// Frames in `out` (for the batching rule).
+    batch_frames: u64,
+    /// The connection's `frames_sent` counter at the last transmit.
+    frames_counted: u64,
+    /// The last batch held more than one frame: yield once before the next transmit.
+    yield_before_transmit: bool,
+    /// The stream failed on write: report it closed on the next turn.
+    broken: bool,
+    /// Cached [`Connection::wants_input`], refreshed every turn.
+    wants_input: bool,
+    events: Vec<Event>,
+    sleep: Option<Pin<Box<R::Sleep>>>,
+    /// The deadline `sleep` was armed for.
+    armed: Option<Instant>,
+    /// A freshly armed timer was already due.
+    timer_due: bool,
+    closed_waiters: Vec<Completer<ConnectionError>>,
+    finished: bool,
+}
+
+impl<T, R> Driver<T, R>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    R: Runtime,
+{
+    /// A driver for `conn` over `io`. Requests from the peer go to `handler`; completion
+    /// continuations run on `executor` ([`Inline`](crate::Inline) runs them on the IO task).
+    pub fn new(
+        io: T,
+        conn: Connection,
+        runtime: Arc<R>,
+        handler: Arc<dyn RequestHandler>,
+        executor: Arc<dyn CallbackExecutor>,
+    ) -> Self {
+        let signal = Arc::new(WakeSignal::new());
+        let wake = signal.clone();
+        let wants_input = conn.wants_input();
+        let frames_counted = conn.stats().frames_sent;
+        let clock: Arc<dyn Clock> = runtime.clone();
+        let shared = SharedConnection::new(conn, clock, move || wake.notify());
+        Self {
+            io,
+            shared,
+            signal,
+            runtime,
+            handler,
+            executor,
+            read_buf: vec![0; READ_CHUNK].into_boxed_slice(),
+            out: Vec::new(),
+            out_pos: 0,
+            unreported: 0,
+            batch_frames: 0,
+            frames_counted,
+            yield_before_transmit: false,
+            broken: false,
+            wants_input,
+            events: Vec::new(),
+            sleep: None,
+            armed: None,
+            timer_due: false,
+            closed_waiters: Vec::new(),
+            finished: false,
+        }
+    }
+
+    /// The connection this driver moves bytes for.
+    pub fn shared(&self) -> &SharedConnection {
+        &self.shared
+    }
+
+    /// A completion that resolves with the reason once the connection has ended and the
+    /// stream was shut down (or the driver was dropped).
+    pub fn on_closed(&mut self) -> Completion<ConnectionError> {
+        let (completer, completion) = pair(|| ConnectionError::Dropped);
+        self.closed_waiters.push(completer);
+        completion
+    }
+
+    /// Runs the loop until the connection ends, shuts the stream down, and returns why it
+    /// ended.
+    pub async fn run(mut self) -> ConnectionError {
+        let runtime = self.runtime.clone();
+        let reason = loop {
+            match poll_fn(|cx| self.poll_turns(cx)).await {
+                Step::Yield => runtime.yield_now().await,
+                Step::Closed(reason) => break reason,
+            }
+        };
+        // Best effort: the peer sees the end either way once the stream is dropped.
+        let _ = poll_fn(|cx| Pin::new(&mut self.io).poll_close(cx)).await;
+        self.finish(reason);
+        reason
+    }
+
+    fn poll_turns(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
+        self.signal.enter(cx.waker());
+        let mut read_budget = READ_BUDGET;
+        for _ in 0..MAX_TURNS {
+            self.signal.consume();
+            match self.turn(cx, &mut read_budget) {
+                Turn::Again => {}
+                Turn::Idle => {
+                    if self.signal.try_sleep() {
+                        return Poll::Pending;
+                    }
+                }
+                Turn::Yield => return Poll::Ready(Step::Yield),
+                Turn::Closed(reason) => return Poll::Ready(Step::Closed(reason)),
+            }
+        }
+        Poll::Ready(Step::Yield)
+    }
+
+    /// One read, one visit to the connection under its lock, event delivery outside it, one
+    /// write of everything transmitted, one timer re-arm.
+    fn turn(&mut self, cx: &mut Context<'_>, read_budget: &mut usize) -> Turn {
+        let mut again = false;
+
+        // Read, only while the connection wants input: that is its back-pressure on a peer
+        // that sends without reading.
+        let read_starved = self.wants_input && *read_budget == 0;
+        let mut input = 0;
+        let mut gone = self.broken;
+        if self.wants_input && !read_starved && !gone {
+            match Pin::new(&mut self.io).poll_read(cx, &mut self.read_buf) {
+                Poll::Ready(Ok(0)) => gone = true,
+                Poll::Ready(Ok(n)) => {
+                    input = n;
+                    *read_budget = read_budget.saturating_sub(n);
+                    again = true;
+                }
+                Poll::Ready(Err(e)) if e.kind() == ErrorKind::Interrupted => again = true,
+                Poll::Ready(Err(_)) => gone = true,
+                Poll::Pending => {}
+            }
+        }
+        let timer_fired = self.poll_timer(cx);
+
+        let now = self.runtime.now();
+        let mut must_yield = false;
+        let (next_timeout, closed) = {
+            let mut conn = self.shared.lock();
+            if input > 0 {
+                conn.handle_input(now, &self.read_buf[..input]);
+            }
+            if self.unreported > 0 {
+                conn.handle_written(now, self.unreported);
+                self.unreported = 0;
+            }
+            if gone {
+                conn.handle_closed(now);
+            }
+            if timer_fired {
+                conn.handle_timeout(now);
+            }
+            self.events.extend(std::iter::from_fn(|| conn.poll_event()));
+            if self.out_pos == self.out.len() && conn.has_transmit() {
+                if self.yield_before_transmit {
+                    self.yield_before_transmit = false;
+                    must_yield = true;
+                } else {
+                    self.out.clear();
+                    self.out_pos = 0;
+                    conn.poll_transmit(now, &mut self.out);
+                    // Only this loop transmits, so the frames queued since the last
+                    // transmit are exactly the frames of this batch.
+                    let sent = conn.stats().frames_sent;
+                    self.batch_frames = sent - self.frames_counted;
+                    self.frames_counted = sent;
+                }
+            }
+            self.wants_input = conn.wants_input();
+            (conn.poll_timeout(), conn.close_reason())
+        };
+
+        self.deliver_events();
+        if let Some(reason) = closed {
+            return Turn::Closed(reason);
+        }
+
+        again |= self.write(cx);
+        again |= self.arm_timer(cx, next_timeout);
+        if must_yield || read_starved {
+            Turn::Yield
+        } else if again {
+            Turn::Again
+        } else {
+            Turn::Idle
+        }
+    }
+
+    /// Writes `out` until done or the stream pushes back. Returns whether anything was
+    /// written (to report) or the stream broke.
+    fn write(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut progressed = false;
+        while self.out_pos < self.out.len() {
+            match Pin::new(&mut self.io).poll_write(cx, &self.out[self.out_pos..]) {
+                Poll::Ready(Ok(n)) if n > 0 => {
+                    self.out_pos += n;
+                    self.unreported += n;
+                    progressed = true;
+                }
+                Poll::Ready(Err(e)) if e.kind() == ErrorKind::Interrupted => {}
+                // A zero-length write of a non-empty buffer: the stream cannot take more.
+                Poll::Ready(_) => {
+                    self.broken = true;
+                    return true;
+                }
+                Poll::Pending => break,
+            }
+        }
+        if progressed && self.out_pos == self.out.len() {
+            self.yield_before_transmit = self.batch_frames > 1;
+            if self.out.capacity() > MAX_KEPT_CAPACITY {
+                self.out = Vec::new();
+                self.out_pos = 0;
+            }
+        }
+        progressed
+    }
+
+    /// Delivers the drained events, outside the connection's lock.
+    fn deliver_events(&mut self) {
+        let mut events = std::mem::take(&mut self.events);
+        // If user code panics here, the undelivered rest is dropped with `events`, and a
+        // dropped delivery still completes its call inline.
+        for event in events.drain(..) {
+            match event {
+                Event::CallCompleted(delivery) => delivery.deliver(&*self.executor),
+                Event::RequestSent(delivery) => delivery.deliver(&*self.executor),
+                Event::RequestReceived(request) => self.handler.on_request(&self.shared, request),
+                // `Closed` is read from the connection under the lock; peer announcements
+                // and capacity are state the connection's users query.
+                _ => {}
+            }
+        }
+        self.events = events;
+    }
+
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
+        if std::mem::take(&mut self.timer_due) {
+            return true;
+        }
+        let Some(sleep) = &mut self.sleep else {
+            return false;
+        };
+        if sleep.as_mut().poll(cx).is_pending() {
+            return false;
+        }
+        self.sleep = None;
+        self.armed = None;
+        true
+    }
+
+    /// Arms the timer for `next` if it is earlier than the armed deadline. A later deadline
+    /// keeps the armed timer: firing early is harmless (`handle_timeout` is idempotent) and
+    /// re-arms then, so a busy connection whose earliest deadline keeps moving re-arms rarely.
+    /// Returns whether the new timer is already due.
+    fn arm_timer(&mut self, cx: &mut Context<'_>, next: Option<Instant>) -> bool {
+        let Some(at) = next else {
+            return false;
+        };
+        if self.armed.is_some_and(|armed| armed <= at) {
+            return false;
+        }
+        let mut sleep = Box::pin(self.runtime.sleep_until(at));
+        if sleep.as_mut().poll(cx).is_ready() {
+            self.sleep = None;
+            self.armed = None;
+            self.timer_due = true;
+            return true;
+        }
+        self.sleep = Some(sleep);
+        self.armed = Some(at);
+        false
+    }
+
+    fn finish(&mut self, reason: ConnectionError) {
+        self.finished = true;
+        for waiter in self.closed_waiters.drain(..) {
+            waiter.complete(reason, &*self.executor);
+        }
+    }
+}
+
+impl<T, R: Runtime> Drop for Driver<T, R> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        // Aborted mid-run: nobody will drive this connection again, so end it now rather
+        // than leave its calls waiting for timeouts that no timer will fire.
+        let now = self.runtime.now();
+        let reason = {
+            let mut conn = self.shared.lock();
+            conn.handle_closed(now);
+            self.events.extend(std::iter::from_fn(|| conn.poll_event()));
+            conn.close_reason().unwrap_or(ConnectionError::Dropped)
+        };
+        for event in self.events.drain(..) {
+            match event {
+                Event::CallCompleted(delivery) => delivery.deliver(&*self.executor),
+                Event::RequestSent(delivery) => delivery.deliver(&*self.executor),
+                _ => {}
+            }
+        }
+        self.finished = true;
+        for waiter in self.closed_waiters.drain(..) {
+            waiter.complete(reason, &*self.executor);
+        }
+    }
+}

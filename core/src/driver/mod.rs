@@ -1,0 +1,86 @@
+//! The runtime-agnostic async IO loop that drives a [`SharedConnection`] over any byte stream
+//! implementing `futures-io`'s [`AsyncRead`](futures_io::AsyncRead) +
+//! [`AsyncWrite`](futures_io::AsyncWrite), written once for every async adapter (tokio,
+//! smol).
+//!
+//! An adapter supplies a [`Runtime`] (clock, timer, cooperative yield), a stream, and a task
+//! to run [`Driver::run`] on; the driver does the rest:
+//!
+//! - **read** into a reused buffer while the connection
+//!   [`wants_input`](crate::Connection::wants_input), at most [`READ_BUDGET`] bytes per
+//!   wake-up, feeding [`handle_input`](crate::Connection::handle_input); end of stream and
+//!   I/O errors become [`handle_closed`](crate::Connection::handle_closed);
+//! - **write** whatever [`poll_transmit`](crate::Connection::poll_transmit) hands out, all
+//!   queued frames in one write, reporting accepted bytes with
+//!   [`handle_written`](crate::Connection::handle_written);
+//! - **time**: one timer, armed at [`poll_timeout`](crate::Connection::poll_timeout), firing
+//!   [`handle_timeout`](crate::Connection::handle_timeout);
+//! - **events** drained under the connection's lock into a local batch, then handled outside
+//!   it: completions delivered on the configured
+//!   [`CallbackExecutor`](crate::CallbackExecutor), requests handed to
+//!   the [`RequestHandler`], and on
+//!   [`Closed`](crate::Event::Closed) the stream is shut down and `run` returns why.
+//!
+//! Commands issued through the [`SharedConnection`] from any thread wake the loop through a
+//! [`WakeSignal`].
+//!
+//! # Write batching
+//! After writing a batch that held more than one frame, the driver yields to the runtime
+//! once before draining the connection again, so that the tasks producing frames (callers,
+//! provider handlers) run and the next write carries all of their frames. A batch of one
+//! frame (a lone call in flight) is followed by no yield, so latency at low load is the
+//! kernel's. `DESIGN.md` ("Performance notes") has the measurements behind this.
+
+mod io_loop;
+mod shutdown;
+mod signal;
+
+use std::future::Future;
+use std::time::Instant;
+
+use crate::frame::{SerializationId, Status};
+use crate::shared::{Clock, RequestHandler, SharedConnection};
+use crate::{InboundRequest, hessian2};
+
+pub use io_loop::{Driver, READ_BUDGET};
+pub use shutdown::{ConnectionSet, Membership, drain_gracefully};
+pub use signal::WakeSignal;
+
+/// What the driver needs from an async runtime besides the stream: time, a timer and a
+/// cooperative yield. Spawning is the adapter's business ([`Spawner`](crate::Spawner)).
+pub trait Runtime: Clock {
+    /// A timer future, resolving at its deadline.
+    type Sleep: Future<Output = ()> + Send + 'static;
+
+    /// A timer that resolves at `deadline` (at once if it has passed).
+    fn sleep_until(&self, deadline: Instant) -> Self::Sleep;
+
+    /// Resolves after letting the runtime run other ready tasks (and, ideally, poll its IO
+    /// driver) once: the pause that lets frame producers fill the next write.
+    fn yield_now(&self) -> impl Future<Output = ()> + Send;
+}
+
+/// A [`RequestHandler`] for connections that export nothing (a consumer without callback
+/// services): answers every two-way request with status 60, `SERVICE_NOT_FOUND`, so that the
+/// peer's call ends at once instead of timing out; one-way requests are dropped.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RejectRequests;
+
+impl RequestHandler for RejectRequests {
+    fn on_request(&self, conn: &SharedConnection, request: InboundRequest) {
+        if !request.two_way {
+            return;
+        }
+        // Non-OK bodies are one Hessian2 string (`PROTOCOL.md` §3.4); like the connection's
+        // own rejections, it is written in Hessian2 whatever the request used.
+        let mut body = Vec::new();
+        hessian2::write_string(&mut body, "no service is exported on this connection");
+        // The only failure is a connection that ended meanwhile: nothing left to answer.
+        let _ = conn.respond(
+            request.id,
+            Status::SERVICE_NOT_FOUND,
+            SerializationId::HESSIAN2,
+            body,
+        );
+    }
+}
