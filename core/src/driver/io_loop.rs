@@ -69,8 +69,12 @@ pub struct Driver<T, R: Runtime> {
     batch_frames: u64,
     /// The connection's `frames_sent` counter at the last transmit.
     frames_counted: u64,
-    /// The last batch held more than one frame: yield once before the next transmit.
-    yield_before_transmit: bool,
+    /// Frames that the producers woken since the last transmit (callers given their
+    /// responses, handlers given requests) may still queue: while fewer are queued, the
+    /// driver yields once before transmitting.
+    expected_frames: u64,
+    /// The driver already yielded once for the next batch.
+    yielded: bool,
     /// The stream failed on write: report it closed on the next turn.
     broken: bool,
     /// Cached [`Connection::wants_input`], refreshed every turn.
@@ -118,7 +122,8 @@ where
             unreported: 0,
             batch_frames: 0,
             frames_counted,
-            yield_before_transmit: false,
+            expected_frames: 0,
+            yielded: false,
             broken: false,
             wants_input,
             events: Vec::new(),
@@ -222,18 +227,21 @@ where
             }
             self.events.extend(std::iter::from_fn(|| conn.poll_event()));
             if self.out_pos == self.out.len() && conn.has_transmit() {
-                if self.yield_before_transmit {
-                    self.yield_before_transmit = false;
+                // Only this loop transmits, so the frames queued since the last transmit are
+                // exactly the frames of the next batch.
+                let sent = conn.stats().frames_sent;
+                let queued = sent - self.frames_counted;
+                if !self.yielded && queued < self.expected_frames {
+                    self.yielded = true;
                     must_yield = true;
                 } else {
                     self.out.clear();
                     self.out_pos = 0;
                     conn.poll_transmit(now, &mut self.out);
-                    // Only this loop transmits, so the frames queued since the last
-                    // transmit are exactly the frames of this batch.
-                    let sent = conn.stats().frames_sent;
-                    self.batch_frames = sent - self.frames_counted;
+                    self.batch_frames = queued;
                     self.frames_counted = sent;
+                    self.expected_frames = 0;
+                    self.yielded = false;
                 }
             }
             self.wants_input = conn.wants_input();
@@ -277,7 +285,11 @@ where
             }
         }
         if progressed && self.out_pos == self.out.len() {
-            self.yield_before_transmit = self.batch_frames > 1;
+            // More than one frame per write means producers are busy: yield once before
+            // the next transmit, whatever is queued by then (`DESIGN.md`, performance notes).
+            if self.batch_frames > 1 {
+                self.expected_frames = u64::MAX;
+            }
             if self.out.capacity() > MAX_KEPT_CAPACITY {
                 self.out = Vec::new();
                 self.out_pos = 0;
@@ -289,6 +301,16 @@ where
     /// Delivers the drained events, outside the connection's lock.
     fn deliver_events(&mut self) {
         let mut events = std::mem::take(&mut self.events);
+        // Handing out more than one request or response wakes more than one producer of
+        // frames (handler tasks, callers): unless they have queued their frames by the next
+        // transmit (handlers that answer inline), yield once to let them.
+        let producers = events
+            .iter()
+            .filter(|e| matches!(e, Event::CallCompleted(_) | Event::RequestReceived(_)))
+            .count();
+        if producers > 1 {
+            self.expected_frames = self.expected_frames.saturating_add(producers as u64);
+        }
         // If user code panics here, the undelivered rest is dropped with `events`, and a
         // dropped delivery still completes its call inline.
         for event in events.drain(..) {
