@@ -583,3 +583,75 @@ async fn connecting_to_a_closed_port_fails() {
             .is_err()
     );
 }
+
+/// A raw two-way request frame with a Hessian2 serialization id (`PROTOCOL.md` §1).
+fn request_frame(id: u64, body: &[u8]) -> Vec<u8> {
+    let mut frame = vec![0xDA, 0xBB, 0xC2, 0];
+    frame.extend_from_slice(&id.to_be_bytes());
+    frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    frame.extend_from_slice(body);
+    frame
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_does_not_read_is_pushed_back() {
+    const REQUESTS: u64 = 20_000;
+    const BODY: usize = 1024;
+    let echo = Arc::new(Echo::default());
+    let mut config = Config::new(Side::Provider);
+    config.send_buffer_high_water(NonZeroUsize::new(64 * 1024).unwrap());
+    let server = server_with(config, echo, Options::default()).await;
+
+    let stream = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    // 20 MiB of requests, written without reading a single answer.
+    let writing = tokio::spawn(async move {
+        for id in 0..REQUESTS {
+            writer
+                .write_all(&request_frame(id, &[b'x'; BODY]))
+                .await
+                .unwrap();
+        }
+        writer
+    });
+    eventually(|| server.connections().len() == 1).await;
+    let server_side = server.connections().remove(0);
+    // The server stops reading once its send buffer is at the high-water mark: what it
+    // holds stays bounded by that plus one read's worth of answers.
+    let mut most = 0;
+    for _ in 0..100 {
+        most = most.max(server_side.with(|c, _| c.unwritten_bytes()));
+        tokio::time::sleep(ms(5)).await;
+    }
+    assert!(most < 1024 * 1024, "server buffered {most} bytes");
+    assert!(!writing.is_finished(), "TCP should push back on the writer");
+    assert_eq!(server_side.close_reason(), None);
+
+    // Reading again drains everything: every request gets its answer.
+    let frame_len = 16 + BODY;
+    let mut buf = vec![0u8; frame_len];
+    within(Duration::from_secs(60), async {
+        for _ in 0..REQUESTS {
+            reader.read_exact(&mut buf).await.unwrap();
+            assert_eq!(buf[3], Status::OK.0);
+        }
+    })
+    .await;
+    let _writer = writing.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spawner_runs_futures_from_any_thread() {
+    use tether_core::Spawner;
+    let spawner = tether_tokio::TokioSpawner::current();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    thread::spawn(move || {
+        spawner.spawn(Box::pin(async move {
+            tokio::time::sleep(ms(1)).await;
+            let _ = tx.send(42);
+        }));
+    });
+    assert_eq!(within(Duration::from_secs(20), rx).await.unwrap(), 42);
+}

@@ -19,8 +19,11 @@ use crate::shared::{Clock, RequestHandler, SharedConnection};
 /// Most bytes read from the stream per wake-up; past it the driver yields so that one busy
 /// connection cannot starve the others on its thread.
 pub const READ_BUDGET: usize = 256 * 1024;
-/// Size of one read.
-const READ_CHUNK: usize = 64 * 1024;
+/// Size of the read buffer of a new connection: small, as most connections carry small
+/// frames and a server may hold many of them.
+const MIN_READ_BUF: usize = 8 * 1024;
+/// The read buffer doubles, up to this, each time a read fills it.
+const MAX_READ_BUF: usize = 64 * 1024;
 /// Most loop turns per wake-up (each turn: one read, one lock, one write).
 const MAX_TURNS: usize = 32;
 /// A write buffer that grew past this (a large body) is released once written.
@@ -116,7 +119,7 @@ where
             runtime,
             handler,
             executor,
-            read_buf: vec![0; READ_CHUNK].into_boxed_slice(),
+            read_buf: vec![0; MIN_READ_BUF].into_boxed_slice(),
             out: Vec::new(),
             out_pos: 0,
             unreported: 0,
@@ -198,6 +201,12 @@ where
                 Poll::Ready(Ok(0)) => gone = true,
                 Poll::Ready(Ok(n)) => {
                     input = n;
+                    // A full buffer means more was waiting: read bigger chunks from now on.
+                    if n == self.read_buf.len() && n < MAX_READ_BUF {
+                        let mut bigger = vec![0; n * 2].into_boxed_slice();
+                        bigger[..n].copy_from_slice(&self.read_buf);
+                        self.read_buf = bigger;
+                    }
                     *read_budget = read_budget.saturating_sub(n);
                     again = true;
                 }
@@ -244,6 +253,10 @@ where
                     self.yielded = false;
                 }
             }
+            // Reading resumes once writes drained the send buffer: this turn did not poll
+            // the stream for reading, so no wake-up would come for it.
+            let resumed = conn.wants_input() && !self.wants_input;
+            again |= resumed;
             self.wants_input = conn.wants_input();
             (conn.poll_timeout(), conn.close_reason())
         };
