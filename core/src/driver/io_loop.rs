@@ -412,3 +412,212 @@ impl<T, R: Runtime> Drop for Driver<T, R> {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::disallowed_methods)] // the test runtime reads the clock
+mod tests {
+    //! The driver without any async runtime crate: an in-memory duplex stream and
+    //! `futures`' single-threaded executor.
+
+    use std::collections::VecDeque;
+    use std::task::Waker;
+    use std::time::Duration;
+
+    use futures::executor::LocalPool;
+    use futures::task::LocalSpawnExt;
+    use parking_lot::Mutex;
+
+    use super::*;
+    use crate::{CallOptions, Config, InboundRequest, Inline, Side, Status};
+
+    /// One direction of the duplex.
+    #[derive(Default)]
+    struct Pipe(Mutex<(VecDeque<u8>, Option<Waker>, bool)>);
+
+    struct End {
+        rx: Arc<Pipe>,
+        tx: Arc<Pipe>,
+    }
+
+    fn duplex() -> (End, End) {
+        let (a, b) = (Arc::new(Pipe::default()), Arc::new(Pipe::default()));
+        (
+            End {
+                rx: a.clone(),
+                tx: b.clone(),
+            },
+            End { rx: b, tx: a },
+        )
+    }
+
+    impl End {
+        fn close(&self) {
+            let mut tx = self.tx.0.lock();
+            tx.2 = true;
+            if let Some(waker) = tx.1.take() {
+                waker.wake();
+            }
+        }
+    }
+
+    impl Drop for End {
+        fn drop(&mut self) {
+            self.close();
+        }
+    }
+
+    impl AsyncRead for End {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut [u8],
+        ) -> Poll<std::io::Result<usize>> {
+            let mut rx = self.rx.0.lock();
+            if rx.0.is_empty() && !rx.2 {
+                rx.1 = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            let n = buf.len().min(rx.0.len());
+            for (slot, byte) in buf.iter_mut().zip(rx.0.drain(..n)) {
+                *slot = byte;
+            }
+            Poll::Ready(Ok(n))
+        }
+    }
+
+    impl AsyncWrite for End {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            let mut tx = self.tx.0.lock();
+            tx.0.extend(buf);
+            if let Some(waker) = tx.1.take() {
+                waker.wake();
+            }
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            self.close();
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Timers never fire (no call times out here); yields go through the executor's queue.
+    struct TestRuntime;
+
+    impl Clock for TestRuntime {
+        fn now(&self) -> Instant {
+            Instant::now()
+        }
+    }
+
+    impl Runtime for TestRuntime {
+        type Sleep = std::future::Pending<()>;
+
+        fn sleep_until(&self, _: Instant) -> Self::Sleep {
+            std::future::pending()
+        }
+
+        fn yield_now(&self) -> impl Future<Output = ()> + Send {
+            let mut yielded = false;
+            poll_fn(move |cx| {
+                if std::mem::replace(&mut yielded, true) {
+                    Poll::Ready(())
+                } else {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            })
+        }
+    }
+
+    struct Echo;
+
+    impl RequestHandler for Echo {
+        fn on_request(&self, conn: &SharedConnection, request: InboundRequest) {
+            conn.respond(request.id, Status::OK, request.serialization, request.body)
+                .unwrap();
+        }
+    }
+
+    fn driver(io: End, side: Side) -> Driver<End, TestRuntime> {
+        let conn = Connection::new(Config::new(side), Instant::now());
+        Driver::new(
+            io,
+            conn,
+            Arc::new(TestRuntime),
+            Arc::new(Echo),
+            Arc::new(Inline),
+        )
+    }
+
+    #[test]
+    fn drives_calls_over_any_futures_io_stream() {
+        let (a, b) = duplex();
+        let mut consumer = driver(a, Side::Consumer);
+        let mut provider = driver(b, Side::Provider);
+        let consumer_closed = consumer.on_closed();
+        let provider_closed = provider.on_closed();
+        let conn = consumer.shared().clone();
+
+        let mut pool = LocalPool::new();
+        pool.spawner()
+            .spawn_local(async {
+                consumer.run().await;
+            })
+            .unwrap();
+        pool.spawner()
+            .spawn_local(async {
+                provider.run().await;
+            })
+            .unwrap();
+        let calls: Vec<_> = (0..1_000u32)
+            .map(|i| {
+                conn.start_call(CallOptions::new(Duration::from_secs(60)), i.to_le_bytes())
+                    .unwrap()
+            })
+            .collect();
+        pool.run_until(async {
+            for (i, call) in calls.into_iter().enumerate() {
+                let response = call.response.await.unwrap();
+                assert_eq!(&response.body[..], &(i as u32).to_le_bytes());
+            }
+        });
+
+        conn.close();
+        assert_eq!(
+            pool.run_until(consumer_closed),
+            ConnectionError::LocallyClosed
+        );
+        assert_eq!(
+            pool.run_until(provider_closed),
+            ConnectionError::TransportClosed
+        );
+    }
+
+    #[test]
+    fn a_dropped_driver_fails_pending_calls() {
+        let (a, _b) = duplex();
+        let mut consumer = driver(a, Side::Consumer);
+        let closed = consumer.on_closed();
+        let call = consumer
+            .shared()
+            .start_call(CallOptions::new(Duration::from_secs(60)), [1u8])
+            .unwrap();
+        drop(consumer);
+        assert_eq!(
+            call.response.wait(),
+            Err(crate::CallError::ConnectionLost(
+                ConnectionError::TransportClosed
+            ))
+        );
+        assert_eq!(closed.wait(), ConnectionError::TransportClosed);
+    }
+}

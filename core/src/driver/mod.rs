@@ -55,8 +55,9 @@ pub use signal::WakeSignal;
 /// What the driver needs from an async runtime besides the stream: time, a timer and a
 /// cooperative yield. Spawning is the adapter's business ([`Spawner`](crate::Spawner)).
 pub trait Runtime: Clock {
-    /// A timer future, resolving at its deadline.
-    type Sleep: Future<Output = ()> + Send + 'static;
+    /// A timer future, resolving at its deadline (its output is ignored: tokio's `Sleep`
+    /// and async-io's `Timer` both fit as they are).
+    type Sleep: Future + Send + 'static;
 
     /// A timer that resolves at `deadline` (at once if it has passed).
     fn sleep_until(&self, deadline: Instant) -> Self::Sleep;
