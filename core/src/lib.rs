@@ -66,6 +66,9 @@
 //!
 //! `core/examples/custom_loop.rs` drives a connection over a non-blocking `TcpStream` from a
 //! hand-written loop.
+//!
+//! The [`driver`] module is that loop written once for async runtimes, over any `futures-io`
+//! stream; the tokio and smol adapters run it.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -74,6 +77,7 @@ pub mod callback;
 pub mod config;
 pub mod connection;
 pub mod consumer;
+pub mod driver;
 pub mod error;
 pub mod event;
 pub mod frame;
