@@ -34,6 +34,7 @@
 
 mod client;
 mod pool;
+mod reference;
 mod runtime;
 mod server;
 
@@ -46,6 +47,7 @@ use tether_core::{CallbackExecutor, Inline, RequestHandler};
 
 pub use client::{ClientConnection, connect};
 pub use pool::CallbackPool;
+pub use reference::reference_channels;
 pub use runtime::{TokioIo, TokioRuntime, TokioSpawner};
 pub use server::Server;
 

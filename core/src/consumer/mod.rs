@@ -116,6 +116,46 @@ impl fmt::Debug for Channels {
     }
 }
 
+impl Drop for Channels {
+    /// The connections belong to the reference: closing them also ends whatever keeps them
+    /// reconnecting.
+    fn drop(&mut self) {
+        for slot in self.slots.iter() {
+            if let Some(conn) = slot.lock().take() {
+                conn.close();
+            }
+        }
+    }
+}
+
+/// How long to wait before reconnecting a dropped connection: doubling from `initial` up to
+/// `max`. Java checks every 60 s; tether retries sooner, starting at 100 ms.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Backoff {
+    initial: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    /// Doubling delays from `initial`, capped at `max`.
+    pub const fn new(initial: Duration, max: Duration) -> Self {
+        Self { initial, max }
+    }
+
+    /// The delay before reconnect attempt `attempt` (0 for the first).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX);
+        self.initial.saturating_mul(factor).min(self.max)
+    }
+}
+
+impl Default for Backoff {
+    /// 100 ms, doubling to 5 s.
+    fn default() -> Self {
+        Self::new(Duration::from_millis(100), Duration::from_secs(5))
+    }
+}
+
 /// A remote service as the consumer sees it.
 #[derive(Clone)]
 pub struct Reference(Arc<ReferenceInner>);
@@ -672,4 +712,18 @@ pub(crate) fn ready<T: Send + 'static>(value: T) -> Completion<T> {
     let (completer, completion) = pair(|| unreachable!("completed below"));
     completer.complete(value, &Inline);
     completion
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_its_cap() {
+        let b = Backoff::default();
+        assert_eq!(b.delay(0), Duration::from_millis(100));
+        assert_eq!(b.delay(3), Duration::from_millis(800));
+        assert_eq!(b.delay(10), Duration::from_secs(5));
+        assert_eq!(b.delay(u32::MAX), Duration::from_secs(5));
+    }
 }

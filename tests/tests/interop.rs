@@ -1,0 +1,127 @@
+//! Interop with independent Dubbo implementations from PyPI (`tests/interop/`): their
+//! consumers call tether's provider, and tether's consumer calls their provider. The peers are
+//! installed by `tests/interop/setup.sh` into a venv (`INTEROP_VENV`, default
+//! `target/interop-venv`); this needs `python3` and access to PyPI.
+
+use std::io::{BufRead, BufReader};
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
+
+use tether_core::consumer::{Backoff, Reference};
+use tether_core::provider::{Dispatch, Provider};
+use tether_core::{Config, Side};
+use tether_tests::demo::{SERVICE, VERSION, demo_service};
+use tether_tests::interop::{consumer_cases, report};
+use tether_tokio::{Options, Server, TokioSpawner, reference_channels};
+
+fn interop_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
+}
+
+/// The venv's python, installing the peers once per test binary.
+fn python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let venv = std::env::var_os("INTEROP_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/interop-venv")
+            });
+        let status = Command::new("bash")
+            .arg(interop_dir().join("setup.sh"))
+            .env("INTEROP_VENV", &venv)
+            .status()
+            .expect("bash runs tests/interop/setup.sh");
+        assert!(
+            status.success(),
+            "installing the Python interop peers failed"
+        );
+        venv.join("bin/python")
+    })
+}
+
+/// Kills the child when the test ends, however it ends.
+struct Reaper(Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn python_consumers_pass_every_case_against_the_tether_provider() {
+    let python = python();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(async {
+        let spawner = Arc::new(TokioSpawner::current());
+        let provider =
+            Provider::new(Dispatch::Pool(spawner.clone()), spawner).export(demo_service());
+        Server::bind(
+            "127.0.0.1:0",
+            Config::new(Side::Provider),
+            Arc::new(provider),
+            Options::default(),
+        )
+        .await
+        .unwrap()
+    });
+    let port = server.local_addr().port().to_string();
+    let output = Command::new(python)
+        .arg(interop_dir().join("py_consumer.py"))
+        .args(["127.0.0.1", &port])
+        .current_dir(interop_dir())
+        .output()
+        .expect("py_consumer.py runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        stdout.contains("69 passed, 0 failed"),
+        "py_consumer: {stdout}"
+    );
+    assert!(output.status.success());
+    drop(server);
+}
+
+#[test]
+fn the_tether_consumer_passes_every_case_against_the_python_provider() {
+    let python = python();
+    let mut child = Command::new(python)
+        .arg(interop_dir().join("py_provider.py"))
+        .arg("0")
+        .current_dir(interop_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("py_provider.py starts");
+    let stdout = child.stdout.take().unwrap();
+    let child = Reaper(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let port: u16 = line
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("py_provider said {line:?}"));
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let channels = runtime
+        .block_on(reference_channels(
+            ("127.0.0.1", port),
+            NonZeroUsize::MIN,
+            Config::new(Side::Consumer),
+            Options::default(),
+            Backoff::default(),
+        ))
+        .unwrap();
+    let reference = Reference::builder(SERVICE).version(VERSION).build(channels);
+    let results = consumer_cases(&reference);
+    assert!(results.len() > 60);
+    assert_eq!(report(&results), 0, "every case passes against py_provider");
+    drop(child);
+}
