@@ -27,7 +27,7 @@ pub async fn reference_channels<A>(
 where
     A: ToSocketAddrs + Clone + Send + Sync + 'static,
 {
-    let channels = Arc::new(Channels::new(connections));
+    let channels = Arc::new(Channels::owning(connections));
     for slot in 0..connections.get() {
         let client = connect(addr.clone(), config.clone(), options.clone()).await?;
         channels.set(slot, Some(client.shared().clone()));

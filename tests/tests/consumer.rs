@@ -355,3 +355,22 @@ fn generic_calls_with_dynamic_values() {
         Value::String("Hello generic".into())
     );
 }
+
+#[test]
+fn only_owning_channels_close_their_connections_when_dropped() {
+    let (a, _) = setup(None);
+    let shared = Channels::new(std::num::NonZeroUsize::MIN);
+    shared.set(0, Some(a.consumer.clone()));
+    drop(shared);
+    assert!(
+        a.consumer.close_reason().is_none(),
+        "a shared connection stays open"
+    );
+    let owning = Channels::owning(std::num::NonZeroUsize::MIN);
+    owning.set(0, Some(a.consumer.clone()));
+    drop(owning);
+    assert_eq!(
+        a.consumer.close_reason(),
+        Some(tether_core::ConnectionError::LocallyClosed)
+    );
+}

@@ -47,15 +47,27 @@ const WAIT_GRACE: Duration = Duration::from_secs(1);
 pub struct Channels {
     slots: Box<[Mutex<Option<SharedConnection>>]>,
     next: AtomicUsize,
+    /// Whether the connections were opened for these channels alone (closed on drop).
+    owns_connections: bool,
 }
 
 impl Channels {
-    /// `n` empty slots.
+    /// `n` empty slots, for connections that may be shared with others: dropping the
+    /// channels leaves them open.
     pub fn new(n: NonZeroUsize) -> Self {
         Self {
             slots: (0..n.get()).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
+            owns_connections: false,
         }
+    }
+
+    /// `n` empty slots for connections opened for these channels alone: dropping the
+    /// channels closes them (which also ends whatever keeps them reconnecting).
+    pub fn owning(n: NonZeroUsize) -> Self {
+        let mut channels = Self::new(n);
+        channels.owns_connections = true;
+        channels
     }
 
     /// One slot holding `conn`.
@@ -117,9 +129,11 @@ impl fmt::Debug for Channels {
 }
 
 impl Drop for Channels {
-    /// The connections belong to the reference: closing them also ends whatever keeps them
-    /// reconnecting.
+    /// Owned connections belong to these channels alone: close them.
     fn drop(&mut self) {
+        if !self.owns_connections {
+            return;
+        }
         for slot in self.slots.iter() {
             if let Some(conn) = slot.lock().take() {
                 conn.close();
