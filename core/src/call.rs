@@ -41,8 +41,10 @@ pub trait CallbackExecutor: Send + Sync {
 pub struct Inline;
 
 impl CallbackExecutor for Inline {
+    /// Runs `task` now. A panicking continuation is contained here: it must not take the
+    /// IO loop, and every other call on the connection, down with it.
     fn execute(&self, task: Task) {
-        task();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(task));
     }
 }
 
@@ -92,6 +94,7 @@ pub fn pair<T: Send + 'static>(abandoned: fn() -> T) -> (Completer<T>, Completio
         Completion {
             shared,
             cancel: None,
+            upstream: Vec::new(),
         },
     )
 }
@@ -193,6 +196,27 @@ impl CancelQueue {
 pub struct Completion<T: Send + 'static> {
     shared: Arc<Shared<T>>,
     cancel: Option<(RequestId, Arc<CancelQueue>)>,
+    /// The completions this one was mapped from, nearest first: dropped unresolved, it
+    /// detaches their continuations so that they never run.
+    upstream: Vec<Arc<dyn Upstream>>,
+}
+
+/// A completion whose continuation feeds a mapped one.
+trait Upstream: Send + Sync {
+    /// Drops the continuation without running it.
+    fn detach(&self);
+}
+
+impl<T: Send + 'static> Upstream for Shared<T> {
+    fn detach(&self) {
+        let mut state = self.state.lock();
+        if let State::Continued(_) = *state {
+            let continuation = std::mem::replace(&mut *state, State::Done);
+            // Dropped after the lock is released: it owns the next completer downstream.
+            drop(state);
+            drop(continuation);
+        }
+    }
 }
 
 impl<T: Send + 'static> Completion<T> {
@@ -293,8 +317,13 @@ impl<T: Send + 'static> Completion<T> {
         abandoned: fn() -> U,
     ) -> Completion<U> {
         let (completer, mut mapped) = pair(abandoned);
-        // The interest in the call moves to the mapped completion.
+        // The interest in the call moves to the mapped completion, and with it the duty to
+        // detach this one's continuation (and those before it) if it is dropped unresolved:
+        // otherwise the connection, dropping the call's completer under its lock, would run
+        // `f` there.
         mapped.cancel = self.cancel.take();
+        mapped.upstream.push(self.shared.clone());
+        mapped.upstream.append(&mut self.upstream);
         self.on_complete(move |value| completer.complete(f(value), &Inline));
         mapped
     }
@@ -338,6 +367,9 @@ impl<T: Send + 'static> Drop for Completion<T> {
         *state = State::Done;
         drop(state);
         if unresolved {
+            for upstream in self.upstream.drain(..) {
+                upstream.detach();
+            }
             if let Some((id, queue)) = self.cancel.take() {
                 queue.push(id);
             }
@@ -472,6 +504,45 @@ mod tests {
         queue.drain_into(&mut ids);
         assert_eq!(ids, [RequestId(8)]);
         drop(completer);
+    }
+
+    #[test]
+    fn a_dropped_mapped_completion_never_runs_its_map() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let runs = Arc::new(AtomicUsize::new(0));
+        let queue = Arc::new(CancelQueue::default());
+        let (completer, completion) = pair(abandoned);
+        let (r1, r2) = (runs.clone(), runs.clone());
+        let mapped = completion
+            .with_cancel(RequestId(3), queue.clone())
+            .map(
+                move |v| {
+                    r1.fetch_add(1, Ordering::SeqCst);
+                    v
+                },
+                || Err("gone"),
+            )
+            .map(
+                move |v| {
+                    r2.fetch_add(1, Ordering::SeqCst);
+                    v
+                },
+                || Err("gone"),
+            );
+        drop(mapped);
+        // The connection drops the call's completer (as it does for a cancelled call).
+        drop(completer);
+        assert_eq!(runs.load(Ordering::SeqCst), 0, "no map ran");
+        let mut ids = Vec::new();
+        queue.drain_into(&mut ids);
+        assert_eq!(ids, [RequestId(3)]);
+    }
+
+    #[test]
+    fn a_panicking_inline_continuation_is_contained() {
+        let (completer, completion) = pair(abandoned);
+        completion.on_complete(|_| panic!("user code"));
+        completer.complete(Ok(1), &Inline);
     }
 
     #[test]

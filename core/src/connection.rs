@@ -383,11 +383,14 @@ impl Connection {
         if let Some(err) = self.closed {
             return Err(RespondError::Closed(err));
         }
-        if self.inbound.remove(&id.0).is_none() {
+        if !self.inbound.contains_key(&id.0) {
             return Err(RespondError::UnknownRequest(id));
         }
         let header = response_header(id, status, false, serialization);
-        match self.encode_frame(header, &payload) {
+        // Removed only once answered: if encoding panics, the request still awaits an answer.
+        let encoded = self.encode_frame(header, &payload);
+        self.inbound.remove(&id.0);
+        match encoded {
             Ok(_) => Ok(()),
             Err(EncodeFailure::TooLarge(err)) => {
                 self.reject(id, Status::SERIALIZATION_ERROR, &err.to_string());
@@ -690,7 +693,17 @@ impl Connection {
         let buf = self.outbound.buf();
         let start = buf.len();
         buf.extend_from_slice(&[0; HEADER_LEN]);
-        let encoded = payload.encode(buf);
+        // A payload's encoder is user code (serde impls): if it panics, take its partial
+        // frame back out before the panic goes on, or the stream would be corrupt.
+        let encoded = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            payload.encode(&mut *buf)
+        })) {
+            Ok(encoded) => encoded,
+            Err(panic) => {
+                buf.truncate(start);
+                std::panic::resume_unwind(panic);
+            }
+        };
         let len = buf.len() - start - HEADER_LEN;
         let failure = match encoded {
             Err(err) => Some(EncodeFailure::Encode(err)),

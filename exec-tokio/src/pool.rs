@@ -89,7 +89,8 @@ impl CallbackExecutor for CallbackPool {
         let mut queue = self.shared.queue.lock();
         if queue.closed || queue.tasks.len() >= self.shared.capacity {
             drop(queue);
-            task();
+            // Caller-runs: contain a panic as the pool threads do.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(task));
             return;
         }
         queue.tasks.push_back(task);

@@ -568,7 +568,7 @@ async fn provider_calls_back_and_a_client_without_handler_answers_not_found() {
     )
     .await
     .unwrap();
-    assert_eq!(&response.body[..], &[Status::SERVICE_NOT_FOUND.0]);
+    assert_eq!(&response.body[..], &[Status::SERVICE_ERROR.0]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,7 +18,8 @@ use crate::provider::{Dispatch, Service, serve_callback};
 use crate::shared::{RequestHandler, SharedConnection, Spawner};
 
 /// A local object passed as a callback argument of interface `I` (a marker type naming the
-/// Java interface, made with [`java_class!`](crate::java_class)). The provider receives a
+/// Java interface, made with [`java_class!`](crate::java_class)); it must be an argument
+/// itself (or an `Option` of one), not nested inside another value. The provider receives a
 /// proxy and may call the object's methods later, over the same connection, as long as the
 /// consumer keeps it exported (until unsubscribed or disconnected).
 pub struct Callback<I> {
@@ -213,8 +214,8 @@ mod probe {
                     self.id(v)
                 }
 
-                fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<$ok, Stop> {
-                    Err(Stop)
+                fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<$ok, Stop> {
+                    self.some(value)
                 }
 
                 fn serialize_newtype_struct<T: Serialize + ?Sized>(
@@ -246,6 +247,11 @@ mod probe {
             Err(Stop)
         }
 
+        /// `Some(callback)` is a callback argument too.
+        fn some<T: Serialize + ?Sized>(self, value: &T) -> Result<i32, Stop> {
+            value.serialize(self)
+        }
+
         fn newtype<T: Serialize + ?Sized>(
             self,
             name: &'static str,
@@ -267,6 +273,10 @@ mod probe {
     impl IdProbe {
         fn id(self, v: i32) -> Result<i32, Stop> {
             Ok(v)
+        }
+
+        fn some<T: Serialize + ?Sized>(self, _: &T) -> Result<i32, Stop> {
+            Err(Stop)
         }
 
         fn newtype<T: Serialize + ?Sized>(self, _: &'static str, _: &T) -> Result<i32, Stop> {
@@ -388,18 +398,23 @@ mod probe {
 pub struct CallbackDispatcher {
     dispatch: Dispatch,
     spawner: Arc<dyn Spawner>,
+    oneway: crate::provider::OnewayLimit,
 }
 
 impl CallbackDispatcher {
     /// Runs callback handlers per `dispatch`, async ones on `spawner`.
     pub fn new(dispatch: Dispatch, spawner: Arc<dyn Spawner>) -> Self {
-        Self { dispatch, spawner }
+        Self {
+            dispatch,
+            spawner,
+            oneway: crate::provider::OnewayLimit::new(crate::Config::DEFAULT_MAX_IN_FLIGHT),
+        }
     }
 }
 
 impl RequestHandler for CallbackDispatcher {
     fn on_request(&self, conn: &SharedConnection, request: InboundRequest) {
-        serve_callback(conn, request, &self.dispatch, &self.spawner);
+        serve_callback(conn, request, &self.dispatch, &self.spawner, &self.oneway);
     }
 }
 

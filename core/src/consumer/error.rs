@@ -84,6 +84,8 @@ impl RpcError {
     pub fn code(&self) -> i32 {
         match self {
             Self::Business(_) => 3,
+            // No time budget left before sending: Dubbo's TIMEOUT_TERMINATE.
+            Self::Timeout { timeout, .. } if timeout.is_zero() => 8,
             Self::Timeout { .. } => 2,
             Self::Network(_) | Self::BadRequest(_) | Self::Remote { .. } | Self::Cancelled => 1,
             Self::ServiceNotFound(_) => 1,

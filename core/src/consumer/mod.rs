@@ -312,6 +312,9 @@ impl Reference {
         if let Some(token) = &r.token {
             attachments.insert("token", token.as_str());
         }
+        for (key, value) in r.attachments.iter() {
+            attachments.insert(key, value.clone());
+        }
         let args = GenericArgs {
             method,
             parameter_types,
@@ -447,8 +450,9 @@ where
         self
     }
 
-    /// Dubbo's `sent=true`: calls return (or fail) only once the request was written to the
-    /// transport.
+    /// Dubbo's `sent=true`: [`call`](Self::call) and [`oneway`](Self::oneway) return (or fail)
+    /// only once the request was written to the transport. [`call_async`](Self::call_async)
+    /// never blocks; a write failure fails its completion.
     pub fn sent(mut self, sent: bool) -> Self {
         self.sent = sent;
         self
@@ -486,7 +490,7 @@ where
     /// call it on the thread that drives the connection.
     pub fn call(&self, args: A) -> Result<R, RpcError> {
         self.listeners.invoked(&args);
-        let result = self.start(&args).and_then(|response| {
+        let result = self.start(&args, true).and_then(|response| {
             match response.wait_timeout(self.timeout + WAIT_GRACE) {
                 Ok(result) => decode(result, self.timeout),
                 // The connection should have timed the call out: its IO loop is stuck.
@@ -505,7 +509,9 @@ where
     /// continue it with `on_complete`. Dropping the completion cancels the call.
     pub fn call_async(&self, args: A) -> Completion<Result<R, RpcError>> {
         self.listeners.invoked(&args);
-        let response = match self.start(&args) {
+        // Never blocks: with `sent`, a failed write still fails the call through the
+        // completion (the connection ends, and so does the call).
+        let response = match self.start(&args, false) {
             Ok(response) => response,
             Err(error) => {
                 let result = Err(error);
@@ -602,12 +608,15 @@ where
         &self,
         conn: &SharedConnection,
         args: &A,
-    ) -> Result<Option<Attachments>, RpcError> {
+    ) -> Result<Option<Exports>, RpcError> {
         let found = callback::find_callbacks(args);
         if found.is_empty() {
             return Ok(None);
         }
-        let mut attachments = (*self.attachments).clone();
+        let mut exports = Exports {
+            attachments: (*self.attachments).clone(),
+            added: Vec::new(),
+        };
         for (index, id) in found {
             // The arguments hold the callback, so it is registered.
             let Some(instance) = callback::lookup(id) else {
@@ -618,21 +627,28 @@ where
             };
             let interface = hessian2::java_type_name(param);
             let target: crate::callback::CallbackTarget = instance.service.clone();
-            conn.with(|c, _| {
+            let exported = conn.with(|c, _| {
                 if self.release_callbacks {
                     c.callbacks().unexport(&interface, id);
-                    Ok(())
+                    Ok(false)
                 } else {
-                    c.callbacks().export(&interface, id, target).map(drop)
+                    c.callbacks().export(&interface, id, target)
                 }
-            })
-            .map_err(|e| RpcError::LimitExceeded(e.to_string()))?;
-            attachments.insert(
+            });
+            match exported {
+                Ok(true) => exports.added.push((interface, id)),
+                Ok(false) => {}
+                Err(e) => {
+                    exports.undo(conn);
+                    return Err(RpcError::LimitExceeded(e.to_string()));
+                }
+            }
+            exports.attachments.insert(
                 format!("{}{index}", crate::provider::CALLBACK_ARG_PREFIX),
                 id.to_string(),
             );
         }
-        Ok(Some(attachments))
+        Ok(Some(exports))
     }
 
     fn connection(&self) -> Result<SharedConnection, RpcError> {
@@ -643,15 +659,24 @@ where
             .ok_or_else(|| RpcError::NoConnection(self.reference.0.path.clone()))
     }
 
-    /// Starts the two-way call; with `sent`, waits until it was written.
-    fn start(&self, args: &A) -> Result<Completion<CallResult>, RpcError> {
+    /// Starts the two-way call. With `sent` and `wait_for_sent`, waits until it was written.
+    fn start(&self, args: &A, wait_for_sent: bool) -> Result<Completion<CallResult>, RpcError> {
         let conn = self.connection()?;
-        let callbacks = self.callback_attachments(&conn, args)?;
-        let attachments = callbacks.as_ref().unwrap_or(&self.attachments);
-        let options = CallOptions::new(self.timeout).notify_sent(self.sent);
-        let call = conn
-            .start_call(options, self.body(args, attachments))
-            .map_err(|e| RpcError::from(e.kind))?;
+        let exports = self.callback_attachments(&conn, args)?;
+        let attachments = exports
+            .as_ref()
+            .map_or(&*self.attachments, |e| &e.attachments);
+        let notify_sent = self.sent && wait_for_sent;
+        let options = CallOptions::new(self.timeout).notify_sent(notify_sent);
+        let call = match conn.start_call(options, self.body(args, attachments)) {
+            Ok(call) => call,
+            Err(e) => {
+                if let Some(exports) = &exports {
+                    exports.undo(&conn);
+                }
+                return Err(RpcError::from(e.kind));
+            }
+        };
         if let Some(sent) = call.sent {
             wait_sent(sent, self.timeout)?;
         }
@@ -660,19 +685,42 @@ where
 
     fn send_oneway(&self, args: &A) -> Result<(), RpcError> {
         let conn = self.connection()?;
-        let callbacks = self.callback_attachments(&conn, args)?;
-        let attachments = callbacks.as_ref().unwrap_or(&self.attachments);
-        let Sent { sent, .. } = conn
-            .send_oneway(
-                SerializationId::HESSIAN2,
-                self.sent,
-                self.body(args, attachments),
-            )
-            .map_err(|e| RpcError::from(e.kind))?;
+        let exports = self.callback_attachments(&conn, args)?;
+        let attachments = exports
+            .as_ref()
+            .map_or(&*self.attachments, |e| &e.attachments);
+        let body = self.body(args, attachments);
+        let sent = conn.send_oneway(SerializationId::HESSIAN2, self.sent, body);
+        if sent.is_err() {
+            if let Some(exports) = &exports {
+                exports.undo(&conn);
+            }
+        }
+        let Sent { sent, .. } = sent.map_err(|e| RpcError::from(e.kind))?;
         match sent {
             Some(sent) => wait_sent(sent, self.timeout),
             None => Ok(()),
         }
+    }
+}
+
+/// The attachments naming a call's callback arguments, and the exports the call added.
+struct Exports {
+    attachments: Attachments,
+    added: Vec<(String, i32)>,
+}
+
+impl Exports {
+    /// Withdraws the exports this call added, for a call that did not go out.
+    fn undo(&self, conn: &SharedConnection) {
+        if self.added.is_empty() {
+            return;
+        }
+        conn.with(|c, _| {
+            for (interface, id) in &self.added {
+                c.callbacks().unexport(interface, *id);
+            }
+        });
     }
 }
 

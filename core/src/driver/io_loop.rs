@@ -324,17 +324,17 @@ where
         if producers > 1 {
             self.expected_frames = self.expected_frames.saturating_add(producers as u64);
         }
-        // If user code panics here, the undelivered rest is dropped with `events`, and a
-        // dropped delivery still completes its call inline.
+        // User code runs here (continuations, request handlers): a panic in one is contained
+        // to that event, so the loop, and every other call on the connection, carry on.
         for event in events.drain(..) {
-            match event {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match event {
                 Event::CallCompleted(delivery) => delivery.deliver(&*self.executor),
                 Event::RequestSent(delivery) => delivery.deliver(&*self.executor),
                 Event::RequestReceived(request) => self.handler.on_request(&self.shared, request),
                 // `Closed` is read from the connection under the lock; peer announcements
                 // and capacity are state the connection's users query.
                 _ => {}
-            }
+            }));
         }
         self.events = events;
     }
@@ -400,11 +400,11 @@ impl<T, R: Runtime> Drop for Driver<T, R> {
             conn.close_reason().unwrap_or(ConnectionError::Dropped)
         };
         for event in self.events.drain(..) {
-            match event {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match event {
                 Event::CallCompleted(delivery) => delivery.deliver(&*self.executor),
                 Event::RequestSent(delivery) => delivery.deliver(&*self.executor),
                 _ => {}
-            }
+            }));
         }
         self.finished = true;
         for waiter in self.closed_waiters.drain(..) {

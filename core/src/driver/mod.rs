@@ -68,8 +68,9 @@ pub trait Runtime: Clock {
 }
 
 /// A [`RequestHandler`] for connections that export nothing (a consumer without callback
-/// services): answers every two-way request with status 60, `SERVICE_NOT_FOUND`, so that the
-/// peer's call ends at once instead of timing out; one-way requests are dropped.
+/// services): answers every two-way request with status 70 and a not-found message, as a
+/// Java consumer with no such export does, so that the peer's call ends at once instead of
+/// timing out; one-way requests are dropped.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RejectRequests;
 
@@ -81,11 +82,14 @@ impl RequestHandler for RejectRequests {
         // Non-OK bodies are one Hessian2 string (`PROTOCOL.md` §3.4); like the connection's
         // own rejections, it is written in Hessian2 whatever the request used.
         let mut body = Vec::new();
-        hessian2::write_string(&mut body, "no service is exported on this connection");
+        hessian2::write_string(
+            &mut body,
+            "Not found exported service: no service is exported on this connection",
+        );
         // The only failure is a connection that ended meanwhile: nothing left to answer.
         let _ = conn.respond(
             request.id,
-            Status::SERVICE_NOT_FOUND,
+            Status::SERVICE_ERROR,
             SerializationId::HESSIAN2,
             body,
         );

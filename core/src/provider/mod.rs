@@ -24,6 +24,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub(crate) use responder::OnewayLimit;
 pub use responder::Responder;
 
 use std::marker::PhantomData;
@@ -364,6 +365,7 @@ pub struct Provider {
     dispatch: Dispatch,
     /// Runs async handlers' futures.
     spawner: Arc<dyn Spawner>,
+    oneway: OnewayLimit,
 }
 
 impl Provider {
@@ -374,7 +376,21 @@ impl Provider {
             services: HashMap::new(),
             dispatch,
             spawner,
+            oneway: OnewayLimit::new(crate::Config::DEFAULT_MAX_IN_FLIGHT),
         }
+    }
+
+    /// The most one-way requests handled at once, over all connections (default 65 536).
+    /// Past it, one-way requests are dropped, as Java drops those its pool rejects (two-way
+    /// requests are bounded per connection by `Config::max_inbound_in_flight`).
+    pub fn max_oneway_in_flight(mut self, limit: std::num::NonZeroUsize) -> Self {
+        self.oneway = OnewayLimit::new(limit.get());
+        self
+    }
+
+    /// One-way requests being handled now.
+    pub fn oneway_in_flight(&self) -> usize {
+        self.oneway.in_flight()
     }
 
     /// Exports `service` (replacing one with the same key).
@@ -384,7 +400,7 @@ impl Provider {
     }
 
     fn handle(&self, conn: &SharedConnection, request: InboundRequest) {
-        let Some(parsed) = parse(conn, request) else {
+        let Some(parsed) = parse(conn, request, &self.oneway) else {
             return;
         };
         // Java ≥ 2.7: the `path` and `version` attachments override body fields 2 and 3.
@@ -427,7 +443,7 @@ struct Parsed {
 
 /// Decodes the head and the attachments (which name the group and may override path and
 /// version), skipping the arguments until the method is known. Answers 40 itself on failure.
-fn parse(conn: &SharedConnection, request: InboundRequest) -> Option<Parsed> {
+fn parse(conn: &SharedConnection, request: InboundRequest, oneway: &OnewayLimit) -> Option<Parsed> {
     let InboundRequest {
         id,
         two_way,
@@ -435,6 +451,12 @@ fn parse(conn: &SharedConnection, request: InboundRequest) -> Option<Parsed> {
         body,
         received_at,
     } = request;
+    let slot = if two_way {
+        None
+    } else {
+        // Past the limit a one-way request is dropped: it has nobody to answer.
+        Some(oneway.try_acquire()?)
+    };
     if serialization != SerializationId::HESSIAN2 {
         // `PROTOCOL.md` §12: answered in Hessian2 with 40.
         let responder = Responder::new(conn.clone(), id, serialization, two_way, false);
@@ -451,13 +473,16 @@ fn parse(conn: &SharedConnection, request: InboundRequest) -> Option<Parsed> {
     });
     match parsed {
         Ok((head, attachments)) => {
-            let responder = Responder::new(
+            let mut responder = Responder::new(
                 conn.clone(),
                 id,
                 serialization,
                 two_way,
                 attachments_supported(&head.dubbo_version),
             );
+            if let Some(slot) = slot {
+                responder = responder.with_slot(slot);
+            }
             Some(Parsed {
                 head,
                 attachments,
@@ -568,6 +593,7 @@ fn callback_proxies(
     attachments: &Attachments,
 ) -> Result<Vec<(usize, CallbackProxy)>, String> {
     let mut proxies = Vec::new();
+    let mut added_here: Vec<(Arc<str>, i32)> = Vec::new();
     for (key, value) in attachments.iter() {
         let Some(index) = key
             .strip_prefix(CALLBACK_ARG_PREFIX)
@@ -590,15 +616,30 @@ fn callback_proxies(
             .releases
             .iter()
             .any(|(m, i)| m == method && *i == index);
-        conn.with(|c, _| {
+        let added = conn.with(|c, _| {
             if release {
                 c.callbacks().remove_proxy(&interface, id);
-                Ok(())
+                Ok(false)
             } else {
-                c.callbacks().add_proxy(&interface, id).map(drop)
+                c.callbacks().add_proxy(&interface, id)
             }
-        })
-        .map_err(|e| format!("Fail to decode request due to: {e}"))?;
+        });
+        match added {
+            Ok(new) => {
+                if new {
+                    added_here.push((interface.clone(), id));
+                }
+            }
+            Err(e) => {
+                // The request is refused: withdraw the proxies it had added.
+                conn.with(|c, _| {
+                    for (interface, id) in &added_here {
+                        c.callbacks().remove_proxy(interface, *id);
+                    }
+                });
+                return Err(format!("Fail to decode request due to: {e}"));
+            }
+        }
         proxies.push((
             index,
             CallbackProxy {
@@ -607,6 +648,7 @@ fn callback_proxies(
                 id,
                 timeout: service.callback_timeout,
                 group: attachments.get_str("group").map(Into::into),
+                token: service.token.as_deref().map(Into::into),
             },
         ));
     }
@@ -620,8 +662,9 @@ pub(crate) fn serve_callback(
     request: InboundRequest,
     dispatch: &Dispatch,
     spawner: &Arc<dyn Spawner>,
+    oneway: &OnewayLimit,
 ) {
-    let Some(parsed) = parse(conn, request) else {
+    let Some(parsed) = parse(conn, request, oneway) else {
         return;
     };
     let interface = parsed
@@ -705,6 +748,8 @@ pub struct CallbackProxy {
     id: i32,
     timeout: Duration,
     group: Option<Arc<str>>,
+    /// The service's token: a Java consumer checks it on callback invocations (§6.3).
+    token: Option<Arc<str>>,
 }
 
 impl CallbackProxy {
@@ -738,11 +783,14 @@ impl CallbackProxy {
                 .unwrap_or(crate::ConnectionError::LocallyClosed);
             return crate::consumer::ready(Err(RpcError::Network(reason)));
         }
-        let mut attachments = Attachments::with_capacity(3);
+        let mut attachments = Attachments::with_capacity(4);
         attachments.insert("path", &*self.interface);
         attachments.insert(CALLBACK_INSTANCE, self.id.to_string());
         if let Some(group) = &self.group {
             attachments.insert("group", &**group);
+        }
+        if let Some(token) = &self.token {
+            attachments.insert("token", &**token);
         }
         let descriptor = A::descriptor_string();
         let body = RequestBody {

@@ -18,6 +18,50 @@ pub struct Responder {
     /// Whether the request's dubbo version takes result flags 3/4/5 (`PROTOCOL.md` §3.1).
     with_attachments: bool,
     answered: bool,
+    /// A one-way request's place under the provider's limit, released with the responder.
+    _slot: Option<OnewaySlot>,
+}
+
+/// Counts one-way requests being handled: nothing else bounds them, since no response is
+/// awaited (two-way requests count against the connection's inbound limit).
+#[derive(Debug)]
+pub(crate) struct OnewayLimit {
+    in_flight: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    limit: usize,
+}
+
+impl OnewayLimit {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            in_flight: Default::default(),
+            limit,
+        }
+    }
+
+    /// A place for one more one-way request, or `None` at the limit.
+    pub(crate) fn try_acquire(&self) -> Option<OnewaySlot> {
+        use std::sync::atomic::Ordering;
+        if self.in_flight.fetch_add(1, Ordering::AcqRel) >= self.limit {
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(OnewaySlot(self.in_flight.clone()))
+    }
+
+    /// One-way requests being handled now.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+/// One one-way request's place under its [`OnewayLimit`].
+#[derive(Debug)]
+pub(crate) struct OnewaySlot(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for OnewaySlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 impl Responder {
@@ -35,7 +79,13 @@ impl Responder {
             two_way,
             with_attachments,
             answered: false,
+            _slot: None,
         }
+    }
+
+    pub(crate) fn with_slot(mut self, slot: OnewaySlot) -> Self {
+        self._slot = Some(slot);
+        self
     }
 
     /// Whether the caller expects an answer (one-way requests are never answered).
@@ -47,8 +97,8 @@ impl Responder {
     /// serializes as null (`()`, `None`) is sent as the null result, as Java does for `void`
     /// and `null` (`PROTOCOL.md` §3.2).
     pub fn reply<R: Serialize + ?Sized>(mut self, result: Result<&R, &JavaException>) {
-        self.answered = true;
         if !self.two_way {
+            self.answered = true;
             return;
         }
         let body = match result {
@@ -63,10 +113,12 @@ impl Responder {
             body
         };
         // A closed connection has nobody to answer; an over-limit or unencodable body was
-        // already replaced by status 25 or 50 by the connection.
+        // already replaced by status 25 or 50 by the connection. Marked answered only after:
+        // if encoding the value panics, `drop` answers 70 instead.
         let _ = self
             .conn
             .respond(self.id, Status::OK, self.serialization, body);
+        self.answered = true;
     }
 
     /// Answers with an error status and its message (`PROTOCOL.md` §3.4).

@@ -1,0 +1,99 @@
+//! Regression tests over tokio for defects a review found.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tether_core::consumer::{Channels, Reference};
+use tether_core::provider::{Dispatch, Provider, Service};
+use tether_core::{Config, Side};
+use tether_tokio::{Options, Server, TokioSpawner, connect};
+
+const SERVICE: &str = "org.apache.dubbo.demo.DemoService";
+
+async fn setup() -> (Server, Reference) {
+    let spawner = Arc::new(TokioSpawner::current());
+    let provider = Provider::new(Dispatch::Direct, spawner).export(
+        Service::new(SERVICE)
+            .method("sayHello", |_, (name,): (String,)| {
+                Ok(format!("Hello {name}"))
+            })
+            .method_async("slow", |_, (name,): (String,)| async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok::<_, tether_core::message::JavaException>(name)
+            }),
+    );
+    let server = Server::bind(
+        "127.0.0.1:0",
+        Config::new(Side::Provider),
+        Arc::new(provider),
+        Options::default(),
+    )
+    .await
+    .unwrap();
+    let client = connect(
+        server.local_addr(),
+        Config::new(Side::Consumer),
+        Options::default(),
+    )
+    .await
+    .unwrap();
+    let reference =
+        Reference::builder(SERVICE).build(Arc::new(Channels::single(client.shared().clone())));
+    (server, reference)
+}
+
+/// A panicking continuation (on the IO task, with the default `Inline` executor) is contained:
+/// the connection and its other calls carry on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_continuation_does_not_take_the_connection_down() {
+    let (_server, reference) = setup().await;
+    let m = reference.method::<(String,), String>("sayHello");
+    // Slow, so that the continuation is registered before the response: it then runs on
+    // the IO task.
+    let slow = reference.method::<(String,), String>("slow");
+    let first = slow.call_async(("a".into(),));
+    first.on_complete(|_| panic!("user continuation panicked"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A separate call issued after: does the connection still work?
+    let second = m.call_async(("b".into(),)).await;
+    assert_eq!(
+        second.as_deref().ok(),
+        Some("Hello b"),
+        "second call: {second:?}"
+    );
+}
+
+/// Many panicking continuations completed in one batch neither abort the process nor stop the
+/// connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_panicking_continuations_are_all_contained() {
+    let (_server, reference) = setup().await;
+    let m = reference.method::<(String,), String>("sayHello");
+    let slow = reference.method::<(String,), String>("slow");
+    for i in 0..50 {
+        slow.call_async((format!("{i}"),))
+            .on_complete(|_| panic!("user continuation panicked"));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        m.call_async(("after".into(),)).await.unwrap(),
+        "Hello after"
+    );
+}
+
+/// `call_async` never blocks, even with `sent(true)`: on a current-thread runtime a blocking
+/// wait would keep the IO task from ever writing.
+#[tokio::test(flavor = "current_thread")]
+async fn call_async_with_sent_does_not_block() {
+    let (_server, reference) = setup().await;
+    let m = reference.method::<(String,), String>("sayHello").sent(true);
+    let started = std::time::Instant::now();
+    let c = m.call_async(("a".into(),));
+    let returned_after = started.elapsed();
+    let result = c.await;
+    assert!(
+        returned_after < Duration::from_millis(100),
+        "call_async blocked for {returned_after:?}"
+    );
+    assert_eq!(result.unwrap(), "Hello a");
+}
