@@ -14,6 +14,7 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -118,24 +119,27 @@ struct Io {
 }
 
 impl Io {
-    /// Delivers drained events, outside the connection's lock.
+    /// Delivers drained events, outside the connection's lock. User code runs here
+    /// (continuations, request handlers): as in the async driver, a panic in one is
+    /// contained to that event, so the thread, and every other call on the connection,
+    /// carry on.
     fn deliver(&self, events: &mut Vec<Event>) {
         for event in events.drain(..) {
-            match event {
+            let _ = catch_unwind(AssertUnwindSafe(|| match event {
                 Event::CallCompleted(delivery) => delivery.deliver(&*self.executor),
                 Event::RequestSent(delivery) => delivery.deliver(&*self.executor),
                 Event::RequestReceived(request) => self.handler.on_request(&self.shared, request),
                 // `Closed` is read from the connection under the lock; peer announcements
                 // and capacity are state the connection's users query.
                 _ => {}
-            }
+            }));
         }
     }
 }
 
-/// Closes the connection and its socket if the thread holding it unwinds (a panicking
-/// request handler or continuation), as the async driver does when its task dies: pending
-/// calls fail at once instead of waiting for timeouts.
+/// Closes the connection and its socket if the thread holding it unwinds anyway (user code
+/// is contained by `deliver`; this is for anything else), as the async driver does when its
+/// task dies: pending calls fail at once instead of waiting for timeouts.
 struct CloseOnPanic<'a>(&'a Io, &'a TcpStream);
 
 impl Drop for CloseOnPanic<'_> {

@@ -99,6 +99,7 @@ impl Options {
     /// Dubbo's default connect timeout.
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
     /// Default bound on a server's connections: 1,024 IO threads.
+    // A non-zero literal: checked at compile time.
     pub const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(512).unwrap();
 
     /// Sets where response continuations run.
