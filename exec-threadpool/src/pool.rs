@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
@@ -70,7 +70,7 @@ impl Spawner for WorkerPool {
     fn spawn(&self, future: BoxFuture) {
         let task = Arc::new(FutureTask {
             future: Mutex::new(Some(future)),
-            queued: AtomicBool::new(true),
+            state: AtomicU8::new(QUEUED),
             pool: Arc::downgrade(&self.0.shared),
         });
         if let Err(Job::Poll(task)) = self.0.shared.push(Job::Poll(task), true) {
@@ -209,43 +209,84 @@ impl Shared {
     }
 }
 
-/// A spawned future and its place in the queue.
+/// [`FutureTask::state`]: in the queue (or about to be polled by the spawner).
+const QUEUED: u8 = 0;
+/// Being polled.
+const RUNNING: u8 = 1;
+/// Being polled, and woken meanwhile: queued again once the poll returns.
+const NOTIFIED: u8 = 2;
+/// Waiting for a wake.
+const IDLE: u8 = 3;
+/// Finished (or panicked): wakes do nothing.
+const DONE: u8 = 4;
+
+/// A spawned future and where it is in its life. The state machine gives one thread at a
+/// time the right to poll, so the future is polled without holding any lock.
 struct FutureTask {
-    /// `None` once the future finished (or panicked). Locked only to poll it: a task woken
-    /// while polled is queued again, and its next poll waits for this one.
+    /// Taken out by the thread that polls it; `None` once finished.
     future: Mutex<Option<BoxFuture>>,
-    /// Whether the task is in the queue (or about to be polled by the spawner): wakes of a
-    /// queued task queue nothing more.
-    queued: AtomicBool,
+    state: AtomicU8,
     pool: Weak<Shared>,
 }
 
 impl FutureTask {
+    /// Polls the future once. Only called for a task in state `QUEUED`, by whoever took it
+    /// from the queue (or the spawner, when the queue was full).
     fn run(self: Arc<Self>) {
-        // Cleared before polling: a wake during the poll queues the task again.
-        self.queued.store(false, Ordering::Release);
-        let waker = Waker::from(self.clone());
-        let mut slot = self.future.lock();
-        let Some(future) = slot.as_mut() else {
+        self.state.store(RUNNING, Ordering::Release);
+        // Invariant: only a `RUNNING` task's poller touches the slot, so it is never
+        // contended; the lock is for `Sync`, and is released before polling.
+        let Some(mut future) = self.future.lock().take() else {
             return;
         };
+        let waker = Waker::from(self.clone());
         let mut cx = Context::from_waker(&waker);
         match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
             Ok(Poll::Pending) => {}
             // Finished, or panicked: either way it is done.
-            Ok(Poll::Ready(())) | Err(_) => *slot = None,
+            Ok(Poll::Ready(())) | Err(_) => {
+                self.state.store(DONE, Ordering::Release);
+                return;
+            }
+        }
+        *self.future.lock() = Some(future);
+        if self
+            .state
+            .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // Woken while polled (`NOTIFIED`): poll again, after the tasks queued meanwhile.
+            self.state.store(QUEUED, Ordering::Release);
+            self.requeue();
+        }
+    }
+
+    fn requeue(self: Arc<Self>) {
+        if let Some(pool) = self.pool.upgrade() {
+            // Unbounded: see `WorkerPool`. A closed pool hands the task back: dropped here.
+            let _ = pool.push(Job::Poll(self), false);
         }
     }
 }
 
 impl Wake for FutureTask {
     fn wake(self: Arc<Self>) {
-        if self.queued.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        if let Some(pool) = self.pool.upgrade() {
-            // Unbounded: see `WorkerPool`. A closed pool hands the task back: dropped here.
-            let _ = pool.push(Job::Poll(self), false);
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            let next = match state {
+                IDLE => QUEUED,
+                RUNNING => NOTIFIED,
+                // Queued, already notified, or done: nothing to add.
+                _ => return,
+            };
+            match self
+                .state
+                .compare_exchange(state, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) if next == QUEUED => return self.requeue(),
+                Ok(_) => return,
+                Err(actual) => state = actual,
+            }
         }
     }
 }
@@ -286,6 +327,29 @@ mod tests {
         let first = got.iter().find(|g| g.0 == "first").unwrap();
         assert_eq!(first.1, 7);
         assert_eq!(first.2.as_deref(), Some("tether-worker-0"));
+    }
+
+    #[test]
+    fn tasks_woken_while_polled_run_again_and_finish() {
+        let pool = WorkerPool::new(n(2), n(64)).unwrap();
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..32 {
+            let tx = tx.clone();
+            let mut polls = 0;
+            // Wakes itself during each poll, 200 times: every wake lands while it runs.
+            pool.spawn(Box::pin(std::future::poll_fn(move |cx| {
+                polls += 1;
+                if polls < 200 {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                tx.send(polls).unwrap();
+                Poll::Ready(())
+            })));
+        }
+        for _ in 0..32 {
+            assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), 200);
+        }
     }
 
     #[test]
