@@ -1,7 +1,7 @@
-//! tether in one screen: a provider and a consumer on 127.0.0.1, over tokio, showing every
-//! Dubbo call mode.
+//! tether in one screen: a provider and a consumer on 127.0.0.1, over any adapter, showing
+//! every Dubbo call mode.
 //!
-//! `cargo run --example demo`
+//! `cargo run --example demo [-- --executor tokio|smol|threadpool]` (tokio by default)
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use tether_core::consumer::{Backoff, Callback, CallbackDispatcher, Reference, Rp
 use tether_core::message::JavaException;
 use tether_core::provider::{CallbackArg, Dispatch, Provider, Service};
 use tether_core::{Config, Side};
-use tether_tokio::{CallbackPool, Options, Server, TokioSpawner, reference_channels};
+use tether_tests::exec::{self, Executor, Opts};
 
 const SERVICE: &str = "org.apache.dubbo.demo.DemoService";
 
@@ -20,7 +20,10 @@ const SERVICE: &str = "org.apache.dubbo.demo.DemoService";
 struct Listener;
 tether_core::java_class!(Listener => "org.apache.dubbo.demo.Listener");
 
-fn provider_service() -> Service {
+fn provider_service(exec: &dyn Executor) -> Service {
+    let (sleep, spawner) = (exec.sleeper(), exec.spawner());
+    let (sleep_foo, sleep_bar, sleep_ms, sleep_cb) =
+        (sleep.clone(), sleep.clone(), sleep.clone(), sleep);
     Service::new(SERVICE)
         .version("1.0.0")
         .method("sayHello", |_, (name,): (String,)| {
@@ -28,17 +31,26 @@ fn provider_service() -> Service {
         })
         // Provider-side async: the handler returns a future; the response goes out when it
         // completes, and the worker is free meanwhile.
-        .method_async("findFoo", |_, (): ()| async {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            Ok::<_, JavaException>("foo".to_owned())
+        .method_async("findFoo", move |_, (): ()| {
+            let wait = sleep_foo(Duration::from_millis(500));
+            async {
+                wait.await;
+                Ok::<_, JavaException>("foo".to_owned())
+            }
         })
-        .method_async("findBar", |_, (): ()| async {
-            tokio::time::sleep(Duration::from_millis(600)).await;
-            Ok::<_, JavaException>("bar".to_owned())
+        .method_async("findBar", move |_, (): ()| {
+            let wait = sleep_bar(Duration::from_millis(600));
+            async {
+                wait.await;
+                Ok::<_, JavaException>("bar".to_owned())
+            }
         })
-        .method_async("sleep", |_, (ms,): (i64,)| async move {
-            tokio::time::sleep(Duration::from_millis(ms as u64)).await;
-            Ok::<_, JavaException>(ms)
+        .method_async("sleep", move |_, (ms,): (i64,)| {
+            let wait = sleep_ms(Duration::from_millis(ms as u64));
+            async move {
+                wait.await;
+                Ok::<_, JavaException>(ms)
+            }
         })
         .method("log", |_, (line,): (String,)| {
             println!("               provider logged {line:?} (one-way: no reply was sent)");
@@ -49,16 +61,17 @@ fn provider_service() -> Service {
         })
         .method(
             "subscribe",
-            |ctx, (topic, _): (String, CallbackArg<Listener>)| {
+            move |ctx, (topic, _): (String, CallbackArg<Listener>)| {
                 // Keep the proxy and call the consumer back later, over the same connection.
                 let proxy = ctx.callback(1).expect("argument 1 is a callback").clone();
-                tokio::spawn(async move {
+                let sleep = sleep_cb.clone();
+                spawner.spawn(Box::pin(async move {
                     for i in 1..=3 {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        sleep(Duration::from_millis(50)).await;
                         let change = format!("{topic} changed ({i}/3)");
                         let _ = proxy.call::<(String,), ()>("changed", (change,)).await;
                     }
-                });
+                }));
                 Ok(())
             },
         )
@@ -69,40 +82,36 @@ fn section(name: &str) {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let runtime = tokio::runtime::Runtime::new()?;
-    let _guard = runtime.enter();
+    let (exec, _) = exec::from_args()?;
 
     // The provider: handlers on a worker pool (Dubbo's "all" dispatcher).
-    let spawner = Arc::new(TokioSpawner::current());
-    let provider =
-        Provider::new(Dispatch::Pool(spawner.clone()), spawner.clone()).export(provider_service());
-    let server = runtime.block_on(Server::bind(
+    let spawner = exec.spawner();
+    let provider = Provider::new(Dispatch::Pool(spawner.clone()), spawner.clone())
+        .export(provider_service(&*exec));
+    let server = exec.bind(
         "127.0.0.1:0",
         Config::new(Side::Provider),
         Arc::new(provider),
-        Options::default(),
-    ))?;
+        Opts::default(),
+    )?;
     println!(
-        "tether demo: provider on {}, consumer connecting over tokio\n",
-        server.local_addr()
+        "tether demo: provider on {}, consumer connecting over {}\n",
+        server.local_addr(),
+        exec.name()
     );
 
     // The consumer: one connection; callbacks from the provider are answered by the
     // dispatcher; onreturn/onthrow of async calls run on a 2-thread callback pool.
-    let pool = Arc::new(CallbackPool::new(
-        NonZeroUsize::new(2).unwrap(),
-        NonZeroUsize::new(1024).unwrap(),
-    )?);
-    let options = Options::default()
-        .callback_executor(pool)
+    let opts = Opts::default()
+        .callback_executor(exec.callback_pool(2, 1024))
         .request_handler(Arc::new(CallbackDispatcher::new(Dispatch::Direct, spawner)));
-    let channels = runtime.block_on(reference_channels(
+    let channels = exec.reference_channels(
         server.local_addr(),
         NonZeroUsize::MIN,
         Config::new(Side::Consumer),
-        options,
+        opts,
         Backoff::default(),
-    ))?;
+    )?;
     let demo = Reference::builder(SERVICE).version("1.0.0").build(channels);
 
     section("sync");

@@ -1,6 +1,7 @@
-//! Serves the interop demo-service contract on tokio, for `py_consumer.py` or any consumer.
+//! Serves the interop demo-service contract, for `py_consumer.py` or any consumer.
 //!
-//! `cargo run --release --example interop-provider -- --port PORT` (PORT 0 picks a free port)
+//! `cargo run --release --example interop-provider -- [--executor tokio|smol|threadpool]
+//! [--port PORT]` (PORT 0, the default, picks a free port; the executor defaults to tokio)
 //! prints `listening on 127.0.0.1:PORT` once ready and serves until killed.
 
 use std::io::Write;
@@ -9,33 +10,31 @@ use std::sync::Arc;
 use tether_core::provider::{Dispatch, Provider};
 use tether_core::{Config, Side};
 use tether_tests::demo::demo_service;
-use tether_tokio::{Options, Server, TokioSpawner};
+use tether_tests::exec::{self, Opts};
 
-fn port_from_args() -> Result<u16, String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.as_slice() {
-        [] => Ok(0),
-        [flag, port] if flag == "--port" => {
-            port.parse().map_err(|e| format!("bad port {port:?}: {e}"))
-        }
-        _ => Err("usage: interop-provider [--port PORT]".to_owned()),
-    }
-}
+const USAGE: &str = "usage: interop-provider [--executor tokio|smol|threadpool] [--port PORT]";
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
-    let port = port_from_args().map_err(std::io::Error::other)?;
-    let spawner = Arc::new(TokioSpawner::current());
+fn main() -> std::io::Result<()> {
+    let (exec, args) = exec::from_args().map_err(std::io::Error::other)?;
+    let port: u16 = match args.as_slice() {
+        [] => 0,
+        [flag, port] if flag == "--port" => port
+            .parse()
+            .map_err(|e| std::io::Error::other(format!("bad port {port:?}: {e}")))?,
+        _ => return Err(std::io::Error::other(USAGE)),
+    };
+    let spawner = exec.spawner();
     let provider = Provider::new(Dispatch::Pool(spawner.clone()), spawner).export(demo_service());
-    let server = Server::bind(
-        ("127.0.0.1", port),
+    let server = exec.bind(
+        &format!("127.0.0.1:{port}"),
         Config::new(Side::Provider),
         Arc::new(provider),
-        Options::default(),
-    )
-    .await?;
+        Opts::default(),
+    )?;
     println!("listening on {}", server.local_addr());
     std::io::stdout().flush()?;
-    std::future::pending::<()>().await;
-    Ok(())
+    // The adapter's threads serve; this one only keeps the server alive.
+    loop {
+        std::thread::park();
+    }
 }

@@ -7,7 +7,9 @@
 
 #![allow(missing_docs)] // test support: the names say it
 
+pub mod conformance;
 pub mod demo;
+pub mod exec;
 pub mod interop;
 
 use std::cmp::Reverse;

@@ -1,9 +1,11 @@
 //! Interop with independent Dubbo implementations from PyPI (`tests/interop/`): their
-//! consumers call tether's provider, and tether's consumer calls their provider. The peers are
-//! installed by `tests/interop/setup.sh` into a venv (`INTEROP_VENV`, default
-//! `target/interop-venv`); this needs `python3` and access to PyPI.
+//! consumers call tether's provider, and tether's consumer calls their provider, on each
+//! adapter (tokio, smol, thread pool). The peers are installed by `tests/interop/setup.sh`
+//! into a venv (`INTEROP_VENV`, default `target/interop-venv`); this needs `python3` and
+//! access to PyPI.
 
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,8 +15,8 @@ use tether_core::consumer::{Backoff, Reference};
 use tether_core::provider::{Dispatch, Provider};
 use tether_core::{Config, Side};
 use tether_tests::demo::{SERVICE, VERSION, demo_service};
+use tether_tests::exec::{Executor, Opts, Smol, ThreadPool, Tokio};
 use tether_tests::interop::{consumer_cases, report};
-use tether_tokio::{Options, Server, TokioSpawner, reference_channels};
 
 fn interop_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
@@ -52,23 +54,19 @@ impl Drop for Reaper {
     }
 }
 
-#[test]
-fn python_consumers_pass_every_case_against_the_tether_provider() {
+/// `py_consumer.py`'s cases against tether's provider on `exec`.
+fn python_consumers_against(exec: &dyn Executor) {
     let python = python();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(async {
-        let spawner = Arc::new(TokioSpawner::current());
-        let provider =
-            Provider::new(Dispatch::Pool(spawner.clone()), spawner).export(demo_service());
-        Server::bind(
+    let spawner = exec.spawner();
+    let provider = Provider::new(Dispatch::Pool(spawner.clone()), spawner).export(demo_service());
+    let server = exec
+        .bind(
             "127.0.0.1:0",
             Config::new(Side::Provider),
             Arc::new(provider),
-            Options::default(),
+            Opts::default(),
         )
-        .await
-        .unwrap()
-    });
+        .unwrap();
     let port = server.local_addr().port().to_string();
     let output = Command::new(python)
         .arg(interop_dir().join("py_consumer.py"))
@@ -81,14 +79,30 @@ fn python_consumers_pass_every_case_against_the_tether_provider() {
     eprintln!("{}", String::from_utf8_lossy(&output.stderr));
     assert!(
         stdout.contains("69 passed, 0 failed"),
-        "py_consumer: {stdout}"
+        "py_consumer against the {} provider: {stdout}",
+        exec.name()
     );
     assert!(output.status.success());
     drop(server);
 }
 
 #[test]
-fn the_tether_consumer_passes_every_case_against_the_python_provider() {
+fn python_consumers_pass_every_case_against_the_tokio_provider() {
+    python_consumers_against(&Tokio::new());
+}
+
+#[test]
+fn python_consumers_pass_every_case_against_the_smol_provider() {
+    python_consumers_against(&Smol::new());
+}
+
+#[test]
+fn python_consumers_pass_every_case_against_the_threadpool_provider() {
+    python_consumers_against(&ThreadPool::new());
+}
+
+/// tether's consumer cases on `exec` against `py_provider.py`.
+fn tether_consumer_against_python(exec: &dyn Executor) {
     let python = python();
     let mut child = Command::new(python)
         .arg(interop_dir().join("py_provider.py"))
@@ -109,19 +123,38 @@ fn the_tether_consumer_passes_every_case_against_the_python_provider() {
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("py_provider said {line:?}"));
 
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let channels = runtime
-        .block_on(reference_channels(
-            ("127.0.0.1", port),
+    let channels = exec
+        .reference_channels(
+            SocketAddr::from(([127, 0, 0, 1], port)),
             NonZeroUsize::MIN,
             Config::new(Side::Consumer),
-            Options::default(),
+            Opts::default(),
             Backoff::default(),
-        ))
+        )
         .unwrap();
     let reference = Reference::builder(SERVICE).version(VERSION).build(channels);
     let results = consumer_cases(&reference);
     assert!(results.len() > 60);
-    assert_eq!(report(&results), 0, "every case passes against py_provider");
+    assert_eq!(
+        report(&results),
+        0,
+        "every case passes against py_provider on {}",
+        exec.name()
+    );
     drop(child);
+}
+
+#[test]
+fn the_tokio_consumer_passes_every_case_against_the_python_provider() {
+    tether_consumer_against_python(&Tokio::new());
+}
+
+#[test]
+fn the_smol_consumer_passes_every_case_against_the_python_provider() {
+    tether_consumer_against_python(&Smol::new());
+}
+
+#[test]
+fn the_threadpool_consumer_passes_every_case_against_the_python_provider() {
+    tether_consumer_against_python(&ThreadPool::new());
 }

@@ -38,6 +38,7 @@
 //! 256 calls in flight.
 
 mod io_loop;
+mod reconnect;
 mod shutdown;
 mod signal;
 
@@ -49,6 +50,7 @@ use crate::shared::{Clock, RequestHandler, SharedConnection};
 use crate::{InboundRequest, hessian2};
 
 pub use io_loop::{Driver, READ_BUDGET};
+pub use reconnect::open_channels;
 pub use shutdown::{ConnectionSet, Membership, drain_gracefully};
 pub use signal::WakeSignal;
 

@@ -1,0 +1,191 @@
+//! A reference's connections kept up: [`open_channels`] opens them and, for each slot,
+//! reconnects with backoff when its connection drops. Written once for every adapter: it
+//! needs only a timer ([`Runtime`]), a [`Spawner`] and the adapter's `connect`.
+
+use std::future::Future;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Weak};
+
+use super::Runtime;
+use crate::call::Completion;
+use crate::consumer::{Backoff, Channels};
+use crate::error::ConnectionError;
+use crate::shared::{SharedConnection, Spawner};
+
+/// Opens `connections` connections with `connect` (Dubbo's `connections`), failing with the
+/// first error (Dubbo's `check=true`), and keeps each slot connected with a task on
+/// `spawner`: when a slot's connection ends (its completion resolves), pending calls have
+/// already failed, the slot empties (calls go to the other connections), and `connect` is
+/// tried again after `backoff`, doubling up to its maximum. Dropping the returned
+/// [`Channels`] closes the connections, which ends the tasks.
+///
+/// `connect` yields the connection and the completion of its end, as adapters'
+/// `ClientConnection::into_parts` do.
+pub async fn open_channels<R, C, F, E: 'static>(
+    runtime: Arc<R>,
+    spawner: &dyn Spawner,
+    connections: NonZeroUsize,
+    backoff: Backoff,
+    connect: C,
+) -> Result<Arc<Channels>, E>
+where
+    R: Runtime,
+    C: Fn() -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<(SharedConnection, Completion<ConnectionError>), E>> + Send + 'static,
+{
+    let channels = Arc::new(Channels::owning(connections));
+    for slot in 0..connections.get() {
+        // On an error the channels are dropped, which closes the connections opened so far
+        // and so ends their tasks.
+        let (conn, closed) = connect().await?;
+        channels.set(slot, Some(conn));
+        let keeper = keep_slot(
+            runtime.clone(),
+            Arc::downgrade(&channels),
+            slot,
+            backoff,
+            closed,
+            connect.clone(),
+        );
+        spawner.spawn(Box::pin(keeper));
+    }
+    Ok(channels)
+}
+
+/// Waits for the slot's connection to end, then reconnects with backoff, for as long as the
+/// channels live.
+async fn keep_slot<R, C, F, E>(
+    runtime: Arc<R>,
+    channels: Weak<Channels>,
+    slot: usize,
+    backoff: Backoff,
+    mut closed: Completion<ConnectionError>,
+    connect: C,
+) where
+    R: Runtime,
+    C: Fn() -> F,
+    F: Future<Output = Result<(SharedConnection, Completion<ConnectionError>), E>>,
+{
+    loop {
+        (&mut closed).await;
+        match channels.upgrade() {
+            Some(channels) => channels.set(slot, None),
+            None => return,
+        }
+        let mut attempt = 0;
+        closed = loop {
+            let delay = backoff.delay(attempt);
+            runtime.sleep_until(runtime.now() + delay).await;
+            let Some(channels) = channels.upgrade() else {
+                return;
+            };
+            match connect().await {
+                Ok((conn, closed)) => {
+                    channels.set(slot, Some(conn));
+                    break closed;
+                }
+                Err(_) => attempt = attempt.saturating_add(1),
+            }
+        };
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::disallowed_methods)] // the test runtime reads the clock
+mod tests {
+    use std::future::poll_fn;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Poll;
+    use std::time::Instant;
+
+    use futures::executor::block_on;
+    use parking_lot::Mutex;
+
+    use super::*;
+    use crate::call::{Completer, pair};
+    use crate::shared::{BoxFuture, Clock};
+    use crate::{Config, Connection, Side};
+
+    /// Sleeps are instant: only the order of events matters here.
+    struct Instant0;
+
+    impl Clock for Instant0 {
+        fn now(&self) -> Instant {
+            Instant::now()
+        }
+    }
+
+    impl Runtime for Instant0 {
+        type Sleep = std::future::Ready<()>;
+        fn sleep_until(&self, _: Instant) -> Self::Sleep {
+            std::future::ready(())
+        }
+        fn yield_now(&self) -> impl Future<Output = ()> + Send {
+            std::future::ready(())
+        }
+    }
+
+    #[derive(Default)]
+    struct Collect(Mutex<Vec<BoxFuture>>);
+
+    impl Spawner for Collect {
+        fn spawn(&self, future: BoxFuture) {
+            self.0.lock().push(future);
+        }
+    }
+
+    fn conn() -> SharedConnection {
+        let clock = Arc::new(Instant0);
+        SharedConnection::new(
+            Connection::new(Config::new(Side::Consumer), clock.now()),
+            clock,
+            || {},
+        )
+    }
+
+    #[test]
+    fn a_dropped_slot_is_refilled_after_failed_attempts() {
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let ends: Arc<Mutex<Vec<Completer<ConnectionError>>>> = Arc::default();
+        let connect = {
+            let (attempts, ends) = (attempts.clone(), ends.clone());
+            move || {
+                let n = attempts.fetch_add(1, Ordering::SeqCst);
+                let (end, closed) = pair(|| ConnectionError::Dropped);
+                ends.lock().push(end);
+                // The first connect succeeds; the next two fail; then it succeeds again.
+                let result = if n == 1 || n == 2 {
+                    Err("refused")
+                } else {
+                    Ok((conn(), closed))
+                };
+                std::future::ready(result)
+            }
+        };
+        let spawner = Collect::default();
+        let channels = block_on(open_channels(
+            Arc::new(Instant0),
+            &spawner,
+            NonZeroUsize::MIN,
+            Backoff::default(),
+            connect,
+        ))
+        .unwrap();
+        let first = channels.get(0).unwrap();
+        let mut keeper = spawner.0.lock().pop().unwrap();
+        // Connected: the keeper waits.
+        let pending = block_on(poll_fn(|cx| Poll::Ready(keeper.as_mut().poll(cx))));
+        assert!(pending.is_pending());
+        // The connection ends; the keeper retries until connect succeeds.
+        let end = ends.lock().remove(0);
+        end.complete(ConnectionError::TransportClosed, &crate::Inline);
+        let pending = block_on(poll_fn(|cx| Poll::Ready(keeper.as_mut().poll(cx))));
+        assert!(pending.is_pending());
+        assert_eq!(attempts.load(Ordering::SeqCst), 4);
+        assert!(!channels.get(0).unwrap().same(&first));
+        // Dropping the channels ends the keeper once its connection ends.
+        drop(channels);
+        ends.lock().clear();
+        block_on(keeper);
+    }
+}

@@ -1,0 +1,166 @@
+//! Servers: [`Server::bind`] accepts connections on a thread and gives each accepted
+//! connection its reader and writer threads.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use futures::executor::block_on;
+use tether_core::driver::{ConnectionSet, drain_gracefully};
+use tether_core::{Config, RequestHandler, SharedConnection};
+
+use crate::io::{Setup, spawn};
+use crate::{Options, ThreadRuntime};
+
+/// After `accept` fails (out of file descriptors, say), wait this long before trying again
+/// rather than spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+/// How long [`Server::shutdown`] waits, past its deadline, for closed connections' threads
+/// to shut their sockets down.
+const THREAD_GRACE: Duration = Duration::from_secs(1);
+/// How often [`Server::shutdown`] looks whether those threads are done.
+const EXIT_POLL: Duration = Duration::from_millis(5);
+/// How long stopping the accept thread may take to connect to it (see [`Server`]).
+const WAKE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A listening server: one accept thread (`tether-accept`), and two threads per accepted
+/// connection, at most [`Options::max_connections`] of them (connections past the limit are
+/// closed as soon as they are accepted). Each connection is served with the server's
+/// [`RequestHandler`].
+///
+/// The accept thread blocks in `accept`; to stop it, the server connects to itself, which
+/// wakes it to see it must stop.
+///
+/// Dropping the server stops it at once: the listener closes and every connection is
+/// closed, which fails the calls pending on it. [`shutdown`](Self::shutdown) is the
+/// graceful way.
+#[derive(Debug)]
+pub struct Server {
+    local_addr: SocketAddr,
+    conns: Arc<ConnectionSet>,
+    stop: Arc<AtomicBool>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Listens on `addr` and serves every accepted connection with `config` (use
+    /// `Config::new(Side::Provider)`) and `handler`.
+    pub fn bind(
+        addr: impl ToSocketAddrs,
+        config: Config,
+        handler: Arc<dyn RequestHandler>,
+        options: Options,
+    ) -> io::Result<Self> {
+        let listener = TcpListener::bind(addr)?;
+        let local_addr = listener.local_addr()?;
+        let conns = Arc::new(ConnectionSet::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let acceptor = Acceptor {
+            setup: Setup {
+                config,
+                handler,
+                executor: options.callback_executor,
+            },
+            conns: conns.clone(),
+            stop: stop.clone(),
+            max_connections: options.max_connections.get(),
+        };
+        let accept = thread::Builder::new()
+            .name("tether-accept".to_owned())
+            .spawn(move || acceptor.run(listener))?;
+        Ok(Self {
+            local_addr,
+            conns,
+            stop,
+            accept: Some(accept),
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The connections now open.
+    pub fn connections(&self) -> Vec<SharedConnection> {
+        self.conns.snapshot()
+    }
+
+    /// Shuts down gracefully (`PROTOCOL.md` §4.2), blocking the caller: stops accepting,
+    /// announces read-only on every connection, waits until every request received was
+    /// answered and written or until `deadline`, then closes the connections. Returns
+    /// whether everything was answered before the deadline.
+    pub fn shutdown(mut self, deadline: Instant) -> bool {
+        self.stop_accepting();
+        let conns = self.conns.snapshot();
+        let drained = block_on(drain_gracefully(&ThreadRuntime, &conns, deadline));
+        // The writers leave the set once they shut their sockets down.
+        let grace = deadline.max(Instant::now()) + THREAD_GRACE;
+        while !self.conns.is_empty() && Instant::now() < grace {
+            thread::sleep(EXIT_POLL);
+        }
+        drained
+    }
+
+    /// Stops the accept thread and waits for it, so that every connection it accepted is in
+    /// `conns`, and the port is free.
+    fn stop_accepting(&mut self) {
+        let Some(accept) = self.accept.take() else {
+            return;
+        };
+        self.stop.store(true, Ordering::Release);
+        let ip = match self.local_addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        // The accept thread takes this connection, sees `stop`, and drops the listener. If
+        // the connection cannot be made, the thread stops at the next one it accepts.
+        if TcpStream::connect_timeout(&SocketAddr::new(ip, self.local_addr.port()), WAKE_TIMEOUT)
+            .is_ok()
+        {
+            let _ = accept.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop_accepting();
+        for conn in self.conns.snapshot() {
+            conn.close();
+        }
+    }
+}
+
+struct Acceptor {
+    setup: Setup,
+    conns: Arc<ConnectionSet>,
+    stop: Arc<AtomicBool>,
+    max_connections: usize,
+}
+
+impl Acceptor {
+    fn run(self, listener: TcpListener) {
+        loop {
+            let accepted = listener.accept();
+            if self.stop.load(Ordering::Acquire) {
+                return;
+            }
+            match accepted {
+                // Over the limit: dropped, the peer sees the connection closed at once.
+                Ok(_) if self.conns.len() >= self.max_connections => {}
+                Ok((stream, _)) => {
+                    // Registered before the next accept, so a shutdown that stopped this
+                    // thread sees every connection. A connection whose threads cannot be
+                    // started is dropped (closed).
+                    let _ = spawn(stream, &self.setup, Some(&self.conns));
+                }
+                Err(_) => thread::sleep(ACCEPT_BACKOFF),
+            }
+        }
+    }
+}
