@@ -62,8 +62,8 @@ pub struct Options {
     /// How long [`connect`] waits for the TCP handshake (Dubbo's `connect.timeout`, 3 s).
     pub connect_timeout: Duration,
     /// For [`connect`]: who receives requests the provider sends over the connection
-    /// (parameter callbacks). By default two-way requests are answered with
-    /// `SERVICE_NOT_FOUND`. [`Server::bind`] takes its handler as an argument instead.
+    /// (parameter callbacks). By default two-way requests are answered with status 70, not
+    /// found. [`Server::bind`] takes its handler as an argument instead.
     pub request_handler: Arc<dyn RequestHandler>,
 }
 
