@@ -1,1 +1,64 @@
-//! Benchmarks of tether; the benches live in `benches/`.
+//! Benchmarks of tether: criterion micro benches of core live in `benches/`; the `compare`
+//! binary puts tether side by side with peers over loopback TCP, and `scale` measures the
+//! memory of pending calls and a million calls in flight. This library holds what both share.
+
+use std::time::Duration;
+
+/// Process CPU time (user + system, all threads) from `/proc/self/stat`, in seconds; zero
+/// where that file does not exist. Resolution is one clock tick (10 ms).
+pub fn process_cpu() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name (which may hold spaces) start at field 3.
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+        return Duration::ZERO;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15: indices 11 and 12 after the name.
+    let ticks: u64 = fields
+        .get(11..13)
+        .map(|f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum())
+        .unwrap_or(0);
+    // USER_HZ is 100 on every Linux ABI in use.
+    Duration::from_millis(ticks * 10)
+}
+
+/// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`...), or 0.
+pub fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Resident set size in bytes, from `/proc/self/statm` (4 KiB pages), or 0.
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .map_or(0, |pages| pages * 4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_readers_answer_on_linux() {
+        if cfg!(target_os = "linux") {
+            assert!(rss_bytes() > 0);
+            assert!(status_kib("VmHWM") > 0);
+            let _ = process_cpu();
+        }
+    }
+}
