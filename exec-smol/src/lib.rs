@@ -39,13 +39,6 @@ mod reference;
 mod runtime;
 mod server;
 
-use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
-
-use tether_core::driver::RejectRequests;
-use tether_core::{CallbackExecutor, Inline, RequestHandler};
-
 pub use client::{ClientConnection, connect};
 pub use reference::reference_channels;
 pub use runtime::{SmolRuntime, SmolSpawner};
@@ -54,59 +47,5 @@ pub use server::Server;
 /// adapter's).
 pub use tether_threadpool::CallbackPool;
 
-/// Adapter options shared by [`connect`] and [`Server::bind`] (those of `tether-tokio`).
-#[derive(Clone)]
-#[non_exhaustive]
-pub struct Options {
-    /// Where response continuations (`Completion::on_complete`) run: [`Inline`] on the IO
-    /// task (the default), or a pool such as [`CallbackPool`]. Awaiting or `wait()`ing a
-    /// completion is unaffected: that wakes the waiter directly.
-    pub callback_executor: Arc<dyn CallbackExecutor>,
-    /// How long [`connect`] waits for the TCP handshake (Dubbo's `connect.timeout`, 3 s).
-    pub connect_timeout: Duration,
-    /// For [`connect`]: who receives requests the provider sends over the connection
-    /// (parameter callbacks). By default two-way requests are answered with status 70, not
-    /// found. [`Server::bind`] takes its handler as an argument instead.
-    pub request_handler: Arc<dyn RequestHandler>,
-}
-
-impl Options {
-    /// Dubbo's default connect timeout.
-    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-
-    /// Sets where response continuations run.
-    pub fn callback_executor(mut self, executor: Arc<dyn CallbackExecutor>) -> Self {
-        self.callback_executor = executor;
-        self
-    }
-
-    /// Sets the connect timeout.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// Sets the handler of requests arriving on client connections.
-    pub fn request_handler(mut self, handler: Arc<dyn RequestHandler>) -> Self {
-        self.request_handler = handler;
-        self
-    }
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            callback_executor: Arc::new(Inline),
-            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
-            request_handler: Arc::new(RejectRequests),
-        }
-    }
-}
-
-impl fmt::Debug for Options {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Options")
-            .field("connect_timeout", &self.connect_timeout)
-            .finish_non_exhaustive()
-    }
-}
+/// Adapter options shared by [`connect`] and [`Server::bind`].
+pub use tether_core::driver::Options;

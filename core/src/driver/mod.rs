@@ -39,6 +39,7 @@
 
 mod client;
 mod io_loop;
+mod options;
 mod reconnect;
 mod shutdown;
 mod signal;
@@ -52,6 +53,7 @@ use crate::{InboundRequest, hessian2};
 
 pub use client::ClientConnection;
 pub use io_loop::{Driver, READ_BUDGET};
+pub use options::Options;
 pub use reconnect::open_channels;
 pub use shutdown::{ConnectionSet, Membership, drain_gracefully};
 pub use signal::WakeSignal;
