@@ -104,4 +104,4 @@ pub use error::{
 pub use event::{CallResult, Delivery, Event, InboundRequest, Response, SentResult};
 pub use frame::{PayloadLimit, RequestId, SerializationId, Status};
 pub use payload::Payload;
-pub use shared::{BoxFuture, Clock, RequestHandler, SharedConnection, Spawner};
+pub use shared::{BoxFuture, Clock, ConnectionGuard, RequestHandler, SharedConnection, Spawner};

@@ -11,8 +11,10 @@
 
 use std::fmt;
 use std::future::Future;
+use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -50,9 +52,86 @@ pub trait Spawner: Send + Sync + 'static {
 
 struct Inner {
     conn: Mutex<Connection>,
+    /// What callers choosing a connection need, as of the last unlock: [`CLOSED`],
+    /// [`READ_ONLY`], [`FULL`]. Read without the lock, so that choosing among connections
+    /// does not contend with their IO loops.
+    status: AtomicU8,
     clock: Arc<dyn Clock>,
     /// Wakes the IO loop (for example `tokio::sync::Notify::notify_one`).
     wake: Box<dyn Fn() + Send + Sync>,
+}
+
+/// The connection ended.
+const CLOSED: u8 = 0b001;
+/// The peer announced read-only.
+const READ_ONLY: u8 = 0b010;
+/// No capacity for another call (in-flight limit or send buffer high-water mark).
+const FULL: u8 = 0b100;
+
+fn status_of(conn: &Connection) -> u8 {
+    let mut status = 0;
+    if conn.is_closed() {
+        status |= CLOSED;
+    }
+    if conn.is_peer_read_only() {
+        status |= READ_ONLY;
+    }
+    if !conn.has_capacity() {
+        status |= FULL;
+    }
+    status
+}
+
+/// The locked connection, for the IO loop: refreshes the status that
+/// [`SharedConnection::is_available`] reads when dropped.
+pub struct ConnectionGuard<'a> {
+    guard: MutexGuard<'a, Connection>,
+    status: &'a AtomicU8,
+}
+
+impl Deref for ConnectionGuard<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.guard
+    }
+}
+
+impl DerefMut for ConnectionGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.guard
+    }
+}
+
+impl ConnectionGuard<'_> {
+    /// Releases the lock until `condvar` is notified (for adapters whose IO loop is
+    /// threads), refreshing the status first as an unlock does.
+    pub fn wait(&mut self, condvar: &parking_lot::Condvar) {
+        self.refresh();
+        condvar.wait(&mut self.guard);
+    }
+
+    /// [`wait`](Self::wait), up to `deadline`. Returns whether it timed out.
+    pub fn wait_until(&mut self, condvar: &parking_lot::Condvar, deadline: Instant) -> bool {
+        self.refresh();
+        condvar.wait_until(&mut self.guard, deadline).timed_out()
+    }
+
+    fn refresh(&self) {
+        self.status.store(status_of(&self.guard), Ordering::Release);
+    }
+}
+
+impl Drop for ConnectionGuard<'_> {
+    fn drop(&mut self) {
+        self.refresh();
+    }
+}
+
+impl fmt::Debug for ConnectionGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionGuard").finish_non_exhaustive()
+    }
 }
 
 /// A [`Connection`] behind one lock, with the adapter's clock and a way to wake its IO loop.
@@ -69,6 +148,7 @@ impl SharedConnection {
         wake: impl Fn() + Send + Sync + 'static,
     ) -> Self {
         Self(Arc::new(Inner {
+            status: AtomicU8::new(status_of(&conn)),
             conn: Mutex::new(conn),
             clock,
             wake: Box::new(wake),
@@ -84,7 +164,7 @@ impl SharedConnection {
     /// bytes to send or events to drain. `f` must not block or call back into this handle.
     pub fn with<R>(&self, f: impl FnOnce(&mut Connection, Instant) -> R) -> R {
         let now = self.0.clock.now();
-        let mut conn = self.0.conn.lock();
+        let mut conn = self.lock();
         let result = f(&mut conn, now);
         let needs_io = conn.has_transmit() || conn.has_events();
         drop(conn);
@@ -96,8 +176,11 @@ impl SharedConnection {
 
     /// For the IO loop only: the connection itself, locked. Drain it and drop the guard
     /// before delivering events or writing to the transport.
-    pub fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.0.conn.lock()
+    pub fn lock(&self) -> ConnectionGuard<'_> {
+        ConnectionGuard {
+            guard: self.0.conn.lock(),
+            status: &self.0.status,
+        }
     }
 
     /// Wakes the IO loop.
@@ -151,15 +234,21 @@ impl SharedConnection {
     }
 
     /// Whether the connection can take new calls: open, not announced read-only by the peer,
-    /// and with capacity (`PROTOCOL.md` §4.2: read-only connections are not selected).
+    /// and with capacity (`PROTOCOL.md` §4.2: read-only connections are not selected). As of
+    /// the connection's last unlock: no lock is taken.
     pub fn is_available(&self) -> bool {
-        let conn = self.0.conn.lock();
-        conn.has_capacity() && !conn.is_peer_read_only()
+        self.0.status.load(Ordering::Acquire) == 0
+    }
+
+    /// Whether the connection may take calls at all: open and not announced read-only
+    /// (it may still be at a limit). As of its last unlock.
+    pub fn is_usable(&self) -> bool {
+        self.0.status.load(Ordering::Acquire) & (CLOSED | READ_ONLY) == 0
     }
 
     /// Whether the peer announced read-only (`PROTOCOL.md` §4.2).
     pub fn is_peer_read_only(&self) -> bool {
-        self.0.conn.lock().is_peer_read_only()
+        self.0.status.load(Ordering::Acquire) & READ_ONLY != 0
     }
 
     /// Whether `other` is a handle to the same connection.
@@ -188,6 +277,27 @@ mod tests {
         fn now(&self) -> Instant {
             Instant::now()
         }
+    }
+
+    #[test]
+    fn availability_is_published_at_every_unlock() {
+        let mut config = Config::new(Side::Consumer);
+        config.max_in_flight(std::num::NonZeroUsize::new(1).unwrap());
+        let conn = Connection::new(config, Instant::now());
+        let shared = SharedConnection::new(conn, Arc::new(SystemClock), || {});
+        assert!(shared.is_available() && shared.is_usable());
+        let call = shared.start_call(CallOptions::default(), [1u8]).unwrap();
+        assert!(!shared.is_available(), "at the in-flight limit");
+        assert!(shared.is_usable());
+        // The IO loop's guard publishes too: the response frees the slot.
+        let id = call.id.0.to_be_bytes();
+        let mut response = vec![0xda, 0xbb, 0x02, 20];
+        response.extend_from_slice(&id);
+        response.extend_from_slice(&[0, 0, 0, 1, b'N']);
+        shared.lock().handle_input(Instant::now(), &response);
+        assert!(shared.is_available());
+        shared.close();
+        assert!(!shared.is_available() && !shared.is_usable());
     }
 
     #[test]

@@ -19,12 +19,12 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use parking_lot::{Condvar, MutexGuard};
+use parking_lot::Condvar;
 use tether_core::call::{Completer, pair};
 use tether_core::driver::{ConnectionSet, Membership};
 use tether_core::{
-    CallbackExecutor, Clock, Completion, Config, Connection, ConnectionError, Event,
-    RequestHandler, SharedConnection,
+    CallbackExecutor, Clock, Completion, Config, Connection, ConnectionError, ConnectionGuard,
+    Event, RequestHandler, SharedConnection,
 };
 
 use crate::timer::ThreadRuntime;
@@ -200,7 +200,7 @@ impl Reader {
             if conn.is_closed() {
                 return false;
             }
-            self.io.signals.reader.wait(&mut conn);
+            conn.wait(&self.io.signals.reader);
         }
         true
     }
@@ -303,12 +303,12 @@ impl Writer {
 }
 
 /// Sleeps on `signal` until notified or until the connection's next deadline.
-fn wait(signal: &Condvar, conn: &mut MutexGuard<'_, Connection>) {
+fn wait(signal: &Condvar, conn: &mut ConnectionGuard<'_>) {
     match conn.poll_timeout() {
         Some(at) => {
             // Woken early or late, the caller re-reads the clock and the deadline.
-            let _ = signal.wait_until(conn, at);
+            let _ = conn.wait_until(signal, at);
         }
-        None => signal.wait(conn),
+        None => conn.wait(signal),
     }
 }

@@ -34,7 +34,7 @@ use crate::frame::SerializationId;
 use crate::hessian2::{self, Value};
 use crate::message::{
     Arguments, Attachments, DUBBO_VERSION, GENERIC_DESCRIPTOR, GENERIC_METHOD, GenericArgs,
-    RequestBody, Returned, decode_error_message, decode_response,
+    RequestBody, RequestTemplate, Returned, decode_error_message, decode_result,
 };
 use crate::shared::SharedConnection;
 
@@ -110,8 +110,7 @@ impl Channels {
                 if conn.is_available() {
                     return Some(conn.clone());
                 }
-                if fallback.is_none() && conn.close_reason().is_none() && !conn.is_peer_read_only()
-                {
+                if fallback.is_none() && conn.is_usable() {
                     fallback = Some(conn.clone());
                 }
             }
@@ -270,19 +269,45 @@ impl Reference {
         A: Arguments + Serialize + Send + 'static,
         R: DeserializeOwned + Send + 'static,
     {
-        let mut method = Method {
+        let descriptor = A::descriptor_string();
+        Method {
             reference: self.clone(),
             name: name.into(),
-            descriptor: A::descriptor_string().into(),
+            descriptor: descriptor.as_str().into(),
             timeout: self.0.timeout,
             sent: false,
             release_callbacks: false,
-            attachments: Arc::new(Attachments::new()),
+            request: Arc::new(self.request_template(name, &descriptor, self.0.timeout)),
             listeners: Arc::new(Listeners::default()),
             _types: PhantomData,
-        };
-        method.attachments = Arc::new(method.request_attachments());
-        method
+        }
+    }
+
+    /// What every call of method `name` sends besides its arguments (`PROTOCOL.md` §2.3).
+    fn request_template(&self, name: &str, descriptor: &str, timeout: Duration) -> RequestTemplate {
+        let r = &self.0;
+        let mut attachments = Attachments::with_capacity(6 + r.attachments.len());
+        attachments.insert("path", r.path.as_str());
+        attachments.insert("interface", r.path.as_str());
+        attachments.insert("version", r.version.as_deref().unwrap_or("0.0.0"));
+        if let Some(group) = &r.group {
+            attachments.insert("group", group.as_str());
+        }
+        attachments.insert("timeout", timeout.as_millis().to_string());
+        if let Some(token) = &r.token {
+            attachments.insert("token", token.as_str());
+        }
+        for (key, value) in r.attachments.iter() {
+            attachments.insert(key, value.clone());
+        }
+        RequestTemplate::new(
+            DUBBO_VERSION,
+            &r.path,
+            Some(r.version.as_deref().unwrap_or("0.0.0")),
+            name,
+            descriptor,
+            attachments,
+        )
     }
 }
 
@@ -405,8 +430,8 @@ pub struct Method<A, R> {
     sent: bool,
     /// Whether callback arguments of this method unsubscribe (Dubbo's `callback="false"`).
     release_callbacks: bool,
-    /// Prepared once: every call of this method sends the same attachments.
-    attachments: Arc<Attachments>,
+    /// Encoded once: every call of this method sends the same head and attachments.
+    request: Arc<RequestTemplate>,
     listeners: Arc<Listeners<A, R>>,
     _types: PhantomData<fn(A) -> R>,
 }
@@ -420,7 +445,7 @@ impl<A, R> Clone for Method<A, R> {
             timeout: self.timeout,
             sent: self.sent,
             release_callbacks: self.release_callbacks,
-            attachments: self.attachments.clone(),
+            request: self.request.clone(),
             listeners: self.listeners.clone(),
             _types: PhantomData,
         }
@@ -446,7 +471,10 @@ where
     /// This method's timeout (the reference's unless set).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
-        self.attachments = Arc::new(self.request_attachments());
+        let request = self
+            .reference
+            .request_template(&self.name, &self.descriptor, timeout);
+        self.request = Arc::new(request);
         self
     }
 
@@ -569,38 +597,6 @@ where
         Arc::get_mut(&mut self.listeners).expect("unique after the check above")
     }
 
-    fn request_attachments(&self) -> Attachments {
-        let r = &self.reference.0;
-        let mut attachments = Attachments::with_capacity(6 + r.attachments.len());
-        attachments.insert("path", r.path.as_str());
-        attachments.insert("interface", r.path.as_str());
-        attachments.insert("version", r.version.as_deref().unwrap_or("0.0.0"));
-        if let Some(group) = &r.group {
-            attachments.insert("group", group.as_str());
-        }
-        attachments.insert("timeout", self.timeout.as_millis().to_string());
-        if let Some(token) = &r.token {
-            attachments.insert("token", token.as_str());
-        }
-        for (key, value) in r.attachments.iter() {
-            attachments.insert(key, value.clone());
-        }
-        attachments
-    }
-
-    fn body<'a>(&'a self, args: &'a A, attachments: &'a Attachments) -> RequestBody<'a, A> {
-        let r = &self.reference.0;
-        RequestBody {
-            dubbo_version: DUBBO_VERSION,
-            path: &r.path,
-            version: Some(r.version.as_deref().unwrap_or("0.0.0")),
-            method: &self.name,
-            parameter_types: &self.descriptor,
-            args,
-            attachments,
-        }
-    }
-
     /// Exports (or, for a releasing method, withdraws) the [`Callback`] arguments on `conn`
     /// and returns the attachments that name them, or `None` when there are none
     /// (`PROTOCOL.md` §6.2).
@@ -614,7 +610,7 @@ where
             return Ok(None);
         }
         let mut exports = Exports {
-            attachments: (*self.attachments).clone(),
+            attachments: self.request.attachments().clone(),
             added: Vec::new(),
         };
         for (index, id) in found {
@@ -663,12 +659,10 @@ where
     fn start(&self, args: &A, wait_for_sent: bool) -> Result<Completion<CallResult>, RpcError> {
         let conn = self.connection()?;
         let exports = self.callback_attachments(&conn, args)?;
-        let attachments = exports
-            .as_ref()
-            .map_or(&*self.attachments, |e| &e.attachments);
+        let attachments = exports.as_ref().map(|e| &e.attachments);
         let notify_sent = self.sent && wait_for_sent;
         let options = CallOptions::new(self.timeout).notify_sent(notify_sent);
-        let call = match conn.start_call(options, self.body(args, attachments)) {
+        let call = match conn.start_call(options, self.request.body(args, attachments)) {
             Ok(call) => call,
             Err(e) => {
                 if let Some(exports) = &exports {
@@ -686,10 +680,8 @@ where
     fn send_oneway(&self, args: &A) -> Result<(), RpcError> {
         let conn = self.connection()?;
         let exports = self.callback_attachments(&conn, args)?;
-        let attachments = exports
-            .as_ref()
-            .map_or(&*self.attachments, |e| &e.attachments);
-        let body = self.body(args, attachments);
+        let attachments = exports.as_ref().map(|e| &e.attachments);
+        let body = self.request.body(args, attachments);
         let sent = conn.send_oneway(SerializationId::HESSIAN2, self.sent, body);
         if sent.is_err() {
             if let Some(exports) = &exports {
@@ -749,8 +741,8 @@ pub(crate) fn decode<R: DeserializeOwned>(
             .unwrap_or_default();
         return Err(RpcError::from_status(response.status, message, timeout));
     }
-    let decoded = decode_response::<R>(&response.body).map_err(SerializationError::Decode)?;
-    match decoded.result {
+    let result = decode_result::<R>(&response.body).map_err(SerializationError::Decode)?;
+    match result {
         Returned::Value(value) => Ok(value),
         // Java's null: fine for `Option`, `()` and the like, an error for a `String`.
         Returned::Null => hessian2::from_value(Value::Null).map_err(|e| {

@@ -13,6 +13,7 @@ mod event;
 mod request;
 mod response;
 mod serialization;
+mod template;
 
 pub use args::{Arguments, DecodeArgs, EncodeArgs};
 pub use attachments::Attachments;
@@ -25,12 +26,13 @@ pub use request::{
 };
 pub use response::{
     DecodedResponse, JavaException, Outcome, Reply, ResponseBody, Returned, attachments_supported,
-    decode_error_message, decode_reply, decode_response, decode_response_from,
+    decode_error_message, decode_reply, decode_response, decode_response_from, decode_result,
     encode_error_message, flag, version_to_int,
 };
 pub use serialization::{
     Hessian2, ObjectInput, ObjectOutput, Serialization, SerializationKind, UnsupportedSerialization,
 };
+pub use template::{RequestTemplate, TemplateBody};
 
 // Bodies encode straight into the connection's outbound buffer.
 impl<A: EncodeArgs + ?Sized> crate::Payload for RequestBody<'_, A> {

@@ -335,7 +335,46 @@ pub fn decode_response<'de, T: serde::Deserialize<'de>>(
 pub fn decode_response_from<'de, T: serde::Deserialize<'de>, I: ObjectInput<'de>>(
     mut input: I,
 ) -> Result<DecodedResponse<T>, BodyError> {
+    let (flag, result) = read_result(&mut input)?;
+    let attachments = if flag >= flag::EXCEPTION_WITH_ATTACHMENTS {
+        input
+            .read_attachments()
+            .map_err(BodyError::at(Field::Attachments))?
+    } else {
+        Attachments::new()
+    };
+    Ok(DecodedResponse {
+        flag,
+        result,
+        attachments,
+    })
+}
+
+/// Decodes the result of a status-20 Hessian 2 body as [`decode_response`] does, and skips
+/// the attachments that may follow (checking that they are well-formed Hessian, without
+/// building them): for callers that do not read attachments.
+pub fn decode_result<'de, T: serde::Deserialize<'de>>(
+    body: &'de [u8],
+) -> Result<Returned<T>, BodyError> {
+    let mut input = Decoder::new(body);
+    let (flag, result) = read_result(&mut input)?;
+    if flag >= flag::EXCEPTION_WITH_ATTACHMENTS {
+        // Java's attachment map: a map or null (`PROTOCOL.md` §3.1).
+        match input.peek_byte() {
+            Some(b'H' | b'M' | b'N') => input.skip_value(),
+            _ => input.read_attachments().map(drop),
+        }
+        .map_err(BodyError::at(Field::Attachments))?;
+    }
+    Ok(result)
+}
+
+/// The result flag and the result.
+fn read_result<'de, T: serde::Deserialize<'de>, I: ObjectInput<'de>>(
+    input: &mut I,
+) -> Result<(i32, Returned<T>), BodyError> {
     let flag = input.read_int().map_err(BodyError::at(Field::ResultFlag))?;
+
     let result = match flag {
         flag::EXCEPTION | flag::EXCEPTION_WITH_ATTACHMENTS => {
             let value = input
@@ -354,18 +393,7 @@ pub fn decode_response_from<'de, T: serde::Deserialize<'de>, I: ObjectInput<'de>
         flag::NULL_VALUE | flag::NULL_VALUE_WITH_ATTACHMENTS => Returned::Null,
         other => return Err(BodyError::UnknownResultFlag(other)),
     };
-    let attachments = if flag >= flag::EXCEPTION_WITH_ATTACHMENTS {
-        input
-            .read_attachments()
-            .map_err(BodyError::at(Field::Attachments))?
-    } else {
-        Attachments::new()
-    };
-    Ok(DecodedResponse {
-        flag,
-        result,
-        attachments,
-    })
+    Ok((flag, result))
 }
 
 /// Decodes the body of a non-OK response: one string or null.
@@ -424,6 +452,44 @@ mod tests {
         let back: DecodedResponse<String> = decode_response(&out).unwrap();
         assert_eq!(back.result, Returned::Null);
         assert_eq!(back.flag, 5);
+    }
+
+    #[test]
+    fn decode_result_agrees_with_decode_response_and_checks_attachments() {
+        let attachments: Attachments = [("dubbo", "2.0.2"), ("k", "v")].into_iter().collect();
+        let exception = JavaException::new("java.lang.IllegalStateException", "no");
+        let mut bodies = Vec::new();
+        for with in [false, true] {
+            for body in [
+                ResponseBody::value("v"),
+                ResponseBody::null(),
+                ResponseBody::exception(&exception),
+            ] {
+                let body = if with {
+                    body.with_attachments(&attachments)
+                } else {
+                    body
+                };
+                let mut out = Vec::new();
+                body.encode(&mut out).unwrap();
+                bodies.push(out);
+            }
+        }
+        for body in &bodies {
+            let whole: DecodedResponse<String> = decode_response(body).unwrap();
+            assert_eq!(decode_result::<String>(body).unwrap(), whole.result);
+        }
+        // Flag 4 with a truncated or mistyped attachment map fails both ways.
+        for bad in [hex("94 01 76 48 01 6b"), hex("94 01 76 91")] {
+            assert!(decode_response::<String>(&bad).is_err());
+            let err = decode_result::<String>(&bad).unwrap_err();
+            assert!(err.to_string().contains("attachments"), "{err}");
+        }
+        // Flag 1 ignores what follows the value, as before.
+        assert_eq!(
+            decode_result::<String>(&hex("91 01 76 91")).unwrap(),
+            Returned::Value("v".to_owned())
+        );
     }
 
     #[test]
