@@ -42,15 +42,15 @@ impl PendingBench {
             drop(completion);
             completer
         });
-        let id = RequestId(self.next);
-        self.next += 1;
-        self.table.insert(Pending {
+        let id = self.table.vacant_id(self.next);
+        self.next = id.0 + 1;
+        let pending = Pending {
             id,
-            deadline: self.now + timeout,
             timeout,
             end_offset: 0,
             completer,
-        });
+        };
+        self.table.insert(pending, self.now + timeout);
         id
     }
 

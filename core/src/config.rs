@@ -143,9 +143,10 @@ impl Config {
     }
 
     /// The most two-way calls this side may have awaiting responses; more are refused at
-    /// their start with `TooManyInFlight`.
+    /// their start with `TooManyInFlight`. At most 2³¹ (larger limits are lowered to it).
     pub fn max_in_flight(&mut self, limit: NonZeroUsize) -> &mut Self {
-        self.max_in_flight = limit;
+        let most = NonZeroUsize::new(crate::pending::MAX_PENDING).expect("non-zero");
+        self.max_in_flight = limit.min(most);
         self
     }
 

@@ -317,22 +317,22 @@ impl Connection {
                 payload,
             });
         }
-        let id = RequestId(self.next_id);
+        let id = self.pending.vacant_id(self.next_id);
         let header = request_header(id, true, false, options.serialization);
         let end_offset = match self.encode_frame(header, &payload) {
             Ok(end_offset) => end_offset,
             Err(failure) => return Err(start_failure(failure, payload)),
         };
-        self.next_id += 1;
+        self.next_id = id.0 + 1;
         let timeout = options.timeout.min(MAX_TIMEOUT);
         let (completer, response) = pair(abandoned_call);
-        self.pending.insert(Pending {
+        let pending = Pending {
             id,
-            deadline: now + timeout,
             timeout,
             end_offset,
             completer,
-        });
+        };
+        self.pending.insert(pending, now + timeout);
         Ok(Call {
             id,
             response: response.with_cancel(id, self.cancels.clone()),
