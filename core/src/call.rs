@@ -34,6 +34,13 @@ pub type Task = Box<dyn FnOnce() + Send>;
 pub trait CallbackExecutor: Send + Sync {
     /// Runs `task`, now or later, on some thread. It must eventually run exactly once.
     fn execute(&self, task: Task);
+
+    /// Whether [`execute`](Self::execute) runs every task at once on the calling thread,
+    /// containing panics, as [`Inline`] does: completers then run continuations directly,
+    /// without boxing them as a [`Task`].
+    fn runs_inline(&self) -> bool {
+        false
+    }
 }
 
 /// Runs continuations inline, on the thread that completes the call (the IO thread).
@@ -46,11 +53,19 @@ impl CallbackExecutor for Inline {
     fn execute(&self, task: Task) {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(task));
     }
+
+    fn runs_inline(&self) -> bool {
+        true
+    }
 }
 
 impl<E: CallbackExecutor + ?Sized> CallbackExecutor for Arc<E> {
     fn execute(&self, task: Task) {
         (**self).execute(task);
+    }
+
+    fn runs_inline(&self) -> bool {
+        (**self).runs_inline()
     }
 }
 
@@ -94,7 +109,8 @@ pub fn pair<T: Send + 'static>(abandoned: fn() -> T) -> (Completer<T>, Completio
         Completion {
             shared,
             cancel: None,
-            upstream: Vec::new(),
+            upstream: None,
+            further_upstream: Vec::new(),
         },
     )
 }
@@ -146,7 +162,12 @@ fn resolve<T: Send + 'static>(shared: &Shared<T>, value: T, executor: &dyn Callb
         State::Continued(continuation) => {
             // Never run user code while holding the completion's lock.
             drop(state);
-            executor.execute(Box::new(move || continuation(value)));
+            if executor.runs_inline() {
+                let run = std::panic::AssertUnwindSafe(move || continuation(value));
+                let _ = std::panic::catch_unwind(run);
+            } else {
+                executor.execute(Box::new(move || continuation(value)));
+            }
             return;
         }
         // Dropped by its owner: nobody will look at the value.
@@ -196,9 +217,11 @@ impl CancelQueue {
 pub struct Completion<T: Send + 'static> {
     shared: Arc<Shared<T>>,
     cancel: Option<(RequestId, Arc<CancelQueue>)>,
-    /// The completions this one was mapped from, nearest first: dropped unresolved, it
-    /// detaches their continuations so that they never run.
-    upstream: Vec<Arc<dyn Upstream>>,
+    /// The completion this one was mapped from: dropped unresolved, this one detaches its
+    /// continuation so that it never runs...
+    upstream: Option<Arc<dyn Upstream>>,
+    /// ...and those of the completions before it, when mapped more than once, nearest first.
+    further_upstream: Vec<Arc<dyn Upstream>>,
 }
 
 /// A completion whose continuation feeds a mapped one.
@@ -322,8 +345,11 @@ impl<T: Send + 'static> Completion<T> {
         // otherwise the connection, dropping the call's completer under its lock, would run
         // `f` there.
         mapped.cancel = self.cancel.take();
-        mapped.upstream.push(self.shared.clone());
-        mapped.upstream.append(&mut self.upstream);
+        mapped.upstream = Some(self.shared.clone());
+        if let Some(nearest) = self.upstream.take() {
+            mapped.further_upstream.push(nearest);
+            mapped.further_upstream.append(&mut self.further_upstream);
+        }
         self.on_complete(move |value| completer.complete(f(value), &Inline));
         mapped
     }
@@ -367,7 +393,8 @@ impl<T: Send + 'static> Drop for Completion<T> {
         *state = State::Done;
         drop(state);
         if unresolved {
-            for upstream in self.upstream.drain(..) {
+            let further = self.further_upstream.drain(..);
+            for upstream in self.upstream.take().into_iter().chain(further) {
                 upstream.detach();
             }
             if let Some((id, queue)) = self.cancel.take() {
