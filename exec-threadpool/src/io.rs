@@ -7,19 +7,29 @@
 //!   bytes or events (the [`SharedConnection`]'s wake notifies it) or the core's next
 //!   deadline, then writes everything queued in one `write`, fires the core's timers, and
 //!   ends the connection: it shuts the socket down, which unblocks the reader.
+//! - A thread whose command left bytes to send (a caller starting a call, a handler
+//!   answering) first tries to **write them itself**, without blocking (on Unix): when no
+//!   other thread is writing and the socket takes them all at once, the writer thread is not
+//!   woken at all, which saves a thread hand-off per frame. Anything else (a partial write,
+//!   events to deliver, the end, a deadline earlier than the one the writer sleeps to) is
+//!   left to the writer thread. Commands issued while the connection's own threads deliver
+//!   events (continuations starting the next call, handlers answering) are written together
+//!   once the delivery is over, one write for the batch.
 //!
 //! Timers live on the writer because its wait can be cut short by any thread, unlike a
 //! read blocked with a timeout: a call started with a short timeout while the reader waits
 //! for a 60 s heartbeat is still timed out on time.
 
+use std::cell::Cell;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use parking_lot::Condvar;
+use parking_lot::{Condvar, Mutex};
 use tether_core::call::{Completer, pair};
 use tether_core::driver::{ConnectionSet, Membership};
 use tether_core::{
@@ -50,6 +60,15 @@ struct Signals {
     reader: Condvar,
 }
 
+/// Bytes taken from the core and not all written yet: shared by the writer thread and the
+/// threads that write directly, one at a time. Lock order: this, then the connection.
+#[derive(Default)]
+struct Outgoing {
+    buf: Vec<u8>,
+    /// `buf[pos..]` is not written yet.
+    pos: usize,
+}
+
 /// What a connection's threads are built from.
 pub(crate) struct Setup {
     pub(crate) config: Config,
@@ -69,21 +88,32 @@ pub(crate) fn spawn(
     stream.set_nodelay(true)?;
     stream.set_write_timeout(Some(WRITE_STALL_TICK))?;
     let read_half = stream.try_clone()?;
-    let signals = Arc::new(Signals::default());
+    let direct_half = stream.try_clone()?;
     let runtime = Arc::new(ThreadRuntime);
     let conn = Connection::new(setup.config.clone(), runtime.now());
-    let wake = signals.clone();
-    let shared = SharedConnection::new(conn, runtime, move || {
-        wake.writer.notify_one();
+    let io = Arc::new_cyclic(|io: &Weak<IoInner>| {
+        // Weak: the connection must not keep its own IO state alive.
+        let io = io.clone();
+        let shared = SharedConnection::new(conn, runtime, move || {
+            if let Some(io) = io.upgrade() {
+                io.on_command();
+            }
+        });
+        IoInner {
+            shared,
+            signals: Signals::default(),
+            handler: setup.handler.clone(),
+            executor: setup.executor.clone(),
+            outgoing: Mutex::new(Outgoing::default()),
+            writer_due: AtomicBool::new(false),
+            armed: Mutex::new(None),
+            stream: direct_half,
+            commanded: AtomicBool::new(false),
+        }
     });
+    let shared = io.shared.clone();
     let (closed, completion) = pair(|| ConnectionError::Dropped);
     let membership = set.map(|set| set.insert(shared.clone()));
-    let io = Io {
-        shared: shared.clone(),
-        signals,
-        handler: setup.handler.clone(),
-        executor: setup.executor.clone(),
-    };
     let reader = Reader {
         io: io.clone(),
         stream: read_half,
@@ -110,20 +140,153 @@ pub(crate) fn spawn(
     Ok((shared, completion))
 }
 
-#[derive(Clone)]
-struct Io {
+type Io = Arc<IoInner>;
+
+struct IoInner {
     shared: SharedConnection,
-    signals: Arc<Signals>,
+    signals: Signals,
     handler: Arc<dyn RequestHandler>,
     executor: Arc<dyn CallbackExecutor>,
+    outgoing: Mutex<Outgoing>,
+    /// Bytes are left in `outgoing` for the writer thread.
+    writer_due: AtomicBool,
+    /// The deadline the writer thread last went to sleep until (`None`: no deadline). Set
+    /// and read under the connection's lock.
+    armed: Mutex<Option<Instant>>,
+    /// The socket, for direct writes.
+    stream: TcpStream,
+    /// A command was issued while the reader delivered events.
+    commanded: AtomicBool,
 }
 
-impl Io {
+/// What one round of writing left to do.
+struct Round {
+    /// Why the connection ended, if it did.
+    closed: Option<ConnectionError>,
+    /// The writer thread must run: bytes left over, events to deliver, the end, or a
+    /// deadline earlier than the one it sleeps until.
+    writer_needed: bool,
+}
+
+thread_local! {
+    /// The connection whose events this thread is delivering (its address), if any.
+    static DELIVERING: Cell<usize> = const { Cell::new(0) };
+}
+
+impl IoInner {
+    /// A command left bytes to send or events to deliver: write the bytes from this thread
+    /// if that can be done at once, else wake the writer thread. During this connection's
+    /// own deliveries, only notes that a write is due after them.
+    fn on_command(&self) {
+        if DELIVERING.get() == self.address() {
+            self.commanded.store(true, Ordering::Release);
+            return;
+        }
+        if !self.try_write_now() {
+            self.signals.writer.notify_one();
+        }
+    }
+
+    fn address(&self) -> usize {
+        std::ptr::from_ref(self).addr()
+    }
+
+    /// Writes the queued bytes without blocking, if no other thread is writing and none are
+    /// left over. Returns `false` if the writer thread must run.
+    #[cfg(unix)]
+    fn try_write_now(&self) -> bool {
+        let Some(mut out) = self.outgoing.try_lock() else {
+            return false;
+        };
+        if out.pos < out.buf.len() {
+            return false;
+        }
+        let round = self.write_round(&mut out, None, |bytes| {
+            socket2::SockRef::from(&self.stream).send_with_flags(bytes, SEND_NOW)
+        });
+        !round.writer_needed
+    }
+
+    #[cfg(not(unix))]
+    fn try_write_now(&self) -> bool {
+        false
+    }
+
+    /// One round of writing: takes the core's queued bytes once the previous ones are all
+    /// written, writes what `write` takes of them, and reports that to the core. Drains the
+    /// core's events into `events` when given (the writer thread delivers them; other
+    /// threads leave them to it).
+    fn write_round(
+        &self,
+        out: &mut Outgoing,
+        events: Option<&mut Vec<Event>>,
+        mut write: impl FnMut(&[u8]) -> io::Result<usize>,
+    ) -> Round {
+        if out.pos == out.buf.len() {
+            out.buf.clear();
+            out.pos = 0;
+            let now = self.shared.now();
+            self.shared.lock().poll_transmit(now, &mut out.buf);
+        }
+        let mut written = 0;
+        let mut broken = false;
+        while out.pos < out.buf.len() {
+            match write(&out.buf[out.pos..]) {
+                Ok(0) => broken = true,
+                Ok(n) => {
+                    out.pos += n;
+                    written += n;
+                    continue;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                // The socket takes no more now: the writer thread goes on later.
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(_) => broken = true,
+            }
+            break;
+        }
+        if out.pos == out.buf.len() && out.buf.capacity() > MAX_KEPT_CAPACITY {
+            *out = Outgoing::default();
+        }
+        let left_over = out.pos < out.buf.len();
+        let now = self.shared.now();
+        let mut conn = self.shared.lock();
+        if written > 0 {
+            conn.handle_written(now, written);
+            // Writes drained the send buffer: a reader held back may go on.
+            if conn.wants_input() {
+                self.signals.reader.notify_one();
+            }
+        }
+        if broken {
+            conn.handle_closed(now);
+        }
+        if let Some(events) = events {
+            events.extend(std::iter::from_fn(|| conn.poll_event()));
+        }
+        let armed = *self.armed.lock();
+        let earlier = conn
+            .poll_timeout()
+            .is_some_and(|at| armed.is_none_or(|armed| at < armed));
+        let closed = conn.close_reason();
+        if left_over {
+            self.writer_due.store(true, Ordering::Release);
+        }
+        Round {
+            closed,
+            writer_needed: left_over || earlier || closed.is_some() || conn.has_events(),
+        }
+    }
+
     /// Delivers drained events, outside the connection's lock. User code runs here
     /// (continuations, request handlers): as in the async driver, a panic in one is
     /// contained to that event, so the thread, and every other call on the connection,
     /// carry on.
     fn deliver(&self, events: &mut Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        let outer = DELIVERING.replace(self.address());
         for event in events.drain(..) {
             let _ = catch_unwind(AssertUnwindSafe(|| match event {
                 Event::CallCompleted(delivery) => delivery.deliver(&*self.executor),
@@ -133,6 +296,10 @@ impl Io {
                 // and capacity are state the connection's users query.
                 _ => {}
             }));
+        }
+        DELIVERING.set(outer);
+        if self.commanded.swap(false, Ordering::AcqRel) {
+            self.on_command();
         }
     }
 }
@@ -206,6 +373,13 @@ impl Reader {
     }
 }
 
+/// Flags of a direct write: never block (and, on Linux, no `SIGPIPE` on a closed socket, as
+/// std's own writes ask).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const SEND_NOW: libc::c_int = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+const SEND_NOW: libc::c_int = libc::MSG_DONTWAIT;
+
 struct Writer {
     io: Io,
     stream: TcpStream,
@@ -224,69 +398,38 @@ impl Writer {
 
     fn write_loop(&self) -> ConnectionError {
         let io = &self.io;
-        let mut out: Vec<u8> = Vec::new();
-        let mut pos = 0;
-        let mut unreported = 0;
-        let mut broken = false;
         let mut events = Vec::new();
         loop {
-            let mut conn = io.shared.lock();
-            let closed = loop {
-                let now = io.shared.now();
-                if unreported > 0 {
-                    conn.handle_written(now, unreported);
-                    unreported = 0;
-                    // Writes drained the send buffer: a reader held back may go on.
-                    if conn.wants_input() {
-                        io.signals.reader.notify_one();
+            // Sleep, holding only the connection's lock, until there is something to do.
+            {
+                let mut conn = io.shared.lock();
+                loop {
+                    let now = io.shared.now();
+                    if conn.poll_timeout().is_some_and(|at| at <= now) {
+                        conn.handle_timeout(now);
                     }
+                    if conn.is_closed()
+                        || conn.has_events()
+                        || conn.has_transmit()
+                        || io.writer_due.swap(false, Ordering::AcqRel)
+                    {
+                        break;
+                    }
+                    // Threads writing directly wake this one for any earlier deadline.
+                    *io.armed.lock() = conn.poll_timeout();
+                    wait(&io.signals.writer, &mut conn);
                 }
-                if broken {
-                    conn.handle_closed(now);
-                }
-                if conn.poll_timeout().is_some_and(|at| at <= now) {
-                    conn.handle_timeout(now);
-                }
-                if pos == out.len() && conn.has_transmit() {
-                    out.clear();
-                    pos = 0;
-                    conn.poll_transmit(now, &mut out);
-                }
-                if conn.is_closed() {
-                    break true;
-                }
-                if conn.has_events() || pos < out.len() {
-                    break false;
-                }
-                wait(&io.signals.writer, &mut conn);
-            };
-            events.extend(std::iter::from_fn(|| conn.poll_event()));
-            let reason = conn.close_reason();
-            drop(conn);
-            io.deliver(&mut events);
-            if closed {
-                // Invariant: `closed` is read from the connection just above.
-                return reason.unwrap_or(ConnectionError::Dropped);
             }
-            if pos < out.len() {
-                match (&self.stream).write(&out[pos..]) {
-                    Ok(0) => broken = true,
-                    Ok(n) => {
-                        pos += n;
-                        unreported += n;
-                    }
-                    // The peer does not read: look at the timers, then go on writing.
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                        ) => {}
-                    Err(_) => broken = true,
-                }
-                if pos == out.len() && out.capacity() > MAX_KEPT_CAPACITY {
-                    out = Vec::new();
-                    pos = 0;
-                }
+            let mut out = io.outgoing.lock();
+            // The peer does not read: the write times out, and the timers are looked at
+            // before writing on.
+            let round = io.write_round(&mut out, Some(&mut events), |bytes| {
+                (&self.stream).write(bytes)
+            });
+            drop(out);
+            io.deliver(&mut events);
+            if let Some(reason) = round.closed {
+                return reason;
             }
         }
     }

@@ -351,6 +351,12 @@ pub fn a_callback_invoked_a_thousand_times(p: &dyn Executor, c: &dyn Executor) {
 pub fn timeouts(p: &dyn Executor, c: &dyn Executor) {
     let fixture = provider(p);
     let reference = reference(c, fixture.addr());
+    // A call pending with a long timeout first: the shorter deadlines after it must still
+    // fire on time (an IO loop asleep until the long one must be woken for them).
+    let long = reference
+        .method::<(i64,), i64>("sleep")
+        .timeout(ms(60_000))
+        .call_async((10_000,));
     let slow = reference.method::<(i64,), i64>("sleep").timeout(ms(300));
     let started = Instant::now();
     assert!(matches!(
@@ -365,6 +371,7 @@ pub fn timeouts(p: &dyn Executor, c: &dyn Executor) {
     assert!(elapsed < ms(5_000), "timed out after {elapsed:?}");
     let hello = reference.method::<(String,), String>("sayHello");
     assert_eq!(hello.call(("on".into(),)).unwrap(), "Hello on");
+    drop(long);
 }
 
 /// Business exceptions, a panicking handler, unknown methods and services: each a typed
