@@ -15,7 +15,7 @@
 //!   a reader thread handing responses over channels) against the raw server.
 //! - `tether-tokio`, `tether-smol`, `tether-threadpool`: a tether provider exporting
 //!   `byte[] echo(byte[])` and a consumer calling it through `Reference`/`Method::call_async`
-//!   with `hessian2::Binary` (the real Hessian2 encode and decode on both sides).
+//!   with `bytes::Bytes` arguments (the real Hessian2 encode and decode on both sides).
 //! - `tarpc`: tarpc 0.38, bincode over TCP.
 //! - `tonic`: tonic 0.12, unary gRPC carrying a `bytes` field.
 //!
@@ -33,7 +33,6 @@ use bytes::{Buf, Bytes, BytesMut};
 use hdrhistogram::Histogram;
 use tether_benches::process_cpu;
 use tether_core::consumer::{Channels, Method, Reference};
-use tether_core::hessian2::Binary;
 use tether_core::provider::{Dispatch, Provider, Service};
 use tether_core::{Config, Side};
 use tether_tests::exec::{self, Opts};
@@ -474,11 +473,11 @@ fn run_blocking(run: &Run) -> Sample {
 
 const SERVICE: &str = "org.tether.bench.Echo";
 
-type Echo = Method<(Binary,), Binary>;
+type Echo = Method<(Bytes,), Bytes>;
 
 fn run_tether(name: &str, run: &Run) -> Sample {
     let exec = exec::by_name(name).expect("an adapter");
-    let service = Service::new(SERVICE).method("echo", |_, (bytes,): (Binary,)| Ok(bytes));
+    let service = Service::new(SERVICE).method("echo", |_, (bytes,): (Bytes,)| Ok(bytes));
     let provider = Provider::new(Dispatch::Direct, exec.spawner()).export(service);
     let server = exec
         .bind(
@@ -499,7 +498,7 @@ fn run_tether(name: &str, run: &Run) -> Sample {
         .timeout(Duration::from_secs(30))
         .build(Arc::new(Channels::single(conn.clone())));
     let echo: Echo = reference.method("echo");
-    let payload = Arc::new(vec![7u8; run.size]);
+    let payload = Bytes::from(vec![7u8; run.size]);
     let (done, hists) = mpsc::channel();
     if name == "threadpool" {
         // Callers as continuations: each call's completion starts the next.
@@ -519,7 +518,7 @@ fn run_tether(name: &str, run: &Run) -> Sample {
             let phase = run.phase.clone();
             spawner.spawn(Box::pin(async move {
                 let hist = closed_loop(phase, || {
-                    let call = echo.call_async((Binary(payload.to_vec()),));
+                    let call = echo.call_async((payload.clone(),));
                     async move {
                         let echoed = call.await.expect("echo");
                         debug_assert!(!echoed.is_empty());
@@ -541,7 +540,7 @@ fn run_tether(name: &str, run: &Run) -> Sample {
 /// A caller made of continuations, for the thread pool adapter.
 struct Chained {
     echo: Echo,
-    payload: Arc<Vec<u8>>,
+    payload: Bytes,
     phase: Arc<AtomicU8>,
     hist: Histogram<u64>,
     done: mpsc::Sender<Histogram<u64>>,
@@ -555,7 +554,7 @@ fn chain(mut caller: Box<Chained>) {
         return;
     }
     let start = Instant::now();
-    let call = caller.echo.call_async((Binary(caller.payload.to_vec()),));
+    let call = caller.echo.call_async((caller.payload.clone(),));
     call.on_complete(move |result| {
         result.expect("echo");
         record(&caller.phase, &mut caller.hist, start);
