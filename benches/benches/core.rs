@@ -1,15 +1,20 @@
-//! Criterion micro benches of tether-core: framing, the pending table, and a full call
-//! between two connections in memory (no sockets).
+//! Criterion micro benches of tether-core: framing, the pending table, a full call
+//! between two connections in memory, and the provider's request path (no sockets).
 #![allow(missing_docs, clippy::disallowed_methods)]
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use tether_core::__bench::PendingBench;
 use tether_core::frame::{Decoded, FrameDecoder, FrameKind, Header, PayloadLimit, encode_frame};
+use tether_core::hessian2::Binary;
+use tether_core::message::{Arguments, Attachments, DUBBO_VERSION, RequestBody};
+use tether_core::provider::{Dispatch, Provider, Service};
 use tether_core::{
-    CallOptions, Config, Connection, Event, Inline, RequestId, SerializationId, Side, Status,
+    BoxFuture, CallOptions, Clock, Config, Connection, Event, Inline, RequestHandler, RequestId,
+    SerializationId, SharedConnection, Side, Spawner, Status,
 };
 
 fn frames(c: &mut Criterion) {
@@ -115,5 +120,92 @@ fn round_trip(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, frames, pending_table, round_trip);
+struct FixedClock(Instant);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Instant {
+        self.0
+    }
+}
+
+/// Direct dispatch and a sync handler never spawn.
+struct NoSpawn;
+
+impl Spawner for NoSpawn {
+    fn spawn(&self, _: BoxFuture) {
+        unreachable!("sync handlers on direct dispatch spawn nothing")
+    }
+}
+
+/// One `byte[] echo(byte[])` request of 64 bytes with the four attachments a tether
+/// consumer sends, through a provider connection: frame in, `Provider::on_request` (head,
+/// attachments, lookup, argument decoding, reply encoding), frame out.
+fn provider(c: &mut Criterion) {
+    const SERVICE: &str = "org.apache.dubbo.bench.EchoService";
+    let mut group = c.benchmark_group("provider");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("on_request, 64 B byte[] echo", |b| {
+        let now = Instant::now();
+        let conn = SharedConnection::new(
+            Connection::new(Config::new(Side::Provider), now),
+            Arc::new(FixedClock(now)),
+            || {},
+        );
+        let service = Service::new(SERVICE).method("echo", |_, (bytes,): (Binary,)| Ok(bytes));
+        let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(service);
+
+        let mut attachments = Attachments::new();
+        attachments.insert("path", SERVICE);
+        attachments.insert("interface", SERVICE);
+        attachments.insert("version", "0.0.0");
+        attachments.insert("timeout", "3000");
+        let descriptor = <(Binary,)>::descriptor_string();
+        let mut body = Vec::new();
+        RequestBody {
+            dubbo_version: DUBBO_VERSION,
+            path: SERVICE,
+            version: Some("0.0.0"),
+            method: "echo",
+            parameter_types: &descriptor,
+            args: &(Binary(vec![0x5a; 64]),),
+            attachments: &attachments,
+        }
+        .encode(&mut body)
+        .unwrap();
+
+        let mut wire = Vec::new();
+        let mut out = Vec::new();
+        let mut id = 0;
+        b.iter(|| {
+            id += 1;
+            let header = Header {
+                kind: FrameKind::Request { two_way: true },
+                event: false,
+                serialization: SerializationId::HESSIAN2,
+                id: RequestId(id),
+                body_len: 0,
+            };
+            wire.clear();
+            encode_frame(&mut wire, header, &body, PayloadLimit::default()).unwrap();
+            let request = {
+                let mut c = conn.lock();
+                c.handle_input(now, &wire);
+                match c.poll_event() {
+                    Some(Event::RequestReceived(request)) => request,
+                    other => panic!("expected a request, got {other:?}"),
+                }
+            };
+            provider.on_request(&conn, request);
+            let mut c = conn.lock();
+            out.clear();
+            let n = c.poll_transmit(now, &mut out);
+            c.handle_written(now, n);
+            assert_eq!(out[3], Status::OK.0, "answered OK");
+            black_box(&out);
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, frames, pending_table, round_trip, provider);
 criterion_main!(benches);
