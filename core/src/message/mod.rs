@@ -15,7 +15,7 @@ mod response;
 mod serialization;
 
 pub use args::{Arguments, DecodeArgs, EncodeArgs};
-pub use attachments::Attachments;
+pub use attachments::{Attachments, AttachmentsIntoIter};
 pub use error::{BodyError, Field};
 pub use event::EventBody;
 pub use request::{
