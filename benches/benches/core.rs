@@ -13,8 +13,8 @@ use tether_core::hessian2::Binary;
 use tether_core::message::{Arguments, Attachments, DUBBO_VERSION, RequestBody};
 use tether_core::provider::{Dispatch, Provider, Service};
 use tether_core::{
-    BoxFuture, CallOptions, Clock, Config, Connection, Event, Inline, RequestHandler, RequestId,
-    SerializationId, SharedConnection, Side, Spawner, Status,
+    BoxFuture, CallOptions, Clock, Config, Connection, Event, InboundRequest, Inline,
+    RequestHandler, RequestId, SerializationId, SharedConnection, Side, Spawner, Status,
 };
 
 fn frames(c: &mut Criterion) {
@@ -137,33 +137,41 @@ impl Spawner for NoSpawn {
     }
 }
 
-/// One `byte[] echo(byte[])` request of 64 bytes with the four attachments a tether
-/// consumer sends, through a provider connection: frame in, `Provider::on_request` (head,
-/// attachments, lookup, argument decoding, reply encoding), frame out.
-fn provider(c: &mut Criterion) {
+/// A provider connection with a `byte[] echo(byte[])` service, fed 64-byte echo requests
+/// carrying the four attachments a tether consumer sends.
+struct EchoProvider {
+    now: Instant,
+    conn: SharedConnection,
+    provider: Provider,
+    body: Vec<u8>,
+    wire: Vec<u8>,
+    out: Vec<u8>,
+    id: u64,
+}
+
+impl EchoProvider {
     const SERVICE: &str = "org.apache.dubbo.bench.EchoService";
-    let mut group = c.benchmark_group("provider");
-    group.throughput(Throughput::Elements(1));
-    group.bench_function("on_request, 64 B byte[] echo", |b| {
+
+    fn new() -> Self {
         let now = Instant::now();
         let conn = SharedConnection::new(
             Connection::new(Config::new(Side::Provider), now),
             Arc::new(FixedClock(now)),
             || {},
         );
-        let service = Service::new(SERVICE).method("echo", |_, (bytes,): (Binary,)| Ok(bytes));
+        let service =
+            Service::new(Self::SERVICE).method("echo", |_, (bytes,): (Binary,)| Ok(bytes));
         let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(service);
-
         let mut attachments = Attachments::new();
-        attachments.insert("path", SERVICE);
-        attachments.insert("interface", SERVICE);
+        attachments.insert("path", Self::SERVICE);
+        attachments.insert("interface", Self::SERVICE);
         attachments.insert("version", "0.0.0");
         attachments.insert("timeout", "3000");
         let descriptor = <(Binary,)>::descriptor_string();
         let mut body = Vec::new();
         RequestBody {
             dubbo_version: DUBBO_VERSION,
-            path: SERVICE,
+            path: Self::SERVICE,
             version: Some("0.0.0"),
             method: "echo",
             parameter_types: &descriptor,
@@ -172,37 +180,78 @@ fn provider(c: &mut Criterion) {
         }
         .encode(&mut body)
         .unwrap();
+        Self {
+            now,
+            conn,
+            provider,
+            body,
+            wire: Vec::new(),
+            out: Vec::new(),
+            id: 0,
+        }
+    }
 
-        let mut wire = Vec::new();
-        let mut out = Vec::new();
-        let mut id = 0;
+    /// The next request, as the connection hands it to the provider.
+    fn receive(&mut self) -> InboundRequest {
+        self.id += 1;
+        let header = Header {
+            kind: FrameKind::Request { two_way: true },
+            event: false,
+            serialization: SerializationId::HESSIAN2,
+            id: RequestId(self.id),
+            body_len: 0,
+        };
+        self.wire.clear();
+        encode_frame(&mut self.wire, header, &self.body, PayloadLimit::default()).unwrap();
+        let mut c = self.conn.lock();
+        c.handle_input(self.now, &self.wire);
+        match c.poll_event() {
+            Some(Event::RequestReceived(request)) => request,
+            other => panic!("expected a request, got {other:?}"),
+        }
+    }
+
+    /// Takes the answer the provider wrote.
+    fn transmit(&mut self) {
+        let mut c = self.conn.lock();
+        self.out.clear();
+        let n = c.poll_transmit(self.now, &mut self.out);
+        c.handle_written(self.now, n);
+        assert_eq!(self.out[3], Status::OK.0, "answered OK");
+    }
+}
+
+/// One 64 B `byte[]` echo through a provider connection: frame in, `Provider::on_request`
+/// (head, attachments, lookup, argument decoding, reply encoding), frame out; and
+/// `on_request` alone.
+fn provider(c: &mut Criterion) {
+    let mut group = c.benchmark_group("provider");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("frame in + on_request + frame out, 64 B byte[] echo", |b| {
+        let mut echo = EchoProvider::new();
         b.iter(|| {
-            id += 1;
-            let header = Header {
-                kind: FrameKind::Request { two_way: true },
-                event: false,
-                serialization: SerializationId::HESSIAN2,
-                id: RequestId(id),
-                body_len: 0,
-            };
-            wire.clear();
-            encode_frame(&mut wire, header, &body, PayloadLimit::default()).unwrap();
-            let request = {
-                let mut c = conn.lock();
-                c.handle_input(now, &wire);
-                match c.poll_event() {
-                    Some(Event::RequestReceived(request)) => request,
-                    other => panic!("expected a request, got {other:?}"),
-                }
-            };
-            provider.on_request(&conn, request);
-            let mut c = conn.lock();
-            out.clear();
-            let n = c.poll_transmit(now, &mut out);
-            c.handle_written(now, n);
-            assert_eq!(out[3], Status::OK.0, "answered OK");
-            black_box(&out);
+            let request = echo.receive();
+            echo.provider.on_request(&echo.conn, request);
+            echo.transmit();
         });
+    });
+    group.bench_function("on_request alone, 64 B byte[] echo", |b| {
+        let mut echo = EchoProvider::new();
+        let echo = std::cell::RefCell::new(&mut echo);
+        b.iter_batched(
+            || {
+                let mut echo = echo.borrow_mut();
+                if echo.id > 0 {
+                    echo.transmit();
+                }
+                echo.receive()
+            },
+            |request| {
+                let echo = echo.borrow();
+                echo.provider.on_request(&echo.conn, request);
+            },
+            BatchSize::PerIteration,
+        );
     });
     group.finish();
 }
