@@ -1,15 +1,20 @@
-//! Criterion micro benches of tether-core: framing, the pending table, and a full call
-//! between two connections in memory (no sockets).
+//! Criterion micro benches of tether-core: framing, the pending table, a full call
+//! between two connections in memory, and the provider's request path (no sockets).
 #![allow(missing_docs, clippy::disallowed_methods)]
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use tether_core::__bench::PendingBench;
 use tether_core::frame::{Decoded, FrameDecoder, FrameKind, Header, PayloadLimit, encode_frame};
+use tether_core::hessian2::Binary;
+use tether_core::message::{Arguments, Attachments, DUBBO_VERSION, RequestBody};
+use tether_core::provider::{Dispatch, Provider, Service};
 use tether_core::{
-    CallOptions, Config, Connection, Event, Inline, RequestId, SerializationId, Side, Status,
+    BoxFuture, CallOptions, Clock, Config, Connection, Event, InboundRequest, Inline,
+    RequestHandler, RequestId, SerializationId, SharedConnection, Side, Spawner, Status,
 };
 
 fn frames(c: &mut Criterion) {
@@ -115,5 +120,146 @@ fn round_trip(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, frames, pending_table, round_trip);
+struct FixedClock(Instant);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Instant {
+        self.0
+    }
+}
+
+/// Direct dispatch and a sync handler never spawn.
+struct NoSpawn;
+
+impl Spawner for NoSpawn {
+    fn spawn(&self, _: BoxFuture) {
+        unreachable!("sync handlers on direct dispatch spawn nothing")
+    }
+}
+
+/// A provider connection with a `byte[] echo(byte[])` service, fed 64-byte echo requests
+/// carrying the four attachments a tether consumer sends.
+struct EchoProvider {
+    now: Instant,
+    conn: SharedConnection,
+    provider: Provider,
+    body: Vec<u8>,
+    wire: Vec<u8>,
+    out: Vec<u8>,
+    id: u64,
+}
+
+impl EchoProvider {
+    const SERVICE: &str = "org.apache.dubbo.bench.EchoService";
+
+    fn new() -> Self {
+        let now = Instant::now();
+        let conn = SharedConnection::new(
+            Connection::new(Config::new(Side::Provider), now),
+            Arc::new(FixedClock(now)),
+            || {},
+        );
+        let service =
+            Service::new(Self::SERVICE).method("echo", |_, (bytes,): (Binary,)| Ok(bytes));
+        let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(service);
+        let mut attachments = Attachments::new();
+        attachments.insert("path", Self::SERVICE);
+        attachments.insert("interface", Self::SERVICE);
+        attachments.insert("version", "0.0.0");
+        attachments.insert("timeout", "3000");
+        let descriptor = <(Binary,)>::descriptor_string();
+        let mut body = Vec::new();
+        RequestBody {
+            dubbo_version: DUBBO_VERSION,
+            path: Self::SERVICE,
+            version: Some("0.0.0"),
+            method: "echo",
+            parameter_types: &descriptor,
+            args: &(Binary(vec![0x5a; 64]),),
+            attachments: &attachments,
+        }
+        .encode(&mut body)
+        .unwrap();
+        Self {
+            now,
+            conn,
+            provider,
+            body,
+            wire: Vec::new(),
+            out: Vec::new(),
+            id: 0,
+        }
+    }
+
+    /// The next request, as the connection hands it to the provider.
+    fn receive(&mut self) -> InboundRequest {
+        self.id += 1;
+        let header = Header {
+            kind: FrameKind::Request { two_way: true },
+            event: false,
+            serialization: SerializationId::HESSIAN2,
+            id: RequestId(self.id),
+            body_len: 0,
+        };
+        self.wire.clear();
+        encode_frame(&mut self.wire, header, &self.body, PayloadLimit::default()).unwrap();
+        let mut c = self.conn.lock();
+        c.handle_input(self.now, &self.wire);
+        match c.poll_event() {
+            Some(Event::RequestReceived(request)) => request,
+            other => panic!("expected a request, got {other:?}"),
+        }
+    }
+
+    /// Takes the answer the provider wrote.
+    fn transmit(&mut self) {
+        let mut c = self.conn.lock();
+        self.out.clear();
+        let n = c.poll_transmit(self.now, &mut self.out);
+        c.handle_written(self.now, n);
+        assert_eq!(self.out[3], Status::OK.0, "answered OK");
+    }
+}
+
+/// One 64 B `byte[]` echo through a provider connection: frame in, `Provider::on_request`
+/// (head, attachments, lookup, argument decoding, reply encoding), frame out; and
+/// `on_request` alone.
+fn provider(c: &mut Criterion) {
+    let mut group = c.benchmark_group("provider");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("frame in + on_request + frame out, 64 B byte[] echo", |b| {
+        let mut echo = EchoProvider::new();
+        b.iter(|| {
+            let request = echo.receive();
+            echo.provider.on_request(&echo.conn, request);
+            echo.transmit();
+        });
+    });
+    // 256 requests received untimed, then handed to the provider in a timed loop (the
+    // profile's 256 calls in flight): the clock is read once per batch.
+    group.bench_function("on_request alone, 64 B byte[] echo", |b| {
+        const BATCH: u64 = 256;
+        let mut echo = EchoProvider::new();
+        let mut requests = Vec::with_capacity(BATCH as usize);
+        b.iter_custom(|iters| {
+            let mut elapsed = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(BATCH);
+                left -= n;
+                requests.extend((0..n).map(|_| echo.receive()));
+                let start = Instant::now();
+                for request in requests.drain(..) {
+                    echo.provider.on_request(&echo.conn, request);
+                }
+                elapsed += start.elapsed();
+                echo.transmit();
+            }
+            elapsed
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, frames, pending_table, round_trip, provider);
 criterion_main!(benches);

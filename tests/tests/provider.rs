@@ -394,3 +394,133 @@ fn one_way_requests_run_and_are_never_answered() {
     assert_eq!(runs.load(Ordering::SeqCst), 1);
     assert_eq!(lb.provider.lock().stats().frames_sent, 0);
 }
+
+#[test]
+fn services_of_one_path_are_told_apart_by_version_and_group() {
+    let named = |name: &'static str| move |_, (): ()| Ok(name.to_owned());
+    let provider = Provider::new(Dispatch::Direct, Arc::new(QueueSpawner::default()))
+        .export(Service::new(SERVICE).method("who", named("stale")))
+        .export(Service::new(SERVICE).method("who", named("none")))
+        .export(
+            Service::new(SERVICE)
+                .version("1.0.0")
+                .method("who", named("v1")),
+        )
+        .export(
+            Service::new(SERVICE)
+                .version("2.0.0")
+                .method("who", named("v2")),
+        )
+        .export(
+            Service::new(SERVICE)
+                .version("1.0.0")
+                .group("g")
+                .method("who", named("g/v1")),
+        );
+    let lb = loopback(provider);
+    let mut caller = Caller::new(&lb);
+    let mut who = |version, group: Option<&'static str>| {
+        caller.version = version;
+        caller.extra = group.map(|g| ("group", g)).into_iter().collect();
+        match returned(&caller.call("who", ())).1 {
+            Returned::Value(Value::String(s)) => s,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(who("1.0.0", None), "v1");
+    assert_eq!(who("2.0.0", None), "v2");
+    assert_eq!(who("1.0.0", Some("g")), "g/v1");
+    assert_eq!(who("1.0.0", Some("")), "v1");
+    // "0.0.0", "*" and "" all mean no version; exporting the same key again replaced it.
+    assert_eq!(who("0.0.0", None), "none");
+    assert_eq!(who("*", None), "none");
+    caller.version = "2.0.0";
+    caller.extra = vec![("group", "g")];
+    let (status, message) = error(&caller.call("who", ()));
+    assert_eq!(status, Status::SERVICE_ERROR);
+    assert!(
+        message.starts_with(&format!(
+            "Not found exported service: g/{SERVICE}:2.0.0 in ["
+        )) && message.contains(&format!("g/{SERVICE}:1.0.0"))
+            && message.ends_with(", may be version or group mismatch, method: who"),
+        "{message}"
+    );
+}
+
+#[test]
+fn handlers_see_the_method_and_dubbo_version() {
+    let service = Service::new(SERVICE)
+        .version("1.0.0")
+        .method("describe", |ctx, (tag,): (String,)| {
+            Ok(format!("{tag}: {} {}", ctx.method, ctx.dubbo_version))
+        });
+    let lb = loopback(
+        Provider::new(Dispatch::Direct, Arc::new(QueueSpawner::default())).export(service),
+    );
+    let mut caller = Caller::new(&lb);
+    let s = |s: &str| Value::String(s.to_owned());
+    let describe = |caller: &Caller<'_>| returned(&caller.call("describe", ("x".to_owned(),))).1;
+    assert_eq!(describe(&caller), Returned::Value(s("x: describe 2.0.2")));
+    caller.dubbo_version = "2.0.10";
+    assert_eq!(describe(&caller), Returned::Value(s("x: describe 2.0.10")));
+
+    caller.dubbo_version = "2.0.2";
+    let args = GenericArgs {
+        method: "describe",
+        parameter_types: &["java.lang.String"],
+        args: &[Value::String("g".into())],
+    };
+    let mut completion = caller.start(GENERIC_METHOD, GENERIC_DESCRIPTOR, &args);
+    lb.pump();
+    let response = completion.try_take().unwrap().unwrap();
+    assert_eq!(
+        returned(&response).1,
+        Returned::Value(s("g: $invoke 2.0.2"))
+    );
+}
+
+#[test]
+fn bad_arguments_get_40_naming_the_argument_and_its_body_offset() {
+    let lb = loopback(provider());
+    let caller = Caller::new(&lb);
+    // `join(String, int, boolean)` sent an int first: found by its descriptor, refused by
+    // the handler's decoding.
+    let args = vec![Value::Int(1), Value::Int(5), Value::Bool(true)];
+    let mut completion = caller.start("join", "Ljava/lang/String;IZ", &args);
+    lb.pump();
+    let (status, message) = error(&completion.try_take().unwrap().unwrap());
+    assert_eq!(status, Status::BAD_REQUEST);
+    // The offset is the argument's place in the whole body, past the 5 head strings.
+    let attachments: Attachments = [
+        ("path", SERVICE),
+        ("interface", SERVICE),
+        ("version", "1.0.0"),
+        ("timeout", "1000"),
+    ]
+    .into_iter()
+    .collect();
+    let mut body = Vec::new();
+    RequestBody {
+        dubbo_version: "2.0.2",
+        path: SERVICE,
+        version: Some("1.0.0"),
+        method: "join",
+        parameter_types: "Ljava/lang/String;IZ",
+        args: &args,
+        attachments: &attachments,
+    }
+    .encode(&mut body)
+    .unwrap();
+    let expected = tether_core::message::RequestReader::new(&body)
+        .unwrap()
+        .args::<(String, i32, bool)>()
+        .unwrap_err();
+    assert_eq!(
+        message,
+        format!("Fail to decode request due to: {expected}")
+    );
+    assert!(
+        message.contains("argument 0") && message.contains("at offset"),
+        "{message}"
+    );
+}

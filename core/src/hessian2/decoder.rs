@@ -222,6 +222,14 @@ impl<'de> Decoder<'de> {
         self.pos
     }
 
+    /// Moves to `pos`, which must be where a value starts. Only for resuming a body whose
+    /// values before `pos` leave nothing in the tables (strings and nulls: no class
+    /// definitions, type names or references), such as a request head.
+    pub(crate) fn seek(&mut self, pos: usize) {
+        debug_assert!(self.classes.is_empty() && self.types.is_empty() && self.refs.is_empty());
+        self.pos = pos;
+    }
+
     /// Bytes not read yet.
     pub fn remaining(&self) -> &'de [u8] {
         &self.input[self.pos.min(self.input.len())..]

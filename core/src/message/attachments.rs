@@ -1,6 +1,7 @@
 //! [`Attachments`]: the string-keyed map that closes request and response bodies
 //! (`PROTOCOL.md` §2.3, §3.1).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::hessian2::Value;
@@ -19,7 +20,24 @@ const SCAN_MAX: usize = 16;
 /// whatever the keys; [`insert`](Self::insert) is linear in the entries already there.
 #[derive(Clone, PartialEq, Debug, Default)]
 pub struct Attachments {
-    entries: Vec<(String, Value)>,
+    /// Decoded standard keys borrow a static copy ([`well_known`]): no allocation per key.
+    entries: Vec<(Cow<'static, str>, Value)>,
+}
+
+/// The static copy of `key` if it is one of the keys nearly every request carries.
+pub(crate) fn well_known(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "path" => "path",
+        "interface" => "interface",
+        "version" => "version",
+        "timeout" => "timeout",
+        "group" => "group",
+        "dubbo" => "dubbo",
+        "token" => "token",
+        "generic" => "generic",
+        "_TO" => "_TO",
+        _ => return None,
+    })
 }
 
 impl Attachments {
@@ -40,8 +58,12 @@ impl Attachments {
     /// Entries in order, a later value of a key replacing the earlier one in its place
     /// (as if inserted one by one), in linear time: a peer sending many distinct keys must
     /// not make decoding quadratic.
-    pub(crate) fn from_entries(mut entries: Vec<(String, Value)>) -> Self {
+    pub(crate) fn from_entries(mut entries: Vec<(Cow<'static, str>, Value)>) -> Self {
         let n = entries.len();
+        // The common case, no repeated key, checked without allocating.
+        if n <= SCAN_MAX && (1..n).all(|i| entries[..i].iter().all(|(k, _)| *k != entries[i].0)) {
+            return Self { entries };
+        }
         // `first[i]`: where the key of entry `i` first occurs.
         let first: Vec<usize> = if n <= SCAN_MAX {
             (0..n)
@@ -56,7 +78,7 @@ impl Attachments {
             entries
                 .iter()
                 .enumerate()
-                .map(|(i, (k, _))| *seen.entry(k.as_str()).or_insert(i))
+                .map(|(i, (k, _))| *seen.entry(k).or_insert(i))
                 .collect()
         };
         if first.iter().enumerate().all(|(i, &f)| f == i) {
@@ -81,7 +103,7 @@ impl Attachments {
         let value = value.into();
         match self.entries.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => *v = value,
-            None => self.entries.push((key, value)),
+            None => self.entries.push((Cow::Owned(key), value)),
         }
     }
 
@@ -103,7 +125,7 @@ impl Attachments {
 
     /// The entries in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+        self.entries.iter().map(|(k, v)| (&**k, v))
     }
 
     /// Number of entries.
@@ -123,7 +145,7 @@ impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Attachments {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         Self::from_entries(
             iter.into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
+                .map(|(k, v)| (Cow::Owned(k.into()), v.into()))
                 .collect(),
         )
     }
@@ -131,10 +153,36 @@ impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Attachments {
 
 impl IntoIterator for Attachments {
     type Item = (String, Value);
-    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    type IntoIter = AttachmentsIntoIter;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_iter()
+        AttachmentsIntoIter(self.entries.into_iter())
+    }
+}
+
+/// The entries of [`Attachments`], by value, in order.
+#[derive(Debug)]
+pub struct AttachmentsIntoIter(std::vec::IntoIter<(Cow<'static, str>, Value)>);
+
+impl Iterator for AttachmentsIntoIter {
+    type Item = (String, Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(k, v)| (k.into_owned(), v))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl ExactSizeIterator for AttachmentsIntoIter {}
+
+impl std::iter::FusedIterator for AttachmentsIntoIter {}
+
+impl DoubleEndedIterator for AttachmentsIntoIter {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.0.next_back().map(|(k, v)| (k.into_owned(), v))
     }
 }
 
@@ -179,7 +227,10 @@ mod tests {
                 entries.push((format!("k{}", n - 1), Value::from("last")));
             }
             let expected = inserted(&entries);
-            assert_eq!(Attachments::from_entries(entries.clone()), expected, "{n}");
+            let cows = entries
+                .iter()
+                .map(|(k, v)| (Cow::Owned(k.clone()), v.clone()));
+            assert_eq!(Attachments::from_entries(cows.collect()), expected, "{n}");
             let collected: Attachments = entries.into_iter().collect();
             assert_eq!(collected, expected, "{n}");
             if n >= 3 {
@@ -189,5 +240,26 @@ mod tests {
                 assert_eq!(expected.get_str(&format!("k{}", n - 1)), Some("last"));
             }
         }
+    }
+
+    #[test]
+    fn distinct_keys_keep_their_order_and_into_iter_gives_them_back() {
+        for n in [2, SCAN_MAX, SCAN_MAX + 1] {
+            let entries: Vec<(String, Value)> = (0..n)
+                .map(|i| (format!("k{i}"), Value::Int(i as i32)))
+                .collect();
+            let a: Attachments = entries.clone().into_iter().collect();
+            assert_eq!(a, inserted(&entries), "{n}");
+            let back: Vec<_> = a.into_iter().collect();
+            assert_eq!(back, entries, "{n}");
+        }
+        // Well-known keys may be static and still compare by content.
+        let a = Attachments::from_entries(vec![
+            (Cow::Borrowed("path"), Value::from("p")),
+            (Cow::Owned("path".into()), Value::from("q")),
+        ]);
+        assert_eq!(a, [("path", "q")].into_iter().collect());
+        assert_eq!(well_known("version"), Some("version"));
+        assert_eq!(well_known("versio"), None);
     }
 }

@@ -255,18 +255,9 @@ impl<'de, I: ObjectInput<'de>> RequestReader<'de, I> {
 
     /// Reads all remaining arguments as the tuple `A`, whose length must match.
     pub fn args<A: DecodeArgs<'de>>(&mut self) -> Result<A, BodyError> {
-        if A::COUNT != self.args_left() {
-            return Err(BodyError::ArgumentCount {
-                expected: A::COUNT,
-                found: self.args_left(),
-            });
-        }
-        let first = self.read;
+        let (first, left) = (self.read, self.args_left());
         self.read = self.args;
-        A::decode(&mut self.input).map_err(|(i, source)| BodyError::Decode {
-            field: Field::Argument(first + i),
-            source,
-        })
+        read_args(&mut self.input, first, left)
     }
 
     /// Reads all remaining arguments as [`Value`]s.
@@ -309,6 +300,58 @@ impl<'de, I: ObjectInput<'de>> RequestReader<'de, I> {
         self.input
             .read_attachments()
             .map_err(BodyError::at(Field::Attachments))
+    }
+}
+
+/// Reads `left` arguments, the first being argument `first`, as the tuple `A`.
+fn read_args<'de, A: DecodeArgs<'de>, I: ObjectInput<'de>>(
+    input: &mut I,
+    first: usize,
+    left: usize,
+) -> Result<A, BodyError> {
+    if A::COUNT != left {
+        return Err(BodyError::ArgumentCount {
+            expected: A::COUNT,
+            found: left,
+        });
+    }
+    A::decode(input).map_err(|(i, source)| BodyError::Decode {
+        field: Field::Argument(first + i),
+        source,
+    })
+}
+
+impl<'de> RequestReader<'de> {
+    /// Where the arguments start, to read them later with [`ArgsStart::args`] without
+    /// reading the head again. Meaningful before any argument is read.
+    pub(crate) fn args_start(&self) -> ArgsStart {
+        debug_assert_eq!(self.read, 0, "arguments already read");
+        ArgsStart {
+            offset: self.input.position(),
+            count: self.args,
+        }
+    }
+}
+
+/// Where the arguments of a Hessian 2 request body start, and how many its descriptor
+/// names: what a provider keeps from the head to decode the arguments once it has found
+/// the method.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct ArgsStart {
+    offset: usize,
+    count: usize,
+}
+
+impl ArgsStart {
+    /// Reads the arguments of `body` (the body this came from) as the tuple `A`, exactly as
+    /// [`RequestReader::args`] after [`RequestReader::new`] would: the head holds only
+    /// strings and nulls, which leave no class definition, type name or reference behind
+    /// (`PROTOCOL.md` §11.1), so a decoder over the whole body placed where the arguments
+    /// start is in the state the head left it in, and error offsets stay body offsets.
+    pub(crate) fn args<'de, A: DecodeArgs<'de>>(self, body: &'de [u8]) -> Result<A, BodyError> {
+        let mut input = Decoder::new(body);
+        input.seek(self.offset);
+        read_args(&mut input, 0, self.count)
     }
 }
 
@@ -615,6 +658,48 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn args_from_their_start_read_as_after_the_head() {
+        let attachments: Attachments = [("k", "v")].into_iter().collect();
+        // Two objects of one class (the second uses the class definition the first wrote,
+        // §11.10) and a list holding a reference to itself (§11.11): the tables the
+        // arguments build and use, which the head leaves empty.
+        let object = Value::object("com.foo.Bar", vec![("a".into(), Value::Int(1))]);
+        let cycle = Value::list(vec![Value::Ref(0)]);
+        let args = vec![object.clone(), object, cycle];
+        let body = RequestBody {
+            dubbo_version: DUBBO_VERSION,
+            path: SERVICE,
+            version: None,
+            method: "m",
+            parameter_types: "Lcom/foo/Bar;Lcom/foo/Bar;Ljava/util/List;",
+            args: &args,
+            attachments: &attachments,
+        };
+        let mut out = Vec::new();
+        body.encode(&mut out).unwrap();
+        let start = RequestReader::new(&out).unwrap().args_start();
+        type Values = (Value, Value, Value);
+        let read: Values = RequestReader::new(&out).unwrap().args().unwrap();
+        assert_eq!(start.args::<Values>(&out).unwrap(), read);
+        assert_eq!((&read.1, &read.2), (&args[1], &args[2]));
+        // Errors name the same argument at the same body offset.
+        type Wrong = (Value, Value, i32);
+        let after_head = RequestReader::new(&out).unwrap().args::<Wrong>();
+        let from_start = start.args::<Wrong>(&out);
+        assert_eq!(
+            from_start.unwrap_err().to_string(),
+            after_head.unwrap_err().to_string()
+        );
+        assert!(matches!(
+            start.args::<(Value,)>(&out),
+            Err(BodyError::ArgumentCount {
+                expected: 1,
+                found: 3
+            })
+        ));
     }
 
     #[test]

@@ -49,7 +49,9 @@ pub fn version_to_int(version: &str) -> i64 {
 /// Whether a response to a request with this dubbo version (body field 1) carries
 /// attachments (flags 3/4/5): versions 2.0.2 to 2.0.99 (`PROTOCOL.md` §3.1).
 pub fn attachments_supported(request_dubbo_version: &str) -> bool {
-    (2_000_200..=2_009_900).contains(&version_to_int(request_dubbo_version))
+    // What nearly every peer sends, answered without parsing.
+    request_dubbo_version == DUBBO_VERSION
+        || (2_000_200..=2_009_900).contains(&version_to_int(request_dubbo_version))
 }
 
 /// A Java `Throwable` sent or received as a call's result (`PROTOCOL.md` §3.3).

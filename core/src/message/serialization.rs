@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use super::attachments::Attachments;
+use super::attachments::{Attachments, well_known};
 use crate::frame::SerializationId;
 use crate::hessian2::{DecodeError, Decoder, EncodeError, Encoder, Head, TypeError, Value};
 
@@ -169,6 +169,9 @@ impl ObjectOutput for Encoder<'_> {
     }
 }
 
+/// Entries reserved ahead when decoding attachments.
+const ATTACHMENTS_GUESS: usize = 8;
+
 impl<'de> ObjectInput<'de> for Decoder<'de> {
     fn read_str_or_null(&mut self) -> Result<Option<Cow<'de, str>>, DecodeError> {
         Decoder::read_str_or_null(self)
@@ -209,7 +212,9 @@ impl<'de> ObjectInput<'de> for Decoder<'de> {
         let Head::Map { .. } = self.read_head()? else {
             return Err(self.mismatch(tag, at, "an attachment map"));
         };
-        let mut entries = Vec::new();
+        // Room for what a call carries (Java sends 4–8 keys), never more than the bytes left
+        // could hold (a key and a value take at least two).
+        let mut entries = Vec::with_capacity(ATTACHMENTS_GUESS.min(self.left() / 2));
         while !self.at_end_marker()? {
             let key_at = self.position();
             // Java's attachment maps are Map<String, Object> (§2.3).
@@ -226,7 +231,11 @@ impl<'de> ObjectInput<'de> for Decoder<'de> {
             // Charged like a decoded map entry (`DecodeLimits::memory_factor`).
             self.charge(std::mem::size_of::<(String, Value)>() + key.len())?;
             let value = Decoder::read_value(self)?;
-            entries.push((key.into_owned(), value));
+            let key = match well_known(&key) {
+                Some(key) => Cow::Borrowed(key),
+                None => Cow::Owned(key.into_owned()),
+            };
+            entries.push((key, value));
         }
         self.leave();
         // Java's HashMap keeps the last value of a repeated key.
@@ -257,6 +266,10 @@ mod tests {
             ]
         );
         assert_eq!(attachments(b"N").unwrap(), Attachments::new());
+        let standard = attachments(b"H\x04path\x01p\x07timeout\x03300\x03abc\x91Z").unwrap();
+        assert_eq!(standard.get_str("path"), Some("p"));
+        assert_eq!(standard.get_str("timeout"), Some("300"));
+        assert_eq!(standard.get("abc"), Some(&Value::Int(1)));
         assert!(attachments(b"H\x91\x91Z").is_err());
     }
 

@@ -11,6 +11,7 @@
 
 mod responder;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -34,8 +35,8 @@ use crate::event::InboundRequest;
 use crate::frame::{SerializationId, Status};
 use crate::hessian2::{self, JavaType, Value};
 use crate::message::{
-    Arguments, Attachments, DUBBO_VERSION, DecodeArgs, JavaException, RequestBody, RequestReader,
-    attachments_supported,
+    ArgsStart, Arguments, Attachments, DUBBO_VERSION, DecodeArgs, JavaException, RequestBody,
+    RequestHead, RequestReader, attachments_supported,
 };
 use crate::shared::{RequestHandler, SharedConnection, Spawner};
 
@@ -51,13 +52,29 @@ pub struct ServiceKey {
 impl ServiceKey {
     /// The key for `path`, `version` and `group`.
     pub fn new(path: &str, version: Option<&str>, group: Option<&str>) -> Self {
-        let version = version.filter(|v| !v.is_empty() && *v != "0.0.0" && *v != "*");
         Self {
             path: path.to_owned(),
-            version: version.map(str::to_owned),
-            group: group.filter(|g| !g.is_empty()).map(str::to_owned),
+            version: some_version(version).map(str::to_owned),
+            group: some_group(group).map(str::to_owned),
         }
     }
+
+    /// Whether this is `ServiceKey::new(path, version, group)`, without building that.
+    fn is(&self, path: &str, version: Option<&str>, group: Option<&str>) -> bool {
+        self.path == path
+            && self.version.as_deref() == some_version(version)
+            && self.group.as_deref() == some_group(group)
+    }
+}
+
+/// The version, unless it is one of those meaning "no version".
+fn some_version(version: Option<&str>) -> Option<&str> {
+    version.filter(|v| !v.is_empty() && *v != "0.0.0" && *v != "*")
+}
+
+/// The group, unless empty.
+fn some_group(group: Option<&str>) -> Option<&str> {
+    group.filter(|g| !g.is_empty())
 }
 
 impl fmt::Display for ServiceKey {
@@ -84,10 +101,11 @@ pub struct Context {
     pub deadline: Option<Instant>,
     /// The connection the request came on: callback proxies make reverse calls over it.
     pub connection: SharedConnection,
-    /// The caller's dubbo protocol version (body field 1).
-    pub dubbo_version: String,
-    /// The method name.
-    pub method: String,
+    /// The caller's dubbo protocol version (body field 1); the usual
+    /// [`DUBBO_VERSION`] is borrowed, not copied per request.
+    pub dubbo_version: Cow<'static, str>,
+    /// The method name (`$invoke` for a generic call), shared with the service's copy.
+    pub method: Arc<str>,
     /// Proxies for the callback arguments, by argument index (`PROTOCOL.md` §6.3).
     pub callbacks: Vec<(usize, CallbackProxy)>,
 }
@@ -106,9 +124,10 @@ impl Context {
     }
 }
 
-/// Where arguments come from: the body of an ordinary call, or the values of a generic one.
+/// Where arguments come from: the body of an ordinary call (decoded by the handler, where
+/// they start), or the values of a generic one.
 enum Args {
-    Body(Bytes),
+    Body(Bytes, ArgsStart),
     Values(Vec<Value>),
 }
 
@@ -119,9 +138,7 @@ trait Handler: Send + Sync {
 
 fn decode_args<A: for<'de> DecodeArgs<'de> + DeserializeOwned>(args: Args) -> Result<A, String> {
     match args {
-        Args::Body(body) => RequestReader::new(&body)
-            .and_then(|mut reader| reader.args::<A>())
-            .map_err(|e| e.to_string()),
+        Args::Body(body, start) => start.args::<A>(&body).map_err(|e| e.to_string()),
         Args::Values(values) => {
             hessian2::from_value(Value::list(values)).map_err(|e| e.to_string())
         }
@@ -208,6 +225,8 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 struct Method {
+    /// The name, shared with every call's [`Context::method`].
+    name: Arc<str>,
     descriptor: String,
     handler: Arc<dyn Handler>,
 }
@@ -304,6 +323,7 @@ impl Service {
         let overloads = self.methods.entry(name.to_owned()).or_default();
         overloads.retain(|m| m.descriptor != descriptor);
         overloads.push(Method {
+            name: name.into(),
             descriptor,
             handler,
         });
@@ -361,7 +381,9 @@ impl fmt::Debug for Dispatch {
 
 /// Exported services and the policy that runs them: the [`RequestHandler`] of a server.
 pub struct Provider {
-    services: HashMap<ServiceKey, Arc<Service>>,
+    /// By path, then the few versions and groups of that path: found from the request's
+    /// borrowed strings, without building a key.
+    services: HashMap<String, Vec<Arc<Service>>>,
     dispatch: Dispatch,
     /// Runs async handlers' futures.
     spawner: Arc<dyn Spawner>,
@@ -395,12 +417,23 @@ impl Provider {
 
     /// Exports `service` (replacing one with the same key).
     pub fn export(mut self, service: Service) -> Self {
-        self.services.insert(service.key.clone(), Arc::new(service));
+        let same_path = self.services.entry(service.key.path.clone()).or_default();
+        same_path.retain(|s| s.key != service.key);
+        same_path.push(Arc::new(service));
         self
     }
 
+    /// The service exported as `ServiceKey::new(path, version, group)`.
+    fn service(&self, path: &str, version: Option<&str>, group: Option<&str>) -> Option<&Service> {
+        let same_path = self.services.get(path)?;
+        same_path
+            .iter()
+            .find(|s| s.key.is(path, version, group))
+            .map(|s| &**s)
+    }
+
     fn handle(&self, conn: &SharedConnection, request: InboundRequest) {
-        let Some(parsed) = parse(conn, request, &self.oneway) else {
+        let Some(parsed) = parse(conn, &request, &self.oneway) else {
             return;
         };
         // Java ≥ 2.7: the `path` and `version` attachments override body fields 2 and 3.
@@ -409,9 +442,15 @@ impl Provider {
         let version = attachments
             .get_str("version")
             .or(parsed.head.version.as_deref());
-        let key = ServiceKey::new(path, version, attachments.get_str("group"));
-        let Some(service) = self.services.get(&key) else {
-            let known: Vec<String> = self.services.keys().map(ToString::to_string).collect();
+        let group = attachments.get_str("group");
+        let Some(service) = self.service(path, version, group) else {
+            let key = ServiceKey::new(path, version, group);
+            let known: Vec<String> = self
+                .services
+                .values()
+                .flatten()
+                .map(|s| s.key.to_string())
+                .collect();
             let message = format!(
                 "Not found exported service: {key} in [{}], may be version or group mismatch, method: {}",
                 known.join(", "),
@@ -423,33 +462,46 @@ impl Provider {
             if attachments.get_str("token") != Some(token.as_str()) {
                 let message = format!(
                     "Invalid token! Forbid invoke remote service {} method {}() from consumer",
-                    key, parsed.head.method
+                    service.key, parsed.head.method
                 );
                 return parsed.responder.fail(Status::SERVICE_ERROR, &message);
             }
         }
-        invoke(conn, service, parsed, &self.dispatch, &self.spawner, true);
+        invoke(
+            conn,
+            service,
+            parsed,
+            &request,
+            &self.dispatch,
+            &self.spawner,
+            true,
+        );
     }
 }
 
-/// A request decoded up to its attachments, with the responder that answers it.
-struct Parsed {
-    head: crate::message::RequestHead<'static>,
+/// A request decoded up to its attachments, the head borrowed from the body, with the
+/// responder that answers it.
+struct Parsed<'a> {
+    head: RequestHead<'a>,
+    /// Where the arguments start: the handler decodes them from there.
+    args: ArgsStart,
     attachments: Attachments,
-    body: Bytes,
-    received_at: Instant,
     responder: Responder,
 }
 
 /// Decodes the head and the attachments (which name the group and may override path and
 /// version), skipping the arguments until the method is known. Answers 40 itself on failure.
-fn parse(conn: &SharedConnection, request: InboundRequest, oneway: &OnewayLimit) -> Option<Parsed> {
-    let InboundRequest {
+fn parse<'a>(
+    conn: &SharedConnection,
+    request: &'a InboundRequest,
+    oneway: &OnewayLimit,
+) -> Option<Parsed<'a>> {
+    let &InboundRequest {
         id,
         two_way,
         serialization,
-        body,
-        received_at,
+        ref body,
+        ..
     } = request;
     let slot = if two_way {
         None
@@ -467,12 +519,15 @@ fn parse(conn: &SharedConnection, request: InboundRequest, oneway: &OnewayLimit)
         responder.fail(Status::BAD_REQUEST, &message);
         return None;
     }
-    let parsed = RequestReader::new(&body).and_then(|reader| {
-        let head = reader.head().clone().into_owned();
-        reader.attachments().map(|attachments| (head, attachments))
+    let parsed = RequestReader::new(body).and_then(|reader| {
+        let head = reader.head().clone();
+        let args = reader.args_start();
+        reader
+            .attachments()
+            .map(|attachments| (head, args, attachments))
     });
     match parsed {
-        Ok((head, attachments)) => {
+        Ok((head, args, attachments)) => {
             let mut responder = Responder::new(
                 conn.clone(),
                 id,
@@ -485,9 +540,8 @@ fn parse(conn: &SharedConnection, request: InboundRequest, oneway: &OnewayLimit)
             }
             Some(Parsed {
                 head,
+                args,
                 attachments,
-                body,
-                received_at,
                 responder,
             })
         }
@@ -505,24 +559,25 @@ fn parse(conn: &SharedConnection, request: InboundRequest, oneway: &OnewayLimit)
 fn invoke(
     conn: &SharedConnection,
     service: &Service,
-    parsed: Parsed,
+    parsed: Parsed<'_>,
+    request: &InboundRequest,
     dispatch: &Dispatch,
     spawner: &Arc<dyn Spawner>,
     with_proxies: bool,
 ) {
     let Parsed {
         head,
+        args: args_start,
         attachments,
-        body,
-        received_at,
         responder,
     } = parsed;
     let key = &service.key;
-    let deadline = caller_timeout(&attachments).map(|timeout| received_at + timeout);
+    let body = &request.body;
+    let deadline = caller_timeout(&attachments).map(|timeout| request.received_at + timeout);
 
     // `$echo` returns its argument; `$invoke` names the real method in its arguments.
     let (method, args) = if head.is_echo() {
-        return match RequestReader::new(&body).and_then(|mut r| r.next_arg::<Value>()) {
+        return match RequestReader::new(body).and_then(|mut r| r.next_arg::<Value>()) {
             Ok(value) => responder.reply(Ok::<_, &JavaException>(&value)),
             Err(e) => responder.fail(
                 Status::BAD_REQUEST,
@@ -530,7 +585,7 @@ fn invoke(
             ),
         };
     } else if head.is_generic() {
-        let call = match RequestReader::new(&body).and_then(|mut r| r.generic_args()) {
+        let call = match RequestReader::new(body).and_then(|mut r| r.generic_args()) {
             Ok(call) => call,
             Err(e) => {
                 let message = format!("Fail to decode request due to: {e}");
@@ -543,7 +598,7 @@ fn invoke(
         }
     } else {
         match service.find(&head.method, &head.parameter_types) {
-            Some(method) => (method, Args::Body(body)),
+            Some(method) => (method, Args::Body(body.clone(), args_start)),
             None => return not_found(responder, key, &head.method, &head.parameter_types),
         }
     };
@@ -566,8 +621,17 @@ fn invoke(
         attachments,
         deadline,
         connection: conn.clone(),
-        dubbo_version: head.dubbo_version.into_owned(),
-        method: head.method.into_owned(),
+        dubbo_version: if head.dubbo_version == DUBBO_VERSION {
+            Cow::Borrowed(DUBBO_VERSION)
+        } else {
+            Cow::Owned(head.dubbo_version.into_owned())
+        },
+        // A generic call names another method than the one it runs.
+        method: if *method.name == *head.method {
+            method.name.clone()
+        } else {
+            head.method.as_ref().into()
+        },
         callbacks,
     };
     let handler = method.handler.clone();
@@ -664,21 +728,20 @@ pub(crate) fn serve_callback(
     spawner: &Arc<dyn Spawner>,
     oneway: &OnewayLimit,
 ) {
-    let Some(parsed) = parse(conn, request, oneway) else {
+    let Some(parsed) = parse(conn, &request, oneway) else {
         return;
     };
     let interface = parsed
         .attachments
         .get_str("path")
-        .unwrap_or(&parsed.head.path)
-        .to_owned();
+        .unwrap_or(&parsed.head.path);
     let id = parsed
         .attachments
         .get_str(CALLBACK_INSTANCE)
         .and_then(|v| v.trim().parse::<i32>().ok());
-    let target = id.and_then(|id| conn.with(|c, _| c.callbacks().exported(&interface, id)));
+    let target = id.and_then(|id| conn.with(|c, _| c.callbacks().exported(interface, id)));
     match target.and_then(|t| t.downcast::<Service>().ok()) {
-        Some(service) => invoke(conn, &service, parsed, dispatch, spawner, false),
+        Some(service) => invoke(conn, &service, parsed, &request, dispatch, spawner, false),
         None => {
             let message = format!(
                 "Not found exported callback: {interface}.{} on this connection, method: {}",
@@ -857,7 +920,15 @@ impl RequestHandler for Provider {
 impl fmt::Debug for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Provider")
-            .field("services", &self.services.keys().collect::<Vec<_>>())
+            .field(
+                "services",
+                &self
+                    .services
+                    .values()
+                    .flatten()
+                    .map(|s| &s.key)
+                    .collect::<Vec<_>>(),
+            )
             .field("dispatch", &self.dispatch)
             .finish_non_exhaustive()
     }
