@@ -52,7 +52,7 @@ pub fn demo_service() -> Service {
             Ok(format!("{}:{i}:{b}", s.as_deref().unwrap_or("null")))
         })
         .method("getAttachment", |ctx, (key,): (Option<String>,)| {
-            let value = key.and_then(|key| ctx.attachments.get(&key).cloned());
+            let value = key.and_then(|key| ctx.attachments().get(&key).cloned());
             Ok(value.and_then(|v| match v {
                 Value::String(s) => Some(s),
                 Value::Int(i) => Some(i.to_string()),

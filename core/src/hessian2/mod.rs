@@ -53,7 +53,7 @@ mod error;
 mod java;
 mod ser;
 mod string;
-mod tag;
+pub(crate) mod tag;
 mod value;
 
 pub(crate) use decoder::Head;

@@ -39,6 +39,23 @@ pub(crate) fn is_binary(tag: u8) -> bool {
     matches!(tag, 0x20..=0x2F | 0x34..=0x37 | BINARY_CHUNK | BINARY_FINAL)
 }
 
+/// Whether `tag` starts a null, boolean, number or string: a value whose decoding allocates
+/// at most the string and touches no class or reference table.
+pub(crate) fn is_scalar(tag: u8) -> bool {
+    matches!(
+        tag,
+        NULL | TRUE
+            | FALSE
+            | 0x80..=0xFF
+            | 0x38..=0x3F
+            | INT
+            | LONG_INT
+            | LONG
+            | DOUBLE_ZERO..=DOUBLE_MILL
+            | DOUBLE
+    ) || is_string(tag)
+}
+
 /// What a value starting with `tag` is, for error messages.
 pub(crate) fn name(tag: u8) -> &'static str {
     match tag {

@@ -322,6 +322,24 @@ fn read_args<'de, A: DecodeArgs<'de>, I: ObjectInput<'de>>(
 }
 
 impl<'de> RequestReader<'de> {
+    /// Skips the arguments not read, then reads the attachments entry by entry without
+    /// building them (see [`Decoder::visit_attachments`]).
+    pub(crate) fn visit_attachments(
+        mut self,
+        visit: impl FnMut(Cow<'de, str>, &mut Decoder<'de>) -> Result<(), crate::hessian2::DecodeError>,
+    ) -> Result<(), BodyError> {
+        while self.read < self.args {
+            let index = self.read;
+            self.read += 1;
+            self.input
+                .skip_value()
+                .map_err(BodyError::at(Field::Argument(index)))?;
+        }
+        self.input
+            .visit_attachments(visit)
+            .map_err(BodyError::at(Field::Attachments))
+    }
+
     /// Where the arguments start, to read them later with [`ArgsStart::args`] without
     /// reading the head again. Meaningful before any argument is read.
     pub(crate) fn args_start(&self) -> ArgsStart {

@@ -198,26 +198,48 @@ impl<'de> ObjectInput<'de> for Decoder<'de> {
     }
 
     fn read_attachments(&mut self) -> Result<Attachments, DecodeError> {
+        // Room for what a call carries (Java sends 4–8 keys), never more than the bytes left
+        // could hold (a key and a value take at least two).
+        let mut entries = Vec::with_capacity(ATTACHMENTS_GUESS.min(self.left() / 2));
+        self.visit_attachments(|key, input| {
+            // Charged like a decoded map entry (`DecodeLimits::memory_factor`).
+            input.charge(std::mem::size_of::<(String, Value)>() + key.len())?;
+            let value = Decoder::read_value(input)?;
+            let key = match well_known(&key) {
+                Some(key) => Cow::Borrowed(key),
+                None => Cow::Owned(key.into_owned()),
+            };
+            entries.push((key, value));
+            Ok(())
+        })?;
+        // Java's HashMap keeps the last value of a repeated key.
+        Ok(Attachments::from_entries(entries))
+    }
+}
+
+impl<'de> Decoder<'de> {
+    /// Reads an attachment map (or null) entry by entry: `visit` gets each key, borrowed
+    /// from the body where possible, and must read or skip exactly its value. Keys that are
+    /// not strings are an error, as in Java's `Map<String, Object>` (`PROTOCOL.md` §2.3).
+    pub(crate) fn visit_attachments(
+        &mut self,
+        mut visit: impl FnMut(Cow<'de, str>, &mut Self) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
         let at = self.position();
         let tag = self.peek()?;
         match tag {
             b'N' => {
                 self.pos += 1;
-                return Ok(Attachments::new());
+                return Ok(());
             }
             b'H' | b'M' => {}
             _ => return Err(self.mismatch(tag, at, "an attachment map")),
         }
-        // Read entries straight into the attachments (no intermediate map value).
         let Head::Map { .. } = self.read_head()? else {
             return Err(self.mismatch(tag, at, "an attachment map"));
         };
-        // Room for what a call carries (Java sends 4–8 keys), never more than the bytes left
-        // could hold (a key and a value take at least two).
-        let mut entries = Vec::with_capacity(ATTACHMENTS_GUESS.min(self.left() / 2));
         while !self.at_end_marker()? {
             let key_at = self.position();
-            // Java's attachment maps are Map<String, Object> (§2.3).
             let key = match Decoder::read_str_or_null(self) {
                 Ok(Some(key)) => key,
                 Ok(None) | Err(DecodeError::Type(_)) => {
@@ -228,18 +250,10 @@ impl<'de> ObjectInput<'de> for Decoder<'de> {
                 }
                 Err(e) => return Err(e),
             };
-            // Charged like a decoded map entry (`DecodeLimits::memory_factor`).
-            self.charge(std::mem::size_of::<(String, Value)>() + key.len())?;
-            let value = Decoder::read_value(self)?;
-            let key = match well_known(&key) {
-                Some(key) => Cow::Borrowed(key),
-                None => Cow::Owned(key.into_owned()),
-            };
-            entries.push((key, value));
+            visit(key, self)?;
         }
         self.leave();
-        // Java's HashMap keeps the last value of a repeated key.
-        Ok(Attachments::from_entries(entries))
+        Ok(())
     }
 }
 

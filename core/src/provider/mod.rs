@@ -10,6 +10,7 @@
 //! 31 for a request whose caller had given up before dispatch.
 
 mod responder;
+mod routing;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ use serde::de::DeserializeOwned;
 
 pub(crate) use responder::OnewayLimit;
 pub use responder::Responder;
+use routing::{RequestAttachments, Routing};
 
 use std::marker::PhantomData;
 
@@ -95,8 +97,8 @@ impl fmt::Display for ServiceKey {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Context {
-    /// The request's attachments (`path`, `version`, `timeout`, user keys...).
-    pub attachments: Attachments,
+    /// The request's attachments, decoded when first asked for.
+    attachments: RequestAttachments,
     /// When the caller gives up, from its `timeout` (or `_TO`) attachment.
     pub deadline: Option<Instant>,
     /// The connection the request came on: callback proxies make reverse calls over it.
@@ -111,9 +113,15 @@ pub struct Context {
 }
 
 impl Context {
+    /// The request's attachments (`path`, `version`, `timeout`, user keys...), decoded from
+    /// the request on the first call: a handler that never looks pays nothing for them.
+    pub fn attachments(&self) -> &Attachments {
+        self.attachments.get()
+    }
+
     /// The attachment `key` as a string, if present and a string.
     pub fn attachment(&self, key: &str) -> Option<&str> {
-        self.attachments.get_str(key)
+        self.attachments().get_str(key)
     }
 
     /// The proxy for the callback passed as argument `index`.
@@ -437,12 +445,10 @@ impl Provider {
             return;
         };
         // Java ≥ 2.7: the `path` and `version` attachments override body fields 2 and 3.
-        let attachments = &parsed.attachments;
-        let path = attachments.get_str("path").unwrap_or(&parsed.head.path);
-        let version = attachments
-            .get_str("version")
-            .or(parsed.head.version.as_deref());
-        let group = attachments.get_str("group");
+        let routing = &parsed.routing;
+        let path = routing.path.as_deref().unwrap_or(&parsed.head.path);
+        let version = (routing.version.as_deref()).or(parsed.head.version.as_deref());
+        let group = routing.group.as_deref();
         let Some(service) = self.service(path, version, group) else {
             let key = ServiceKey::new(path, version, group);
             let known: Vec<String> = self
@@ -459,7 +465,7 @@ impl Provider {
             return parsed.responder.fail(Status::SERVICE_ERROR, &message);
         };
         if let Some(token) = &service.token {
-            if attachments.get_str("token") != Some(token.as_str()) {
+            if routing.token.as_deref() != Some(token.as_str()) {
                 let message = format!(
                     "Invalid token! Forbid invoke remote service {} method {}() from consumer",
                     service.key, parsed.head.method
@@ -485,7 +491,9 @@ struct Parsed<'a> {
     head: RequestHead<'a>,
     /// Where the arguments start: the handler decodes them from there.
     args: ArgsStart,
-    attachments: Attachments,
+    routing: Routing<'a>,
+    /// The attachments, decoded when the routing scan found keys or values that need them.
+    attachments: Option<Attachments>,
     responder: Responder,
 }
 
@@ -522,12 +530,17 @@ fn parse<'a>(
     let parsed = RequestReader::new(body).and_then(|reader| {
         let head = reader.head().clone();
         let args = reader.args_start();
-        reader
-            .attachments()
-            .map(|attachments| (head, args, attachments))
+        let routing = Routing::scan(reader)?;
+        // Rare: callback keys, or values that may still fail to decode (answered with 40).
+        let attachments = if routing.needs_map() {
+            Some(RequestReader::new(body)?.attachments()?)
+        } else {
+            None
+        };
+        Ok((head, args, routing, attachments))
     });
     match parsed {
-        Ok((head, args, attachments)) => {
+        Ok((head, args, routing, attachments)) => {
             let mut responder = Responder::new(
                 conn.clone(),
                 id,
@@ -541,6 +554,7 @@ fn parse<'a>(
             Some(Parsed {
                 head,
                 args,
+                routing,
                 attachments,
                 responder,
             })
@@ -568,12 +582,13 @@ fn invoke(
     let Parsed {
         head,
         args: args_start,
+        routing,
         attachments,
         responder,
     } = parsed;
     let key = &service.key;
     let body = &request.body;
-    let deadline = caller_timeout(&attachments).map(|timeout| request.received_at + timeout);
+    let deadline = (routing.caller_timeout()).map(|timeout| request.received_at + timeout);
 
     // `$echo` returns its argument; `$invoke` names the real method in its arguments.
     let (method, args) = if head.is_echo() {
@@ -603,19 +618,24 @@ fn invoke(
         }
     };
 
-    let callbacks = if with_proxies {
-        match callback_proxies(
-            conn,
-            service,
-            &head.method,
-            &head.parameter_types,
-            &attachments,
-        ) {
-            Ok(callbacks) => callbacks,
-            Err(message) => return responder.fail(Status::BAD_REQUEST, &message),
+    let callbacks = match &attachments {
+        Some(attachments) if with_proxies => {
+            match callback_proxies(
+                conn,
+                service,
+                &head.method,
+                &head.parameter_types,
+                attachments,
+            ) {
+                Ok(callbacks) => callbacks,
+                Err(message) => return responder.fail(Status::BAD_REQUEST, &message),
+            }
         }
-    } else {
-        Vec::new()
+        _ => Vec::new(),
+    };
+    let attachments = match attachments {
+        Some(attachments) => RequestAttachments::decoded(attachments),
+        None => RequestAttachments::lazy(body.clone()),
     };
     let ctx = Context {
         attachments,
@@ -731,13 +751,10 @@ pub(crate) fn serve_callback(
     let Some(parsed) = parse(conn, &request, oneway) else {
         return;
     };
-    let interface = parsed
-        .attachments
-        .get_str("path")
-        .unwrap_or(&parsed.head.path);
-    let id = parsed
-        .attachments
-        .get_str(CALLBACK_INSTANCE)
+    let interface = (parsed.routing.path.as_deref()).unwrap_or(&parsed.head.path);
+    // The routing scan decodes the map when it sees the instance key.
+    let id = (parsed.attachments.as_ref())
+        .and_then(|attachments| attachments.get_str(CALLBACK_INSTANCE))
         .and_then(|v| v.trim().parse::<i32>().ok());
     let target = id.and_then(|id| conn.with(|c, _| c.callbacks().exported(interface, id)));
     match target.and_then(|t| t.downcast::<Service>().ok()) {
@@ -784,22 +801,6 @@ fn run(
 fn not_found(responder: Responder, key: &ServiceKey, method: &str, descriptor: &str) {
     let message = format!("Not found method {method}({descriptor}) in service {key}");
     responder.fail(Status::SERVICE_ERROR, &message);
-}
-
-/// The caller's timeout: `timeout` (string of milliseconds, Java 3.x, dubbo-go) or `_TO`
-/// (int, with timeout countdown), `PROTOCOL.md` §2.3.
-fn caller_timeout(attachments: &Attachments) -> Option<Duration> {
-    let millis = |v: &Value| match v {
-        Value::String(s) => s.trim().parse::<u64>().ok(),
-        Value::Int(i) => u64::try_from(*i).ok(),
-        Value::Long(l) => u64::try_from(*l).ok(),
-        _ => None,
-    };
-    ["_TO", "_to", "timeout"]
-        .iter()
-        .find_map(|key| attachments.get(key).and_then(millis))
-        .filter(|&ms| ms > 0)
-        .map(Duration::from_millis)
 }
 
 /// A provider's handle to a consumer's callback: calls go back over the connection the
