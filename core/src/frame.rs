@@ -360,9 +360,11 @@ impl FrameDecoder {
                     let take = want.min(input.len());
                     if take > 0 {
                         if self.body.capacity() - self.body.len() < take {
-                            // Reserve what arrived (never what the length field announces),
-                            // with a floor so that small frames share one allocation.
-                            self.body.reserve(take.max(MIN_BODY_RESERVE.min(want)));
+                            // Reserve for what arrived (never for what the length field
+                            // announces): this body, and up to a floor of the bytes behind it,
+                            // so that the small frames of one read share one allocation.
+                            self.body
+                                .reserve(take.max(MIN_BODY_RESERVE.min(input.len())));
                         }
                         self.body.extend_from_slice(&input[..take]);
                         *input = &input[take..];
@@ -600,6 +602,38 @@ mod tests {
         assert_eq!(dec.decode(&mut &bytes[..]), Ok(None));
         assert_eq!(dec.buffered(), HEADER_LEN + 3);
         assert!(dec.body.capacity() <= MIN_BODY_RESERVE);
+    }
+
+    fn hex16(s: &str) -> [u8; HEADER_LEN] {
+        hex(s).try_into().unwrap()
+    }
+
+    #[test]
+    fn small_frames_of_one_read_share_one_allocation() {
+        let mut stream = Vec::new();
+        for i in 0..20u8 {
+            let mut header =
+                Header::decode(&hex16("da bb c2 00 00 00 00 00 00 00 00 00 00 00 00 00")).unwrap();
+            header.id = RequestId(u64::from(i));
+            encode_frame(&mut stream, header, &[i; 100], PayloadLimit::default()).unwrap();
+        }
+        let mut dec = FrameDecoder::new(PayloadLimit::default());
+        let bodies: Vec<Bytes> = decode_all(&mut dec, &stream)
+            .into_iter()
+            .map(|item| match item {
+                Decoded::Frame(frame) => frame.body,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(bodies.len(), 20);
+        let shared = bodies
+            .windows(2)
+            .filter(|w| w[0].as_ptr().wrapping_add(100) == w[1].as_ptr())
+            .count();
+        assert!(
+            shared >= 15,
+            "{shared} of 19 bodies follow the previous one in memory"
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::error::{DecodeError, MalformedError, TypeError};
+use super::stack::InlineStack;
 use super::tag;
 
 /// Limits applied while decoding one body.
@@ -158,9 +159,9 @@ pub struct Decoder<'de> {
     pub(crate) classes: Vec<ClassDef<'de>>,
     types: Vec<TypeDef<'de>>,
     /// Start offset of every list, map and object, in order (the reference table).
-    refs: Vec<usize>,
+    refs: InlineStack<usize, 8>,
     /// Reference indices of the containers currently being decoded, outermost first.
-    pub(crate) open: Vec<usize>,
+    pub(crate) open: InlineStack<usize, 8>,
     depth: u32,
     replaying: u32,
     /// Offset and tag of the value whose head was read last (for error messages).
@@ -201,8 +202,8 @@ impl<'de> Decoder<'de> {
             pos: 0,
             classes: Vec::new(),
             types: Vec::new(),
-            refs: Vec::new(),
-            open: Vec::new(),
+            refs: InlineStack::default(),
+            open: InlineStack::default(),
             depth: 0,
             replaying: 0,
             head_at: 0,
@@ -667,7 +668,7 @@ impl<'de> Decoder<'de> {
 
     /// Leaves the innermost container entered by [`read_head`](Self::read_head).
     pub(crate) fn leave(&mut self) {
-        self.open.pop();
+        let _ = self.open.pop();
         self.depth = self.depth.saturating_sub(1);
     }
 

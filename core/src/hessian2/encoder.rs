@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use super::error::EncodeError;
+use super::stack::InlineStack;
 use super::string::write_string;
 use super::tag;
 use super::value::Value;
@@ -79,7 +80,7 @@ pub struct Encoder<'a> {
     /// Number of lists, maps and objects written so far (the next reference index).
     refs: u32,
     /// Reference indices of the containers being written, outermost first.
-    open: OpenStack,
+    open: InlineStack<u32, 16>,
     pub(crate) pending: super::ser::Pending,
     /// Reused buffers for names that arrive through serde as values (type and class names,
     /// dynamic field names), so that they cost no allocation once warm.
@@ -97,7 +98,7 @@ impl<'a> Encoder<'a> {
             classes: Vec::new(),
             types: Vec::new(),
             refs: 0,
-            open: OpenStack::default(),
+            open: InlineStack::default(),
             pending: super::ser::Pending::None,
             scratch: String::new(),
             scratch2: String::new(),
@@ -241,7 +242,7 @@ impl<'a> Encoder<'a> {
     /// Closes the innermost list, map or object (maps and variable lists also need
     /// [`write_end`](Self::write_end)).
     pub(crate) fn leave(&mut self) {
-        self.open.pop();
+        let _ = self.open.pop();
     }
 
     /// Writes a list or map type: its name the first time in this body, its index in the
@@ -428,7 +429,7 @@ impl<'a> Encoder<'a> {
         if up >= open {
             return Err(EncodeError::BadRef { up, open });
         }
-        let index = self.open.get(open - 1 - up);
+        let index = self.open[open - 1 - up];
         self.out.push(tag::REF);
         write_int(self.out, index as i32);
         Ok(())
@@ -488,45 +489,6 @@ fn short_instance(class: &ClassOut, written: usize) -> EncodeError {
             .map(|f| f.to_string())
             .unwrap_or_default(),
         found: String::new(),
-    }
-}
-
-/// The stack of open containers' reference indices: inline for the usual shallow bodies, so
-/// that encoding a body does not allocate for it.
-#[derive(Debug, Default)]
-struct OpenStack {
-    inline: [u32; 16],
-    len: usize,
-    spill: Vec<u32>,
-}
-
-impl OpenStack {
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    fn push(&mut self, v: u32) {
-        if self.len < self.inline.len() {
-            self.inline[self.len] = v;
-        } else {
-            self.spill.push(v);
-        }
-        self.len += 1;
-    }
-
-    fn pop(&mut self) {
-        if self.len > self.inline.len() {
-            self.spill.pop();
-        }
-        self.len = self.len.saturating_sub(1);
-    }
-
-    /// The entry at `i` (< `len`).
-    fn get(&self, i: usize) -> u32 {
-        match self.inline.get(i) {
-            Some(v) => *v,
-            None => self.spill[i - self.inline.len()],
-        }
     }
 }
 

@@ -52,6 +52,7 @@ mod encoder;
 mod error;
 mod java;
 mod ser;
+mod stack;
 mod string;
 pub(crate) mod tag;
 mod value;
