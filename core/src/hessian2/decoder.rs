@@ -159,9 +159,9 @@ pub struct Decoder<'de> {
     pub(crate) classes: Vec<ClassDef<'de>>,
     types: Vec<TypeDef<'de>>,
     /// Start offset of every list, map and object, in order (the reference table).
-    refs: InlineStack<usize, 8>,
+    refs: InlineStack<usize, 4>,
     /// Reference indices of the containers currently being decoded, outermost first.
-    pub(crate) open: InlineStack<usize, 8>,
+    pub(crate) open: InlineStack<usize, 4>,
     depth: u32,
     replaying: u32,
     /// Offset and tag of the value whose head was read last (for error messages).
