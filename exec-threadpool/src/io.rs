@@ -155,7 +155,8 @@ struct IoInner {
     armed: Mutex<Option<Instant>>,
     /// The socket, for direct writes.
     stream: TcpStream,
-    /// A command was issued while the reader delivered events.
+    /// A command was issued while this connection's threads delivered its events: write
+    /// once the delivery is over.
     commanded: AtomicBool,
 }
 
