@@ -7,6 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use tether_core::hessian2::{self, Decoder, Value};
 use tether_core::message::{
     EventBody, RequestReader, decode_error_message, decode_request, decode_response,
+    decode_result,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -21,6 +22,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = decode_response::<Value>(data);
     let _ = decode_response::<String>(data);
+    let _ = decode_result::<Value>(data);
+    let _ = decode_result::<bytes::Bytes>(data);
     let _ = decode_error_message(data);
     let _ = EventBody::decode(data);
     // Whatever decodes must encode again.
