@@ -91,59 +91,201 @@ struct Shared<T> {
     abandoned: fn() -> T,
 }
 
+impl<T> Shared<T> {
+    fn new(abandoned: fn() -> T) -> Self {
+        Self {
+            state: Mutex::new(State::Empty),
+            ready: Condvar::new(),
+            has_waiter: AtomicBool::new(false),
+            abandoned,
+        }
+    }
+
+    fn is_dropped(&self) -> bool {
+        matches!(*self.state.lock(), State::Done)
+    }
+}
+
+/// What a [`Completer<I>`] feeds: a completion's state, given the value as is or through a
+/// map.
+trait Sink<I>: Send + Sync {
+    fn resolve(self: Arc<Self>, value: I, executor: &dyn CallbackExecutor);
+    /// The completer went away without a value.
+    fn abandon(self: Arc<Self>);
+    /// The completion was dropped: nobody will look at the value.
+    fn is_dropped(&self) -> bool;
+}
+
+/// What a [`Completion<T>`] reads: the state, wherever it lives.
+trait Source<T>: Send + Sync {
+    fn shared(&self) -> &Shared<T>;
+    /// This, as the upstream of a completion mapped from it.
+    fn upstream(self: Arc<Self>) -> Arc<dyn Upstream>;
+}
+
+impl<T: Send + 'static> Sink<T> for Shared<T> {
+    fn resolve(self: Arc<Self>, value: T, executor: &dyn CallbackExecutor) {
+        resolve(&self, value, executor);
+    }
+
+    fn abandon(self: Arc<Self>) {
+        let value = (self.abandoned)();
+        resolve(&self, value, &Inline);
+    }
+
+    fn is_dropped(&self) -> bool {
+        Shared::is_dropped(self)
+    }
+}
+
+impl<T: Send + 'static> Source<T> for Shared<T> {
+    fn shared(&self) -> &Shared<T> {
+        self
+    }
+
+    fn upstream(self: Arc<Self>) -> Arc<dyn Upstream> {
+        self
+    }
+}
+
+/// A completion of `T` fed values of `I` through `f`, in one allocation: what
+/// [`map_pair`] builds in place of a pair and a [`Completion::map`].
+struct Mapped<I, T, F> {
+    shared: Shared<T>,
+    f: Mutex<Option<F>>,
+    /// The input if the completer goes away without one (it still goes through `f`).
+    abandoned: fn() -> I,
+}
+
+impl<I, T, F> Mapped<I, T, F>
+where
+    I: Send + 'static,
+    T: Send + 'static,
+    F: FnOnce(I) -> T + Send + 'static,
+{
+    /// Runs `f` (a panic in it resolves with the completion's `abandoned` value) and
+    /// resolves with its result.
+    fn finish(&self, value: I) {
+        let Some(f) = self.f.lock().take() else {
+            return;
+        };
+        let run = std::panic::AssertUnwindSafe(move || f(value));
+        let mapped = std::panic::catch_unwind(run).unwrap_or_else(|_| (self.shared.abandoned)());
+        resolve(&self.shared, mapped, &Inline);
+    }
+}
+
+impl<I, T, F> Sink<I> for Mapped<I, T, F>
+where
+    I: Send + 'static,
+    T: Send + 'static,
+    F: FnOnce(I) -> T + Send + 'static,
+{
+    fn resolve(self: Arc<Self>, value: I, executor: &dyn CallbackExecutor) {
+        // Dropped: the map would be for nobody.
+        if self.shared.is_dropped() {
+            return;
+        }
+        if executor.runs_inline() {
+            self.finish(value);
+        } else {
+            executor.execute(Box::new(move || self.finish(value)));
+        }
+    }
+
+    fn abandon(self: Arc<Self>) {
+        if !self.shared.is_dropped() {
+            self.finish((self.abandoned)());
+        }
+    }
+
+    fn is_dropped(&self) -> bool {
+        self.shared.is_dropped()
+    }
+}
+
+impl<I, T, F> Source<T> for Mapped<I, T, F>
+where
+    I: Send + 'static,
+    T: Send + 'static,
+    F: FnOnce(I) -> T + Send + 'static,
+{
+    fn shared(&self) -> &Shared<T> {
+        &self.shared
+    }
+
+    fn upstream(self: Arc<Self>) -> Arc<dyn Upstream> {
+        self
+    }
+}
+
+impl<I, T: Send + 'static, F: Send> Upstream for Mapped<I, T, F> {
+    fn detach(&self) {
+        self.shared.detach();
+    }
+}
+
 /// Creates a connected completer/completion pair.
 ///
 /// `abandoned` produces the value the completion resolves to if the completer is dropped
 /// without completing, so that every completion resolves exactly once.
 pub fn pair<T: Send + 'static>(abandoned: fn() -> T) -> (Completer<T>, Completion<T>) {
-    let shared = Arc::new(Shared {
-        state: Mutex::new(State::Empty),
-        ready: Condvar::new(),
-        has_waiter: AtomicBool::new(false),
-        abandoned,
+    let shared = Arc::new(Shared::new(abandoned));
+    (Completer::to(shared.clone()), Completion::of(shared))
+}
+
+/// A pair whose completer takes values of `I` and whose completion gives `f` of them: what
+/// [`pair`] and [`Completion::map`] give, in one allocation. `f` runs where the completion
+/// resolves (on `executor`, as `map` does). If the completer is dropped without completing,
+/// `f` gets `abandoned_input()`; if `f` panics, the completion resolves to `abandoned()`.
+pub fn map_pair<I, T, F>(
+    abandoned_input: fn() -> I,
+    f: F,
+    abandoned: fn() -> T,
+) -> (Completer<I>, Completion<T>)
+where
+    I: Send + 'static,
+    T: Send + 'static,
+    F: FnOnce(I) -> T + Send + 'static,
+{
+    let mapped = Arc::new(Mapped {
+        shared: Shared::new(abandoned),
+        f: Mutex::new(Some(f)),
+        abandoned: abandoned_input,
     });
-    (
-        Completer {
-            shared: Some(shared.clone()),
-        },
-        Completion {
-            shared,
-            cancel: None,
-            upstream: None,
-            further_upstream: Vec::new(),
-        },
-    )
+    (Completer::to(mapped.clone()), Completion::of(mapped))
 }
 
 /// The producing half of a completion.
 pub struct Completer<T: Send + 'static> {
     /// `None` once completed.
-    shared: Option<Arc<Shared<T>>>,
+    sink: Option<Arc<dyn Sink<T>>>,
 }
 
 impl<T: Send + 'static> Completer<T> {
+    fn to(sink: Arc<dyn Sink<T>>) -> Self {
+        Self { sink: Some(sink) }
+    }
+
     /// Resolves the completion with `value`: wakes an awaiting task or blocked thread inline,
     /// and hands a registered continuation to `executor`. If the completion was dropped, the
     /// value is dropped.
     pub fn complete(mut self, value: T, executor: &dyn CallbackExecutor) {
-        if let Some(shared) = self.shared.take() {
-            resolve(&shared, value, executor);
+        if let Some(sink) = self.sink.take() {
+            sink.resolve(value, executor);
         }
     }
 
     /// Whether the completion was dropped (nobody will see the value).
     pub fn is_abandoned(&self) -> bool {
-        self.shared
-            .as_ref()
-            .is_some_and(|shared| matches!(*shared.state.lock(), State::Done))
+        self.sink.as_ref().is_some_and(|sink| sink.is_dropped())
     }
 }
 
 impl<T: Send + 'static> Drop for Completer<T> {
     fn drop(&mut self) {
-        if let Some(shared) = self.shared.take() {
-            let value = (shared.abandoned)();
-            resolve(&shared, value, &Inline);
+        if let Some(sink) = self.sink.take() {
+            sink.abandon();
         }
     }
 }
@@ -216,7 +358,7 @@ impl CancelQueue {
 /// forgets the pending entry on its next input or command, and a late response is ignored.
 #[must_use = "dropping a completion cancels its call"]
 pub struct Completion<T: Send + 'static> {
-    shared: Arc<Shared<T>>,
+    source: Arc<dyn Source<T>>,
     cancel: Option<(RequestId, Arc<CancelQueue>)>,
     /// The completion this one was mapped from: dropped unresolved, this one detaches its
     /// continuation so that it never runs...
@@ -244,6 +386,19 @@ impl<T: Send + 'static> Upstream for Shared<T> {
 }
 
 impl<T: Send + 'static> Completion<T> {
+    fn of(source: Arc<dyn Source<T>>) -> Self {
+        Self {
+            source,
+            cancel: None,
+            upstream: None,
+            further_upstream: Vec::new(),
+        }
+    }
+
+    fn shared(&self) -> &Shared<T> {
+        self.source.shared()
+    }
+
     pub(crate) fn with_cancel(mut self, id: RequestId, queue: Arc<CancelQueue>) -> Self {
         self.cancel = Some((id, queue));
         self
@@ -251,12 +406,12 @@ impl<T: Send + 'static> Completion<T> {
 
     /// Whether the value is ready to be taken without blocking.
     pub fn is_ready(&self) -> bool {
-        matches!(*self.shared.state.lock(), State::Ready(_))
+        matches!(*self.shared().state.lock(), State::Ready(_))
     }
 
     /// Takes the value if it is ready.
     pub fn try_take(&mut self) -> Option<T> {
-        let mut state = self.shared.state.lock();
+        let mut state = self.shared().state.lock();
         match std::mem::replace(&mut *state, State::Done) {
             State::Ready(value) => Some(value),
             other => {
@@ -284,7 +439,8 @@ impl<T: Send + 'static> Completion<T> {
     }
 
     fn wait_inner(mut self, timeout: Option<Duration>) -> Result<T, Self> {
-        let shared = self.shared.clone();
+        let source = self.source.clone();
+        let shared = source.shared();
         let mut state = shared.state.lock();
         shared.has_waiter.store(true, Ordering::Relaxed);
         let mut timed_out = false;
@@ -311,7 +467,7 @@ impl<T: Send + 'static> Completion<T> {
     /// Runs `f` with the value once it is ready: on the thread and executor that complete the
     /// call, or right here if the value is already there.
     pub fn on_complete(mut self, f: impl FnOnce(T) + Send + 'static) {
-        let mut state = self.shared.state.lock();
+        let mut state = self.shared().state.lock();
         match std::mem::replace(&mut *state, State::Done) {
             State::Ready(value) => {
                 drop(state);
@@ -346,7 +502,7 @@ impl<T: Send + 'static> Completion<T> {
         // otherwise the connection, dropping the call's completer under its lock, would run
         // `f` there.
         mapped.cancel = self.cancel.take();
-        mapped.upstream = Some(self.shared.clone());
+        mapped.upstream = Some(self.source.clone().upstream());
         if let Some(nearest) = self.upstream.take() {
             mapped.further_upstream.push(nearest);
             mapped.further_upstream.append(&mut self.further_upstream);
@@ -360,7 +516,7 @@ impl<T: Send + 'static> Future for Completion<T> {
     type Output = T;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let mut state = self.shared.state.lock();
+        let mut state = self.shared().state.lock();
         match std::mem::replace(&mut *state, State::Done) {
             State::Ready(value) => {
                 drop(state);
@@ -383,7 +539,7 @@ impl<T: Send + 'static> Future for Completion<T> {
 
 impl<T: Send + 'static> Drop for Completion<T> {
     fn drop(&mut self) {
-        let mut state = self.shared.state.lock();
+        let mut state = self.shared().state.lock();
         let unresolved = match *state {
             State::Empty | State::Polled(_) => true,
             // A value nobody took: release it now.
@@ -564,6 +720,82 @@ mod tests {
         let mut ids = Vec::new();
         queue.drain_into(&mut ids);
         assert_eq!(ids, [RequestId(3)]);
+    }
+
+    #[test]
+    fn a_map_pair_maps_where_it_resolves_and_only_for_someone() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counting = |runs: &Arc<AtomicUsize>| {
+            let runs = runs.clone();
+            move |v: Result<u32, &'static str>| {
+                runs.fetch_add(1, Ordering::SeqCst);
+                v.map(|n| n * 2)
+            }
+        };
+        // A value, waited for from another thread.
+        let (completer, completion) = map_pair(abandoned, counting(&runs), || Err("gone"));
+        let t = thread::spawn(move || completion.wait());
+        completer.complete(Ok(21), &Inline);
+        assert_eq!(t.join().unwrap(), Ok(42));
+        // A continuation, on a queuing executor: the map runs there, then the continuation.
+        struct Queue(Mutex<Vec<Task>>);
+        impl CallbackExecutor for Queue {
+            fn execute(&self, task: Task) {
+                self.0.lock().push(task);
+            }
+        }
+        let queue = Queue(Mutex::new(Vec::new()));
+        let (completer, completion) = map_pair(abandoned, counting(&runs), || Err("gone"));
+        let (tx, rx) = mpsc::channel();
+        completion.on_complete(move |v| tx.send(v).unwrap());
+        completer.complete(Ok(1), &queue);
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            1,
+            "not run on the completing thread"
+        );
+        for task in queue.0.lock().drain(..) {
+            task();
+        }
+        assert_eq!(rx.try_recv(), Ok(Ok(2)));
+        // Dropped before resolving: the map never runs.
+        let (completer, completion) = map_pair(abandoned, counting(&runs), || Err("gone"));
+        drop(completion);
+        assert!(completer.is_abandoned());
+        completer.complete(Ok(5), &Inline);
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        // The completer gone: the map gets the abandoned input.
+        let (completer, completion) = map_pair(abandoned, counting(&runs), || Err("gone"));
+        drop(completer);
+        assert_eq!(completion.wait(), Err("abandoned"));
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        // A panicking map: the completion's own abandoned value.
+        let (completer, completion) = map_pair(
+            abandoned,
+            |_: Result<u32, &'static str>| -> Result<u32, &'static str> { panic!("map") },
+            || Err("map panicked"),
+        );
+        completer.complete(Ok(1), &Inline);
+        assert_eq!(completion.wait(), Err("map panicked"));
+    }
+
+    #[test]
+    fn a_map_pair_can_be_mapped_and_cancels_its_call() {
+        let queue = Arc::new(CancelQueue::default());
+        let (completer, completion) = map_pair(abandoned, |v| v.map(|n| n + 1), || Err("gone"));
+        let mapped = completion
+            .with_cancel(RequestId(9), queue.clone())
+            .map(|v| v.map(|n| n * 10), || Err("gone"));
+        drop(mapped);
+        let mut ids = Vec::new();
+        queue.drain_into(&mut ids);
+        assert_eq!(ids, [RequestId(9)]);
+        assert!(completer.is_abandoned());
+        let (completer, completion) = map_pair(abandoned, |v| v.map(|n| n + 1), || Err("gone"));
+        let mapped = completion.map(|v| v.map(|n| n * 10), || Err("gone"));
+        completer.complete(Ok(1), &Inline);
+        assert_eq!(futures::executor::block_on(mapped), Ok(20));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::call::{CancelQueue, Completion, pair};
+use crate::call::{CancelQueue, Completer, Completion, pair};
 use crate::callback::CallbackTable;
 use crate::config::{Config, Side};
 use crate::error::{
@@ -93,6 +93,22 @@ pub struct Call {
     pub response: Completion<CallResult>,
     /// If asked for: resolves once the request bytes were accepted by the transport.
     pub sent: Option<Completion<SentResult>>,
+}
+
+/// A two-way call started with a completer of the caller's.
+#[derive(Debug)]
+pub(crate) struct Started {
+    pub(crate) id: RequestId,
+    /// Where the call's completion sends its cancellation when dropped.
+    cancels: Arc<CancelQueue>,
+    pub(crate) sent: Option<Completion<SentResult>>,
+}
+
+impl Started {
+    /// Gives `completion` (the other half of the call's completer) the call's cancellation.
+    pub(crate) fn cancel<T: Send + 'static>(&self, completion: Completion<T>) -> Completion<T> {
+        completion.with_cancel(self.id, self.cancels.clone())
+    }
 }
 
 /// A sent one-way request or event.
@@ -299,6 +315,26 @@ impl Connection {
         options: CallOptions,
         payload: P,
     ) -> Result<Call, StartError<P, P::Error>> {
+        let (completer, response) = pair(abandoned_call);
+        let started = self.start_call_with(now, options, payload, completer)?;
+        Ok(Call {
+            id: started.id,
+            response: started.cancel(response),
+            sent: started.sent,
+        })
+    }
+
+    /// [`start_call`](Self::start_call) resolving `response` (from [`pair`] or
+    /// [`map_pair`](crate::call::map_pair)), which the caller must then give the call's
+    /// cancellation ([`Started::cancel`]). On failure `response` is dropped, which resolves
+    /// its completion as abandoned.
+    pub(crate) fn start_call_with<P: Payload>(
+        &mut self,
+        now: Instant,
+        options: CallOptions,
+        payload: P,
+        response: Completer<CallResult>,
+    ) -> Result<Started, StartError<P, P::Error>> {
         let now = self.advance(now);
         if let Err(kind) = self.check_can_send() {
             return Err(StartError { kind, payload });
@@ -325,17 +361,16 @@ impl Connection {
         };
         self.next_id = id.0 + 1;
         let timeout = options.timeout.min(MAX_TIMEOUT);
-        let (completer, response) = pair(abandoned_call);
         let pending = Pending {
             id,
             timeout,
             end_offset,
-            completer,
+            completer: response,
         };
         self.pending.insert(pending, now + timeout);
-        Ok(Call {
+        Ok(Started {
             id,
-            response: response.with_cancel(id, self.cancels.clone()),
+            cancels: self.cancels.clone(),
             sent: self.sent_notification(options.notify_sent, id, end_offset),
         })
     }
@@ -911,7 +946,7 @@ fn start_failure<P: Payload>(
     StartError { kind, payload }
 }
 
-fn abandoned_call() -> CallResult {
+pub(crate) fn abandoned_call() -> CallResult {
     Err(CallError::ConnectionLost(ConnectionError::Dropped))
 }
 

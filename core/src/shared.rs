@@ -19,8 +19,10 @@ use std::time::Instant;
 
 use parking_lot::{Mutex, MutexGuard};
 
-use crate::connection::{Call, CallOptions, Connection, Sent};
+use crate::call::Completer;
+use crate::connection::{Call, CallOptions, Connection, Sent, Started};
 use crate::error::{ConnectionError, RespondError, StartError};
+use crate::event::CallResult;
 use crate::event::InboundRequest;
 use crate::frame::{RequestId, SerializationId, Status};
 use crate::payload::Payload;
@@ -195,6 +197,16 @@ impl SharedConnection {
         payload: P,
     ) -> Result<Call, StartError<P, P::Error>> {
         self.with(|conn, now| conn.start_call(now, options, payload))
+    }
+
+    /// [`Connection::start_call`] now, resolving `response`.
+    pub(crate) fn start_call_with<P: Payload>(
+        &self,
+        options: CallOptions,
+        payload: P,
+        response: Completer<CallResult>,
+    ) -> Result<Started, StartError<P, P::Error>> {
+        self.with(|conn, now| conn.start_call_with(now, options, payload, response))
     }
 
     /// [`Connection::send_oneway`] now.

@@ -26,8 +26,8 @@ use serde::de::DeserializeOwned;
 pub use callback::{Callback, CallbackDispatcher};
 pub use error::{RpcError, SerializationError};
 
-use crate::call::{Completion, Inline, pair};
-use crate::connection::{CallOptions, Sent};
+use crate::call::{Completer, Completion, Inline, map_pair, pair};
+use crate::connection::{CallOptions, Sent, Started, abandoned_call};
 use crate::error::TimeoutPhase;
 use crate::event::{CallResult, SentResult};
 use crate::frame::SerializationId;
@@ -537,6 +537,17 @@ where
     /// continue it with `on_complete`. Dropping the completion cancels the call.
     pub fn call_async(&self, args: A) -> Completion<Result<R, RpcError>> {
         self.listeners.invoked(&args);
+        if !self.listeners.wants_outcome() {
+            // The usual case: the response is decoded by the call's own completion, one
+            // allocation per call.
+            let timeout = self.timeout;
+            let decoding = move |result| decode(result, timeout);
+            let (completer, response) = map_pair(abandoned_call, decoding, abandoned);
+            return match self.start_with(&args, false, completer) {
+                Ok(started) => started.cancel(response),
+                Err(error) => ready(Err(error)),
+            };
+        }
         // Never blocks: with `sent`, a failed write still fails the call through the
         // completion (the connection ends, and so does the call).
         let response = match self.start(&args, false) {
@@ -657,24 +668,35 @@ where
 
     /// Starts the two-way call. With `sent` and `wait_for_sent`, waits until it was written.
     fn start(&self, args: &A, wait_for_sent: bool) -> Result<Completion<CallResult>, RpcError> {
+        let (completer, response) = pair(abandoned_call);
+        let started = self.start_with(args, self.sent && wait_for_sent, completer)?;
+        // Dropped on a failed write, the completion cancels the call.
+        let response = started.cancel(response);
+        if let Some(sent) = started.sent {
+            wait_sent(sent, self.timeout)?;
+        }
+        Ok(response)
+    }
+
+    /// Starts the two-way call, resolving `response` (dropped, so resolved as abandoned, if
+    /// the call cannot start).
+    fn start_with(
+        &self,
+        args: &A,
+        notify_sent: bool,
+        response: Completer<CallResult>,
+    ) -> Result<Started, RpcError> {
         let conn = self.connection()?;
         let exports = self.callback_attachments(&conn, args)?;
         let attachments = exports.as_ref().map(|e| &e.attachments);
-        let notify_sent = self.sent && wait_for_sent;
         let options = CallOptions::new(self.timeout).notify_sent(notify_sent);
-        let call = match conn.start_call(options, self.request.body(args, attachments)) {
-            Ok(call) => call,
-            Err(e) => {
-                if let Some(exports) = &exports {
-                    exports.undo(&conn);
-                }
-                return Err(RpcError::from(e.kind));
+        let body = self.request.body(args, attachments);
+        conn.start_call_with(options, body, response).map_err(|e| {
+            if let Some(exports) = &exports {
+                exports.undo(&conn);
             }
-        };
-        if let Some(sent) = call.sent {
-            wait_sent(sent, self.timeout)?;
-        }
-        Ok(call.response)
+            RpcError::from(e.kind)
+        })
     }
 
     fn send_oneway(&self, args: &A) -> Result<(), RpcError> {
