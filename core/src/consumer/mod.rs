@@ -354,13 +354,7 @@ impl Reference {
             args: &args,
             attachments: &attachments,
         };
-        let timeout = r.timeout;
-        match conn.start_call(CallOptions::new(timeout), body) {
-            Ok(call) => call
-                .response
-                .map(move |result| decode(result, timeout), abandoned),
-            Err(e) => ready(Err(RpcError::from(e.kind))),
-        }
+        call_decoded(&conn, r.timeout, body)
     }
 }
 
@@ -540,9 +534,7 @@ where
         if !self.listeners.wants_outcome() {
             // The usual case: the response is decoded by the call's own completion, one
             // allocation per call.
-            let timeout = self.timeout;
-            let decoding = move |result| decode(result, timeout);
-            let (completer, response) = map_pair(abandoned_call, decoding, abandoned);
+            let (completer, response) = decoding_pair(self.timeout);
             return match self.start_with(&args, false, completer) {
                 Ok(started) => started.cancel(response),
                 Err(error) => ready(Err(error)),
@@ -751,7 +743,7 @@ fn wait_sent(sent: Completion<SentResult>, timeout: Duration) -> Result<(), RpcE
 }
 
 /// The typed result of a call's outcome (`PROTOCOL.md` §3, §10.2).
-pub(crate) fn decode<R: DeserializeOwned>(
+fn decode<R: DeserializeOwned>(
     result: CallResult,
     timeout: Duration,
 ) -> Result<R, RpcError> {
@@ -778,7 +770,37 @@ pub(crate) fn decode<R: DeserializeOwned>(
     }
 }
 
-pub(crate) fn abandoned<R>() -> Result<R, RpcError> {
+/// A completer for a call's raw outcome and a completion of it decoded as `R`, in one
+/// allocation ([`map_pair`]).
+fn decoding_pair<R: DeserializeOwned + Send + 'static>(
+    timeout: Duration,
+) -> (Completer<CallResult>, Completion<Result<R, RpcError>>) {
+    map_pair(
+        abandoned_call,
+        move |result| decode(result, timeout),
+        abandoned,
+    )
+}
+
+/// Starts a call of `payload` on `conn` whose response decodes as `R` (generic calls,
+/// callback invocations: no listeners, no callback exports).
+pub(crate) fn call_decoded<P, R>(
+    conn: &SharedConnection,
+    timeout: Duration,
+    payload: P,
+) -> Completion<Result<R, RpcError>>
+where
+    P: crate::Payload<Error = crate::hessian2::EncodeError>,
+    R: DeserializeOwned + Send + 'static,
+{
+    let (completer, response) = decoding_pair(timeout);
+    match conn.start_call_with(CallOptions::new(timeout), payload, completer) {
+        Ok(started) => started.cancel(response),
+        Err(e) => ready(Err(RpcError::from(e.kind))),
+    }
+}
+
+fn abandoned<R>() -> Result<R, RpcError> {
     Err(RpcError::Network(crate::error::ConnectionError::Dropped))
 }
 

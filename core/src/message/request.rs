@@ -290,6 +290,14 @@ impl<'de, I: ObjectInput<'de>> RequestReader<'de, I> {
     /// Skips the arguments not read and reads the attachments. Bytes after them are ignored
     /// (`PROTOCOL.md` §1.5).
     pub fn attachments(mut self) -> Result<Attachments, BodyError> {
+        self.skip_args()?;
+        self.input
+            .read_attachments()
+            .map_err(BodyError::at(Field::Attachments))
+    }
+
+    /// Skips the arguments not read yet.
+    fn skip_args(&mut self) -> Result<(), BodyError> {
         while self.read < self.args {
             let index = self.read;
             self.read += 1;
@@ -297,9 +305,7 @@ impl<'de, I: ObjectInput<'de>> RequestReader<'de, I> {
                 .skip()
                 .map_err(BodyError::at(Field::Argument(index)))?;
         }
-        self.input
-            .read_attachments()
-            .map_err(BodyError::at(Field::Attachments))
+        Ok(())
     }
 }
 
@@ -328,13 +334,7 @@ impl<'de> RequestReader<'de> {
         mut self,
         visit: impl FnMut(Cow<'de, str>, &mut Decoder<'de>) -> Result<(), crate::hessian2::DecodeError>,
     ) -> Result<(), BodyError> {
-        while self.read < self.args {
-            let index = self.read;
-            self.read += 1;
-            self.input
-                .skip_value()
-                .map_err(BodyError::at(Field::Argument(index)))?;
-        }
+        self.skip_args()?;
         self.input
             .visit_attachments(visit)
             .map_err(BodyError::at(Field::Attachments))

@@ -867,14 +867,7 @@ impl CallbackProxy {
             args: &args,
             attachments: &attachments,
         };
-        let timeout = self.timeout;
-        match self.conn.start_call(crate::CallOptions::new(timeout), body) {
-            Ok(call) => call.response.map(
-                move |result| crate::consumer::decode(result, timeout),
-                crate::consumer::abandoned,
-            ),
-            Err(e) => crate::consumer::ready(Err(RpcError::from(e.kind))),
-        }
+        crate::consumer::call_decoded(&self.conn, self.timeout, body)
     }
 }
 
