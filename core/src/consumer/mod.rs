@@ -368,14 +368,24 @@ impl fmt::Debug for Reference {
     }
 }
 
-type OnInvoke<A> = Box<dyn Fn(&A) + Send + Sync>;
-type OnReturn<A, R> = Box<dyn Fn(&R, &A) + Send + Sync>;
-type OnThrow<A> = Box<dyn Fn(&RpcError, &A) + Send + Sync>;
+type OnInvoke<A> = Arc<dyn Fn(&A) + Send + Sync>;
+type OnReturn<A, R> = Arc<dyn Fn(&R, &A) + Send + Sync>;
+type OnThrow<A> = Arc<dyn Fn(&RpcError, &A) + Send + Sync>;
 
 struct Listeners<A, R> {
     on_invoke: Option<OnInvoke<A>>,
     on_return: Option<OnReturn<A, R>>,
     on_throw: Option<OnThrow<A>>,
+}
+
+impl<A, R> Clone for Listeners<A, R> {
+    fn clone(&self) -> Self {
+        Self {
+            on_invoke: self.on_invoke.clone(),
+            on_return: self.on_return.clone(),
+            on_throw: self.on_throw.clone(),
+        }
+    }
 }
 
 impl<A, R> Default for Listeners<A, R> {
@@ -489,7 +499,7 @@ where
 
     /// Runs `f` with the arguments on the caller's thread before each call is sent.
     pub fn on_invoke(mut self, f: impl Fn(&A) + Send + Sync + 'static) -> Self {
-        self.listeners_mut().on_invoke = Some(Box::new(f));
+        self.listeners_mut().on_invoke = Some(Arc::new(f));
         self
     }
 
@@ -497,14 +507,14 @@ where
     /// thread for [`call`](Self::call), where the call completes (the IO thread or the
     /// callback executor) for [`call_async`](Self::call_async).
     pub fn on_return(mut self, f: impl Fn(&R, &A) + Send + Sync + 'static) -> Self {
-        self.listeners_mut().on_return = Some(Box::new(f));
+        self.listeners_mut().on_return = Some(Arc::new(f));
         self
     }
 
     /// Runs `f` with the error and the arguments after a failed call (business exception,
     /// timeout, network or remote error), on the same thread as `on_return`.
     pub fn on_throw(mut self, f: impl Fn(&RpcError, &A) + Send + Sync + 'static) -> Self {
-        self.listeners_mut().on_throw = Some(Box::new(f));
+        self.listeners_mut().on_throw = Some(Arc::new(f));
         self
     }
 
@@ -593,11 +603,8 @@ where
     }
 
     fn listeners_mut(&mut self) -> &mut Listeners<A, R> {
-        // Methods are configured before they are cloned for use; a shared set is copied.
-        if Arc::get_mut(&mut self.listeners).is_none() {
-            self.listeners = Arc::new(Listeners::default());
-        }
-        Arc::get_mut(&mut self.listeners).expect("unique after the check above")
+        // A set shared with clones of this method is copied: theirs stay as they were.
+        Arc::make_mut(&mut self.listeners)
     }
 
     /// Exports (or, for a releasing method, withdraws) the [`Callback`] arguments on `conn`
@@ -743,10 +750,7 @@ fn wait_sent(sent: Completion<SentResult>, timeout: Duration) -> Result<(), RpcE
 }
 
 /// The typed result of a call's outcome (`PROTOCOL.md` §3, §10.2).
-fn decode<R: DeserializeOwned>(
-    result: CallResult,
-    timeout: Duration,
-) -> Result<R, RpcError> {
+fn decode<R: DeserializeOwned>(result: CallResult, timeout: Duration) -> Result<R, RpcError> {
     let response = result?;
     if !response.status.is_ok() {
         let message = decode_error_message(&response.body)
@@ -823,5 +827,39 @@ mod tests {
         assert_eq!(b.delay(3), Duration::from_millis(800));
         assert_eq!(b.delay(10), Duration::from_secs(5));
         assert_eq!(b.delay(u32::MAX), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn listeners_set_before_a_clone_stay_on_both() {
+        use std::sync::atomic::AtomicUsize;
+        let (invoked, thrown) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        // No connection: every call fails at once, after `on_invoke`, into `on_throw`.
+        let reference =
+            Reference::builder("demo.Svc").build(Arc::new(Channels::new(NonZeroUsize::MIN)));
+        let counter = invoked.clone();
+        let method: Method<(i32,), i32> = reference.method("m").on_invoke(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let counter = thrown.clone();
+        let clone = method.clone().on_throw(move |_, _| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(matches!(clone.call((1,)), Err(RpcError::NoConnection(_))));
+        assert_eq!(
+            (
+                invoked.load(Ordering::SeqCst),
+                thrown.load(Ordering::SeqCst)
+            ),
+            (1, 1)
+        );
+        // The original keeps its own set: no `on_throw`.
+        assert!(method.call((1,)).is_err());
+        assert_eq!(
+            (
+                invoked.load(Ordering::SeqCst),
+                thrown.load(Ordering::SeqCst)
+            ),
+            (2, 1)
+        );
     }
 }
