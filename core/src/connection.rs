@@ -5,7 +5,7 @@
 //! by inputs (`handle_*`) and commands (`start_call`, `respond`, ...), and drained through
 //! `poll_transmit`, `poll_event` and `poll_timeout` after each of them.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,7 @@ use crate::frame::{
 use crate::hessian2;
 use crate::outbound::Outbound;
 use crate::payload::Payload;
-use crate::pending::{IdMap, Pending, PendingTable};
+use crate::pending::{Pending, PendingTable};
 
 /// Hessian2's serialized null: the body of a heartbeat (`PROTOCOL.md` §4).
 const HEARTBEAT_BODY: [u8; 1] = [b'N'];
@@ -181,7 +181,9 @@ pub struct Connection {
     outbound: Outbound,
     pending: PendingTable,
     /// Two-way requests from the peer that await this side's response.
-    inbound: IdMap<()>,
+    /// Ids of the peer's two-way requests awaiting an answer. The peer picks them: std's
+    /// randomly seeded hash, so that chosen ids cannot make every lookup collide.
+    inbound: HashSet<u64>,
     events: VecDeque<Event>,
     /// Ids of calls whose completion was dropped; drained on every input and command.
     cancels: Arc<CancelQueue>,
@@ -207,7 +209,7 @@ impl Connection {
             config,
             outbound: Outbound::default(),
             pending: PendingTable::default(),
-            inbound: IdMap::default(),
+            inbound: HashSet::new(),
             events: VecDeque::new(),
             cancels: Arc::default(),
             cancelled_scratch: Vec::new(),
@@ -418,7 +420,7 @@ impl Connection {
         if let Some(err) = self.closed {
             return Err(RespondError::Closed(err));
         }
-        if !self.inbound.contains_key(&id.0) {
+        if !self.inbound.contains(&id.0) {
             return Err(RespondError::UnknownRequest(id));
         }
         let header = response_header(id, status, false, serialization);
@@ -662,7 +664,7 @@ impl Connection {
             self.reject(id, Status::SERVER_THREADPOOL_EXHAUSTED, &message);
             return false;
         }
-        if self.inbound.insert(id.0, ()).is_some() {
+        if !self.inbound.insert(id.0) {
             // The first request keeps its place; this one is answered so that it, too, gets
             // exactly one response.
             let message = format!(

@@ -10,8 +10,7 @@
 //! per call.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
 use slab::Slab;
@@ -41,30 +40,6 @@ pub(crate) struct Pending {
     pub(crate) end_offset: u64,
     pub(crate) completer: Completer<CallResult>,
 }
-
-/// Request ids are sequential integers: a multiplicative hash spreads them well and costs one
-/// multiplication, where SipHash would cost more than the rest of a lookup.
-#[derive(Default)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used by `u64` keys; this keeps other key types correct anyway.
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-pub(crate) type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
 #[derive(Debug)]
 pub(crate) struct PendingTable {
