@@ -104,4 +104,6 @@ pub use error::{
 pub use event::{CallResult, Delivery, Event, InboundRequest, Response, SentResult};
 pub use frame::{PayloadLimit, RequestId, SerializationId, Status};
 pub use payload::Payload;
-pub use shared::{BoxFuture, Clock, ConnectionGuard, RequestHandler, SharedConnection, Spawner};
+pub use shared::{
+    BoxFuture, Clock, ConnectionGuard, RequestHandler, SharedConnection, Spawner, deliver,
+};

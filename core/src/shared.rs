@@ -19,11 +19,12 @@ use std::time::Instant;
 
 use parking_lot::{Mutex, MutexGuard};
 
+use crate::call::CallbackExecutor;
 use crate::call::Completer;
 use crate::connection::{Call, CallOptions, Connection, Sent, Started};
 use crate::error::{ConnectionError, RespondError, StartError};
 use crate::event::CallResult;
-use crate::event::InboundRequest;
+use crate::event::{Event, InboundRequest};
 use crate::frame::{RequestId, SerializationId, Status};
 use crate::payload::Payload;
 
@@ -267,6 +268,25 @@ impl SharedConnection {
     pub fn same(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
+}
+
+/// Hands one event drained from `conn` to whoever awaits it, outside the connection's lock:
+/// a call's outcome or `sent` notification to its completion (continuations on `executor`), a
+/// request to `handler`. User code runs here: a panic in it is contained to this event, so
+/// the IO loop, and every other call on the connection, carry on. Other events are state the
+/// connection's users query, and are dropped.
+pub fn deliver(
+    event: Event,
+    conn: &SharedConnection,
+    handler: &dyn RequestHandler,
+    executor: &dyn CallbackExecutor,
+) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match event {
+        Event::CallCompleted(delivery) => delivery.deliver(executor),
+        Event::RequestSent(delivery) => delivery.deliver(executor),
+        Event::RequestReceived(request) => handler.on_request(conn, request),
+        _ => {}
+    }));
 }
 
 impl fmt::Debug for SharedConnection {

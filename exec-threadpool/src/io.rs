@@ -23,7 +23,6 @@
 use std::cell::Cell;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread;
@@ -279,24 +278,15 @@ impl IoInner {
         }
     }
 
-    /// Delivers drained events, outside the connection's lock. User code runs here
-    /// (continuations, request handlers): as in the async driver, a panic in one is
-    /// contained to that event, so the thread, and every other call on the connection,
-    /// carry on.
+    /// Delivers drained events, outside the connection's lock ([`tether_core::deliver`]: a
+    /// panic in user code is contained to its event).
     fn deliver(&self, events: &mut Vec<Event>) {
         if events.is_empty() {
             return;
         }
         let outer = DELIVERING.replace(self.address());
         for event in events.drain(..) {
-            let _ = catch_unwind(AssertUnwindSafe(|| match event {
-                Event::CallCompleted(delivery) => delivery.deliver(&*self.executor),
-                Event::RequestSent(delivery) => delivery.deliver(&*self.executor),
-                Event::RequestReceived(request) => self.handler.on_request(&self.shared, request),
-                // `Closed` is read from the connection under the lock; peer announcements
-                // and capacity are state the connection's users query.
-                _ => {}
-            }));
+            tether_core::deliver(event, &self.shared, &*self.handler, &*self.executor);
         }
         DELIVERING.set(outer);
         if self.commanded.swap(false, Ordering::AcqRel) {

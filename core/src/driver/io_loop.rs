@@ -14,7 +14,7 @@ use crate::call::{CallbackExecutor, Completer, Completion, pair};
 use crate::connection::Connection;
 use crate::error::ConnectionError;
 use crate::event::Event;
-use crate::shared::{Clock, RequestHandler, SharedConnection};
+use crate::shared::{Clock, RequestHandler, SharedConnection, deliver};
 
 /// Most bytes read from the stream per wake-up; past it the driver yields so that one busy
 /// connection cannot starve the others on its thread.
@@ -324,17 +324,8 @@ where
         if producers > 1 {
             self.expected_frames = self.expected_frames.saturating_add(producers as u64);
         }
-        // User code runs here (continuations, request handlers): a panic in one is contained
-        // to that event, so the loop, and every other call on the connection, carry on.
         for event in events.drain(..) {
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match event {
-                Event::CallCompleted(delivery) => delivery.deliver(&*self.executor),
-                Event::RequestSent(delivery) => delivery.deliver(&*self.executor),
-                Event::RequestReceived(request) => self.handler.on_request(&self.shared, request),
-                // `Closed` is read from the connection under the lock; peer announcements
-                // and capacity are state the connection's users query.
-                _ => {}
-            }));
+            deliver(event, &self.shared, &*self.handler, &*self.executor);
         }
         self.events = events;
     }
@@ -399,12 +390,12 @@ impl<T, R: Runtime> Drop for Driver<T, R> {
             self.events.extend(std::iter::from_fn(|| conn.poll_event()));
             conn.close_reason().unwrap_or(ConnectionError::Dropped)
         };
-        for event in self.events.drain(..) {
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match event {
-                Event::CallCompleted(delivery) => delivery.deliver(&*self.executor),
-                Event::RequestSent(delivery) => delivery.deliver(&*self.executor),
-                _ => {}
-            }));
+        // Outcomes only: nobody is left to answer requests.
+        let events = std::mem::take(&mut self.events);
+        for event in events {
+            if !matches!(event, Event::RequestReceived(_)) {
+                deliver(event, &self.shared, &*self.handler, &*self.executor);
+            }
         }
         self.finished = true;
         for waiter in self.closed_waiters.drain(..) {
