@@ -24,6 +24,8 @@ const EXIT_POLL: Duration = Duration::from_millis(5);
 
 /// A listening server. Each accepted connection is driven on its own task of smol's global
 /// executor, with the server's [`RequestHandler`].
+/// At most [`Options::max_connections`] at once: connections past the bound are closed as
+/// soon as they are accepted.
 ///
 /// Dropping the server stops it at once: the accept task is cancelled (the listener closes
 /// as the executor drops it) and every connection is closed, which fails the calls pending
@@ -54,7 +56,7 @@ impl Server {
     ) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
-        let conns = Arc::new(ConnectionSet::new());
+        let conns = Arc::new(ConnectionSet::bounded(options.max_connections));
         let setup = Setup {
             config,
             handler,
@@ -113,6 +115,8 @@ impl Drop for Server {
 async fn accept_loop(listener: TcpListener, setup: Setup) {
     loop {
         match listener.accept().await {
+            // Over the limit: dropped, the peer sees the connection closed at once.
+            Ok(_) if !setup.conns.has_room() => {}
             Ok((stream, _)) => smol::spawn(serve(stream, &setup)).detach(),
             Err(_) => {
                 Timer::after(ACCEPT_BACKOFF).await;

@@ -61,88 +61,11 @@ mod reference;
 mod server;
 mod timer;
 
-use std::fmt;
-use std::num::NonZeroUsize;
-use std::sync::Arc;
-use std::time::Duration;
-
-use tether_core::driver::RejectRequests;
-use tether_core::{CallbackExecutor, Inline, RequestHandler};
-
 pub use client::{ClientConnection, connect};
 pub use pool::{CallbackPool, WorkerPool};
 pub use reference::reference_channels;
 pub use server::Server;
+/// The options of [`connect`] and [`Server::bind`] (`max_connections` bounds a server's
+/// threads: two per connection).
+pub use tether_core::driver::Options;
 pub use timer::{Sleep, ThreadRuntime, sleep, sleep_until};
-
-/// Adapter options shared by [`connect`] and [`Server::bind`]: those of `tether-tokio`, plus
-/// the bound on a server's connections (each costs two threads here).
-#[derive(Clone)]
-#[non_exhaustive]
-pub struct Options {
-    /// Where response continuations (`Completion::on_complete`) run: [`Inline`] on the
-    /// connection's IO threads (the default), or a pool such as [`CallbackPool`]. Waiting on
-    /// or awaiting a completion is unaffected: that wakes the waiter directly.
-    pub callback_executor: Arc<dyn CallbackExecutor>,
-    /// How long [`connect`] waits for the TCP handshake (Dubbo's `connect.timeout`, 3 s).
-    pub connect_timeout: Duration,
-    /// For [`connect`]: who receives requests the provider sends over the connection
-    /// (parameter callbacks). By default two-way requests are answered with status 70, not
-    /// found. [`Server::bind`] takes its handler as an argument instead.
-    pub request_handler: Arc<dyn RequestHandler>,
-    /// For [`Server::bind`]: the most connections served at once (Dubbo's `accepts`); more
-    /// are closed as soon as they are accepted. Bounds the server's threads.
-    pub max_connections: NonZeroUsize,
-}
-
-impl Options {
-    /// Dubbo's default connect timeout.
-    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-    /// Default bound on a server's connections: 1,024 IO threads.
-    // A non-zero literal: checked at compile time.
-    pub const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(512).unwrap();
-
-    /// Sets where response continuations run.
-    pub fn callback_executor(mut self, executor: Arc<dyn CallbackExecutor>) -> Self {
-        self.callback_executor = executor;
-        self
-    }
-
-    /// Sets the connect timeout.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// Sets the handler of requests arriving on client connections.
-    pub fn request_handler(mut self, handler: Arc<dyn RequestHandler>) -> Self {
-        self.request_handler = handler;
-        self
-    }
-
-    /// Sets the most connections a server serves at once.
-    pub fn max_connections(mut self, max: NonZeroUsize) -> Self {
-        self.max_connections = max;
-        self
-    }
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            callback_executor: Arc::new(Inline),
-            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
-            request_handler: Arc::new(RejectRequests),
-            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
-        }
-    }
-}
-
-impl fmt::Debug for Options {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Options")
-            .field("connect_timeout", &self.connect_timeout)
-            .field("max_connections", &self.max_connections)
-            .finish_non_exhaustive()
-    }
-}

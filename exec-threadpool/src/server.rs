@@ -56,7 +56,7 @@ impl Server {
     ) -> io::Result<Self> {
         let listener = TcpListener::bind(addr)?;
         let local_addr = listener.local_addr()?;
-        let conns = Arc::new(ConnectionSet::new());
+        let conns = Arc::new(ConnectionSet::bounded(options.max_connections));
         let stop = Arc::new(AtomicBool::new(false));
         let acceptor = Acceptor {
             setup: Setup {
@@ -66,7 +66,6 @@ impl Server {
             },
             conns: conns.clone(),
             stop: stop.clone(),
-            max_connections: options.max_connections.get(),
         };
         let accept = thread::Builder::new()
             .name("tether-accept".to_owned())
@@ -140,7 +139,6 @@ struct Acceptor {
     setup: Setup,
     conns: Arc<ConnectionSet>,
     stop: Arc<AtomicBool>,
-    max_connections: usize,
 }
 
 impl Acceptor {
@@ -152,7 +150,7 @@ impl Acceptor {
             }
             match accepted {
                 // Over the limit: dropped, the peer sees the connection closed at once.
-                Ok(_) if self.conns.len() >= self.max_connections => {}
+                Ok(_) if !self.conns.has_room() => {}
                 Ok((stream, _)) => {
                     // Registered before the next accept, so a shutdown that stopped this
                     // thread sees every connection. A connection whose threads cannot be

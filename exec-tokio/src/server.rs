@@ -23,6 +23,8 @@ const TASK_GRACE: Duration = Duration::from_secs(1);
 
 /// A listening server. Each accepted connection is driven on its own task, with the
 /// server's [`RequestHandler`].
+/// At most [`Options::max_connections`] at once: connections past the bound are closed as
+/// soon as they are accepted.
 ///
 /// Dropping the server stops it at once: the listener closes and every connection's task is
 /// aborted, which fails the calls pending on it. [`shutdown`](Self::shutdown) is the
@@ -55,7 +57,7 @@ impl Server {
     ) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
-        let conns = Arc::new(ConnectionSet::new());
+        let conns = Arc::new(ConnectionSet::bounded(options.max_connections));
         let setup = Setup {
             config,
             handler,
@@ -119,6 +121,8 @@ async fn accept_loop(
         tokio::select! {
             ack = &mut stop => break ack.ok(),
             accepted = listener.accept() => match accepted {
+                // Over the limit: dropped, the peer sees the connection closed at once.
+                Ok(_) if !setup.conns.has_room() => {}
                 Ok((stream, _)) => {
                     tasks.spawn(serve(stream, &setup));
                 }

@@ -1,6 +1,7 @@
-//! The options every async adapter's `connect` and `Server::bind` take: [`Options`].
+//! The options every adapter's `connect` and `Server::bind` take: [`Options`].
 
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,11 +23,18 @@ pub struct Options {
     /// (parameter callbacks). By default two-way requests are answered with status 70, not
     /// found. `Server::bind` takes its handler as an argument instead.
     pub request_handler: Arc<dyn RequestHandler>,
+    /// For `Server::bind`: the most connections served at once (Dubbo's `accepts`); more are
+    /// closed as soon as they are accepted. Each may hold up to its send buffer's high-water
+    /// mark and its inbound in-flight requests; on the thread-pool adapter, two threads.
+    pub max_connections: NonZeroUsize,
 }
 
 impl Options {
     /// Dubbo's default connect timeout.
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+    /// Default bound on a server's connections (1,024 IO threads on the thread-pool adapter).
+    // A non-zero literal: checked at compile time.
+    pub const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(512).unwrap();
 
     /// Sets where response continuations run.
     pub fn callback_executor(mut self, executor: Arc<dyn CallbackExecutor>) -> Self {
@@ -45,6 +53,12 @@ impl Options {
         self.request_handler = handler;
         self
     }
+
+    /// Sets the most connections a server serves at once.
+    pub fn max_connections(mut self, max: NonZeroUsize) -> Self {
+        self.max_connections = max;
+        self
+    }
 }
 
 impl Default for Options {
@@ -53,6 +67,7 @@ impl Default for Options {
             callback_executor: Arc::new(Inline),
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             request_handler: Arc::new(RejectRequests),
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -61,6 +76,7 @@ impl fmt::Debug for Options {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Options")
             .field("connect_timeout", &self.connect_timeout)
+            .field("max_connections", &self.max_connections)
             .finish_non_exhaustive()
     }
 }

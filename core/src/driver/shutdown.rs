@@ -19,6 +19,8 @@ const DRAIN_POLL: Duration = Duration::from_millis(5);
 #[derive(Debug, Default)]
 pub struct ConnectionSet {
     conns: Mutex<Slab<SharedConnection>>,
+    /// The most connections a server serves at once (`None`: no bound).
+    limit: Option<usize>,
 }
 
 /// A connection's place in a [`ConnectionSet`]; dropping it removes the connection.
@@ -32,6 +34,21 @@ impl ConnectionSet {
     /// An empty set.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty set for a server that serves at most `limit` connections at once
+    /// ([`Options::max_connections`](super::Options::max_connections)).
+    pub fn bounded(limit: std::num::NonZeroUsize) -> Self {
+        Self {
+            conns: Mutex::default(),
+            limit: Some(limit.get()),
+        }
+    }
+
+    /// Whether a server may take another connection: an accept loop closes the connections
+    /// it accepts past the bound at once.
+    pub fn has_room(&self) -> bool {
+        self.limit.is_none_or(|limit| self.len() < limit)
     }
 
     /// Adds `conn` until the returned membership is dropped (hold it in the task that runs
