@@ -560,18 +560,15 @@ where
                 return ready(result);
             }
         };
+        // Here `on_return` or `on_throw` is set: the arguments go along for them.
         let timeout = self.timeout;
         let listeners = self.listeners.clone();
-        // Keep the arguments for the listeners only.
-        let args = listeners.wants_outcome().then_some(args);
         response.map(
             move |result| {
                 let result = decode(result, timeout);
-                if let Some(args) = &args {
-                    // Listener code runs on the IO thread or executor: a panic must not take
-                    // the loop down.
-                    let _ = catch_unwind(AssertUnwindSafe(|| listeners.finished(&result, args)));
-                }
+                // Listener code runs on the IO thread or executor: a panic must not take the
+                // loop down.
+                let _ = catch_unwind(AssertUnwindSafe(|| listeners.finished(&result, &args)));
                 result
             },
             abandoned,

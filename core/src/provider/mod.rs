@@ -27,7 +27,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub(crate) use responder::OnewayLimit;
-pub use responder::Responder;
+pub(crate) use responder::Responder;
 use routing::{RequestAttachments, Routing};
 
 use std::marker::PhantomData;

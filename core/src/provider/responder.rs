@@ -10,7 +10,7 @@ use crate::shared::SharedConnection;
 /// Answers one request exactly once. Dropped without answering (a handler that forgot, or
 /// panicked), it answers status 70 so that no two-way request is left waiting.
 #[derive(Debug)]
-pub struct Responder {
+pub(crate) struct Responder {
     conn: SharedConnection,
     id: RequestId,
     serialization: SerializationId,
@@ -88,15 +88,10 @@ impl Responder {
         self
     }
 
-    /// Whether the caller expects an answer (one-way requests are never answered).
-    pub fn is_two_way(&self) -> bool {
-        self.two_way
-    }
-
     /// Answers with what the method returned: a value, or a Java exception. A value that
     /// serializes as null (`()`, `None`) is sent as the null result, as Java does for `void`
     /// and `null` (`PROTOCOL.md` §3.2).
-    pub fn reply<R: Serialize + ?Sized>(mut self, result: Result<&R, &JavaException>) {
+    pub(crate) fn reply<R: Serialize + ?Sized>(mut self, result: Result<&R, &JavaException>) {
         if !self.two_way {
             self.answered = true;
             return;
@@ -122,7 +117,7 @@ impl Responder {
     }
 
     /// Answers with an error status and its message (`PROTOCOL.md` §3.4).
-    pub fn fail(mut self, status: Status, message: &str) {
+    pub(crate) fn fail(mut self, status: Status, message: &str) {
         self.answered = true;
         self.send_error(status, message);
     }
