@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use super::args::{DecodeArgs, EncodeArgs};
 use super::attachments::Attachments;
+use super::encode_or_restore;
 use super::error::{BodyError, Field};
 use super::serialization::{Hessian2, ObjectInput, ObjectOutput, Serialization};
 use crate::hessian2::{Decoder, EncodeError, JavaArrayRef, Value, count_parameters};
@@ -71,38 +72,61 @@ impl<A: EncodeArgs + ?Sized> RequestBody<'_, A> {
 
     /// Appends the body to `out` with serialization `S`. On error `out` is left as it was.
     pub fn encode_with<S: Serialization>(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        let start = out.len();
-        let result = self.write::<S>(out);
-        if result.is_err() {
-            out.truncate(start);
-        }
-        result
+        encode_or_restore(out, |out| self.write::<S>(out))
     }
 
     fn write<S: Serialization>(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        // The provider reads exactly as many arguments as the descriptor names (§2.1): a
-        // mismatch would desynchronise it, so refuse to send one.
         let expected = count_parameters(self.parameter_types)
             .map_err(|e| EncodeError::Custom(e.to_string()))?;
-        if expected != self.args.count() {
-            return Err(EncodeError::Custom(format!(
-                "{} arguments for descriptor {:?} of {expected} parameters",
-                self.args.count(),
-                self.parameter_types
-            )));
-        }
+        check_arg_count(self.parameter_types, expected, self.args.count())?;
         let mut o = S::output(out);
-        o.write_str(self.dubbo_version);
-        o.write_str(self.path);
-        match self.version {
-            Some(v) => o.write_str(v),
-            None => o.write_null(),
-        }
-        o.write_str(self.method);
-        o.write_str(self.parameter_types);
+        write_head(
+            &mut o,
+            self.dubbo_version,
+            self.path,
+            self.version,
+            self.method,
+            self.parameter_types,
+        );
         self.args.encode(&mut o)?;
         o.write_attachments(self.attachments, &[])
     }
+}
+
+/// Writes fields 1–5 of a request body (`PROTOCOL.md` §2): the version is null for callback
+/// invocations (§6.3).
+pub(super) fn write_head<O: ObjectOutput>(
+    out: &mut O,
+    dubbo_version: &str,
+    path: &str,
+    version: Option<&str>,
+    method: &str,
+    parameter_types: &str,
+) {
+    out.write_str(dubbo_version);
+    out.write_str(path);
+    match version {
+        Some(v) => out.write_str(v),
+        None => out.write_null(),
+    }
+    out.write_str(method);
+    out.write_str(parameter_types);
+}
+
+/// Refuses to send `found` arguments for a descriptor naming `expected` parameters: the
+/// provider reads exactly as many arguments as the descriptor names (§2.1), so a mismatch
+/// would desynchronise it.
+pub(super) fn check_arg_count(
+    descriptor: &str,
+    expected: usize,
+    found: usize,
+) -> Result<(), EncodeError> {
+    if expected == found {
+        return Ok(());
+    }
+    Err(EncodeError::Custom(format!(
+        "{found} arguments for descriptor {descriptor:?} of {expected} parameters"
+    )))
 }
 
 /// The arguments of a generic call `$invoke(method, parameterTypes, args)`

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::attachments::Attachments;
+use super::encode_or_restore;
 use super::error::{BodyError, Field};
 use super::request::DUBBO_VERSION;
 use super::serialization::{Hessian2, ObjectInput, ObjectOutput, Serialization};
@@ -237,12 +238,7 @@ impl<'a, T: Serialize + ?Sized> ResponseBody<'a, T> {
 
     /// Appends the body with serialization `S`. On error `out` is left as it was.
     pub fn encode_with<S: Serialization>(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        let start = out.len();
-        let result = self.write::<S>(out);
-        if result.is_err() {
-            out.truncate(start);
-        }
-        result
+        encode_or_restore(out, |out| self.write::<S>(out))
     }
 
     fn write<S: Serialization>(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
