@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
+use serde::de::{self, DeserializeSeed, Visitor};
 
 use super::decoder::{Decoder, Head};
 use super::error::{DecodeError, TypeError};
@@ -341,7 +341,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
             }),
             Head::Str(tag) => {
                 let s = self.read_str_after(tag)?;
-                visitor.visit_enum(CowStr(s).into_deserializer())
+                visit_unit_variant(visitor, s)
             }
             Head::Object { class } => {
                 let mut constant = None;
@@ -361,7 +361,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
                         ),
                     })
                 })?;
-                visitor.visit_enum(CowStr(constant).into_deserializer())
+                visit_unit_variant(visitor, constant)
             }
             Head::Map { .. } => {
                 let value = visitor.visit_enum(EnumAccess { de: self })?;
@@ -388,91 +388,15 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     }
 }
 
-/// A string that keeps its borrow when it has one.
-struct CowStr<'de>(Cow<'de, str>);
-
-impl<'de> IntoDeserializer<'de, DecodeError> for CowStr<'de> {
-    type Deserializer = CowStrDeserializer<'de>;
-
-    fn into_deserializer(self) -> CowStrDeserializer<'de> {
-        CowStrDeserializer(self.0)
-    }
-}
-
-/// Deserializer of a string that is also a unit-variant [`de::EnumAccess`].
-struct CowStrDeserializer<'de>(Cow<'de, str>);
-
-impl<'de> de::Deserializer<'de> for CowStrDeserializer<'de> {
-    type Error = DecodeError;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self.0 {
-            Cow::Borrowed(s) => visitor.visit_borrowed_str(s),
-            Cow::Owned(s) => visitor.visit_string(s),
-        }
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, DecodeError> {
-        visitor.visit_enum(self)
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct identifier ignored_any
-    }
-}
-
-impl<'de> de::EnumAccess<'de> for CowStrDeserializer<'de> {
-    type Error = DecodeError;
-    type Variant = UnitOnly;
-
-    fn variant_seed<S: DeserializeSeed<'de>>(
-        self,
-        seed: S,
-    ) -> Result<(S::Value, UnitOnly), DecodeError> {
-        Ok((seed.deserialize(self)?, UnitOnly))
-    }
-}
-
-/// The variant access of an enum given by name only: unit variants.
-struct UnitOnly;
-
-impl<'de> de::VariantAccess<'de> for UnitOnly {
-    type Error = DecodeError;
-
-    fn unit_variant(self) -> Result<(), DecodeError> {
-        Ok(())
-    }
-
-    fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, _: S) -> Result<S::Value, DecodeError> {
-        Err(de::Error::invalid_type(
-            de::Unexpected::UnitVariant,
-            &"newtype variant",
-        ))
-    }
-
-    fn tuple_variant<V: Visitor<'de>>(self, _: usize, _: V) -> Result<V::Value, DecodeError> {
-        Err(de::Error::invalid_type(
-            de::Unexpected::UnitVariant,
-            &"tuple variant",
-        ))
-    }
-
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        _: &'static [&'static str],
-        _: V,
-    ) -> Result<V::Value, DecodeError> {
-        Err(de::Error::invalid_type(
-            de::Unexpected::UnitVariant,
-            &"struct variant",
-        ))
+/// Visits the enum named by `name`, a unit variant, keeping the borrow when there is one:
+/// serde's string deserializers are also enums of one unit variant.
+fn visit_unit_variant<'de, V: Visitor<'de>>(
+    visitor: V,
+    name: Cow<'de, str>,
+) -> Result<V::Value, DecodeError> {
+    match name {
+        Cow::Borrowed(s) => visitor.visit_enum(de::value::BorrowedStrDeserializer::new(s)),
+        Cow::Owned(s) => visitor.visit_enum(de::value::StringDeserializer::new(s)),
     }
 }
 

@@ -977,6 +977,22 @@ impl<'de> Decoder<'de> {
         Ok(Cow::Owned(out))
     }
 
+    /// Skips the binary whose first chunk tag (consumed) is `tag`, chunk by chunk, without
+    /// copying it.
+    fn skip_binary_after(&mut self, mut tag: u8) -> Result<(), DecodeError> {
+        loop {
+            let (_, last) = self.binary_chunk(tag)?;
+            if last {
+                return Ok(());
+            }
+            let at = self.pos;
+            tag = self.byte()?;
+            if !tag::is_binary(tag) {
+                return Err(self.unexpected(tag, at, "a binary chunk"));
+            }
+        }
+    }
+
     // ---------------------------------------------------------------------------------
     // Skipping
 
@@ -992,9 +1008,7 @@ impl<'de> Decoder<'de> {
             | Head::Date(_)
             | Head::Ref { .. } => {}
             Head::Str(tag) => self.skip_str_after(tag)?,
-            Head::Binary(tag) => {
-                self.read_binary_after(tag)?;
-            }
+            Head::Binary(tag) => self.skip_binary_after(tag)?,
             Head::List { len: Some(len), .. } => {
                 for _ in 0..len {
                     self.skip_value()?;
@@ -1199,6 +1213,42 @@ mod tests {
             panic!()
         };
         assert_eq!(&*d.read_binary_after(tag).unwrap(), &[1, 2]);
+    }
+
+    #[test]
+    fn chunked_binaries_are_skipped_in_place() {
+        // Two non-final chunks, a final short one, then an int: skipping lands on the int.
+        let bytes = hex("41 00 02 01 02 41 00 01 03 21 04 91");
+        let mut d = Decoder::new(&bytes);
+        d.skip_value().unwrap();
+        assert_eq!(d.position(), bytes.len() - 1);
+        assert_eq!(d.read_int().unwrap(), 1);
+        assert!(d.is_at_end());
+        // A non-binary chunk after a non-final one, or a truncated chunk, is still an error.
+        let err = Decoder::new(&hex("41 00 01 01 91"))
+            .skip_value()
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DecodeError::Malformed(MalformedError::UnexpectedTag {
+                    tag: 0x91,
+                    offset: 4,
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+        let err = Decoder::new(&hex("41 00 01 01 42 00 05 01"))
+            .skip_value()
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DecodeError::Malformed(MalformedError::UnexpectedEof { .. })
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]

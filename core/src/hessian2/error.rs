@@ -120,16 +120,6 @@ pub enum TypeError {
         /// Offset of the tag.
         offset: usize,
     },
-    /// A number outside the range of the Rust type.
-    #[error("{value} at offset {offset} does not fit in {expected}")]
-    OutOfRange {
-        /// The Rust type.
-        expected: &'static str,
-        /// The value read.
-        value: i64,
-        /// Offset of the value.
-        offset: usize,
-    },
     /// A back-reference into a value that encloses it: a cycle cannot become a Rust tree.
     #[error(
         "reference at offset {offset} points into an enclosing value, cannot decode as {expected}"
@@ -182,9 +172,6 @@ impl serde::de::Error for DecodeError {
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EncodeError {
-    /// A Rust value with no Hessian/Java equivalent.
-    #[error("cannot encode {0}: no Java equivalent")]
-    Unsupported(&'static str),
     /// An unsigned or 128-bit integer beyond the range of a Java `long`.
     #[error("integer {0} does not fit in a Java long")]
     OutOfRange(i128),

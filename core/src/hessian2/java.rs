@@ -224,7 +224,7 @@ macro_rules! java_class {
 // Wrappers
 
 /// Serializes a typed list `{"$type": ty, "$items": items}` under the list token.
-struct ListRepr<'a, T>(&'a str, &'a [T]);
+pub(super) struct ListRepr<'a, T>(pub(super) &'a str, pub(super) &'a [T]);
 
 impl<T: Serialize> Serialize for ListRepr<'_, T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use super::decoder::{Decoder, Head};
 use super::error::{DecodeError, TypeError};
+use super::java::ListRepr;
 use super::ser::token;
 
 /// A dynamically typed Hessian value (`PROTOCOL.md` §11.13).
@@ -349,84 +350,23 @@ thread_local! {
 /// serde's data model has no way to pass a `Value` as it is: rebuilt through it, every node
 /// would be allocated again and every shared class, field and type name copied, which for
 /// a list of instances of one class multiplies memory by the size of its definition. So the
-/// value waits in a thread-local slot and the visitor is told to take it from there (a
-/// newtype holding the reserved variant [`token::HANDED_OVER`]). Only [`ValueVisitor`] knows
+/// value waits in a thread-local slot and the visitor is told to take it from there (an
+/// enum whose unit variant is the reserved name [`token::HANDED_OVER`]). Only [`ValueVisitor`] knows
 /// that variant; for any other visitor the slot is emptied again when this returns.
 pub(crate) fn hand_over<'de, V: Visitor<'de>>(
     value: Value,
     visitor: V,
 ) -> Result<V::Value, DecodeError> {
     HANDED_OVER.with(|slot| *slot.borrow_mut() = Some(value));
-    let result = visitor.visit_newtype_struct(HandedOver);
+    // serde's string deserializer is also an enum of one unit variant, named by the string.
+    let result = visitor.visit_enum(de::value::StrDeserializer::<DecodeError>::new(
+        token::HANDED_OVER,
+    ));
     HANDED_OVER.with(|slot| slot.borrow_mut().take());
     result
 }
 
-/// The deserializer [`hand_over`] passes: an enum whose only variant says "take the value
-/// from the slot".
-struct HandedOver;
-
-impl<'de> de::Deserializer<'de> for HandedOver {
-    type Error = DecodeError;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        visitor.visit_enum(self)
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier ignored_any
-    }
-}
-
-impl<'de> de::EnumAccess<'de> for HandedOver {
-    type Error = DecodeError;
-    type Variant = Self;
-
-    fn variant_seed<S: DeserializeSeed<'de>>(
-        self,
-        seed: S,
-    ) -> Result<(S::Value, Self), DecodeError> {
-        let name = de::value::StrDeserializer::<DecodeError>::new(token::HANDED_OVER);
-        Ok((seed.deserialize(name)?, self))
-    }
-}
-
-impl<'de> de::VariantAccess<'de> for HandedOver {
-    type Error = DecodeError;
-
-    fn unit_variant(self) -> Result<(), DecodeError> {
-        Ok(())
-    }
-
-    fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, _: S) -> Result<S::Value, DecodeError> {
-        Err(de::Error::invalid_type(
-            de::Unexpected::UnitVariant,
-            &"newtype variant",
-        ))
-    }
-
-    fn tuple_variant<V: Visitor<'de>>(self, _: usize, _: V) -> Result<V::Value, DecodeError> {
-        Err(de::Error::invalid_type(
-            de::Unexpected::UnitVariant,
-            &"tuple variant",
-        ))
-    }
-
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        _: &'static [&'static str],
-        _: V,
-    ) -> Result<V::Value, DecodeError> {
-        Err(de::Error::invalid_type(
-            de::Unexpected::UnitVariant,
-            &"struct variant",
-        ))
-    }
-}
-
-/// The variant name [`HandedOver`] announces; any other name is an unknown variant.
+/// The variant name [`hand_over`] announces; any other name is an unknown variant.
 struct HandedOverTag;
 
 impl<'de> Deserialize<'de> for HandedOverTag {
@@ -451,17 +391,6 @@ impl<'de> Deserialize<'de> for HandedOverTag {
 
 // -------------------------------------------------------------------------------------
 // Serialize
-
-struct TypedList<'a>(&'a str, &'a [Value]);
-
-impl Serialize for TypedList<'_> {
-    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(2))?;
-        map.serialize_entry(token::TYPE_KEY, self.0)?;
-        map.serialize_entry(token::ITEMS_KEY, self.1)?;
-        map.end()
-    }
-}
 
 struct TypedMap<'a>(&'a str, &'a [(Value, Value)]);
 
@@ -507,7 +436,7 @@ impl Serialize for Value {
             Value::List {
                 type_name: Some(t),
                 items,
-            } => s.serialize_newtype_struct(token::LIST, &TypedList(t, items)),
+            } => s.serialize_newtype_struct(token::LIST, &ListRepr::<Value>(t, items)),
             Value::Map {
                 type_name: None,
                 entries,

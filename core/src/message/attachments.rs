@@ -64,23 +64,14 @@ impl Attachments {
         if n <= SCAN_MAX && (1..n).all(|i| entries[..i].iter().all(|(k, _)| *k != entries[i].0)) {
             return Self { entries };
         }
-        // `first[i]`: where the key of entry `i` first occurs.
-        let first: Vec<usize> = if n <= SCAN_MAX {
-            (0..n)
-                .map(|i| {
-                    let key = &entries[i].0;
-                    entries[..i].iter().position(|(k, _)| k == key).unwrap_or(i)
-                })
-                .collect()
-        } else {
-            // std's randomly seeded hasher: keys chosen to collide cannot make it quadratic.
-            let mut seen: HashMap<&str, usize> = HashMap::with_capacity(n);
-            entries
-                .iter()
-                .enumerate()
-                .map(|(i, (k, _))| *seen.entry(k).or_insert(i))
-                .collect()
-        };
+        // `first[i]`: where the key of entry `i` first occurs. std's randomly seeded hasher:
+        // keys chosen to collide cannot make it quadratic.
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(n);
+        let first: Vec<usize> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| *seen.entry(k).or_insert(i))
+            .collect();
         if first.iter().enumerate().all(|(i, &f)| f == i) {
             return Self { entries };
         }

@@ -68,6 +68,12 @@ pub enum BodyError {
     /// The parameter descriptor string is not valid (`PROTOCOL.md` §2.1).
     #[error("parameter types: {0}")]
     Descriptor(#[from] DescriptorError),
+    /// The parameter descriptor string names more parameters than a Java method can have.
+    #[error(
+        "parameter types: more than {} parameters, the JVM's limit",
+        super::request::MAX_PARAMETERS
+    )]
+    TooManyParameters,
     /// The arguments asked for do not match the descriptor's count.
     #[error("the descriptor has {found} arguments, {expected} requested")]
     ArgumentCount {
@@ -95,7 +101,7 @@ impl BodyError {
         match self {
             Self::Decode { source, .. } => source.is_malformed(),
             Self::UnknownResultFlag(_) | Self::NotAnException => true,
-            Self::Descriptor(_) | Self::ArgumentCount { .. } => false,
+            Self::Descriptor(_) | Self::TooManyParameters | Self::ArgumentCount { .. } => false,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Event bodies (`PROTOCOL.md` §4): heartbeats (`'N'`) and the read-only / writeable
 //! notices (`"R"` / `"W"`).
 
+use super::encode_or_restore;
 use super::error::{BodyError, Field};
 use super::serialization::{Hessian2, Serialization};
 use crate::hessian2::{Decoder, Value};
@@ -29,9 +30,7 @@ impl EventBody {
             Self::Writeable => o.write_str("W"),
             Self::Other(v) => {
                 // Writing a value only fails for a dangling `Value::Ref`: write null then.
-                let start = out.len();
-                if Hessian2::output(out).write_value(v).is_err() {
-                    out.truncate(start);
+                if encode_or_restore(out, |out| Hessian2::output(out).write_value(v)).is_err() {
                     out.push(b'N');
                 }
             }

@@ -35,6 +35,20 @@ pub use serialization::{
 };
 pub use template::{RequestTemplate, TemplateBody};
 
+/// Runs `write` on `out`, and on error cuts `out` back to where it was: bodies are encoded
+/// straight into the outbound buffer, which must not keep half a body.
+fn encode_or_restore<E>(
+    out: &mut Vec<u8>,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
+    let start = out.len();
+    let result = write(out);
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
+}
+
 // Bodies encode straight into the connection's outbound buffer.
 impl<A: EncodeArgs + ?Sized> crate::Payload for RequestBody<'_, A> {
     type Error = crate::hessian2::EncodeError;

@@ -5,9 +5,10 @@ use std::borrow::Cow;
 
 use super::args::{DecodeArgs, EncodeArgs};
 use super::attachments::Attachments;
+use super::encode_or_restore;
 use super::error::{BodyError, Field};
 use super::serialization::{Hessian2, ObjectInput, ObjectOutput, Serialization};
-use crate::hessian2::{Decoder, EncodeError, JavaArrayRef, Value, count_parameters};
+use crate::hessian2::{Decoder, EncodeError, JavaArrayRef, Value, count_parameters, descriptors};
 
 /// The dubbo protocol version Java ≥ 2.6.3, 2.7, 3.x and dubbo-go send (body field 1).
 pub const DUBBO_VERSION: &str = "2.0.2";
@@ -22,6 +23,13 @@ pub const GENERIC_DESCRIPTOR: &str = "Ljava/lang/String;[Ljava/lang/String;[Ljav
 pub const ECHO_METHOD: &str = "$echo";
 /// Descriptor of echo calls: one `Object`.
 pub const ECHO_DESCRIPTOR: &str = "Ljava/lang/Object;";
+
+/// The most parameters a descriptor may name: a Java method has at most 255 (JVM
+/// specification §4.3.3), so a longer descriptor cannot come from a real peer.
+pub(crate) const MAX_PARAMETERS: usize = 255;
+
+/// Arguments reserved ahead by [`RequestReader::arg_values`]; more grow as they are read.
+const ARGS_GUESS: usize = 16;
 
 /// A request body to encode.
 ///
@@ -71,38 +79,61 @@ impl<A: EncodeArgs + ?Sized> RequestBody<'_, A> {
 
     /// Appends the body to `out` with serialization `S`. On error `out` is left as it was.
     pub fn encode_with<S: Serialization>(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        let start = out.len();
-        let result = self.write::<S>(out);
-        if result.is_err() {
-            out.truncate(start);
-        }
-        result
+        encode_or_restore(out, |out| self.write::<S>(out))
     }
 
     fn write<S: Serialization>(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        // The provider reads exactly as many arguments as the descriptor names (§2.1): a
-        // mismatch would desynchronise it, so refuse to send one.
         let expected = count_parameters(self.parameter_types)
             .map_err(|e| EncodeError::Custom(e.to_string()))?;
-        if expected != self.args.count() {
-            return Err(EncodeError::Custom(format!(
-                "{} arguments for descriptor {:?} of {expected} parameters",
-                self.args.count(),
-                self.parameter_types
-            )));
-        }
+        check_arg_count(self.parameter_types, expected, self.args.count())?;
         let mut o = S::output(out);
-        o.write_str(self.dubbo_version);
-        o.write_str(self.path);
-        match self.version {
-            Some(v) => o.write_str(v),
-            None => o.write_null(),
-        }
-        o.write_str(self.method);
-        o.write_str(self.parameter_types);
+        write_head(
+            &mut o,
+            self.dubbo_version,
+            self.path,
+            self.version,
+            self.method,
+            self.parameter_types,
+        );
         self.args.encode(&mut o)?;
         o.write_attachments(self.attachments, &[])
     }
+}
+
+/// Writes fields 1–5 of a request body (`PROTOCOL.md` §2): the version is null for callback
+/// invocations (§6.3).
+pub(super) fn write_head<O: ObjectOutput>(
+    out: &mut O,
+    dubbo_version: &str,
+    path: &str,
+    version: Option<&str>,
+    method: &str,
+    parameter_types: &str,
+) {
+    out.write_str(dubbo_version);
+    out.write_str(path);
+    match version {
+        Some(v) => out.write_str(v),
+        None => out.write_null(),
+    }
+    out.write_str(method);
+    out.write_str(parameter_types);
+}
+
+/// Refuses to send `found` arguments for a descriptor naming `expected` parameters: the
+/// provider reads exactly as many arguments as the descriptor names (§2.1), so a mismatch
+/// would desynchronise it.
+pub(super) fn check_arg_count(
+    descriptor: &str,
+    expected: usize,
+    found: usize,
+) -> Result<(), EncodeError> {
+    if expected == found {
+        return Ok(());
+    }
+    Err(EncodeError::Custom(format!(
+        "{found} arguments for descriptor {descriptor:?} of {expected} parameters"
+    )))
 }
 
 /// The arguments of a generic call `$invoke(method, parameterTypes, args)`
@@ -208,7 +239,7 @@ impl<'de, I: ObjectInput<'de>> RequestReader<'de, I> {
             .map_err(BodyError::at(Field::Version))?;
         let method = string_field(&mut input, Field::Method)?;
         let parameter_types = string_field(&mut input, Field::ParameterTypes)?;
-        let args = count_parameters(&parameter_types)?;
+        let args = count_parameters_at_most(&parameter_types, MAX_PARAMETERS)?;
         Ok(Self {
             input,
             head: RequestHead {
@@ -262,7 +293,8 @@ impl<'de, I: ObjectInput<'de>> RequestReader<'de, I> {
 
     /// Reads all remaining arguments as [`Value`]s.
     pub fn arg_values(&mut self) -> Result<Vec<Value>, BodyError> {
-        let mut out = Vec::with_capacity(self.args_left());
+        // Never more than a few ahead: the count comes from the peer's descriptor.
+        let mut out = Vec::with_capacity(self.args_left().min(ARGS_GUESS));
         while self.read < self.args {
             let index = self.read;
             self.read += 1;
@@ -307,6 +339,21 @@ impl<'de, I: ObjectInput<'de>> RequestReader<'de, I> {
         }
         Ok(())
     }
+}
+
+/// The number of parameters `descriptor` names, stopping at the first beyond `max`: the
+/// count decides how many arguments are read (and reserved for), so a huge descriptor must
+/// fail before it costs anything.
+fn count_parameters_at_most(descriptor: &str, max: usize) -> Result<usize, BodyError> {
+    let mut n = 0;
+    for d in descriptors(descriptor) {
+        d?;
+        n += 1;
+        if n > max {
+            return Err(BodyError::TooManyParameters);
+        }
+    }
+    Ok(n)
 }
 
 /// Reads `left` arguments, the first being argument `first`, as the tuple `A`.
@@ -718,6 +765,41 @@ mod tests {
                 found: 3
             })
         ));
+    }
+
+    #[test]
+    fn descriptors_of_more_than_255_parameters_are_refused_before_any_argument() {
+        fn body(descriptor: &str, args: usize) -> Vec<u8> {
+            let mut body = Vec::new();
+            for field in [DUBBO_VERSION, SERVICE, "0.0.0", "m", descriptor] {
+                crate::hessian2::write_string(&mut body, field);
+            }
+            body.extend(std::iter::repeat_n(0x90, args)); // int 0
+            body.push(b'N'); // no attachments
+            body
+        }
+        // The JVM's limit reads.
+        let at_limit = body(&"I".repeat(MAX_PARAMETERS), MAX_PARAMETERS);
+        let decoded = decode_request(&at_limit).unwrap();
+        assert_eq!(decoded.args, vec![Value::Int(0); MAX_PARAMETERS]);
+        // One more is refused when the head is read, whatever follows.
+        let over = body(&"I".repeat(MAX_PARAMETERS + 1), MAX_PARAMETERS + 1);
+        let err = RequestReader::new(&over).unwrap_err();
+        assert_eq!(err, BodyError::TooManyParameters);
+        assert_eq!(
+            err.to_string(),
+            "parameter types: more than 255 parameters, the JVM's limit"
+        );
+        assert!(!err.is_malformed());
+        // Review reproducer, scaled down: an 8 MiB descriptor and no arguments made
+        // `arg_values` reserve a `Value` per descriptor byte (~384 MiB; 48 MiB for this
+        // 1 MiB one) before failing at the end of input. Now the head is refused, and not
+        // for want of argument bytes.
+        let huge = body(&"I".repeat(1 << 20), 0);
+        assert_eq!(
+            decode_request(&huge).unwrap_err(),
+            BodyError::TooManyParameters
+        );
     }
 
     #[test]

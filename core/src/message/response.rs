@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::attachments::Attachments;
+use super::encode_or_restore;
 use super::error::{BodyError, Field};
 use super::request::DUBBO_VERSION;
 use super::serialization::{Hessian2, ObjectInput, ObjectOutput, Serialization};
@@ -237,12 +238,7 @@ impl<'a, T: Serialize + ?Sized> ResponseBody<'a, T> {
 
     /// Appends the body with serialization `S`. On error `out` is left as it was.
     pub fn encode_with<S: Serialization>(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        let start = out.len();
-        let result = self.write::<S>(out);
-        if result.is_err() {
-            out.truncate(start);
-        }
-        result
+        encode_or_restore(out, |out| self.write::<S>(out))
     }
 
     fn write<S: Serialization>(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
@@ -361,12 +357,11 @@ pub fn decode_result<'de, T: serde::Deserialize<'de>>(
     let mut input = Decoder::new(body);
     let (flag, result) = read_result(&mut input)?;
     if flag >= flag::EXCEPTION_WITH_ATTACHMENTS {
-        // Java's attachment map: a map or null (`PROTOCOL.md` §3.1).
-        match input.peek_byte() {
-            Some(b'H' | b'M' | b'N') => input.skip_value(),
-            _ => input.read_attachments().map(drop),
-        }
-        .map_err(BodyError::at(Field::Attachments))?;
+        // Java's attachment map: a map or null with string keys (`PROTOCOL.md` §3.1), checked
+        // as `decode_response` checks it, the values skipped.
+        input
+            .visit_attachments(|_, input| input.skip_value())
+            .map_err(BodyError::at(Field::Attachments))?;
     }
     Ok(result)
 }
@@ -482,7 +477,13 @@ mod tests {
             assert_eq!(decode_result::<String>(body).unwrap(), whole.result);
         }
         // Flag 4 with a truncated or mistyped attachment map fails both ways.
-        for bad in [hex("94 01 76 48 01 6b"), hex("94 01 76 91")] {
+        // So does one with a key that is not a string.
+        for bad in [
+            hex("94 01 76 48 01 6b"),
+            hex("94 01 76 91"),
+            hex("94 01 76 48 91 91 5a"),
+            hex("94 01 76 48 4e 91 5a"),
+        ] {
             assert!(decode_response::<String>(&bad).is_err());
             let err = decode_result::<String>(&bad).unwrap_err();
             assert!(err.to_string().contains("attachments"), "{err}");

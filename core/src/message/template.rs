@@ -3,8 +3,10 @@
 
 use super::args::EncodeArgs;
 use super::attachments::Attachments;
+use super::encode_or_restore;
+use super::request::{check_arg_count, write_head};
 use super::serialization::ObjectOutput;
-use crate::hessian2::{EncodeError, Encoder, Value, count_parameters, write_string};
+use crate::hessian2::{EncodeError, Encoder, Value, count_parameters};
 
 /// A method's request body with the arguments left out: fields 1–5 and the attachments,
 /// encoded once in Hessian 2 so that a call only encodes its arguments
@@ -71,14 +73,14 @@ impl RequestTemplate {
     ) -> Self {
         let parameters = count_parameters(parameter_types).map_err(|e| e.to_string());
         let mut head = Vec::new();
-        write_string(&mut head, dubbo_version);
-        write_string(&mut head, path);
-        match version {
-            Some(version) => write_string(&mut head, version),
-            None => head.push(b'N'),
-        }
-        write_string(&mut head, method);
-        write_string(&mut head, parameter_types);
+        write_head(
+            &mut Encoder::new(&mut head),
+            dubbo_version,
+            path,
+            version,
+            method,
+            parameter_types,
+        );
         let mut tail = Vec::new();
         let tail = (attachments.iter().all(|(_, v)| position_independent(v))
             && Encoder::new(&mut tail)
@@ -107,22 +109,9 @@ impl RequestTemplate {
         attachments: Option<&Attachments>,
         out: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
-        // The provider reads exactly as many arguments as the descriptor names (§2.1): a
-        // mismatch would desynchronise it, so refuse to send one.
         let expected = self.parameters.clone().map_err(EncodeError::Custom)?;
-        if args.count() != expected {
-            return Err(EncodeError::Custom(format!(
-                "{} arguments for descriptor {:?} of {expected} parameters",
-                args.count(),
-                self.parameter_types,
-            )));
-        }
-        let start = out.len();
-        let result = self.write(args, attachments, out);
-        if result.is_err() {
-            out.truncate(start);
-        }
-        result
+        check_arg_count(&self.parameter_types, expected, args.count())?;
+        encode_or_restore(out, |out| self.write(args, attachments, out))
     }
 
     fn write<A: EncodeArgs + ?Sized>(
