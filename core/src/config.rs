@@ -97,6 +97,7 @@ pub struct Config {
     pub(crate) payload_limit: PayloadLimit,
     pub(crate) max_in_flight: NonZeroUsize,
     pub(crate) max_inbound_in_flight: NonZeroUsize,
+    pub(crate) max_inbound_bytes: NonZeroUsize,
     pub(crate) send_buffer_high_water: NonZeroUsize,
     pub(crate) keepalive: Keepalive,
     pub(crate) callback_limit: NonZeroUsize,
@@ -108,11 +109,15 @@ impl Config {
     /// Default limit of callback instances per interface per connection, each way. Dubbo's
     /// own default of 1 surprises users (`PROTOCOL.md` §6.4).
     pub const DEFAULT_CALLBACK_LIMIT: usize = 1000;
+    /// Default bound on the bodies of the peer's requests awaiting this side's answer: 128 MiB
+    /// (sixteen requests at the 8 MiB payload limit, thousands of ordinary ones).
+    pub const DEFAULT_MAX_INBOUND_BYTES: usize = 128 * 1024 * 1024;
     /// Default high-water mark of the send buffer: 16 MiB not yet accepted by the transport.
     pub const DEFAULT_SEND_BUFFER_HIGH_WATER: usize = 16 * 1024 * 1024;
 
     /// Dubbo's defaults for `side`: 8 MiB payload limit, the side's keep-alive defaults,
-    /// 65 536 calls in flight each way, a 16 MiB send buffer.
+    /// 65 536 calls in flight each way (and 128 MiB of the peer's request bodies), a 16 MiB
+    /// send buffer.
     pub fn new(side: Side) -> Self {
         let in_flight = NonZeroUsize::new(Self::DEFAULT_MAX_IN_FLIGHT).expect("non-zero constant");
         Self {
@@ -120,6 +125,8 @@ impl Config {
             payload_limit: PayloadLimit::default(),
             max_in_flight: in_flight,
             max_inbound_in_flight: in_flight,
+            max_inbound_bytes: NonZeroUsize::new(Self::DEFAULT_MAX_INBOUND_BYTES)
+                .expect("non-zero constant"),
             send_buffer_high_water: NonZeroUsize::new(Self::DEFAULT_SEND_BUFFER_HIGH_WATER)
                 .expect("non-zero constant"),
             keepalive: match side {
@@ -154,6 +161,14 @@ impl Config {
     /// answered at once with status 100 (`SERVER_THREADPOOL_EXHAUSTED`).
     pub fn max_inbound_in_flight(&mut self, limit: NonZeroUsize) -> &mut Self {
         self.max_inbound_in_flight = limit;
+        self
+    }
+
+    /// The most body bytes of the peer's two-way requests awaiting this side's response
+    /// (the memory their handlers may hold); a request that would pass it is answered at
+    /// once with status 100, unless it is the only one in flight.
+    pub fn max_inbound_bytes(&mut self, bytes: NonZeroUsize) -> &mut Self {
+        self.max_inbound_bytes = bytes;
         self
     }
 

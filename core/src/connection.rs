@@ -5,7 +5,7 @@
 //! by inputs (`handle_*`) and commands (`start_call`, `respond`, ...), and drained through
 //! `poll_transmit`, `poll_event` and `poll_timeout` after each of them.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -181,9 +181,11 @@ pub struct Connection {
     outbound: Outbound,
     pending: PendingTable,
     /// Two-way requests from the peer that await this side's response.
-    /// Ids of the peer's two-way requests awaiting an answer. The peer picks them: std's
-    /// randomly seeded hash, so that chosen ids cannot make every lookup collide.
-    inbound: HashSet<u64>,
+    /// The peer's two-way requests awaiting an answer: id to body length. The peer picks
+    /// the ids: std's randomly seeded hash, so that chosen ids cannot make lookups collide.
+    inbound: HashMap<u64, u32>,
+    /// The sum of `inbound`'s body lengths.
+    inbound_bytes: u64,
     events: VecDeque<Event>,
     /// Ids of calls whose completion was dropped; drained on every input and command.
     cancels: Arc<CancelQueue>,
@@ -209,7 +211,8 @@ impl Connection {
             config,
             outbound: Outbound::default(),
             pending: PendingTable::default(),
-            inbound: HashSet::new(),
+            inbound: HashMap::new(),
+            inbound_bytes: 0,
             events: VecDeque::new(),
             cancels: Arc::default(),
             cancelled_scratch: Vec::new(),
@@ -420,13 +423,15 @@ impl Connection {
         if let Some(err) = self.closed {
             return Err(RespondError::Closed(err));
         }
-        if !self.inbound.contains(&id.0) {
+        if !self.inbound.contains_key(&id.0) {
             return Err(RespondError::UnknownRequest(id));
         }
         let header = response_header(id, status, false, serialization);
         // Removed only once answered: if encoding panics, the request still awaits an answer.
         let encoded = self.encode_frame(header, &payload);
-        self.inbound.remove(&id.0);
+        if let Some(len) = self.inbound.remove(&id.0) {
+            self.inbound_bytes -= u64::from(len);
+        }
         match encoded {
             Ok(_) => Ok(()),
             Err(EncodeFailure::TooLarge(err)) => {
@@ -625,7 +630,7 @@ impl Connection {
         match (header.kind, header.event) {
             (FrameKind::Request { two_way }, true) => self.on_event_request(header, two_way, body),
             (FrameKind::Request { two_way }, false) => {
-                if two_way && !self.admit_inbound(header.id) {
+                if two_way && !self.admit_inbound(header.id, header.body_len) {
                     return;
                 }
                 self.events
@@ -655,16 +660,28 @@ impl Connection {
     }
 
     /// Accepts a two-way request into the inbound set, or answers it with an error.
-    fn admit_inbound(&mut self, id: RequestId) -> bool {
+    fn admit_inbound(&mut self, id: RequestId, body_len: u32) -> bool {
         let limit = self.config.max_inbound_in_flight.get();
-        if self.inbound.len() >= limit {
-            let message = format!(
-                "Server side thread pool is exhausted, detail msg: {limit} requests already in flight on this connection"
-            );
+        let byte_limit = self.config.max_inbound_bytes.get() as u64;
+        let over = if self.inbound.len() >= limit {
+            Some(format!(
+                "{limit} requests already in flight on this connection"
+            ))
+        } else if !self.inbound.is_empty() && self.inbound_bytes + u64::from(body_len) > byte_limit
+        {
+            Some(format!(
+                "{} bytes of requests already in flight on this connection (limit {byte_limit})",
+                self.inbound_bytes
+            ))
+        } else {
+            None
+        };
+        if let Some(detail) = over {
+            let message = format!("Server side thread pool is exhausted, detail msg: {detail}");
             self.reject(id, Status::SERVER_THREADPOOL_EXHAUSTED, &message);
             return false;
         }
-        if !self.inbound.insert(id.0) {
+        if self.inbound.contains_key(&id.0) {
             // The first request keeps its place; this one is answered so that it, too, gets
             // exactly one response.
             let message = format!(
@@ -673,6 +690,8 @@ impl Connection {
             self.reject(id, Status::BAD_REQUEST, &message);
             return false;
         }
+        self.inbound.insert(id.0, body_len);
+        self.inbound_bytes += u64::from(body_len);
         true
     }
 
@@ -875,6 +894,7 @@ impl Connection {
             )));
         }
         self.inbound.clear();
+        self.inbound_bytes = 0;
         // Callback exports and proxies live and die with the connection (`PROTOCOL.md` §6.5).
         self.callbacks.clear();
         self.events.push_back(Event::Closed(reason));
