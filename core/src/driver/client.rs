@@ -6,6 +6,13 @@ use crate::call::{Completion, Inline, pair};
 use crate::error::ConnectionError;
 use crate::shared::SharedConnection;
 
+/// How a connection ends: not known yet, or waited for.
+#[derive(Debug)]
+enum End {
+    Pending(Completion<ConnectionError>),
+    Known(ConnectionError),
+}
+
 /// An open client connection: the [`SharedConnection`] to issue calls on, and a way to learn
 /// when and why it ended. Its IO loop runs until the connection ends (closed by either side,
 /// idle timeout, transport failure); dropping this handle does not close it — call
@@ -13,9 +20,7 @@ use crate::shared::SharedConnection;
 #[derive(Debug)]
 pub struct ClientConnection {
     shared: SharedConnection,
-    /// `None` once waited on; `reason` holds the outcome then.
-    closed: Option<Completion<ConnectionError>>,
-    reason: Option<ConnectionError>,
+    end: End,
     local_addr: SocketAddr,
     peer_addr: SocketAddr,
 }
@@ -30,8 +35,7 @@ impl ClientConnection {
     ) -> Self {
         Self {
             shared,
-            closed: Some(closed),
-            reason: None,
+            end: End::Pending(closed),
             local_addr,
             peer_addr,
         }
@@ -53,34 +57,80 @@ impl ClientConnection {
     }
 
     /// Resolves once the connection has ended and its socket was shut down, with the reason.
+    /// Cancelled (the future dropped), it can be awaited again.
     pub async fn closed(&mut self) -> ConnectionError {
-        if let Some(closed) = self.closed.take() {
-            self.reason = Some(closed.await);
-        }
-        self.reason()
+        let reason = match &mut self.end {
+            // Polled in place: a dropped future leaves the completion to the next wait.
+            End::Pending(closed) => closed.await,
+            End::Known(reason) => return *reason,
+        };
+        self.end = End::Known(reason);
+        reason
     }
 
     /// Blocks until the connection has ended and its socket was shut down; returns why.
     pub fn wait_closed(&mut self) -> ConnectionError {
-        if let Some(closed) = self.closed.take() {
-            self.reason = Some(closed.wait());
-        }
-        self.reason()
-    }
-
-    fn reason(&self) -> ConnectionError {
-        // Invariant: `closed` is only taken by the two methods above, which set `reason`.
-        self.reason.unwrap_or(ConnectionError::Dropped)
+        let reason = match std::mem::replace(&mut self.end, End::Known(ConnectionError::Dropped)) {
+            End::Pending(closed) => closed.wait(),
+            End::Known(reason) => reason,
+        };
+        self.end = End::Known(reason);
+        reason
     }
 
     /// The connection and the completion of its end (awaitable, waitable, or continued with
     /// `on_complete`: a reconnect hook).
     pub fn into_parts(self) -> (SharedConnection, Completion<ConnectionError>) {
-        let closed = self.closed.unwrap_or_else(|| {
-            let (completer, completion) = pair(|| ConnectionError::Dropped);
-            completer.complete(self.reason.unwrap_or(ConnectionError::Dropped), &Inline);
-            completion
-        });
+        let closed = match self.end {
+            End::Pending(closed) => closed,
+            End::Known(reason) => {
+                let (completer, completion) = pair(|| ConnectionError::Dropped);
+                completer.complete(reason, &Inline);
+                completion
+            }
+        };
         (self.shared, closed)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests read the clock
+mod tests {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use futures::FutureExt;
+
+    use super::*;
+    use crate::{Clock, Config, Connection, Side};
+
+    struct SystemClock;
+    impl Clock for SystemClock {
+        fn now(&self) -> Instant {
+            Instant::now()
+        }
+    }
+
+    #[test]
+    fn a_cancelled_wait_for_the_end_loses_nothing() {
+        let conn = Connection::new(Config::new(Side::Consumer), Instant::now());
+        let shared = SharedConnection::new(conn, Arc::new(SystemClock), || {});
+        let (completer, closed) = pair(|| ConnectionError::Dropped);
+        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let mut client = ClientConnection::new(shared, closed, addr, addr);
+        // Polled once while the connection runs, then dropped.
+        assert_eq!(client.closed().now_or_never(), None);
+        completer.complete(
+            ConnectionError::IdleTimeout {
+                idle: std::time::Duration::from_secs(3),
+            },
+            &Inline,
+        );
+        let reason = client.wait_closed();
+        assert!(
+            matches!(reason, ConnectionError::IdleTimeout { .. }),
+            "{reason:?}"
+        );
+        assert_eq!(client.closed().now_or_never(), Some(reason));
     }
 }

@@ -83,9 +83,8 @@ pub struct Driver<T, R: Runtime> {
     /// Cached [`Connection::wants_input`], refreshed every turn.
     wants_input: bool,
     events: Vec<Event>,
-    sleep: Option<Pin<Box<R::Sleep>>>,
-    /// The deadline `sleep` was armed for.
-    armed: Option<Instant>,
+    /// The armed timer and the deadline it was armed for.
+    sleep: Option<(Instant, Pin<Box<R::Sleep>>)>,
     /// A freshly armed timer was already due.
     timer_due: bool,
     closed_waiters: Vec<Completer<ConnectionError>>,
@@ -131,7 +130,6 @@ where
             wants_input,
             events: Vec::new(),
             sleep: None,
-            armed: None,
             timer_due: false,
             closed_waiters: Vec::new(),
             finished: false,
@@ -334,14 +332,13 @@ where
         if std::mem::take(&mut self.timer_due) {
             return true;
         }
-        let Some(sleep) = &mut self.sleep else {
+        let Some((_, sleep)) = &mut self.sleep else {
             return false;
         };
         if sleep.as_mut().poll(cx).is_pending() {
             return false;
         }
         self.sleep = None;
-        self.armed = None;
         true
     }
 
@@ -353,18 +350,16 @@ where
         let Some(at) = next else {
             return false;
         };
-        if self.armed.is_some_and(|armed| armed <= at) {
+        if self.sleep.as_ref().is_some_and(|&(armed, _)| armed <= at) {
             return false;
         }
         let mut sleep = Box::pin(self.runtime.sleep_until(at));
         if sleep.as_mut().poll(cx).is_ready() {
             self.sleep = None;
-            self.armed = None;
             self.timer_due = true;
             return true;
         }
-        self.sleep = Some(sleep);
-        self.armed = Some(at);
+        self.sleep = Some((at, sleep));
         false
     }
 
