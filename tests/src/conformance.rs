@@ -151,7 +151,7 @@ pub fn provider_on(exec: &dyn Executor, addr: &str, direct: bool, config: Config
     let dispatch = if direct {
         Dispatch::Direct
     } else {
-        Dispatch::Pool(spawner.clone())
+        Dispatch::Pool(exec.pool_spawner())
     };
     let provider = Provider::new(dispatch, spawner).export(suite_service(exec, &state));
     let server = exec
@@ -227,18 +227,22 @@ pub fn interop_cases_with_pool_dispatch(p: &dyn Executor, c: &dyn Executor) {
 
 /// Handlers run where the dispatch policy says: on the connection's IO thread, or the pool.
 pub fn handler_placement(p: &dyn Executor, c: &dyn Executor) {
-    for (direct, prefix) in [
-        (true, p.io_thread_prefix()),
-        (false, p.pool_thread_prefix()),
-    ] {
+    let (io, pool) = (p.io_thread_prefix(), p.pool_thread_prefix());
+    let ran_on = |direct| {
         let fixture = provider_on(p, "127.0.0.1:0", direct, Config::new(Side::Provider));
         let reference = reference(c, fixture.addr());
-        let name = reference
+        reference
             .method::<(), String>("threadName")
             .call(())
-            .unwrap();
-        assert!(name.starts_with(prefix), "direct: {direct}, ran on {name}");
-    }
+            .unwrap()
+    };
+    let direct = ran_on(true);
+    assert!(
+        direct.starts_with(io) && !direct.starts_with(pool),
+        "direct: ran on {direct}"
+    );
+    let pooled = ran_on(false);
+    assert!(pooled.starts_with(pool), "pool: ran on {pooled}");
 }
 
 /// Sync, async (many in parallel), `sent=true`, and one-way calls.
@@ -440,8 +444,7 @@ pub fn disconnect_fails_a_thousand_pending_calls_at_once_then_reconnect(
     let deadline = Instant::now() + PATIENCE;
     let _fixture = loop {
         let state = Arc::new(State::default());
-        let spawner = p.spawner();
-        let provider = Provider::new(Dispatch::Pool(spawner.clone()), spawner)
+        let provider = Provider::new(Dispatch::Pool(p.pool_spawner()), p.spawner())
             .export(suite_service(p, &state));
         let config = Config::new(Side::Provider);
         match p.bind(
