@@ -794,6 +794,50 @@ pub fn ten_thousand_calls_in_flight_on_one_connection(p: &dyn Executor, c: &dyn 
     assert_eq!(conn.with(|c, _| c.in_flight()), 0);
 }
 
+/// 64 tasks on the consumer's spawner, each making 200 calls one after another on one
+/// connection, each answered with its own body.
+pub fn calls_from_many_tasks_concurrently(p: &dyn Executor, c: &dyn Executor) {
+    const TASKS: u32 = 64;
+    let (server, _) = echo_server(p, Config::new(Side::Provider));
+    let (conn, _closed) = echo_client(c, &*server);
+    let spawner = c.spawner();
+    let (done, finished) = mpsc::channel();
+    for t in 0..TASKS {
+        let (conn, done) = (conn.clone(), done.clone());
+        spawner.spawn(Box::pin(async move {
+            let mut outcome = Ok(());
+            for i in 0..200u32 {
+                let body = format!("{t}/{i}").into_bytes();
+                let call = match conn.start_call(CallOptions::new(CALL_TIMEOUT), body.clone()) {
+                    Ok(call) => call,
+                    Err(e) => {
+                        outcome = Err(format!("task {t}, call {i}: {e}"));
+                        break;
+                    }
+                };
+                match call.response.await {
+                    Ok(response) if response.body[..] == body[..] => {}
+                    other => {
+                        outcome = Err(format!("task {t}, call {i}: {other:?}"));
+                        break;
+                    }
+                }
+            }
+            let _ = done.send(outcome);
+        }));
+    }
+    // A task that panicked sends nothing: once the others are done, the channel is
+    // disconnected and the wait fails at once instead of hanging.
+    drop(done);
+    for _ in 0..TASKS {
+        let outcome = finished
+            .recv_timeout(PATIENCE)
+            .expect("every task finished");
+        outcome.unwrap();
+    }
+    assert_eq!(conn.with(|c, _| c.in_flight()), 0);
+}
+
 /// `sent` notifications for calls and one-way requests; one-way requests get no answer.
 pub fn sent_notifications_and_one_way_requests(p: &dyn Executor, c: &dyn Executor) {
     let (server, echo) = echo_server(p, Config::new(Side::Provider));
@@ -991,6 +1035,7 @@ macro_rules! rpc_scenarios {
             payload_limit
             in_flight_limit
             ten_thousand_calls_in_flight_on_one_connection
+            calls_from_many_tasks_concurrently
         );
     };
 }
