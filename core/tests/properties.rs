@@ -189,6 +189,28 @@ fn outer() -> impl Strategy<Value = Outer> {
 }
 
 /// Decodes `bytes` every way a peer's body can be decoded; returns nothing, must not panic.
+/// One to six attachments, string and other values, none named `dubbo` (the version key
+/// the encoders add).
+fn some_attachments() -> impl Strategy<Value = Attachments> {
+    let key = "[a-z]{1,8}".prop_filter("the encoders' own key", |k| k != "dubbo");
+    proptest::collection::vec((key, leaf()), 1..6).prop_map(|entries| entries.into_iter().collect())
+}
+
+/// Byte overwrites for [`mutate`]: (position, new byte), positions taken modulo the length.
+fn flips() -> impl Strategy<Value = Vec<(usize, u8)>> {
+    proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)
+}
+
+/// Overwrites the bytes at `flips`, then truncates at `cut` (modulo the length + 1).
+fn mutate(mut bytes: Vec<u8>, flips: &[(usize, u8)], cut: usize) -> Vec<u8> {
+    for &(at, b) in flips {
+        let i = at % bytes.len();
+        bytes[i] = b;
+    }
+    bytes.truncate(cut % (bytes.len() + 1));
+    bytes
+}
+
 fn decode_everything(bytes: &[u8]) {
     let _ = Decoder::new(bytes).read_value();
     let _ = Decoder::new(bytes).skip_value();
@@ -297,8 +319,7 @@ proptest! {
     }
 
     #[test]
-    fn response_bodies_round_trip(o in outer(), with in any::<bool>()) {
-        let attachments = Attachments::new();
+    fn response_bodies_round_trip(o in outer(), with in any::<bool>(), attachments in some_attachments()) {
         let mut body = ResponseBody::value(&o);
         if with {
             body = body.with_attachments(&attachments);
@@ -307,6 +328,17 @@ proptest! {
         body.encode(&mut out).unwrap();
         let back = decode_response::<Outer>(&out).unwrap();
         prop_assert_eq!(back.result, tether_core::message::Returned::Value(o));
+        if with {
+            // The encoder puts the protocol version first (`PROTOCOL.md` §3.1).
+            let mut expected = Attachments::new();
+            expected.insert("dubbo", "2.0.2");
+            for (key, value) in attachments.iter() {
+                expected.insert(key, value.clone());
+            }
+            prop_assert_eq!(back.attachments, expected);
+        } else {
+            prop_assert_eq!(back.attachments, Attachments::new());
+        }
     }
 
     #[test]
@@ -315,14 +347,42 @@ proptest! {
     }
 
     #[test]
-    fn mutated_bodies_never_panic(o in outer(), flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8), cut in any::<usize>()) {
-        let mut bytes = hessian2::to_vec(&o).unwrap();
-        for (at, b) in flips {
-            let i = at % bytes.len();
-            bytes[i] = b;
+    fn mutated_bodies_never_panic(o in outer(), flips in flips(), cut in any::<usize>()) {
+        let bytes = hessian2::to_vec(&o).unwrap();
+        decode_everything(&mutate(bytes, &flips, cut));
+    }
+
+    /// Mutations of well-formed request bodies (arguments and attachments), which get past
+    /// the header fields into the request decoders.
+    #[test]
+    fn mutated_request_bodies_never_panic(o in outer(), s in any::<String>(), attachments in some_attachments(), flips in flips(), cut in any::<usize>()) {
+        let mut bytes = Vec::new();
+        RequestBody {
+            dubbo_version: "2.0.2",
+            path: "p.Service",
+            version: Some("1.0.0"),
+            method: "call",
+            parameter_types: "Lp/Outer;Ljava/lang/String;",
+            args: &vec![hessian2::to_value(&o).unwrap(), Value::String(s)],
+            attachments: &attachments,
         }
-        bytes.truncate(cut % (bytes.len() + 1));
-        decode_everything(&bytes);
+        .encode(&mut bytes)
+        .unwrap();
+        prop_assert!(decode_request(&bytes).is_ok());
+        decode_everything(&mutate(bytes, &flips, cut));
+    }
+
+    /// Mutations of well-formed response bodies with attachments (flags 3 to 5), which get
+    /// past the flag into the response decoders.
+    #[test]
+    fn mutated_response_bodies_never_panic(o in outer(), attachments in some_attachments(), flips in flips(), cut in any::<usize>()) {
+        let mut bytes = Vec::new();
+        ResponseBody::value(&o)
+            .with_attachments(&attachments)
+            .encode(&mut bytes)
+            .unwrap();
+        prop_assert!(decode_response::<Outer>(&bytes).is_ok());
+        decode_everything(&mutate(bytes, &flips, cut));
     }
 }
 

@@ -6,7 +6,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use tether_core::{
-    CallOptions, Config, InboundRequest, RequestHandler, SharedConnection, Side, Status,
+    CallError, CallOptions, Config, InboundRequest, RequestHandler, SharedConnection, Side, Status,
+    TimeoutPhase,
 };
 use tether_threadpool::{Options, Server, connect};
 
@@ -40,17 +41,33 @@ fn panics_in_handlers_and_continuations_are_contained() {
     )
     .unwrap();
     let conn = client.shared();
-    let timeout = CallOptions::new(Duration::from_millis(300));
+    let timeout = Duration::from_millis(300);
     // The handler panics: no answer, so the call times out; the provider goes on.
-    let unanswered = conn.start_call(timeout, b"panic".to_vec()).unwrap();
-    assert!(unanswered.response.wait().is_err());
+    let unanswered = conn
+        .start_call(CallOptions::new(timeout), b"panic".to_vec())
+        .unwrap();
+    assert_eq!(
+        unanswered.response.wait().unwrap_err(),
+        CallError::Timeout {
+            phase: TimeoutPhase::ServerSide,
+            timeout
+        }
+    );
     // A continuation panics on the consumer's reader thread; the next one still runs.
-    let (tx, rx) = mpsc::channel();
+    let (panicking_tx, panicking_rx) = mpsc::channel();
     let options = CallOptions::new(Duration::from_secs(10));
     conn.start_call(options, b"first".to_vec())
         .unwrap()
         .response
-        .on_complete(|_| panic!("a continuation's own problem"));
+        .on_complete(move |_| {
+            panicking_tx.send(()).unwrap();
+            panic!("a continuation's own problem")
+        });
+    // "second" starts only once the panic is under way: its answer comes after it.
+    panicking_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the panicking continuation ran");
+    let (tx, rx) = mpsc::channel();
     conn.start_call(options, b"second".to_vec())
         .unwrap()
         .response

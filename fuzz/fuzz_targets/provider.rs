@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use tether_core::frame::{FrameKind, Header, PayloadLimit, RequestId, encode_frame};
+use tether_core::frame::{FrameKind, HEADER_LEN, Header, PayloadLimit, RequestId, encode_frame};
 use tether_core::hessian2::Value;
 use tether_core::provider::{Dispatch, Provider, Service};
 use tether_core::{
@@ -71,6 +71,24 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut out = Vec::new();
     conn.lock().poll_transmit(now, &mut out);
-    // The two-way request was answered, once: one response header at the start.
-    assert!(out.len() >= 16 && out[2] & 0x80 == 0, "no answer");
+    // The two-way request was answered, once, and nothing else was written: `out` is one
+    // whole response frame to id 1 (the one-way request gets none).
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while at < out.len() {
+        let bytes = out[at..]
+            .first_chunk::<HEADER_LEN>()
+            .unwrap_or_else(|| panic!("a partial header at {at} of {}", out.len()));
+        let header = Header::decode(bytes).expect("a valid header");
+        frames.push(header);
+        at += HEADER_LEN + header.body_len as usize;
+    }
+    assert_eq!(frames.len(), 1, "not exactly one answer: {frames:?}");
+    let answer = frames[0];
+    assert!(
+        matches!(answer.kind, FrameKind::Response { .. }),
+        "{answer:?}"
+    );
+    assert_eq!(answer.id, RequestId(1));
+    assert_eq!(HEADER_LEN + answer.body_len as usize, out.len());
 });

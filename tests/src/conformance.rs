@@ -151,7 +151,7 @@ pub fn provider_on(exec: &dyn Executor, addr: &str, direct: bool, config: Config
     let dispatch = if direct {
         Dispatch::Direct
     } else {
-        Dispatch::Pool(spawner.clone())
+        Dispatch::Pool(exec.pool_spawner())
     };
     let provider = Provider::new(dispatch, spawner).export(suite_service(exec, &state));
     let server = exec
@@ -227,18 +227,22 @@ pub fn interop_cases_with_pool_dispatch(p: &dyn Executor, c: &dyn Executor) {
 
 /// Handlers run where the dispatch policy says: on the connection's IO thread, or the pool.
 pub fn handler_placement(p: &dyn Executor, c: &dyn Executor) {
-    for (direct, prefix) in [
-        (true, p.io_thread_prefix()),
-        (false, p.pool_thread_prefix()),
-    ] {
+    let (io, pool) = (p.io_thread_prefix(), p.pool_thread_prefix());
+    let ran_on = |direct| {
         let fixture = provider_on(p, "127.0.0.1:0", direct, Config::new(Side::Provider));
         let reference = reference(c, fixture.addr());
-        let name = reference
+        reference
             .method::<(), String>("threadName")
             .call(())
-            .unwrap();
-        assert!(name.starts_with(prefix), "direct: {direct}, ran on {name}");
-    }
+            .unwrap()
+    };
+    let direct = ran_on(true);
+    assert!(
+        direct.starts_with(io) && !direct.starts_with(pool),
+        "direct: ran on {direct}"
+    );
+    let pooled = ran_on(false);
+    assert!(pooled.starts_with(pool), "pool: ran on {pooled}");
 }
 
 /// Sync, async (many in parallel), `sent=true`, and one-way calls.
@@ -440,8 +444,7 @@ pub fn disconnect_fails_a_thousand_pending_calls_at_once_then_reconnect(
     let deadline = Instant::now() + PATIENCE;
     let _fixture = loop {
         let state = Arc::new(State::default());
-        let spawner = p.spawner();
-        let provider = Provider::new(Dispatch::Pool(spawner.clone()), spawner)
+        let provider = Provider::new(Dispatch::Pool(p.pool_spawner()), p.spawner())
             .export(suite_service(p, &state));
         let config = Config::new(Side::Provider);
         match p.bind(
@@ -791,6 +794,50 @@ pub fn ten_thousand_calls_in_flight_on_one_connection(p: &dyn Executor, c: &dyn 
     assert_eq!(conn.with(|c, _| c.in_flight()), 0);
 }
 
+/// 64 tasks on the consumer's spawner, each making 200 calls one after another on one
+/// connection, each answered with its own body.
+pub fn calls_from_many_tasks_concurrently(p: &dyn Executor, c: &dyn Executor) {
+    const TASKS: u32 = 64;
+    let (server, _) = echo_server(p, Config::new(Side::Provider));
+    let (conn, _closed) = echo_client(c, &*server);
+    let spawner = c.spawner();
+    let (done, finished) = mpsc::channel();
+    for t in 0..TASKS {
+        let (conn, done) = (conn.clone(), done.clone());
+        spawner.spawn(Box::pin(async move {
+            let mut outcome = Ok(());
+            for i in 0..200u32 {
+                let body = format!("{t}/{i}").into_bytes();
+                let call = match conn.start_call(CallOptions::new(CALL_TIMEOUT), body.clone()) {
+                    Ok(call) => call,
+                    Err(e) => {
+                        outcome = Err(format!("task {t}, call {i}: {e}"));
+                        break;
+                    }
+                };
+                match call.response.await {
+                    Ok(response) if response.body[..] == body[..] => {}
+                    other => {
+                        outcome = Err(format!("task {t}, call {i}: {other:?}"));
+                        break;
+                    }
+                }
+            }
+            let _ = done.send(outcome);
+        }));
+    }
+    // A task that panicked sends nothing: once the others are done, the channel is
+    // disconnected and the wait fails at once instead of hanging.
+    drop(done);
+    for _ in 0..TASKS {
+        let outcome = finished
+            .recv_timeout(PATIENCE)
+            .expect("every task finished");
+        outcome.unwrap();
+    }
+    assert_eq!(conn.with(|c, _| c.in_flight()), 0);
+}
+
 /// `sent` notifications for calls and one-way requests; one-way requests get no answer.
 pub fn sent_notifications_and_one_way_requests(p: &dyn Executor, c: &dyn Executor) {
     let (server, echo) = echo_server(p, Config::new(Side::Provider));
@@ -866,17 +913,14 @@ pub fn either_end_closing_is_seen_at_once(p: &dyn Executor, c: &dyn Executor) {
     eventually("the server forgot it", || server.connections().is_empty());
 }
 
-/// A provider calling back over a consumer connection that exports nothing gets a
-/// not-found answer at once.
+/// A provider calling back over a consumer connection that exports nothing gets an answer
+/// at once: status 70, as from a Java consumer without the export.
 pub fn a_consumer_without_handler_answers_callbacks_not_found(p: &dyn Executor, c: &dyn Executor) {
     let (server, _) = echo_server(p, Config::new(Side::Provider));
     let (conn, _closed) = echo_client(c, &*server);
     let status = Status(call_body(&conn, b"call me back")[0]);
-    // `RejectRequests` answers as a Java consumer without the export does (70; 60 before).
-    assert!(
-        [Status::SERVICE_ERROR, Status::SERVICE_NOT_FOUND].contains(&status),
-        "got {status:?}"
-    );
+    // `RejectRequests` answers as a Java consumer without the export does.
+    assert_eq!(status, Status::SERVICE_ERROR);
 }
 
 /// Connecting to a port nobody listens on fails.
@@ -991,6 +1035,7 @@ macro_rules! rpc_scenarios {
             payload_limit
             in_flight_limit
             ten_thousand_calls_in_flight_on_one_connection
+            calls_from_many_tasks_concurrently
         );
     };
 }

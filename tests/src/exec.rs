@@ -48,14 +48,19 @@ pub trait Server: Send {
 /// One adapter, seen from a plain thread.
 pub trait Executor: Send + Sync {
     fn name(&self) -> &'static str;
-    /// Runs provider handlers (`Dispatch::Pool`), async handlers and background loops.
+    /// Runs async handlers and background loops, on the threads that run IO.
     fn spawner(&self) -> Arc<dyn Spawner>;
+    /// Runs provider handlers dispatched with `Dispatch::Pool`: a pool apart from the IO
+    /// threads, its threads named with [`pool_thread_prefix`](Self::pool_thread_prefix),
+    /// with this adapter's timers usable from its futures.
+    fn pool_spawner(&self) -> Arc<dyn Spawner>;
     /// Makes futures that resolve after a duration, on this adapter's timers.
     fn sleeper(&self) -> Sleeper;
     /// The name prefix of the threads that run a connection's IO (where inline
     /// continuations and directly dispatched handlers run).
     fn io_thread_prefix(&self) -> &'static str;
-    /// The name prefix of the threads that run the [`spawner`](Self::spawner)'s futures.
+    /// The name prefix of the threads that run the [`pool_spawner`](Self::pool_spawner)'s
+    /// futures; no IO thread's name starts with it.
     fn pool_thread_prefix(&self) -> &'static str;
     /// The adapter's bounded pool for continuations (threads named `tether-callback-N`).
     fn callback_pool(&self, threads: usize, capacity: usize) -> Arc<dyn CallbackExecutor>;
@@ -109,6 +114,9 @@ pub fn from_args() -> Result<(Box<dyn Executor>, Vec<String>), String> {
     Ok((executor, args))
 }
 
+/// The name of the threads that run pooled handlers on tokio and smol.
+const POOL_PREFIX: &str = "suite-pool";
+
 fn n(n: usize) -> NonZeroUsize {
     NonZeroUsize::new(n).expect("a positive count")
 }
@@ -116,9 +124,11 @@ fn n(n: usize) -> NonZeroUsize {
 // ------------------------------------------------------------------------------------------
 // tokio
 
-/// tether-tokio on a runtime of its own with two workers.
+/// tether-tokio on a runtime of its own with two workers, and a second runtime, its threads
+/// named `suite-pool`, for pooled handlers.
 pub struct Tokio {
     runtime: tokio::runtime::Runtime,
+    pool: tokio::runtime::Runtime,
 }
 
 impl Tokio {
@@ -128,7 +138,14 @@ impl Tokio {
             .enable_all()
             .build()
             .expect("a tokio runtime");
-        Self { runtime }
+        // Timers too: async handlers sleep on it (`Executor::sleeper`).
+        let pool = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name(POOL_PREFIX)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        Self { runtime, pool }
     }
 
     fn options(opts: Opts) -> tether_tokio::Options {
@@ -180,11 +197,14 @@ impl Executor for Tokio {
         // Created inside the future: tokio's timers need the runtime's context.
         Arc::new(|duration| Box::pin(async move { tokio::time::sleep(duration).await }))
     }
+    fn pool_spawner(&self) -> Arc<dyn Spawner> {
+        Arc::new(tether_tokio::TokioSpawner::new(self.pool.handle().clone()))
+    }
     fn io_thread_prefix(&self) -> &'static str {
         "tokio-"
     }
     fn pool_thread_prefix(&self) -> &'static str {
-        "tokio-"
+        POOL_PREFIX
     }
     fn callback_pool(&self, threads: usize, capacity: usize) -> Arc<dyn CallbackExecutor> {
         Arc::new(tether_tokio::CallbackPool::new(n(threads), n(capacity)).expect("threads"))
@@ -236,13 +256,26 @@ impl Executor for Tokio {
 // ------------------------------------------------------------------------------------------
 // smol
 
-/// tether-smol on smol's global executor.
-#[derive(Default)]
-pub struct Smol;
+/// tether-smol on smol's global executor, and an executor of its own on two threads named
+/// `suite-pool-N` for pooled handlers.
+pub struct Smol {
+    pool: Arc<smol::Executor<'static>>,
+    /// Dropped with `self`: the pool's threads stop running it and end.
+    _stop: smol::channel::Sender<()>,
+}
 
 impl Smol {
     pub fn new() -> Self {
-        Self
+        let pool = Arc::new(smol::Executor::new());
+        let (stop, stopped) = smol::channel::bounded::<()>(1);
+        for i in 0..2 {
+            let (pool, stopped) = (pool.clone(), stopped.clone());
+            std::thread::Builder::new()
+                .name(format!("{POOL_PREFIX}-{i}"))
+                .spawn(move || smol::block_on(pool.run(stopped.recv())))
+                .expect("a pool thread");
+        }
+        Self { pool, _stop: stop }
     }
 
     fn options(opts: Opts) -> tether_smol::Options {
@@ -257,6 +290,12 @@ impl Smol {
             options = options.connect_timeout(timeout);
         }
         options
+    }
+}
+
+impl Default for Smol {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -288,11 +327,14 @@ impl Executor for Smol {
             })
         })
     }
+    fn pool_spawner(&self) -> Arc<dyn Spawner> {
+        Arc::new(tether_smol::SmolSpawner::new(self.pool.clone()))
+    }
     fn io_thread_prefix(&self) -> &'static str {
         "smol-"
     }
     fn pool_thread_prefix(&self) -> &'static str {
-        "smol-"
+        POOL_PREFIX
     }
     fn callback_pool(&self, threads: usize, capacity: usize) -> Arc<dyn CallbackExecutor> {
         Arc::new(tether_smol::CallbackPool::new(n(threads), n(capacity)).expect("threads"))
@@ -399,6 +441,9 @@ impl Executor for ThreadPool {
     }
     fn sleeper(&self) -> Sleeper {
         Arc::new(|duration| Box::pin(tether_threadpool::sleep(duration)))
+    }
+    fn pool_spawner(&self) -> Arc<dyn Spawner> {
+        self.workers.clone()
     }
     fn io_thread_prefix(&self) -> &'static str {
         "tether-read"

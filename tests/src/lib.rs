@@ -80,6 +80,9 @@ pub struct Endpoint {
     /// When set, bytes arriving at this end are dropped unread (a frozen peer).
     pub deaf: bool,
     scheduled: BinaryHeap<Reverse<ScheduledResponse>>,
+    /// The next scheduled response's sequence number: only ever grows, so responses due at
+    /// the same instant leave in the order they were scheduled.
+    next_seq: u64,
     /// Bytes handed out by `poll_transmit` that the transport has not accepted yet.
     unaccepted: VecDeque<u8>,
 }
@@ -96,6 +99,7 @@ impl Endpoint {
             stalled: false,
             deaf: false,
             scheduled: BinaryHeap::new(),
+            next_seq: 0,
             unaccepted: VecDeque::new(),
         }
     }
@@ -110,7 +114,8 @@ impl Endpoint {
 
     /// Schedules a response to `id` at `at`.
     pub fn respond_at(&mut self, at: Instant, id: RequestId, status: Status, body: Vec<u8>) {
-        let seq = self.scheduled.len() as u64;
+        let seq = self.next_seq;
+        self.next_seq += 1;
         self.scheduled.push(Reverse((at, seq, id, status.0, body)));
     }
 }

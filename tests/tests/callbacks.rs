@@ -93,17 +93,35 @@ fn defaults() -> Setup {
     setup(Config::new(Side::Consumer), Config::new(Side::Provider))
 }
 
+/// Calls `addListener(key, cb)` and checks that it succeeded.
+fn subscribe(s: &Setup, key: &str, cb: &Callback<Listener>) {
+    let add = s
+        .reference
+        .method::<(String, Callback<Listener>), ()>("addListener");
+    let mut call = add.call_async((key.into(), cb.clone()));
+    s.lb.pump();
+    let outcome = call.try_take().expect("answered");
+    assert!(outcome.is_ok(), "subscribe {key}: {outcome:?}");
+}
+
+/// Calls `removeListener(key, cb)` (releasing the callback) and checks that it succeeded.
+fn unsubscribe(s: &Setup, key: &str, cb: &Callback<Listener>) {
+    let remove = s
+        .reference
+        .method::<(String, Callback<Listener>), ()>("removeListener")
+        .callback_release(true);
+    let mut call = remove.call_async((key.into(), cb.clone()));
+    s.lb.pump();
+    let outcome = call.try_take().expect("answered");
+    assert!(outcome.is_ok(), "unsubscribe {key}: {outcome:?}");
+}
+
 #[test]
 fn a_callback_fires_a_thousand_times_over_the_same_connection() {
     let s = defaults();
     let received = Arc::new(Mutex::new(Vec::new()));
     let cb = listener(received.clone());
-    let add = s
-        .reference
-        .method::<(String, Callback<Listener>), ()>("addListener");
-    let mut subscribed = add.call_async(("k".into(), cb.clone()));
-    s.lb.pump();
-    subscribed.try_take().unwrap().unwrap();
+    subscribe(&s, "k", &cb);
     assert_eq!(
         s.lb.consumer.with(|c, _| c
             .callbacks()
@@ -167,19 +185,10 @@ fn unsubscribe_and_disconnect_release_callbacks() {
     let s = defaults();
     let received = Arc::new(Mutex::new(Vec::new()));
     let cb = listener(received.clone());
-    let add = s
-        .reference
-        .method::<(String, Callback<Listener>), ()>("addListener");
-    let remove = s
-        .reference
-        .method::<(String, Callback<Listener>), ()>("removeListener")
-        .callback_release(true);
-    drop(add.call_async(("k".into(), cb.clone())));
-    s.lb.pump();
+    subscribe(&s, "k", &cb);
     let proxy = s.subscribers.lock()[0].1.clone();
     assert!(proxy.is_live());
-    drop(remove.call_async(("k".into(), cb.clone())));
-    s.lb.pump();
+    unsubscribe(&s, "k", &cb);
     assert!(!proxy.is_live(), "the provider destroyed the proxy");
     let iface = "org.apache.dubbo.demo.CallbackListener";
     assert_eq!(
@@ -194,8 +203,7 @@ fn unsubscribe_and_disconnect_release_callbacks() {
     ));
 
     // Subscribe again, then the connection drops: both sides forget.
-    drop(add.call_async(("k2".into(), cb)));
-    s.lb.pump();
+    subscribe(&s, "k2", &cb);
     let proxy = s.subscribers.lock()[1].1.clone();
     assert!(proxy.is_live());
     s.lb.consumer.close();

@@ -126,10 +126,16 @@ fn run(seed: u64, totals: &mut HashMap<&'static str, u64>) {
                 }
             }
             Action::Oneway => {
-                let _ =
+                let sent =
                     pair.consumer
                         .conn
                         .send_oneway(now, SerializationId::HESSIAN2, false, vec![9]);
+                if let Err(err) = sent {
+                    assert!(
+                        reset_at.is_some(),
+                        "only a closed connection refuses here: {err}"
+                    );
+                }
             }
             Action::Cancel(i) => {
                 if let Some((id, _)) = calls.get(i)

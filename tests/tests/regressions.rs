@@ -85,6 +85,7 @@ fn a_dropped_async_call_runs_no_listener_and_cannot_deadlock() {
         outcome.is_ok(),
         "deadlock: on_throw ran under the connection lock"
     );
+    assert_eq!(outcome, Ok(true), "the second call was answered");
     assert_eq!(
         fired.load(Ordering::SeqCst),
         0,

@@ -1,7 +1,8 @@
 //! Regression tests over tokio for defects a review found.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use tether_core::consumer::{Channels, Reference};
 use tether_core::provider::{Dispatch, Provider, Service};
@@ -42,6 +43,20 @@ async fn setup() -> (Server, Reference) {
     (server, reference)
 }
 
+/// Waits until `count` reaches `want`: the continuations counted have run (each counts
+/// itself just before it panics). Fails after a generous 20 s.
+async fn reaches(count: &AtomicUsize, want: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while count.load(Ordering::SeqCst) < want {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {want} continuations ran",
+            count.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// A panicking continuation (on the IO task, with the default `Inline` executor) is contained:
 /// the connection and its other calls carry on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,8 +67,13 @@ async fn a_panicking_continuation_does_not_take_the_connection_down() {
     // the IO task.
     let slow = reference.method::<(String,), String>("slow");
     let first = slow.call_async(("a".into(),));
-    first.on_complete(|_| panic!("user continuation panicked"));
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let panicked = Arc::new(AtomicUsize::new(0));
+    let counter = panicked.clone();
+    first.on_complete(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        panic!("user continuation panicked")
+    });
+    reaches(&panicked, 1).await;
     // A separate call issued after: does the connection still work?
     let second = m.call_async(("b".into(),)).await;
     assert_eq!(
@@ -70,11 +90,15 @@ async fn many_panicking_continuations_are_all_contained() {
     let (_server, reference) = setup().await;
     let m = reference.method::<(String,), String>("sayHello");
     let slow = reference.method::<(String,), String>("slow");
+    let panicked = Arc::new(AtomicUsize::new(0));
     for i in 0..50 {
-        slow.call_async((format!("{i}"),))
-            .on_complete(|_| panic!("user continuation panicked"));
+        let counter = panicked.clone();
+        slow.call_async((format!("{i}"),)).on_complete(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            panic!("user continuation panicked")
+        });
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    reaches(&panicked, 50).await;
     assert_eq!(
         m.call_async(("after".into(),)).await.unwrap(),
         "Hello after"
@@ -87,12 +111,13 @@ async fn many_panicking_continuations_are_all_contained() {
 async fn call_async_with_sent_does_not_block() {
     let (_server, reference) = setup().await;
     let m = reference.method::<(String,), String>("sayHello").sent(true);
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let c = m.call_async(("a".into(),));
     let returned_after = started.elapsed();
     let result = c.await;
     assert!(
-        returned_after < Duration::from_millis(100),
+        // A blocking wait would last until the call's 1,000 ms default timeout.
+        returned_after < Duration::from_millis(500),
         "call_async blocked for {returned_after:?}"
     );
     assert_eq!(result.unwrap(), "Hello a");
