@@ -164,10 +164,7 @@ where
     fn invoke(&self, args: Args, ctx: Context, responder: Responder, _: &dyn Spawner) {
         let args = match decode_args::<A>(args) {
             Ok(args) => args,
-            Err(e) => {
-                let message = format!("Fail to decode request due to: {e}");
-                return responder.fail(Status::BAD_REQUEST, &message);
-            }
+            Err(e) => return responder.bad_request(e),
         };
         // A panicking handler answers its caller and leaves the IO loop standing.
         match catch_unwind(AssertUnwindSafe(|| (self.0.0)(ctx, args))) {
@@ -189,10 +186,7 @@ where
     fn invoke(&self, args: Args, ctx: Context, responder: Responder, spawner: &dyn Spawner) {
         let args = match decode_args::<A>(args) {
             Ok(args) => args,
-            Err(e) => {
-                let message = format!("Fail to decode request due to: {e}");
-                return responder.fail(Status::BAD_REQUEST, &message);
-            }
+            Err(e) => return responder.bad_request(e),
         };
         let future = match catch_unwind(AssertUnwindSafe(|| (self.0.0)(ctx, args))) {
             Ok(future) => future,
@@ -560,9 +554,7 @@ fn parse<'a>(
             })
         }
         Err(e) => {
-            let responder = Responder::new(conn.clone(), id, serialization, two_way, false);
-            let message = format!("Fail to decode request due to: {e}");
-            responder.fail(Status::BAD_REQUEST, &message);
+            Responder::new(conn.clone(), id, serialization, two_way, false).bad_request(e);
             None
         }
     }
@@ -594,18 +586,12 @@ fn invoke(
     let (method, args) = if head.is_echo() {
         return match RequestReader::new(body).and_then(|mut r| r.next_arg::<Value>()) {
             Ok(value) => responder.reply(Ok::<_, &JavaException>(&value)),
-            Err(e) => responder.fail(
-                Status::BAD_REQUEST,
-                &format!("Fail to decode request due to: {e}"),
-            ),
+            Err(e) => responder.bad_request(e),
         };
     } else if head.is_generic() {
         let call = match RequestReader::new(body).and_then(|mut r| r.generic_args()) {
             Ok(call) => call,
-            Err(e) => {
-                let message = format!("Fail to decode request due to: {e}");
-                return responder.fail(Status::BAD_REQUEST, &message);
-            }
+            Err(e) => return responder.bad_request(e),
         };
         match service.find_generic(&call.method, &call.parameter_types) {
             Some(method) => (method, Args::Values(call.args)),

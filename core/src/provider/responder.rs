@@ -117,6 +117,14 @@ impl Responder {
     }
 
     /// Answers with an error status and its message (`PROTOCOL.md` §3.4).
+    /// Answers 40 for a request that does not decode, with Java's message.
+    pub(crate) fn bad_request(self, error: impl std::fmt::Display) {
+        self.fail(
+            Status::BAD_REQUEST,
+            &format!("Fail to decode request due to: {error}"),
+        );
+    }
+
     pub(crate) fn fail(mut self, status: Status, message: &str) {
         self.answered = true;
         self.send_error(status, message);
