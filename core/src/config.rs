@@ -99,6 +99,7 @@ pub struct Config {
     pub(crate) max_inbound_in_flight: NonZeroUsize,
     pub(crate) max_inbound_bytes: NonZeroUsize,
     pub(crate) send_buffer_high_water: NonZeroUsize,
+    pub(crate) send_buffer_limit: NonZeroUsize,
     pub(crate) keepalive: Keepalive,
     pub(crate) callback_limit: NonZeroUsize,
 }
@@ -114,10 +115,12 @@ impl Config {
     pub const DEFAULT_MAX_INBOUND_BYTES: usize = 128 * 1024 * 1024;
     /// Default high-water mark of the send buffer: 16 MiB not yet accepted by the transport.
     pub const DEFAULT_SEND_BUFFER_HIGH_WATER: usize = 16 * 1024 * 1024;
+    /// Default bound on the bytes held for a peer that does not read: 64 MiB.
+    pub const DEFAULT_SEND_BUFFER_LIMIT: usize = 64 * 1024 * 1024;
 
     /// Dubbo's defaults for `side`: 8 MiB payload limit, the side's keep-alive defaults,
     /// 65 536 calls in flight each way (and 128 MiB of the peer's request bodies), a 16 MiB
-    /// send buffer.
+    /// send buffer high-water mark and a 64 MiB send buffer limit.
     pub fn new(side: Side) -> Self {
         let in_flight = NonZeroUsize::new(Self::DEFAULT_MAX_IN_FLIGHT).expect("non-zero constant");
         Self {
@@ -128,6 +131,8 @@ impl Config {
             max_inbound_bytes: NonZeroUsize::new(Self::DEFAULT_MAX_INBOUND_BYTES)
                 .expect("non-zero constant"),
             send_buffer_high_water: NonZeroUsize::new(Self::DEFAULT_SEND_BUFFER_HIGH_WATER)
+                .expect("non-zero constant"),
+            send_buffer_limit: NonZeroUsize::new(Self::DEFAULT_SEND_BUFFER_LIMIT)
                 .expect("non-zero constant"),
             keepalive: match side {
                 Side::Consumer => Keepalive::consumer(),
@@ -172,11 +177,30 @@ impl Config {
         self
     }
 
-    /// The most bytes queued but not yet accepted by the transport before new calls and
-    /// one-way requests are refused with `SendBufferFull`. Responses and heartbeats are never
-    /// refused (they are bounded by the inbound in-flight limit), so a frame may overshoot it.
+    /// The send buffer's high-water mark: once this many bytes are queued but not yet
+    /// accepted by the transport, the connection pushes back. New calls and one-way requests
+    /// are refused with `SendBufferFull`, the peer's stream is no longer read, and requests
+    /// already read wait, undispatched, until writes bring the buffer back below the mark.
+    /// Responses are not refused at the mark (see
+    /// [`send_buffer_limit`](Self::send_buffer_limit)), so a frame may overshoot it.
     pub fn send_buffer_high_water(&mut self, bytes: NonZeroUsize) -> &mut Self {
         self.send_buffer_high_water = bytes;
+        self
+    }
+
+    /// The most bytes this connection holds for a peer that does not read them: the hard
+    /// bound above the [high-water mark](Self::send_buffer_high_water). A response that would
+    /// take the send buffer past it while the buffer is above the mark is not queued: the
+    /// request is answered with status 80 (`SERVER_ERROR`) and a message saying why instead,
+    /// so the caller still gets exactly one answer. A lone response of up to the payload limit
+    /// always fits while the buffer is below the mark.
+    ///
+    /// What a connection holds for its peer is therefore at most
+    /// `max(send_buffer_limit, send_buffer_high_water + payload_limit)`, plus those short
+    /// error answers (one per request awaiting an answer, bounded by
+    /// [`max_inbound_in_flight`](Self::max_inbound_in_flight)), plus what one read brings.
+    pub fn send_buffer_limit(&mut self, bytes: NonZeroUsize) -> &mut Self {
+        self.send_buffer_limit = bytes;
         self
     }
 

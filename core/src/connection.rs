@@ -180,12 +180,14 @@ pub struct Connection {
     decoder: FrameDecoder,
     outbound: Outbound,
     pending: PendingTable,
-    /// Two-way requests from the peer that await this side's response.
     /// The peer's two-way requests awaiting an answer: id to body length. The peer picks
     /// the ids: std's randomly seeded hash, so that chosen ids cannot make lookups collide.
     inbound: HashMap<u64, u32>,
     /// The sum of `inbound`'s body lengths.
     inbound_bytes: u64,
+    /// Requests read while the send buffer was at its high-water mark: dispatched, in order,
+    /// once writes bring it below the mark. Reading stops while any wait here.
+    held: VecDeque<InboundRequest>,
     events: VecDeque<Event>,
     /// Ids of calls whose completion was dropped; drained on every input and command.
     cancels: Arc<CancelQueue>,
@@ -213,6 +215,7 @@ impl Connection {
             pending: PendingTable::default(),
             inbound: HashMap::new(),
             inbound_bytes: 0,
+            held: VecDeque::new(),
             events: VecDeque::new(),
             cancels: Arc::default(),
             cancelled_scratch: Vec::new(),
@@ -267,6 +270,7 @@ impl Connection {
             self.events
                 .push_back(Event::RequestSent(Delivery::new(id, completer, Ok(()))));
         }
+        self.release_held();
         self.check_capacity();
     }
 
@@ -427,13 +431,32 @@ impl Connection {
             return Err(RespondError::UnknownRequest(id));
         }
         let header = response_header(id, status, false, serialization);
+        let buffered = self.outbound.unwritten();
+        let start = self.outbound.buf().len();
         // Removed only once answered: if encoding panics, the request still awaits an answer.
         let encoded = self.encode_frame(header, &payload);
         if let Some(len) = self.inbound.remove(&id.0) {
             self.inbound_bytes -= u64::from(len);
         }
         match encoded {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                let len = self.outbound.buf().len() - start;
+                if !self.response_fits(buffered, len) {
+                    // The peer is not reading what it is owed: keep memory bounded, and
+                    // still give the request exactly one answer.
+                    self.outbound.truncate(start);
+                    self.stats.frames_sent -= 1;
+                    let limit = self.config.send_buffer_limit.get();
+                    let error = RespondError::SendBufferFull {
+                        len,
+                        buffered,
+                        limit,
+                    };
+                    self.reject(id, Status::SERVER_ERROR, &error.to_string());
+                    return Err(error);
+                }
+                Ok(())
+            }
             Err(EncodeFailure::TooLarge(err)) => {
                 self.reject(id, Status::SERIALIZATION_ERROR, &err.to_string());
                 Err(RespondError::PayloadTooLarge(err))
@@ -563,12 +586,18 @@ impl Connection {
     }
 
     /// Whether to keep reading from the transport. False while the send buffer is at its
-    /// high-water mark: heartbeat replies and the connection's own error answers are never
-    /// refused, so a peer that sends without reading would otherwise grow the buffer without
-    /// bound. Stop reading until writes drain it (TCP then pushes back on the peer).
+    /// high-water mark, and while requests read then still wait to be dispatched: every
+    /// request read may cost an answer, so a peer that sends without reading would otherwise
+    /// grow memory without bound. Stop reading until writes drain the buffer (TCP then
+    /// pushes back on the peer).
     pub fn wants_input(&self) -> bool {
-        self.closed.is_none()
-            && self.outbound.unwritten() < self.config.send_buffer_high_water.get() as u64
+        self.closed.is_none() && self.held.is_empty() && !self.over_high_water()
+    }
+
+    /// Requests read from the peer that wait for the send buffer to drain below its
+    /// high-water mark before they are reported (see [`wants_input`](Self::wants_input)).
+    pub fn held_requests(&self) -> usize {
+        self.held.len()
     }
 
     /// Two-way calls awaiting their response.
@@ -633,14 +662,20 @@ impl Connection {
                 if two_way && !self.admit_inbound(header.id, header.body_len) {
                     return;
                 }
-                self.events
-                    .push_back(Event::RequestReceived(InboundRequest {
-                        id: header.id,
-                        two_way,
-                        serialization: header.serialization,
-                        body,
-                        received_at: now,
-                    }));
+                let request = InboundRequest {
+                    id: header.id,
+                    two_way,
+                    serialization: header.serialization,
+                    body,
+                    received_at: now,
+                };
+                // While the peer leaves what it is owed unread, what it asks for waits: its
+                // handler would only add to the unread answers.
+                if self.held.is_empty() && !self.over_high_water() {
+                    self.events.push_back(Event::RequestReceived(request));
+                } else {
+                    self.held.push_back(request);
+                }
             }
             // Heartbeat replies, and the unsolicited event responses some peers send: they
             // never touch the pending table (`PROTOCOL.md` §4).
@@ -895,6 +930,10 @@ impl Connection {
         }
         self.inbound.clear();
         self.inbound_bytes = 0;
+        // Requests already read are still reported, as those read before them were: a
+        // one-way request's handler runs, a two-way one's answer finds the connection closed.
+        self.events
+            .extend(self.held.drain(..).map(Event::RequestReceived));
         // Callback exports and proxies live and die with the connection (`PROTOCOL.md` §6.5).
         self.callbacks.clear();
         self.events.push_back(Event::Closed(reason));
@@ -910,6 +949,26 @@ impl Connection {
             None => quiet_since,
         };
         Some(since + interval)
+    }
+
+    fn over_high_water(&self) -> bool {
+        self.outbound.unwritten() >= self.config.send_buffer_high_water.get() as u64
+    }
+
+    /// Whether a response frame of `len` bytes may join the `buffered` unwritten ones: any
+    /// that fits under the limit, and any at all while the buffer is below the high-water
+    /// mark (so that a lone response up to the payload limit always goes).
+    fn response_fits(&self, buffered: u64, len: usize) -> bool {
+        buffered < self.config.send_buffer_high_water.get() as u64
+            || buffered + len as u64 <= self.config.send_buffer_limit.get() as u64
+    }
+
+    /// Reports the held requests, in order, once the send buffer is below its high-water mark.
+    fn release_held(&mut self) {
+        if !self.held.is_empty() && !self.over_high_water() {
+            self.events
+                .extend(self.held.drain(..).map(Event::RequestReceived));
+        }
     }
 
     fn check_capacity(&mut self) {

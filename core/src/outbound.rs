@@ -7,6 +7,9 @@ use crate::call::Completer;
 use crate::event::SentResult;
 use crate::frame::RequestId;
 
+/// The most capacity an idle outbound buffer keeps (bursts beyond it are freed once sent).
+const KEEP_CAPACITY: usize = 4 * 1024 * 1024;
+
 /// Offsets count bytes since the connection started: `written <= transmitted <= queued`.
 #[derive(Debug, Default)]
 pub(crate) struct Outbound {
@@ -65,12 +68,22 @@ impl Outbound {
         }
         if out.is_empty() {
             std::mem::swap(out, &mut self.buf);
+            // The buffer swapped in keeps the capacity of the largest batch it ever held: let
+            // a burst's memory go instead of keeping it for the connection's life.
+            if self.buf.capacity() > KEEP_CAPACITY {
+                self.buf = Vec::new();
+            }
         } else {
             out.extend_from_slice(&self.buf);
             self.buf.clear();
         }
         self.transmitted += n as u64;
         n
+    }
+
+    /// Takes back the bytes queued past `len` (a frame just encoded that is not to be sent).
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.buf.truncate(len);
     }
 
     /// Records that the transport accepted `n` more bytes (clamped to what was transmitted),

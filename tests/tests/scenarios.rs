@@ -6,7 +6,7 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use tether_core::{
     Announcement, CallError, CallOptions, Config, ConnectionError, Keepalive, PayloadLimit,
-    SerializationId, Side, StartErrorKind, Status, TimeoutPhase,
+    RespondError, SerializationId, Side, StartErrorKind, Status, TimeoutPhase,
 };
 use tether_tests::{End, LinkConfig, Observed, Pair, SeedGuard, body, outcome};
 
@@ -790,4 +790,165 @@ fn a_peer_that_sends_without_reading_is_pushed_back() {
     pair.run_for(ms(200));
     assert_eq!(pair.provider.conn.stats().late_responses, 0);
     assert_eq!(pair.consumer.conn.stats().heartbeats_answered, 1_000);
+}
+
+#[test]
+fn a_peer_that_does_not_read_its_answers_is_held_to_the_send_buffer_limit() {
+    // A consumer pipelines requests and stops reading (the provider's transport accepts no
+    // bytes). The answers pile up to the limit, answers beyond it become status 80, and
+    // requests read meanwhile wait undispatched, with reading stopped, until it reads again.
+    let mut provider = Config::new(Side::Provider);
+    provider
+        .send_buffer_high_water(NonZeroUsize::new(10_000).unwrap())
+        .send_buffer_limit(NonZeroUsize::new(30_000).unwrap());
+    let mut pair = Pair::with(
+        21,
+        Config::new(Side::Consumer),
+        provider,
+        LinkConfig::default(),
+    );
+    pair.provider.stalled = true;
+    let now = pair.now;
+    let mut calls: Vec<_> = (0..50u8)
+        .map(|i| {
+            pair.consumer
+                .conn
+                .start_call(now, opts(10_000), vec![i])
+                .unwrap()
+        })
+        .collect();
+    pair.run_for(ms(10));
+    assert_eq!(
+        pair.provider.requests.len(),
+        50,
+        "read while nothing was owed"
+    );
+
+    let now = pair.now;
+    let mut refused = 0;
+    for request in std::mem::take(&mut pair.provider.requests) {
+        let answer = vec![request.body[0]; 5_000];
+        match pair
+            .provider
+            .conn
+            .respond(now, request.id, Status::OK, request.serialization, answer)
+        {
+            Ok(()) => {}
+            Err(RespondError::SendBufferFull { limit: 30_000, .. }) => refused += 1,
+            Err(other) => panic!("unexpected {other}"),
+        }
+    }
+    // 5,016-byte frames: two below the mark, three more up to the limit.
+    assert_eq!(refused, 45);
+    let held = pair.provider.conn.unwritten_bytes();
+    assert!(held <= 30_000 + 45 * 200, "{held} bytes held for the peer");
+    assert!(!pair.provider.conn.wants_input());
+
+    // The provider reads no more; requests already read (here handed straight to it, as a
+    // transport's last read would) wait: dispatching them would only add unread answers.
+    let now = pair.now;
+    calls.extend((50..60u8).map(|i| {
+        pair.consumer
+            .conn
+            .start_call(now, opts(10_000), vec![i])
+            .unwrap()
+    }));
+    let mut wire = Vec::new();
+    pair.consumer.conn.poll_transmit(now, &mut wire);
+    pair.consumer.conn.handle_written(now, wire.len());
+    pair.provider.conn.handle_input(now, &wire);
+    pair.run_for(ms(10));
+    assert!(pair.provider.requests.is_empty());
+    assert_eq!(pair.provider.conn.held_requests(), 10);
+    assert!(!pair.provider.conn.wants_input());
+
+    // The consumer reads again: the held requests are dispatched and answered in full (each
+    // written before the next is made, as a reading peer allows).
+    pair.provider.stalled = false;
+    pair.run_for(ms(10));
+    assert_eq!(pair.provider.conn.held_requests(), 0);
+    assert!(pair.provider.conn.wants_input());
+    let now = pair.now;
+    for request in std::mem::take(&mut pair.provider.requests) {
+        let answer = vec![request.body[0]; 5_000];
+        pair.provider
+            .conn
+            .respond(now, request.id, Status::OK, request.serialization, answer)
+            .unwrap();
+        pair.settle();
+    }
+    pair.run_for(ms(10));
+
+    let mut answered = 0;
+    for (i, call) in calls.iter_mut().enumerate() {
+        let response = outcome(&mut call.response).expect("a response");
+        if response.status == Status::OK {
+            assert_eq!(&response.body[..], &vec![i as u8; 5_000][..]);
+            answered += 1;
+        } else {
+            assert_eq!(response.status, Status::SERVER_ERROR);
+            let message = String::from_utf8_lossy(&response.body).into_owned();
+            assert!(message.contains("not yet read by the peer"), "{message}");
+        }
+        assert_eq!(pair.consumer.call_deliveries[&call.id], 1);
+    }
+    assert_eq!(answered, 15);
+}
+
+#[test]
+fn a_provider_that_does_not_read_callback_answers_is_held_to_the_limit_too() {
+    // The same bound on the consumer's side of the connection: callbacks are requests from
+    // the provider, and the consumer owes their answers.
+    let mut consumer = Config::new(Side::Consumer);
+    consumer
+        .send_buffer_high_water(NonZeroUsize::new(4_000).unwrap())
+        .send_buffer_limit(NonZeroUsize::new(8_000).unwrap());
+    let mut pair = Pair::with(
+        22,
+        consumer,
+        Config::new(Side::Provider),
+        LinkConfig::default(),
+    );
+    pair.consumer.stalled = true;
+    let now = pair.now;
+    let mut calls: Vec<_> = (0..20u8)
+        .map(|i| {
+            pair.provider
+                .conn
+                .start_call(now, opts(10_000), vec![i])
+                .unwrap()
+        })
+        .collect();
+    pair.run_for(ms(10));
+    let now = pair.now;
+    let results: Vec<_> = std::mem::take(&mut pair.consumer.requests)
+        .into_iter()
+        .map(|request| {
+            pair.consumer.conn.respond(
+                now,
+                request.id,
+                Status::OK,
+                request.serialization,
+                vec![0; 2_000],
+            )
+        })
+        .collect();
+    assert_eq!(results.len(), 20);
+    // 2,016-byte frames: two below the mark, one more up to the limit.
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 3);
+    assert!(pair.consumer.conn.unwritten_bytes() <= 8_000 + 16 * 200);
+    pair.consumer.stalled = false;
+    pair.run_for(ms(10));
+    let statuses: Vec<_> = calls
+        .iter_mut()
+        .map(|call| outcome(&mut call.response).expect("a response").status)
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == Status::OK).count(), 3);
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == Status::SERVER_ERROR)
+            .count(),
+        17
+    );
 }

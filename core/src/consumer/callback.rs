@@ -407,7 +407,10 @@ impl CallbackDispatcher {
         Self {
             dispatch,
             spawner,
-            oneway: crate::provider::OnewayLimit::new(crate::Config::DEFAULT_MAX_IN_FLIGHT),
+            oneway: crate::provider::OnewayLimit::new(
+                crate::Config::DEFAULT_MAX_IN_FLIGHT,
+                crate::Config::DEFAULT_MAX_INBOUND_BYTES,
+            ),
         }
     }
 }

@@ -400,7 +400,10 @@ impl Provider {
             services: HashMap::new(),
             dispatch,
             spawner,
-            oneway: OnewayLimit::new(crate::Config::DEFAULT_MAX_IN_FLIGHT),
+            oneway: OnewayLimit::new(
+                crate::Config::DEFAULT_MAX_IN_FLIGHT,
+                crate::Config::DEFAULT_MAX_INBOUND_BYTES,
+            ),
         }
     }
 
@@ -408,7 +411,16 @@ impl Provider {
     /// Past it, one-way requests are dropped, as Java drops those its pool rejects (two-way
     /// requests are bounded per connection by `Config::max_inbound_in_flight`).
     pub fn max_oneway_in_flight(mut self, limit: std::num::NonZeroUsize) -> Self {
-        self.oneway = OnewayLimit::new(limit.get());
+        self.oneway = OnewayLimit::new(limit.get(), self.oneway.byte_limit());
+        self
+    }
+
+    /// The most body bytes of the one-way requests handled at once, over all connections
+    /// (default 128 MiB, as [`Config::max_inbound_bytes`](crate::Config::max_inbound_bytes)).
+    /// Past it, one-way requests are dropped as past
+    /// [`max_oneway_in_flight`](Self::max_oneway_in_flight); a lone request is always taken.
+    pub fn max_oneway_bytes(mut self, bytes: std::num::NonZeroUsize) -> Self {
+        self.oneway = OnewayLimit::new(self.oneway.limit(), bytes.get());
         self
     }
 
@@ -509,7 +521,7 @@ fn parse<'a>(
         None
     } else {
         // Past the limit a one-way request is dropped: it has nobody to answer.
-        Some(oneway.try_acquire()?)
+        Some(oneway.try_acquire(body.len())?)
     };
     if serialization != SerializationId::HESSIAN2 {
         // `PROTOCOL.md` §12: answered in Hessian2 with 40.

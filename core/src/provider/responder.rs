@@ -22,45 +22,74 @@ pub(crate) struct Responder {
     _slot: Option<OnewaySlot>,
 }
 
-/// Counts one-way requests being handled: nothing else bounds them, since no response is
-/// awaited (two-way requests count against the connection's inbound limit).
+/// Counts one-way requests being handled, and their body bytes: nothing else bounds them,
+/// since no response is awaited (two-way requests count against the connection's inbound
+/// limits).
 #[derive(Debug)]
 pub(crate) struct OnewayLimit {
-    in_flight: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    gauge: std::sync::Arc<OnewayGauge>,
     limit: usize,
+    byte_limit: usize,
+}
+
+#[derive(Debug, Default)]
+struct OnewayGauge {
+    count: std::sync::atomic::AtomicUsize,
+    bytes: std::sync::atomic::AtomicUsize,
 }
 
 impl OnewayLimit {
-    pub(crate) fn new(limit: usize) -> Self {
+    pub(crate) fn new(limit: usize, byte_limit: usize) -> Self {
         Self {
-            in_flight: Default::default(),
+            gauge: Default::default(),
             limit,
+            byte_limit,
         }
     }
 
-    /// A place for one more one-way request, or `None` at the limit.
-    pub(crate) fn try_acquire(&self) -> Option<OnewaySlot> {
+    /// A place for one more one-way request of `len` body bytes, or `None` past either
+    /// limit (a lone request is always taken, whatever its size).
+    pub(crate) fn try_acquire(&self, len: usize) -> Option<OnewaySlot> {
         use std::sync::atomic::Ordering;
-        if self.in_flight.fetch_add(1, Ordering::AcqRel) >= self.limit {
-            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        let count = self.gauge.count.fetch_add(1, Ordering::AcqRel);
+        let bytes = self.gauge.bytes.fetch_add(len, Ordering::AcqRel);
+        let slot = OnewaySlot {
+            gauge: self.gauge.clone(),
+            len,
+        };
+        if count >= self.limit || (count > 0 && bytes.saturating_add(len) > self.byte_limit) {
+            drop(slot);
             return None;
         }
-        Some(OnewaySlot(self.in_flight.clone()))
+        Some(slot)
+    }
+
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    pub(crate) fn byte_limit(&self) -> usize {
+        self.byte_limit
     }
 
     /// One-way requests being handled now.
     pub(crate) fn in_flight(&self) -> usize {
-        self.in_flight.load(std::sync::atomic::Ordering::Acquire)
+        self.gauge.count.load(std::sync::atomic::Ordering::Acquire)
     }
 }
 
 /// One one-way request's place under its [`OnewayLimit`].
 #[derive(Debug)]
-pub(crate) struct OnewaySlot(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+pub(crate) struct OnewaySlot {
+    gauge: std::sync::Arc<OnewayGauge>,
+    len: usize,
+}
 
 impl Drop for OnewaySlot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        use std::sync::atomic::Ordering;
+        self.gauge.bytes.fetch_sub(self.len, Ordering::AcqRel);
+        self.gauge.count.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -274,7 +303,25 @@ impl serde::Serializer for NullProbe {
 
 #[cfg(test)]
 mod tests {
-    use super::serializes_as_null;
+    use super::{OnewayLimit, serializes_as_null};
+
+    #[test]
+    fn oneway_limit_counts_requests_and_bytes() {
+        let limit = OnewayLimit::new(3, 1_000);
+        // A lone request is taken whatever its size.
+        let huge = limit.try_acquire(5_000).expect("a lone request");
+        assert!(limit.try_acquire(1).is_none(), "over the byte limit");
+        drop(huge);
+        let a = limit.try_acquire(600).expect("room");
+        assert!(limit.try_acquire(401).is_none(), "1,001 bytes");
+        let b = limit.try_acquire(400).expect("1,000 bytes");
+        let c = limit.try_acquire(0).expect("three requests");
+        assert!(limit.try_acquire(0).is_none(), "a fourth request");
+        assert_eq!(limit.in_flight(), 3);
+        drop((a, b, c));
+        assert_eq!(limit.in_flight(), 0);
+        assert!(limit.try_acquire(1_000).is_some(), "everything given back");
+    }
 
     #[test]
     fn null_like_values() {
