@@ -10,6 +10,7 @@
 pub mod conformance;
 pub mod demo;
 pub mod exec;
+pub mod faults;
 pub mod interop;
 
 use std::cmp::Reverse;
