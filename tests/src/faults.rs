@@ -12,8 +12,8 @@
 //!   closes, so it never outlives the test process.
 //! - [`Ledger`]: the books of a batch of asynchronous calls: when each started, when and how
 //!   it ended, and how many outcomes it got (exactly one, or the test fails).
-//! - [`rss_bytes`] and [`open_fds`]: the current process's resident memory and open file
-//!   descriptors, from `/proc/self`.
+//! - [`rss_bytes`], [`open_fds`] and [`threads`]: the current process's resident memory,
+//!   open file descriptors and threads, from `/proc/self`.
 //!
 //! Signals are sent with the `kill` command (no `libc`): the crate forbids `unsafe`.
 
@@ -45,6 +45,13 @@ pub fn rss_bytes() -> u64 {
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")
         .expect("/proc/self/fd")
+        .count()
+}
+
+/// The number of threads of the current process (entries of `/proc/self/task`).
+pub fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
         .count()
 }
 

@@ -9,6 +9,7 @@
 //! one-sided and generous, for a loaded 2-core machine. Each scenario prints its figures
 //! (`cargo test -p tether-tests --test fault_matrix -- --nocapture`).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
@@ -24,7 +25,7 @@ use tether_core::{Config, ConnectionError, Keepalive, SharedConnection, Side};
 use tether_tests::conformance::{PATIENCE, eventually, provider, single, within};
 use tether_tests::demo;
 use tether_tests::exec::{Executor, Opts, Server};
-use tether_tests::faults::{ChildPeer, Ledger, Mode, Proxy, Record, open_fds, rss_bytes};
+use tether_tests::faults::{ChildPeer, Ledger, Mode, Proxy, Record, open_fds, rss_bytes, threads};
 
 /// The provider process.
 const PEER: &str = env!("CARGO_BIN_EXE_fault-peer");
@@ -208,6 +209,7 @@ fn provider_killed_with_calls_in_flight(exec: &dyn Executor) {
         peer.count("inflight") == CALLS
     });
 
+    let peer_rss = peer.rss_bytes().unwrap_or_default();
     let racing = Ledger::new();
     let killed = thread::scope(|s| {
         s.spawn(|| {
@@ -253,9 +255,11 @@ fn provider_killed_with_calls_in_flight(exec: &dyn Executor) {
         );
     }
     eprintln!(
-        "[{}] provider_killed: {CALLS} calls in flight failed within {} of the kill, none \
-         lost or doubled ({:?}); {RACING} calls racing the kill each failed once ({:?})",
+        "[{}] provider_killed: {CALLS} calls in flight (provider RSS {} MiB) failed within {} \
+         of the kill, none lost or doubled ({:?}); {RACING} calls racing the kill each failed \
+         once ({:?})",
         exec.name(),
+        peer_rss / (1024 * 1024),
         millis(last),
         kinds(&records),
         kinds(&raced),
@@ -309,148 +313,185 @@ fn provider_restarted_on_the_same_port(exec: &dyn Executor) {
 }
 
 // ------------------------------------------------------------------------------------------
-// 3. A frozen provider process.
+// 3. and 4. A peer gone silent: a frozen provider process, a blackholed link.
 
-/// The provider process is frozen (`SIGSTOP`): calls in flight time out at their timeout,
-/// heartbeats declare the connection dead at the idle timeout; thawed (`SIGCONT`), it
-/// serves the same reference again.
-fn frozen_peer(exec: &dyn Executor) {
-    const CALLS: usize = 200;
-    const HEARTBEAT: Duration = Duration::from_millis(200);
-    const IDLE: Duration = Duration::from_millis(800);
+/// Heartbeats of the consumers in scenarios 3 and 4.
+const HEARTBEAT: Duration = Duration::from_millis(200);
+/// Their idle timeout.
+const IDLE: Duration = Duration::from_millis(800);
+
+/// What a silent peer did to the calls and connections of [`goes_silent`].
+struct Silence {
+    /// Calls held by the provider when it went silent: they fail when the connection is
+    /// declared dead.
+    held: Vec<Record<Result<i64, RpcError>>>,
+    /// Calls started after it went silent, with a short timeout: they time out.
+    short: Vec<Record<Result<i64, RpcError>>>,
+    short_timeout: Duration,
+    heartbeats_sent: u64,
+    /// From the silence to the end of a connection idle but for heartbeats.
+    dead_after: Duration,
+    /// From the silence to the end of the reference's connection.
+    reference_dead_after: Duration,
+    /// From the sound coming back to the first successful call.
+    first_success: Duration,
+    attempts: usize,
+}
+
+impl Silence {
+    fn describe(&self) -> String {
+        let (fastest, slowest) = spread(&self.short);
+        format!(
+            "{} calls timed out {}..{} after their start (timeout {}); heartbeats ({} sent, \
+             every {}) declared the link dead {} after it went silent (idle timeout {}; the \
+             reference's own by {}, failing its {} held calls with it); first success {} \
+             after it came back ({} attempts)",
+            self.short.len(),
+            millis(fastest),
+            millis(slowest),
+            millis(self.short_timeout),
+            self.heartbeats_sent,
+            millis(HEARTBEAT),
+            millis(self.dead_after),
+            millis(IDLE),
+            millis(self.reference_dead_after),
+            self.held.len(),
+            millis(self.first_success),
+            self.attempts,
+        )
+    }
+}
+
+/// The provider at `addr` goes silent (`silence`) with 100 calls of a 5 s method (timeout
+/// 10 s) in flight, then 200 calls of a 250 ms timeout are started: the latter time out at
+/// their timeout; heartbeats declare the connection dead at the idle timeout, failing the
+/// former with it, long before their timeout; once the peer is back (`restore`), the same
+/// reference serves again. `held` counts the calls the provider holds.
+fn goes_silent(
+    exec: &dyn Executor,
+    addr: SocketAddr,
+    held: &mut dyn FnMut() -> usize,
+    silence: &dyn Fn(),
+    restore: &dyn Fn(),
+) -> Silence {
+    const HELD: usize = 100;
+    const SHORT: usize = 200;
     const TIMEOUT: Duration = Duration::from_millis(250);
-    let _shared = shared();
-    let peer = peer(exec);
+    const LONG_TIMEOUT: Duration = Duration::from_secs(10);
     let config = heartbeats(HEARTBEAT, IDLE);
-    let (reference, channels) = reference(exec, peer.addr(), 1, config.clone(), BACKOFF);
+    let (reference, channels) = reference(exec, addr, 1, config.clone(), BACKOFF);
     // A connection of its own, idle but for heartbeats, whose end is awaited.
-    let (watched, closed) = exec.connect(peer.addr(), config, Opts::default()).unwrap();
+    let (watched, closed) = exec.connect(addr, config, Opts::default()).unwrap();
     let sleep = reference.method::<(i64,), i64>("sleep").timeout(TIMEOUT);
     assert_eq!(sleep.call((1,)).unwrap(), 1);
     let first = channels.get(0).unwrap();
-
-    peer.stop().unwrap();
-    let stopped = Instant::now();
-    let ledger = Ledger::new();
-    for _ in 0..CALLS {
-        ledger.start(|| sleep.call_async((1,)));
+    let long = reference
+        .method::<(i64,), i64>("sleep")
+        .timeout(LONG_TIMEOUT);
+    let held_calls = Ledger::new();
+    for _ in 0..HELD {
+        held_calls.start(|| long.call_async((5_000,)));
     }
-    let records = ledger.close(PATIENCE);
-    all_timed_out(&records, TIMEOUT);
+    eventually("the provider holds the long calls", || held() == HELD);
+
+    silence();
+    let silenced = Instant::now();
+    let short = Ledger::new();
+    for _ in 0..SHORT {
+        short.start(|| sleep.call_async((1,)));
+    }
+    let short = short.close(PATIENCE);
+    all_timed_out(&short, TIMEOUT);
 
     let reason = within(closed);
-    let dead_after = stopped.elapsed();
-    assert_eq!(reason, ConnectionError::IdleTimeout { idle: IDLE });
+    let dead_after = silenced.elapsed();
+    let dead = ConnectionError::IdleTimeout { idle: IDLE };
+    assert_eq!(reason, dead);
     assert!(
         dead_after >= IDLE - HEARTBEAT - ms(50) && dead_after <= IDLE + GRACE,
-        "declared dead {dead_after:?} after the freeze"
+        "declared dead {dead_after:?} after the silence"
     );
     let heartbeats_sent = watched.with(|c, _| c.stats().heartbeats_sent);
     assert!(heartbeats_sent >= 2, "{heartbeats_sent} heartbeats");
-    eventually("the reference's connection declared dead", || {
-        first.close_reason() == Some(ConnectionError::IdleTimeout { idle: IDLE })
-    });
-    let first_dead_after = stopped.elapsed();
-
-    peer.cont().unwrap();
-    let (first_success, attempts) = until_success(&reference, "thawed");
-    all_succeed(&reference, 100, 1);
-    let (fastest, slowest) = spread(&records);
-    eprintln!(
-        "[{}] frozen_peer: {CALLS} calls timed out {}..{} after their start (timeout {}); \
-         heartbeats ({heartbeats_sent} sent, every {}) declared the link dead {} after the \
-         freeze (idle timeout {}; the reference's own by {}); first success {} after the \
-         thaw ({attempts} attempts)",
-        exec.name(),
-        millis(fastest),
-        millis(slowest),
-        millis(TIMEOUT),
-        millis(HEARTBEAT),
-        millis(dead_after),
-        millis(IDLE),
-        millis(first_dead_after),
-        millis(first_success),
+    let held = held_calls.close(PATIENCE);
+    let reference_dead_after = last_after(&held, silenced);
+    for (i, r) in held.iter().enumerate() {
+        match &r.outcome {
+            Err(RpcError::Network(reason)) => assert_eq!(*reason, dead),
+            other => panic!("held call {i}: {other:?}"),
+        }
+    }
+    assert!(
+        reference_dead_after <= IDLE + GRACE,
+        "the held calls failed {reference_dead_after:?} after the silence"
     );
+    assert_eq!(first.close_reason(), Some(dead));
+
+    restore();
+    let (first_success, attempts) = until_success(&reference, "back");
+    all_succeed(&reference, 100, 1);
+    Silence {
+        held,
+        short,
+        short_timeout: TIMEOUT,
+        heartbeats_sent,
+        dead_after,
+        reference_dead_after,
+        first_success,
+        attempts,
+    }
 }
 
-// ------------------------------------------------------------------------------------------
-// 4. A blackholed link.
+/// The provider process is frozen (`SIGSTOP`: its sockets stay open, and the kernel still
+/// completes new connections into its listen backlog), then thawed (`SIGCONT`): see
+/// [`goes_silent`].
+fn frozen_peer(exec: &dyn Executor) {
+    let _shared = shared();
+    let peer = RefCell::new(peer(exec));
+    let addr = peer.borrow().addr();
+    let silence = goes_silent(
+        exec,
+        addr,
+        &mut || peer.borrow_mut().count("inflight"),
+        &|| peer.borrow().stop().unwrap(),
+        &|| peer.borrow().cont().unwrap(),
+    );
+    eprintln!("[{}] frozen_peer: {}", exec.name(), silence.describe());
+}
 
 /// The link to an in-process provider goes through the proxy, which then swallows every
-/// byte both ways with both sockets open: calls time out at their timeout, heartbeats
-/// declare the link dead; once the link passes bytes again, the reference serves again.
+/// byte both ways with both sockets open, then passes them again: see [`goes_silent`].
 fn blackholed_link(exec: &dyn Executor) {
-    const CALLS: usize = 200;
-    const HEARTBEAT: Duration = Duration::from_millis(200);
-    const IDLE: Duration = Duration::from_millis(800);
-    const TIMEOUT: Duration = Duration::from_millis(250);
     let _shared = shared();
     let fixture = provider(exec);
     let proxy = Proxy::start(fixture.addr()).unwrap();
-    let config = heartbeats(HEARTBEAT, IDLE);
-    let (reference, channels) = reference(exec, proxy.addr(), 1, config.clone(), BACKOFF);
-    let (watched, closed) = exec.connect(proxy.addr(), config, Opts::default()).unwrap();
-    let sleep = reference.method::<(i64,), i64>("sleep").timeout(TIMEOUT);
-    assert_eq!(sleep.call((1,)).unwrap(), 1);
-    let first = channels.get(0).unwrap();
-    assert_eq!(proxy.connections(), 2);
-
-    proxy.set_mode(Mode::Blackhole);
-    let holed = Instant::now();
-    let ledger = Ledger::new();
-    for _ in 0..CALLS {
-        ledger.start(|| sleep.call_async((1,)));
-    }
-    let records = ledger.close(PATIENCE);
-    all_timed_out(&records, TIMEOUT);
-
-    let reason = within(closed);
-    let dead_after = holed.elapsed();
-    assert_eq!(reason, ConnectionError::IdleTimeout { idle: IDLE });
-    assert!(
-        dead_after >= IDLE - HEARTBEAT - ms(50) && dead_after <= IDLE + GRACE,
-        "declared dead {dead_after:?} after the blackhole"
+    let silence = goes_silent(
+        exec,
+        proxy.addr(),
+        &mut || inbound(&*fixture.server),
+        &|| proxy.set_mode(Mode::Blackhole),
+        &|| proxy.set_mode(Mode::Pass),
     );
-    let heartbeats_sent = watched.with(|c, _| c.stats().heartbeats_sent);
-    assert!(heartbeats_sent >= 2, "{heartbeats_sent} heartbeats");
-    eventually("the reference's connection declared dead", || {
-        first.close_reason() == Some(ConnectionError::IdleTimeout { idle: IDLE })
-    });
     let swallowed = proxy.stats().dropped;
     assert!(swallowed[0] > 0, "nothing swallowed: {swallowed:?}");
-    // The provider saw none of the calls.
-    assert_eq!(inbound(&*fixture.server), 0);
-
-    proxy.set_mode(Mode::Pass);
-    let (first_success, attempts) = until_success(&reference, "through");
-    all_succeed(&reference, 100, 1);
-    let (fastest, slowest) = spread(&records);
     eprintln!(
-        "[{}] blackholed_link: {CALLS} calls timed out {}..{} after their start (timeout \
-         {}); heartbeats ({heartbeats_sent} sent) declared the link dead {} after the \
-         blackhole (idle timeout {}); {} bytes swallowed up, {} down; first success {} after \
-         clearing ({attempts} attempts)",
+        "[{}] blackholed_link: {}; {} bytes swallowed upstream, {} downstream",
         exec.name(),
-        millis(fastest),
-        millis(slowest),
-        millis(TIMEOUT),
-        millis(dead_after),
-        millis(IDLE),
+        silence.describe(),
         swallowed[0],
         swallowed[1],
-        millis(first_success),
     );
 }
 
 // ------------------------------------------------------------------------------------------
 // 5. Timeouts racing responses.
 
-/// 3,000 calls of `sleep(x)`, x from 0 to 40 ms, with a 20 ms timeout (at most 200 at a
+/// 3,000 calls of `sleep(x)`, x from 0 to 40 ms, with a 20 ms timeout (at most 64 at a
 /// time): each ends once, with its own value or a timeout, never much after its timeout;
 /// the connection survives the late responses.
 fn timeouts_racing_responses(exec: &dyn Executor) {
     const CALLS: usize = 3_000;
-    const WINDOW: usize = 200;
+    const WINDOW: usize = 64;
     const TIMEOUT: Duration = Duration::from_millis(20);
     let _shared = shared();
     let fixture = provider(exec);
@@ -499,7 +540,13 @@ fn timeouts_racing_responses(exec: &dyn Executor) {
     eventually("the provider answered everything", || {
         inbound(&*fixture.server) == 0
     });
-    let late = conn.with(|c, _| c.stats().late_responses);
+    // Every timed-out call's response still came, and was ignored: none lost, none
+    // delivered.
+    let late = || conn.with(|c, _| c.stats().late_responses);
+    eventually("a late response for each timed-out call", || {
+        late() == timeouts
+    });
+    let late = late();
     let (_, slowest) = spread(&records);
     eprintln!(
         "[{}] timeouts_racing_responses: {CALLS} calls in {}: {ok} ok ({late_wins} of them \
@@ -584,29 +631,42 @@ fn wait_for_room(conn: &SharedConnection) {
 // ------------------------------------------------------------------------------------------
 // 7. Connection churn.
 
-/// 300 connections opened, used once and closed, one after another: afterwards the
-/// process's descriptors and the server's connections are back to their baseline, and its
-/// memory within a bound of it.
+/// 300 connections opened, used once and closed, one after another (every other one as a
+/// reference's channels, dropped, which ends their reconnect task too): afterwards the
+/// process's descriptors and threads and the server's connections are back to their
+/// baseline, and its memory within a bound of it.
 fn connection_churn(exec: &dyn Executor) {
     const CYCLES: usize = 300;
     const WARM_UP: usize = 10;
-    /// Descriptors a runtime may open lazily (an epoll or eventfd, a timer) past the
-    /// warm-up.
-    const FD_SLACK: usize = 4;
+    /// Descriptors or threads a runtime may start lazily past the warm-up.
+    const SLACK: usize = 4;
     const RSS_BOUND: u64 = 32 * 1024 * 1024;
     let _exclusive = exclusive();
     let fixture = provider(exec);
     let addr = fixture.addr();
     let cycle = |i: usize| {
-        let (reference, conn, closed) = single(exec, addr, consumer());
-        let hello = reference.method::<(String,), String>("sayHello");
         let name = format!("churn {i}");
-        assert_eq!(
-            hello.call((name.clone(),)).unwrap(),
-            format!("Hello {name}")
-        );
-        conn.close();
-        assert_eq!(within(closed), ConnectionError::LocallyClosed);
+        if i % 2 == 0 {
+            let (reference, conn, closed) = single(exec, addr, consumer());
+            let hello = reference.method::<(String,), String>("sayHello");
+            assert_eq!(
+                hello.call((name.clone(),)).unwrap(),
+                format!("Hello {name}")
+            );
+            conn.close();
+            assert_eq!(within(closed), ConnectionError::LocallyClosed);
+        } else {
+            let (reference, channels) = reference(exec, addr, 1, consumer(), BACKOFF);
+            let hello = reference.method::<(String,), String>("sayHello");
+            assert_eq!(
+                hello.call((name.clone(),)).unwrap(),
+                format!("Hello {name}")
+            );
+            let conn = channels.get(0).unwrap();
+            // The last handle on the channels closes their connection.
+            drop((hello, reference, channels));
+            assert_eq!(conn.close_reason(), Some(ConnectionError::LocallyClosed));
+        }
     };
     for i in 0..WARM_UP {
         cycle(i);
@@ -614,21 +674,26 @@ fn connection_churn(exec: &dyn Executor) {
     eventually("the warm-up connections are gone", || {
         fixture.server.connections().is_empty()
     });
-    // Threads of the warm-up connections may still be closing their sockets.
-    let mut baseline_fds = open_fds();
-    eventually("descriptors settle", || {
-        let now = open_fds();
-        let settled = now == baseline_fds;
-        baseline_fds = now;
-        settled
-    });
+    // Threads of the warm-up connections may still be ending, closing their sockets.
+    let settled = |count: fn() -> usize| {
+        let mut last = count();
+        eventually("the count settles", || {
+            thread::sleep(ms(20));
+            let now = count();
+            std::mem::replace(&mut last, now) == now
+        });
+        last
+    };
+    let baseline_fds = settled(open_fds);
+    let baseline_threads = settled(threads);
     let baseline_rss = rss_bytes();
 
     let started = Instant::now();
-    let (mut peak_fds, mut peak_rss) = (0, 0);
+    let (mut peak_fds, mut peak_threads, mut peak_rss) = (0, 0, 0);
     for i in 0..CYCLES {
         cycle(i);
         peak_fds = peak_fds.max(open_fds());
+        peak_threads = peak_threads.max(threads());
         if i % 50 == 0 {
             peak_rss = peak_rss.max(rss_bytes());
         }
@@ -637,10 +702,10 @@ fn connection_churn(exec: &dyn Executor) {
     eventually("the server forgot every connection", || {
         fixture.server.connections().is_empty()
     });
-    let mut fds = open_fds();
-    eventually("descriptors back to the baseline", || {
-        fds = open_fds();
-        fds <= baseline_fds + FD_SLACK
+    let (mut fds, mut thread_count) = (0, 0);
+    eventually("descriptors and threads back to the baseline", || {
+        (fds, thread_count) = (open_fds(), threads());
+        fds <= baseline_fds + SLACK && thread_count <= baseline_threads + SLACK
     });
     let rss = rss_bytes();
     peak_rss = peak_rss.max(rss);
@@ -651,9 +716,9 @@ fn connection_churn(exec: &dyn Executor) {
     let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0));
     eprintln!(
         "[{}] connection_churn: {CYCLES} connections (connect, call, close) in {}; \
-         descriptors {baseline_fds} before, peak {peak_fds}, {fds} after (slack \
-         {FD_SLACK}); server connections 0 after; RSS {} before, peak {}, {} after (bound: \
-         +{})",
+         descriptors {baseline_fds} before, peak {peak_fds}, {fds} after; threads \
+         {baseline_threads} before, peak {peak_threads}, {thread_count} after (slack \
+         {SLACK}); server connections 0 after; RSS {} before, peak {}, {} after (bound: +{})",
         exec.name(),
         millis(took),
         mib(baseline_rss),
