@@ -646,16 +646,8 @@ fn connection_churn(exec: &dyn Executor) {
     let addr = fixture.addr();
     let cycle = |i: usize| {
         let name = format!("churn {i}");
-        if i % 2 == 0 {
-            let (reference, conn, closed) = single(exec, addr, consumer());
-            let hello = reference.method::<(String,), String>("sayHello");
-            assert_eq!(
-                hello.call((name.clone(),)).unwrap(),
-                format!("Hello {name}")
-            );
-            conn.close();
-            assert_eq!(within(closed), ConnectionError::LocallyClosed);
-        } else {
+        // Odd cycles go through a reference's channels.
+        if i % 2 == 1 {
             let (reference, channels) = reference(exec, addr, 1, consumer(), BACKOFF);
             let hello = reference.method::<(String,), String>("sayHello");
             assert_eq!(
@@ -666,6 +658,15 @@ fn connection_churn(exec: &dyn Executor) {
             // The last handle on the channels closes their connection.
             drop((hello, reference, channels));
             assert_eq!(conn.close_reason(), Some(ConnectionError::LocallyClosed));
+        } else {
+            let (reference, conn, closed) = single(exec, addr, consumer());
+            let hello = reference.method::<(String,), String>("sayHello");
+            assert_eq!(
+                hello.call((name.clone(),)).unwrap(),
+                format!("Hello {name}")
+            );
+            conn.close();
+            assert_eq!(within(closed), ConnectionError::LocallyClosed);
         }
     };
     for i in 0..WARM_UP {
