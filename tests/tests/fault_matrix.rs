@@ -269,46 +269,96 @@ fn provider_killed_with_calls_in_flight(exec: &dyn Executor) {
 // ------------------------------------------------------------------------------------------
 // 2. A provider process restarted on the same port.
 
-/// The provider process is killed and a new one started on the same port: the same
-/// reference serves again by itself (reconnecting with a short backoff), soon.
+/// The provider process is killed and a new one started on the same port, three times:
+/// the same reference serves again by itself each time (reconnecting with a short
+/// backoff), soon. Meanwhile another thread calls without pause: each of its calls ends
+/// once, answered or failed, never timed out or lost.
 fn provider_restarted_on_the_same_port(exec: &dyn Executor) {
+    const ROUNDS: usize = 3;
     /// The backoff caps at 100 ms: a first success must come well within this.
     const SOON: Duration = Duration::from_secs(3);
+    const TIMEOUT: Duration = Duration::from_secs(2);
+    /// The background caller's calls outstanding at most.
+    const WINDOW: usize = 50;
     let _shared = shared();
-    let mut first = peer(exec);
-    let addr = first.addr();
+    let mut current = peer(exec);
+    let addr = current.addr();
     let (reference, channels) = reference(exec, addr, 2, consumer(), BACKOFF);
     all_succeed(&reference, 20, 1);
 
-    let killed = Instant::now();
-    first.kill().unwrap();
-    eventually("both slots emptied", || {
-        (0..channels.len()).all(|i| channels.get(i).is_none())
-    });
-    // The port is free once the dead process's listener is gone; retry until it binds.
-    let second = loop {
-        match ChildPeer::spawn(PEER, exec.name(), Some(addr.port())) {
-            Ok(peer) => break peer,
-            Err(e) => assert!(killed.elapsed() < PATIENCE, "restart on {addr}: {e}"),
+    let background = Ledger::new();
+    let done = AtomicBool::new(false);
+    let hello = reference
+        .method::<(String,), String>("sayHello")
+        .timeout(TIMEOUT);
+    let mut rounds = Vec::new();
+    thread::scope(|s| {
+        s.spawn(|| {
+            let mut i = 0usize;
+            while !done.load(Ordering::SeqCst) {
+                assert!(background.wait_for((i + 1).saturating_sub(WINDOW), PATIENCE));
+                background.start(|| hello.call_async((format!("caller {i}"),)));
+                i += 1;
+                // While the provider is down, calls fail at once: pace them.
+                thread::sleep(ms(1));
+            }
+        });
+        for round in 0..ROUNDS {
+            let killed = Instant::now();
+            current.kill().unwrap();
+            eventually("both slots emptied", || {
+                (0..channels.len()).all(|i| channels.get(i).is_none())
+            });
+            // The port is free once the dead process's listener is gone; retry until it
+            // binds.
+            current = loop {
+                match ChildPeer::spawn(PEER, exec.name(), Some(addr.port())) {
+                    Ok(peer) => break peer,
+                    Err(e) => assert!(killed.elapsed() < PATIENCE, "restart on {addr}: {e}"),
+                }
+                thread::sleep(ms(20));
+            };
+            assert_eq!(current.addr(), addr);
+            let (first_success, attempts) = until_success(&reference, &format!("round {round}"));
+            assert!(
+                first_success < SOON,
+                "first success {first_success:?} after the restart"
+            );
+            rounds.push((first_success, attempts, killed.elapsed()));
+            eventually("both slots reconnected", || {
+                (0..channels.len())
+                    .all(|i| channels.get(i).is_some_and(|c| c.close_reason().is_none()))
+            });
+            all_succeed(&reference, 200, 1);
         }
-        thread::sleep(ms(20));
-    };
-    assert_eq!(second.addr(), addr);
-    let (first_success, attempts) = until_success(&reference, "again");
-    assert!(
-        first_success < SOON,
-        "first success {first_success:?} after the restart"
-    );
-    eventually("both slots reconnected", || {
-        (0..channels.len()).all(|i| channels.get(i).is_some_and(|c| c.close_reason().is_none()))
+        done.store(true, Ordering::SeqCst);
     });
-    all_succeed(&reference, 200, 1);
+    let calls = background.close(PATIENCE);
+    for (i, r) in calls.iter().enumerate() {
+        match &r.outcome {
+            Ok(answer) => assert_eq!(*answer, format!("Hello caller {i}")),
+            Err(RpcError::NoConnection(_) | RpcError::Network(_)) => {}
+            Err(e) => panic!("background call {i}: {e:?}"),
+        }
+        assert!(r.elapsed() <= TIMEOUT + GRACE);
+    }
+    let described: Vec<String> = rounds
+        .iter()
+        .map(|(first, attempts, since_kill)| {
+            format!(
+                "{} ({attempts} attempts, {} after the kill)",
+                millis(*first),
+                millis(*since_kill)
+            )
+        })
+        .collect();
     eprintln!(
-        "[{}] provider_restarted_on_the_same_port: time to first success after restart: {} \
-         ({attempts} attempts; {} after the kill)",
+        "[{}] provider_restarted_on_the_same_port: time to first success after restart: {}; \
+         {} calls from another thread meanwhile each ended once ({:?})",
         exec.name(),
-        millis(first_success),
-        millis(killed.elapsed()),
+        described.join(", "),
+        calls.len(),
+        kinds(&calls),
     );
 }
 
@@ -632,11 +682,15 @@ fn wait_for_room(conn: &SharedConnection) {
 // 7. Connection churn.
 
 /// 300 connections opened, used once and closed, one after another (every other one as a
-/// reference's channels, dropped, which ends their reconnect task too): afterwards the
+/// reference's channels, dropped, which ends their reconnect task too), then 200 more from
+/// four threads at once: afterwards the
 /// process's descriptors and threads and the server's connections are back to their
 /// baseline, and its memory within a bound of it.
 fn connection_churn(exec: &dyn Executor) {
     const CYCLES: usize = 300;
+    /// Then this many from each of [`THREADS`] threads at once.
+    const CONCURRENT: usize = 50;
+    const THREADS: usize = 4;
     const WARM_UP: usize = 10;
     /// Descriptors or threads a runtime may start lazily past the warm-up.
     const SLACK: usize = 4;
@@ -700,6 +754,20 @@ fn connection_churn(exec: &dyn Executor) {
         }
     }
     let took = started.elapsed();
+    // Then from four threads at once.
+    let concurrent = Instant::now();
+    thread::scope(|s| {
+        for t in 0..THREADS {
+            s.spawn(move || {
+                for i in 0..CONCURRENT {
+                    cycle(CYCLES + t * CONCURRENT + i);
+                }
+            });
+        }
+    });
+    let concurrent_took = concurrent.elapsed();
+    peak_fds = peak_fds.max(open_fds());
+    peak_threads = peak_threads.max(threads());
     eventually("the server forgot every connection", || {
         fixture.server.connections().is_empty()
     });
@@ -716,12 +784,14 @@ fn connection_churn(exec: &dyn Executor) {
     );
     let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0));
     eprintln!(
-        "[{}] connection_churn: {CYCLES} connections (connect, call, close) in {}; \
-         descriptors {baseline_fds} before, peak {peak_fds}, {fds} after; threads \
+        "[{}] connection_churn: {CYCLES} connections (connect, call, close) in {}, then {} \
+         from {THREADS} threads at once in {}; descriptors {baseline_fds} before, peak {peak_fds}, {fds} after; threads \
          {baseline_threads} before, peak {peak_threads}, {thread_count} after (slack \
          {SLACK}); server connections 0 after; RSS {} before, peak {}, {} after (bound: +{})",
         exec.name(),
         millis(took),
+        THREADS * CONCURRENT,
+        millis(concurrent_took),
         mib(baseline_rss),
         mib(peak_rss),
         mib(rss),
