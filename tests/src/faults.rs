@@ -434,6 +434,8 @@ impl Proxy {
     /// Stops reading the bytes going `direction` on every connection (those to come too):
     /// the peer that sends them is not read, so its socket buffers fill and its writes
     /// block. At most one buffer read just before the pause is held back with the rest.
+    /// The path then holds more than a direct connection would: the proxy's own socket
+    /// buffers (on loopback, up to a few MiB each way) and that held buffer (64 KiB).
     pub fn pause_reading(&self, direction: Direction) {
         self.shared.state.lock().paused[direction.index()] = true;
         self.shared.changed.notify_all();
