@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use tether_core::call::{Completer, pair};
 use tether_core::consumer::{Backoff, Callback, CallbackDispatcher, Channels, Reference, RpcError};
+use tether_core::hessian2::Binary;
 use tether_core::message::JavaException;
 use tether_core::provider::{CallbackArg, Dispatch, Provider, Service};
 use tether_core::{
@@ -83,9 +84,11 @@ impl State {
 
 /// The demo service plus `sleep(ms)` (async), `hang()` (async, until released), `log(line)`
 /// (counted; for one-way calls), `notify(times, listener)` (calls the listener back `times`
-/// times), `boom()` (panics), `threadName()` and `repeat(n)` (a string of `n` `x`s).
+/// times), `boom()` (panics), `threadName()`, `repeat(n)` (a string of `n` `x`s) and
+/// `bytesAfter(n, ms)` (a `byte[]` of `n` `x`s, `ms` later; async).
 pub fn suite_service(exec: &dyn Executor, state: &Arc<State>) -> Service {
     let sleeper = exec.sleeper();
+    let later = exec.sleeper();
     let spawner = exec.spawner();
     let (hang_state, log_state) = (state.clone(), state.clone());
     demo_service()
@@ -129,6 +132,13 @@ pub fn suite_service(exec: &dyn Executor, state: &Arc<State>) -> Service {
             Ok(thread::current().name().unwrap_or("unnamed").to_owned())
         })
         .method("repeat", |_, (len,): (i32,)| Ok("x".repeat(len as usize)))
+        .method_async("bytesAfter", move |_, (len, millis): (i32, i64)| {
+            let sleep = later(ms(millis as u64));
+            async move {
+                sleep.await;
+                Ok::<_, JavaException>(Binary(vec![b'x'; len as usize]))
+            }
+        })
 }
 
 /// A running provider of [`suite_service`].

@@ -1,0 +1,188 @@
+//! A peer that does not read what it is owed must not grow our memory (`Config::
+//! send_buffer_limit`), on every adapter, over real sockets, with the provider in a process of
+//! its own so that its resident size is its alone.
+//!
+//! The hostile consumer is a raw socket driven by a bare core `Connection`: it pipelines
+//! [`REQUESTS`] requests, each asking for a [`REPLY`]-byte answer (256 MiB owed in all), and
+//! reads nothing. The provider must stay within [`GROWTH_BOUND`] of its resident size before
+//! the attack, and once the consumer reads again every request must have exactly one answer:
+//! the value, or status 80 for those past the limit.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use tether_core::call::Inline;
+use tether_core::message::{
+    Arguments, Attachments, DUBBO_VERSION, Reply, RequestBody, decode_reply,
+};
+use tether_core::{Call, CallOptions, Config, Connection, Event, Side, Status};
+use tether_tests::demo::{SERVICE, VERSION};
+use tether_tests::faults::ChildPeer;
+
+/// Requests pipelined by the consumer that does not read.
+const REQUESTS: usize = 256;
+/// How long the provider takes to make each answer.
+const DELAY_MS: i64 = 300;
+/// The answer each asks for: a string of this many `x`s.
+const REPLY: i32 = 1 << 20;
+/// What the provider may grow by: the default send buffer limit (64 MiB), plus room for the
+/// handlers' answers being built, the allocator and the runtime (32 MiB). Before the limit,
+/// the same test grew the provider by about 260 MiB.
+const GROWTH_BOUND: u64 = (64 + 32) << 20;
+
+/// `bytesAfter(len, delay_ms)`: `len` bytes, `delay_ms` later.
+fn bytes_request(len: i32, delay_ms: i64) -> Vec<u8> {
+    let mut attachments = Attachments::new();
+    attachments.insert("path", SERVICE);
+    attachments.insert("interface", SERVICE);
+    attachments.insert("version", VERSION);
+    attachments.insert("timeout", "60000");
+    let body = RequestBody {
+        dubbo_version: DUBBO_VERSION,
+        path: SERVICE,
+        version: Some(VERSION),
+        method: "bytesAfter",
+        parameter_types: &<(i32, i64)>::descriptor_string(),
+        args: &(len, delay_ms),
+        attachments: &attachments,
+    };
+    let mut out = Vec::new();
+    body.encode(&mut out).expect("encodes");
+    out
+}
+
+/// Starts `n` calls with `body` on `conn` and writes them to `stream`.
+fn send(conn: &mut Connection, stream: &mut TcpStream, n: usize, body: Vec<u8>) -> Vec<Call> {
+    let now = Instant::now();
+    let calls = (0..n)
+        .map(|_| {
+            conn.start_call(now, CallOptions::new(Duration::from_secs(60)), body.clone())
+                .expect("room")
+        })
+        .collect();
+    let mut out = Vec::new();
+    conn.poll_transmit(now, &mut out);
+    stream.write_all(&out).expect("write the requests");
+    conn.handle_written(Instant::now(), out.len());
+    calls
+}
+
+/// Reads from `stream` into `conn` until `n` calls completed.
+fn read_answers(
+    executor: &str,
+    conn: &mut Connection,
+    stream: &mut TcpStream,
+    buf: &mut [u8],
+    n: usize,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut done = 0;
+    while done < n {
+        assert!(Instant::now() < deadline, "[{executor}] {done} answered");
+        match stream.read(buf) {
+            Ok(0) => panic!("[{executor}] the provider closed the connection"),
+            Ok(read) => conn.handle_input(Instant::now(), &buf[..read]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => panic!("[{executor}] read: {e}"),
+        }
+        while let Some(event) = conn.poll_event() {
+            if let Event::CallCompleted(delivery) = event {
+                delivery.deliver(&Inline);
+                done += 1;
+            }
+        }
+    }
+}
+
+fn consumer_that_does_not_read(executor: &str) {
+    let peer = ChildPeer::spawn(env!("CARGO_BIN_EXE_fault-peer"), executor, None)
+        .expect("the provider process starts");
+    let rss = || peer.rss_bytes().expect("the provider's resident size");
+    let mut stream = TcpStream::connect(peer.addr()).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let mut conn = Connection::new(Config::new(Side::Consumer), Instant::now());
+    let mut buf = vec![0; 1 << 16];
+    // One answered call first, so that the baseline is a provider that has served.
+    let mut warm = send(&mut conn, &mut stream, 1, bytes_request(1, 0));
+    read_answers(executor, &mut conn, &mut stream, &mut buf, 1);
+    assert!(warm[0].response.try_take().expect("answered").is_ok());
+    std::thread::sleep(Duration::from_millis(200));
+    let baseline = rss();
+
+    let mut calls = send(
+        &mut conn,
+        &mut stream,
+        REQUESTS,
+        bytes_request(REPLY, DELAY_MS),
+    );
+    // The provider answers what it can and holds the rest; sample its size meanwhile.
+    let mut peak = baseline;
+    let watch_until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < watch_until {
+        peak = peak.max(rss());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let growth = peak.saturating_sub(baseline);
+    eprintln!(
+        "[{executor}] consumer that does not read: {REQUESTS} x {} KiB owed, provider grew by \
+         {:.1} MiB (baseline {:.1} MiB, bound {} MiB)",
+        REPLY >> 10,
+        growth as f64 / (1 << 20) as f64,
+        baseline as f64 / (1 << 20) as f64,
+        GROWTH_BOUND >> 20
+    );
+    assert!(
+        growth <= GROWTH_BOUND,
+        "[{executor}] the provider grew by {growth} bytes for a peer that does not read"
+    );
+
+    // The consumer reads again: every request has exactly one answer.
+    read_answers(executor, &mut conn, &mut stream, &mut buf, REQUESTS);
+    let (mut values, mut refused) = (0, 0);
+    for call in &mut calls {
+        let response = call
+            .response
+            .try_take()
+            .expect("answered")
+            .expect("a response");
+        if response.status == Status::OK {
+            // The value is 1 MiB of bytes: its length is enough.
+            assert!(
+                response.body.len() > REPLY as usize,
+                "[{executor}] short answer"
+            );
+            values += 1;
+        } else {
+            match decode_reply::<()>(response.status, &response.body).expect("decodes") {
+                Reply::Error { status, message } => {
+                    assert_eq!(status, Status::SERVER_ERROR);
+                    let message = message.unwrap_or_default();
+                    assert!(message.contains("not yet read by the peer"), "{message}");
+                    refused += 1;
+                }
+                Reply::Ok(_) => unreachable!("not status 20"),
+            }
+        }
+    }
+    eprintln!("[{executor}] once read: {values} answered with the value, {refused} with status 80");
+    assert_eq!(values + refused, REQUESTS);
+    assert!(values > 0);
+}
+
+#[test]
+fn tokio_consumer_that_does_not_read() {
+    consumer_that_does_not_read("tokio");
+}
+
+#[test]
+fn smol_consumer_that_does_not_read() {
+    consumer_that_does_not_read("smol");
+}
+
+#[test]
+fn threadpool_consumer_that_does_not_read() {
+    consumer_that_does_not_read("threadpool");
+}
