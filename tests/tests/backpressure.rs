@@ -1,24 +1,30 @@
 //! A peer that does not read what it is owed must not grow our memory (`Config::
-//! send_buffer_limit`), on every adapter, over real sockets, with the provider in a process of
-//! its own so that its resident size is its alone.
+//! send_buffer_high_water`, `Config::send_buffer_limit`), on every adapter, over real
+//! sockets, both ways.
 //!
-//! The hostile consumer is a raw socket driven by a bare core `Connection`: it pipelines
+//! A consumer that does not read: a raw socket driven by a bare core `Connection` pipelines
 //! [`REQUESTS`] requests, each asking for a [`REPLY`]-byte answer (256 MiB owed in all), and
-//! reads nothing. The provider must stay within [`GROWTH_BOUND`] of its resident size before
-//! the attack, and once the consumer reads again every request must have exactly one answer:
-//! the value, or status 80 for those past the limit.
+//! reads nothing. The provider, in a process of its own so that its resident size is its
+//! alone, must stay within [`GROWTH_BOUND`] of its size before the attack, and once the
+//! consumer reads again every request must have exactly one answer: the value, or status 80
+//! for those past the limit.
+//!
+//! A provider that does not read: see [`provider_that_does_not_read`].
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use tether_core::call::Inline;
+use tether_core::consumer::RpcError;
+use tether_core::hessian2::Binary;
 use tether_core::message::{
     Arguments, Attachments, DUBBO_VERSION, Reply, RequestBody, decode_reply,
 };
 use tether_core::{Call, CallOptions, Config, Connection, Event, Side, Status};
+use tether_tests::conformance;
 use tether_tests::demo::{SERVICE, VERSION};
-use tether_tests::faults::ChildPeer;
+use tether_tests::faults::{ChildPeer, Direction, Proxy};
 
 /// Requests pipelined by the consumer that does not read.
 const REQUESTS: usize = 256;
@@ -170,6 +176,80 @@ fn consumer_that_does_not_read(executor: &str) {
     eprintln!("[{executor}] once read: {values} answered with the value, {refused} with status 80");
     assert_eq!(values + refused, REQUESTS);
     assert!(values > 0);
+}
+
+/// The other way: the provider stops reading (a proxy between them stops reading from the
+/// consumer). The consumer's calls fill its send buffer to the high-water mark, then further
+/// calls are refused at once with `LimitExceeded`: its memory holds at most the mark and one
+/// call. Once the provider reads again, every accepted call completes with its echo.
+fn provider_that_does_not_read(executor: &str) {
+    const CALLS: usize = 64;
+    const ARG: usize = 1 << 20;
+    let exec = tether_tests::exec::by_name(executor).expect("an executor");
+    let peer = ChildPeer::spawn(env!("CARGO_BIN_EXE_fault-peer"), executor, None)
+        .expect("the provider process starts");
+    let proxy = Proxy::start(peer.addr()).expect("the proxy starts");
+    let (reference, conn, _closed) =
+        conformance::single(&*exec, proxy.addr(), Config::new(Side::Consumer));
+    let echo = reference
+        .method::<(Option<Binary>,), Option<Binary>>("echoBytes")
+        .timeout(Duration::from_secs(60));
+    assert!(echo.call((Some(Binary(vec![1])),)).is_ok(), "a first call");
+
+    proxy.pause_reading(Direction::Upstream);
+    let mut accepted = Vec::new();
+    let mut refused = 0;
+    let mut most_buffered = 0;
+    for i in 0..CALLS {
+        let call = echo.call_async((Some(Binary(vec![i as u8; ARG])),));
+        // A refused call resolves at once; give an accepted one time to be written.
+        match call.wait_timeout(Duration::from_millis(20)) {
+            Ok(Err(RpcError::LimitExceeded(message))) => {
+                assert!(message.contains("send buffer full"), "{message}");
+                refused += 1;
+            }
+            Ok(other) => panic!("[{executor}] call {i} ended early: {other:?}"),
+            Err(pending) => accepted.push((i, pending)),
+        }
+        most_buffered = most_buffered.max(conn.lock().unwritten_bytes());
+    }
+    let high_water = Config::DEFAULT_SEND_BUFFER_HIGH_WATER as u64;
+    eprintln!(
+        "[{executor}] provider that does not read: {} calls of 1 MiB accepted, {refused} \
+         refused, at most {:.1} MiB buffered (high-water mark {} MiB)",
+        accepted.len(),
+        most_buffered as f64 / (1 << 20) as f64,
+        high_water >> 20
+    );
+    assert!(refused > 0, "[{executor}] nothing pushed back");
+    assert!(
+        most_buffered <= high_water + 2 * ARG as u64,
+        "[{executor}] {most_buffered} bytes buffered"
+    );
+
+    proxy.resume_reading(Direction::Upstream);
+    for (i, call) in accepted {
+        let echoed = call
+            .wait_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("[{executor}] call {i} never ended"))
+            .unwrap_or_else(|e| panic!("[{executor}] call {i}: {e}"));
+        assert_eq!(echoed, Some(Binary(vec![i as u8; ARG])));
+    }
+}
+
+#[test]
+fn tokio_provider_that_does_not_read() {
+    provider_that_does_not_read("tokio");
+}
+
+#[test]
+fn smol_provider_that_does_not_read() {
+    provider_that_does_not_read("smol");
+}
+
+#[test]
+fn threadpool_provider_that_does_not_read() {
+    provider_that_does_not_read("threadpool");
 }
 
 #[test]
