@@ -9,6 +9,7 @@
 
 pub mod conformance;
 pub mod demo;
+pub mod estate;
 pub mod exec;
 pub mod faults;
 pub mod interop;
