@@ -1,0 +1,121 @@
+// Package peer holds what the dubbo-go interop peers share: the demo-service contract's
+// names and POJO, a typed null for arguments, and a logger that keeps dubbo-go's output off
+// stdout (stdout carries the peers' protocol with the Rust tests) and counts heartbeats.
+package peer
+
+import (
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"sync/atomic"
+
+	gettylog "github.com/apache/dubbo-getty"
+	hessian "github.com/apache/dubbo-go-hessian2"
+	gostlog "github.com/dubbogo/gost/log/logger"
+
+	dubbolog "dubbo.apache.org/dubbo-go/v3/logger"
+)
+
+// Service and Version name the demo-service contract (tests/src/demo.rs).
+const (
+	Service = "org.apache.dubbo.demo.DemoService"
+	Version = "1.0.0"
+)
+
+// User is org.apache.dubbo.demo.User{String name; int age}, fields in that order.
+type User struct {
+	Name string `hessian:"name"`
+	Age  int32  `hessian:"age"`
+}
+
+// JavaClassName is the Java class the POJO is sent as. A pointer receiver: dubbo-go asks a
+// nil *User for its class too (the descriptor of a null argument).
+func (*User) JavaClassName() string { return "org.apache.dubbo.demo.User" }
+
+// nullClass is the serializer key of Null; it never reaches the wire.
+const nullClass = "tether.interop.TypedNull"
+
+// Null is a null argument whose parameter descriptor is the Java type Type (for example
+// "java.lang.String"). dubbo-go derives descriptors from Go values and gives a nil
+// argument the descriptor "V" (void), which no Java method has: a null must carry its type.
+type Null struct{ Type string }
+
+// JavaClassName is the key of the serializer that writes Null as Hessian null.
+func (Null) JavaClassName() string { return nullClass }
+
+// JavaParamName is the parameter type dubbo-go puts in the request's descriptor.
+func (n Null) JavaParamName() string { return n.Type }
+
+type nullSerializer struct{}
+
+func (nullSerializer) EncObject(e *hessian.Encoder, _ hessian.POJO) error { return e.Encode(nil) }
+
+func (nullSerializer) DecObject(*hessian.Decoder, reflect.Type, *hessian.ClassInfo) (any, error) {
+	return nil, fmt.Errorf("%s is never decoded", nullClass)
+}
+
+func init() {
+	hessian.RegisterPOJO(&User{})
+	hessian.SetSerializer(nullClass, nullSerializer{})
+}
+
+// Heartbeat counters, fed by the logger from dubbo-go's own log lines.
+var (
+	HeartbeatResponses atomic.Int64 // "getty client received a heartbeat response"
+	HeartbeatFailures  atomic.Int64 // "failed to send heartbeat"
+)
+
+// Logger writes dubbo-go's warnings and errors to stderr (everything with GOPEER_VERBOSE
+// set) and counts heartbeat outcomes.
+type Logger struct{ verbose bool }
+
+func (l *Logger) out(level, msg string) {
+	if strings.Contains(msg, "failed to send heartbeat") {
+		HeartbeatFailures.Add(1)
+	}
+	fmt.Fprintf(os.Stderr, "dubbo-go %s %s\n", level, msg)
+}
+
+func (l *Logger) Info(args ...any) {
+	if l.verbose {
+		l.out("INFO", fmt.Sprint(args...))
+	}
+}
+
+func (l *Logger) Infof(f string, args ...any) {
+	if l.verbose {
+		l.out("INFO", fmt.Sprintf(f, args...))
+	}
+}
+
+func (l *Logger) Debug(args ...any) {
+	if l.verbose {
+		l.out("DEBUG", fmt.Sprint(args...))
+	}
+}
+
+func (l *Logger) Debugf(f string, args ...any) {
+	if strings.Contains(f, "received a heartbeat response") {
+		HeartbeatResponses.Add(1)
+	}
+	if l.verbose {
+		l.out("DEBUG", fmt.Sprintf(f, args...))
+	}
+}
+
+func (l *Logger) Warn(args ...any)             { l.out("WARN", fmt.Sprint(args...)) }
+func (l *Logger) Warnf(f string, args ...any)  { l.out("WARN", fmt.Sprintf(f, args...)) }
+func (l *Logger) Error(args ...any)            { l.out("ERROR", fmt.Sprint(args...)) }
+func (l *Logger) Errorf(f string, args ...any) { l.out("ERROR", fmt.Sprintf(f, args...)) }
+func (l *Logger) Fatal(args ...any)            { l.out("FATAL", fmt.Sprint(args...)); os.Exit(2) }
+func (l *Logger) Fatalf(f string, args ...any) { l.out("FATAL", fmt.Sprintf(f, args...)); os.Exit(2) }
+
+// InstallLogger routes the logs of dubbo-go, gost and getty through Logger. Call it after
+// dubbo.NewInstance, which installs its own.
+func InstallLogger() {
+	l := &Logger{verbose: os.Getenv("GOPEER_VERBOSE") != ""}
+	gostlog.SetLogger(l)
+	dubbolog.SetLogger(l)
+	gettylog.SetLogger(l)
+}
