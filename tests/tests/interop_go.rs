@@ -1,0 +1,232 @@
+//! Interop with dubbo-go v3 (`tests/interop/go/`: `dubbo.apache.org/dubbo-go/v3` over
+//! `dubbo://` with Hessian2, direct connections, no registry), both directions, on each
+//! adapter (tokio, smol, thread pool):
+//!
+//! - `goconsumer` (dubbo-go's client) runs its cases against tether's suite provider;
+//! - tether's consumer runs [`consumer_cases`], [`mode_cases`] and [`heartbeat_case`]
+//!   against `goprovider` (dubbo-go's server), one process for the three adapters.
+//!
+//! `tests/interop/go/build.sh` builds both peers into `target/interop-go/` once per test
+//! binary (Go's caches make a rebuild quick). Without `go` on the `PATH` the tests print
+//! `SKIPPED` and pass, except under `CI=true`, where they fail.
+//!
+//! Differences of dubbo-go's own (it is not Java) are listed with their reason in
+//! [`GO_PROVIDER_DIFFERENCES`]; differences of tether's are listed in the peer programs
+//! (`goconsumer`'s `knownDifferences`): such a case prints `XFAIL` while it fails.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::sync::atomic::Ordering;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tether_core::{Config, Keepalive, SharedConnection, Side};
+use tether_tests::conformance::provider_on;
+use tether_tests::estate::{
+    PeerProcess, heartbeat_case, mode_cases, reference, run_consumer, tools_present,
+};
+use tether_tests::exec::{Executor, Smol, ThreadPool, Tokio};
+use tether_tests::interop::{CaseResult, consumer_cases};
+
+/// How many one-way `log` calls `goconsumer` sends (its `OnewayLogs`).
+const ONEWAY_LOGS: usize = 5;
+
+/// The cases tether's consumer runs that dubbo-go's provider answers otherwise than a Java
+/// provider, and why. Each must fail (a case that starts passing is reported, so that the
+/// list stays true); every other case must pass.
+const GO_PROVIDER_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "unknownMethod",
+        "dubbo-go answers a call of a method it does not have with status 20 and a thrown \
+         java.lang.Throwable (\"cannot find method [noSuchMethod] of service [...] in dubbo\"), \
+         where Java answers status 70 (SERVICE_ERROR) with the message",
+    ),
+    (
+        "mode.callback",
+        "dubbo-go v3 has no parameter callbacks on dubbo:// (it neither proxies a callback \
+         argument nor calls back over the consumer's connection); goprovider has no notify",
+    ),
+];
+
+/// `target/interop-go/`, with both peers built; `None` (after a loud `SKIPPED`) without Go.
+fn peers() -> Option<&'static Path> {
+    static PEERS: OnceLock<Option<PathBuf>> = OnceLock::new();
+    PEERS
+        .get_or_init(|| {
+            if !tools_present(&["go"], "dubbo-go interop", "install Go >= 1.25") {
+                return None;
+            }
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            let out = std::env::var_os("INTEROP_GO_OUT")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root.join("target/interop-go"));
+            let started = Instant::now();
+            let status = Command::new("bash")
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/go/build.sh"))
+                .env("INTEROP_GO_OUT", &out)
+                .status()
+                .expect("bash runs tests/interop/go/build.sh");
+            assert!(status.success(), "building the dubbo-go peers failed");
+            println!("dubbo-go peers built in {:?}", started.elapsed());
+            Some(out)
+        })
+        .as_deref()
+}
+
+/// `goconsumer`'s cases against tether's suite provider on `exec`. The provider sends
+/// heartbeats every 300 ms, so dubbo-go answers tether's heartbeats as well as sending its
+/// own.
+fn go_consumer_against(exec: &dyn Executor) {
+    let Some(peers) = peers() else { return };
+    let mut config = Config::new(Side::Provider);
+    config.keepalive(
+        Keepalive::new(
+            Some(Duration::from_millis(300)),
+            Keepalive::provider().idle_timeout(),
+        )
+        .expect("a valid keepalive"),
+    );
+    let fixture = provider_on(exec, "127.0.0.1:0", false, config);
+    let port = fixture.addr().port().to_string();
+
+    let mut command = Command::new(peers.join("goconsumer"));
+    command.args(["127.0.0.1", &port]);
+    let started = Instant::now();
+    let consumer = thread::spawn(move || run_consumer(command, Duration::from_secs(240)));
+    // Meanwhile, the heartbeats tether's provider sends, from its connections' counters.
+    let mut seen: Vec<(SharedConnection, u64)> = Vec::new();
+    while !consumer.is_finished() {
+        for conn in fixture.server.connections() {
+            let sent = conn.with(|c, _| c.stats().heartbeats_sent);
+            match seen.iter_mut().find(|(known, _)| known.same(&conn)) {
+                Some((_, most)) => *most = (*most).max(sent),
+                None => seen.push((conn, sent)),
+            }
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    let run = consumer.join().expect("goconsumer's runner");
+    let took = started.elapsed();
+    let heartbeats: u64 = seen.iter().map(|(_, sent)| sent).sum();
+    println!("{}", run.stdout);
+    if !run.clean() {
+        eprintln!("{}", run.stderr);
+    }
+    println!(
+        "goconsumer against the {} provider: {:?} passed, {:?} failed, {} known differences, \
+         in {took:?}; tether's provider sent {heartbeats} heartbeats to it",
+        exec.name(),
+        run.passed,
+        run.failed,
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with("XFAIL "))
+            .count(),
+    );
+    assert!(
+        run.clean(),
+        "goconsumer against the {} provider: {:?}, failures: {:#?}",
+        exec.name(),
+        run.status,
+        run.failures()
+    );
+    assert!(
+        run.passed.unwrap_or(0) >= 90,
+        "goconsumer ran too few cases"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fixture.state.logged.load(Ordering::SeqCst) < ONEWAY_LOGS && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        fixture.state.logged.load(Ordering::SeqCst),
+        ONEWAY_LOGS,
+        "the provider counts goconsumer's one-way log calls"
+    );
+    assert!(heartbeats > 0, "tether's provider sent dubbo-go heartbeats");
+}
+
+#[test]
+fn the_go_consumer_passes_against_the_tokio_provider() {
+    go_consumer_against(&Tokio::new());
+}
+
+#[test]
+fn the_go_consumer_passes_against_the_smol_provider() {
+    go_consumer_against(&Smol::new());
+}
+
+#[test]
+fn the_go_consumer_passes_against_the_threadpool_provider() {
+    go_consumer_against(&ThreadPool::new());
+}
+
+/// Checks `results` against [`GO_PROVIDER_DIFFERENCES`]; prints one line per case and the
+/// counts; returns the problems (an unexpected failure, a known difference that passed).
+fn judge(results: &[CaseResult], label: &str) -> Vec<String> {
+    let (mut passed, mut known, mut problems) = (0, 0, Vec::new());
+    for result in results {
+        let difference = GO_PROVIDER_DIFFERENCES
+            .iter()
+            .find(|(name, _)| *name == result.name);
+        match (&result.outcome, difference) {
+            (Ok(()), None) => {
+                passed += 1;
+                println!("PASS {}", result.name);
+            }
+            (Err(reason), Some((_, why))) => {
+                known += 1;
+                println!("XFAIL {}: {reason} [dubbo-go: {why}]", result.name);
+            }
+            (Err(reason), None) => {
+                println!("FAIL {}: {reason}", result.name);
+                problems.push(format!("{label}: {}: {reason}", result.name));
+            }
+            (Ok(()), Some(_)) => {
+                println!("XPASS {}: no longer differs", result.name);
+                problems.push(format!(
+                    "{label}: {} passes: take it off GO_PROVIDER_DIFFERENCES",
+                    result.name
+                ));
+            }
+        }
+    }
+    println!(
+        "{label}: {passed} passed, {} failed, {known} known differences of dubbo-go",
+        problems.len()
+    );
+    problems
+}
+
+/// tether's consumer on each adapter against one `goprovider` process: the per-method
+/// cases, the call-mode cases and heartbeats.
+#[test]
+fn tether_consumers_on_each_adapter_pass_against_the_go_provider() {
+    let Some(peers) = peers() else { return };
+    let mut command = Command::new(peers.join("goprovider"));
+    command.arg("0");
+    let provider = PeerProcess::spawn("goprovider", command, Duration::from_secs(60));
+    println!("goprovider (pid {}) on {}", provider.pid(), provider.addr);
+    let addr: SocketAddr = provider.addr;
+    let executors: [&dyn Executor; 3] = [&Tokio::new(), &Smol::new(), &ThreadPool::new()];
+    let mut problems = Vec::new();
+    for exec in executors {
+        let started = Instant::now();
+        let reference = reference(exec, addr);
+        let mut results = consumer_cases(&reference);
+        let per_method = results.len();
+        results.extend(mode_cases(&reference, &[]));
+        results.push(heartbeat_case(exec, addr));
+        let label = format!("tether consumer on {} against goprovider", exec.name());
+        problems.extend(judge(&results, &label));
+        println!(
+            "{label}: {per_method} per-method and {} call-mode cases in {:?}",
+            results.len() - per_method,
+            started.elapsed()
+        );
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    drop(provider);
+}
