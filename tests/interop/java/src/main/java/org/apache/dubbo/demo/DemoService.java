@@ -1,0 +1,71 @@
+package org.apache.dubbo.demo;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The demo contract, as tether's conformance-suite provider serves it (tests/src/demo.rs
+ * demo_service() plus tests/src/conformance.rs suite_service()). Parameter types match the
+ * Rust descriptors exactly: tether finds a method by name and descriptor.
+ */
+public interface DemoService {
+    String sayHello(String name);
+
+    String ping();
+
+    String echoString(String s);
+
+    int echoInt(int v);
+
+    long echoLong(long v);
+
+    double echoDouble(double v);
+
+    boolean echoBool(boolean v);
+
+    List<Object> echoList(List<Object> v);
+
+    Map<String, Object> echoMap(Map<String, Object> v);
+
+    byte[] echoBytes(byte[] v);
+
+    String[] echoStringArray(String[] v);
+
+    int[] echoIntArray(int[] v);
+
+    User echoUser(User u);
+
+    /** {@code s + ":" + i + ":" + b}, Java string concatenation (null prints "null"). */
+    String join(String s, int i, boolean b);
+
+    /** The request attachment {@code key}, or null. */
+    String getAttachment(String key);
+
+    /** Throws {@code new RuntimeException(message)}. */
+    String throwException(String message);
+
+    // The conformance suite's additions.
+
+    /** Returns {@code ms} after sleeping {@code ms} milliseconds (asynchronously). */
+    long sleep(long ms);
+
+    /** Never returns (until the provider stops). */
+    void hang();
+
+    /** Counted; for one-way calls. */
+    void log(String line);
+
+    /** Calls {@code listener.changed(i)} for i in 0..times, after returning (a parameter callback). */
+    void notify(int times, Listener listener);
+
+    /** Fails: tether's provider panics (status 70), Java's throws. */
+    String boom();
+
+    String threadName();
+
+    /** {@code n} 'x's. */
+    String repeat(int n);
+
+    /** {@code n} 'x' bytes, {@code ms} milliseconds later. */
+    byte[] bytesAfter(int n, long ms);
+}
