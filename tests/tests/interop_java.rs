@@ -1,13 +1,297 @@
 //! Interop with real Apache Dubbo on the JVM (`tests/interop/java/`), both directions, on
-//! each adapter: Java's consumer (`JavaConsumer`) against tether's suite provider, and
-//! tether's consumer cases ([`consumer_cases`], [`mode_cases`]) against Java's provider
-//! (`JavaProvider`), for each Dubbo line (3.3.x and 2.7.23).
+//! each adapter (tokio, smol, thread pool) and for each Dubbo line (3.3.x and 2.7.23):
+//!
+//! - `JavaConsumer` (Dubbo's consumer: every method, call modes, generic, `$echo`,
+//!   attachments, parameter callbacks, events, heartbeats) against tether's suite provider;
+//! - tether's consumer cases ([`consumer_cases`], [`mode_cases`], [`heartbeat_case`])
+//!   against `JavaProvider` (one process per line, shared by the adapters).
+//!
+//! The peers are built once per test binary by `tests/interop/java/build.sh` (Java 17 and
+//! Maven; Maven Central the first time) into `target/interop-java/<line>/`. Without `java`
+//! or `mvn` the tests say SKIPPED and pass, except under `CI=true`, where they fail.
+//!
+//! Cases that fail because tether differs from Java Dubbo are listed in [`KNOWN`] with the
+//! difference: they are reported loudly but tolerated, unless `INTEROP_JAVA_STRICT=1`. Any
+//! other failure fails the test.
 
-use tether_tests::estate::{heartbeat_case, mode_cases, reference};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use tether_tests::estate::{
+    PeerProcess, heartbeat_case, mode_cases, reference, run_consumer, tools_present,
+};
 use tether_tests::exec::{Executor, Smol, ThreadPool, Tokio};
-use tether_tests::interop::{consumer_cases, report};
+use tether_tests::interop::{CaseResult, consumer_cases, report};
 
-/// The mode cases are known-good: they pass against tether's own suite provider.
+/// A case that fails because tether (or a shared test expectation) differs from Java Dubbo.
+struct Known {
+    /// `java-consumer`: a `JavaConsumer` case against tether's provider; `tether-consumer`:
+    /// a tether consumer case against `JavaProvider`.
+    direction: &'static str,
+    /// The Dubbo lines it fails with.
+    lines: &'static [&'static str],
+    case: &'static str,
+    /// What differs.
+    what: &'static str,
+}
+
+const BOTH: &[&str] = &["3.3", "2.7"];
+
+/// The known differences.
+const KNOWN: &[Known] = &[
+    Known {
+        direction: "java-consumer",
+        lines: BOTH,
+        case: "echoUser.null-name",
+        what: "tests/src/demo.rs: User.name is a String, so tether's suite provider answers \
+               status 40 (`argument 0: expected a string, found null`) to a User whose name is \
+               null; Java echoes it",
+    },
+    Known {
+        direction: "java-consumer",
+        lines: BOTH,
+        case: "generic.echoUser-as-map",
+        what: "tether's provider answers a generic ($invoke) call with the typed POJO \
+               (org.apache.dubbo.demo.User); Java's GenericFilter generalizes the result to a \
+               Map (with a \"class\" entry), which is what a generic consumer expects",
+    },
+    Known {
+        direction: "java-consumer",
+        lines: BOTH,
+        case: "generic.exception",
+        what: "tether's provider answers a generic ($invoke) call that throws with the \
+               exception itself (java.lang.RuntimeException); Java's GenericFilter wraps it in \
+               com.alibaba.dubbo.rpc.service.GenericException (message: the original's class, \
+               message and stack trace)",
+    },
+    Known {
+        direction: "tether-consumer",
+        lines: BOTH,
+        case: "unknownMethod",
+        what: "tests/src/interop.rs expects ServiceNotFound or Remote; Java answers an unknown \
+               method with status 40 (`Fail to decode request due to: ...noSuchMethod...`), \
+               which tether maps to RpcError::BadRequest (tether's own provider answers 70 \
+               `Not found method ...`)",
+    },
+    Known {
+        direction: "tether-consumer",
+        lines: &["2.7"],
+        case: "echoMap",
+        what: "tests/src/interop.rs compares Value::List type names: Java 2.7 (hessian-lite \
+               3.2) writes the nested ArrayList typed \"java.util.ArrayList\", tether's \
+               expectation is an untyped list",
+    },
+];
+
+fn strict() -> bool {
+    std::env::var("INTEROP_JAVA_STRICT").is_ok_and(|v| v == "1")
+}
+
+fn java_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/java")
+}
+
+/// The peers' build, once per test binary: `None` when Java or Maven is missing (skipped).
+fn built() -> Option<&'static Path> {
+    static OUT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    OUT.get_or_init(|| {
+        if !tools_present(
+            &["java", "mvn"],
+            "Java Dubbo interop",
+            "install Java 17 and Maven",
+        ) {
+            return None;
+        }
+        let out = std::env::var_os("INTEROP_JAVA_OUT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/interop-java")
+            });
+        let started = Instant::now();
+        let status = Command::new("bash")
+            .arg(java_dir().join("build.sh"))
+            .env("INTEROP_JAVA_OUT", &out)
+            .status()
+            .expect("bash runs tests/interop/java/build.sh");
+        assert!(status.success(), "building the Java interop peers failed");
+        println!("interop-java: build.sh took {:?}", started.elapsed());
+        Some(out)
+    })
+    .as_deref()
+}
+
+/// One Java program at a time: JVMs are heavy on a small machine, and the cases time calls.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `java @<out>/<line>/java.args interop.<class> <args>`.
+fn java(out: &Path, line: &str, class: &str, args: &[&str]) -> Command {
+    let mut command = Command::new("java");
+    command
+        .arg(format!("@{}", out.join(line).join("java.args").display()))
+        .arg(format!("interop.{class}"))
+        .args(args)
+        .current_dir(java_dir());
+    command
+}
+
+/// Checks failures against [`KNOWN`]: unknown failures are problems, known ones are
+/// reported (and problems too in strict mode).
+fn judge(direction: &str, line: &str, context: &str, failures: &[String]) -> Result<(), String> {
+    let failed: BTreeSet<&str> = failures.iter().map(String::as_str).collect();
+    let applies = |k: &&Known| k.direction == direction && k.lines.contains(&line);
+    let known: BTreeSet<&str> = KNOWN.iter().filter(applies).map(|k| k.case).collect();
+    for k in KNOWN.iter().filter(applies) {
+        if failed.contains(k.case) {
+            println!("KNOWN DIFFERENCE ({context}) {}: {}", k.case, k.what);
+        } else {
+            println!(
+                "NOTE ({context}) known difference {} passes now: remove it from KNOWN",
+                k.case
+            );
+        }
+    }
+    let unexpected: Vec<&str> = failed.difference(&known).copied().collect();
+    if !unexpected.is_empty() {
+        return Err(format!("{context}: unexpected failures {unexpected:?}"));
+    }
+    if strict() && !failed.is_empty() {
+        return Err(format!(
+            "{context}: known differences fail in strict mode: {failed:?}"
+        ));
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------------
+// Java's consumer against tether's provider.
+
+fn java_consumer_against_tether(line: &str) {
+    let Some(out) = built() else { return };
+    let _serial = serial();
+    let executors: [Box<dyn Executor>; 3] = [
+        Box::new(Tokio::new()),
+        Box::new(Smol::new()),
+        Box::new(ThreadPool::new()),
+    ];
+    let mut problems = Vec::new();
+    for exec in &executors {
+        let context = format!("JavaConsumer {line} -> tether provider on {}", exec.name());
+        let fixture = tether_tests::conformance::provider(&**exec);
+        let port = fixture.addr().port().to_string();
+        let started = Instant::now();
+        let run = run_consumer(
+            java(out, line, "JavaConsumer", &["127.0.0.1", &port]),
+            Duration::from_secs(180),
+        );
+        println!("== {context} ({:?})", started.elapsed());
+        print!("{}", run.stdout);
+        if !run.clean() {
+            eprintln!("{}", run.stderr);
+        }
+        let (Some(passed), Some(failed)) = (run.passed, run.failed) else {
+            problems.push(format!("{context}: no summary (exit {:?})", run.status));
+            continue;
+        };
+        println!("{context}: {passed} passed, {failed} failed");
+        let failures: Vec<String> = run
+            .failures()
+            .iter()
+            .map(|l| {
+                let name = l.trim_start_matches("FAIL ");
+                name.split(':').next().unwrap_or(name).to_owned()
+            })
+            .collect();
+        if failures.len() != failed || passed < 100 {
+            problems.push(format!(
+                "{context}: {passed} passed, {failed} failed, {} FAIL lines",
+                failures.len()
+            ));
+        }
+        if let Err(problem) = judge("java-consumer", line, &context, &failures) {
+            problems.push(problem);
+        }
+        drop(fixture);
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn java_3_3_consumer_against_tether_providers() {
+    java_consumer_against_tether("3.3");
+}
+
+#[test]
+fn java_2_7_consumer_against_tether_providers() {
+    java_consumer_against_tether("2.7");
+}
+
+// ------------------------------------------------------------------------------------------
+// tether's consumer against Java's provider.
+
+fn tether_consumers_against_java(line: &str) {
+    let Some(out) = built() else { return };
+    let _serial = serial();
+    let provider = PeerProcess::spawn(
+        &format!("JavaProvider {line}"),
+        java(out, line, "JavaProvider", &["0"]),
+        Duration::from_secs(60),
+    );
+    println!(
+        "JavaProvider {line} (pid {}) on {}",
+        provider.pid(),
+        provider.addr
+    );
+    let executors: [Box<dyn Executor>; 3] = [
+        Box::new(Tokio::new()),
+        Box::new(Smol::new()),
+        Box::new(ThreadPool::new()),
+    ];
+    let mut problems = Vec::new();
+    for exec in &executors {
+        let context = format!("tether consumer on {} -> JavaProvider {line}", exec.name());
+        let started = Instant::now();
+        let reference = reference(&**exec, provider.addr);
+        let mut results: Vec<CaseResult> = consumer_cases(&reference);
+        results.extend(mode_cases(&reference, &[]));
+        results.push(heartbeat_case(&**exec, provider.addr));
+        println!("== {context} ({:?})", started.elapsed());
+        let failed = report(&results);
+        println!(
+            "{context}: {} passed, {failed} failed",
+            results.len() - failed
+        );
+        let failures: Vec<String> = results
+            .iter()
+            .filter(|r| r.outcome.is_err())
+            .map(|r| r.name.clone())
+            .collect();
+        if let Err(problem) = judge("tether-consumer", line, &context, &failures) {
+            problems.push(problem);
+        }
+    }
+    drop(provider);
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn tether_consumers_against_the_java_3_3_provider() {
+    tether_consumers_against_java("3.3");
+}
+
+#[test]
+fn tether_consumers_against_the_java_2_7_provider() {
+    tether_consumers_against_java("2.7");
+}
+
+// ------------------------------------------------------------------------------------------
+// The mode cases are known-good: they pass against tether's own suite provider.
+
 fn mode_cases_against_the_suite_provider(exec: &dyn Executor) {
     let fixture = tether_tests::conformance::provider(exec);
     let reference = reference(exec, fixture.addr());
@@ -30,4 +314,17 @@ fn mode_cases_pass_against_the_suite_provider_on_smol() {
 #[test]
 fn mode_cases_pass_against_the_suite_provider_on_threadpool() {
     mode_cases_against_the_suite_provider(&ThreadPool::new());
+}
+
+#[test]
+fn known_differences_name_a_direction() {
+    for k in KNOWN {
+        assert!(
+            ["java-consumer", "tether-consumer"].contains(&k.direction),
+            "{}: {}",
+            k.case,
+            k.direction
+        );
+        assert!(k.lines.iter().all(|l| BOTH.contains(l)) && !k.what.is_empty());
+    }
 }
