@@ -14,6 +14,7 @@
 //! [`GO_PROVIDER_DIFFERENCES`]; differences of tether's are listed in the peer programs
 //! (`goconsumer`'s `knownDifferences`): such a case prints `XFAIL` while it fails.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,8 +23,14 @@ use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tether_core::consumer::Reference;
+use tether_core::hessian2::{Binary, JavaArray, Value};
+use tether_core::message::Arguments;
 use tether_core::{Config, Keepalive, SharedConnection, Side};
 use tether_tests::conformance::provider_on;
+use tether_tests::demo::User;
 use tether_tests::estate::{
     PeerProcess, heartbeat_case, mode_cases, reference, run_consumer, tools_present,
 };
@@ -44,11 +51,139 @@ const GO_PROVIDER_DIFFERENCES: &[(&str, &str)] = &[
          where Java answers status 70 (SERVICE_ERROR) with the message",
     ),
     (
+        "extra.echoUser.null",
+        "dubbo-go hands a null argument to a method's typed parameter as a zero value \
+         (reflect.New of the type), so EchoUser(*User) sees User{\"\", 0} and returns it: \
+         the answer is a User with name \"\" and age 0, not null",
+    ),
+    (
         "mode.callback",
         "dubbo-go v3 has no parameter callbacks on dubbo:// (it neither proxies a callback \
          argument nor calls back over the consumer's connection); goprovider has no notify",
     ),
 ];
+
+/// Cases beyond [`consumer_cases`] for a provider written in another language: supplementary
+/// characters (UTF-16 surrogate pairs), strings and bytes past both sides' chunk sizes, empty
+/// and nested containers, typed nulls.
+fn extra_cases(reference: &Reference) -> Vec<CaseResult> {
+    fn case<A, R>(reference: &Reference, name: &str, method: &str, args: A, want: R) -> CaseResult
+    where
+        A: Arguments + Serialize + Send + 'static,
+        R: DeserializeOwned + PartialEq + std::fmt::Debug + Send + 'static,
+    {
+        let outcome = match reference.method::<A, R>(method).call(args) {
+            Ok(got) if got == want => Ok(()),
+            Ok(got) => Err(format!("got {:.200}", format!("{got:?}"))),
+            Err(e) => Err(format!("error: {e}")),
+        };
+        CaseResult {
+            name: format!("extra.{name}"),
+            outcome,
+        }
+    }
+    let s = |s: &str| s.to_owned();
+    let large = "abcdé☃😀".repeat(10_000);
+    let bytes = Binary((0..70_000).map(|i| (i * 7 % 251) as u8).collect());
+    let nested = HashMap::from([
+        (s("list"), Value::list(vec![Value::Int(1), Value::Null])),
+        (
+            s("map"),
+            Value::Map {
+                type_name: None,
+                entries: vec![("k".into(), "v".into())],
+            },
+        ),
+        (s("long"), Value::Long(1 << 40)),
+        (s("unicode"), "😀 ☃".into()),
+    ]);
+    vec![
+        case(
+            reference,
+            "sayHello.supplementary",
+            "sayHello",
+            (s("😀 𝄞 z"),),
+            s("Hello 😀 𝄞 z"),
+        ),
+        case(
+            reference,
+            "sayHello.large",
+            "sayHello",
+            (large.clone(),),
+            format!("Hello {large}"),
+        ),
+        case(
+            reference,
+            "echoString.emptyVsNull",
+            "echoString",
+            (Some(String::new()),),
+            Some(String::new()),
+        ),
+        case(
+            reference,
+            "echoBytes.70000",
+            "echoBytes",
+            (bytes.clone(),),
+            bytes,
+        ),
+        case(
+            reference,
+            "echoBytes.empty",
+            "echoBytes",
+            (Binary(Vec::new()),),
+            Binary(Vec::new()),
+        ),
+        case(
+            reference,
+            "echoList.empty",
+            "echoList",
+            (Vec::<Value>::new(),),
+            Vec::<Value>::new(),
+        ),
+        case(
+            reference,
+            "echoMap.nested",
+            "echoMap",
+            (nested.clone(),),
+            nested,
+        ),
+        case(
+            reference,
+            "echoIntArray.empty",
+            "echoIntArray",
+            (JavaArray(Vec::<i32>::new()),),
+            JavaArray(Vec::<i32>::new()),
+        ),
+        case(
+            reference,
+            "echoUser.unicode",
+            "echoUser",
+            (User {
+                name: s("Zoë ☃ 😀"),
+                age: -1,
+            },),
+            User {
+                name: s("Zoë ☃ 😀"),
+                age: -1,
+            },
+        ),
+        case(
+            reference,
+            "echoUser.null",
+            "echoUser",
+            (None::<User>,),
+            None::<User>,
+        ),
+        case(
+            reference,
+            "join.null",
+            "join",
+            (None::<String>, -1, false),
+            s("null:-1:false"),
+        ),
+        case(reference, "sleep", "sleep", (20i64,), 20i64),
+    ]
+}
 
 /// `target/interop-go/`, with both peers built; `None` (after a loud `SKIPPED`) without Go.
 fn peers() -> Option<&'static Path> {
@@ -116,7 +251,7 @@ fn go_consumer_against(exec: &dyn Executor) {
     }
     println!(
         "goconsumer against the {} provider: {:?} passed, {:?} failed, {} known differences, \
-         in {took:?}; tether's provider sent {heartbeats} heartbeats to it",
+         in {took:?}; tether's provider sent it {heartbeats} heartbeats",
         exec.name(),
         run.passed,
         run.failed,
@@ -146,6 +281,13 @@ fn go_consumer_against(exec: &dyn Executor) {
         "the provider counts goconsumer's one-way log calls"
     );
     assert!(heartbeats > 0, "tether's provider sent dubbo-go heartbeats");
+    let answered: u64 = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("NOTE heartbeat requests from the provider answered: "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("goconsumer says how many heartbeat requests it answered");
+    assert!(answered > 0, "dubbo-go answered tether's heartbeats");
 }
 
 #[test]
@@ -216,9 +358,24 @@ fn tether_consumers_on_each_adapter_pass_against_the_go_provider() {
         let started = Instant::now();
         let reference = reference(exec, addr);
         let mut results = consumer_cases(&reference);
+        results.extend(extra_cases(&reference));
         let per_method = results.len();
         results.extend(mode_cases(&reference, &[]));
         results.push(heartbeat_case(exec, addr));
+        // goprovider sends a heartbeat every 500 ms: tether's consumer answers them.
+        let answered = reference
+            .channels()
+            .get(0)
+            .map(|conn| conn.with(|c, _| c.stats().heartbeats_answered))
+            .unwrap_or_default();
+        results.push(CaseResult {
+            name: "heartbeat.fromProvider".into(),
+            outcome: if answered > 0 {
+                Ok(())
+            } else {
+                Err("no heartbeat from goprovider answered".into())
+            },
+        });
         let label = format!("tether consumer on {} against goprovider", exec.name());
         problems.extend(judge(&results, &label));
         println!(

@@ -64,6 +64,7 @@ func init() {
 var (
 	HeartbeatResponses atomic.Int64 // "getty client received a heartbeat response"
 	HeartbeatFailures  atomic.Int64 // "failed to send heartbeat"
+	HeartbeatRequests  atomic.Int64 // "getty client gets a heartbeat request" (then answers it)
 )
 
 // Logger writes dubbo-go's warnings and errors to stderr (everything with GOPEER_VERBOSE
@@ -96,8 +97,11 @@ func (l *Logger) Debug(args ...any) {
 }
 
 func (l *Logger) Debugf(f string, args ...any) {
-	if strings.Contains(f, "received a heartbeat response") {
+	switch {
+	case strings.Contains(f, "received a heartbeat response"):
 		HeartbeatResponses.Add(1)
+	case strings.Contains(f, "gets a heartbeat request"):
+		HeartbeatRequests.Add(1)
 	}
 	if l.verbose {
 		l.out("DEBUG", fmt.Sprintf(f, args...))

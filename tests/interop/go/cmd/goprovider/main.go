@@ -6,7 +6,8 @@
 //
 // usage: goprovider PORT   (0 picks a free port)
 //
-// Prints "listening on 127.0.0.1:PORT" once a TCP connection to the port succeeds; exits
+// It sends every consumer a heartbeat every 500 ms. Prints "listening on 127.0.0.1:PORT" once
+// a TCP connection to the port succeeds; exits
 // when stdin closes, or when killed.
 package main
 
@@ -26,10 +27,14 @@ import (
 	_ "dubbo.apache.org/dubbo-go/v3/imports"
 	dubbolog "dubbo.apache.org/dubbo-go/v3/logger"
 	"dubbo.apache.org/dubbo-go/v3/protocol"
+	"dubbo.apache.org/dubbo-go/v3/remoting/getty"
 	"dubbo.apache.org/dubbo-go/v3/server"
 
 	"tether.test/interop/go/peer"
 )
+
+// heartbeatPeriod is how often the provider sends each consumer a heartbeat.
+const heartbeatPeriod = 500 * time.Millisecond
 
 // DemoProvider implements the contract. dubbo-go serves each exported method under its name
 // and with the first letter's case swapped (SayHello and sayHello). Arguments arrive as
@@ -75,7 +80,10 @@ func (DemoProvider) EchoStringArray(_ context.Context, v any) (any, error) { ret
 
 func (DemoProvider) EchoIntArray(_ context.Context, v any) (any, error) { return deref(v), nil }
 
-func (DemoProvider) EchoUser(_ context.Context, u any) (any, error) { return deref(u), nil }
+// EchoUser takes the POJO typed, as a dubbo-go service would: then a generic call's map
+// argument is made into a User and the User returned as a map. (A null argument arrives as a
+// zero User: dubbo-go cannot hand a null to a typed parameter.)
+func (DemoProvider) EchoUser(_ context.Context, u *peer.User) (*peer.User, error) { return u, nil }
 
 // Join is Java's s + ":" + i + ":" + b, where a null s prints as "null".
 func (DemoProvider) Join(_ context.Context, s any, i int32, b bool) (string, error) {
@@ -162,6 +170,11 @@ func main() {
 		fail("dubbo.NewInstance: %v", err)
 	}
 	peer.InstallLogger()
+	// Heartbeats to every consumer every 500 ms (getty's default is 60 s), so that the
+	// consumers' answers are exercised within a short test.
+	conf := getty.GetDefaultServerConfig()
+	conf.HeartbeatPeriod = heartbeatPeriod.String()
+	getty.SetServerConfig(*conf)
 	srv, err := ins.NewServer()
 	if err != nil {
 		fail("NewServer: %v", err)
