@@ -18,7 +18,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::thread;
 use std::time::{Duration, Instant};
+
+use tether_core::{Config, ConnectionError, Keepalive, SharedConnection, Side};
+use tether_tests::conformance::provider_on;
 
 use tether_tests::estate::{
     PeerProcess, heartbeat_case, mode_cases, reference, run_consumer, tools_present,
@@ -182,13 +186,44 @@ fn java_consumer_against_tether(line: &str) {
     let mut problems = Vec::new();
     for exec in &executors {
         let context = format!("JavaConsumer {line} -> tether provider on {}", exec.name());
-        let fixture = tether_tests::conformance::provider(&**exec);
+        // Idle connections close after 1.5 s without reads: the JavaConsumer's two idle
+        // seconds are survived only through its heartbeats (every 500 ms).
+        let mut config = Config::new(Side::Provider);
+        config.keepalive(Keepalive::new(None, Some(Duration::from_millis(1_500))).unwrap());
+        let fixture = provider_on(&**exec, "127.0.0.1:0", false, config);
         let port = fixture.addr().port().to_string();
         let started = Instant::now();
-        let run = run_consumer(
-            java(out, line, "JavaConsumer", &["127.0.0.1", &port]),
-            Duration::from_secs(180),
+        let command = java(out, line, "JavaConsumer", &["127.0.0.1", &port]);
+        let running = thread::spawn(move || run_consumer(command, Duration::from_secs(180)));
+        // Every connection the provider had, kept to read its counters once it closed.
+        let mut seen: Vec<SharedConnection> = Vec::new();
+        while !running.is_finished() {
+            for conn in fixture.server.connections() {
+                if !seen.iter().any(|s| s.same(&conn)) {
+                    seen.push(conn);
+                }
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        let run = running.join().expect("the consumer runner");
+        let heartbeats: u64 = seen
+            .iter()
+            .map(|c| c.with(|c, _| c.stats().heartbeats_answered))
+            .sum();
+        let idled: Vec<_> = seen
+            .iter()
+            .filter_map(|c| c.close_reason())
+            .filter(|r| matches!(r, ConnectionError::IdleTimeout { .. }))
+            .collect();
+        println!(
+            "{context}: {} connection(s), {heartbeats} heartbeats answered, closed idle: {idled:?}",
+            seen.len()
         );
+        if heartbeats < 2 || !idled.is_empty() {
+            problems.push(format!(
+                "{context}: {heartbeats} heartbeats answered, idle closes {idled:?}"
+            ));
+        }
         println!("== {context} ({:?})", started.elapsed());
         print!("{}", run.stdout);
         if !run.clean() {
