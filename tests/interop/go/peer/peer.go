@@ -33,31 +33,40 @@ type User struct {
 // nil *User for its class too (the descriptor of a null argument).
 func (*User) JavaClassName() string { return "org.apache.dubbo.demo.User" }
 
-// nullClass is the serializer key of Null; it never reaches the wire.
-const nullClass = "tether.interop.TypedNull"
+// typedClass is the serializer key of Typed; it never reaches the wire.
+const typedClass = "tether.interop.Typed"
 
-// Null is a null argument whose parameter descriptor is the Java type Type (for example
-// "java.lang.String"). dubbo-go derives descriptors from Go values and gives a nil
-// argument the descriptor "V" (void), which no Java method has: a null must carry its type.
-type Null struct{ Type string }
+// Typed is an argument sent as Value with the parameter descriptor of the Java type Type
+// (for example "java.lang.String" or "java.lang.Object"). dubbo-go derives descriptors from
+// Go values: a nil argument gets "V" (void), which no Java method has, so a null must carry
+// its type; and no Go value gives java.lang.Object.
+type Typed struct {
+	Type  string
+	Value any
+}
 
-// JavaClassName is the key of the serializer that writes Null as Hessian null.
-func (Null) JavaClassName() string { return nullClass }
+// Null is a null argument of the Java type javaType.
+func Null(javaType string) Typed { return Typed{Type: javaType} }
+
+// JavaClassName is the key of the serializer that writes Typed as its Value.
+func (*Typed) JavaClassName() string { return typedClass }
 
 // JavaParamName is the parameter type dubbo-go puts in the request's descriptor.
-func (n Null) JavaParamName() string { return n.Type }
+func (t *Typed) JavaParamName() string { return t.Type }
 
-type nullSerializer struct{}
+type typedSerializer struct{}
 
-func (nullSerializer) EncObject(e *hessian.Encoder, _ hessian.POJO) error { return e.Encode(nil) }
+func (typedSerializer) EncObject(e *hessian.Encoder, p hessian.POJO) error {
+	return e.Encode(p.(*Typed).Value)
+}
 
-func (nullSerializer) DecObject(*hessian.Decoder, reflect.Type, *hessian.ClassInfo) (any, error) {
-	return nil, fmt.Errorf("%s is never decoded", nullClass)
+func (typedSerializer) DecObject(*hessian.Decoder, reflect.Type, *hessian.ClassInfo) (any, error) {
+	return nil, fmt.Errorf("%s is never decoded", typedClass)
 }
 
 func init() {
 	hessian.RegisterPOJO(&User{})
-	hessian.SetSerializer(nullClass, nullSerializer{})
+	hessian.SetSerializer(typedClass, typedSerializer{})
 }
 
 // Heartbeat counters, fed by the logger from dubbo-go's own log lines.

@@ -149,7 +149,9 @@ func show(v any) string {
 	return s
 }
 
-func javaString() peer.Null { return peer.Null{Type: "java.lang.String"} }
+func javaString() *peer.Typed { n := peer.Null("java.lang.String"); return &n }
+
+func null(javaType string) *peer.Typed { n := peer.Null(javaType); return &n }
 
 // ------------------------------------------------------------------------------------------
 
@@ -192,7 +194,7 @@ func valueCases() {
 	}
 	expect("echoList.10", "echoList", ten, ten)
 	expect("echoList.empty", "echoList", []any{}, []any{})
-	expectNull("echoList.null", "echoList", peer.Null{Type: "java.util.List"})
+	expectNull("echoList.null", "echoList", null("java.util.List"))
 
 	// Sent as map[string]any (descriptor java.util.Map); dubbo-go decodes a Hessian map only
 	// into map[any]any (a map[string]any reply fails to decode and drops the connection).
@@ -210,7 +212,7 @@ func valueCases() {
 		expect(fmt.Sprintf("echoBytes.%d", n), "echoBytes", b, b)
 	}
 	expect("echoBytes.empty", "echoBytes", []byte{}, []byte{})
-	expectNull("echoBytes.null", "echoBytes", peer.Null{Type: "[B"})
+	expectNull("echoBytes.null", "echoBytes", null("[B"))
 
 	strs := []string{"a", "bb", "ccc"}
 	expect("echoStringArray", "echoStringArray", strs, strs)
@@ -263,6 +265,17 @@ func attachmentCases() {
 		}
 		return nil
 	})
+	run("getAttachment.int", func() error {
+		// Java 2.7+ takes attachment values of any type; tether's getAttachment prints it.
+		var got string
+		if err := call(withAttachments(map[string]any{"n": int32(5)}), "getAttachment", &got, "n"); err != nil {
+			return err
+		}
+		if got != "5" {
+			return fmt.Errorf("got %q", got)
+		}
+		return nil
+	})
 	expectNull("getAttachment.absent", "getAttachment", "nope")
 }
 
@@ -296,6 +309,36 @@ func errorCases() {
 		err := call(ctx(), "noSuchMethod", &got, "x")
 		if err == nil || !strings.Contains(err.Error(), "noSuchMethod") {
 			return fmt.Errorf("want an error naming noSuchMethod, got %v (%q)", err, got)
+		}
+		return nil
+	})
+	for _, c := range []struct{ name, iface, version, want string }{
+		{"unknownService", "org.apache.dubbo.demo.NoSuchService", peer.Version, "NoSuchService"},
+		{"unknownVersion", peer.Service, "9.9.9", "9.9.9"},
+	} {
+		run(c.name, func() error {
+			other, err := newClient().Dial(c.iface, client.WithURL(url), client.WithVersion(c.version))
+			if err != nil {
+				return err
+			}
+			var got string
+			err = other.CallUnary(ctx(), []any{"x"}, &got, "sayHello", client.WithCallRetries(0))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				return fmt.Errorf("want an error naming %s, got %v (%q)", c.want, err, got)
+			}
+			return nil
+		})
+	}
+	run("echo", func() error {
+		// $echo(Object): dubbo-go would send a string as Ljava/lang/String;, which Dubbo 3
+		// providers take for a method of that name (there is none), not for $echo.
+		var got any
+		arg := &peer.Typed{Type: "java.lang.Object", Value: "are you there? ☃"}
+		if err := call(ctx(), "$echo", &got, arg); err != nil {
+			return err
+		}
+		if got != "are you there? ☃" {
+			return fmt.Errorf("got %s", show(got))
 		}
 		return nil
 	})
