@@ -17,6 +17,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::Ordering;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -219,6 +220,14 @@ fn java_consumer_against_tether(line: &str) {
             "{context}: {} connection(s), {heartbeats} heartbeats answered, closed idle: {idled:?}",
             seen.len()
         );
+        // JavaConsumer's `oneway` case sends 20 `log` calls with return=false.
+        let logged = fixture.state.logged.load(Ordering::SeqCst);
+        println!("{context}: {logged} one-way log calls received");
+        if logged != 20 {
+            problems.push(format!(
+                "{context}: {logged} one-way calls received, want 20"
+            ));
+        }
         if heartbeats < 2 || !idled.is_empty() {
             problems.push(format!(
                 "{context}: {heartbeats} heartbeats answered, idle closes {idled:?}"
