@@ -4,8 +4,8 @@
 //
 // usage: goconsumer HOST PORT
 //
-// Prints "PASS name" or "FAIL name: reason" per case, "NOTE ..." lines for what dubbo-go
-// cannot do, and finally "N passed, M failed"; exits 1 if any case failed. A case listed in
+// Prints "PASS name" or "FAIL name: reason" per case, "NOTE ..." lines (what dubbo-go cannot
+// do, how many heartbeat requests from the provider it answered), and finally "N passed, M failed"; exits 1 if any case failed. A case listed in
 // knownDifferences (a difference of tether's found by these cases, not yet mended) prints
 // "XFAIL name: reason [known difference: ...]" and counts neither way while it fails; once
 // it passes it prints "XPASS name" and counts as failed, until it is taken off the list.
@@ -63,8 +63,8 @@ var (
 	passed, failed, xfailed int
 )
 
-// knownDifferences are cases that fail because of tether, by the case name, with what is
-// wrong. Each is reported in the summary of the interop work (tests/tests/interop_go.rs).
+// knownDifferences are cases that fail because of tether (not of dubbo-go), by case name,
+// with what is wrong: take a case off once tether is mended.
 var knownDifferences = map[string]string{
 	"generic.echoUser": "tether's provider answers a generic call ($invoke, generic=true) " +
 		"with the POJO itself (Hessian object of class org.apache.dubbo.demo.User); Java's " +
