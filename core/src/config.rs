@@ -177,28 +177,33 @@ impl Config {
         self
     }
 
-    /// The send buffer's high-water mark: once this many bytes are queued but not yet
-    /// accepted by the transport, the connection pushes back. New calls and one-way requests
-    /// are refused with `SendBufferFull`, the peer's stream is no longer read, and requests
-    /// already read wait, undispatched, until writes bring the buffer back below the mark.
-    /// Responses are not refused at the mark (see
-    /// [`send_buffer_limit`](Self::send_buffer_limit)), so a frame may overshoot it.
+    /// The send buffer's high-water mark. Once this many bytes are queued but not yet
+    /// accepted by the transport, new calls and one-way requests are refused with
+    /// `SendBufferFull`. The peer's requests are dispatched only while the unwritten bytes
+    /// plus the answers expected for the requests already running stay below the mark (an
+    /// answer is expected to take what the largest recent one took, 16 KiB before any):
+    /// requests past it are held, in order, until writes and answers make room, and reading
+    /// stops while the held requests' bodies reach the mark. A peer that reads at full speed
+    /// never waits for this; one that does not read is sent about the mark and pushed back.
     pub fn send_buffer_high_water(&mut self, bytes: NonZeroUsize) -> &mut Self {
         self.send_buffer_high_water = bytes;
         self
     }
 
     /// The most bytes this connection holds for a peer that does not read them: the hard
-    /// bound above the [high-water mark](Self::send_buffer_high_water). A response that would
-    /// take the send buffer past it while the buffer is above the mark is not queued: the
-    /// request is answered with status 80 (`SERVER_ERROR`) and a message saying why instead,
-    /// so the caller still gets exactly one answer. A lone response of up to the payload limit
-    /// always fits while the buffer is below the mark.
+    /// bound above the [high-water mark](Self::send_buffer_high_water) (a limit below the
+    /// mark counts as the mark). Answers the high-water mark did not keep back (requests
+    /// that were already running when their answers turned out larger than expected) may
+    /// reach it: an answer that would take the send buffer past it, while the buffer is above
+    /// the mark, is not queued, and the request is answered with status 80 (`SERVER_ERROR`)
+    /// and a message saying why instead, so the caller still gets exactly one answer. A lone
+    /// answer of up to the payload limit always fits while the buffer is below the mark.
+    /// Reading stops while the buffer is at the limit.
     ///
-    /// What a connection holds for its peer is therefore at most
-    /// `max(send_buffer_limit, send_buffer_high_water + payload_limit)`, plus those short
-    /// error answers (one per request awaiting an answer, bounded by
-    /// [`max_inbound_in_flight`](Self::max_inbound_in_flight)), plus what one read brings.
+    /// What a connection holds for its peer is therefore at most `send_buffer_limit +
+    /// payload_limit` (an answer is encoded before it is measured) plus the short error
+    /// answers the connection writes itself (status 80, 100 and 40, a few per request read),
+    /// plus the held requests' bodies (up to the high-water mark and one read).
     pub fn send_buffer_limit(&mut self, bytes: NonZeroUsize) -> &mut Self {
         self.send_buffer_limit = bytes;
         self

@@ -33,6 +33,10 @@ const READONLY_BODY: [u8; 2] = [0x01, b'R'];
 const WRITEABLE_BODY: [u8; 2] = [0x01, b'W'];
 /// Java 3.x refuses event bodies longer than this; we echo no more in heartbeat replies.
 const MAX_EVENT_BODY: usize = 15;
+/// What an answer is expected to cost before any was sent: with the default 16 MiB
+/// high-water mark, a new connection runs 1,024 requests at once before it learns what its
+/// answers take.
+const INITIAL_ANSWER_ESTIMATE: u64 = 16 * 1024;
 /// Timeouts are capped so that `now + timeout` cannot overflow `Instant`.
 const MAX_TIMEOUT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
@@ -185,9 +189,16 @@ pub struct Connection {
     inbound: HashMap<u64, u32>,
     /// The sum of `inbound`'s body lengths.
     inbound_bytes: u64,
-    /// Requests read while the send buffer was at its high-water mark: dispatched, in order,
-    /// once writes bring it below the mark. Reading stops while any wait here.
+    /// Requests read while the answers owed to the peer were at the send buffer's high-water
+    /// mark: dispatched, in order, as writes and answers bring them below it.
     held: VecDeque<InboundRequest>,
+    /// The two-way requests among `held` (the rest of `inbound` are dispatched).
+    held_two_way: usize,
+    /// The body bytes of `held`: reading stops while they reach the high-water mark.
+    held_bytes: u64,
+    /// What one answer is expected to take in the send buffer: the largest recent answer,
+    /// halved at each smaller one (see [`INITIAL_ANSWER_ESTIMATE`]).
+    answer_estimate: u64,
     events: VecDeque<Event>,
     /// Ids of calls whose completion was dropped; drained on every input and command.
     cancels: Arc<CancelQueue>,
@@ -216,6 +227,9 @@ impl Connection {
             inbound: HashMap::new(),
             inbound_bytes: 0,
             held: VecDeque::new(),
+            held_two_way: 0,
+            held_bytes: 0,
+            answer_estimate: INITIAL_ANSWER_ESTIMATE,
             events: VecDeque::new(),
             cancels: Arc::default(),
             cancelled_scratch: Vec::new(),
@@ -441,20 +455,23 @@ impl Connection {
         match encoded {
             Ok(_) => {
                 let len = self.outbound.buf().len() - start;
+                self.answer_estimate = (len as u64).max(self.answer_estimate / 2);
                 if !self.response_fits(buffered, len) {
                     // The peer is not reading what it is owed: keep memory bounded, and
                     // still give the request exactly one answer.
                     self.outbound.truncate(start);
                     self.stats.frames_sent -= 1;
-                    let limit = self.config.send_buffer_limit.get();
+                    let limit = self.send_buffer_limit() as usize;
                     let error = RespondError::SendBufferFull {
                         len,
                         buffered,
                         limit,
                     };
                     self.reject(id, Status::SERVER_ERROR, &error.to_string());
+                    self.release_held();
                     return Err(error);
                 }
+                self.release_held();
                 Ok(())
             }
             Err(EncodeFailure::TooLarge(err)) => {
@@ -586,16 +603,22 @@ impl Connection {
     }
 
     /// Whether to keep reading from the transport. False while the send buffer is at its
-    /// high-water mark, and while requests read then still wait to be dispatched: every
-    /// request read may cost an answer, so a peer that sends without reading would otherwise
-    /// grow memory without bound. Stop reading until writes drain the buffer (TCP then
-    /// pushes back on the peer).
+    /// hard [limit](Config::send_buffer_limit) (heartbeat replies and the connection's own
+    /// error answers are never refused, so a peer that sends without reading would otherwise
+    /// grow it without bound), and while the bodies of the [held](Self::held_requests)
+    /// requests reach the high-water mark: TCP then pushes back on the peer. Reading goes on
+    /// above the high-water mark until then, so that responses to this side's calls are
+    /// still taken in: two ends that both waited for the other to read would wait forever.
     pub fn wants_input(&self) -> bool {
-        self.closed.is_none() && self.held.is_empty() && !self.over_high_water()
+        self.closed.is_none()
+            && self.outbound.unwritten() < self.send_buffer_limit()
+            && self.held_bytes < self.config.send_buffer_high_water.get() as u64
     }
 
-    /// Requests read from the peer that wait for the send buffer to drain below its
-    /// high-water mark before they are reported (see [`wants_input`](Self::wants_input)).
+    /// Requests read from the peer that wait until the answers owed to it drain below the
+    /// send buffer's high-water mark before they are reported as
+    /// [`Event::RequestReceived`]. Responses and events read after them are not held, so
+    /// they may be reported first.
     pub fn held_requests(&self) -> usize {
         self.held.len()
     }
@@ -669,13 +692,12 @@ impl Connection {
                     body,
                     received_at: now,
                 };
-                // While the peer leaves what it is owed unread, what it asks for waits: its
-                // handler would only add to the unread answers.
-                if self.held.is_empty() && !self.over_high_water() {
-                    self.events.push_back(Event::RequestReceived(request));
-                } else {
-                    self.held.push_back(request);
-                }
+                // While the answers owed to the peer fill the send buffer, what it asks for
+                // waits (in order): its handler would only add to the unread answers.
+                self.held_two_way += usize::from(two_way);
+                self.held_bytes += u64::from(header.body_len);
+                self.held.push_back(request);
+                self.release_held();
             }
             // Heartbeat replies, and the unsolicited event responses some peers send: they
             // never touch the pending table (`PROTOCOL.md` §4).
@@ -934,6 +956,8 @@ impl Connection {
         // one-way request's handler runs, a two-way one's answer finds the connection closed.
         self.events
             .extend(self.held.drain(..).map(Event::RequestReceived));
+        self.held_two_way = 0;
+        self.held_bytes = 0;
         // Callback exports and proxies live and die with the connection (`PROTOCOL.md` §6.5).
         self.callbacks.clear();
         self.events.push_back(Event::Closed(reason));
@@ -951,8 +975,23 @@ impl Connection {
         Some(since + interval)
     }
 
-    fn over_high_water(&self) -> bool {
-        self.outbound.unwritten() >= self.config.send_buffer_high_water.get() as u64
+    /// The hard limit of the send buffer; never below the high-water mark.
+    fn send_buffer_limit(&self) -> u64 {
+        self.config
+            .send_buffer_limit
+            .max(self.config.send_buffer_high_water)
+            .get() as u64
+    }
+
+    /// Whether another request may be dispatched: the bytes not yet written plus the answers
+    /// expected for the requests dispatched and not yet answered stay below the high-water
+    /// mark. A peer that reads at full speed keeps this true; one that does not read is
+    /// sent no more than about the mark.
+    fn may_dispatch(&self) -> bool {
+        let owed = (self.inbound.len() - self.held_two_way) as u64;
+        let expected = owed.saturating_mul(self.answer_estimate);
+        self.outbound.unwritten().saturating_add(expected)
+            < self.config.send_buffer_high_water.get() as u64
     }
 
     /// Whether a response frame of `len` bytes may join the `buffered` unwritten ones: any
@@ -960,14 +999,16 @@ impl Connection {
     /// mark (so that a lone response up to the payload limit always goes).
     fn response_fits(&self, buffered: u64, len: usize) -> bool {
         buffered < self.config.send_buffer_high_water.get() as u64
-            || buffered + len as u64 <= self.config.send_buffer_limit.get() as u64
+            || buffered + len as u64 <= self.send_buffer_limit()
     }
 
-    /// Reports the held requests, in order, once the send buffer is below its high-water mark.
+    /// Reports held requests, in order, while there is room for their answers.
     fn release_held(&mut self) {
-        if !self.held.is_empty() && !self.over_high_water() {
-            self.events
-                .extend(self.held.drain(..).map(Event::RequestReceived));
+        while !self.held.is_empty() && self.may_dispatch() {
+            let request = self.held.pop_front().expect("not empty");
+            self.held_two_way -= usize::from(request.two_way);
+            self.held_bytes -= request.body.len() as u64;
+            self.events.push_back(Event::RequestReceived(request));
         }
     }
 

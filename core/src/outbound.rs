@@ -84,6 +84,8 @@ impl Outbound {
     /// Takes back the bytes queued past `len` (a frame just encoded that is not to be sent).
     pub(crate) fn truncate(&mut self, len: usize) {
         self.buf.truncate(len);
+        // Do not keep the memory of a large frame that is not sent.
+        self.buf.shrink_to(len.max(KEEP_CAPACITY));
     }
 
     /// Records that the transport accepted `n` more bytes (clamped to what was transmitted),

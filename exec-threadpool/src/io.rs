@@ -38,6 +38,10 @@ use tether_core::{
 
 use crate::timer::ThreadRuntime;
 
+/// The reader thread's name.
+const READER_NAME: &str = "tether-read";
+/// How often the reader looks for forwarded requests while the core holds some back.
+const HELD_POLL: Duration = Duration::from_millis(5);
 /// Bytes read at most per `read` (one buffer per connection, allocated once).
 const READ_BUF: usize = 64 * 1024;
 /// A write buffer that grew past this (a large body) is released once written.
@@ -54,8 +58,8 @@ const WRITE_STALL_TICK: Duration = Duration::from_millis(20);
 struct Signals {
     /// The writer waits here for commands, deadlines and the connection's end.
     writer: Condvar,
-    /// The reader waits here while the connection wants no input (its send buffer is over
-    /// the high-water mark), until writes drain it.
+    /// The reader waits here while the connection wants no input (its send buffer is at
+    /// its limit), until writes drain it, or until requests are forwarded to it.
     reader: Condvar,
 }
 
@@ -108,6 +112,7 @@ pub(crate) fn spawn(
             armed: Mutex::new(None),
             stream: direct_half,
             commanded: AtomicBool::new(false),
+            forwarded: Mutex::new(Vec::new()),
         }
     });
     let shared = io.shared.clone();
@@ -129,7 +134,7 @@ pub(crate) fn spawn(
         .name("tether-write".to_owned())
         .spawn(move || writer.run())?;
     if let Err(e) = thread::Builder::new()
-        .name("tether-read".to_owned())
+        .name(READER_NAME.to_owned())
         .spawn(move || reader.run())
     {
         // The writer runs: closing ends it.
@@ -157,6 +162,10 @@ struct IoInner {
     /// A command was issued while this connection's threads delivered its events: write
     /// once the delivery is over.
     commanded: AtomicBool,
+    /// Requests the core held back (answers owed to the peer filled the send buffer) and
+    /// released on another thread: the reader delivers them, so that directly dispatched
+    /// handlers run on the reader, in order, as every other request's do.
+    forwarded: Mutex<Vec<Event>>,
 }
 
 /// What one round of writing left to do.
@@ -284,6 +293,26 @@ impl IoInner {
         if events.is_empty() {
             return;
         }
+        if events
+            .iter()
+            .any(|e| matches!(e, Event::RequestReceived(_)))
+            && thread::current().name() != Some(READER_NAME)
+            && !self.shared.lock().is_closed()
+        {
+            // Held requests released by writes or answers: hand them to the reader.
+            let (requests, others): (Vec<Event>, Vec<Event>) = events
+                .drain(..)
+                .partition(|e| matches!(e, Event::RequestReceived(_)));
+            *events = others;
+            self.forwarded.lock().extend(requests);
+            let conn = self.shared.lock();
+            self.signals.reader.notify_all();
+            if conn.is_closed() {
+                // The reader may be gone: deliver whatever it has not taken here.
+                drop(conn);
+                events.append(&mut self.forwarded.lock());
+            }
+        }
         let outer = DELIVERING.replace(self.address());
         for event in events.drain(..) {
             tether_core::deliver(event, &self.shared, &*self.handler, &*self.executor);
@@ -320,6 +349,8 @@ impl Reader {
         let _guard = CloseOnPanic(&self.io, &self.stream);
         let mut buf = vec![0u8; READ_BUF].into_boxed_slice();
         let mut events = Vec::new();
+        // Whether reads time out (`HELD_POLL`), to look for forwarded requests.
+        let mut polling = false;
         loop {
             let result = (&self.stream).read(&mut buf);
             let now = self.io.shared.now();
@@ -327,7 +358,11 @@ impl Reader {
             match result {
                 Ok(0) => conn.handle_closed(now),
                 Ok(n) => conn.handle_input(now, &buf[..n]),
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::Interrupted | ErrorKind::WouldBlock | ErrorKind::TimedOut
+                    ) => {}
                 Err(_) => conn.handle_closed(now),
             }
             events.extend(std::iter::from_fn(|| conn.poll_event()));
@@ -339,28 +374,53 @@ impl Reader {
             }
             let closed = conn.is_closed();
             let wants_input = conn.wants_input();
+            // Only this thread's reads make the core hold requests: while it holds some,
+            // others may release them, and reads must not block past `HELD_POLL`.
+            let held = conn.held_requests() > 0;
             drop(conn);
             self.io.deliver(&mut events);
+            self.deliver_forwarded(&mut events);
             if closed {
                 return;
             }
-            if !wants_input && !self.wait_for_room() {
+            if held != polling {
+                polling = held;
+                let timeout = polling.then_some(HELD_POLL);
+                if self.stream.set_read_timeout(timeout).is_err() {
+                    self.io.shared.close();
+                }
+            }
+            if !wants_input && !self.wait_for_room(&mut events) {
                 return;
             }
         }
     }
 
-    /// Waits while the send buffer is over its high-water mark (the core's back-pressure
-    /// on a peer that sends without reading). Returns `false` if the connection ended.
-    fn wait_for_room(&self) -> bool {
-        let mut conn = self.io.shared.lock();
-        while !conn.wants_input() {
-            if conn.is_closed() {
-                return false;
+    /// Delivers the requests released on other threads (see `IoInner::forwarded`).
+    fn deliver_forwarded(&self, events: &mut Vec<Event>) {
+        events.append(&mut self.io.forwarded.lock());
+        self.io.deliver(events);
+    }
+
+    /// Waits while the connection wants no input (the core's back-pressure on a peer that
+    /// sends without reading), delivering requests forwarded meanwhile. Returns `false` if
+    /// the connection ended.
+    fn wait_for_room(&self, events: &mut Vec<Event>) -> bool {
+        loop {
+            {
+                let mut conn = self.io.shared.lock();
+                while !conn.wants_input() && self.io.forwarded.lock().is_empty() {
+                    if conn.is_closed() {
+                        return false;
+                    }
+                    conn.wait(&self.io.signals.reader);
+                }
+                if conn.wants_input() && self.io.forwarded.lock().is_empty() {
+                    return true;
+                }
             }
-            conn.wait(&self.io.signals.reader);
+            self.deliver_forwarded(events);
         }
-        true
     }
 }
 

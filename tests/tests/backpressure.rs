@@ -101,53 +101,28 @@ fn read_answers(
     }
 }
 
-fn consumer_that_does_not_read(executor: &str) {
-    let peer = ChildPeer::spawn(env!("CARGO_BIN_EXE_fault-peer"), executor, None)
-        .expect("the provider process starts");
-    let rss = || peer.rss_bytes().expect("the provider's resident size");
-    let mut stream = TcpStream::connect(peer.addr()).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .expect("timeout");
-    let mut conn = Connection::new(Config::new(Side::Consumer), Instant::now());
-    let mut buf = vec![0; 1 << 16];
-    // One answered call first, so that the baseline is a provider that has served.
-    let mut warm = send(&mut conn, &mut stream, 1, bytes_request(1, 0));
-    read_answers(executor, &mut conn, &mut stream, &mut buf, 1);
-    assert!(warm[0].response.try_take().expect("answered").is_ok());
-    std::thread::sleep(Duration::from_millis(200));
+/// Pipelines [`REQUESTS`] requests for [`REPLY`]-byte answers on `conn`, reads nothing for
+/// `pause` while sampling the provider's resident size, then reads every answer. Returns the
+/// provider's growth over `baseline` and how many answers were the value (the others are
+/// status 80, checked).
+fn burst(
+    executor: &str,
+    conn: &mut Connection,
+    stream: &mut TcpStream,
+    pause: Duration,
+    rss: &dyn Fn() -> u64,
+) -> (u64, usize) {
     let baseline = rss();
-
-    let mut calls = send(
-        &mut conn,
-        &mut stream,
-        REQUESTS,
-        bytes_request(REPLY, DELAY_MS),
-    );
-    // The provider answers what it can and holds the rest; sample its size meanwhile.
+    let mut calls = send(conn, stream, REQUESTS, bytes_request(REPLY, DELAY_MS));
     let mut peak = baseline;
-    let watch_until = Instant::now() + Duration::from_secs(3);
+    let watch_until = Instant::now() + pause;
     while Instant::now() < watch_until {
         peak = peak.max(rss());
         std::thread::sleep(Duration::from_millis(20));
     }
-    let growth = peak.saturating_sub(baseline);
-    eprintln!(
-        "[{executor}] consumer that does not read: {REQUESTS} x {} KiB owed, provider grew by \
-         {:.1} MiB (baseline {:.1} MiB, bound {} MiB)",
-        REPLY >> 10,
-        growth as f64 / (1 << 20) as f64,
-        baseline as f64 / (1 << 20) as f64,
-        GROWTH_BOUND >> 20
-    );
-    assert!(
-        growth <= GROWTH_BOUND,
-        "[{executor}] the provider grew by {growth} bytes for a peer that does not read"
-    );
-
-    // The consumer reads again: every request has exactly one answer.
-    read_answers(executor, &mut conn, &mut stream, &mut buf, REQUESTS);
-    let (mut values, mut refused) = (0, 0);
+    let mut buf = vec![0; 1 << 16];
+    read_answers(executor, conn, stream, &mut buf, REQUESTS);
+    let mut values = 0;
     for call in &mut calls {
         let response = call
             .response
@@ -167,15 +142,68 @@ fn consumer_that_does_not_read(executor: &str) {
                     assert_eq!(status, Status::SERVER_ERROR);
                     let message = message.unwrap_or_default();
                     assert!(message.contains("not yet read by the peer"), "{message}");
-                    refused += 1;
                 }
                 Reply::Ok(_) => unreachable!("not status 20"),
             }
         }
     }
-    eprintln!("[{executor}] once read: {values} answered with the value, {refused} with status 80");
-    assert_eq!(values + refused, REQUESTS);
+    (peak.saturating_sub(baseline), values)
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1 << 20) as f64
+}
+
+fn consumer_that_does_not_read(executor: &str) {
+    let peer = ChildPeer::spawn(env!("CARGO_BIN_EXE_fault-peer"), executor, None)
+        .expect("the provider process starts");
+    let rss = || peer.rss_bytes().expect("the provider's resident size");
+    let mut stream = TcpStream::connect(peer.addr()).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let mut conn = Connection::new(Config::new(Side::Consumer), Instant::now());
+    let mut buf = vec![0; 1 << 16];
+    // One answered call first, so that the baseline is a provider that has served.
+    let mut warm = send(&mut conn, &mut stream, 1, bytes_request(1, 0));
+    read_answers(executor, &mut conn, &mut stream, &mut buf, 1);
+    assert!(warm[0].response.try_take().expect("answered").is_ok());
+    std::thread::sleep(Duration::from_millis(200));
+
+    // The connection has only seen a tiny answer: all 256 requests run at once, and the
+    // answers past the limit are refused.
+    let pause = Duration::from_secs(3);
+    let (growth, values) = burst(executor, &mut conn, &mut stream, pause, &rss);
+    eprintln!(
+        "[{executor}] consumer that does not read, first burst: {REQUESTS} x {} KiB owed, \
+         provider grew by {:.1} MiB (bound {} MiB); once read, {values} answered with the \
+         value, {} with status 80",
+        REPLY >> 10,
+        mib(growth),
+        GROWTH_BOUND >> 20,
+        REQUESTS - values,
+    );
+    assert!(
+        growth <= GROWTH_BOUND,
+        "[{executor}] the provider grew by {growth} bytes for a peer that does not read"
+    );
     assert!(values > 0);
+
+    // Now it expects 1 MiB answers: it runs about 16 at once and holds the rest until they
+    // are read. Nothing is refused.
+    let (growth, values) = burst(executor, &mut conn, &mut stream, pause, &rss);
+    eprintln!(
+        "[{executor}] consumer that does not read, second burst: provider grew by {:.1} MiB; \
+         once read, {values} answered with the value",
+        mib(growth),
+    );
+    assert!(growth <= GROWTH_BOUND);
+    assert_eq!(values, REQUESTS, "[{executor}] answers refused");
+
+    // A consumer that reads at full speed gets every answer.
+    let (_, values) = burst(executor, &mut conn, &mut stream, Duration::ZERO, &rss);
+    eprintln!("[{executor}] consumer that reads: {values} answered with the value");
+    assert_eq!(values, REQUESTS, "[{executor}] answers refused");
 }
 
 /// The other way: the provider stops reading (a proxy between them stops reading from the
@@ -235,6 +263,78 @@ fn provider_that_does_not_read(executor: &str) {
             .unwrap_or_else(|e| panic!("[{executor}] call {i}: {e}"));
         assert_eq!(echoed, Some(Binary(vec![i as u8; ARG])));
     }
+}
+
+/// `threadName()`.
+fn thread_name_request() -> Vec<u8> {
+    let mut attachments = Attachments::new();
+    attachments.insert("path", SERVICE);
+    attachments.insert("interface", SERVICE);
+    attachments.insert("version", VERSION);
+    let body = RequestBody {
+        dubbo_version: DUBBO_VERSION,
+        path: SERVICE,
+        version: Some(VERSION),
+        method: "threadName",
+        parameter_types: "",
+        args: &(),
+        attachments: &attachments,
+    };
+    let mut out = Vec::new();
+    body.encode(&mut out).expect("encodes");
+    out
+}
+
+/// Requests held while the answers owed fill the send buffer are released by writes, on the
+/// thread pool adapter's writer thread: they must still run where directly dispatched
+/// handlers run, on the connection's reader, in order.
+#[test]
+fn threadpool_held_requests_run_on_the_reader() {
+    let exec = tether_tests::exec::ThreadPool::new();
+    let mut config = Config::new(Side::Provider);
+    config.send_buffer_high_water(std::num::NonZeroUsize::new(64 * 1024).unwrap());
+    let fixture = conformance::provider_on(&exec, "127.0.0.1:0", true, config);
+    let mut stream = TcpStream::connect(fixture.addr()).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let mut conn = Connection::new(Config::new(Side::Consumer), Instant::now());
+    // Answers of 4 MiB (more than the socket buffers take), unread for a while: the
+    // requests behind them are held.
+    let mut big = send(&mut conn, &mut stream, 8, bytes_request(4 << 20, 0));
+    let mut names = send(&mut conn, &mut stream, 20, thread_name_request());
+    std::thread::sleep(Duration::from_millis(300));
+    let held = fixture.server.connections()[0].lock().held_requests();
+    assert!(held > 0, "nothing was held");
+    let mut buf = vec![0; 1 << 16];
+    read_answers("threadpool", &mut conn, &mut stream, &mut buf, 28);
+    for call in &mut big {
+        let response = call
+            .response
+            .try_take()
+            .expect("answered")
+            .expect("a response");
+        assert_eq!(response.status, Status::OK);
+    }
+    for call in &mut names {
+        let response = call
+            .response
+            .try_take()
+            .expect("answered")
+            .expect("a response");
+        let name = match decode_reply::<String>(response.status, &response.body).expect("decodes") {
+            Reply::Ok(reply) => match reply.result {
+                tether_core::message::Returned::Value(name) => name,
+                other => panic!("{other:?}"),
+            },
+            Reply::Error { status, message } => panic!("{status:?}: {message:?}"),
+        };
+        assert!(
+            name.starts_with("tether-read"),
+            "a held request ran on {name}"
+        );
+    }
+    eprintln!("[threadpool] {held} held requests ran on the reader once released");
 }
 
 #[test]

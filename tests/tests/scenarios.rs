@@ -235,7 +235,10 @@ fn disconnect_fails_ten_thousand_pending_calls_at_once() {
         })
         .collect();
     pair.run_for(ms(20));
-    assert_eq!(pair.provider.requests.len(), 10_000, "nobody answers");
+    // Nobody answers; the provider runs 1,024 at once (their answers expected to take
+    // 16 KiB each, up to the 16 MiB mark) and holds the rest.
+    assert_eq!(pair.provider.requests.len(), 1_024);
+    assert_eq!(pair.provider.conn.held_requests(), 10_000 - 1_024);
     let before = pair.now;
     pair.reset();
     assert_eq!(
@@ -770,7 +773,9 @@ fn a_peer_that_sends_without_reading_is_pushed_back() {
     // The provider floods heartbeats at a consumer whose transport accepts no bytes: the
     // replies pile up only to the high-water mark, then the consumer stops reading.
     let mut consumer = Config::new(Side::Consumer);
-    consumer.send_buffer_high_water(NonZeroUsize::new(1_000).unwrap());
+    consumer
+        .send_buffer_high_water(NonZeroUsize::new(1_000).unwrap())
+        .send_buffer_limit(NonZeroUsize::new(1_000).unwrap());
     let mut pair = Pair::with(
         17,
         consumer,
@@ -783,6 +788,7 @@ fn a_peer_that_sends_without_reading_is_pushed_back() {
     }
     pair.run_for(ms(50));
     assert!(!pair.consumer.conn.wants_input());
+    // Reading goes on above the high-water mark, up to the hard limit (never below it).
     let buffered = pair.consumer.conn.unwritten_bytes();
     assert!(buffered < 1_000 + 17 * 20, "buffered {buffered} bytes");
     // Once the transport drains, reading resumes and every heartbeat is answered.
@@ -792,67 +798,149 @@ fn a_peer_that_sends_without_reading_is_pushed_back() {
     assert_eq!(pair.consumer.conn.stats().heartbeats_answered, 1_000);
 }
 
-#[test]
-fn a_peer_that_does_not_read_its_answers_is_held_to_the_send_buffer_limit() {
-    // A consumer pipelines requests and stops reading (the provider's transport accepts no
-    // bytes). The answers pile up to the limit, answers beyond it become status 80, and
-    // requests read meanwhile wait undispatched, with reading stopped, until it reads again.
-    let mut provider = Config::new(Side::Provider);
-    provider
-        .send_buffer_high_water(NonZeroUsize::new(10_000).unwrap())
-        .send_buffer_limit(NonZeroUsize::new(30_000).unwrap());
-    let mut pair = Pair::with(
-        21,
-        Config::new(Side::Consumer),
-        provider,
-        LinkConfig::default(),
-    );
-    pair.provider.stalled = true;
+/// Starts `n` calls from `end`, each with a one-byte body `first + i`.
+fn start_calls(pair: &mut Pair, end: End, first: u8, n: u8) -> Vec<tether_core::Call> {
     let now = pair.now;
-    let mut calls: Vec<_> = (0..50u8)
+    (first..first + n)
         .map(|i| {
-            pair.consumer
+            pair.end(end)
                 .conn
                 .start_call(now, opts(10_000), vec![i])
                 .unwrap()
         })
-        .collect();
-    pair.run_for(ms(10));
-    assert_eq!(
-        pair.provider.requests.len(),
-        50,
-        "read while nothing was owed"
-    );
+        .collect()
+}
 
-    let now = pair.now;
+/// Answers every request `end` has taken with `len` bytes repeating its first body byte,
+/// letting the link move after each answer. Returns the refused ones.
+fn answer_all(pair: &mut Pair, end: End, len: usize) -> usize {
     let mut refused = 0;
-    for request in std::mem::take(&mut pair.provider.requests) {
-        let answer = vec![request.body[0]; 5_000];
+    while let Some(request) = pair.end(end).requests.pop_front() {
+        let now = pair.now;
+        let answer = vec![request.body[0]; len];
         match pair
-            .provider
+            .end(end)
             .conn
             .respond(now, request.id, Status::OK, request.serialization, answer)
         {
             Ok(()) => {}
-            Err(RespondError::SendBufferFull { limit: 30_000, .. }) => refused += 1,
+            Err(RespondError::SendBufferFull { .. }) => refused += 1,
             Err(other) => panic!("unexpected {other}"),
         }
+        pair.settle();
     }
+    refused
+}
+
+/// Checks that every call has exactly one outcome: its own `len`-byte answer (call `i` sent
+/// byte `i`) or, for `refused` of them, status 80 with the reason.
+fn check_answers(pair: &mut Pair, calls: &mut [tether_core::Call], len: usize, refused: usize) {
+    let mut seen_refused = 0;
+    for (i, call) in calls.iter_mut().enumerate() {
+        let response = outcome(&mut call.response).expect("a response");
+        if response.status == Status::OK {
+            assert_eq!(&response.body[..], &vec![i as u8; len][..]);
+        } else {
+            assert_eq!(response.status, Status::SERVER_ERROR);
+            let message = String::from_utf8_lossy(&response.body).into_owned();
+            assert!(message.contains("not yet read by the peer"), "{message}");
+            seen_refused += 1;
+        }
+        assert_eq!(
+            pair.consumer
+                .call_deliveries
+                .get(&call.id)
+                .copied()
+                .unwrap_or(0)
+                + pair
+                    .provider
+                    .call_deliveries
+                    .get(&call.id)
+                    .copied()
+                    .unwrap_or(0),
+            1
+        );
+    }
+    assert_eq!(seen_refused, refused);
+}
+
+fn small_buffers(high_water: usize, limit: usize) -> Config {
+    let mut config = Config::new(Side::Provider);
+    config
+        .send_buffer_high_water(NonZeroUsize::new(high_water).unwrap())
+        .send_buffer_limit(NonZeroUsize::new(limit).unwrap());
+    config
+}
+
+#[test]
+fn a_peer_that_does_not_read_is_sent_about_the_high_water_mark() {
+    // A consumer pipelines requests and reads nothing (the provider's transport accepts no
+    // bytes). The provider dispatches while the unwritten bytes plus the answers it expects
+    // for the requests in progress stay under the mark, and holds the rest, in order.
+    let mut pair = Pair::with(
+        21,
+        Config::new(Side::Consumer),
+        small_buffers(10_000, 30_000),
+        LinkConfig::default(),
+    );
+    pair.provider.stalled = true;
+    let mut calls = start_calls(&mut pair, End::Consumer, 0, 50);
+    pair.run_for(ms(10));
+    // Before any answer, one is expected to take 16 KiB: one request at a time.
+    assert_eq!(pair.provider.requests.len(), 1);
+    assert_eq!(pair.provider.conn.held_requests(), 49);
+    assert_eq!(answer_all(&mut pair, End::Provider, 5_000), 0);
+    // The first two answers (5,016 bytes each) take the buffer over the mark: the rest wait.
+    assert_eq!(pair.provider.conn.held_requests(), 48);
+    assert_eq!(pair.provider.conn.unwritten_bytes(), 2 * 5_016);
+    // Reading goes on meanwhile (responses to the provider's own calls still come in).
+    assert!(pair.provider.conn.wants_input());
+
+    // The consumer reads again: everything is dispatched, answered and delivered.
+    pair.provider.stalled = false;
+    for _ in 0..100 {
+        pair.run_for(ms(1));
+        answer_all(&mut pair, End::Provider, 5_000);
+    }
+    assert_eq!(pair.provider.conn.held_requests(), 0);
+    check_answers(&mut pair, &mut calls, 5_000, 0);
+}
+
+#[test]
+fn answers_larger_than_expected_meet_the_send_buffer_limit() {
+    // Small answers teach the provider to expect small ones; then a consumer that does not
+    // read asks for large ones: all are dispatched, and the answers past the limit become
+    // status 80. Requests read meanwhile are held until the consumer reads again.
+    let mut pair = Pair::with(
+        22,
+        Config::new(Side::Consumer),
+        small_buffers(10_000, 30_000),
+        LinkConfig::default(),
+    );
+    let mut warm = start_calls(&mut pair, End::Consumer, 0, 30);
+    for _ in 0..40 {
+        pair.run_for(ms(1));
+        answer_all(&mut pair, End::Provider, 10);
+    }
+    check_answers(&mut pair, &mut warm, 10, 0);
+
+    pair.provider.stalled = true;
+    let mut calls = start_calls(&mut pair, End::Consumer, 0, 50);
+    pair.run_for(ms(10));
+    assert_eq!(
+        pair.provider.requests.len(),
+        50,
+        "answers of ~26 bytes expected"
+    );
+    let refused = answer_all(&mut pair, End::Provider, 5_000);
     // 5,016-byte frames: two below the mark, three more up to the limit.
     assert_eq!(refused, 45);
     let held = pair.provider.conn.unwritten_bytes();
     assert!(held <= 30_000 + 45 * 200, "{held} bytes held for the peer");
-    assert!(!pair.provider.conn.wants_input());
 
-    // The provider reads no more; requests already read (here handed straight to it, as a
-    // transport's last read would) wait: dispatching them would only add unread answers.
+    // Requests read now (as a transport's last read would hand them over) wait.
     let now = pair.now;
-    calls.extend((50..60u8).map(|i| {
-        pair.consumer
-            .conn
-            .start_call(now, opts(10_000), vec![i])
-            .unwrap()
-    }));
+    calls.extend(start_calls(&mut pair, End::Consumer, 50, 10));
     let mut wire = Vec::new();
     pair.consumer.conn.poll_transmit(now, &mut wire);
     pair.consumer.conn.handle_written(now, wire.len());
@@ -860,95 +948,56 @@ fn a_peer_that_does_not_read_its_answers_is_held_to_the_send_buffer_limit() {
     pair.run_for(ms(10));
     assert!(pair.provider.requests.is_empty());
     assert_eq!(pair.provider.conn.held_requests(), 10);
-    assert!(!pair.provider.conn.wants_input());
 
-    // The consumer reads again: the held requests are dispatched and answered in full (each
-    // written before the next is made, as a reading peer allows).
     pair.provider.stalled = false;
-    pair.run_for(ms(10));
+    for _ in 0..100 {
+        pair.run_for(ms(1));
+        answer_all(&mut pair, End::Provider, 5_000);
+    }
     assert_eq!(pair.provider.conn.held_requests(), 0);
-    assert!(pair.provider.conn.wants_input());
-    let now = pair.now;
-    for request in std::mem::take(&mut pair.provider.requests) {
-        let answer = vec![request.body[0]; 5_000];
-        pair.provider
-            .conn
-            .respond(now, request.id, Status::OK, request.serialization, answer)
-            .unwrap();
-        pair.settle();
-    }
-    pair.run_for(ms(10));
-
-    let mut answered = 0;
-    for (i, call) in calls.iter_mut().enumerate() {
-        let response = outcome(&mut call.response).expect("a response");
-        if response.status == Status::OK {
-            assert_eq!(&response.body[..], &vec![i as u8; 5_000][..]);
-            answered += 1;
-        } else {
-            assert_eq!(response.status, Status::SERVER_ERROR);
-            let message = String::from_utf8_lossy(&response.body).into_owned();
-            assert!(message.contains("not yet read by the peer"), "{message}");
-        }
-        assert_eq!(pair.consumer.call_deliveries[&call.id], 1);
-    }
-    assert_eq!(answered, 15);
+    check_answers(&mut pair, &mut calls, 5_000, 45);
 }
 
 #[test]
-fn a_provider_that_does_not_read_callback_answers_is_held_to_the_limit_too() {
-    // The same bound on the consumer's side of the connection: callbacks are requests from
-    // the provider, and the consumer owes their answers.
-    let mut consumer = Config::new(Side::Consumer);
-    consumer
-        .send_buffer_high_water(NonZeroUsize::new(4_000).unwrap())
-        .send_buffer_limit(NonZeroUsize::new(8_000).unwrap());
+fn a_peer_that_reads_gets_every_answer_however_many_are_made_at_once() {
+    // Fifty answers of 5,000 bytes, made 5 ms after each request, to a peer that reads
+    // everything: the dispatch follows what answers cost, none meets the limit.
     let mut pair = Pair::with(
-        22,
+        23,
+        Config::new(Side::Consumer),
+        small_buffers(10_000, 30_000),
+        LinkConfig::default(),
+    );
+    pair.provider.handler = Some(Box::new(|request| {
+        Some((ms(5), Status::OK, vec![request.body[0]; 5_000]))
+    }));
+    let mut calls = start_calls(&mut pair, End::Consumer, 0, 50);
+    pair.run_for(ms(500));
+    check_answers(&mut pair, &mut calls, 5_000, 0);
+}
+
+#[test]
+fn a_provider_that_does_not_read_callback_answers_is_sent_about_the_mark_too() {
+    // The same on the consumer's side: callbacks are requests from the provider, and the
+    // consumer owes their answers.
+    let mut consumer = small_buffers(4_000, 8_000);
+    consumer.keepalive(Keepalive::consumer());
+    let mut pair = Pair::with(
+        24,
         consumer,
         Config::new(Side::Provider),
         LinkConfig::default(),
     );
     pair.consumer.stalled = true;
-    let now = pair.now;
-    let mut calls: Vec<_> = (0..20u8)
-        .map(|i| {
-            pair.provider
-                .conn
-                .start_call(now, opts(10_000), vec![i])
-                .unwrap()
-        })
-        .collect();
+    let mut calls = start_calls(&mut pair, End::Provider, 0, 20);
     pair.run_for(ms(10));
-    let now = pair.now;
-    let results: Vec<_> = std::mem::take(&mut pair.consumer.requests)
-        .into_iter()
-        .map(|request| {
-            pair.consumer.conn.respond(
-                now,
-                request.id,
-                Status::OK,
-                request.serialization,
-                vec![0; 2_000],
-            )
-        })
-        .collect();
-    assert_eq!(results.len(), 20);
-    // 2,016-byte frames: two below the mark, one more up to the limit.
-    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 3);
-    assert!(pair.consumer.conn.unwritten_bytes() <= 8_000 + 16 * 200);
+    assert_eq!(answer_all(&mut pair, End::Consumer, 2_000), 0);
+    assert_eq!(pair.consumer.conn.held_requests(), 18);
+    assert!(pair.consumer.conn.unwritten_bytes() <= 2 * 2_016);
     pair.consumer.stalled = false;
-    pair.run_for(ms(10));
-    let statuses: Vec<_> = calls
-        .iter_mut()
-        .map(|call| outcome(&mut call.response).expect("a response").status)
-        .collect();
-    assert_eq!(statuses.iter().filter(|s| **s == Status::OK).count(), 3);
-    assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == Status::SERVER_ERROR)
-            .count(),
-        17
-    );
+    for _ in 0..100 {
+        pair.run_for(ms(1));
+        answer_all(&mut pair, End::Consumer, 2_000);
+    }
+    check_answers(&mut pair, &mut calls, 2_000, 0);
 }
