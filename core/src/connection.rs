@@ -694,10 +694,14 @@ impl Connection {
                 };
                 // While the answers owed to the peer fill the send buffer, what it asks for
                 // waits (in order): its handler would only add to the unread answers.
-                self.held_two_way += usize::from(two_way);
-                self.held_bytes += u64::from(header.body_len);
-                self.held.push_back(request);
-                self.release_held();
+                let this = usize::from(two_way);
+                if self.held.is_empty() && self.may_dispatch(this) {
+                    self.events.push_back(Event::RequestReceived(request));
+                } else {
+                    self.held_two_way += this;
+                    self.held_bytes += u64::from(header.body_len);
+                    self.held.push_back(request);
+                }
             }
             // Heartbeat replies, and the unsolicited event responses some peers send: they
             // never touch the pending table (`PROTOCOL.md` §4).
@@ -987,8 +991,9 @@ impl Connection {
     /// expected for the requests dispatched and not yet answered stay below the high-water
     /// mark. A peer that reads at full speed keeps this true; one that does not read is
     /// sent no more than about the mark.
-    fn may_dispatch(&self) -> bool {
-        let owed = (self.inbound.len() - self.held_two_way) as u64;
+    /// `this` counts the request being decided on if it is in `inbound` already.
+    fn may_dispatch(&self, this: usize) -> bool {
+        let owed = (self.inbound.len() - self.held_two_way - this) as u64;
         let expected = owed.saturating_mul(self.answer_estimate);
         self.outbound.unwritten().saturating_add(expected)
             < self.config.send_buffer_high_water.get() as u64
@@ -1004,7 +1009,7 @@ impl Connection {
 
     /// Reports held requests, in order, while there is room for their answers.
     fn release_held(&mut self) {
-        while !self.held.is_empty() && self.may_dispatch() {
+        while !self.held.is_empty() && self.may_dispatch(0) {
             let request = self.held.pop_front().expect("not empty");
             self.held_two_way -= usize::from(request.two_way);
             self.held_bytes -= request.body.len() as u64;
