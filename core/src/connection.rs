@@ -37,6 +37,8 @@ const MAX_EVENT_BODY: usize = 15;
 /// high-water mark, a new connection runs 1,024 requests at once before it learns what its
 /// answers take.
 const INITIAL_ANSWER_ESTIMATE: u64 = 16 * 1024;
+/// What a held request costs beyond its body (so that empty ones count too).
+const HELD_OVERHEAD: u64 = 128;
 /// Timeouts are capped so that `now + timeout` cannot overflow `Instant`.
 const MAX_TIMEOUT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
@@ -194,7 +196,8 @@ pub struct Connection {
     held: VecDeque<InboundRequest>,
     /// The two-way requests among `held` (the rest of `inbound` are dispatched).
     held_two_way: usize,
-    /// The body bytes of `held`: reading stops while they reach the high-water mark.
+    /// The bytes of `held` (bodies plus [`HELD_OVERHEAD`] each): reading stops while they
+    /// reach the high-water mark.
     held_bytes: u64,
     /// What one answer is expected to take in the send buffer: the largest recent answer,
     /// halved at each smaller one (see [`INITIAL_ANSWER_ESTIMATE`]).
@@ -699,7 +702,7 @@ impl Connection {
                     self.events.push_back(Event::RequestReceived(request));
                 } else {
                     self.held_two_way += this;
-                    self.held_bytes += u64::from(header.body_len);
+                    self.held_bytes += HELD_OVERHEAD + u64::from(header.body_len);
                     self.held.push_back(request);
                 }
             }
@@ -1012,7 +1015,7 @@ impl Connection {
         while !self.held.is_empty() && self.may_dispatch(0) {
             let request = self.held.pop_front().expect("not empty");
             self.held_two_way -= usize::from(request.two_way);
-            self.held_bytes -= request.body.len() as u64;
+            self.held_bytes -= HELD_OVERHEAD + request.body.len() as u64;
             self.events.push_back(Event::RequestReceived(request));
         }
     }

@@ -33,7 +33,8 @@ fn chosen_request_ids_are_admitted_in_linear_time() {
         .filter(|e| matches!(e, Event::RequestReceived(_)))
         .count();
     let elapsed = start.elapsed();
-    assert_eq!(received as u64, n);
+    // All admitted; those past what their expected answers leave room for are held.
+    assert_eq!((received + conn.held_requests()) as u64, n);
     assert_eq!(conn.inbound_in_flight() as u64, n);
     // Linear: well under a second even in a debug build; quadratic: minutes.
     assert!(

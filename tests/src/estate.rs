@@ -88,7 +88,7 @@ impl Cases<'_> {
 /// `$echo`, attachments and a parameter callback. Cases whose name starts with an entry of
 /// `skip` are not run (printed as `SKIP name`): e.g. `&["callback"]` for a peer without
 /// parameter callbacks. For the callback case the reference's connection must answer
-/// requests with a [`CallbackDispatcher`] (as [`reference`] sets up).
+/// requests with a [`CallbackDispatcher`] (as [`reference()`] sets up).
 pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
     let mut c = Cases {
         reference,
@@ -297,8 +297,8 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
     });
 
     c.run("mode.generic.echoUser", |r| {
-        // A POJO argument as a map; the result is the POJO as a map (Java's provider
-        // generalizes it, with a "class" entry) or as the object (tether's provider).
+        // A POJO argument as a map; the result is the POJO as a map with a "class" entry
+        // (providers generalize it, as Java's `GenericFilter` does).
         let user = Value::Map {
             type_name: None,
             entries: vec![("name".into(), "gus".into()), ("age".into(), Value::Int(9))],

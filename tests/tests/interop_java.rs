@@ -56,23 +56,6 @@ const KNOWN: &[Known] = &[
                null; Java echoes it",
     },
     Known {
-        direction: "java-consumer",
-        lines: BOTH,
-        case: "generic.echoUser-as-map",
-        what: "tether's provider answers a generic ($invoke) call with the typed POJO \
-               (org.apache.dubbo.demo.User); Java's GenericFilter generalizes the result to a \
-               Map (with a \"class\" entry), which is what a generic consumer expects",
-    },
-    Known {
-        direction: "java-consumer",
-        lines: BOTH,
-        case: "generic.exception",
-        what: "tether's provider answers a generic ($invoke) call that throws with the \
-               exception itself (java.lang.RuntimeException); Java's GenericFilter wraps it in \
-               com.alibaba.dubbo.rpc.service.GenericException (message: the original's class, \
-               message and stack trace)",
-    },
-    Known {
         direction: "tether-consumer",
         lines: BOTH,
         case: "unknownMethod",

@@ -1001,3 +1001,33 @@ fn a_provider_that_does_not_read_callback_answers_is_sent_about_the_mark_too() {
     }
     check_answers(&mut pair, &mut calls, 2_000, 0);
 }
+
+#[test]
+fn held_requests_are_bounded_even_when_empty() {
+    // While requests are held, reading stops once they reach the high-water mark, counting
+    // a fixed cost for each so that a flood of empty one-way requests is bounded too.
+    let mut pair = Pair::with(
+        25,
+        Config::new(Side::Consumer),
+        small_buffers(10_000, 30_000),
+        LinkConfig::default(),
+    );
+    pair.provider.stalled = true;
+    let _running = start_calls(&mut pair, End::Consumer, 0, 1);
+    pair.run_for(ms(10));
+    assert_eq!(answer_all(&mut pair, End::Provider, 12_000), 0);
+    let now = pair.now;
+    for _ in 0..10_000 {
+        pair.consumer
+            .conn
+            .send_oneway(now, SerializationId::HESSIAN2, false, Vec::new())
+            .unwrap();
+    }
+    pair.run_for(ms(50));
+    let held = pair.provider.conn.held_requests();
+    assert!(held > 0 && held < 200, "{held} requests held");
+    assert!(!pair.provider.conn.wants_input());
+    pair.provider.stalled = false;
+    pair.run_for(ms(200));
+    assert_eq!(pair.provider.requests.len(), 10_000);
+}

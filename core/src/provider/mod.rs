@@ -588,7 +588,7 @@ fn invoke(
         args: args_start,
         routing,
         attachments,
-        responder,
+        mut responder,
     } = parsed;
     let key = &service.key;
     let body = &request.body;
@@ -605,6 +605,7 @@ fn invoke(
             Ok(call) => call,
             Err(e) => return responder.bad_request(e),
         };
+        responder = responder.generic();
         match service.find_generic(&call.method, &call.parameter_types) {
             Some(method) => (method, Args::Values(call.args)),
             None => return not_found(responder, key, &call.method, ""),

@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::hessian2::Value;
+
 use crate::frame::{RequestId, SerializationId, Status};
 use crate::message::{Attachments, JavaException, ResponseBody};
 use crate::shared::SharedConnection;
@@ -18,6 +20,9 @@ pub(crate) struct Responder {
     /// Whether the request's dubbo version takes result flags 3/4/5 (`PROTOCOL.md` §3.1).
     with_attachments: bool,
     answered: bool,
+    /// A generic call (`$invoke`): the answer is generalized as Java's `GenericFilter` does
+    /// (`PROTOCOL.md` §2.4).
+    generic: bool,
     /// A one-way request's place under the provider's limit, released with the responder.
     _slot: Option<OnewaySlot>,
 }
@@ -108,8 +113,15 @@ impl Responder {
             two_way,
             with_attachments,
             answered: false,
+            generic: false,
             _slot: None,
         }
+    }
+
+    /// Marks the answer as one to a generic call.
+    pub(crate) fn generic(mut self) -> Self {
+        self.generic = true;
+        self
     }
 
     pub(crate) fn with_slot(mut self, slot: OnewaySlot) -> Self {
@@ -124,6 +136,9 @@ impl Responder {
         if !self.two_way {
             self.answered = true;
             return;
+        }
+        if self.generic {
+            return self.reply_generic(result);
         }
         let body = match result {
             Ok(value) if serializes_as_null(value) => ResponseBody::null(),
@@ -143,6 +158,36 @@ impl Responder {
             .conn
             .respond(self.id, Status::OK, self.serialization, body);
         self.answered = true;
+    }
+
+    /// The answer to a generic call, as Java's `GenericFilter` makes it: objects become maps
+    /// with their class under `"class"` (`PojoUtils.generalize`), and an exception becomes a
+    /// `com.alibaba.dubbo.rpc.service.GenericException` naming the original.
+    fn reply_generic<R: Serialize + ?Sized>(mut self, result: Result<&R, &JavaException>) {
+        self.generic = false;
+        match result {
+            Ok(value) => match crate::hessian2::to_value(value) {
+                Ok(value) => self.reply(Ok::<_, &JavaException>(&generalize(value))),
+                // Fails again as it is encoded: answered 50 by the connection.
+                Err(_) => self.reply(Ok::<_, &JavaException>(value)),
+            },
+            Err(exception) => {
+                let message = exception.message.as_deref().unwrap_or("null");
+                let mut wrapped = JavaException::new(
+                    GENERIC_EXCEPTION,
+                    format!("{}: {message}", exception.class),
+                );
+                wrapped.fields.push((
+                    "exceptionClass".into(),
+                    Value::String(exception.class.clone()),
+                ));
+                wrapped.fields.push((
+                    "exceptionMessage".into(),
+                    exception.message.clone().map_or(Value::Null, Value::String),
+                ));
+                self.reply(Err::<&(), _>(&wrapped));
+            }
+        }
     }
 
     /// Answers with an error status and its message (`PROTOCOL.md` §3.4).
@@ -301,9 +346,75 @@ impl serde::Serializer for NullProbe {
     }
 }
 
+/// The exception class Java's `GenericFilter` wraps a generic call's exception in (2.7 and
+/// 3.x alike).
+const GENERIC_EXCEPTION: &str = "com.alibaba.dubbo.rpc.service.GenericException";
+
+/// `PojoUtils.generalize`: every object, at any depth, becomes a `java.util.HashMap` of its
+/// fields with its class name under `"class"`; lists and maps keep their shape.
+fn generalize(value: Value) -> Value {
+    match value {
+        Value::Object { class, fields } => {
+            let mut entries = Vec::with_capacity(fields.len() + 1);
+            entries.push((Value::string("class"), Value::String(class.to_string())));
+            entries.extend(
+                fields
+                    .into_iter()
+                    .map(|(name, v)| (Value::String(name.to_string()), generalize(v))),
+            );
+            Value::Map {
+                type_name: None,
+                entries,
+            }
+        }
+        Value::List { type_name, items } => Value::List {
+            type_name,
+            items: items.into_iter().map(generalize).collect(),
+        },
+        Value::Map { type_name, entries } => Value::Map {
+            type_name,
+            entries: entries
+                .into_iter()
+                .map(|(k, v)| (generalize(k), generalize(v)))
+                .collect(),
+        },
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{OnewayLimit, serializes_as_null};
+    use super::{OnewayLimit, generalize, serializes_as_null};
+    use crate::hessian2::Value;
+
+    #[test]
+    fn generic_answers_turn_objects_into_maps_at_any_depth() {
+        let user = |name: &str| Value::Object {
+            class: "org.apache.dubbo.demo.User".into(),
+            fields: vec![
+                ("name".into(), Value::string(name)),
+                ("age".into(), Value::Int(9)),
+            ],
+        };
+        let map = |name: &str| Value::Map {
+            type_name: None,
+            entries: vec![
+                (
+                    Value::string("class"),
+                    Value::string("org.apache.dubbo.demo.User"),
+                ),
+                (Value::string("name"), Value::string(name)),
+                (Value::string("age"), Value::Int(9)),
+            ],
+        };
+        assert_eq!(generalize(user("a")), map("a"));
+        let nested = Value::list(vec![user("b"), Value::Int(1)]);
+        assert_eq!(
+            generalize(nested),
+            Value::list(vec![map("b"), Value::Int(1)])
+        );
+        assert_eq!(generalize(Value::Long(7)), Value::Long(7));
+    }
 
     #[test]
     fn oneway_limit_counts_requests_and_bytes() {

@@ -65,11 +65,7 @@ var (
 
 // knownDifferences are cases that fail because of tether (not of dubbo-go), by case name,
 // with what is wrong: take a case off once tether is mended.
-var knownDifferences = map[string]string{
-	"generic.echoUser": "tether's provider answers a generic call ($invoke, generic=true) " +
-		"with the POJO itself (Hessian object of class org.apache.dubbo.demo.User); Java's " +
-		"GenericFilter generalizes it into a map with a \"class\" key (PROTOCOL.md 2.4)",
-}
+var knownDifferences = map[string]string{}
 
 func run(name string, f func() error) {
 	err := func() (err error) {
