@@ -17,7 +17,8 @@ pub const VERSION: &str = "1.0.0";
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(rename = "org.apache.dubbo.demo.User")]
 pub struct User {
-    pub name: String,
+    /// Nullable, as a Java `String` field is.
+    pub name: Option<String>,
     pub age: i32,
 }
 

@@ -32,6 +32,32 @@ impl Runner<'_> {
     }
 
     /// Calls `method(args)` and expects `want` back.
+    /// Like [`expect`](Self::expect), comparing after `normalize` has been applied to the
+    /// answer.
+    fn expect_normalized<A, R>(
+        &mut self,
+        name: &str,
+        method: &str,
+        args: A,
+        want: R,
+        normalize: impl FnOnce(R) -> R,
+    ) where
+        A: Arguments + Serialize + Send + 'static,
+        R: DeserializeOwned + PartialEq + Debug + Send + 'static,
+    {
+        let outcome = match self
+            .reference
+            .method::<A, R>(method)
+            .call(args)
+            .map(normalize)
+        {
+            Ok(got) if got == want => Ok(()),
+            Ok(got) => Err(format!("got {got:?}, want {want:?}")),
+            Err(e) => Err(format!("error: {e}")),
+        };
+        self.record(name.to_owned(), outcome);
+    }
+
     fn expect<A, R>(&mut self, name: &str, method: &str, args: A, want: R)
     where
         A: Arguments + Serialize + Send + 'static,
@@ -157,7 +183,19 @@ pub fn consumer_cases(reference: &Reference) -> Vec<CaseResult> {
     map.insert(s("a"), Value::Int(1));
     map.insert(s("b"), Value::String(s("x")));
     map.insert(s("c"), Value::list(vec![Value::Int(2), Value::Int(3)]));
-    r.expect("echoMap", "echoMap", (map.clone(),), map);
+    // Java 2.7 (hessian-lite 3.2) writes a nested ArrayList with its type name; an untyped
+    // list is the same `java.util.ArrayList`.
+    let untyped_lists = |mut got: HashMap<String, Value>| {
+        for value in got.values_mut() {
+            if let Value::List { type_name, .. } = value {
+                if type_name.as_deref() == Some("java.util.ArrayList") {
+                    *type_name = None;
+                }
+            }
+        }
+        got
+    };
+    r.expect_normalized("echoMap", "echoMap", (map.clone(),), map, untyped_lists);
 
     for n in [4usize, 100, 2_000, 9_000] {
         let bytes = Binary((0..n).map(|i| (i * 7 % 251) as u8).collect());
@@ -190,7 +228,7 @@ pub fn consumer_cases(reference: &Reference) -> Vec<CaseResult> {
         JavaArray(ints),
     );
     let user = User {
-        name: s("tom"),
+        name: Some(s("tom")),
         age: 18,
     };
     r.expect("echoUser", "echoUser", (user.clone(),), user);
@@ -228,12 +266,17 @@ pub fn consumer_cases(reference: &Reference) -> Vec<CaseResult> {
     };
     r.record(s("throwException"), outcome);
 
+    // tether answers 70 (`Not found method ...`); Java 2.7 and 3.3 answer 40, their decoder
+    // failing to find the method (`Fail to decode request due to: ...noSuchMethod...`).
     let outcome = match reference
         .method::<(String,), String>("noSuchMethod")
         .call((s("x"),))
     {
-        Err(RpcError::ServiceNotFound(m) | RpcError::Remote { message: m, .. })
-            if m.contains("noSuchMethod") =>
+        Err(
+            RpcError::ServiceNotFound(m)
+            | RpcError::Remote { message: m, .. }
+            | RpcError::BadRequest(m),
+        ) if m.contains("noSuchMethod") =>
         {
             Ok(())
         }

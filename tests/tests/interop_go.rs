@@ -159,11 +159,11 @@ fn extra_cases(reference: &Reference) -> Vec<CaseResult> {
             "echoUser.unicode",
             "echoUser",
             (User {
-                name: s("Zoë ☃ 😀"),
+                name: Some(s("Zoë ☃ 😀")),
                 age: -1,
             },),
             User {
-                name: s("Zoë ☃ 😀"),
+                name: Some(s("Zoë ☃ 😀")),
                 age: -1,
             },
         ),

@@ -47,31 +47,6 @@ const BOTH: &[&str] = &["3.3", "2.7"];
 
 /// The known differences.
 const KNOWN: &[Known] = &[
-    Known {
-        direction: "java-consumer",
-        lines: BOTH,
-        case: "echoUser.null-name",
-        what: "tests/src/demo.rs: User.name is a String, so tether's suite provider answers \
-               status 40 (`argument 0: expected a string, found null`) to a User whose name is \
-               null; Java echoes it",
-    },
-    Known {
-        direction: "tether-consumer",
-        lines: BOTH,
-        case: "unknownMethod",
-        what: "tests/src/interop.rs expects ServiceNotFound or Remote; Java answers an unknown \
-               method with status 40 (`Fail to decode request due to: ...noSuchMethod...`), \
-               which tether maps to RpcError::BadRequest (tether's own provider answers 70 \
-               `Not found method ...`)",
-    },
-    Known {
-        direction: "tether-consumer",
-        lines: &["2.7"],
-        case: "echoMap",
-        what: "tests/src/interop.rs compares Value::List type names: Java 2.7 (hessian-lite \
-               3.2) writes the nested ArrayList typed \"java.util.ArrayList\", tether's \
-               expectation is an untyped list",
-    },
 ];
 
 fn strict() -> bool {
