@@ -59,7 +59,14 @@ impl Driver {
             }
         }
 
-        match self.stream.read(&mut self.read_buf) {
+        // Read only while the connection wants input: that is how it pushes back on a peer
+        // that sends without reading what it is owed.
+        let read = if self.conn.wants_input() {
+            self.stream.read(&mut self.read_buf)
+        } else {
+            Err(ErrorKind::WouldBlock.into())
+        };
+        match read {
             Ok(0) => {
                 self.conn.handle_closed(now);
                 progressed = true;
