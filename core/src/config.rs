@@ -181,7 +181,8 @@ impl Config {
     /// accepted by the transport, new calls and one-way requests are refused with
     /// `SendBufferFull`. The peer's requests are dispatched only while the unwritten bytes
     /// plus the answers expected for the requests already running stay below the mark (an
-    /// answer is expected to take what the largest recent one took, 16 KiB before any):
+    /// answer is expected to take what the largest recent one took, 16 KiB before any; while
+    /// that alone keeps requests waiting, the expectation halves every 250 ms):
     /// requests past it are held, in order, until writes and answers make room, and reading
     /// stops while the held requests' bodies reach the mark. A peer that reads at full speed
     /// never waits for this; one that does not read is sent about the mark and pushed back.

@@ -37,6 +37,12 @@ const MAX_EVENT_BODY: usize = 15;
 /// high-water mark, a new connection runs 1,024 requests at once before it learns what its
 /// answers take.
 const INITIAL_ANSWER_ESTIMATE: u64 = 16 * 1024;
+/// How fast an estimate above [`INITIAL_ANSWER_ESTIMATE`] fades while requests wait for it
+/// alone (the send buffer is below its mark) and no answer comes: it halves every this
+/// long, down to that. One large answer must not
+/// keep the requests behind slow ones (long polls) waiting for long; answers that merely
+/// take a while (a few hundred milliseconds) still find it.
+const ESTIMATE_HALF_LIFE: Duration = Duration::from_millis(250);
 /// What a held request costs beyond its body (so that empty ones count too).
 const HELD_OVERHEAD: u64 = 128;
 /// Timeouts are capped so that `now + timeout` cannot overflow `Instant`.
@@ -200,8 +206,12 @@ pub struct Connection {
     /// reach the high-water mark.
     held_bytes: u64,
     /// What one answer is expected to take in the send buffer: the largest recent answer,
-    /// halved at each smaller one (see [`INITIAL_ANSWER_ESTIMATE`]).
+    /// halved at each smaller one (see [`INITIAL_ANSWER_ESTIMATE`]), and fading while
+    /// requests are held (see [`ESTIMATE_HALF_LIFE`]).
     answer_estimate: u64,
+    /// Since when the estimate fades: set while requests are held with the send buffer below
+    /// its mark (the estimate alone keeps them waiting), and from the last answer.
+    fading_since: Option<Instant>,
     events: VecDeque<Event>,
     /// Ids of calls whose completion was dropped; drained on every input and command.
     cancels: Arc<CancelQueue>,
@@ -233,6 +243,7 @@ impl Connection {
             held_two_way: 0,
             held_bytes: 0,
             answer_estimate: INITIAL_ANSWER_ESTIMATE,
+            fading_since: None,
             events: VecDeque::new(),
             cancels: Arc::default(),
             cancelled_scratch: Vec::new(),
@@ -319,6 +330,7 @@ impl Connection {
         if self.heartbeat_due().is_some_and(|due| due <= now) {
             self.queue_heartbeat(now);
         }
+        self.release_held();
         self.check_capacity();
     }
 
@@ -458,7 +470,10 @@ impl Connection {
         match encoded {
             Ok(_) => {
                 let len = self.outbound.buf().len() - start;
-                self.answer_estimate = (len as u64).max(self.answer_estimate / 2);
+                self.answer_estimate = (len as u64).max(self.expected_answer() / 2);
+                if self.fading_since.is_some() {
+                    self.fading_since = Some(self.now);
+                }
                 if !self.response_fits(buffered, len) {
                     // The peer is not reading what it is owed: keep memory bounded, and
                     // still give the request exactly one answer.
@@ -573,10 +588,15 @@ impl Connection {
             .keepalive
             .idle_timeout()
             .map(|idle| self.liveness.last_read + idle);
-        [self.pending.next_deadline(), self.heartbeat_due(), idle]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.pending.next_deadline(),
+            self.heartbeat_due(),
+            idle,
+            self.estimate_fades(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     // ----------------------------------------------------------------------------------------
@@ -704,6 +724,7 @@ impl Connection {
                     self.held_two_way += this;
                     self.held_bytes += HELD_OVERHEAD + u64::from(header.body_len);
                     self.held.push_back(request);
+                    self.update_fading();
                 }
             }
             // Heartbeat replies, and the unsolicited event responses some peers send: they
@@ -997,9 +1018,52 @@ impl Connection {
     /// `this` counts the request being decided on if it is in `inbound` already.
     fn may_dispatch(&self, this: usize) -> bool {
         let owed = (self.inbound.len() - self.held_two_way - this) as u64;
-        let expected = owed.saturating_mul(self.answer_estimate);
+        let expected = owed.saturating_mul(self.expected_answer());
         self.outbound.unwritten().saturating_add(expected)
             < self.config.send_buffer_high_water.get() as u64
+    }
+
+    /// The answer estimate now: while requests are held, above [`INITIAL_ANSWER_ESTIMATE`],
+    /// it halves every [`ESTIMATE_HALF_LIFE`], down to that.
+    fn expected_answer(&self) -> u64 {
+        let Some(since) = self.fading_since else {
+            return self.answer_estimate;
+        };
+        if self.answer_estimate <= INITIAL_ANSWER_ESTIMATE {
+            return self.answer_estimate;
+        }
+        let age = self.now.saturating_duration_since(since);
+        let halvings = age.as_nanos() / ESTIMATE_HALF_LIFE.as_nanos();
+        let faded = self.answer_estimate >> halvings.min(63);
+        faded.max(INITIAL_ANSWER_ESTIMATE)
+    }
+
+    /// When held requests should be looked at again because the estimate fades, if any
+    /// wait and it still can.
+    fn estimate_fades(&self) -> Option<Instant> {
+        let since = self.fading_since?;
+        if self.expected_answer() <= INITIAL_ANSWER_ESTIMATE {
+            return None;
+        }
+        let age = self.now.saturating_duration_since(since);
+        let halvings = age.as_nanos() / ESTIMATE_HALF_LIFE.as_nanos();
+        let next = (halvings + 1).min(u128::from(u32::MAX)) as u32;
+        Some(since + ESTIMATE_HALF_LIFE * next)
+    }
+
+    /// Starts the estimate fading while it alone keeps requests held (the send buffer is
+    /// below its mark), and stops it otherwise, keeping what faded.
+    fn update_fading(&mut self) {
+        let blocked_by_estimate = !self.held.is_empty()
+            && self.outbound.unwritten() < self.config.send_buffer_high_water.get() as u64;
+        match (blocked_by_estimate, self.fading_since) {
+            (true, None) => self.fading_since = Some(self.now),
+            (false, Some(_)) => {
+                self.answer_estimate = self.expected_answer();
+                self.fading_since = None;
+            }
+            _ => {}
+        }
     }
 
     /// Whether a response frame of `len` bytes may join the `buffered` unwritten ones: any
@@ -1018,6 +1082,7 @@ impl Connection {
             self.held_bytes -= HELD_OVERHEAD + request.body.len() as u64;
             self.events.push_back(Event::RequestReceived(request));
         }
+        self.update_fading();
     }
 
     fn check_capacity(&mut self) {

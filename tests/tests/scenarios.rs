@@ -1031,3 +1031,37 @@ fn held_requests_are_bounded_even_when_empty() {
     pair.run_for(ms(200));
     assert_eq!(pair.provider.requests.len(), 10_000);
 }
+
+#[test]
+fn one_large_answer_does_not_keep_requests_behind_slow_ones_waiting() {
+    // A 900,000-byte answer makes the provider expect large ones (about one at a time under
+    // its 1,000,000-byte mark). Then long polls are running and nothing answers them: the
+    // estimate fades with time, and the requests behind them run within a second.
+    let mut pair = Pair::with(
+        26,
+        Config::new(Side::Consumer),
+        small_buffers(1_000_000, 3_000_000),
+        LinkConfig::default(),
+    );
+    let mut big = start_calls(&mut pair, End::Consumer, 0, 1);
+    pair.run_for(ms(10));
+    answer_all(&mut pair, End::Provider, 900_000);
+    pair.run_for(ms(10));
+    check_answers(&mut pair, &mut big, 900_000, 0);
+
+    let mut calls = start_calls(&mut pair, End::Consumer, 0, 6);
+    pair.run_for(ms(10));
+    // Two run (900,016 expected for the first left room for the second); they hang.
+    let long_polls = std::mem::take(&mut pair.provider.requests);
+    assert_eq!(long_polls.len(), 2);
+    assert_eq!(pair.provider.conn.held_requests(), 4);
+    pair.run_for(ms(1_000));
+    assert_eq!(pair.provider.conn.held_requests(), 0);
+    assert_eq!(pair.provider.requests.len(), 4);
+    let mut requests = long_polls;
+    requests.extend(std::mem::take(&mut pair.provider.requests));
+    pair.provider.requests = requests;
+    answer_all(&mut pair, End::Provider, 10);
+    pair.run_for(ms(10));
+    check_answers(&mut pair, &mut calls, 10, 0);
+}
