@@ -85,13 +85,14 @@ impl State {
 /// The demo service plus `sleep(ms)` (async), `hang()` (async, until released), `log(line)`
 /// (counted; for one-way calls), `notify(times, listener)` (calls the listener back `times`
 /// times), `boom()` (panics), `threadName()`, `repeat(n)` (a string of `n` `x`s) and
-/// `bytesAfter(n, ms)` (a `byte[]` of `n` `x`s, `ms` later; async).
+/// `bytesAfter(n, ms)` (a `byte[]` of `n` `x`s, `ms` later; async), and the type matrix's
+/// echo methods ([`type_methods`](crate::types::type_methods)).
 pub fn suite_service(exec: &dyn Executor, state: &Arc<State>) -> Service {
     let sleeper = exec.sleeper();
     let later = exec.sleeper();
     let spawner = exec.spawner();
     let (hang_state, log_state) = (state.clone(), state.clone());
-    demo_service()
+    crate::types::type_methods(demo_service())
         .method_async("sleep", move |_, (millis,): (i64,)| {
             let sleep = sleeper(ms(millis as u64));
             async move {

@@ -13,6 +13,7 @@ pub mod estate;
 pub mod exec;
 pub mod faults;
 pub mod interop;
+pub mod types;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};

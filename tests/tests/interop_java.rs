@@ -30,6 +30,7 @@ use tether_tests::estate::{
 };
 use tether_tests::exec::{Executor, Smol, ThreadPool, Tokio};
 use tether_tests::interop::{CaseResult, consumer_cases, report};
+use tether_tests::types::type_cases;
 
 /// A case that fails because tether (or a shared test expectation) differs from Java Dubbo.
 struct Known {
@@ -47,6 +48,52 @@ const BOTH: &[&str] = &["3.3", "2.7"];
 
 /// The known differences.
 const KNOWN: &[Known] = &[
+    // The type matrix (tests/src/types.rs, interop.TypeCases).
+    Known {
+        direction: "java-consumer",
+        lines: BOTH,
+        case: "types.char.lone-surrogate",
+        what: "tether is lossy: Java writes the char '\\uD83D' (a lone surrogate) as the \
+               string 01 ed a0 bd (CESU-8 of one UTF-16 unit); tether decodes it into a Rust \
+               char as U+FFFD and answers 01 ef bf bd, Java gets '\\uFFFD'. Reproduce: \
+               JavaConsumer 127.0.0.1 PORT types.char.lone",
+    },
+    Known {
+        direction: "java-consumer",
+        lines: BOTH,
+        case: "types.string.lone-surrogate",
+        what: "tether is lossy: Java writes \"a\\uDC00b\" as 03 61 ed b0 80 62; tether decodes \
+               it (as String and as Value) into \"a\\u{FFFD}b\" and answers 03 61 ef bf bd 62. \
+               Reproduce: JavaConsumer 127.0.0.1 PORT types.string.lone",
+    },
+    Known {
+        direction: "java-consumer",
+        lines: BOTH,
+        case: "types.char[]",
+        what: "tether is wrong: hessian-lite writes a char[] as a string ({'a','\\u2603','z'} \
+               is 03 61 e2 98 83 7a); tether's JavaArray<char> reads only a list, and the \
+               request fails with status 40 'argument 0: expected a list, found string (tag \
+               0x03)'. Reproduce: JavaConsumer 127.0.0.1 PORT 'types.char[]'",
+    },
+    Known {
+        direction: "tether-consumer",
+        lines: BOTH,
+        case: "types.char[]",
+        what: "tether is wrong: JavaArray<char> (descriptor [C) is written as the typed list \
+               73 05 '[char' 01 61 01 e2 98 83 01 7a; hessian-lite reads a char[] only from a \
+               string and answers status 40 (3.3: 'HessianProtocolException: expected \
+               map/object at java.lang.String'; 2.7: 'Fail to decode request due to: \
+               RpcInvocation [methodName=echoCharArray, parameterTypes=null]')",
+    },
+    Known {
+        direction: "tether-consumer",
+        lines: BOTH,
+        case: "types.char.supplementary",
+        what: "tether writes what Java cannot hold: a Rust char beyond the BMP (U+1F600) for \
+               a Java char parameter (descriptor C) goes out as the two-unit string 02 ed a0 bd \
+               ed b8 80; Java's char keeps the first unit and answers 01 ed a0 bd, which \
+               tether decodes as U+FFFD (tether's own provider echoes U+1F600)",
+    },
 ];
 
 fn strict() -> bool {
@@ -260,6 +307,7 @@ fn tether_consumers_against_java(line: &str) {
         let started = Instant::now();
         let reference = reference(&**exec, provider.addr);
         let mut results: Vec<CaseResult> = consumer_cases(&reference);
+        results.extend(type_cases(&reference));
         results.extend(mode_cases(&reference, &[]));
         results.push(heartbeat_case(&**exec, provider.addr));
         println!("== {context} ({:?})", started.elapsed());
@@ -298,6 +346,7 @@ fn mode_cases_against_the_suite_provider(exec: &dyn Executor) {
     let fixture = tether_tests::conformance::provider(exec);
     let reference = reference(exec, fixture.addr());
     let mut results = consumer_cases(&reference);
+    results.extend(type_cases(&reference));
     results.extend(mode_cases(&reference, &[]));
     results.push(heartbeat_case(exec, fixture.addr()));
     assert_eq!(report(&results), 0, "on {}", exec.name());

@@ -237,6 +237,7 @@ public final class JavaConsumer {
                 method("notify", m -> m.setArguments(Collections.singletonList(listenerArg))));
 
         methodCases(demo);
+        TypeCases.run(demo);
         modeCases(demo);
 
         System.out.println(passed + " passed, " + failed + " failed");

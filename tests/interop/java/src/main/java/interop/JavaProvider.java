@@ -199,6 +199,103 @@ public final class JavaProvider {
             }, ms, TimeUnit.MILLISECONDS);
             return null;
         }
+
+        // The type matrix (issue 11): echoes.
+
+        @Override
+        public byte echoByte(byte v) {
+            return v;
+        }
+
+        @Override
+        public short echoShort(short v) {
+            return v;
+        }
+
+        @Override
+        public char echoChar(char v) {
+            return v;
+        }
+
+        @Override
+        public float echoFloat(float v) {
+            return v;
+        }
+
+        @Override
+        public Byte echoBoxedByte(Byte v) {
+            return v;
+        }
+
+        @Override
+        public Short echoBoxedShort(Short v) {
+            return v;
+        }
+
+        @Override
+        public Integer echoBoxedInt(Integer v) {
+            return v;
+        }
+
+        @Override
+        public Long echoBoxedLong(Long v) {
+            return v;
+        }
+
+        @Override
+        public Float echoBoxedFloat(Float v) {
+            return v;
+        }
+
+        @Override
+        public Double echoBoxedDouble(Double v) {
+            return v;
+        }
+
+        @Override
+        public Boolean echoBoxedBool(Boolean v) {
+            return v;
+        }
+
+        @Override
+        public Character echoBoxedChar(Character v) {
+            return v;
+        }
+
+        @Override
+        public long[] echoLongArray(long[] v) {
+            return v;
+        }
+
+        @Override
+        public short[] echoShortArray(short[] v) {
+            return v;
+        }
+
+        @Override
+        public double[] echoDoubleArray(double[] v) {
+            return v;
+        }
+
+        @Override
+        public boolean[] echoBoolArray(boolean[] v) {
+            return v;
+        }
+
+        @Override
+        public char[] echoCharArray(char[] v) {
+            return v;
+        }
+
+        @Override
+        public Object[] echoObjectArray(Object[] v) {
+            return v;
+        }
+
+        @Override
+        public Integer[] echoBoxedIntArray(Integer[] v) {
+            return v;
+        }
     }
 
     static int freePort() throws IOException {

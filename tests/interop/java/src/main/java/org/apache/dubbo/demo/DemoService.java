@@ -68,4 +68,45 @@ public interface DemoService {
 
     /** {@code n} 'x' bytes, {@code ms} milliseconds later. */
     byte[] bytesAfter(int n, long ms);
+
+    // The type matrix (issue 11): tether's side is tests/src/types.rs, Java's cases are in
+    // interop.TypeCases. Each echoes its argument.
+
+    byte echoByte(byte v);
+
+    short echoShort(short v);
+
+    char echoChar(char v);
+
+    float echoFloat(float v);
+
+    Byte echoBoxedByte(Byte v);
+
+    Short echoBoxedShort(Short v);
+
+    Integer echoBoxedInt(Integer v);
+
+    Long echoBoxedLong(Long v);
+
+    Float echoBoxedFloat(Float v);
+
+    Double echoBoxedDouble(Double v);
+
+    Boolean echoBoxedBool(Boolean v);
+
+    Character echoBoxedChar(Character v);
+
+    long[] echoLongArray(long[] v);
+
+    short[] echoShortArray(short[] v);
+
+    double[] echoDoubleArray(double[] v);
+
+    boolean[] echoBoolArray(boolean[] v);
+
+    char[] echoCharArray(char[] v);
+
+    Object[] echoObjectArray(Object[] v);
+
+    Integer[] echoBoxedIntArray(Integer[] v);
 }
