@@ -276,10 +276,7 @@ pub fn consumer_cases(reference: &Reference) -> Vec<CaseResult> {
             RpcError::ServiceNotFound(m)
             | RpcError::Remote { message: m, .. }
             | RpcError::BadRequest(m),
-        ) if m.contains("noSuchMethod") =>
-        {
-            Ok(())
-        }
+        ) if m.contains("noSuchMethod") => Ok(()),
         other => Err(format!("got {other:?}")),
     };
     r.record(s("unknownMethod"), outcome);
