@@ -94,6 +94,17 @@ const KNOWN: &[Known] = &[
                ed b8 80; Java's char keeps the first unit and answers 01 ed a0 bd, which \
                tether decodes as U+FFFD (tether's own provider echoes U+1F600)",
     },
+    Known {
+        direction: "java-consumer",
+        lines: BOTH,
+        case: "types.shared-reference",
+        what: "tether is lossy: Java writes a list holding one User twice with a \
+               back-reference, 7a 43 <class User: age, name> 60 91 01 73 51 91, and its \
+               reader restores one shared instance; tether's decoder re-reads the 51 91 into \
+               a copy, answers two instances (... 60 01 73 91 60 01 73 91) and Java gets two \
+               equal but distinct Users. Reproduce: JavaConsumer 127.0.0.1 PORT \
+               types.shared-reference",
+    },
 ];
 
 fn strict() -> bool {

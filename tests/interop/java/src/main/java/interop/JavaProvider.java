@@ -7,6 +7,7 @@ import java.net.ServerSocket;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -22,8 +23,12 @@ import org.apache.dubbo.config.ProtocolConfig;
 import org.apache.dubbo.config.RegistryConfig;
 import org.apache.dubbo.config.ServiceConfig;
 import org.apache.dubbo.config.bootstrap.DubboBootstrap;
+import org.apache.dubbo.demo.Animal;
+import org.apache.dubbo.demo.Color;
 import org.apache.dubbo.demo.DemoService;
+import org.apache.dubbo.demo.Dog;
 import org.apache.dubbo.demo.Listener;
+import org.apache.dubbo.demo.Node;
 import org.apache.dubbo.demo.User;
 import org.apache.dubbo.rpc.AsyncContext;
 import org.apache.dubbo.rpc.RpcContext;
@@ -294,6 +299,46 @@ public final class JavaProvider {
 
         @Override
         public Integer[] echoBoxedIntArray(Integer[] v) {
+            return v;
+        }
+
+        @Override
+        public Set<Object> echoSet(Set<Object> v) {
+            return v;
+        }
+
+        @Override
+        public Map<Object, Object> echoObjectMap(Map<Object, Object> v) {
+            return v;
+        }
+
+        @Override
+        public Map<Integer, String> echoIntKeyMap(Map<Integer, String> v) {
+            return v;
+        }
+
+        @Override
+        public Map<Integer, List<User>> echoNested(Map<Integer, List<User>> v) {
+            return v;
+        }
+
+        @Override
+        public Animal echoAnimal(Animal v) {
+            return v;
+        }
+
+        @Override
+        public Dog echoDog(Dog v) {
+            return v;
+        }
+
+        @Override
+        public Color echoColor(Color v) {
+            return v;
+        }
+
+        @Override
+        public Node echoNode(Node v) {
             return v;
         }
     }

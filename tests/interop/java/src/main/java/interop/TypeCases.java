@@ -3,7 +3,22 @@ package interop;
 import static interop.JavaConsumer.check;
 import static interop.JavaConsumer.eq;
 
+import static interop.JavaConsumer.truth;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.dubbo.demo.Animal;
+import org.apache.dubbo.demo.Color;
 import org.apache.dubbo.demo.DemoService;
+import org.apache.dubbo.demo.Dog;
+import org.apache.dubbo.demo.Node;
+import org.apache.dubbo.demo.User;
 
 /**
  * The type matrix (issue 11), Java's consumer side: every value goes to the provider and
@@ -19,6 +34,8 @@ final class TypeCases {
     static void run(DemoService d) {
         primitives(d);
         arrays(d);
+        collections(d);
+        objects(d);
     }
 
     static void primitives(DemoService d) {
@@ -83,5 +100,88 @@ final class TypeCases {
         check("types.Object[].null", () -> eq(d.echoObjectArray(null), null));
         Integer[] boxed = {1, null, -3};
         check("types.Integer[]", () -> eq(d.echoBoxedIntArray(boxed), boxed));
+    }
+
+    static void collections(DemoService d) {
+        Set<Object> set = new HashSet<>(Arrays.asList(1, "two", 3L, null));
+        check("types.Set", () -> {
+            Set<Object> got = d.echoSet(set);
+            eq(got, set);
+            truth(got instanceof HashSet, "a " + got.getClass().getName());
+        });
+        check("types.Set.empty", () -> eq(d.echoSet(new HashSet<>()), new HashSet<>()));
+        check("types.Set.null", () -> eq(d.echoSet(null), null));
+        Map<Object, Object> mixed = new HashMap<>();
+        mixed.put(1, "int");
+        mixed.put(2L, "long");
+        mixed.put("three", 3);
+        mixed.put(new User("key", 4), Arrays.asList(4, 4));
+        mixed.put(null, "null key");
+        check("types.HashMap.non-string-keys", () -> eq(d.echoObjectMap(mixed), mixed));
+        Map<Object, Object> linked = new LinkedHashMap<>();
+        linked.put(30, "c");
+        linked.put(10, "a");
+        linked.put(20, "b");
+        check("types.LinkedHashMap.int-keys", () -> {
+            Map<Object, Object> got = d.echoObjectMap(linked);
+            eq(got, linked);
+            truth(got instanceof LinkedHashMap, "a " + got.getClass().getName());
+            eq(new ArrayList<>(got.keySet()), Arrays.asList(30, 10, 20));
+        });
+        Map<Integer, String> ints = new HashMap<>();
+        ints.put(-1, "minus one");
+        ints.put(0, null);
+        ints.put(100_000, "many");
+        check("types.Map<Integer,String>", () -> eq(d.echoIntKeyMap(ints), ints));
+        Map<Integer, List<User>> nested = new HashMap<>();
+        nested.put(1, Arrays.asList(new User("a", 1), new User(null, 2)));
+        nested.put(2, new ArrayList<>());
+        nested.put(3, null);
+        check("types.Map<Integer,List<User>>", () -> eq(d.echoNested(nested), nested));
+    }
+
+    static void objects(DemoService d) {
+        Dog rex = new Dog("rex", 4, "collie", Color.GREEN, true);
+        check("types.Dog", () -> eq(d.echoDog(rex), rex));
+        Dog nulls = new Dog(null, null, null, null, false);
+        check("types.Dog.null-fields", () -> eq(d.echoDog(nulls), nulls));
+        check("types.Dog.null", () -> eq(d.echoDog(null), null));
+        check("types.Animal", () -> eq(d.echoAnimal(new Animal("cat", 4)), new Animal("cat", 4)));
+        check("types.Animal.subclass", () -> eq(d.echoAnimal(rex), rex));
+        for (Color c : Color.values()) {
+            check("types.enum." + c, () -> eq(d.echoColor(c), c));
+        }
+        check("types.enum.null", () -> eq(d.echoColor(null), null));
+        check("types.cycle.self", () -> {
+            Node n = new Node("self");
+            n.next = n;
+            Node got = d.echoNode(n);
+            eq(got.name, "self");
+            truth(got.next == got, "next is not itself: " + got.next);
+        });
+        check("types.cycle.two", () -> {
+            Node a = new Node("a");
+            Node b = new Node("b");
+            a.next = b;
+            b.next = a;
+            Node got = d.echoNode(a);
+            eq(got.name, "a");
+            eq(got.next.name, "b");
+            truth(got.next.next == got, "b.next is not a: " + got.next.next);
+        });
+        check("types.cycle.none", () -> {
+            Node a = new Node("a");
+            a.next = new Node("b");
+            Node got = d.echoNode(a);
+            eq(got.name + got.next.name + got.next.next, "abnull");
+        });
+        // A shared (not cyclic) object: Java's Hessian writes the second occurrence as a
+        // back-reference (0x51), and Java's reader restores one shared instance.
+        check("types.shared-reference", () -> {
+            User u = new User("shared", 1);
+            List<Object> got = d.echoList(new ArrayList<>(Arrays.asList(u, u)));
+            eq(got, Arrays.asList(u, u));
+            truth(got.get(0) == got.get(1), "two copies, not one shared instance");
+        });
     }
 }

@@ -2,6 +2,7 @@ package org.apache.dubbo.demo;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The demo contract, as tether's conformance-suite provider serves it (tests/src/demo.rs
@@ -109,4 +110,23 @@ public interface DemoService {
     Object[] echoObjectArray(Object[] v);
 
     Integer[] echoBoxedIntArray(Integer[] v);
+
+    Set<Object> echoSet(Set<Object> v);
+
+    /** Keys of any type (Integer, Long, a POJO...), any Map class (LinkedHashMap...). */
+    Map<Object, Object> echoObjectMap(Map<Object, Object> v);
+
+    Map<Integer, String> echoIntKeyMap(Map<Integer, String> v);
+
+    Map<Integer, List<User>> echoNested(Map<Integer, List<User>> v);
+
+    /** Polymorphic: a Dog comes back a Dog. */
+    Animal echoAnimal(Animal v);
+
+    Dog echoDog(Dog v);
+
+    Color echoColor(Color v);
+
+    /** Cyclic graphs come back cyclic. */
+    Node echoNode(Node v);
 }
