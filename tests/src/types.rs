@@ -12,8 +12,10 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tether_core::consumer::Reference;
-use tether_core::hessian2::{JavaArray, JavaType, Value, to_value};
+use tether_core::consumer::RpcError;
+use tether_core::hessian2::{Date, JavaArray, JavaType, Value, from_value, to_value};
 use tether_core::message::Arguments;
+use tether_core::message::JavaException;
 use tether_core::provider::Service;
 
 use crate::demo::User;
@@ -106,6 +108,126 @@ pub struct NodeGraph(pub Value);
 
 tether_core::java_class!(NodeGraph => "org.apache.dubbo.demo.Node");
 
+/// `java.math.BigDecimal`: hessian-lite writes its string form in a field `value`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename = "java.math.BigDecimal")]
+pub struct BigDecimal {
+    pub value: String,
+}
+
+tether_core::java_class!(BigDecimal => "java.math.BigDecimal");
+
+/// `java.math.BigInteger` as hessian-lite writes it: the JVM's own fields (`signum`, the
+/// big-endian 32-bit magnitude `mag`, and caches that are skipped when read).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename = "java.math.BigInteger")]
+pub struct BigInteger {
+    pub signum: i32,
+    pub mag: JavaArray<i32>,
+}
+
+tether_core::java_class!(BigInteger => "java.math.BigInteger");
+
+impl BigInteger {
+    /// The value of `v`.
+    pub fn of(v: i128) -> Self {
+        let mut magnitude = v.unsigned_abs();
+        let mut mag = Vec::new();
+        while magnitude != 0 {
+            mag.insert(0, magnitude as u32 as i32);
+            magnitude >>= 32;
+        }
+        Self {
+            signum: v.signum() as i32,
+            mag: JavaArray(mag),
+        }
+    }
+}
+
+/// Implements [`JavaType`] for a struct written as another class (a hessian-lite handle).
+macro_rules! java_type_as {
+    ($ty:ty => $class:literal) => {
+        impl JavaType for $ty {
+            fn descriptor(out: &mut String) {
+                tether_core::hessian2::class_descriptor(out, $class)
+            }
+
+            fn array_type() -> Cow<'static, str> {
+                Cow::Borrowed(concat!("[", $class))
+            }
+        }
+    };
+}
+
+/// `java.time.LocalDate`: hessian-lite (Dubbo 3.3 and 2.7) writes a `LocalDateHandle`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename = "com.alibaba.com.caucho.hessian.io.java8.LocalDateHandle")]
+pub struct LocalDate {
+    pub year: i32,
+    pub month: i8,
+    pub day: i8,
+}
+
+java_type_as!(LocalDate => "java.time.LocalDate");
+
+/// The time of a [`LocalDateTime`] (`LocalTimeHandle`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename = "com.alibaba.com.caucho.hessian.io.java8.LocalTimeHandle")]
+pub struct LocalTime {
+    pub hour: i8,
+    pub minute: i8,
+    pub second: i8,
+    pub nano: i32,
+}
+
+/// `java.time.LocalDateTime`: a `LocalDateTimeHandle` of a date and a time handle.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename = "com.alibaba.com.caucho.hessian.io.java8.LocalDateTimeHandle")]
+pub struct LocalDateTime {
+    pub date: LocalDate,
+    pub time: LocalTime,
+}
+
+java_type_as!(LocalDateTime => "java.time.LocalDateTime");
+
+/// `java.time.Instant`: an `InstantHandle` (`seconds` since the epoch, `nanos`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename = "com.alibaba.com.caucho.hessian.io.java8.InstantHandle")]
+pub struct Instant {
+    pub seconds: i64,
+    pub nanos: i32,
+}
+
+java_type_as!(Instant => "java.time.Instant");
+
+/// The class of [`TypeException`].
+pub const TYPE_EXCEPTION: &str = "org.apache.dubbo.demo.TypeException";
+
+/// `org.apache.dubbo.demo.TypeException extends RuntimeException`, its own fields and its
+/// message, decoded from a received exception's fields.
+#[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
+pub struct TypeException {
+    pub code: i32,
+    pub detail: Option<String>,
+    #[serde(rename = "detailMessage")]
+    pub message: Option<String>,
+}
+
+impl TypeException {
+    /// Decodes the fields of `exception`.
+    ///
+    /// Without the fields that are back-references: `from_value` fails on the whole object
+    /// ("reference at offset 0 points into an enclosing value, cannot decode as a value")
+    /// because of `cause`, which hessian-lite (and tether) write as a reference to the
+    /// exception itself, although this struct has no `cause` field.
+    pub fn from_exception(exception: &JavaException) -> Result<Self, String> {
+        let fields = exception.fields.iter();
+        let fields = fields.filter(|(_, v)| !matches!(v, Value::Ref(_))).cloned();
+        let object = Value::object(exception.class.as_str(), fields.collect());
+        from_value(object).map_err(|e| format!("{e}"))
+    }
+}
+
 /// A string with supplementary characters (surrogate pairs on the Java side) at both ends
 /// and inside.
 pub const SUPPLEMENTARY: &str =
@@ -154,6 +276,24 @@ pub fn type_methods(service: Service) -> Service {
         .method("echoDog", |_, (v,): (Option<Dog>,)| Ok(v))
         .method("echoColor", |_, (v,): (Option<Color>,)| Ok(v))
         .method("echoNode", |_, (v,): (NodeGraph,)| Ok(v))
+        .method("echoDate", |_, (v,): (Option<Date>,)| Ok(v))
+        .method("echoBigDecimal", |_, (v,): (Option<BigDecimal>,)| Ok(v))
+        .method("echoBigInteger", |_, (v,): (Option<BigInteger>,)| Ok(v))
+        .method("echoLocalDateTime", |_, (v,): (Option<LocalDateTime>,)| {
+            Ok(v)
+        })
+        .method("echoLocalDate", |_, (v,): (Option<LocalDate>,)| Ok(v))
+        .method("echoInstant", |_, (v,): (Option<Instant>,)| Ok(v))
+        .method(
+            "throwTyped",
+            |_, (code, detail): (i32, Option<String>)| -> Result<String, JavaException> {
+                let mut e = JavaException::new(TYPE_EXCEPTION, format!("type {code}"));
+                e.fields.push(("code".into(), Value::Int(code)));
+                e.fields
+                    .push(("detail".into(), detail.map_or(Value::Null, Value::String)));
+                Err(e)
+            },
+        )
 }
 
 struct Runner<'a> {
@@ -230,6 +370,8 @@ pub fn type_cases(reference: &Reference) -> Vec<CaseResult> {
     arrays(&mut r);
     collections(&mut r);
     objects(&mut r);
+    time_and_numbers(&mut r);
+    exceptions(&mut r);
     r.results
 }
 
@@ -557,4 +699,105 @@ fn arrays(r: &mut Runner) {
     r.echo("Object[].null", "echoObjectArray", None::<JavaArray<Value>>);
     let boxed = vec![Some(1i32), None, Some(-3)];
     r.echo("Integer[]", "echoBoxedIntArray", Some(JavaArray(boxed)));
+}
+
+fn time_and_numbers(r: &mut Runner) {
+    for ms in [1_700_000_000_123i64, 0, -1, 253_402_300_799_999] {
+        r.echo(&format!("Date.{ms}"), "echoDate", Some(Date(ms)));
+    }
+    r.echo("Date.null", "echoDate", None::<Date>);
+    for v in ["-12345.678900", "0", "1E+400", "1E-21"] {
+        let value = BigDecimal {
+            value: v.to_owned(),
+        };
+        r.echo(&format!("BigDecimal.{v}"), "echoBigDecimal", Some(value));
+    }
+    r.echo("BigDecimal.null", "echoBigDecimal", None::<BigDecimal>);
+    for v in [-123_456_789_012_345_678_901_234_567_890i128, 0, 1, 1 << 32] {
+        r.echo(
+            &format!("BigInteger.{v}"),
+            "echoBigInteger",
+            Some(BigInteger::of(v)),
+        );
+    }
+    r.echo("BigInteger.null", "echoBigInteger", None::<BigInteger>);
+    let leap = LocalDateTime {
+        date: LocalDate {
+            year: 2024,
+            month: 2,
+            day: 29,
+        },
+        time: LocalTime {
+            hour: 13,
+            minute: 45,
+            second: 59,
+            nano: 123_456_789,
+        },
+    };
+    r.echo("LocalDateTime", "echoLocalDateTime", Some(leap));
+    let old = LocalDateTime {
+        date: LocalDate {
+            year: -44,
+            month: 3,
+            day: 15,
+        },
+        time: LocalTime {
+            hour: 0,
+            minute: 0,
+            second: 0,
+            nano: 0,
+        },
+    };
+    r.echo("LocalDateTime.bce", "echoLocalDateTime", Some(old));
+    r.echo(
+        "LocalDateTime.null",
+        "echoLocalDateTime",
+        None::<LocalDateTime>,
+    );
+    r.echo("LocalDate", "echoLocalDate", Some(leap.date));
+    let instant = Instant {
+        seconds: 1_700_000_000,
+        nanos: 123_456_789,
+    };
+    r.echo("Instant", "echoInstant", Some(instant));
+    let before = Instant {
+        seconds: -1,
+        nanos: 999_999_999,
+    };
+    r.echo("Instant.before-epoch", "echoInstant", Some(before));
+    r.echo("Instant.null", "echoInstant", None::<Instant>);
+}
+
+fn exceptions(r: &mut Runner) {
+    let cases = [
+        ("exception.typed", 7, Some("seven \u{2603}")),
+        ("exception.typed-null-detail", -1, None),
+    ];
+    for (name, code, detail) in cases {
+        let detail = detail.map(str::to_owned);
+        let outcome = match r
+            .reference
+            .method::<(i32, Option<String>), String>("throwTyped")
+            .call((code, detail.clone()))
+        {
+            Ok(got) => Err(format!("returned {got:?}")),
+            Err(RpcError::Business(e)) if e.class == TYPE_EXCEPTION => {
+                let want = TypeException {
+                    code,
+                    detail,
+                    message: Some(format!("type {code}")),
+                };
+                match TypeException::from_exception(&e) {
+                    Ok(got) if got == want && e.message == want.message => Ok(()),
+                    Ok(got) => Err(format!("got {got:?}, want {want:?}")),
+                    Err(err) => Err(format!("fields {:?} undecodable: {err}", e.fields)),
+                }
+            }
+            Err(e) => Err(format!("error: {e:?}")),
+        };
+        r.results.push(CaseResult {
+            name: format!("types.{name}"),
+            outcome,
+        });
+    }
 }

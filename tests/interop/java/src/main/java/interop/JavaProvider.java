@@ -341,6 +341,41 @@ public final class JavaProvider {
         public Node echoNode(Node v) {
             return v;
         }
+
+        @Override
+        public java.util.Date echoDate(java.util.Date v) {
+            return v;
+        }
+
+        @Override
+        public java.math.BigDecimal echoBigDecimal(java.math.BigDecimal v) {
+            return v;
+        }
+
+        @Override
+        public java.math.BigInteger echoBigInteger(java.math.BigInteger v) {
+            return v;
+        }
+
+        @Override
+        public java.time.LocalDateTime echoLocalDateTime(java.time.LocalDateTime v) {
+            return v;
+        }
+
+        @Override
+        public java.time.LocalDate echoLocalDate(java.time.LocalDate v) {
+            return v;
+        }
+
+        @Override
+        public java.time.Instant echoInstant(java.time.Instant v) {
+            return v;
+        }
+
+        @Override
+        public String throwTyped(int code, String detail) {
+            throw new org.apache.dubbo.demo.TypeException(code, detail);
+        }
     }
 
     static int freePort() throws IOException {

@@ -3,10 +3,17 @@ package interop;
 import static interop.JavaConsumer.check;
 import static interop.JavaConsumer.eq;
 
+import static interop.JavaConsumer.throwsFrom;
 import static interop.JavaConsumer.truth;
 
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Date;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -18,6 +25,7 @@ import org.apache.dubbo.demo.Color;
 import org.apache.dubbo.demo.DemoService;
 import org.apache.dubbo.demo.Dog;
 import org.apache.dubbo.demo.Node;
+import org.apache.dubbo.demo.TypeException;
 import org.apache.dubbo.demo.User;
 
 /**
@@ -36,6 +44,8 @@ final class TypeCases {
         arrays(d);
         collections(d);
         objects(d);
+        timeAndNumbers(d);
+        exceptions(d);
     }
 
     static void primitives(DemoService d) {
@@ -182,6 +192,49 @@ final class TypeCases {
             List<Object> got = d.echoList(new ArrayList<>(Arrays.asList(u, u)));
             eq(got, Arrays.asList(u, u));
             truth(got.get(0) == got.get(1), "two copies, not one shared instance");
+        });
+    }
+
+    static void timeAndNumbers(DemoService d) {
+        for (long ms : new long[] {1_700_000_000_123L, 0L, -1L, 253_402_300_799_999L}) {
+            check("types.Date." + ms, () -> eq(d.echoDate(new Date(ms)), new Date(ms)));
+        }
+        check("types.Date.null", () -> eq(d.echoDate(null), null));
+        for (String v : new String[] {"-12345.678900", "0", "1E+400", "0.000000000000000000001"}) {
+            check("types.BigDecimal." + v, () -> eq(d.echoBigDecimal(new BigDecimal(v)), new BigDecimal(v)));
+        }
+        check("types.BigDecimal.null", () -> eq(d.echoBigDecimal(null), null));
+        for (String v : new String[] {"-123456789012345678901234567890", "0", "1", "4294967296"}) {
+            check("types.BigInteger." + v, () -> eq(d.echoBigInteger(new BigInteger(v)), new BigInteger(v)));
+        }
+        check("types.BigInteger.null", () -> eq(d.echoBigInteger(null), null));
+        LocalDateTime leap = LocalDateTime.of(2024, 2, 29, 13, 45, 59, 123_456_789);
+        check("types.LocalDateTime", () -> eq(d.echoLocalDateTime(leap), leap));
+        LocalDateTime old = LocalDateTime.of(-44, 3, 15, 0, 0);
+        check("types.LocalDateTime.bce", () -> eq(d.echoLocalDateTime(old), old));
+        check("types.LocalDateTime.null", () -> eq(d.echoLocalDateTime(null), null));
+        check("types.LocalDate", () -> eq(d.echoLocalDate(LocalDate.of(2024, 2, 29)), LocalDate.of(2024, 2, 29)));
+        Instant instant = Instant.ofEpochSecond(1_700_000_000L, 123_456_789);
+        check("types.Instant", () -> eq(d.echoInstant(instant), instant));
+        Instant before = Instant.ofEpochSecond(-1L, 999_999_999);
+        check("types.Instant.before-epoch", () -> eq(d.echoInstant(before), before));
+        check("types.Instant.null", () -> eq(d.echoInstant(null), null));
+    }
+
+    static void exceptions(DemoService d) {
+        check("types.exception.typed", () -> {
+            Throwable t = throwsFrom(() -> d.throwTyped(7, "seven \u2603"));
+            truth(t instanceof TypeException, "threw " + JavaConsumer.describe(t));
+            TypeException e = (TypeException) t;
+            eq(e.getMessage(), "type 7");
+            eq(e.getCode(), 7);
+            eq(e.getDetail(), "seven \u2603");
+        });
+        check("types.exception.typed-null-detail", () -> {
+            Throwable t = throwsFrom(() -> d.throwTyped(-1, null));
+            truth(t instanceof TypeException, "threw " + JavaConsumer.describe(t));
+            eq(((TypeException) t).getCode(), -1);
+            eq(((TypeException) t).getDetail(), null);
         });
     }
 }

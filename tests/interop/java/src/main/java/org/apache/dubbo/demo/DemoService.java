@@ -129,4 +129,19 @@ public interface DemoService {
 
     /** Cyclic graphs come back cyclic. */
     Node echoNode(Node v);
+
+    java.util.Date echoDate(java.util.Date v);
+
+    java.math.BigDecimal echoBigDecimal(java.math.BigDecimal v);
+
+    java.math.BigInteger echoBigInteger(java.math.BigInteger v);
+
+    java.time.LocalDateTime echoLocalDateTime(java.time.LocalDateTime v);
+
+    java.time.LocalDate echoLocalDate(java.time.LocalDate v);
+
+    java.time.Instant echoInstant(java.time.Instant v);
+
+    /** Throws {@code new TypeException(code, detail)} (message {@code "type " + code}). */
+    String throwTyped(int code, String detail) throws TypeException;
 }
