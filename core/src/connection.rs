@@ -37,11 +37,10 @@ const MAX_EVENT_BODY: usize = 15;
 /// high-water mark, a new connection runs 1,024 requests at once before it learns what its
 /// answers take.
 const INITIAL_ANSWER_ESTIMATE: u64 = 16 * 1024;
-/// How fast an estimate above [`INITIAL_ANSWER_ESTIMATE`] fades while requests wait for it
-/// alone (the send buffer is below its mark) and no answer comes: it halves every this
-/// long, down to that. One large answer must not
-/// keep the requests behind slow ones (long polls) waiting for long; answers that merely
-/// take a while (a few hundred milliseconds) still find it.
+/// How fast the answer estimate fades while requests wait for it alone (the send buffer is
+/// below its mark) and no answer comes: it halves every this long. Slow requests (long
+/// polls) must not keep the requests behind them waiting for long; answers that merely take
+/// a while (a few hundred milliseconds) still find it.
 const ESTIMATE_HALF_LIFE: Duration = Duration::from_millis(250);
 /// What a held request costs beyond its body (so that empty ones count too).
 const HELD_OVERHEAD: u64 = 128;
@@ -174,6 +173,15 @@ struct Liveness {
     last_heartbeat: Option<Instant>,
 }
 
+/// A two-way request of the peer's awaiting this side's answer.
+#[derive(Clone, Copy, Debug)]
+struct AwaitingAnswer {
+    /// Its body length.
+    len: u32,
+    /// Whether it is held (not reported yet).
+    held: bool,
+}
+
 /// Why encoding a frame into the outbound buffer failed.
 enum EncodeFailure<E> {
     TooLarge(PayloadTooLarge),
@@ -194,7 +202,7 @@ pub struct Connection {
     pending: PendingTable,
     /// The peer's two-way requests awaiting an answer: id to body length. The peer picks
     /// the ids: std's randomly seeded hash, so that chosen ids cannot make lookups collide.
-    inbound: HashMap<u64, u32>,
+    inbound: HashMap<u64, AwaitingAnswer>,
     /// The sum of `inbound`'s body lengths.
     inbound_bytes: u64,
     /// Requests read while the answers owed to the peer were at the send buffer's high-water
@@ -456,7 +464,8 @@ impl Connection {
         if let Some(err) = self.closed {
             return Err(RespondError::Closed(err));
         }
-        if !self.inbound.contains_key(&id.0) {
+        // A held request was never reported: nobody can answer it yet.
+        if !self.inbound.get(&id.0).is_some_and(|a| !a.held) {
             return Err(RespondError::UnknownRequest(id));
         }
         let header = response_header(id, status, false, serialization);
@@ -464,8 +473,8 @@ impl Connection {
         let start = self.outbound.buf().len();
         // Removed only once answered: if encoding panics, the request still awaits an answer.
         let encoded = self.encode_frame(header, &payload);
-        if let Some(len) = self.inbound.remove(&id.0) {
-            self.inbound_bytes -= u64::from(len);
+        if let Some(answered) = self.inbound.remove(&id.0) {
+            self.inbound_bytes -= u64::from(answered.len);
         }
         match encoded {
             Ok(_) => {
@@ -494,11 +503,13 @@ impl Connection {
             }
             Err(EncodeFailure::TooLarge(err)) => {
                 self.reject(id, Status::SERIALIZATION_ERROR, &err.to_string());
+                self.release_held();
                 Err(RespondError::PayloadTooLarge(err))
             }
             Err(EncodeFailure::Encode(err)) => {
                 let message = format!("Failed to send response: {err}");
                 self.reject(id, Status::BAD_RESPONSE, &message);
+                self.release_held();
                 Err(RespondError::Encode(err))
             }
         }
@@ -628,14 +639,22 @@ impl Connection {
     /// Whether to keep reading from the transport. False while the send buffer is at its
     /// hard [limit](Config::send_buffer_limit) (heartbeat replies and the connection's own
     /// error answers are never refused, so a peer that sends without reading would otherwise
-    /// grow it without bound), and while the bodies of the [held](Self::held_requests)
-    /// requests reach the high-water mark: TCP then pushes back on the peer. Reading goes on
-    /// above the high-water mark until then, so that responses to this side's calls are
-    /// still taken in: two ends that both waited for the other to read would wait forever.
+    /// grow it without bound), and while the [held](Self::held_requests) requests reach the
+    /// high-water mark with the buffer above it (or
+    /// [`max_inbound_bytes`](Config::max_inbound_bytes) with the buffer below it): TCP then
+    /// pushes back on the peer. Otherwise reading goes on, so that responses to this side's
+    /// calls are still taken in: two ends that both waited for the other would wait forever.
     pub fn wants_input(&self) -> bool {
-        self.closed.is_none()
-            && self.outbound.unwritten() < self.send_buffer_limit()
-            && self.held_bytes < self.config.send_buffer_high_water.get() as u64
+        let high_water = self.config.send_buffer_high_water.get() as u64;
+        let unwritten = self.outbound.unwritten();
+        // Requests held while the peer reads (the buffer is below the mark) are bounded as
+        // the inbound requests are; while it does not, by the mark.
+        let held_room = if unwritten < high_water {
+            self.config.max_inbound_bytes.get() as u64
+        } else {
+            high_water
+        };
+        self.closed.is_none() && unwritten < self.send_buffer_limit() && self.held_bytes < held_room
     }
 
     /// Requests read from the peer that wait until the answers owed to it drain below the
@@ -721,6 +740,9 @@ impl Connection {
                 if self.held.is_empty() && self.may_dispatch(this) {
                     self.events.push_back(Event::RequestReceived(request));
                 } else {
+                    if two_way {
+                        self.set_held(header.id, true);
+                    }
                     self.held_two_way += this;
                     self.held_bytes += HELD_OVERHEAD + u64::from(header.body_len);
                     self.held.push_back(request);
@@ -775,7 +797,13 @@ impl Connection {
             self.reject(id, Status::BAD_REQUEST, &message);
             return false;
         }
-        self.inbound.insert(id.0, body_len);
+        self.inbound.insert(
+            id.0,
+            AwaitingAnswer {
+                len: body_len,
+                held: false,
+            },
+        );
         self.inbound_bytes += u64::from(body_len);
         true
     }
@@ -1003,6 +1031,12 @@ impl Connection {
         Some(since + interval)
     }
 
+    fn set_held(&mut self, id: RequestId, held: bool) {
+        if let Some(awaiting) = self.inbound.get_mut(&id.0) {
+            awaiting.held = held;
+        }
+    }
+
     /// The hard limit of the send buffer; never below the high-water mark.
     fn send_buffer_limit(&self) -> u64 {
         self.config
@@ -1012,37 +1046,35 @@ impl Connection {
     }
 
     /// Whether another request may be dispatched: the bytes not yet written plus the answers
-    /// expected for the requests dispatched and not yet answered stay below the high-water
-    /// mark. A peer that reads at full speed keeps this true; one that does not read is
-    /// sent no more than about the mark.
+    /// expected for the requests dispatched and not yet answered, this one's included, stay
+    /// within the high-water mark (one runs whatever its answer is expected to cost). The
+    /// limit above the mark is headroom for answers larger than expected.
     /// `this` counts the request being decided on if it is in `inbound` already.
     fn may_dispatch(&self, this: usize) -> bool {
         let owed = (self.inbound.len() - self.held_two_way - this) as u64;
-        let expected = owed.saturating_mul(self.expected_answer());
-        self.outbound.unwritten().saturating_add(expected)
-            < self.config.send_buffer_high_water.get() as u64
+        // This request's answer too.
+        let expected = (owed + 1).saturating_mul(self.expected_answer());
+        let unwritten = self.outbound.unwritten();
+        let high_water = self.config.send_buffer_high_water.get() as u64;
+        unwritten < high_water && (owed == 0 || unwritten.saturating_add(expected) <= high_water)
     }
 
-    /// The answer estimate now: while requests are held, above [`INITIAL_ANSWER_ESTIMATE`],
-    /// it halves every [`ESTIMATE_HALF_LIFE`], down to that.
+    /// The answer estimate now: while it alone keeps requests held, it halves every
+    /// [`ESTIMATE_HALF_LIFE`].
     fn expected_answer(&self) -> u64 {
         let Some(since) = self.fading_since else {
             return self.answer_estimate;
         };
-        if self.answer_estimate <= INITIAL_ANSWER_ESTIMATE {
-            return self.answer_estimate;
-        }
         let age = self.now.saturating_duration_since(since);
         let halvings = age.as_nanos() / ESTIMATE_HALF_LIFE.as_nanos();
-        let faded = self.answer_estimate >> halvings.min(63);
-        faded.max(INITIAL_ANSWER_ESTIMATE)
+        self.answer_estimate >> halvings.min(63)
     }
 
     /// When held requests should be looked at again because the estimate fades, if any
     /// wait and it still can.
     fn estimate_fades(&self) -> Option<Instant> {
         let since = self.fading_since?;
-        if self.expected_answer() <= INITIAL_ANSWER_ESTIMATE {
+        if self.expected_answer() == 0 {
             return None;
         }
         let age = self.now.saturating_duration_since(since);
@@ -1078,6 +1110,9 @@ impl Connection {
     fn release_held(&mut self) {
         while !self.held.is_empty() && self.may_dispatch(0) {
             let request = self.held.pop_front().expect("not empty");
+            if request.two_way {
+                self.set_held(request.id, false);
+            }
             self.held_two_way -= usize::from(request.two_way);
             self.held_bytes -= HELD_OVERHEAD + request.body.len() as u64;
             self.events.push_back(Event::RequestReceived(request));

@@ -272,6 +272,21 @@ impl IoInner {
         }
         if let Some(events) = events {
             events.extend(std::iter::from_fn(|| conn.poll_event()));
+            if !conn.is_closed()
+                && events
+                    .iter()
+                    .any(|e| matches!(e, Event::RequestReceived(_)))
+            {
+                // Held requests released by writes: the reader delivers them. Handed over
+                // under the connection's lock, so that the reader, which looks for them
+                // under it too, cannot miss them.
+                let (requests, others): (Vec<Event>, Vec<Event>) = events
+                    .drain(..)
+                    .partition(|e| matches!(e, Event::RequestReceived(_)));
+                *events = others;
+                self.forwarded.lock().extend(requests);
+                self.signals.reader.notify_all();
+            }
         }
         let armed = *self.armed.lock();
         let earlier = conn
@@ -292,26 +307,6 @@ impl IoInner {
     fn deliver(&self, events: &mut Vec<Event>) {
         if events.is_empty() {
             return;
-        }
-        if events
-            .iter()
-            .any(|e| matches!(e, Event::RequestReceived(_)))
-            && thread::current().name() != Some(READER_NAME)
-            && !self.shared.lock().is_closed()
-        {
-            // Held requests released by writes or answers: hand them to the reader.
-            let (requests, others): (Vec<Event>, Vec<Event>) = events
-                .drain(..)
-                .partition(|e| matches!(e, Event::RequestReceived(_)));
-            *events = others;
-            self.forwarded.lock().extend(requests);
-            let conn = self.shared.lock();
-            self.signals.reader.notify_all();
-            if conn.is_closed() {
-                // The reader may be gone: deliver whatever it has not taken here.
-                drop(conn);
-                events.append(&mut self.forwarded.lock());
-            }
         }
         let outer = DELIVERING.replace(self.address());
         for event in events.drain(..) {
@@ -376,7 +371,7 @@ impl Reader {
             let wants_input = conn.wants_input();
             // Only this thread's reads make the core hold requests: while it holds some,
             // others may release them, and reads must not block past `HELD_POLL`.
-            let held = conn.held_requests() > 0;
+            let held = conn.held_requests() > 0 || !self.io.forwarded.lock().is_empty();
             drop(conn);
             self.io.deliver(&mut events);
             self.deliver_forwarded(&mut events);

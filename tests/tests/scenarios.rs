@@ -886,11 +886,12 @@ fn a_peer_that_does_not_read_is_sent_about_the_high_water_mark() {
     pair.provider.stalled = true;
     let mut calls = start_calls(&mut pair, End::Consumer, 0, 50);
     pair.run_for(ms(10));
-    // Before any answer, one is expected to take 16 KiB: one request at a time.
+    // Before any answer, one is expected to take 16 KiB, more than the 10,000-byte mark:
+    // one request at a time.
     assert_eq!(pair.provider.requests.len(), 1);
     assert_eq!(pair.provider.conn.held_requests(), 49);
     assert_eq!(answer_all(&mut pair, End::Provider, 5_000), 0);
-    // The first two answers (5,016 bytes each) take the buffer over the mark: the rest wait.
+    // Two 5,016-byte answers take the buffer over the mark: the rest wait.
     assert_eq!(pair.provider.conn.held_requests(), 48);
     assert_eq!(pair.provider.conn.unwritten_bytes(), 2 * 5_016);
     // Reading goes on meanwhile (responses to the provider's own calls still come in).
@@ -1034,8 +1035,8 @@ fn held_requests_are_bounded_even_when_empty() {
 
 #[test]
 fn one_large_answer_does_not_keep_requests_behind_slow_ones_waiting() {
-    // A 900,000-byte answer makes the provider expect large ones (about one at a time under
-    // its 1,000,000-byte mark). Then long polls are running and nothing answers them: the
+    // A 900,000-byte answer makes the provider expect large ones (one at a time under its
+    // 1,000,000-byte mark). Then long polls are running and nothing answers them: the
     // estimate fades with time, and the requests behind them run within a second.
     let mut pair = Pair::with(
         26,
@@ -1051,13 +1052,24 @@ fn one_large_answer_does_not_keep_requests_behind_slow_ones_waiting() {
 
     let mut calls = start_calls(&mut pair, End::Consumer, 0, 6);
     pair.run_for(ms(10));
-    // Two run (900,016 expected for the first left room for the second); they hang.
+    // One runs (two answers of 900,016 bytes would pass the 1,000,000-byte mark); it hangs.
     let long_polls = std::mem::take(&mut pair.provider.requests);
-    assert_eq!(long_polls.len(), 2);
-    assert_eq!(pair.provider.conn.held_requests(), 4);
+    assert_eq!(long_polls.len(), 1);
+    assert_eq!(pair.provider.conn.held_requests(), 5);
+    // The buffer is below the mark: reading goes on (answers to the provider's own calls,
+    // callbacks' among them, still come in), and a held request cannot be answered yet.
+    assert!(pair.provider.conn.wants_input());
+    let held_id = calls[1].id;
+    let now = pair.now;
+    assert_eq!(
+        pair.provider
+            .conn
+            .respond(now, held_id, Status::OK, SerializationId::HESSIAN2, vec![1]),
+        Err(RespondError::UnknownRequest(held_id))
+    );
     pair.run_for(ms(1_000));
     assert_eq!(pair.provider.conn.held_requests(), 0);
-    assert_eq!(pair.provider.requests.len(), 4);
+    assert_eq!(pair.provider.requests.len(), 5);
     let mut requests = long_polls;
     requests.extend(std::mem::take(&mut pair.provider.requests));
     pair.provider.requests = requests;

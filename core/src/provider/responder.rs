@@ -171,20 +171,24 @@ impl Responder {
                 // Fails again as it is encoded: answered 50 by the connection.
                 Err(_) => self.reply(Ok::<_, &JavaException>(value)),
             },
+            Err(exception) if exception.class.ends_with(".rpc.service.GenericException") => {
+                self.reply(Err::<&(), _>(exception));
+            }
             Err(exception) => {
-                let message = exception.message.as_deref().unwrap_or("null");
-                let mut wrapped = JavaException::new(
-                    GENERIC_EXCEPTION,
-                    format!("{}: {message}", exception.class),
-                );
-                wrapped.fields.push((
-                    "exceptionClass".into(),
-                    Value::String(exception.class.clone()),
-                ));
-                wrapped.fields.push((
-                    "exceptionMessage".into(),
-                    exception.message.clone().map_or(Value::Null, Value::String),
-                ));
+                // Java's `detailMessage` is the original's `toString()` and stack trace; its
+                // `exceptionMessage` field is written as the message too
+                // (`JavaException::to_value`), and `exceptionClass` names the original.
+                let wrapped = JavaException {
+                    class: GENERIC_EXCEPTION.to_owned(),
+                    message: Some(exception.to_string()),
+                    fields: vec![
+                        (
+                            "exceptionClass".into(),
+                            Value::String(exception.class.clone()),
+                        ),
+                        ("exceptionMessage".into(), Value::Null),
+                    ],
+                };
                 self.reply(Err::<&(), _>(&wrapped));
             }
         }
