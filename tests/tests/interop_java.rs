@@ -3,8 +3,13 @@
 //!
 //! - `JavaConsumer` (Dubbo's consumer: every method, call modes, generic, `$echo`,
 //!   attachments, parameter callbacks, events, heartbeats) against tether's suite provider;
-//! - tether's consumer cases ([`consumer_cases`], [`mode_cases`], [`heartbeat_case`])
-//!   against `JavaProvider` (one process per line, shared by the adapters).
+//! - tether's consumer cases ([`consumer_cases`], [`type_cases`], [`mode_cases`],
+//!   [`heartbeat_case`]) against `JavaProvider` (one process per line, shared by the
+//!   adapters).
+//!
+//! Both directions include the type matrix (issue 11: `tests/src/types.rs` and
+//! `interop.TypeCases`), where Java's Hessian (hessian-lite as Dubbo 3.3 and 2.7 write and
+//! read it) judges tether's codec, type by type.
 //!
 //! The peers are built once per test binary by `tests/interop/java/build.sh` (Java 17 and
 //! Maven; Maven Central the first time) into `target/interop-java/<line>/`. Without `java`
