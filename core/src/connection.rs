@@ -465,7 +465,7 @@ impl Connection {
             return Err(RespondError::Closed(err));
         }
         // A held request was never reported: nobody can answer it yet.
-        if !self.inbound.get(&id.0).is_some_and(|a| !a.held) {
+        if self.inbound.get(&id.0).is_none_or(|a| a.held) {
             return Err(RespondError::UnknownRequest(id));
         }
         let header = response_header(id, status, false, serialization);
