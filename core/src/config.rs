@@ -179,13 +179,14 @@ impl Config {
 
     /// The send buffer's high-water mark. Once this many bytes are queued but not yet
     /// accepted by the transport, new calls and one-way requests are refused with
-    /// `SendBufferFull`. The peer's requests are dispatched only while the unwritten bytes
-    /// plus the answers expected for the requests already running stay below the mark (an
-    /// answer is expected to take what the largest recent one took, 16 KiB before any; while
-    /// that alone keeps requests waiting, the expectation halves every 250 ms):
-    /// requests past it are held, in order, until writes and answers make room, and reading
-    /// stops while the held requests' bodies reach the mark. A peer that reads at full speed
-    /// never waits for this; one that does not read is sent about the mark and pushed back.
+    /// `SendBufferFull`. The peer's requests run only while the unwritten bytes plus the
+    /// answers expected for the requests running (this one's included) stay within the mark:
+    /// an answer is expected to take what the largest recent one took (halved at each
+    /// smaller one; 16 KiB before any; halving every 250 ms while it alone keeps requests
+    /// waiting). Requests past it wait, in order, until writes and answers make room. Reading
+    /// stops while the waiting requests reach the mark with the buffer above it (or
+    /// [`max_inbound_bytes`](Self::max_inbound_bytes) with the buffer below it). A peer that
+    /// does not read is sent about the mark and pushed back.
     pub fn send_buffer_high_water(&mut self, bytes: NonZeroUsize) -> &mut Self {
         self.send_buffer_high_water = bytes;
         self
