@@ -233,6 +233,11 @@ impl TypeException {
 pub const SUPPLEMENTARY: &str =
     "\u{1D11E} clef, \u{1F600} grin, \u{10000} first, \u{10FFFF} last\u{1F680}";
 
+/// `int[][]`.
+pub type IntMatrix = JavaArray<Option<JavaArray<i32>>>;
+/// `String[][]`.
+pub type StringMatrix = JavaArray<Option<JavaArray<Option<String>>>>;
+
 /// Adds the type-matrix echo methods to `service`.
 pub fn type_methods(service: Service) -> Service {
     service
@@ -284,6 +289,16 @@ pub fn type_methods(service: Service) -> Service {
         })
         .method("echoLocalDate", |_, (v,): (Option<LocalDate>,)| Ok(v))
         .method("echoInstant", |_, (v,): (Option<Instant>,)| Ok(v))
+        .method(
+            "echoUserArray",
+            |_, (v,): (Option<JavaArray<Option<User>>>,)| Ok(v),
+        )
+        .method("echoIntMatrix", |_, (v,): (Option<IntMatrix>,)| Ok(v))
+        .method("echoStringMatrix", |_, (v,): (Option<StringMatrix>,)| Ok(v))
+        .method(
+            "echoColorArray",
+            |_, (v,): (Option<JavaArray<Option<Color>>>,)| Ok(v),
+        )
         .method(
             "throwTyped",
             |_, (code, detail): (i32, Option<String>)| -> Result<String, JavaException> {
@@ -699,6 +714,64 @@ fn arrays(r: &mut Runner) {
     r.echo("Object[].null", "echoObjectArray", None::<JavaArray<Value>>);
     let boxed = vec![Some(1i32), None, Some(-3)];
     r.echo("Integer[]", "echoBoxedIntArray", Some(JavaArray(boxed)));
+    let users = vec![
+        Some(User {
+            name: Some("a".to_owned()),
+            age: 1,
+        }),
+        None,
+        Some(User {
+            name: None,
+            age: -2,
+        }),
+    ];
+    r.echo("User[]", "echoUserArray", Some(JavaArray(users)));
+    r.echo(
+        "User[].empty",
+        "echoUserArray",
+        Some(JavaArray(Vec::<Option<User>>::new())),
+    );
+    let matrix = vec![
+        Some(JavaArray(vec![1, 2, 3])),
+        Some(JavaArray(vec![])),
+        None,
+        Some(JavaArray(vec![-4])),
+    ];
+    r.echo("int[][]", "echoIntMatrix", Some(JavaArray(matrix)));
+    let strings = vec![
+        Some(JavaArray(vec![Some("a".to_owned()), None])),
+        None,
+        Some(JavaArray(vec![])),
+    ];
+    r.echo("String[][]", "echoStringMatrix", Some(JavaArray(strings)));
+    let colors = vec![Some(Color::Blue), None, Some(Color::Red), Some(Color::Blue)];
+    r.echo("Color[]", "echoColorArray", Some(JavaArray(colors)));
+    let ints = |v: &[i32]| Value::typed_list("[int", v.iter().map(|&i| Value::Int(i)).collect());
+    let rich = vec![
+        Value::Date(5),
+        to_value(&BigDecimal {
+            value: "1.50".to_owned(),
+        })
+        .expect("a BigDecimal is a value"),
+        to_value(&Color::Blue).expect("an enum is a value"),
+        user("u", 1),
+        Value::typed_list("[[int", vec![ints(&[1]), ints(&[2, 3])]),
+        Value::typed_list("[string", vec![Value::string("s")]),
+    ];
+    let same_items = |a: &Option<JavaArray<Value>>, b: &Option<JavaArray<Value>>| {
+        let items = |v: &Option<JavaArray<Value>>| {
+            v.as_ref()
+                .map(|v| v.iter().map(canonical).collect::<Vec<_>>())
+        };
+        items(a) == items(b)
+    };
+    r.call(
+        "Object[].rich",
+        "echoObjectArray",
+        Some(JavaArray(rich.clone())),
+        Some(JavaArray(rich)),
+        same_items,
+    );
 }
 
 fn time_and_numbers(r: &mut Runner) {

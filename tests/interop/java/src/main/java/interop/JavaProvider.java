@@ -376,6 +376,26 @@ public final class JavaProvider {
         public String throwTyped(int code, String detail) {
             throw new org.apache.dubbo.demo.TypeException(code, detail);
         }
+
+        @Override
+        public User[] echoUserArray(User[] v) {
+            return v;
+        }
+
+        @Override
+        public int[][] echoIntMatrix(int[][] v) {
+            return v;
+        }
+
+        @Override
+        public String[][] echoStringMatrix(String[][] v) {
+            return v;
+        }
+
+        @Override
+        public Color[] echoColorArray(Color[] v) {
+            return v;
+        }
     }
 
     static int freePort() throws IOException {

@@ -110,6 +110,18 @@ final class TypeCases {
         check("types.Object[].null", () -> eq(d.echoObjectArray(null), null));
         Integer[] boxed = {1, null, -3};
         check("types.Integer[]", () -> eq(d.echoBoxedIntArray(boxed), boxed));
+        User[] users = {new User("a", 1), null, new User(null, -2)};
+        check("types.User[]", () -> eq(d.echoUserArray(users), users));
+        check("types.User[].empty", () -> eq(d.echoUserArray(new User[0]), new User[0]));
+        int[][] matrix = {{1, 2, 3}, {}, null, {-4}};
+        check("types.int[][]", () -> eq(d.echoIntMatrix(matrix), matrix));
+        String[][] strings = {{"a", null}, null, {}};
+        check("types.String[][]", () -> eq(d.echoStringMatrix(strings), strings));
+        Color[] colors = {Color.BLUE, null, Color.RED, Color.BLUE};
+        check("types.Color[]", () -> eq(d.echoColorArray(colors), colors));
+        Object[] rich = {new Date(5), new BigDecimal("1.50"), Color.BLUE, new User("u", 1), new int[][] {{1}, {2, 3}},
+                new String[] {"s"}};
+        check("types.Object[].rich", () -> eq(d.echoObjectArray(rich), rich));
     }
 
     static void collections(DemoService d) {

@@ -144,4 +144,12 @@ public interface DemoService {
 
     /** Throws {@code new TypeException(code, detail)} (message {@code "type " + code}). */
     String throwTyped(int code, String detail) throws TypeException;
+
+    User[] echoUserArray(User[] v);
+
+    int[][] echoIntMatrix(int[][] v);
+
+    String[][] echoStringMatrix(String[][] v);
+
+    Color[] echoColorArray(Color[] v);
 }
