@@ -417,7 +417,9 @@ public final class JavaConsumer {
                     m.setTimeout(15_000);
                 }));
         check("async.method", () -> {
-            eq(async.sayHello("async"), null);
+            // null at once; Dubbo 2.7 returns the value instead when the answer came first.
+            String first = async.sayHello("async");
+            truth(first == null || first.equals("Hello async"), "returned " + first);
             CompletableFuture<String> f = Compat.lastFuture();
             eq(f.get(5, TimeUnit.SECONDS), "Hello async");
         });
