@@ -200,6 +200,49 @@ pub struct Instant {
 
 java_type_as!(Instant => "java.time.Instant");
 
+java_type_as!(LocalTime => "java.time.LocalTime");
+
+/// `java.time.Duration`: a `DurationHandle` (`seconds`, `nanos`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename = "com.alibaba.com.caucho.hessian.io.java8.DurationHandle")]
+pub struct Duration {
+    pub seconds: i64,
+    pub nanos: i32,
+}
+
+java_type_as!(Duration => "java.time.Duration");
+
+/// `java.time.ZoneOffset`: a `ZoneOffsetHandle` (total `seconds`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename = "com.alibaba.com.caucho.hessian.io.java8.ZoneOffsetHandle")]
+pub struct ZoneOffset {
+    pub seconds: i32,
+}
+
+/// `java.time.OffsetDateTime`: an `OffsetDateTimeHandle`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename = "com.alibaba.com.caucho.hessian.io.java8.OffsetDateTimeHandle")]
+pub struct OffsetDateTime {
+    #[serde(rename = "dateTime")]
+    pub date_time: LocalDateTime,
+    pub offset: ZoneOffset,
+}
+
+java_type_as!(OffsetDateTime => "java.time.OffsetDateTime");
+
+/// `java.time.ZonedDateTime`: a `ZonedDateTimeHandle` (the zone as its id string).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename = "com.alibaba.com.caucho.hessian.io.java8.ZonedDateTimeHandle")]
+pub struct ZonedDateTime {
+    #[serde(rename = "dateTime")]
+    pub date_time: LocalDateTime,
+    pub offset: ZoneOffset,
+    #[serde(rename = "zoneId")]
+    pub zone_id: String,
+}
+
+java_type_as!(ZonedDateTime => "java.time.ZonedDateTime");
+
 /// The class of [`TypeException`].
 pub const TYPE_EXCEPTION: &str = "org.apache.dubbo.demo.TypeException";
 
@@ -289,6 +332,15 @@ pub fn type_methods(service: Service) -> Service {
         })
         .method("echoLocalDate", |_, (v,): (Option<LocalDate>,)| Ok(v))
         .method("echoInstant", |_, (v,): (Option<Instant>,)| Ok(v))
+        .method("echoLocalTime", |_, (v,): (Option<LocalTime>,)| Ok(v))
+        .method("echoDuration", |_, (v,): (Option<Duration>,)| Ok(v))
+        .method(
+            "echoOffsetDateTime",
+            |_, (v,): (Option<OffsetDateTime>,)| Ok(v),
+        )
+        .method("echoZonedDateTime", |_, (v,): (Option<ZonedDateTime>,)| {
+            Ok(v)
+        })
         .method(
             "echoUserArray",
             |_, (v,): (Option<JavaArray<Option<User>>>,)| Ok(v),
@@ -662,6 +714,13 @@ fn primitives(r: &mut Runner) {
         "echoString",
         Some(SUPPLEMENTARY.to_owned()),
     );
+    // A surrogate pair across the 32768-unit boundary of a string chunk ('R'), both ways.
+    let straddle = format!("x{}", "\u{1F600}".repeat(20_000));
+    r.echo(
+        "string.pair-at-chunk-boundary",
+        "echoString",
+        Some(straddle),
+    );
 }
 
 fn arrays(r: &mut Runner) {
@@ -839,6 +898,44 @@ fn time_and_numbers(r: &mut Runner) {
     };
     r.echo("Instant.before-epoch", "echoInstant", Some(before));
     r.echo("Instant.null", "echoInstant", None::<Instant>);
+    let time = LocalTime {
+        hour: 1,
+        minute: 2,
+        second: 3,
+        nano: 4,
+    };
+    r.echo("LocalTime", "echoLocalTime", Some(time));
+    let duration = Duration {
+        seconds: 90_061,
+        nanos: 5,
+    };
+    r.echo("Duration", "echoDuration", Some(duration));
+    // Duration.ofMillis(-1): -1 s + 999 ms.
+    let negative = Duration {
+        seconds: -1,
+        nanos: 999_000_000,
+    };
+    r.echo("Duration.negative", "echoDuration", Some(negative));
+    let offset = OffsetDateTime {
+        date_time: leap,
+        offset: ZoneOffset {
+            seconds: -(9 * 3600 + 30 * 60),
+        },
+    };
+    r.echo("OffsetDateTime", "echoOffsetDateTime", Some(offset));
+    // 2024-02-29 in Paris: UTC+1.
+    let zoned = ZonedDateTime {
+        date_time: leap,
+        offset: ZoneOffset { seconds: 3600 },
+        zone_id: "Europe/Paris".to_owned(),
+    };
+    r.echo("ZonedDateTime", "echoZonedDateTime", Some(zoned));
+    let utc = ZonedDateTime {
+        date_time: leap,
+        offset: ZoneOffset { seconds: 0 },
+        zone_id: "Z".to_owned(),
+    };
+    r.echo("ZonedDateTime.Z", "echoZonedDateTime", Some(utc));
 }
 
 fn exceptions(r: &mut Runner) {

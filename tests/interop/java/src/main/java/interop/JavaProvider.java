@@ -396,6 +396,26 @@ public final class JavaProvider {
         public Color[] echoColorArray(Color[] v) {
             return v;
         }
+
+        @Override
+        public java.time.LocalTime echoLocalTime(java.time.LocalTime v) {
+            return v;
+        }
+
+        @Override
+        public java.time.Duration echoDuration(java.time.Duration v) {
+            return v;
+        }
+
+        @Override
+        public java.time.OffsetDateTime echoOffsetDateTime(java.time.OffsetDateTime v) {
+            return v;
+        }
+
+        @Override
+        public java.time.ZonedDateTime echoZonedDateTime(java.time.ZonedDateTime v) {
+            return v;
+        }
     }
 
     static int freePort() throws IOException {

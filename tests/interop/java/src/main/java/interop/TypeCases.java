@@ -8,9 +8,15 @@ import static interop.JavaConsumer.truth;
 
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
+import java.time.LocalTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Date;
@@ -87,6 +93,9 @@ final class TypeCases {
         check("types.Character.null", () -> eq(d.echoBoxedChar(null), null));
         check("types.string.supplementary", () -> eq(d.echoString(SUPPLEMENTARY), SUPPLEMENTARY));
         check("types.string.lone-surrogate", () -> eq(d.echoString("a\uDC00b"), "a\uDC00b"));
+        // A surrogate pair across the 32768-unit boundary of a string chunk ('R'), both ways.
+        String straddle = "x" + "\uD83D\uDE00".repeat(20_000);
+        check("types.string.pair-at-chunk-boundary", () -> eq(d.echoString(straddle), straddle));
     }
 
     static void arrays(DemoService d) {
@@ -231,6 +240,15 @@ final class TypeCases {
         Instant before = Instant.ofEpochSecond(-1L, 999_999_999);
         check("types.Instant.before-epoch", () -> eq(d.echoInstant(before), before));
         check("types.Instant.null", () -> eq(d.echoInstant(null), null));
+        check("types.LocalTime", () -> eq(d.echoLocalTime(LocalTime.of(1, 2, 3, 4)), LocalTime.of(1, 2, 3, 4)));
+        check("types.Duration", () -> eq(d.echoDuration(Duration.ofSeconds(90_061, 5)), Duration.ofSeconds(90_061, 5)));
+        check("types.Duration.negative", () -> eq(d.echoDuration(Duration.ofMillis(-1)), Duration.ofMillis(-1)));
+        OffsetDateTime offset = OffsetDateTime.of(leap, ZoneOffset.ofHoursMinutes(-9, -30));
+        check("types.OffsetDateTime", () -> eq(d.echoOffsetDateTime(offset), offset));
+        ZonedDateTime zoned = ZonedDateTime.of(leap, ZoneId.of("Europe/Paris"));
+        check("types.ZonedDateTime", () -> eq(d.echoZonedDateTime(zoned), zoned));
+        ZonedDateTime utc = ZonedDateTime.of(leap, ZoneOffset.UTC);
+        check("types.ZonedDateTime.Z", () -> eq(d.echoZonedDateTime(utc), utc));
     }
 
     static void exceptions(DemoService d) {

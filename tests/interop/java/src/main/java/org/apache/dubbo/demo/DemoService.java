@@ -152,4 +152,12 @@ public interface DemoService {
     String[][] echoStringMatrix(String[][] v);
 
     Color[] echoColorArray(Color[] v);
+
+    java.time.LocalTime echoLocalTime(java.time.LocalTime v);
+
+    java.time.Duration echoDuration(java.time.Duration v);
+
+    java.time.OffsetDateTime echoOffsetDateTime(java.time.OffsetDateTime v);
+
+    java.time.ZonedDateTime echoZonedDateTime(java.time.ZonedDateTime v);
 }
