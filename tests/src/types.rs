@@ -243,6 +243,17 @@ pub struct ZonedDateTime {
 
 java_type_as!(ZonedDateTime => "java.time.ZonedDateTime");
 
+/// Whether `value` holds a [`Value::Ref`].
+fn has_ref(value: &Value) -> bool {
+    match value {
+        Value::Ref(_) => true,
+        Value::List { items, .. } => items.iter().any(has_ref),
+        Value::Map { entries, .. } => entries.iter().any(|(k, v)| has_ref(k) || has_ref(v)),
+        Value::Object { fields, .. } => fields.iter().any(|(_, v)| has_ref(v)),
+        _ => false,
+    }
+}
+
 /// The class of [`TypeException`].
 pub const TYPE_EXCEPTION: &str = "org.apache.dubbo.demo.TypeException";
 
@@ -259,13 +270,14 @@ pub struct TypeException {
 impl TypeException {
     /// Decodes the fields of `exception`.
     ///
-    /// Without the fields that are back-references: `from_value` fails on the whole object
+    /// Without the fields that hold back-references: `from_value` fails on the whole object
     /// ("reference at offset 0 points into an enclosing value, cannot decode as a value")
     /// because of `cause`, which hessian-lite (and tether) write as a reference to the
-    /// exception itself, although this struct has no `cause` field.
+    /// exception itself (or to the cause itself, inside a cause), although this struct has
+    /// no `cause` field.
     pub fn from_exception(exception: &JavaException) -> Result<Self, String> {
         let fields = exception.fields.iter();
-        let fields = fields.filter(|(_, v)| !matches!(v, Value::Ref(_))).cloned();
+        let fields = fields.filter(|(_, v)| !has_ref(v)).cloned();
         let object = Value::object(exception.class.as_str(), fields.collect());
         from_value(object).map_err(|e| format!("{e}"))
     }
@@ -358,6 +370,19 @@ pub fn type_methods(service: Service) -> Service {
                 e.fields.push(("code".into(), Value::Int(code)));
                 e.fields
                     .push(("detail".into(), detail.map_or(Value::Null, Value::String)));
+                Err(e)
+            },
+        )
+        .method(
+            "throwCaused",
+            |_, (code, detail): (i32, Option<String>)| -> Result<String, JavaException> {
+                let root = format!("root {}", detail.as_deref().unwrap_or("null"));
+                let cause = JavaException::new("java.lang.IllegalArgumentException", root);
+                let mut e = JavaException::new(TYPE_EXCEPTION, format!("type {code}"));
+                e.fields.push(("code".into(), Value::Int(code)));
+                e.fields
+                    .push(("detail".into(), detail.map_or(Value::Null, Value::String)));
+                e.fields.push(("cause".into(), cause.to_value()));
                 Err(e)
             },
         )
@@ -970,4 +995,34 @@ fn exceptions(r: &mut Runner) {
             outcome,
         });
     }
+    let outcome = match r
+        .reference
+        .method::<(i32, Option<String>), String>("throwCaused")
+        .call((3, Some("three".to_owned())))
+    {
+        Ok(got) => Err(format!("returned {got:?}")),
+        Err(RpcError::Business(e)) if e.class == TYPE_EXCEPTION => {
+            let want = TypeException {
+                code: 3,
+                detail: Some("three".to_owned()),
+                message: Some("type 3".to_owned()),
+            };
+            let cause = e.field("cause").cloned().map(JavaException::from_value);
+            match (TypeException::from_exception(&e), cause) {
+                (Ok(got), Some(Ok(cause)))
+                    if got == want
+                        && cause.class == "java.lang.IllegalArgumentException"
+                        && cause.message.as_deref() == Some("root three") =>
+                {
+                    Ok(())
+                }
+                (got, cause) => Err(format!("got {got:?}, cause {cause:?}")),
+            }
+        }
+        Err(e) => Err(format!("error: {e:?}")),
+    };
+    r.results.push(CaseResult {
+        name: "types.exception.with-cause".to_owned(),
+        outcome,
+    });
 }

@@ -416,6 +416,12 @@ public final class JavaProvider {
         public java.time.ZonedDateTime echoZonedDateTime(java.time.ZonedDateTime v) {
             return v;
         }
+
+        @Override
+        public String throwCaused(int code, String detail) {
+            throw new org.apache.dubbo.demo.TypeException(code, detail,
+                    new IllegalArgumentException("root " + detail));
+        }
     }
 
     static int freePort() throws IOException {

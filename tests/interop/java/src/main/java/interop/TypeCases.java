@@ -266,5 +266,15 @@ final class TypeCases {
             eq(((TypeException) t).getCode(), -1);
             eq(((TypeException) t).getDetail(), null);
         });
+        check("types.exception.with-cause", () -> {
+            Throwable t = throwsFrom(() -> d.throwCaused(3, "three"));
+            truth(t instanceof TypeException, "threw " + JavaConsumer.describe(t));
+            eq(((TypeException) t).getCode(), 3);
+            eq(((TypeException) t).getDetail(), "three");
+            Throwable cause = t.getCause();
+            truth(cause instanceof IllegalArgumentException, "cause " + cause);
+            eq(cause.getMessage(), "root three");
+            truth(cause.getCause() == null, "cause of the cause: " + cause.getCause());
+        });
     }
 }

@@ -160,4 +160,10 @@ public interface DemoService {
     java.time.OffsetDateTime echoOffsetDateTime(java.time.OffsetDateTime v);
 
     java.time.ZonedDateTime echoZonedDateTime(java.time.ZonedDateTime v);
+
+    /**
+     * Throws {@code new TypeException(code, detail, new IllegalArgumentException("root " + detail))}:
+     * a custom exception with a cause.
+     */
+    String throwCaused(int code, String detail) throws TypeException;
 }

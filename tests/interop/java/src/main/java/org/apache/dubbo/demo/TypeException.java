@@ -15,6 +15,12 @@ public class TypeException extends RuntimeException {
         this.detail = detail;
     }
 
+    public TypeException(int code, String detail, Throwable cause) {
+        super("type " + code, cause);
+        this.code = code;
+        this.detail = detail;
+    }
+
     public int getCode() {
         return code;
     }
