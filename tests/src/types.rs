@@ -856,6 +856,41 @@ fn arrays(r: &mut Runner) {
         Some(JavaArray(rich)),
         same_items,
     );
+    // Every compact number form at its boundaries, boxed (int, long, double forms kept).
+    let mut numbers: Vec<Value> = [-16, 47, 48, -2048, 2047, 2048, -262_144, 262_143, 262_144]
+        .into_iter()
+        .chain([i32::MIN])
+        .map(Value::Int)
+        .collect();
+    numbers.extend(
+        [-8, 15, 16, -2048, 2047, 2048, -262_144, 262_143, 262_144]
+            .into_iter()
+            .chain([i32::MAX as i64, i32::MAX as i64 + 1, i64::MIN])
+            .map(Value::Long),
+    );
+    numbers.extend(
+        [
+            0.0,
+            1.0,
+            -128.0,
+            127.0,
+            128.0,
+            -32768.0,
+            32767.0,
+            32768.0,
+            0.001,
+            -2_147_483.648,
+            2_147_483.647,
+            2_147_483.648,
+            1e-300,
+        ]
+        .map(Value::Double),
+    );
+    r.echo(
+        "Object[].number-forms",
+        "echoObjectArray",
+        Some(JavaArray(numbers)),
+    );
 }
 
 fn time_and_numbers(r: &mut Runner) {

@@ -131,6 +131,12 @@ final class TypeCases {
         Object[] rich = {new Date(5), new BigDecimal("1.50"), Color.BLUE, new User("u", 1), new int[][] {{1}, {2, 3}},
                 new String[] {"s"}};
         check("types.Object[].rich", () -> eq(d.echoObjectArray(rich), rich));
+        // Every compact number form at its boundaries, boxed (int, long, double forms kept).
+        Object[] numbers = {-16, 47, 48, -2048, 2047, 2048, -262144, 262143, 262144, Integer.MIN_VALUE,
+                -8L, 15L, 16L, -2048L, 2047L, 2048L, -262144L, 262143L, 262144L, (long) Integer.MAX_VALUE,
+                Integer.MAX_VALUE + 1L, Long.MIN_VALUE, 0.0, 1.0, -128.0, 127.0, 128.0, -32768.0, 32767.0, 32768.0,
+                0.001, -2147483.648, 2147483.647, 2147483.648, 1e-300};
+        check("types.Object[].number-forms", () -> eq(d.echoObjectArray(numbers), numbers));
     }
 
     static void collections(DemoService d) {
