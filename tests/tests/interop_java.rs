@@ -91,15 +91,6 @@ const KNOWN: &[Known] = &[
                RpcInvocation [methodName=echoCharArray, parameterTypes=null]')",
     },
     Known {
-        direction: "tether-consumer",
-        lines: BOTH,
-        case: "types.char.supplementary",
-        what: "tether writes what Java cannot hold: a Rust char beyond the BMP (U+1F600) for \
-               a Java char parameter (descriptor C) goes out as the two-unit string 02 ed a0 bd \
-               ed b8 80; Java's char keeps the first unit and answers 01 ed a0 bd, which \
-               tether decodes as U+FFFD (tether's own provider echoes U+1F600)",
-    },
-    Known {
         direction: "java-consumer",
         lines: BOTH,
         case: "types.shared-reference",

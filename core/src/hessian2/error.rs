@@ -198,6 +198,10 @@ pub enum EncodeError {
         /// Containers open at that point.
         open: usize,
     },
+    /// A Rust `char` beyond the Basic Multilingual Plane, which a Java `char` (one UTF-16
+    /// unit) cannot hold; send it as a string.
+    #[error("{0:?} (U+{code:X}) does not fit in a Java char", code = *.0 as u32)]
+    CharOutsideBmp(char),
     /// A value nested deeper than the encoder's limit (128 lists, maps and objects, the
     /// decoder's default depth).
     #[error("value nested deeper than {0} containers")]

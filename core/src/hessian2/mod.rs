@@ -116,6 +116,17 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn a_char_beyond_the_bmp_is_refused() {
+        assert_eq!(to_vec(&'\u{FFFF}').unwrap(), hex("01 ef bf bf"));
+        assert!(matches!(
+            to_vec(&'\u{1F600}'),
+            Err(EncodeError::CharOutsideBmp('\u{1F600}'))
+        ));
+        // As a string it goes, as a surrogate pair.
+        assert_eq!(to_vec("\u{1F600}").unwrap(), hex("02 ed a0 bd ed b8 80"));
+    }
+
     #[derive(Serialize, Deserialize, PartialEq, Debug, Clone)]
     #[serde(rename = "org.apache.dubbo.demo.User")]
     struct User {

@@ -244,8 +244,12 @@ impl<'b, 'a> ser::Serializer for &'b mut Encoder<'a> {
         Ok(())
     }
 
-    // Java char is a one-unit string (§11.6).
+    // Java char is a one-unit string (§11.6): a char beyond the BMP would be two units, which
+    // Java would cut to the first.
     fn serialize_char(self, v: char) -> Result<(), EncodeError> {
+        if u32::from(v) > 0xFFFF {
+            return Err(EncodeError::CharOutsideBmp(v));
+        }
         self.serialize_str(v.encode_utf8(&mut [0; 4]))
     }
 
