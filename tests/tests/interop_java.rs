@@ -74,25 +74,6 @@ const KNOWN: &[Known] = &[
     Known {
         direction: "java-consumer",
         lines: BOTH,
-        case: "types.char[]",
-        what: "tether is wrong: hessian-lite writes a char[] as a string ({'a','\\u2603','z'} \
-               is 03 61 e2 98 83 7a); tether's JavaArray<char> reads only a list, and the \
-               request fails with status 40 'argument 0: expected a list, found string (tag \
-               0x03)'. Reproduce: JavaConsumer 127.0.0.1 PORT 'types.char[]'",
-    },
-    Known {
-        direction: "tether-consumer",
-        lines: BOTH,
-        case: "types.char[]",
-        what: "tether is wrong: JavaArray<char> (descriptor [C) is written as the typed list \
-               73 05 '[char' 01 61 01 e2 98 83 01 7a; hessian-lite reads a char[] only from a \
-               string and answers status 40 (3.3: 'HessianProtocolException: expected \
-               map/object at java.lang.String'; 2.7: 'Fail to decode request due to: \
-               RpcInvocation [methodName=echoCharArray, parameterTypes=null]')",
-    },
-    Known {
-        direction: "java-consumer",
-        lines: BOTH,
         case: "types.shared-reference",
         what: "tether is lossy: Java writes a list holding one User twice with a \
                back-reference, 7a 43 <class User: age, name> 60 91 01 73 51 91, and its \

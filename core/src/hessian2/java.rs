@@ -264,14 +264,61 @@ impl<T> From<Vec<T>> for JavaArray<T> {
 
 impl<T: JavaType + Serialize> Serialize for JavaArray<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let ty = T::array_type();
-        s.serialize_newtype_struct(token::LIST, &ListRepr(&ty, &self.0))
+        serialize_array(&self.0, s)
     }
 }
 
+/// A Java array: a typed list, except `char[]`, which hessian-lite writes as a string.
+fn serialize_array<T: JavaType + Serialize, S: Serializer>(
+    items: &[T],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let ty = T::array_type();
+    if ty == CHAR_ARRAY {
+        let mut chars = String::with_capacity(items.len());
+        for item in items {
+            item.serialize(super::ser::Capture(&mut chars))
+                .map_err(serde::ser::Error::custom)?;
+        }
+        if let Some(c) = chars.chars().find(|c| u32::from(*c) > 0xFFFF) {
+            return Err(serde::ser::Error::custom(
+                super::EncodeError::CharOutsideBmp(c),
+            ));
+        }
+        return s.serialize_str(&chars);
+    }
+    s.serialize_newtype_struct(token::LIST, &ListRepr(&ty, items))
+}
+
+/// The Java type of `char[]`.
+const CHAR_ARRAY: &str = "[char";
+
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for JavaArray<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Vec::deserialize(d).map(Self)
+        d.deserialize_any(ArrayVisitor(std::marker::PhantomData))
+            .map(Self)
+    }
+}
+
+/// Reads a list, or a string as the chars of a `char[]` (as hessian-lite writes it).
+struct ArrayVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ArrayVisitor<T> {
+    type Value = Vec<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list, or a string of chars")
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Vec<T>, A::Error> {
+        Vec::deserialize(de::value::SeqAccessDeserializer::new(seq))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Vec<T>, E> {
+        use de::IntoDeserializer;
+        s.chars()
+            .map(|c| T::deserialize(c.into_deserializer()))
+            .collect()
     }
 }
 
@@ -281,8 +328,7 @@ pub struct JavaArrayRef<'a, T>(pub &'a [T]);
 
 impl<T: JavaType + Serialize> Serialize for JavaArrayRef<'_, T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let ty = T::array_type();
-        s.serialize_newtype_struct(token::LIST, &ListRepr(&ty, self.0))
+        serialize_array(self.0, s)
     }
 }
 

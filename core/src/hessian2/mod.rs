@@ -117,6 +117,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn char_arrays_travel_as_strings_as_hessian_lite_writes_them() {
+        let chars = JavaArray(vec!['a', '\u{2603}', 'z']);
+        assert_eq!(to_vec(&chars).unwrap(), hex("03 61 e2 98 83 7a"));
+        let back: JavaArray<char> = from_slice(&hex("03 61 e2 98 83 7a")).unwrap();
+        assert_eq!(back, chars);
+        // A list of one-char strings (other writers) reads too.
+        let list = to_vec(&vec!['a', 'b']).unwrap();
+        let back: JavaArray<char> = from_slice(&list).unwrap();
+        assert_eq!(back, JavaArray(vec!['a', 'b']));
+        assert!(matches!(
+            to_vec(&JavaArray(vec!['\u{1F600}'])),
+            Err(EncodeError::Custom(_))
+        ));
+        // Other arrays are typed lists as before.
+        assert_eq!(to_vec(&JavaArray(vec![1i32])).unwrap()[0], 0x71);
+    }
+
+    #[test]
     fn a_char_beyond_the_bmp_is_refused() {
         assert_eq!(to_vec(&'\u{FFFF}').unwrap(), hex("01 ef bf bf"));
         assert!(matches!(

@@ -72,8 +72,9 @@ fn pending_name(p: Pending) -> &'static str {
     }
 }
 
-/// Collects the string a value serializes to (class names, field names, type names).
-struct Capture<'s>(&'s mut String);
+/// Collects the string a value serializes to (class names, field names, type names, the
+/// chars of a `char[]`).
+pub(crate) struct Capture<'s>(pub(crate) &'s mut String);
 
 macro_rules! reject {
     ($($method:ident($($arg:ty),*) -> $ret:ty;)*) => {
