@@ -205,7 +205,8 @@ impl Config {
     /// What a connection holds for its peer is therefore at most `send_buffer_limit +
     /// payload_limit` (an answer is encoded before it is measured) plus the short error
     /// answers the connection writes itself (status 80, 100 and 40, a few per request read),
-    /// plus the held requests' bodies (up to the high-water mark and one read).
+    /// plus the held requests (up to the high-water mark while the buffer is above it,
+    /// [`max_inbound_bytes`](Self::max_inbound_bytes) while it is below, and one read).
     pub fn send_buffer_limit(&mut self, bytes: NonZeroUsize) -> &mut Self {
         self.send_buffer_limit = bytes;
         self

@@ -147,9 +147,9 @@ pub enum RespondError<E> {
     /// (`PROTOCOL.md` §5.6 step 7).
     #[error("failed to encode response: {0}; answered with status 50")]
     Encode(E),
-    /// The peer is not reading: the response of `len` bytes would have taken the send buffer
-    /// past [`Config::send_buffer_limit`](crate::Config::send_buffer_limit). The request was
-    /// answered with status 80 and a message saying so instead.
+    /// The peer is not reading fast enough: the response of `len` bytes would have taken the
+    /// send buffer past [`Config::send_buffer_limit`](crate::Config::send_buffer_limit). The
+    /// request was answered with status 80 and a message saying so instead.
     #[error(
         "response of {len} bytes dropped: {buffered} bytes not yet read by the peer \
          (limit {limit}); answered with status 80"
