@@ -207,6 +207,20 @@ impl Config {
     /// answers the connection writes itself (status 80, 100 and 40, a few per request read),
     /// plus the held requests (up to the high-water mark while the buffer is above it,
     /// [`max_inbound_bytes`](Self::max_inbound_bytes) while it is below, and one read).
+    ///
+    /// A provider whose methods answer in bulk (many answers of megabytes at once) gives
+    /// both more room:
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use tether_core::{Config, Side};
+    ///
+    /// let mib = |n: usize| NonZeroUsize::new(n << 20).unwrap();
+    /// let mut config = Config::new(Side::Provider);
+    /// config
+    ///     .send_buffer_high_water(mib(64))
+    ///     .send_buffer_limit(mib(256));
+    /// ```
     pub fn send_buffer_limit(&mut self, bytes: NonZeroUsize) -> &mut Self {
         self.send_buffer_limit = bytes;
         self

@@ -661,6 +661,38 @@ impl Connection {
     /// send buffer's high-water mark before they are reported as
     /// [`Event::RequestReceived`]. Responses and events read after them are not held, so
     /// they may be reported first.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::time::{Duration, Instant};
+    /// use tether_core::{CallOptions, Config, Connection, Event, Side, Status};
+    ///
+    /// let now = Instant::now();
+    /// let mut consumer = Connection::new(Config::new(Side::Consumer), now);
+    /// let mut config = Config::new(Side::Provider);
+    /// config.send_buffer_high_water(NonZeroUsize::new(1_000).unwrap());
+    /// let mut provider = Connection::new(config, now);
+    ///
+    /// // Three requests arrive; the first runs and its 2,000-byte answer is not read.
+    /// let options = CallOptions::new(Duration::from_secs(1));
+    /// let _calls: Vec<_> = (0..3u8)
+    ///     .map(|i| consumer.start_call(now, options, vec![i]).unwrap())
+    ///     .collect();
+    /// let mut wire = Vec::new();
+    /// consumer.poll_transmit(now, &mut wire);
+    /// provider.handle_input(now, &wire);
+    /// let Some(Event::RequestReceived(first)) = provider.poll_event() else { panic!() };
+    /// assert_eq!(provider.held_requests(), 2);
+    /// provider.respond(now, first.id, Status::OK, first.serialization, vec![0; 2_000]).unwrap();
+    /// // Written nowhere: the answer fills the buffer past its mark, the others wait.
+    /// assert!(provider.poll_event().is_none());
+    /// assert_eq!(provider.held_requests(), 2);
+    /// // Once the transport took the bytes, the next one runs.
+    /// let mut out = Vec::new();
+    /// let n = provider.poll_transmit(now, &mut out);
+    /// provider.handle_written(now, n);
+    /// assert!(matches!(provider.poll_event(), Some(Event::RequestReceived(_))));
+    /// ```
     pub fn held_requests(&self) -> usize {
         self.held.len()
     }
@@ -882,9 +914,8 @@ impl Connection {
             Ok(()) => None,
         };
         if let Some(failure) = failure {
-            buf.truncate(start);
-            // Do not keep the memory of an over-limit body around.
-            buf.shrink_to(start.max(64 * 1024));
+            // Also lets the memory of an over-limit body go.
+            self.outbound.truncate(start);
             return Err(failure);
         }
         header.body_len = len as u32;

@@ -419,6 +419,22 @@ impl Provider {
     /// (default 128 MiB, as [`Config::max_inbound_bytes`](crate::Config::max_inbound_bytes)).
     /// Past it, one-way requests are dropped as past
     /// [`max_oneway_in_flight`](Self::max_oneway_in_flight); a lone request is always taken.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::provider::{Dispatch, Provider};
+    /// use tether_core::{BoxFuture, Spawner};
+    ///
+    /// struct Discard;
+    /// impl Spawner for Discard {
+    ///     fn spawn(&self, _future: BoxFuture) {}
+    /// }
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(Discard))
+    ///     .max_oneway_in_flight(NonZeroUsize::new(10_000).unwrap())
+    ///     .max_oneway_bytes(NonZeroUsize::new(32 << 20).unwrap());
+    /// assert_eq!(provider.oneway_in_flight(), 0);
+    /// ```
     pub fn max_oneway_bytes(mut self, bytes: std::num::NonZeroUsize) -> Self {
         self.oneway = OnewayLimit::new(self.oneway.limit(), bytes.get());
         self
