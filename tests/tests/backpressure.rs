@@ -37,8 +37,8 @@ const REPLY: i32 = 1 << 20;
 /// the same test grew the provider by about 260 MiB.
 const GROWTH_BOUND: u64 = (64 + 32) << 20;
 
-/// `bytesAfter(len, delay_ms)`: `len` bytes, `delay_ms` later.
-fn bytes_request(len: i32, delay_ms: i64) -> Vec<u8> {
+/// A request body of the demo service's `method` with `args` (and a 60 s `timeout`).
+fn request<A: Arguments>(method: &str, args: &A) -> Vec<u8> {
     let mut attachments = Attachments::new();
     attachments.insert("path", SERVICE);
     attachments.insert("interface", SERVICE);
@@ -48,14 +48,19 @@ fn bytes_request(len: i32, delay_ms: i64) -> Vec<u8> {
         dubbo_version: DUBBO_VERSION,
         path: SERVICE,
         version: Some(VERSION),
-        method: "bytesAfter",
-        parameter_types: &<(i32, i64)>::descriptor_string(),
-        args: &(len, delay_ms),
+        method,
+        parameter_types: &A::descriptor_string(),
+        args,
         attachments: &attachments,
     };
     let mut out = Vec::new();
     body.encode(&mut out).expect("encodes");
     out
+}
+
+/// `bytesAfter(len, delay_ms)`: `len` bytes, `delay_ms` later.
+fn bytes_request(len: i32, delay_ms: i64) -> Vec<u8> {
+    request("bytesAfter", &(len, delay_ms))
 }
 
 /// Starts `n` calls with `body` on `conn` and writes them to `stream`.
@@ -279,26 +284,6 @@ fn provider_that_does_not_read(executor: &str) {
     }
 }
 
-/// `threadName()`.
-fn thread_name_request() -> Vec<u8> {
-    let mut attachments = Attachments::new();
-    attachments.insert("path", SERVICE);
-    attachments.insert("interface", SERVICE);
-    attachments.insert("version", VERSION);
-    let body = RequestBody {
-        dubbo_version: DUBBO_VERSION,
-        path: SERVICE,
-        version: Some(VERSION),
-        method: "threadName",
-        parameter_types: "",
-        args: &(),
-        attachments: &attachments,
-    };
-    let mut out = Vec::new();
-    body.encode(&mut out).expect("encodes");
-    out
-}
-
 /// Requests held while the answers owed fill the send buffer are released by writes, on the
 /// thread pool adapter's writer thread: they must still run where directly dispatched
 /// handlers run, on the connection's reader, in order.
@@ -316,7 +301,7 @@ fn threadpool_held_requests_run_on_the_reader() {
     // Answers of 4 MiB (more than the socket buffers take), unread for a while: the
     // requests behind them are held.
     let mut big = send(&mut conn, &mut stream, 8, bytes_request(4 << 20, 0));
-    let mut names = send(&mut conn, &mut stream, 20, thread_name_request());
+    let mut names = send(&mut conn, &mut stream, 20, request("threadName", &()));
     std::thread::sleep(Duration::from_millis(300));
     let held = fixture.server.connections()[0].lock().held_requests();
     assert!(held > 0, "nothing was held");
