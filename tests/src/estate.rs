@@ -8,10 +8,10 @@
 //! the demo service plus `sleep(long)`, `log(String)` (one-way), `notify(int, Listener)`
 //! (parameter callback), `boom()`.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -21,6 +21,7 @@ use tether_core::hessian2::Value;
 use tether_core::provider::{Dispatch, Service};
 use tether_core::{Config, Keepalive, Side, Status};
 
+use crate::child::{Listening, print_prefixed};
 use crate::conformance::Listener;
 use crate::demo;
 use crate::exec::{Executor, Opts};
@@ -443,7 +444,7 @@ pub fn tools_present(tools: &[&str], what: &str, hint: &str) -> bool {
 
 /// A peer provider running as a child process, killed (by its PID) when dropped.
 pub struct PeerProcess {
-    child: Child,
+    process: Listening,
     name: String,
     /// Where it listens, from its `listening on HOST:PORT` line.
     pub addr: SocketAddr,
@@ -456,73 +457,32 @@ impl PeerProcess {
     /// for stderr). Closing its stdin (on drop) tells it to stop, and
     /// it is killed too.
     pub fn spawn(name: &str, mut command: Command, startup: Duration) -> Self {
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{name} did not start: {e}"));
-        let stdout = child.stdout.take().expect("piped");
+        command.stdin(Stdio::piped()).stderr(Stdio::piped());
         // Its stderr too, through this process's (captured) output.
-        let stderr = child.stderr.take().expect("piped");
-        let prefix = name.to_owned();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                println!("[{prefix}!] {line}");
-            }
-        });
-        let (tx, rx) = mpsc::channel();
-        let prefix = name.to_owned();
-        thread::spawn(move || {
-            let mut said = false;
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if !said {
-                    if let Some(addr) = line.trim().strip_prefix("listening on ") {
-                        said = true;
-                        let _ = tx.send(addr.trim().to_owned());
-                        continue;
-                    }
-                }
-                println!("[{prefix}] {line}");
-            }
-        });
-        let mut peer = Self {
-            child,
+        let process = Listening::spawn(name, command, startup, print_prefixed(name))
+            .unwrap_or_else(|e| panic!("{name} did not start: {e}"));
+        Self {
+            addr: process.addr(),
+            process,
             name: name.to_owned(),
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        let said = match rx.recv_timeout(startup) {
-            Ok(said) => said,
-            Err(_) => {
-                let status = peer.child.try_wait().ok().flatten();
-                panic!("{name} did not say `listening on` within {startup:?} (exit: {status:?})")
-            }
-        };
-        peer.addr = said
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} said `listening on {said}`"));
-        peer
+        }
     }
 
     /// The child's process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// Whether it is still running.
     pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        self.process.is_alive()
     }
 }
 
 impl Drop for PeerProcess {
     fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        println!("[{}] stopped (pid {})", self.name, self.child.id());
+        let _ = self.process.kill();
+        println!("[{}] stopped (pid {})", self.name, self.process.pid());
     }
 }
 

@@ -18,9 +18,9 @@
 //! Signals are sent with the `kill` command (no `libc`): the crate forbids `unsafe`.
 
 use std::ffi::OsStr;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread::{self, JoinHandle};
@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 use tether_core::Completion;
 
+use crate::child::Listening;
 use crate::conformance::PATIENCE;
 
 // ------------------------------------------------------------------------------------------
@@ -70,16 +71,12 @@ fn vm_rss(status: &str) -> Option<u64> {
 /// Spawn it with the binary's path, which integration tests of this package get as
 /// `env!("CARGO_BIN_EXE_fault-peer")`.
 pub struct ChildPeer {
-    child: Child,
+    process: Listening,
     stdin: ChildStdin,
-    /// The lines the process prints, read by a thread of their own so that it never blocks
-    /// on a full pipe.
+    /// The lines the process prints after its `listening on` line, read by
+    /// [`Listening`]'s thread so that it never blocks on a full pipe.
     lines: mpsc::Receiver<String>,
-    addr: SocketAddr,
     executor: String,
-    /// Set once the process was reaped: no signal goes to its pid after that (it may be
-    /// reused).
-    exited: Option<ExitStatus>,
 }
 
 impl ChildPeer {
@@ -98,63 +95,36 @@ impl ChildPeer {
         extra: &[&str],
     ) -> io::Result<Self> {
         let port = port.unwrap_or(0).to_string();
-        let mut child = Command::new(bin)
+        let mut command = Command::new(bin);
+        command
             .args(["--executor", executor, "--port", &port])
             .args(extra)
             .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
-        let (Some(stdin), Some(stdout)) = (stdin, stdout) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(io::Error::other("fault-peer: no stdin or stdout pipe"));
-        };
+            .stderr(Stdio::inherit());
         let (tx, lines) = mpsc::channel();
-        thread::Builder::new()
-            .name("fault-peer-stdout".to_owned())
-            .spawn(move || {
-                for line in BufReader::new(stdout).lines() {
-                    let Ok(line) = line else { return };
-                    if tx.send(line).is_err() {
-                        return;
-                    }
-                }
-            })?;
-        // From here on, dropping `peer` kills the process.
-        let mut peer = Self {
-            child,
+        let name = format!("fault-peer ({executor}, port {port})");
+        let mut process = Listening::spawn(&name, command, PATIENCE, move |line| {
+            let _ = tx.send(line);
+        })?;
+        let Some(stdin) = process.take_stdin() else {
+            return Err(io::Error::other("fault-peer: no stdin pipe"));
+        };
+        Ok(Self {
+            process,
             stdin,
             lines,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             executor: executor.to_owned(),
-            exited: None,
-        };
-        let banner = match peer.lines.recv_timeout(PATIENCE) {
-            Ok(line) => line,
-            Err(_) => {
-                let status = peer.kill()?;
-                return Err(io::Error::other(format!(
-                    "fault-peer ({executor}, port {port}) did not start: {status}"
-                )));
-            }
-        };
-        peer.addr = banner
-            .strip_prefix("listening on ")
-            .and_then(|addr| addr.parse().ok())
-            .ok_or_else(|| io::Error::other(format!("fault-peer said {banner:?}")))?;
-        Ok(peer)
+        })
     }
 
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.process.addr()
     }
 
     /// Its process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// The executor it runs on.
@@ -164,7 +134,7 @@ impl ChildPeer {
 
     /// Its resident set size in bytes, while it runs.
     pub fn rss_bytes(&self) -> Option<u64> {
-        if self.exited.is_some() {
+        if self.process.exited().is_some() {
             return None;
         }
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
@@ -194,27 +164,12 @@ impl ChildPeer {
     /// Kills it (`SIGKILL`, which also ends a stopped process) and reaps it. The kernel
     /// closes its sockets as it dies. Killing it again returns the same status.
     pub fn kill(&mut self) -> io::Result<ExitStatus> {
-        if let Some(status) = self.exited {
-            return Ok(status);
-        }
-        self.child.kill()?;
-        let status = self.child.wait()?;
-        self.exited = Some(status);
-        Ok(status)
+        self.process.kill()
     }
 
     /// Whether it still runs (it may be stopped).
     pub fn is_alive(&mut self) -> bool {
-        if self.exited.is_some() {
-            return false;
-        }
-        match self.child.try_wait() {
-            Ok(Some(status)) => {
-                self.exited = Some(status);
-                false
-            }
-            _ => true,
-        }
+        self.process.is_alive()
     }
 
     /// Sends `command` (a line) and returns the value of its answer line (`command VALUE`).
@@ -254,7 +209,7 @@ impl ChildPeer {
     }
 
     fn signal(&self, signal: &str) -> io::Result<()> {
-        if self.exited.is_some() {
+        if self.process.exited().is_some() {
             return Err(io::Error::other("fault-peer already exited"));
         }
         let status = Command::new("kill")
@@ -280,12 +235,6 @@ impl ChildPeer {
                         == Some(state)
                 })
         })
-    }
-}
-
-impl Drop for ChildPeer {
-    fn drop(&mut self) {
-        let _ = self.kill();
     }
 }
 

@@ -4,16 +4,16 @@
 //! into a venv (`INTEROP_VENV`, default `target/interop-venv`); this needs `python3` and
 //! access to PyPI.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
 
 use tether_core::consumer::{Backoff, Reference};
 use tether_core::provider::{Dispatch, Provider};
 use tether_core::{Config, Side};
+use tether_tests::child::{Listening, print_prefixed};
+use tether_tests::conformance::PATIENCE;
 use tether_tests::demo::{SERVICE, VERSION, demo_service};
 use tether_tests::exec::{Executor, Opts, Smol, ThreadPool, Tokio};
 use tether_tests::interop::{consumer_cases, report};
@@ -42,16 +42,6 @@ fn python() -> &'static Path {
         );
         venv.join("bin/python")
     })
-}
-
-/// Kills the child when the test ends, however it ends.
-struct Reaper(Child);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// `py_consumer.py`'s cases against tether's provider on `exec`.
@@ -104,28 +94,24 @@ fn python_consumers_pass_every_case_against_the_threadpool_provider() {
 /// tether's consumer cases on `exec` against `py_provider.py`.
 fn tether_consumer_against_python(exec: &dyn Executor) {
     let python = python();
-    let mut child = Command::new(python)
+    let mut command = Command::new(python);
+    command
         .arg(interop_dir().join("py_provider.py"))
         .arg("0")
         .current_dir(interop_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("py_provider.py starts");
-    let stdout = child.stdout.take().unwrap();
-    let child = Reaper(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let port: u16 = line
-        .trim()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("py_provider said {line:?}"));
+        .stderr(Stdio::inherit());
+    // Killed when the test ends, however it ends.
+    let child = Listening::spawn(
+        "py_provider",
+        command,
+        PATIENCE * 3,
+        print_prefixed("py_provider"),
+    )
+    .expect("py_provider.py starts");
 
     let channels = exec
         .reference_channels(
-            SocketAddr::from(([127, 0, 0, 1], port)),
+            child.addr(),
             NonZeroUsize::MIN,
             Config::new(Side::Consumer),
             Opts::default(),
