@@ -206,6 +206,23 @@ fn all_timed_out(records: &[Record<Result<i64, RpcError>>], timeout: Duration) {
     }
 }
 
+/// Checks `sayHello("{who} {i}")` calls made while the provider went away or came back:
+/// each was answered, or failed for want of a connection, within its `timeout`.
+fn answered_or_unconnected(
+    records: &[Record<Result<String, RpcError>>],
+    who: &str,
+    timeout: Duration,
+) {
+    for (i, r) in records.iter().enumerate() {
+        match &r.outcome {
+            Ok(answer) => assert_eq!(*answer, format!("Hello {who} {i}")),
+            Err(RpcError::NoConnection(_) | RpcError::Network(_)) => {}
+            Err(e) => panic!("{who}'s call {i}: {e:?}"),
+        }
+        assert!(r.elapsed() <= timeout + GRACE);
+    }
+}
+
 // ------------------------------------------------------------------------------------------
 // 1. A provider process killed under load.
 
@@ -357,14 +374,7 @@ fn provider_restarted_on_the_same_port(exec: &dyn Executor) {
         drop(stop);
     });
     let calls = background.close(PATIENCE);
-    for (i, r) in calls.iter().enumerate() {
-        match &r.outcome {
-            Ok(answer) => assert_eq!(*answer, format!("Hello caller {i}")),
-            Err(RpcError::NoConnection(_) | RpcError::Network(_)) => {}
-            Err(e) => panic!("background call {i}: {e:?}"),
-        }
-        assert!(r.elapsed() <= TIMEOUT + GRACE);
-    }
+    answered_or_unconnected(&calls, "caller", TIMEOUT);
     let described: Vec<String> = rounds
         .iter()
         .map(|(first, attempts, since_kill)| {
@@ -882,14 +892,7 @@ fn graceful_shutdown_under_load(exec: &dyn Executor) {
     }
     let last = last_after(&records, started);
     let raced = racing.close(PATIENCE);
-    for (i, r) in raced.iter().enumerate() {
-        match &r.outcome {
-            Ok(answer) => assert_eq!(*answer, format!("Hello racer {i}")),
-            Err(RpcError::NoConnection(_) | RpcError::Network(_)) => {}
-            Err(e) => panic!("racing call {i}: {e:?}"),
-        }
-        assert!(r.elapsed() <= TIMEOUT + GRACE);
-    }
+    answered_or_unconnected(&raced, "racer", TIMEOUT);
     // The provider is gone: a new call fails at once.
     assert!(matches!(
         hello.call(("gone".into(),)),
