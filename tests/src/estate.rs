@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 use tether_core::consumer::{Backoff, Callback, CallbackDispatcher, Reference, RpcError};
 use tether_core::hessian2::Value;
 use tether_core::provider::{Dispatch, Service};
-use tether_core::{Config, Keepalive, Side, Status};
+use tether_core::{Config, Keepalive, SharedConnection, Side, Status};
 
 use crate::child::{Listening, print_prefixed};
 use crate::conformance::Listener;
 use crate::demo;
-use crate::exec::{Executor, Opts};
+use crate::exec::{Executor, Opts, Server};
 use crate::interop::CaseResult;
 
 /// The longest a case waits for something that should happen (a callback, an async result).
@@ -511,6 +511,15 @@ impl ConsumerRun {
     pub fn clean(&self) -> bool {
         self.failed == Some(0) && self.status.is_some_and(|s| s.success())
     }
+
+    /// Prints its stdout to this process's (captured) stdout, and its stderr too unless the
+    /// run was [`clean`](Self::clean).
+    pub fn echo(&self) {
+        println!("{}", self.stdout);
+        if !self.clean() {
+            eprintln!("{}", self.stderr);
+        }
+    }
 }
 
 /// Parses a summary line `N passed, M failed` (words after it, such as `, K skipped`, are
@@ -561,6 +570,28 @@ pub fn run_consumer(mut command: Command, deadline: Duration) -> ConsumerRun {
         stdout,
         stderr,
     }
+}
+
+/// [`run_consumer`] on a thread of its own against `server`, meanwhile keeping every
+/// connection `server` had (polled every 50 ms), so that their counters can be read once
+/// they closed.
+pub fn run_consumer_watching(
+    server: &dyn Server,
+    command: Command,
+    deadline: Duration,
+) -> (ConsumerRun, Vec<SharedConnection>) {
+    let running = thread::spawn(move || run_consumer(command, deadline));
+    let mut seen: Vec<SharedConnection> = Vec::new();
+    while !running.is_finished() {
+        for conn in server.connections() {
+            if !seen.iter().any(|s| s.same(&conn)) {
+                seen.push(conn);
+            }
+        }
+        thread::sleep(ms(50));
+    }
+    let run = running.join().expect("the consumer runner");
+    (run, seen)
 }
 
 #[cfg(test)]

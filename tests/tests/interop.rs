@@ -8,6 +8,7 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use tether_core::consumer::{Backoff, Reference};
 use tether_core::provider::{Dispatch, Provider};
@@ -15,6 +16,7 @@ use tether_core::{Config, Side};
 use tether_tests::child::{Listening, print_prefixed};
 use tether_tests::conformance::PATIENCE;
 use tether_tests::demo::{SERVICE, VERSION, demo_service};
+use tether_tests::estate::run_consumer;
 use tether_tests::exec::{Executor, Opts, Smol, ThreadPool, Tokio};
 use tether_tests::interop::{consumer_cases, report};
 
@@ -58,21 +60,20 @@ fn python_consumers_against(exec: &dyn Executor) {
         )
         .unwrap();
     let port = server.local_addr().port().to_string();
-    let output = Command::new(python)
+    let mut command = Command::new(python);
+    command
         .arg(interop_dir().join("py_consumer.py"))
         .args(["127.0.0.1", &port])
-        .current_dir(interop_dir())
-        .output()
-        .expect("py_consumer.py runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    println!("{stdout}");
-    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+        .current_dir(interop_dir());
+    let run = run_consumer(command, Duration::from_secs(300));
+    run.echo();
     assert!(
-        stdout.contains("69 passed, 0 failed"),
-        "py_consumer against the {} provider: {stdout}",
-        exec.name()
+        run.clean() && run.passed == Some(69),
+        "py_consumer against the {} provider: {:?}, failures: {:#?}",
+        exec.name(),
+        run.status,
+        run.failures()
     );
-    assert!(output.status.success());
     drop(server);
 }
 

@@ -28,11 +28,11 @@ use serde::de::DeserializeOwned;
 use tether_core::consumer::Reference;
 use tether_core::hessian2::{Binary, JavaArray, Value};
 use tether_core::message::Arguments;
-use tether_core::{Config, Keepalive, SharedConnection, Side};
+use tether_core::{Config, Keepalive, Side};
 use tether_tests::conformance::provider_on;
 use tether_tests::demo::User;
 use tether_tests::estate::{
-    PeerProcess, heartbeat_case, mode_cases, reference, run_consumer, tools_present,
+    PeerProcess, heartbeat_case, mode_cases, reference, run_consumer_watching, tools_present,
 };
 use tether_tests::exec::{Executor, Smol, ThreadPool, Tokio};
 use tether_tests::interop::{CaseResult, consumer_cases};
@@ -229,26 +229,14 @@ fn go_consumer_against(exec: &dyn Executor) {
     let mut command = Command::new(peers.join("goconsumer"));
     command.args(["127.0.0.1", &port]);
     let started = Instant::now();
-    let consumer = thread::spawn(move || run_consumer(command, Duration::from_secs(240)));
     // Meanwhile, the heartbeats tether's provider sends, from its connections' counters.
-    let mut seen: Vec<(SharedConnection, u64)> = Vec::new();
-    while !consumer.is_finished() {
-        for conn in fixture.server.connections() {
-            let sent = conn.with(|c, _| c.stats().heartbeats_sent);
-            match seen.iter_mut().find(|(known, _)| known.same(&conn)) {
-                Some((_, most)) => *most = (*most).max(sent),
-                None => seen.push((conn, sent)),
-            }
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-    let run = consumer.join().expect("goconsumer's runner");
+    let (run, seen) = run_consumer_watching(&*fixture.server, command, Duration::from_secs(240));
     let took = started.elapsed();
-    let heartbeats: u64 = seen.iter().map(|(_, sent)| sent).sum();
-    println!("{}", run.stdout);
-    if !run.clean() {
-        eprintln!("{}", run.stderr);
-    }
+    let heartbeats: u64 = seen
+        .iter()
+        .map(|c| c.with(|c, _| c.stats().heartbeats_sent))
+        .sum();
+    run.echo();
     println!(
         "goconsumer against the {} provider: {:?} passed, {:?} failed, {} known differences, \
          in {took:?}; tether's provider sent it {heartbeats} heartbeats",

@@ -20,18 +20,18 @@
 //! other failure fails the test.
 
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::thread;
 use std::time::{Duration, Instant};
 
-use tether_core::{Config, ConnectionError, Keepalive, SharedConnection, Side};
+use tether_core::{Config, ConnectionError, Keepalive, Side};
 use tether_tests::conformance::provider_on;
 
 use tether_tests::estate::{
-    PeerProcess, heartbeat_case, mode_cases, reference, run_consumer, tools_present,
+    PeerProcess, heartbeat_case, mode_cases, reference, run_consumer_watching, tools_present,
 };
 use tether_tests::exec::{Executor, Smol, ThreadPool, Tokio};
 use tether_tests::interop::{CaseResult, consumer_cases, report};
@@ -166,12 +166,9 @@ fn judge(direction: &str, line: &str, context: &str, failures: &[String]) -> Res
     Ok(())
 }
 
-// ------------------------------------------------------------------------------------------
-// Java's consumer against tether's provider.
-
-fn java_consumer_against_tether(line: &str) {
-    let Some(out) = built() else { return };
-    let _serial = serial();
+/// Runs `check` with each adapter (tokio, smol, thread pool), then fails with every problem
+/// the three reported.
+fn on_each_executor(mut check: impl FnMut(&dyn Executor) -> Vec<String>) {
     let executors: [Box<dyn Executor>; 3] = [
         Box::new(Tokio::new()),
         Box::new(Smol::new()),
@@ -179,27 +176,41 @@ fn java_consumer_against_tether(line: &str) {
     ];
     let mut problems = Vec::new();
     for exec in &executors {
+        problems.extend(check(&**exec));
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// Every case tether's consumer on `exec` runs against a provider at `addr`: the per-method
+/// and type cases, the call-mode cases and heartbeats.
+fn every_case(exec: &dyn Executor, addr: SocketAddr) -> Vec<CaseResult> {
+    let reference = reference(exec, addr);
+    let mut results = consumer_cases(&reference);
+    results.extend(type_cases(&reference));
+    results.extend(mode_cases(&reference, &[]));
+    results.push(heartbeat_case(exec, addr));
+    results
+}
+
+// ------------------------------------------------------------------------------------------
+// Java's consumer against tether's provider.
+
+fn java_consumer_against_tether(line: &str) {
+    let Some(out) = built() else { return };
+    let _serial = serial();
+    on_each_executor(|exec| {
         let context = format!("JavaConsumer {line} -> tether provider on {}", exec.name());
         // Idle connections close after 1.5 s without reads: the JavaConsumer's two idle
         // seconds are survived only through its heartbeats (every 500 ms).
         let mut config = Config::new(Side::Provider);
         config.keepalive(Keepalive::new(None, Some(Duration::from_millis(1_500))).unwrap());
-        let fixture = provider_on(&**exec, "127.0.0.1:0", false, config);
+        let fixture = provider_on(exec, "127.0.0.1:0", false, config);
         let port = fixture.addr().port().to_string();
         let started = Instant::now();
         let command = java(out, line, "JavaConsumer", &["127.0.0.1", &port]);
-        let running = thread::spawn(move || run_consumer(command, Duration::from_secs(180)));
         // Every connection the provider had, kept to read its counters once it closed.
-        let mut seen: Vec<SharedConnection> = Vec::new();
-        while !running.is_finished() {
-            for conn in fixture.server.connections() {
-                if !seen.iter().any(|s| s.same(&conn)) {
-                    seen.push(conn);
-                }
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        let run = running.join().expect("the consumer runner");
+        let (run, seen) =
+            run_consumer_watching(&*fixture.server, command, Duration::from_secs(180));
         let heartbeats: u64 = seen
             .iter()
             .map(|c| c.with(|c, _| c.stats().heartbeats_answered))
@@ -213,6 +224,7 @@ fn java_consumer_against_tether(line: &str) {
             "{context}: {} connection(s), {heartbeats} heartbeats answered, closed idle: {idled:?}",
             seen.len()
         );
+        let mut problems = Vec::new();
         // JavaConsumer's `oneway` case sends 20 `log` calls with return=false.
         let logged = fixture.state.logged.load(Ordering::SeqCst);
         println!("{context}: {logged} one-way log calls received");
@@ -227,13 +239,10 @@ fn java_consumer_against_tether(line: &str) {
             ));
         }
         println!("== {context} ({:?})", started.elapsed());
-        print!("{}", run.stdout);
-        if !run.clean() {
-            eprintln!("{}", run.stderr);
-        }
+        run.echo();
         let (Some(passed), Some(failed)) = (run.passed, run.failed) else {
             problems.push(format!("{context}: no summary (exit {:?})", run.status));
-            continue;
+            return problems;
         };
         println!("{context}: {passed} passed, {failed} failed");
         let failures: Vec<String> = run
@@ -250,12 +259,9 @@ fn java_consumer_against_tether(line: &str) {
                 failures.len()
             ));
         }
-        if let Err(problem) = judge("java-consumer", line, &context, &failures) {
-            problems.push(problem);
-        }
-        drop(fixture);
-    }
-    assert!(problems.is_empty(), "{problems:#?}");
+        problems.extend(judge("java-consumer", line, &context, &failures).err());
+        problems
+    });
 }
 
 #[test]
@@ -284,20 +290,10 @@ fn tether_consumers_against_java(line: &str) {
         provider.pid(),
         provider.addr
     );
-    let executors: [Box<dyn Executor>; 3] = [
-        Box::new(Tokio::new()),
-        Box::new(Smol::new()),
-        Box::new(ThreadPool::new()),
-    ];
-    let mut problems = Vec::new();
-    for exec in &executors {
+    on_each_executor(|exec| {
         let context = format!("tether consumer on {} -> JavaProvider {line}", exec.name());
         let started = Instant::now();
-        let reference = reference(&**exec, provider.addr);
-        let mut results: Vec<CaseResult> = consumer_cases(&reference);
-        results.extend(type_cases(&reference));
-        results.extend(mode_cases(&reference, &[]));
-        results.push(heartbeat_case(&**exec, provider.addr));
+        let results = every_case(exec, provider.addr);
         println!("== {context} ({:?})", started.elapsed());
         let failed = report(&results);
         println!(
@@ -309,12 +305,12 @@ fn tether_consumers_against_java(line: &str) {
             .filter(|r| r.outcome.is_err())
             .map(|r| r.name.clone())
             .collect();
-        if let Err(problem) = judge("tether-consumer", line, &context, &failures) {
-            problems.push(problem);
-        }
-    }
+        judge("tether-consumer", line, &context, &failures)
+            .err()
+            .into_iter()
+            .collect()
+    });
     drop(provider);
-    assert!(problems.is_empty(), "{problems:#?}");
 }
 
 #[test]
@@ -332,11 +328,7 @@ fn tether_consumers_against_the_java_2_7_provider() {
 
 fn mode_cases_against_the_suite_provider(exec: &dyn Executor) {
     let fixture = tether_tests::conformance::provider(exec);
-    let reference = reference(exec, fixture.addr());
-    let mut results = consumer_cases(&reference);
-    results.extend(type_cases(&reference));
-    results.extend(mode_cases(&reference, &[]));
-    results.push(heartbeat_case(exec, fixture.addr()));
+    let results = every_case(exec, fixture.addr());
     assert_eq!(report(&results), 0, "on {}", exec.name());
 }
 
