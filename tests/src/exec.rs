@@ -491,3 +491,25 @@ impl Executor for ThreadPool {
         )
     }
 }
+
+/// Generates three `#[test]`s, named `$tokio`, `$smol` and `$threadpool`, each calling
+/// `$check(&dyn Executor)` with a fresh adapter of its own.
+#[macro_export]
+macro_rules! on_each_executor {
+    ($check:path => $tokio:ident, $smol:ident, $threadpool:ident) => {
+        #[test]
+        fn $tokio() {
+            $check(&$crate::exec::Tokio::new());
+        }
+
+        #[test]
+        fn $smol() {
+            $check(&$crate::exec::Smol::new());
+        }
+
+        #[test]
+        fn $threadpool() {
+            $check(&$crate::exec::ThreadPool::new());
+        }
+    };
+}

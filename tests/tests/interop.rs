@@ -17,7 +17,7 @@ use tether_tests::child::{Listening, print_prefixed};
 use tether_tests::conformance::PATIENCE;
 use tether_tests::demo::{SERVICE, VERSION, demo_service};
 use tether_tests::estate::run_consumer;
-use tether_tests::exec::{Executor, Opts, Smol, ThreadPool, Tokio};
+use tether_tests::exec::{Executor, Opts};
 use tether_tests::interop::{consumer_cases, report};
 
 fn interop_dir() -> PathBuf {
@@ -77,20 +77,11 @@ fn python_consumers_against(exec: &dyn Executor) {
     drop(server);
 }
 
-#[test]
-fn python_consumers_pass_every_case_against_the_tokio_provider() {
-    python_consumers_against(&Tokio::new());
-}
-
-#[test]
-fn python_consumers_pass_every_case_against_the_smol_provider() {
-    python_consumers_against(&Smol::new());
-}
-
-#[test]
-fn python_consumers_pass_every_case_against_the_threadpool_provider() {
-    python_consumers_against(&ThreadPool::new());
-}
+tether_tests::on_each_executor!(python_consumers_against =>
+    python_consumers_pass_every_case_against_the_tokio_provider,
+    python_consumers_pass_every_case_against_the_smol_provider,
+    python_consumers_pass_every_case_against_the_threadpool_provider
+);
 
 /// tether's consumer cases on `exec` against `py_provider.py`.
 fn tether_consumer_against_python(exec: &dyn Executor) {
@@ -131,17 +122,8 @@ fn tether_consumer_against_python(exec: &dyn Executor) {
     drop(child);
 }
 
-#[test]
-fn the_tokio_consumer_passes_every_case_against_the_python_provider() {
-    tether_consumer_against_python(&Tokio::new());
-}
-
-#[test]
-fn the_smol_consumer_passes_every_case_against_the_python_provider() {
-    tether_consumer_against_python(&Smol::new());
-}
-
-#[test]
-fn the_threadpool_consumer_passes_every_case_against_the_python_provider() {
-    tether_consumer_against_python(&ThreadPool::new());
-}
+tether_tests::on_each_executor!(tether_consumer_against_python =>
+    the_tokio_consumer_passes_every_case_against_the_python_provider,
+    the_smol_consumer_passes_every_case_against_the_python_provider,
+    the_threadpool_consumer_passes_every_case_against_the_python_provider
+);

@@ -278,20 +278,11 @@ fn go_consumer_against(exec: &dyn Executor) {
     assert!(answered > 0, "dubbo-go answered tether's heartbeats");
 }
 
-#[test]
-fn the_go_consumer_passes_against_the_tokio_provider() {
-    go_consumer_against(&Tokio::new());
-}
-
-#[test]
-fn the_go_consumer_passes_against_the_smol_provider() {
-    go_consumer_against(&Smol::new());
-}
-
-#[test]
-fn the_go_consumer_passes_against_the_threadpool_provider() {
-    go_consumer_against(&ThreadPool::new());
-}
+tether_tests::on_each_executor!(go_consumer_against =>
+    the_go_consumer_passes_against_the_tokio_provider,
+    the_go_consumer_passes_against_the_smol_provider,
+    the_go_consumer_passes_against_the_threadpool_provider
+);
 
 /// Checks `results` against [`GO_PROVIDER_DIFFERENCES`]; prints one line per case and the
 /// counts; returns the problems (an unexpected failure, a known difference that passed).

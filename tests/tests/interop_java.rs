@@ -332,20 +332,11 @@ fn mode_cases_against_the_suite_provider(exec: &dyn Executor) {
     assert_eq!(report(&results), 0, "on {}", exec.name());
 }
 
-#[test]
-fn mode_cases_pass_against_the_suite_provider_on_tokio() {
-    mode_cases_against_the_suite_provider(&Tokio::new());
-}
-
-#[test]
-fn mode_cases_pass_against_the_suite_provider_on_smol() {
-    mode_cases_against_the_suite_provider(&Smol::new());
-}
-
-#[test]
-fn mode_cases_pass_against_the_suite_provider_on_threadpool() {
-    mode_cases_against_the_suite_provider(&ThreadPool::new());
-}
+tether_tests::on_each_executor!(mode_cases_against_the_suite_provider =>
+    mode_cases_pass_against_the_suite_provider_on_tokio,
+    mode_cases_pass_against_the_suite_provider_on_smol,
+    mode_cases_pass_against_the_suite_provider_on_threadpool
+);
 
 #[test]
 fn known_differences_name_a_direction() {
