@@ -77,6 +77,7 @@ pub mod callback;
 pub mod config;
 pub mod connection;
 pub mod consumer;
+pub mod context;
 pub mod driver;
 pub mod error;
 pub mod event;

@@ -10,6 +10,7 @@
 
 mod callback;
 mod error;
+mod filter;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -25,16 +26,18 @@ use serde::de::DeserializeOwned;
 
 pub use callback::{Callback, CallbackDispatcher};
 pub use error::{RpcError, SerializationError};
+pub use filter::{Filter, Invocation};
 
 use crate::call::{Completer, Completion, Inline, map_pair, pair};
 use crate::connection::{CallOptions, Sent, Started, abandoned_call};
+use crate::context::{CallContext, Reply};
 use crate::error::TimeoutPhase;
 use crate::event::{CallResult, SentResult};
 use crate::frame::SerializationId;
 use crate::hessian2::{self, Value};
 use crate::message::{
     Arguments, Attachments, DUBBO_VERSION, GENERIC_DESCRIPTOR, GENERIC_METHOD, GenericArgs,
-    RequestBody, RequestTemplate, Returned, decode_error_message, decode_result,
+    RequestBody, RequestTemplate, Returned, decode_error_message, decode_response, decode_result,
 };
 use crate::shared::SharedConnection;
 
@@ -180,11 +183,11 @@ struct ReferenceInner {
     timeout: Duration,
     token: Option<String>,
     attachments: Attachments,
+    filters: filter::Filters,
     channels: Arc<Channels>,
 }
 
 /// Builds a [`Reference`].
-#[derive(Debug)]
 pub struct ReferenceBuilder {
     path: String,
     version: Option<String>,
@@ -192,6 +195,20 @@ pub struct ReferenceBuilder {
     timeout: Duration,
     token: Option<String>,
     attachments: Attachments,
+    filters: Vec<Arc<dyn Filter>>,
+}
+
+impl fmt::Debug for ReferenceBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReferenceBuilder")
+            .field("path", &self.path)
+            .field("version", &self.version)
+            .field("group", &self.group)
+            .field("timeout", &self.timeout)
+            .field("attachments", &self.attachments)
+            .field("filters", &self.filters.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ReferenceBuilder {
@@ -225,6 +242,13 @@ impl ReferenceBuilder {
         self
     }
 
+    /// Adds a filter that sees every call of the reference (after those added before it:
+    /// the first added is the outermost).
+    pub fn filter(mut self, filter: impl Filter) -> Self {
+        self.filters.push(Arc::new(filter));
+        self
+    }
+
     /// The reference, calling over `channels`.
     pub fn build(self, channels: Arc<Channels>) -> Reference {
         Reference(Arc::new(ReferenceInner {
@@ -234,6 +258,7 @@ impl ReferenceBuilder {
             timeout: self.timeout,
             token: self.token,
             attachments: self.attachments,
+            filters: self.filters.into(),
             channels,
         }))
     }
@@ -249,6 +274,7 @@ impl Reference {
             timeout: CallOptions::DEFAULT_TIMEOUT,
             token: None,
             attachments: Attachments::new(),
+            filters: Vec::new(),
         }
     }
 
@@ -321,11 +347,33 @@ impl Reference {
         parameter_types: &[&str],
         args: &[Value],
     ) -> Completion<Result<Value, RpcError>> {
+        self.invoke_generic_in(CallContext::new(), method, parameter_types, args)
+            .map(|result| result.map(Reply::into_value), abandoned)
+    }
+
+    /// [`invoke_generic`](Self::invoke_generic) with a per-call context: its attachments go
+    /// with the request, its timeout replaces the reference's, and the result carries the
+    /// attachments the provider sent back.
+    pub fn invoke_generic_in(
+        &self,
+        mut ctx: CallContext,
+        method: &str,
+        parameter_types: &[&str],
+        args: &[Value],
+    ) -> Completion<Result<Reply<Value>, RpcError>> {
         let r = &self.0;
-        let Some(conn) = r.channels.pick() else {
-            return ready(Err(RpcError::NoConnection(r.path.clone())));
+        if let Err(error) = filter::before(&r.filters, &r.path, method, &mut ctx) {
+            return ready(Err(error));
+        }
+        let fail = |mut ctx: CallContext, error: RpcError| {
+            filter::after(&r.filters, &r.path, method, &mut ctx, Err(&error));
+            ready(Err(error))
         };
-        let mut attachments = Attachments::with_capacity(5);
+        let Some(conn) = r.channels.pick() else {
+            return fail(ctx, RpcError::NoConnection(r.path.clone()));
+        };
+        let timeout = ctx.timeout_override().unwrap_or(r.timeout);
+        let mut attachments = Attachments::with_capacity(6 + ctx.attachments().len());
         attachments.insert("path", r.path.as_str());
         attachments.insert("interface", r.path.as_str());
         attachments.insert("version", r.version.as_deref().unwrap_or("0.0.0"));
@@ -333,11 +381,11 @@ impl Reference {
             attachments.insert("group", group.as_str());
         }
         attachments.insert("generic", "true");
-        attachments.insert("timeout", r.timeout.as_millis().to_string());
+        attachments.insert("timeout", timeout.as_millis().to_string());
         if let Some(token) = &r.token {
             attachments.insert("token", token.as_str());
         }
-        for (key, value) in r.attachments.iter() {
+        for (key, value) in r.attachments.iter().chain(ctx.attachments().iter()) {
             attachments.insert(key, value.clone());
         }
         let args = GenericArgs {
@@ -354,7 +402,32 @@ impl Reference {
             args: &args,
             attachments: &attachments,
         };
-        call_decoded(&conn, r.timeout, body)
+        let (completer, response) = pair(abandoned_call);
+        let response = match conn.start_call_with(CallOptions::new(timeout), body, completer) {
+            Ok(started) => started.cancel(response),
+            Err(e) => return fail(ctx, RpcError::from(e.kind)),
+        };
+        if r.filters.is_empty() {
+            return response.map(
+                move |result| decode_with_attachments(result, timeout),
+                abandoned,
+            );
+        }
+        let reference = self.clone();
+        let method: Arc<str> = method.into();
+        response.map(
+            move |result| {
+                let result = decode_with_attachments(result, timeout);
+                let r = &reference.0;
+                let outcome = result.as_ref().map(|reply| &reply.attachments);
+                // On the IO thread or executor: a panic must not take the loop down.
+                let _ = catch_unwind(AssertUnwindSafe(|| {
+                    filter::after(&r.filters, &r.path, &method, &mut ctx, outcome)
+                }));
+                result
+            },
+            abandoned,
+        )
     }
 }
 
@@ -409,7 +482,7 @@ impl<A, R> Listeners<A, R> {
         }
     }
 
-    fn finished(&self, result: &Result<R, RpcError>, args: &A) {
+    fn finished(&self, result: Result<&R, &RpcError>, args: &A) {
         match result {
             Ok(value) => {
                 if let Some(f) = &self.on_return {
@@ -521,8 +594,13 @@ where
     /// Calls the method and blocks the current thread until its result or its timeout. Do not
     /// call it on the thread that drives the connection.
     pub fn call(&self, args: A) -> Result<R, RpcError> {
+        if !self.reference.0.filters.is_empty() {
+            return self
+                .call_in(CallContext::new(), args)
+                .map(Reply::into_value);
+        }
         self.listeners.invoked(&args);
-        let result = self.start(&args, true).and_then(|response| {
+        let result = self.start(&args, true, None).and_then(|response| {
             match response.wait_timeout(self.timeout + WAIT_GRACE) {
                 Ok(result) => decode(result, self.timeout),
                 // The connection should have timed the call out: its IO loop is stuck.
@@ -533,31 +611,100 @@ where
                 }),
             }
         });
-        self.listeners.finished(&result, &args);
+        self.listeners.finished(result.as_ref(), &args);
         result
+    }
+
+    /// [`call`](Self::call) with a per-call context: its attachments go with the request
+    /// and its timeout replaces the method's; the result carries the attachments the
+    /// provider sent back. Blocks like `call`.
+    pub fn call_in(&self, ctx: CallContext, args: A) -> Result<Reply<R>, RpcError> {
+        let timeout = ctx.timeout_override().unwrap_or(self.timeout);
+        self.invoke(ctx, args)
+            .wait_timeout(timeout + WAIT_GRACE)
+            .unwrap_or(Err(RpcError::Timeout {
+                phase: TimeoutPhase::ClientSide,
+                timeout,
+            }))
+    }
+
+    /// Calls the method with a per-call context (attachments sent with this call only, a
+    /// timeout in place of the method's) and returns its completion at once, as
+    /// [`call_async`](Self::call_async) does; the result carries the attachments the
+    /// provider sent back (Dubbo 2.0.2+ peers: Java 2.7 and later, dubbo-go).
+    ///
+    /// ```no_run
+    /// # fn demo(reference: tether_core::consumer::Reference) -> Result<(), tether_core::consumer::RpcError> {
+    /// use tether_core::context::CallContext;
+    ///
+    /// let say_hello = reference.method::<(String,), String>("sayHello");
+    /// let ctx = CallContext::new().attachment("traceId", "4bf92f3577b34da6");
+    /// let reply = say_hello.invoke(ctx, ("world".to_owned(),)).wait()?;
+    /// println!("{} (served by {:?})", reply.value, reply.attachments.get_str("host"));
+    /// # Ok(()) }
+    /// ```
+    pub fn invoke(&self, mut ctx: CallContext, args: A) -> Completion<Result<Reply<R>, RpcError>> {
+        let r = &self.reference.0;
+        self.listeners.invoked(&args);
+        if let Err(error) = filter::before(&r.filters, &r.path, &self.name, &mut ctx) {
+            self.listeners.finished(Err(&error), &args);
+            return ready(Err(error));
+        }
+        let timeout = ctx.timeout_override().unwrap_or(self.timeout);
+        let (completer, response) = pair(abandoned_call);
+        let response = match self.start_with(&args, false, completer, Some(&ctx)) {
+            Ok(started) => started.cancel(response),
+            Err(error) => {
+                filter::after(&r.filters, &r.path, &self.name, &mut ctx, Err(&error));
+                self.listeners.finished(Err(&error), &args);
+                return ready(Err(error));
+            }
+        };
+        let reference = self.reference.clone();
+        let name = self.name.clone();
+        let listeners = self.listeners.clone();
+        response.map(
+            move |result| {
+                let result = decode_with_attachments(result, timeout);
+                let r = &reference.0;
+                // Filter and listener code runs on the IO thread or executor: a panic must
+                // not take the loop down.
+                let _ = catch_unwind(AssertUnwindSafe(|| {
+                    let outcome = result.as_ref().map(|reply| &reply.attachments);
+                    filter::after(&r.filters, &r.path, &name, &mut ctx, outcome);
+                    listeners.finished(result.as_ref().map(|reply| &reply.value), &args);
+                }));
+                result
+            },
+            abandoned,
+        )
     }
 
     /// Calls the method and returns its completion at once: await it, `wait()` on it, or
     /// continue it with `on_complete`. Dropping the completion cancels the call.
     pub fn call_async(&self, args: A) -> Completion<Result<R, RpcError>> {
+        if !self.reference.0.filters.is_empty() {
+            return self
+                .invoke(CallContext::new(), args)
+                .map(|result| result.map(Reply::into_value), abandoned);
+        }
         self.listeners.invoked(&args);
         if !self.listeners.wants_outcome() {
             // The usual case: the response is decoded by the call's own completion, one
             // allocation per call.
             let (completer, response) = decoding_pair(self.timeout);
-            return match self.start_with(&args, false, completer) {
+            return match self.start_with(&args, false, completer, None) {
                 Ok(started) => started.cancel(response),
                 Err(error) => ready(Err(error)),
             };
         }
         // Never blocks: with `sent`, a failed write still fails the call through the
         // completion (the connection ends, and so does the call).
-        let response = match self.start(&args, false) {
+        let response = match self.start(&args, false, None) {
             Ok(response) => response,
             Err(error) => {
-                let result = Err(error);
-                self.listeners.finished(&result, &args);
-                return ready(result);
+                self.listeners.finished(Err(&error), &args);
+                return ready(Err(error));
             }
         };
         // Here `on_return` or `on_throw` is set: the arguments go along for them.
@@ -568,7 +715,9 @@ where
                 let result = decode(result, timeout);
                 // Listener code runs on the IO thread or executor: a panic must not take the
                 // loop down.
-                let _ = catch_unwind(AssertUnwindSafe(|| listeners.finished(&result, &args)));
+                let _ = catch_unwind(AssertUnwindSafe(|| {
+                    listeners.finished(result.as_ref(), &args)
+                }));
                 result
             },
             abandoned,
@@ -579,8 +728,27 @@ where
     /// `sent(true)` it returns once the request was written. `on_return` runs at once with
     /// the null result when `R` can be null (as Java completes one-way calls with null).
     pub fn oneway(&self, args: A) -> Result<(), RpcError> {
+        self.oneway_in(CallContext::new(), args)
+    }
+
+    /// [`oneway`](Self::oneway) with a per-call context (its attachments go with the
+    /// request). Filters see the outcome of the send, with no attachments back.
+    pub fn oneway_in(&self, mut ctx: CallContext, args: A) -> Result<(), RpcError> {
+        let r = &self.reference.0;
         self.listeners.invoked(&args);
-        let result = self.send_oneway(&args);
+        let result = match filter::before(&r.filters, &r.path, &self.name, &mut ctx) {
+            // The filters that ran have seen the error.
+            Err(error) => Err(error),
+            Ok(()) => {
+                let result = self.send_oneway(&args, &ctx);
+                if !r.filters.is_empty() {
+                    let no_attachments = Attachments::new();
+                    let outcome = result.as_ref().map(|()| &no_attachments);
+                    filter::after(&r.filters, &r.path, &self.name, &mut ctx, outcome);
+                }
+                result
+            }
+        };
         match &result {
             Ok(()) => {
                 if let (Some(f), Ok(null)) = (
@@ -611,13 +779,16 @@ where
         &self,
         conn: &SharedConnection,
         args: &A,
+        ctx: Option<&CallContext>,
     ) -> Result<Option<Exports>, RpcError> {
         let found = callback::find_callbacks(args);
-        if found.is_empty() {
-            return Ok(None);
-        }
+        let attachments = match ctx.filter(|ctx| !ctx.is_plain()) {
+            Some(ctx) => self.call_attachments(ctx),
+            None if found.is_empty() => return Ok(None),
+            None => self.request.attachments().clone(),
+        };
         let mut exports = Exports {
-            attachments: self.request.attachments().clone(),
+            attachments,
             added: Vec::new(),
         };
         for (index, id) in found {
@@ -662,10 +833,28 @@ where
             .ok_or_else(|| RpcError::NoConnection(self.reference.0.path.clone()))
     }
 
+    /// The attachments of a call with a context: the method's, then the context's, and the
+    /// context's timeout.
+    fn call_attachments(&self, ctx: &CallContext) -> Attachments {
+        let mut attachments = self.request.attachments().clone();
+        for (key, value) in ctx.attachments().iter() {
+            attachments.insert(key, value.clone());
+        }
+        if let Some(timeout) = ctx.timeout_override() {
+            attachments.insert("timeout", timeout.as_millis().to_string());
+        }
+        attachments
+    }
+
     /// Starts the two-way call. With `sent` and `wait_for_sent`, waits until it was written.
-    fn start(&self, args: &A, wait_for_sent: bool) -> Result<Completion<CallResult>, RpcError> {
+    fn start(
+        &self,
+        args: &A,
+        wait_for_sent: bool,
+        ctx: Option<&CallContext>,
+    ) -> Result<Completion<CallResult>, RpcError> {
         let (completer, response) = pair(abandoned_call);
-        let started = self.start_with(args, self.sent && wait_for_sent, completer)?;
+        let started = self.start_with(args, self.sent && wait_for_sent, completer, ctx)?;
         // Dropped on a failed write, the completion cancels the call.
         let response = started.cancel(response);
         if let Some(sent) = started.sent {
@@ -681,11 +870,15 @@ where
         args: &A,
         notify_sent: bool,
         response: Completer<CallResult>,
+        ctx: Option<&CallContext>,
     ) -> Result<Started, RpcError> {
         let conn = self.connection()?;
-        let exports = self.callback_attachments(&conn, args)?;
+        let exports = self.callback_attachments(&conn, args, ctx)?;
         let attachments = exports.as_ref().map(|e| &e.attachments);
-        let options = CallOptions::new(self.timeout).notify_sent(notify_sent);
+        let timeout = ctx
+            .and_then(CallContext::timeout_override)
+            .unwrap_or(self.timeout);
+        let options = CallOptions::new(timeout).notify_sent(notify_sent);
         let body = self.request.body(args, attachments);
         conn.start_call_with(options, body, response).map_err(|e| {
             if let Some(exports) = &exports {
@@ -695,9 +888,9 @@ where
         })
     }
 
-    fn send_oneway(&self, args: &A) -> Result<(), RpcError> {
+    fn send_oneway(&self, args: &A, ctx: &CallContext) -> Result<(), RpcError> {
         let conn = self.connection()?;
-        let exports = self.callback_attachments(&conn, args)?;
+        let exports = self.callback_attachments(&conn, args, Some(ctx))?;
         let attachments = exports.as_ref().map(|e| &e.attachments);
         let body = self.request.body(args, attachments);
         let sent = conn.send_oneway(SerializationId::HESSIAN2, self.sent, body);
@@ -769,6 +962,36 @@ fn decode<R: DeserializeOwned>(result: CallResult, timeout: Duration) -> Result<
         }),
         Returned::Exception(exception) => Err(RpcError::Business(exception)),
     }
+}
+
+/// The typed result of a call's outcome with the attachments of the response.
+fn decode_with_attachments<R: DeserializeOwned>(
+    result: CallResult,
+    timeout: Duration,
+) -> Result<Reply<R>, RpcError> {
+    let response = result?;
+    if !response.status.is_ok() {
+        let message = decode_error_message(&response.body)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        return Err(RpcError::from_status(response.status, message, timeout));
+    }
+    let decoded = decode_response::<R>(&response.body).map_err(SerializationError::Decode)?;
+    let value = match decoded.result {
+        Returned::Value(value) => value,
+        Returned::Null => hessian2::from_value(Value::Null).map_err(|e| {
+            SerializationError::Decode(crate::message::BodyError::Decode {
+                field: crate::message::Field::Result,
+                source: e,
+            })
+        })?,
+        Returned::Exception(exception) => return Err(RpcError::Business(exception)),
+    };
+    Ok(Reply {
+        value,
+        attachments: decoded.attachments,
+    })
 }
 
 /// A completer for a call's raw outcome and a completion of it decoded as `R`, in one

@@ -9,6 +9,7 @@
 //! services or methods, a bad token, or a handler that failed outside the method (a panic),
 //! 31 for a request whose caller had given up before dispatch.
 
+mod filter;
 mod responder;
 mod routing;
 
@@ -26,6 +27,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use filter::{Answer, Filter, Outcome, Rejection, Request};
 pub(crate) use responder::OnewayLimit;
 pub(crate) use responder::Responder;
 use routing::{RequestAttachments, Routing};
@@ -33,6 +35,7 @@ use routing::{RequestAttachments, Routing};
 use std::marker::PhantomData;
 
 use crate::consumer::RpcError;
+use crate::context::{Extensions, IntoReply, Reply};
 use crate::event::InboundRequest;
 use crate::frame::{SerializationId, Status};
 use crate::hessian2::{self, JavaType, Value};
@@ -124,6 +127,12 @@ impl Context {
         self.attachments().get_str(key)
     }
 
+    /// The request's attachments, to change (a filter may add or remove some before the
+    /// handler runs).
+    pub fn attachments_mut(&mut self) -> &mut Attachments {
+        self.attachments.get_mut()
+    }
+
     /// The proxy for the callback passed as argument `index`.
     pub fn callback(&self, index: usize) -> Option<&CallbackProxy> {
         self.callbacks
@@ -158,7 +167,7 @@ struct SyncHandler<F>(F);
 impl<A, R, F> Handler for SyncHandler<(F, fn(A) -> R)>
 where
     A: for<'de> DecodeArgs<'de> + DeserializeOwned + Send + 'static,
-    R: Serialize + Send + 'static,
+    R: IntoReply,
     F: Fn(Context, A) -> Result<R, JavaException> + Send + Sync + 'static,
 {
     fn invoke(&self, args: Args, ctx: Context, responder: Responder, _: &dyn Spawner) {
@@ -168,7 +177,7 @@ where
         };
         // A panicking handler answers its caller and leaves the IO loop standing.
         match catch_unwind(AssertUnwindSafe(|| (self.0.0)(ctx, args))) {
-            Ok(result) => responder.reply(result.as_ref()),
+            Ok(result) => answer(responder, result),
             Err(panic) => responder.fail(Status::SERVICE_ERROR, &panic_message(&*panic)),
         }
     }
@@ -179,7 +188,7 @@ struct AsyncHandler<F>(F);
 impl<A, R, F, Fut> Handler for AsyncHandler<(F, fn(A) -> (R, Fut))>
 where
     A: for<'de> DecodeArgs<'de> + DeserializeOwned + Send + 'static,
-    R: Serialize + Send + 'static,
+    R: IntoReply,
     F: Fn(Context, A) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R, JavaException>> + Send + 'static,
 {
@@ -194,10 +203,22 @@ where
         };
         spawner.spawn(Box::pin(async move {
             match CatchUnwind(Box::pin(future)).await {
-                Ok(result) => responder.reply(result.as_ref()),
+                Ok(result) => answer(responder, result),
                 Err(message) => responder.fail(Status::SERVICE_ERROR, &message),
             }
         }));
+    }
+}
+
+/// Answers with what a handler returned: a value (with attachments, for a [`Reply`]) or a
+/// thrown exception.
+fn answer<R: IntoReply>(responder: Responder, result: Result<R, JavaException>) {
+    match result {
+        Ok(value) => {
+            let Reply { value, attachments } = value.into_reply();
+            responder.reply_with(Ok::<_, &JavaException>(&value), attachments);
+        }
+        Err(exception) => responder.reply(Err::<&(), _>(&exception)),
     }
 }
 
@@ -295,11 +316,12 @@ impl Service {
     }
 
     /// Adds method `name` implemented by a function of the argument tuple `A`; the parameter
-    /// descriptor comes from `A`'s Java types. Return `Err` to throw a Java exception.
+    /// descriptor comes from `A`'s Java types. Return `Err` to throw a Java exception, and a
+    /// [`Reply`] instead of a bare value to send attachments back.
     pub fn method<A, R, F>(mut self, name: &str, f: F) -> Self
     where
         A: Arguments + for<'de> DecodeArgs<'de> + DeserializeOwned + Send + 'static,
-        R: Serialize + Send + 'static,
+        R: IntoReply,
         F: Fn(Context, A) -> Result<R, JavaException> + Send + Sync + 'static,
     {
         let handler = SyncHandler((f, (|_| unreachable!()) as fn(A) -> R));
@@ -312,7 +334,7 @@ impl Service {
     pub fn method_async<A, R, F, Fut>(mut self, name: &str, f: F) -> Self
     where
         A: Arguments + for<'de> DecodeArgs<'de> + DeserializeOwned + Send + 'static,
-        R: Serialize + Send + 'static,
+        R: IntoReply,
         F: Fn(Context, A) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<R, JavaException>> + Send + 'static,
     {
@@ -390,6 +412,8 @@ pub struct Provider {
     /// Runs async handlers' futures.
     spawner: Arc<dyn Spawner>,
     oneway: OnewayLimit,
+    /// In the order added.
+    filters: Arc<[Arc<dyn Filter>]>,
 }
 
 impl Provider {
@@ -404,7 +428,17 @@ impl Provider {
                 crate::Config::DEFAULT_MAX_IN_FLIGHT,
                 crate::Config::DEFAULT_MAX_INBOUND_BYTES,
             ),
+            filters: Arc::new([]),
         }
+    }
+
+    /// Adds a filter that sees every request routed to a method, and its answer (after those
+    /// added before it: the first added is the outermost).
+    pub fn filter(mut self, filter: impl Filter) -> Self {
+        let mut filters = self.filters.to_vec();
+        filters.push(Arc::new(filter));
+        self.filters = filters.into();
+        self
     }
 
     /// The most one-way requests handled at once, over all connections (default 65 536).
@@ -502,7 +536,7 @@ impl Provider {
             &request,
             &self.dispatch,
             &self.spawner,
-            true,
+            Serving::Provider(&self.filters),
         );
     }
 }
@@ -588,8 +622,16 @@ fn parse<'a>(
     }
 }
 
-/// Finds the method on `service`, sets up callback proxies (`with_proxies`, on a provider)
-/// and runs the handler per `dispatch`.
+/// Who serves a request.
+enum Serving<'a> {
+    /// A provider, with its filters: callback arguments get proxies.
+    Provider(&'a Arc<[Arc<dyn Filter>]>),
+    /// A consumer serving the callbacks it exported.
+    Callbacks,
+}
+
+/// Finds the method on `service`, sets up callback proxies (on a provider) and runs the
+/// handler per `dispatch`, through the provider's filters.
 fn invoke(
     conn: &SharedConnection,
     service: &Service,
@@ -597,7 +639,7 @@ fn invoke(
     request: &InboundRequest,
     dispatch: &Dispatch,
     spawner: &Arc<dyn Spawner>,
-    with_proxies: bool,
+    serving: Serving<'_>,
 ) {
     let Parsed {
         head,
@@ -634,7 +676,7 @@ fn invoke(
     };
 
     let callbacks = match &attachments {
-        Some(attachments) if with_proxies => {
+        Some(attachments) if matches!(serving, Serving::Provider(_)) => {
             match callback_proxies(
                 conn,
                 service,
@@ -669,6 +711,17 @@ fn invoke(
         },
         callbacks,
     };
+    if let Serving::Provider(filters) = serving
+        && !filters.is_empty()
+    {
+        responder = responder.with_filters(filter::FilterRun {
+            filters: filters.clone(),
+            service: key.clone(),
+            method: ctx.method.clone(),
+            extensions: Extensions::default(),
+            passed: 0,
+        });
+    }
     let handler = method.handler.clone();
     match dispatch {
         Dispatch::Direct => run(&*handler, args, ctx, responder, &**spawner),
@@ -773,7 +826,15 @@ pub(crate) fn serve_callback(
         .and_then(|v| v.trim().parse::<i32>().ok());
     let target = id.and_then(|id| conn.with(|c, _| c.callbacks().exported(interface, id)));
     match target.and_then(|t| t.downcast::<Service>().ok()) {
-        Some(service) => invoke(conn, &service, parsed, &request, dispatch, spawner, false),
+        Some(service) => invoke(
+            conn,
+            &service,
+            parsed,
+            &request,
+            dispatch,
+            spawner,
+            Serving::Callbacks,
+        ),
         None => {
             let message = format!(
                 "Not found exported callback: {interface}.{} on this connection, method: {}",
@@ -794,8 +855,8 @@ pub(crate) const CALLBACK_INSTANCE: &str = "callback.service.instid";
 fn run(
     handler: &dyn Handler,
     args: Args,
-    ctx: Context,
-    responder: Responder,
+    mut ctx: Context,
+    mut responder: Responder,
     spawner: &dyn Spawner,
 ) {
     if let Some(deadline) = ctx.deadline {
@@ -808,6 +869,17 @@ fn run(
                 now - deadline
             );
             return responder.fail(Status::SERVER_TIMEOUT, &message);
+        }
+    }
+    if let Some(filters) = responder.filters_mut() {
+        match filters.request(&mut ctx) {
+            Ok(()) => {}
+            Err(filter::Rejection::Exception(exception)) => {
+                return responder.reply(Err::<&(), _>(&exception));
+            }
+            Err(filter::Rejection::Status(status, message)) => {
+                return responder.fail(status, &message);
+            }
         }
     }
     handler.invoke(args, ctx, responder, spawner);

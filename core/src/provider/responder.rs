@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::hessian2::Value;
 
+use super::filter::{FilterRun, Outcome};
 use crate::frame::{RequestId, SerializationId, Status};
 use crate::message::{Attachments, JavaException, ResponseBody};
 use crate::shared::SharedConnection;
@@ -25,6 +26,8 @@ pub(crate) struct Responder {
     generic: bool,
     /// A one-way request's place under the provider's limit, released with the responder.
     _slot: Option<OnewaySlot>,
+    /// The provider's filters, when it has any, with this request's state.
+    filters: Option<Box<FilterRun>>,
 }
 
 /// Counts one-way requests being handled, and their body bytes: nothing else bounds them,
@@ -115,6 +118,25 @@ impl Responder {
             answered: false,
             generic: false,
             _slot: None,
+            filters: None,
+        }
+    }
+
+    /// Runs `filters`' answer hooks before answering.
+    pub(crate) fn with_filters(mut self, filters: FilterRun) -> Self {
+        self.filters = Some(Box::new(filters));
+        self
+    }
+
+    /// The filters' state, for their request hooks.
+    pub(crate) fn filters_mut(&mut self) -> Option<&mut FilterRun> {
+        self.filters.as_deref_mut()
+    }
+
+    /// Lets the filters see the answer, and add attachments to it.
+    fn run_filters(&mut self, outcome: Outcome<'_>, attachments: &mut Attachments) {
+        if let Some(filters) = &mut self.filters {
+            filters.answer(outcome, attachments);
         }
     }
 
@@ -132,22 +154,36 @@ impl Responder {
     /// Answers with what the method returned: a value, or a Java exception. A value that
     /// serializes as null (`()`, `None`) is sent as the null result, as Java does for `void`
     /// and `null` (`PROTOCOL.md` §3.2).
-    pub(crate) fn reply<R: Serialize + ?Sized>(mut self, result: Result<&R, &JavaException>) {
+    pub(crate) fn reply<R: Serialize + ?Sized>(self, result: Result<&R, &JavaException>) {
+        self.reply_with(result, Attachments::new());
+    }
+
+    /// [`reply`](Self::reply) with attachments, sent when the caller's Dubbo version has a
+    /// place for them (flags 3/4/5), dropped otherwise.
+    pub(crate) fn reply_with<R: Serialize + ?Sized>(
+        mut self,
+        result: Result<&R, &JavaException>,
+        mut attachments: Attachments,
+    ) {
+        if self.generic {
+            return self.reply_generic(result, attachments);
+        }
+        let outcome = match result {
+            Ok(_) => Outcome::Value,
+            Err(exception) => Outcome::Exception(exception),
+        };
+        self.run_filters(outcome, &mut attachments);
         if !self.two_way {
             self.answered = true;
             return;
-        }
-        if self.generic {
-            return self.reply_generic(result);
         }
         let body = match result {
             Ok(value) if serializes_as_null(value) => ResponseBody::null(),
             Ok(value) => ResponseBody::value(value),
             Err(exception) => ResponseBody::exception(exception),
         };
-        let empty = Attachments::new();
         let body = if self.with_attachments {
-            body.with_attachments(&empty)
+            body.with_attachments(&attachments)
         } else {
             body
         };
@@ -163,16 +199,22 @@ impl Responder {
     /// The answer to a generic call, as Java's `GenericFilter` makes it: objects become maps
     /// with their class under `"class"` (`PojoUtils.generalize`), and an exception becomes a
     /// `com.alibaba.dubbo.rpc.service.GenericException` naming the original.
-    fn reply_generic<R: Serialize + ?Sized>(mut self, result: Result<&R, &JavaException>) {
+    fn reply_generic<R: Serialize + ?Sized>(
+        mut self,
+        result: Result<&R, &JavaException>,
+        attachments: Attachments,
+    ) {
         self.generic = false;
         match result {
             Ok(value) => match crate::hessian2::to_value(value) {
-                Ok(value) => self.reply(Ok::<_, &JavaException>(&generalize(value))),
+                Ok(value) => {
+                    self.reply_with(Ok::<_, &JavaException>(&generalize(value)), attachments)
+                }
                 // Fails again as it is encoded: answered 50 by the connection.
-                Err(_) => self.reply(Ok::<_, &JavaException>(value)),
+                Err(_) => self.reply_with(Ok::<_, &JavaException>(value), attachments),
             },
             Err(exception) if exception.class.ends_with(".rpc.service.GenericException") => {
-                self.reply(Err::<&(), _>(exception));
+                self.reply_with(Err::<&(), _>(exception), attachments);
             }
             Err(exception) => {
                 // Java's `detailMessage` is the original's `toString()` and stack trace; its
@@ -189,7 +231,7 @@ impl Responder {
                         ("exceptionMessage".into(), Value::Null),
                     ],
                 };
-                self.reply(Err::<&(), _>(&wrapped));
+                self.reply_with(Err::<&(), _>(&wrapped), attachments);
             }
         }
     }
@@ -205,6 +247,8 @@ impl Responder {
 
     pub(crate) fn fail(mut self, status: Status, message: &str) {
         self.answered = true;
+        // An error status has no attachments: the filters' are dropped.
+        self.run_filters(Outcome::Status(status, message), &mut Attachments::new());
         self.send_error(status, message);
     }
 
@@ -229,6 +273,11 @@ impl Drop for Responder {
             } else {
                 "the service handler finished without answering"
             };
+            let outcome = Outcome::Status(Status::SERVICE_ERROR, message);
+            // Filter code running during a panic's unwinding must not panic again.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.run_filters(outcome, &mut Attachments::new())
+            }));
             self.send_error(Status::SERVICE_ERROR, message);
         }
     }

@@ -128,6 +128,11 @@ impl RequestAttachments {
             decoded.unwrap_or_default()
         })
     }
+
+    pub(super) fn get_mut(&mut self) -> &mut Attachments {
+        self.get();
+        self.decoded.get_mut().expect("decoded just above")
+    }
 }
 
 #[cfg(test)]
