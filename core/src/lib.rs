@@ -69,11 +69,27 @@
 //!
 //! The [`driver`] module is that loop written once for async runtimes, over any `futures-io`
 //! stream; the tokio and smol adapters run it.
+//!
+//! # Layers
+//! Each module uses only modules of the layers above it in this table (checked by
+//! `core/tests/layers.rs`, which reads the sources):
+//!
+//! | layer | modules | what it is |
+//! |---|---|---|
+//! | codec | [`hessian2`], [`frame`], [`payload`], [`callback`] | Hessian 2, the 16-byte header, body encoding, the per-connection callback table |
+//! | protocol | [`error`], [`call`], [`event`], `pending`, `outbound`, [`config`], [`message`], [`connection`], [`shared`] | the sans-IO `dubbo://` connection and its completions; request and response bodies |
+//! | service | [`context`], [`cluster`], `invoke`, `serve`, [`consumer`], [`provider`] | per-call context and filters; where calls go; the client half (`invoke`) and server half (`serve`) of a call, and the user-facing references and providers built on them |
+//! | runtime | [`driver`] | the IO loop for async runtimes, used by the adapters |
+//!
+//! Within the service layer, `invoke` and `serve` never use [`consumer`] or [`provider`]:
+//! a consumer serves its exported callbacks through `serve`, a provider's callback proxies
+//! call through `invoke`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod call;
 pub mod callback;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod consumer;
@@ -83,11 +99,13 @@ pub mod error;
 pub mod event;
 pub mod frame;
 pub mod hessian2;
+mod invoke;
 pub mod message;
 mod outbound;
 pub mod payload;
 mod pending;
 pub mod provider;
+mod serve;
 pub mod shared;
 #[cfg(test)]
 mod test_util;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Weak};
 
 use super::Runtime;
 use crate::call::Completion;
-use crate::consumer::{Backoff, Channels};
+use crate::cluster::{Backoff, Channels};
 use crate::error::ConnectionError;
 use crate::shared::{SharedConnection, Spawner};
 

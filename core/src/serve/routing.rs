@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{CALLBACK_ARG_PREFIX, CALLBACK_INSTANCE};
+use super::callback::{CALLBACK_ARG_PREFIX, CALLBACK_INSTANCE};
 use crate::hessian2::{DecodeError, Decoder, Value, tag};
 use crate::message::{Attachments, BodyError, RequestReader};
 
