@@ -25,7 +25,7 @@ const RANKS: &[(&str, u32)] = &[
     ("shared", 6),
     // service
     ("context", 7),
-    ("cluster", 7),
+    ("cluster", 8),
     ("invoke", 8),
     ("serve", 9),
     ("consumer", 10),

@@ -415,7 +415,8 @@ pub fn remote_exceptions(p: &dyn Executor, c: &dyn Executor) {
         reference.method::<(), String>("noSuchMethod").call(()),
         Err(RpcError::ServiceNotFound(_))
     ));
-    let elsewhere = Reference::builder("org.example.Nothing").build(reference.channels().clone());
+    let elsewhere =
+        Reference::builder("org.example.Nothing").build_with(reference.directory().clone());
     assert!(matches!(
         elsewhere.method::<(), String>("ping").call(()),
         Err(RpcError::ServiceNotFound(_))

@@ -170,8 +170,7 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
         // Answered in order after them, on the same connection: nothing came back for the
         // one-way requests.
         want_hello(hello(r).call(("after one-way".into(),)), "after one-way")?;
-        let late = r
-            .channels()
+        let late = crate::first_channels(r)
             .pick()
             .map(|conn| conn.with(|c, _| c.stats().late_responses))
             .unwrap_or_default();
@@ -336,7 +335,7 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
             .version(demo::VERSION)
             .attachment("traceId", "t-1")
             .attachment("tenant", "ünïcödé ☃")
-            .build(r.channels().clone());
+            .build_with(r.directory().clone());
         let get = traced.method::<(String,), Option<String>>("getAttachment");
         for (key, want) in [("traceId", "t-1"), ("tenant", "ünïcödé ☃")] {
             match get.call((key.into(),)) {
@@ -393,9 +392,11 @@ pub fn heartbeat_case(exec: &dyn Executor, addr: SocketAddr) -> CaseResult {
         let r = reference_with(exec, addr, config);
         let hello = r.method::<(String,), String>("sayHello");
         hello.call(("before".into(),)).map_err(|e| e.to_string())?;
-        let first = r.channels().get(0).ok_or("no connection")?;
+        let first = crate::first_channels(&r).get(0).ok_or("no connection")?;
         thread::sleep(ms(1_500));
-        let now = r.channels().get(0).ok_or("no connection after idling")?;
+        let now = crate::first_channels(&r)
+            .get(0)
+            .ok_or("no connection after idling")?;
         if !now.same(&first) || first.close_reason().is_some() {
             return Err(format!(
                 "the connection was replaced or closed: {:?}",

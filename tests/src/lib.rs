@@ -596,3 +596,17 @@ impl Loopback {
         self.pump();
     }
 }
+
+/// The connections of the first provider `reference` lists (for references built over one
+/// address, its only ones).
+pub fn first_channels(
+    reference: &tether_core::consumer::Reference,
+) -> std::sync::Arc<tether_core::consumer::Channels> {
+    let route = tether_core::cluster::Route::new(reference.path(), "");
+    let invokers = reference.directory().list(&route);
+    invokers
+        .first()
+        .expect("a provider listed")
+        .channels()
+        .clone()
+}

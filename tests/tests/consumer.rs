@@ -273,7 +273,7 @@ fn error_kinds() {
     let with_token = Reference::builder(SERVICE)
         .version("1.0.0")
         .token("secret")
-        .build(reference.channels().clone());
+        .build_with(reference.directory().clone());
     let mut pending = with_token
         .method::<(String,), String>("sayHello")
         .call_async(("x".into(),));

@@ -15,12 +15,14 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use crate::cluster::{Backoff, Channels};
+use crate::cluster::{Directory, Invoker, Route, StaticDirectory};
 pub use crate::invoke::{RpcError, SerializationError};
 pub use callback::{Callback, CallbackDispatcher};
 pub use filter::{Filter, Invocation};
@@ -55,7 +57,9 @@ struct ReferenceInner {
     token: Option<String>,
     attachments: Attachments,
     filters: filter::Filters,
-    channels: Arc<Channels>,
+    directory: Arc<dyn Directory>,
+    /// Where the round robin over several providers resumes.
+    next: AtomicUsize,
 }
 
 /// Builds a [`Reference`].
@@ -120,8 +124,16 @@ impl ReferenceBuilder {
         self
     }
 
-    /// The reference, calling over `channels`.
+    /// The reference, calling one provider over `channels` (Dubbo's direct `url=`
+    /// reference).
     pub fn build(self, channels: Arc<Channels>) -> Reference {
+        let direct = Invoker::new(String::new(), channels);
+        self.build_with(Arc::new(StaticDirectory::new([direct])))
+    }
+
+    /// The reference, calling the providers `directory` lists (a registry's, say), round
+    /// robin over those with a connection available.
+    pub fn build_with(self, directory: Arc<dyn Directory>) -> Reference {
         Reference(Arc::new(ReferenceInner {
             path: self.path,
             version: self.version,
@@ -130,7 +142,8 @@ impl ReferenceBuilder {
             token: self.token,
             attachments: self.attachments,
             filters: self.filters.into(),
-            channels,
+            directory,
+            next: AtomicUsize::new(0),
         }))
     }
 }
@@ -154,9 +167,41 @@ impl Reference {
         &self.0.path
     }
 
-    /// The connections.
-    pub fn channels(&self) -> &Arc<Channels> {
-        &self.0.channels
+    /// The providers its calls go to.
+    pub fn directory(&self) -> &Arc<dyn Directory> {
+        &self.0.directory
+    }
+
+    /// A connection for a call of `method`: to the one provider listed, or round robin over
+    /// the listed providers that have one available (any usable one when none is).
+    fn connection(
+        &self,
+        method: &str,
+        ctx: Option<&CallContext>,
+    ) -> Result<SharedConnection, RpcError> {
+        let r = &self.0;
+        let mut route = Route::new(&r.path, method);
+        route.context = ctx;
+        let invokers = r.directory.list(&route);
+        let picked = match &*invokers {
+            [one] => one.connection(),
+            [] => None,
+            several => {
+                // Round robin over the available ones, so that one going down does not
+                // double the share of its successor.
+                let turn = r.next.fetch_add(1, Ordering::Relaxed);
+                let available = several.iter().filter(|i| i.is_available()).count();
+                let fair = (available > 0)
+                    .then(|| {
+                        let mut up = several.iter().filter(|i| i.is_available());
+                        up.nth(turn % available).and_then(Invoker::connection)
+                    })
+                    .flatten();
+                // None available (or availability changed meanwhile): any usable one.
+                fair.or_else(|| several.iter().find_map(Invoker::connection))
+            }
+        };
+        picked.ok_or_else(|| RpcError::NoConnection(r.path.clone()))
     }
 
     /// A typed handle to method `name` taking the argument tuple `A` (whose Java types give
@@ -240,8 +285,9 @@ impl Reference {
             filter::after(&r.filters, &r.path, method, &mut ctx, Err(&error));
             ready(Err(error))
         };
-        let Some(conn) = r.channels.pick() else {
-            return fail(ctx, RpcError::NoConnection(r.path.clone()));
+        let conn = match self.connection(method, Some(&ctx)) {
+            Ok(conn) => conn,
+            Err(error) => return fail(ctx, error),
         };
         let timeout = ctx.timeout_override().unwrap_or(r.timeout);
         let mut attachments = Attachments::with_capacity(6 + ctx.attachments().len());
@@ -696,14 +742,6 @@ where
         Ok(Some(exports))
     }
 
-    fn connection(&self) -> Result<SharedConnection, RpcError> {
-        self.reference
-            .0
-            .channels
-            .pick()
-            .ok_or_else(|| RpcError::NoConnection(self.reference.0.path.clone()))
-    }
-
     /// The attachments of a call with a context: the method's, then the context's, and the
     /// context's timeout.
     fn call_attachments(&self, ctx: &CallContext) -> Attachments {
@@ -743,7 +781,7 @@ where
         response: Completer<CallResult>,
         ctx: Option<&CallContext>,
     ) -> Result<Started, RpcError> {
-        let conn = self.connection()?;
+        let conn = self.reference.connection(&self.name, ctx)?;
         let exports = self.callback_attachments(&conn, args, ctx)?;
         let attachments = exports.as_ref().map(|e| &e.attachments);
         let timeout = ctx
@@ -760,7 +798,7 @@ where
     }
 
     fn send_oneway(&self, args: &A, ctx: &CallContext) -> Result<(), RpcError> {
-        let conn = self.connection()?;
+        let conn = self.reference.connection(&self.name, Some(ctx))?;
         let exports = self.callback_attachments(&conn, args, Some(ctx))?;
         let attachments = exports.as_ref().map(|e| &e.attachments);
         let body = self.request.body(args, attachments);
@@ -805,7 +843,6 @@ mod tests {
     #[test]
     fn listeners_set_before_a_clone_stay_on_both() {
         use std::num::NonZeroUsize;
-        use std::sync::atomic::{AtomicUsize, Ordering};
         let (invoked, thrown) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         // No connection: every call fails at once, after `on_invoke`, into `on_throw`.
         let reference =
