@@ -116,7 +116,7 @@ pub mod __bench;
 
 pub use call::{CallbackExecutor, Completer, Completion, Inline};
 pub use config::{Config, Keepalive, Side};
-pub use connection::{Announcement, Call, CallOptions, Connection, ConnectionStats, Sent};
+pub use connection::{Announcement, Call, CallOptions, Connection, ConnectionStats, Sent, Started};
 pub use error::{
     CallError, ConfigError, ConnectionError, RespondError, StartError, StartErrorKind, TimeoutPhase,
 };
