@@ -8,8 +8,8 @@ use serde::de::{self, DeserializeSeed, Visitor};
 
 use super::decoder::{Decoder, Head};
 use super::error::{DecodeError, TypeError};
-use super::ser::token;
 use super::tag;
+use super::token;
 use super::value::hand_over;
 
 impl<'de> Decoder<'de> {

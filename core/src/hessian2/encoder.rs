@@ -4,23 +4,23 @@
 
 use std::borrow::Cow;
 
+use super::decoder::DecodeLimits;
 use super::error::EncodeError;
 use super::stack::InlineStack;
 use super::string::write_string;
 use super::tag;
-use super::value::Value;
 
 /// Size of Java's `Hessian2Output` buffer, which decides where it cuts binary chunks.
 const JAVA_BUFFER: usize = 8192;
 
 /// Nesting limit when writing, so a pathological value fails instead of overflowing the
-/// stack: the decoder's default depth ([`DecodeLimits::DEFAULT`](super::DecodeLimits)), so
+/// stack: the decoder's default depth ([`DecodeLimits::DEFAULT`]), so
 /// whatever we write we can read back, and shallow enough for a 2 MiB thread stack in a
 /// debug build (serde recursion takes several KiB per level there).
-pub(crate) const MAX_ENCODE_DEPTH: usize = super::DecodeLimits::DEFAULT.max_depth as usize;
+pub(crate) const MAX_ENCODE_DEPTH: usize = DecodeLimits::DEFAULT.max_depth as usize;
 
 /// A name that is either `'static` (serde struct and field names: never copied) or borrowed
-/// for the call (dynamic [`Value`] names: copied only when first defined).
+/// for the call (dynamic [`Value`](super::Value) names: copied only when first defined).
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Name<'n> {
     Static(&'static str),
@@ -64,6 +64,20 @@ pub(crate) struct ObjectState {
     field: usize,
 }
 
+/// What the next serializer call must produce, after a reserved newtype name: state of the
+/// serde layer (`ser`), kept in the encoder it drives.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Pending {
+    None,
+    Date,
+    Ref,
+    List,
+    /// The items of a typed list whose type is in the encoder's scratch string.
+    ListItems,
+    Map,
+    Object,
+}
+
 /// Writing state for one body.
 ///
 /// Create one per body over the output buffer; every value written through it shares the
@@ -81,7 +95,7 @@ pub struct Encoder<'a> {
     refs: u32,
     /// Reference indices of the containers being written, outermost first.
     open: InlineStack<u32, 16>,
-    pub(crate) pending: super::ser::Pending,
+    pub(crate) pending: Pending,
     /// Reused buffers for names that arrive through serde as values (type and class names,
     /// dynamic field names), so that they cost no allocation once warm.
     pub(crate) scratch: String,
@@ -99,7 +113,7 @@ impl<'a> Encoder<'a> {
             types: Vec::new(),
             refs: 0,
             open: InlineStack::default(),
-            pending: super::ser::Pending::None,
+            pending: Pending::None,
             scratch: String::new(),
             scratch2: String::new(),
         }
@@ -434,48 +448,6 @@ impl<'a> Encoder<'a> {
         write_int(self.out, index as i32);
         Ok(())
     }
-
-    // ---------------------------------------------------------------------------------
-    // Dynamic values
-
-    /// Writes a [`Value`] (`PROTOCOL.md` §11.13).
-    pub fn write_value(&mut self, value: &Value) -> Result<(), EncodeError> {
-        match value {
-            Value::Null => self.write_null(),
-            Value::Bool(v) => self.write_bool(*v),
-            Value::Int(v) => self.write_int(*v),
-            Value::Long(v) => self.write_long(*v),
-            Value::Double(v) => self.write_double(*v),
-            Value::Date(v) => self.write_date(*v),
-            Value::String(v) => self.write_str(v),
-            Value::Binary(v) => self.write_binary(v),
-            Value::List { type_name, items } => {
-                self.begin_list(type_name.as_deref().map(Name::Dynamic), Some(items.len()))?;
-                for item in items {
-                    self.write_value(item)?;
-                }
-                self.leave();
-            }
-            Value::Map { type_name, entries } => {
-                self.begin_map(type_name.as_deref().map(Name::Dynamic))?;
-                for (k, v) in entries {
-                    self.write_value(k)?;
-                    self.write_value(v)?;
-                }
-                self.write_end();
-            }
-            Value::Object { class, fields } => {
-                let mut state = self.begin_object(Name::Dynamic(class))?;
-                for (name, v) in fields {
-                    self.object_field(&mut state, Name::Dynamic(name))?;
-                    self.write_value(v)?;
-                }
-                self.end_object(state)?;
-            }
-            Value::Ref(up) => self.write_ref_up(*up)?,
-        }
-        Ok(())
-    }
 }
 
 /// An instance of `class` that ended after `written` of the definition's fields.
@@ -508,6 +480,7 @@ pub(crate) fn write_int(out: &mut Vec<u8>, v: i32) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Value;
     use super::*;
     use crate::test_util::hex;
 

@@ -8,9 +8,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::ser::{Serialize, Serializer};
 
-use super::ser::token;
+use super::error::EncodeError;
+use super::token::{self, ListRepr};
 use super::value::Value;
 
 /// A Rust type with a Java counterpart: its JVM field descriptor (`PROTOCOL.md` §2.1) and
@@ -223,18 +224,6 @@ macro_rules! java_class {
 // -------------------------------------------------------------------------------------
 // Wrappers
 
-/// Serializes a typed list `{"$type": ty, "$items": items}` under the list token.
-pub(super) struct ListRepr<'a, T>(pub(super) &'a str, pub(super) &'a [T]);
-
-impl<T: Serialize> Serialize for ListRepr<'_, T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(2))?;
-        map.serialize_entry(token::TYPE_KEY, self.0)?;
-        map.serialize_entry(token::ITEMS_KEY, self.1)?;
-        map.end()
-    }
-}
-
 /// A Java array `T[]`: a typed list whose type Java derives from the element type
 /// (`int[]` → `"[int"`, `String[]` → `"[string"`, `Object[]` → `"[object"`,
 /// `User[]` → `"[org.acme.User"`, `PROTOCOL.md` §11.8). Reads any list.
@@ -281,9 +270,7 @@ fn serialize_array<T: JavaType + Serialize, S: Serializer>(
                 .map_err(serde::ser::Error::custom)?;
         }
         if let Some(c) = chars.chars().find(|c| u32::from(*c) > 0xFFFF) {
-            return Err(serde::ser::Error::custom(
-                super::EncodeError::CharOutsideBmp(c),
-            ));
+            return Err(serde::ser::Error::custom(EncodeError::CharOutsideBmp(c)));
         }
         return s.serialize_str(&chars);
     }

@@ -55,6 +55,7 @@ mod ser;
 mod stack;
 mod string;
 pub(crate) mod tag;
+mod token;
 mod value;
 
 pub(crate) use decoder::Head;
@@ -69,7 +70,7 @@ pub use ser::Compound;
 
 /// A newtype-struct name the Hessian serializer writes as null whatever the newtype wraps:
 /// for values that are null on the wire but carry meaning for other serializers.
-pub const NULL_NEWTYPE: &str = ser::token::NULL;
+pub const NULL_NEWTYPE: &str = token::NULL;
 pub use string::write_string;
 pub use value::{Value, ValueDeserializer};
 

@@ -14,6 +14,10 @@
 //! budget ([`DecodeLimits::memory_factor`](super::DecodeLimits::memory_factor)), which
 //! bounds what back-references can replay.
 //!
+//! The value layer writes and reads itself natively ([`Encoder::write_value`],
+//! [`Decoder::read_value`], defined here so that the byte-level encoder and decoder know
+//! nothing of `Value`); serde sees it through its `Serialize` and `Deserialize` impls.
+//!
 //! Through serde, a [`Value`] asked of this crate's deserializers is handed to
 //! `Value::deserialize` whole (see [`hand_over`]) rather than rebuilt through serde's data
 //! model, which would cost a second tree and a copy of every name.
@@ -27,9 +31,9 @@ use serde::ser::{self, SerializeMap};
 use serde::{Deserialize, Serialize};
 
 use super::decoder::{Decoder, Head};
-use super::error::{DecodeError, TypeError};
-use super::java::ListRepr;
-use super::ser::token;
+use super::encoder::{Encoder, Name};
+use super::error::{DecodeError, EncodeError, TypeError};
+use super::token::{self, ListRepr};
 
 /// A dynamically typed Hessian value (`PROTOCOL.md` §11.13).
 ///
@@ -236,6 +240,50 @@ impl From<bool> for Value {
 impl From<Vec<u8>> for Value {
     fn from(v: Vec<u8>) -> Self {
         Self::Binary(v)
+    }
+}
+
+// -------------------------------------------------------------------------------------
+// Native encoding
+
+impl Encoder<'_> {
+    /// Writes a [`Value`] (`PROTOCOL.md` §11.13).
+    pub fn write_value(&mut self, value: &Value) -> Result<(), EncodeError> {
+        match value {
+            Value::Null => self.write_null(),
+            Value::Bool(v) => self.write_bool(*v),
+            Value::Int(v) => self.write_int(*v),
+            Value::Long(v) => self.write_long(*v),
+            Value::Double(v) => self.write_double(*v),
+            Value::Date(v) => self.write_date(*v),
+            Value::String(v) => self.write_str(v),
+            Value::Binary(v) => self.write_binary(v),
+            Value::List { type_name, items } => {
+                self.begin_list(type_name.as_deref().map(Name::Dynamic), Some(items.len()))?;
+                for item in items {
+                    self.write_value(item)?;
+                }
+                self.leave();
+            }
+            Value::Map { type_name, entries } => {
+                self.begin_map(type_name.as_deref().map(Name::Dynamic))?;
+                for (k, v) in entries {
+                    self.write_value(k)?;
+                    self.write_value(v)?;
+                }
+                self.write_end();
+            }
+            Value::Object { class, fields } => {
+                let mut state = self.begin_object(Name::Dynamic(class))?;
+                for (name, v) in fields {
+                    self.object_field(&mut state, Name::Dynamic(name))?;
+                    self.write_value(v)?;
+                }
+                self.end_object(state)?;
+            }
+            Value::Ref(up) => self.write_ref_up(*up)?,
+        }
+        Ok(())
     }
 }
 
