@@ -204,6 +204,18 @@ impl<'a> Encoder<'a> {
         write_string(self.out, s);
     }
 
+    /// Appends `bytes` as they are: Hessian values encoded earlier, such as a run of strings
+    /// that starts every body and is encoded once.
+    ///
+    /// The encoder does not read them, so its tables learn nothing from them: they must not
+    /// refer to class definitions, type names or back-references of the body, and what
+    /// they define (a list, map or object is a reference; a `'C'` a class) must not be
+    /// referred to by what is written after them. Nulls, booleans, numbers, dates, strings
+    /// and binaries always qualify; anything may come last in a body.
+    pub fn write_raw(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
     /// Writes a `byte[]`, cutting chunks where Java's 8 KiB output buffer would
     /// (`PROTOCOL.md` §11.7). The model assumes Java's buffer held this body from its start
     /// and is exact for bodies below 8 KiB; readers concatenate chunks anyway.
@@ -309,22 +321,45 @@ impl<'a> Encoder<'a> {
         Ok(())
     }
 
-    /// Starts a map: `'H'` untyped (Java's `HashMap`), `'M'` + type otherwise
-    /// (`PROTOCOL.md` §11.9). End it with [`write_end`](Self::write_end).
-    pub(crate) fn begin_map(&mut self, ty: Option<Name<'_>>) -> Result<(), EncodeError> {
+    /// Starts a map: `'H'` untyped (Java's `HashMap`), `'M'` + `type_name` otherwise
+    /// (`PROTOCOL.md` §11.9). Write its keys and values in turn, then end it with
+    /// [`write_end`](Self::write_end): for a map streamed entry by entry, without a
+    /// collection to serialize.
+    ///
+    /// Fails with [`TooDeep`](EncodeError::TooDeep) beyond the encoder's nesting limit.
+    ///
+    /// ```
+    /// use tether_core::hessian2::{Decoder, Encoder, Value};
+    ///
+    /// let mut body = Vec::new();
+    /// let mut out = Encoder::new(&mut body);
+    /// out.begin_map(None)?;
+    /// for (key, value) in [("path", "demo.Hello"), ("timeout", "300")] {
+    ///     out.write_str(key);
+    ///     out.write_str(value);
+    /// }
+    /// out.write_end();
+    ///
+    /// let map = Decoder::new(&body).read_value()?;
+    /// assert_eq!(map.get("timeout"), Some(&Value::from("300")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn begin_map(&mut self, type_name: Option<&str>) -> Result<(), EncodeError> {
         self.enter()?;
-        match ty {
+        match type_name {
             None => self.out.push(tag::MAP),
             Some(ty) => {
                 self.out.push(tag::MAP_TYPED);
-                self.write_type(ty);
+                self.write_type(Name::Dynamic(ty));
             }
         }
         Ok(())
     }
 
-    /// Writes the `'Z'` that ends a map or variable-length list and leaves it.
-    pub(crate) fn write_end(&mut self) {
+    /// Ends the map begun by [`begin_map`](Self::begin_map) (or a variable-length list):
+    /// writes its `'Z'`. The encoder does not check that a map is open; a `'Z'` without one
+    /// makes the body unreadable.
+    pub fn write_end(&mut self) {
         self.out.push(tag::END);
         self.leave();
     }
@@ -706,6 +741,26 @@ mod tests {
             super::super::to_vec(&long_inner),
             Err(EncodeError::FieldMismatch { index: 1, .. })
         ));
+    }
+
+    #[test]
+    fn maps_streamed_entry_by_entry_and_raw_values() {
+        let out = with(|e| {
+            e.write_raw(&hex("01 61"));
+            e.begin_map(Some("java.util.TreeMap")).unwrap();
+            e.write_str("k");
+            e.write_int(1);
+            e.write_end();
+            e.begin_map(Some("java.util.TreeMap")).unwrap();
+            e.write_end();
+        });
+        // The second map names its type by index (§11.12).
+        assert_eq!(
+            out,
+            hex(
+                "01 61 4d 11 6a 61 76 61 2e 75 74 69 6c 2e 54 72 65 65 4d 61 70 01 6b 91 5a 4d 90 5a"
+            )
+        );
     }
 
     #[test]

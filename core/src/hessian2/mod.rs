@@ -54,12 +54,11 @@ mod java;
 mod ser;
 mod stack;
 mod string;
-pub(crate) mod tag;
+pub mod tag;
 mod token;
 mod value;
 
-pub(crate) use decoder::Head;
-pub use decoder::{DecodeLimits, Decoder};
+pub use decoder::{DecodeLimits, Decoder, Head};
 pub use encoder::Encoder;
 pub use error::{DecodeError, EncodeError, MalformedError, TypeError};
 pub use java::{

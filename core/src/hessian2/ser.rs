@@ -649,8 +649,7 @@ impl ser::SerializeMap for Compound<'_, '_> {
                     return value.serialize(&mut **enc);
                 }
                 let mut buf = std::mem::take(&mut enc.scratch);
-                let r = capture(&mut buf, value)
-                    .and_then(|()| enc.begin_map(Some(Name::Dynamic(&buf))));
+                let r = capture(&mut buf, value).and_then(|()| enc.begin_map(Some(&buf)));
                 enc.scratch = buf;
                 *started = true;
                 r
