@@ -81,7 +81,6 @@ pub mod driver;
 pub mod error;
 pub mod event;
 pub mod frame;
-pub mod hessian2;
 pub mod message;
 mod outbound;
 pub mod payload;
@@ -94,6 +93,12 @@ mod test_util;
 #[cfg(feature = "__bench")]
 #[doc(hidden)]
 pub mod __bench;
+
+/// The Hessian 2.0 codec, [`tether_hessian2`]: Dubbo's default body serialization.
+pub use tether_hessian2 as hessian2;
+/// Implements [`hessian2::JavaType`] for a struct standing for a Java class (see
+/// [`tether_hessian2::java_class!`]).
+pub use tether_hessian2::java_class;
 
 pub use call::{CallbackExecutor, Completer, Completion, Inline};
 pub use config::{Config, Keepalive, Side};

@@ -46,6 +46,9 @@
 //! are shared, not copied per instance). Writing is limited to the decoder's default depth,
 //! so what is written can be read back.
 
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
 mod de;
 mod decoder;
 mod encoder;
@@ -55,6 +58,8 @@ mod ser;
 mod stack;
 mod string;
 pub mod tag;
+#[cfg(test)]
+mod test_util;
 mod token;
 mod value;
 

@@ -1,6 +1,6 @@
 //! serde `Deserializer` for [`Decoder`]: Hessian values streamed straight into Rust types,
 //! without an intermediate [`Value`](super::Value). The mapping is documented on the
-//! [module](super).
+//! [crate docs](crate).
 
 use std::borrow::Cow;
 

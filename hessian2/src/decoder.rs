@@ -133,7 +133,7 @@ struct TypeDef<'de> {
 /// field wanted is decoded, the others skipped.
 ///
 /// ```
-/// use tether_core::hessian2::{Decoder, Head, Value, to_vec};
+/// use tether_hessian2::{Decoder, Head, Value, to_vec};
 ///
 /// let user = Value::object(
 ///     "org.acme.User",
@@ -305,7 +305,7 @@ impl<'de> Decoder<'de> {
     /// input, reading fails with [`UnexpectedEof`](MalformedError::UnexpectedEof).
     ///
     /// ```
-    /// use tether_core::hessian2::{Decoder, to_writer, write_string};
+    /// use tether_hessian2::{Decoder, to_writer, write_string};
     ///
     /// // Two strings, then the values that matter.
     /// let mut body = Vec::new();
@@ -894,7 +894,7 @@ impl<'de> Decoder<'de> {
     /// Reads the string whose first chunk tag, already consumed, is `tag` (a
     /// [`Head::Str`]'s). A single chunk of plain UTF-8 is borrowed from the input;
     /// surrogates, 4-byte sequences or chunks are decoded into an owned string, with a lone
-    /// surrogate as U+FFFD (the [module docs](super) say why).
+    /// surrogate as U+FFFD (the [crate docs](crate) say why).
     pub fn read_str_after(&mut self, tag: u8) -> Result<Cow<'de, str>, DecodeError> {
         let (units, last) = self.chunk_units(tag)?;
         let start = self.pos;
@@ -1288,7 +1288,7 @@ mod tests {
         assert_eq!(string(&bytes).unwrap(), format!("a{}", "x".repeat(32)));
         // 40 000 × 'a' as Java writes it.
         let mut out = Vec::new();
-        crate::hessian2::write_string(&mut out, &"a".repeat(40_000));
+        crate::write_string(&mut out, &"a".repeat(40_000));
         assert_eq!(string(&out).unwrap().len(), 40_000);
     }
 

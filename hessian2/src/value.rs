@@ -912,7 +912,7 @@ impl<'de> de::VariantAccess<'de> for ValueDeserializer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hessian2::{MalformedError, from_slice, from_value, to_vec};
+    use crate::{MalformedError, from_slice, from_value, to_vec};
 
     fn slot_is_empty() -> bool {
         HANDED_OVER.with(|slot| slot.borrow().is_none())

@@ -201,17 +201,20 @@ impl<T: JavaType> JavaType for JavaArray<T> {
 ///     name: String,
 ///     age: i32,
 /// }
-/// tether_core::java_class!(User => "org.apache.dubbo.demo.User");
+/// tether_hessian2::java_class!(User => "org.apache.dubbo.demo.User");
 ///
-/// use tether_core::message::Arguments;
-/// assert_eq!(<(User, i32)>::descriptor_string(), "Lorg/apache/dubbo/demo/User;I");
+/// use tether_hessian2::{JavaArray, JavaType};
+/// let mut descriptor = String::new();
+/// User::descriptor(&mut descriptor);
+/// assert_eq!(descriptor, "Lorg/apache/dubbo/demo/User;");
+/// assert_eq!(JavaArray::<User>::element_type(), "[org.apache.dubbo.demo.User");
 /// ```
 #[macro_export]
 macro_rules! java_class {
     ($ty:ty => $class:literal) => {
-        impl $crate::hessian2::JavaType for $ty {
+        impl $crate::JavaType for $ty {
             fn descriptor(out: &mut ::std::string::String) {
-                $crate::hessian2::class_descriptor(out, $class)
+                $crate::class_descriptor(out, $class)
             }
 
             fn array_type() -> ::std::borrow::Cow<'static, str> {

@@ -119,7 +119,7 @@ impl<'a> Encoder<'a> {
         }
     }
 
-    /// Writes `value` with serde (see the [module docs](super) for the mapping).
+    /// Writes `value` with serde (see the [crate docs](crate) for the mapping).
     pub fn encode<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
         value.serialize(&mut *self)
     }
@@ -329,7 +329,7 @@ impl<'a> Encoder<'a> {
     /// Fails with [`TooDeep`](EncodeError::TooDeep) beyond the encoder's nesting limit.
     ///
     /// ```
-    /// use tether_core::hessian2::{Decoder, Encoder, Value};
+    /// use tether_hessian2::{Decoder, Encoder, Value};
     ///
     /// let mut body = Vec::new();
     /// let mut out = Encoder::new(&mut body);
