@@ -1,5 +1,5 @@
 //! serde `Deserializer` for [`Decoder`]: Hessian values streamed straight into Rust types,
-//! without an intermediate [`Value`](super::Value). The mapping is documented on the
+//! without an intermediate [`Value`](super::Value). The mapping is in the
 //! [crate docs](crate).
 
 use std::borrow::Cow;

@@ -894,7 +894,7 @@ impl<'de> Decoder<'de> {
     /// Reads the string whose first chunk tag, already consumed, is `tag` (a
     /// [`Head::Str`]'s). A single chunk of plain UTF-8 is borrowed from the input;
     /// surrogates, 4-byte sequences or chunks are decoded into an owned string, with a lone
-    /// surrogate as U+FFFD (the [crate docs](crate) say why).
+    /// surrogate as U+FFFD ([why](crate#lone-surrogates-decode-to-ufffd)).
     pub fn read_str_after(&mut self, tag: u8) -> Result<Cow<'de, str>, DecodeError> {
         let (units, last) = self.chunk_units(tag)?;
         let start = self.pos;

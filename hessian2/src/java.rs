@@ -1,7 +1,7 @@
-//! Java types: the JVM descriptors of Rust types ([`JavaType`], from which argument tuples
-//! derive their parameter descriptor string), the descriptor parser used by a provider to
-//! count arguments (`PROTOCOL.md` §2.1), and wrappers for Java types that serde cannot tell
-//! apart (`int[]` vs `List<Integer>`, `byte[]`, `Date`).
+//! Java types: the JVM descriptors of Rust types ([`JavaType`], from which an RPC layer
+//! builds a method's parameter descriptor), the parser of descriptor strings (to count and
+//! name a method's parameters, `PROTOCOL.md` §2.1), and wrappers for Java types that serde
+//! cannot tell apart (`int[]` vs `List<Integer>`, `byte[]`, `Date`).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};

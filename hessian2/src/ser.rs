@@ -1,5 +1,5 @@
 //! serde `Serializer` for [`Encoder`]: the Rust data model mapped onto Java's Hessian types
-//! (the mapping is documented on the [crate docs](crate)).
+//! (the mapping is in the [crate docs](crate)).
 //!
 //! Hessian-specific values (typed lists and maps, objects with dynamic class names, dates,
 //! back-references) travel through serde as newtype structs with reserved names

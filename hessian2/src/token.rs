@@ -25,8 +25,9 @@ pub(crate) const MAP: &str = "$tether::hessian2::TypedMap";
 pub(crate) const OBJECT: &str = "$tether::hessian2::Object";
 /// Asks the Hessian deserializer for a lossless [`Value`](super::Value).
 pub(crate) const VALUE: &str = "$tether::hessian2::Value";
-/// Written as null whatever it wraps: the content is for other serializers (a callback
-/// argument's instance id, seen by the probe that finds callback arguments).
+/// Written as null whatever it wraps: the content is for other serializers
+/// ([`NULL_NEWTYPE`](super::NULL_NEWTYPE); tether's callback arguments carry their instance
+/// id in it, for the probe that finds them).
 pub(crate) const NULL: &str = "$tether::hessian2::Null";
 /// The enum variant telling the `Value` visitor to take the value handed over to it.
 pub(crate) const HANDED_OVER: &str = "$tether::hessian2::HandedOver";
