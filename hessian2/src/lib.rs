@@ -48,7 +48,7 @@
 //! [`to_writer`], [`from_slice`] and [`to_value`] are one value in a fresh context. The
 //! encoder appends to the caller's buffer; the decoder borrows strings and binaries from
 //! the input where it can (a `&str` or `&[u8]` target borrows, and fails on the strings and
-//! binaries that must be reassembled: chunked, or holding surrogate pairs).
+//! binaries that must be reassembled: chunked, or holding CESU-8 surrogate pairs).
 //!
 //! # Mapping between Rust and Java
 //!
