@@ -76,7 +76,7 @@
 //!
 //! | layer | modules | what it is |
 //! |---|---|---|
-//! | codec | [`hessian2`], [`frame`], [`payload`], [`callback`] | Hessian 2, the 16-byte header, body encoding, the per-connection callback table |
+//! | codec | [`hessian2`] (the `tether-hessian2` crate), [`frame`], [`payload`], [`callback`] | Hessian 2, the 16-byte header, body encoding, the per-connection callback table |
 //! | protocol | [`error`], [`call`], [`event`], `pending`, `outbound`, [`config`], [`message`], [`connection`], [`shared`] | the sans-IO `dubbo://` connection and its completions; request and response bodies |
 //! | service | [`context`], [`cluster`], `invoke`, `serve`, [`consumer`], [`provider`] | per-call context and filters; where calls go; the client half (`invoke`) and server half (`serve`) of a call, and the user-facing references and providers built on them |
 //! | runtime | [`driver`] | the IO loop for async runtimes, used by the adapters |
@@ -98,7 +98,6 @@ pub mod driver;
 pub mod error;
 pub mod event;
 pub mod frame;
-pub mod hessian2;
 mod invoke;
 pub mod message;
 mod outbound;
@@ -113,6 +112,12 @@ mod test_util;
 #[cfg(feature = "__bench")]
 #[doc(hidden)]
 pub mod __bench;
+
+/// The Hessian 2.0 codec, [`tether_hessian2`]: Dubbo's default body serialization.
+pub use tether_hessian2 as hessian2;
+/// Implements [`hessian2::JavaType`] for a struct standing for a Java class (see
+/// [`tether_hessian2::java_class!`]).
+pub use tether_hessian2::java_class;
 
 pub use call::{CallbackExecutor, Completer, Completion, Inline};
 pub use config::{Config, Keepalive, Side};

@@ -7,7 +7,7 @@ use super::args::{DecodeArgs, EncodeArgs};
 use super::attachments::Attachments;
 use super::encode_or_restore;
 use super::error::{BodyError, Field};
-use super::serialization::{Hessian2, ObjectInput, ObjectOutput, Serialization};
+use super::serialization::{Hessian2, ObjectInput, ObjectOutput, Serialization, visit_attachments};
 use crate::hessian2::{Decoder, EncodeError, JavaArrayRef, Value, count_parameters, descriptors};
 
 /// The dubbo protocol version Java ≥ 2.6.3, 2.7, 3.x and dubbo-go send (body field 1).
@@ -413,9 +413,7 @@ impl<'de> RequestReader<'de> {
         visit: impl FnMut(Cow<'de, str>, &mut Decoder<'de>) -> Result<(), crate::hessian2::DecodeError>,
     ) -> Result<(), BodyError> {
         self.skip_args()?;
-        self.input
-            .visit_attachments(visit)
-            .map_err(BodyError::at(Field::Attachments))
+        visit_attachments(&mut self.input, visit).map_err(BodyError::at(Field::Attachments))
     }
 
     /// Where the arguments start, to read them later with [`ArgsStart::args`] without

@@ -10,7 +10,7 @@ use super::attachments::Attachments;
 use super::encode_or_restore;
 use super::error::{BodyError, Field};
 use super::request::DUBBO_VERSION;
-use super::serialization::{Hessian2, ObjectInput, ObjectOutput, Serialization};
+use super::serialization::{Hessian2, ObjectInput, ObjectOutput, Serialization, visit_attachments};
 use crate::frame::Status;
 use crate::hessian2::{Decoder, EncodeError, Value};
 
@@ -359,8 +359,7 @@ pub fn decode_result<'de, T: serde::Deserialize<'de>>(
     if flag >= flag::EXCEPTION_WITH_ATTACHMENTS {
         // Java's attachment map: a map or null with string keys (`PROTOCOL.md` §3.1), checked
         // as `decode_response` checks it, the values skipped.
-        input
-            .visit_attachments(|_, input| input.skip_value())
+        visit_attachments(&mut input, |_, input| input.skip_value())
             .map_err(BodyError::at(Field::Attachments))?;
     }
     Ok(result)

@@ -4,7 +4,8 @@
 //!
 //! Every value starts with a [`Head`]: the tag and, for containers, their header (type,
 //! length, class). The serde deserializer, the [`Value`](super::Value) reader and the skipper
-//! all consume heads, so the tag grammar lives in one place.
+//! all consume heads, so the tag grammar lives in one place; the same heads are the public
+//! low-level reader ([`Decoder::read_head`]).
 //!
 //! Back-references (`'Q'`, §11.11) to a container that is already complete are resolved by
 //! *replaying* its bytes: no decoded value is kept for later sharing. Replays are bounded by
@@ -109,36 +110,105 @@ struct TypeDef<'de> {
     shared: Option<Arc<str>>,
 }
 
-/// The start of one value.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Head {
+/// The start of one value, as [`Decoder::read_head`] reads it: a scalar whole, or the tag
+/// and header of anything longer.
+///
+/// This is the decoder's low-level half: the serde deserializer, [`Decoder::read_value`]
+/// and [`Decoder::skip_value`] are built on it. Use it to look at a value before deciding
+/// how to read it, or to go through a map or object entry by entry without building it.
+/// What follows a head:
+///
+/// - `Null` to `Date`: nothing, the value is complete;
+/// - `Str(tag)`, `Binary(tag)`: the content, read with [`Decoder::read_str_after`] or
+///   [`Decoder::read_binary_after`] given the tag;
+/// - `List`, `Map`, `Object`: the container has been *entered*. Read or skip its items
+///   (`len` of them, or until [`Decoder::at_end_marker`]), its key/value entries (until
+///   `at_end_marker`) or its fields (one value per [`Decoder::field_names`]), then call
+///   [`Decoder::leave`];
+/// - `Ref { index }`: nothing; [`Decoder::read_ref`] gives the value it points to.
+///
+/// # Example
+///
+/// An object inspected field by field: its class and field names first, then only the
+/// field wanted is decoded, the others skipped.
+///
+/// ```
+/// use tether_hessian2::{Decoder, Head, Value, to_vec};
+///
+/// let user = Value::object(
+///     "org.acme.User",
+///     vec![("name".into(), Value::from("Alice")), ("age".into(), Value::Int(30))],
+/// );
+/// let bytes = to_vec(&user)?;
+///
+/// let mut input = Decoder::new(&bytes);
+/// let Head::Object { class } = input.read_head()? else {
+///     panic!("not an object");
+/// };
+/// assert_eq!(input.class_name(class), Some("org.acme.User"));
+/// let fields: Vec<String> = input.field_names(class).unwrap_or_default().iter()
+///     .map(|name| name.to_string())
+///     .collect();
+/// let mut age = None;
+/// for field in &fields {
+///     if field == "age" {
+///         age = Some(input.decode::<i32>()?);
+///     } else {
+///         input.skip_value()?;
+///     }
+/// }
+/// input.leave();
+/// assert_eq!(age, Some(30));
+/// assert!(input.is_at_end());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Debug)]
+#[non_exhaustive]
+pub enum Head {
+    /// `'N'`.
     Null,
+    /// `'T'` or `'F'`.
     Bool(bool),
+    /// An int in any of its forms.
     Int(i32),
+    /// A long in any of its forms.
     Long(i64),
+    /// A double in any of its forms.
     Double(f64),
-    /// Milliseconds since the epoch.
+    /// A date, in milliseconds since the Unix epoch (UTC).
     Date(i64),
-    /// A string whose first chunk tag is this; read it with `read_str_after`.
+    /// A string whose first chunk has this tag; read it with
+    /// [`Decoder::read_str_after`].
     Str(u8),
-    /// A binary whose first chunk tag is this; read it with `read_binary_after`.
+    /// A binary whose first chunk has this tag; read it with
+    /// [`Decoder::read_binary_after`].
     Binary(u8),
-    /// A list (already entered: call `leave` after its items). `len` is `None` for the
-    /// variable-length forms that end with `'Z'`.
+    /// A list, entered: read its items, then [`Decoder::leave`].
     List {
+        /// Index of its type in the body's type table ([`Decoder::type_name`]), `None` for
+        /// an untyped list.
         ty: Option<usize>,
+        /// Its length, `None` for the variable-length forms, whose items end with a `'Z'`
+        /// ([`Decoder::at_end_marker`]).
         len: Option<usize>,
     },
-    /// A map (already entered), entries until `'Z'`.
+    /// A map, entered: read its key/value entries until [`Decoder::at_end_marker`], then
+    /// [`Decoder::leave`].
     Map {
+        /// Index of its type in the body's type table ([`Decoder::type_name`]), `None` for
+        /// an untyped `'H'` map.
         ty: Option<usize>,
     },
-    /// An object instance (already entered) of class definition `class`.
+    /// An object instance, entered: read one value per field of its class
+    /// ([`Decoder::field_names`]), then [`Decoder::leave`].
     Object {
+        /// Index of its class definition in the body ([`Decoder::class_name`]).
         class: usize,
     },
-    /// A back-reference to reference-table entry `index` (validated).
+    /// A back-reference (`'Q'`) to an earlier list, map or object of the body
+    /// ([`Decoder::read_ref`]).
     Ref {
+        /// Its index in the body's reference table, checked to exist.
         index: usize,
     },
 }
@@ -223,11 +293,33 @@ impl<'de> Decoder<'de> {
         self.pos
     }
 
-    /// Moves to `pos`, which must be where a value starts. Only for resuming a body whose
-    /// values before `pos` leave nothing in the tables (strings and nulls: no class
-    /// definitions, type names or references), such as a request head.
-    pub(crate) fn seek(&mut self, pos: usize) {
-        debug_assert!(self.classes.is_empty() && self.types.is_empty() && self.refs.is_empty());
+    /// Moves the cursor to `pos`, an offset in the input where a value starts: to skip
+    /// values known not to matter, or to resume where an earlier reader of the same input
+    /// stopped ([`position`](Self::position)), without reading what lies before again.
+    ///
+    /// The class-definition, type and reference tables stay as they are. So move only over
+    /// values that define none of them: nulls, booleans, numbers, dates, strings and
+    /// binaries (a Dubbo request's head, for example). Moving over a list, map or object or
+    /// a class definition leaves the tables out of step with the body: the values after it
+    /// that refer to them then fail to decode, or decode wrongly. Beyond the end of the
+    /// input, reading fails with [`UnexpectedEof`](MalformedError::UnexpectedEof).
+    ///
+    /// ```
+    /// use tether_hessian2::{Decoder, to_writer, write_string};
+    ///
+    /// // Two strings, then the values that matter.
+    /// let mut body = Vec::new();
+    /// write_string(&mut body, "a head field");
+    /// write_string(&mut body, "another");
+    /// let args = body.len();
+    /// to_writer(&mut body, &(1, "x"))?;
+    ///
+    /// let mut input = Decoder::new(&body);
+    /// input.seek(args);
+    /// assert_eq!(input.decode::<(i32, String)>()?, (1, "x".to_owned()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn seek(&mut self, pos: usize) {
         self.pos = pos;
     }
 
@@ -246,6 +338,24 @@ impl<'de> Decoder<'de> {
         self.input.get(self.pos).copied()
     }
 
+    /// The name of class definition `class` (a [`Head::Object`]'s), `None` if the body has
+    /// not defined it.
+    pub fn class_name(&self, class: usize) -> Option<&str> {
+        self.classes.get(class).map(|c| &*c.name)
+    }
+
+    /// The field names of class definition `class` (a [`Head::Object`]'s): an instance's
+    /// field values follow its head in this order. `None` if the body has not defined it.
+    pub fn field_names(&self, class: usize) -> Option<&[Cow<'de, str>]> {
+        self.classes.get(class).map(|c| &c.fields[..])
+    }
+
+    /// The type name at index `ty` of the body's type table (a [`Head::List`]'s or
+    /// [`Head::Map`]'s `ty`), `None` if the body has not defined it.
+    pub fn type_name(&self, ty: usize) -> Option<&str> {
+        self.types.get(ty).map(|t| &*t.name)
+    }
+
     // ---------------------------------------------------------------------------------
     // Raw bytes
 
@@ -258,7 +368,11 @@ impl<'de> Decoder<'de> {
         .into()
     }
 
-    pub(crate) fn peek(&self) -> Result<u8, DecodeError> {
+    /// The tag of the next value (its first byte, see [`tag`](super::tag)) without
+    /// consuming it; at the end of the input, the
+    /// [`UnexpectedEof`](MalformedError::UnexpectedEof) error reading the value would give.
+    /// ([`peek_byte`](Self::peek_byte) is the same as an `Option`.)
+    pub fn peek(&self) -> Result<u8, DecodeError> {
         self.input.get(self.pos).copied().ok_or_else(|| self.eof(1))
     }
 
@@ -387,9 +501,11 @@ impl<'de> Decoder<'de> {
     // ---------------------------------------------------------------------------------
     // Heads
 
-    /// Reads the head of the next value. Class definitions in front of it are read and
-    /// registered; containers are entered (call [`leave`](Self::leave) after their content).
-    pub(crate) fn read_head(&mut self) -> Result<Head, DecodeError> {
+    /// Reads the [`Head`] of the next value: the low-level reader. Class definitions in
+    /// front of it are read and registered, back-references are checked to point to an
+    /// earlier container, and lists, maps and objects are entered (counted against
+    /// [`DecodeLimits::max_depth`]; call [`leave`](Self::leave) after their content).
+    pub fn read_head(&mut self) -> Result<Head, DecodeError> {
         loop {
             let at = self.pos;
             let tag = self.byte()?;
@@ -615,8 +731,13 @@ impl<'de> Decoder<'de> {
     }
 
     /// Charges `bytes` of memory held by decoded values to the body's budget
-    /// ([`DecodeLimits::memory_factor`]).
-    pub(crate) fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
+    /// ([`DecodeLimits::memory_factor`]), failing with
+    /// [`MemoryLimit`](MalformedError::MemoryLimit) once it is spent.
+    ///
+    /// The decoder charges what it builds itself ([`Value`](super::Value)s). A reader that
+    /// keeps its own structures from a body read with [`read_head`](Self::read_head) charges
+    /// them here, so that one limit bounds everything decoded from the body.
+    pub fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
         match self.memory_left.checked_sub(bytes) {
             Some(left) => {
                 self.memory_left = left;
@@ -666,14 +787,17 @@ impl<'de> Decoder<'de> {
         Ok(())
     }
 
-    /// Leaves the innermost container entered by [`read_head`](Self::read_head).
-    pub(crate) fn leave(&mut self) {
+    /// Leaves the innermost list, map or object entered by [`read_head`](Self::read_head),
+    /// once its content has been read. (With no container entered, it does nothing.)
+    pub fn leave(&mut self) {
         let _ = self.open.pop();
         self.depth = self.depth.saturating_sub(1);
     }
 
-    /// Consumes the `'Z'` that ends a map or variable-length list if it is next.
-    pub(crate) fn at_end_marker(&mut self) -> Result<bool, DecodeError> {
+    /// Whether the `'Z'` that ends a map or a variable-length list is next; if so, it is
+    /// consumed. At the end of the input, an
+    /// [`UnexpectedEof`](MalformedError::UnexpectedEof) error.
+    pub fn at_end_marker(&mut self) -> Result<bool, DecodeError> {
         if self.peek()? == tag::END {
             self.pos += 1;
             return Ok(true);
@@ -699,9 +823,16 @@ impl<'de> Decoder<'de> {
         if self.work_left == 0 {
             return Err(work_error(self.work_limit));
         }
+        let Some(&start) = self.refs.get(index) else {
+            return Err(MalformedError::BadRef {
+                index: index as u64,
+                offset: at,
+                defined: self.refs.len(),
+            }
+            .into());
+        };
         self.descend(at)?;
         let resume = self.pos;
-        let start = self.refs[index];
         self.pos = start;
         if self.replaying == 0 {
             self.replay_at = at;
@@ -760,10 +891,11 @@ impl<'de> Decoder<'de> {
         })
     }
 
-    /// Reads the string whose first chunk tag (consumed) is `tag`. A single chunk of plain
-    /// UTF-8 is borrowed from the input; surrogates, 4-byte sequences or chunks are decoded
-    /// into an owned string.
-    pub(crate) fn read_str_after(&mut self, tag: u8) -> Result<Cow<'de, str>, DecodeError> {
+    /// Reads the string whose first chunk tag, already consumed, is `tag` (a
+    /// [`Head::Str`]'s). A single chunk of plain UTF-8 is borrowed from the input;
+    /// surrogates, 4-byte sequences or chunks are decoded into an owned string, with a lone
+    /// surrogate as U+FFFD ([why](crate#lone-surrogates-decode-to-ufffd)).
+    pub fn read_str_after(&mut self, tag: u8) -> Result<Cow<'de, str>, DecodeError> {
         let (units, last) = self.chunk_units(tag)?;
         let start = self.pos;
         let end = self.scan_units(units)?;
@@ -956,9 +1088,9 @@ impl<'de> Decoder<'de> {
         Ok((self.take(len)?, last))
     }
 
-    /// Reads the binary whose first chunk tag (consumed) is `tag`; a single chunk is
-    /// borrowed.
-    pub(crate) fn read_binary_after(&mut self, tag: u8) -> Result<Cow<'de, [u8]>, DecodeError> {
+    /// Reads the binary whose first chunk tag, already consumed, is `tag` (a
+    /// [`Head::Binary`]'s); a single chunk is borrowed from the input.
+    pub fn read_binary_after(&mut self, tag: u8) -> Result<Cow<'de, [u8]>, DecodeError> {
         let (first, mut last) = self.binary_chunk(tag)?;
         if last {
             return Ok(Cow::Borrowed(first));
@@ -1156,7 +1288,7 @@ mod tests {
         assert_eq!(string(&bytes).unwrap(), format!("a{}", "x".repeat(32)));
         // 40 000 × 'a' as Java writes it.
         let mut out = Vec::new();
-        crate::hessian2::write_string(&mut out, &"a".repeat(40_000));
+        crate::write_string(&mut out, &"a".repeat(40_000));
         assert_eq!(string(&out).unwrap().len(), 40_000);
     }
 

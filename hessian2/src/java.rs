@@ -1,16 +1,17 @@
-//! Java types: the JVM descriptors of Rust types ([`JavaType`], from which argument tuples
-//! derive their parameter descriptor string), the descriptor parser used by a provider to
-//! count arguments (`PROTOCOL.md` §2.1), and wrappers for Java types that serde cannot tell
-//! apart (`int[]` vs `List<Integer>`, `byte[]`, `Date`).
+//! Java types: the JVM descriptors of Rust types ([`JavaType`], from which an RPC layer
+//! builds a method's parameter descriptor), the parser of descriptor strings (to count and
+//! name a method's parameters, `PROTOCOL.md` §2.1), and wrappers for Java types that serde
+//! cannot tell apart (`int[]` vs `List<Integer>`, `byte[]`, `Date`).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::ser::{Serialize, Serializer};
 
-use super::ser::token;
+use super::error::EncodeError;
+use super::token::{self, ListRepr};
 use super::value::Value;
 
 /// A Rust type with a Java counterpart: its JVM field descriptor (`PROTOCOL.md` §2.1) and
@@ -200,17 +201,20 @@ impl<T: JavaType> JavaType for JavaArray<T> {
 ///     name: String,
 ///     age: i32,
 /// }
-/// tether_core::java_class!(User => "org.apache.dubbo.demo.User");
+/// tether_hessian2::java_class!(User => "org.apache.dubbo.demo.User");
 ///
-/// use tether_core::message::Arguments;
-/// assert_eq!(<(User, i32)>::descriptor_string(), "Lorg/apache/dubbo/demo/User;I");
+/// use tether_hessian2::{JavaArray, JavaType};
+/// let mut descriptor = String::new();
+/// User::descriptor(&mut descriptor);
+/// assert_eq!(descriptor, "Lorg/apache/dubbo/demo/User;");
+/// assert_eq!(JavaArray::<User>::element_type(), "[org.apache.dubbo.demo.User");
 /// ```
 #[macro_export]
 macro_rules! java_class {
     ($ty:ty => $class:literal) => {
-        impl $crate::hessian2::JavaType for $ty {
+        impl $crate::JavaType for $ty {
             fn descriptor(out: &mut ::std::string::String) {
-                $crate::hessian2::class_descriptor(out, $class)
+                $crate::class_descriptor(out, $class)
             }
 
             fn array_type() -> ::std::borrow::Cow<'static, str> {
@@ -222,18 +226,6 @@ macro_rules! java_class {
 
 // -------------------------------------------------------------------------------------
 // Wrappers
-
-/// Serializes a typed list `{"$type": ty, "$items": items}` under the list token.
-pub(super) struct ListRepr<'a, T>(pub(super) &'a str, pub(super) &'a [T]);
-
-impl<T: Serialize> Serialize for ListRepr<'_, T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(2))?;
-        map.serialize_entry(token::TYPE_KEY, self.0)?;
-        map.serialize_entry(token::ITEMS_KEY, self.1)?;
-        map.end()
-    }
-}
 
 /// A Java array `T[]`: a typed list whose type Java derives from the element type
 /// (`int[]` → `"[int"`, `String[]` → `"[string"`, `Object[]` → `"[object"`,
@@ -281,9 +273,7 @@ fn serialize_array<T: JavaType + Serialize, S: Serializer>(
                 .map_err(serde::ser::Error::custom)?;
         }
         if let Some(c) = chars.chars().find(|c| u32::from(*c) > 0xFFFF) {
-            return Err(serde::ser::Error::custom(
-                super::EncodeError::CharOutsideBmp(c),
-            ));
+            return Err(serde::ser::Error::custom(EncodeError::CharOutsideBmp(c)));
         }
         return s.serialize_str(&chars);
     }
