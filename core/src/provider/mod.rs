@@ -9,6 +9,7 @@
 //! services or methods, a bad token, or a handler that failed outside the method (a panic),
 //! 31 for a request whose caller had given up before dispatch.
 
+mod generic;
 mod responder;
 mod routing;
 
@@ -617,11 +618,17 @@ fn invoke(
             Err(e) => responder.bad_request(e),
         };
     } else if head.is_generic() {
+        // A mode whose arguments tether cannot read is refused, as Java refuses the modes
+        // it does not allow (status 70).
+        let mode = match generic::GenericMode::of(routing.generic.as_deref()) {
+            Ok(mode) => mode,
+            Err(message) => return responder.fail(Status::SERVICE_ERROR, &message),
+        };
         let call = match RequestReader::new(body).and_then(|mut r| r.generic_args()) {
             Ok(call) => call,
             Err(e) => return responder.bad_request(e),
         };
-        responder = responder.generic();
+        responder = responder.generic(mode);
         match service.find_generic(&call.method, &call.parameter_types) {
             Some(method) => (method, Args::Values(call.args)),
             None => return not_found(responder, key, &call.method, ""),
