@@ -13,6 +13,7 @@ pub mod demo;
 pub mod estate;
 pub mod exec;
 pub mod faults;
+pub mod generic;
 pub mod interop;
 pub mod types;
 

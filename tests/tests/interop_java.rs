@@ -31,9 +31,11 @@ use tether_core::{Config, ConnectionError, Keepalive, Side};
 use tether_tests::conformance::provider_on;
 
 use tether_tests::estate::{
-    PeerProcess, heartbeat_case, mode_cases, reference, run_consumer_watching, tools_present,
+    PeerProcess, heartbeat_case, mode_cases, reference, run_consumer, run_consumer_watching,
+    tools_present,
 };
 use tether_tests::exec::{Executor, Smol, ThreadPool, Tokio};
+use tether_tests::generic::generic_cases;
 use tether_tests::interop::{CaseResult, consumer_cases, report};
 use tether_tests::types::type_cases;
 
@@ -129,9 +131,15 @@ fn serial() -> MutexGuard<'static, ()> {
 
 /// `java @<out>/<line>/java.args interop.<class> <args>`.
 fn java(out: &Path, line: &str, class: &str, args: &[&str]) -> Command {
+    java_with(out, line, &[], class, args)
+}
+
+/// [`java`] with JVM options (`-Dkey=value`) before the class.
+fn java_with(out: &Path, line: &str, options: &[&str], class: &str, args: &[&str]) -> Command {
     let mut command = Command::new("java");
     command
         .arg(format!("@{}", out.join(line).join("java.args").display()))
+        .args(options)
         .arg(format!("interop.{class}"))
         .args(args)
         .current_dir(java_dir());
@@ -182,12 +190,13 @@ fn on_each_executor(mut check: impl FnMut(&dyn Executor) -> Vec<String>) {
 }
 
 /// Every case tether's consumer on `exec` runs against a provider at `addr`: the per-method
-/// and type cases, the call-mode cases and heartbeats.
+/// and type cases, the call-mode cases, generic calls in detail and heartbeats.
 fn every_case(exec: &dyn Executor, addr: SocketAddr) -> Vec<CaseResult> {
     let reference = reference(exec, addr);
     let mut results = consumer_cases(&reference);
     results.extend(type_cases(&reference));
     results.extend(mode_cases(&reference, &[]));
+    results.extend(generic_cases(&reference));
     results.push(heartbeat_case(exec, addr));
     results
 }
@@ -321,6 +330,56 @@ fn tether_consumers_against_the_java_3_3_provider() {
 #[test]
 fn tether_consumers_against_the_java_2_7_provider() {
     tether_consumers_against_java("2.7");
+}
+
+// ------------------------------------------------------------------------------------------
+// Java's consumer against Java's provider: the JavaConsumer cases whose expectations were
+// read from Dubbo's source (generic calls in detail, parameter callbacks) are Java's own
+// behaviour, on each line.
+
+/// The JavaConsumer cases (name substrings) also run against JavaProvider.
+const CALIBRATED: &str = "generic.,callback.";
+
+fn java_consumer_against_java_provider(line: &str) {
+    let Some(out) = built() else { return };
+    let _serial = serial();
+    let provider = PeerProcess::spawn(
+        &format!("JavaProvider {line}"),
+        java(out, line, "JavaProvider", &["0"]),
+        Duration::from_secs(60),
+    );
+    let port = provider.addr.port().to_string();
+    let command = java_with(
+        out,
+        line,
+        &["-Dinterop.peer=java"],
+        "JavaConsumer",
+        &["127.0.0.1", &port, CALIBRATED],
+    );
+    let run = run_consumer(command, Duration::from_secs(180));
+    let context = format!("JavaConsumer {line} -> JavaProvider {line}");
+    println!("== {context}");
+    run.echo();
+    println!(
+        "{context}: {:?} passed, {:?} failed",
+        run.passed, run.failed
+    );
+    assert!(
+        run.clean() && run.passed.is_some_and(|n| n >= 20),
+        "{context}: {:?}",
+        run.failures()
+    );
+    drop(provider);
+}
+
+#[test]
+fn java_3_3_consumer_against_the_java_3_3_provider() {
+    java_consumer_against_java_provider("3.3");
+}
+
+#[test]
+fn java_2_7_consumer_against_the_java_2_7_provider() {
+    java_consumer_against_java_provider("2.7");
 }
 
 // ------------------------------------------------------------------------------------------
