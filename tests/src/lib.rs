@@ -7,6 +7,7 @@
 
 #![allow(missing_docs)] // test support: the names say it
 
+pub mod callbacks;
 pub mod child;
 pub mod conformance;
 pub mod demo;

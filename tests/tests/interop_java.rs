@@ -21,13 +21,16 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+use tether_core::consumer::RpcError;
 use tether_core::{Config, ConnectionError, Keepalive, Side};
+use tether_tests::callbacks::{self, callback_cases};
 use tether_tests::conformance::provider_on;
 
 use tether_tests::estate::{
@@ -190,13 +193,15 @@ fn on_each_executor(mut check: impl FnMut(&dyn Executor) -> Vec<String>) {
 }
 
 /// Every case tether's consumer on `exec` runs against a provider at `addr`: the per-method
-/// and type cases, the call-mode cases, generic calls in detail and heartbeats.
+/// and type cases, the call-mode cases, generic calls and parameter callbacks in detail, and
+/// heartbeats.
 fn every_case(exec: &dyn Executor, addr: SocketAddr) -> Vec<CaseResult> {
     let reference = reference(exec, addr);
     let mut results = consumer_cases(&reference);
     results.extend(type_cases(&reference));
     results.extend(mode_cases(&reference, &[]));
     results.extend(generic_cases(&reference));
+    results.extend(callback_cases(exec, addr));
     results.push(heartbeat_case(exec, addr));
     results
 }
@@ -213,6 +218,8 @@ fn java_consumer_against_tether(line: &str) {
         // seconds are survived only through its heartbeats (every 500 ms).
         let mut config = Config::new(Side::Provider);
         config.keepalive(Keepalive::new(None, Some(Duration::from_millis(1_500))).unwrap());
+        // JavaConsumer's callback.limit case subscribes one listener past three.
+        config.callback_limit(NonZeroUsize::new(callbacks::LIMIT).unwrap());
         let fixture = provider_on(exec, "127.0.0.1:0", false, config);
         let port = fixture.addr().port().to_string();
         let started = Instant::now();
@@ -234,6 +241,28 @@ fn java_consumer_against_tether(line: &str) {
             seen.len()
         );
         let mut problems = Vec::new();
+        // Every listener JavaConsumer subscribed lived on a connection that is closed now:
+        // the proxies are dead, and calling one fails at once.
+        let proxies: Vec<_> = fixture.state.listeners.lock().values().cloned().collect();
+        for proxy in &proxies {
+            let call = proxy.call::<(i32,), ()>("changed", (0,));
+            match call.wait_timeout(Duration::from_secs(5)) {
+                Ok(Err(RpcError::Network(_))) if !proxy.is_live() => {}
+                other => problems.push(format!(
+                    "{context}: the proxy of listener {} after the consumer left: live {}, \
+                     call {other:?}",
+                    proxy.id(),
+                    proxy.is_live()
+                )),
+            }
+        }
+        println!("{context}: {} listener proxies dead", proxies.len());
+        if proxies.len() != 5 {
+            problems.push(format!(
+                "{context}: {} listeners kept, want 5 (a, b, c, d, gone)",
+                proxies.len()
+            ));
+        }
         // JavaConsumer's `oneway` case sends 20 `log` calls with return=false.
         let logged = fixture.state.logged.load(Ordering::SeqCst);
         println!("{context}: {logged} one-way log calls received");
@@ -386,7 +415,9 @@ fn java_2_7_consumer_against_the_java_2_7_provider() {
 // The mode cases are known-good: they pass against tether's own suite provider.
 
 fn mode_cases_against_the_suite_provider(exec: &dyn Executor) {
-    let fixture = tether_tests::conformance::provider(exec);
+    let mut config = Config::new(Side::Provider);
+    config.callback_limit(NonZeroUsize::new(callbacks::LIMIT).unwrap());
+    let fixture = provider_on(exec, "127.0.0.1:0", false, config);
     let results = every_case(exec, fixture.addr());
     assert_eq!(report(&results), 0, "on {}", exec.name());
 }

@@ -597,6 +597,8 @@ public final class JavaConsumer {
             eq(seen, Arrays.asList(0, 1, 2, 3, 4));
         });
 
+        CallbackCases.run(d);
+
         Notifier notifier = new Notifier();
         DemoService events = demo(notified("sayHello", notifier), notified("throwException", notifier));
         check("events.onreturn", () -> {
