@@ -26,12 +26,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use tether_core::consumer::RpcError;
-use tether_core::{Config, ConnectionError, Keepalive, Side};
+use tether_core::{Config, ConnectionError, Keepalive, SharedConnection, Side};
 use tether_tests::callbacks::{self, callback_cases};
-use tether_tests::conformance::provider_on;
+use tether_tests::conformance::{provider, provider_on};
 
 use tether_tests::estate::{
     PeerProcess, heartbeat_case, mode_cases, reference, run_consumer, run_consumer_watching,
@@ -359,6 +360,107 @@ fn tether_consumers_against_the_java_3_3_provider() {
 #[test]
 fn tether_consumers_against_the_java_2_7_provider() {
     tether_consumers_against_java("2.7");
+}
+
+// ------------------------------------------------------------------------------------------
+// Graceful shutdown seen by Java's consumer: a tether provider going read-only.
+
+/// Requests (frames other than heartbeats) received on `conns` so far.
+fn requests_received(conns: &[SharedConnection]) -> u64 {
+    conns
+        .iter()
+        .map(|c| {
+            c.with(|c, _| {
+                let stats = c.stats();
+                stats.frames_received - stats.heartbeats_answered
+            })
+        })
+        .sum()
+}
+
+fn java_consumer_while_a_tether_provider_shuts_down(line: &str) {
+    let Some(out) = built() else { return };
+    let _serial = serial();
+    on_each_executor(|exec| {
+        let context = format!("JavaReadOnly {line} -> tether providers on {}", exec.name());
+        let (a, b) = (provider(exec), provider(exec));
+        let (a_port, b_port) = (a.addr().port().to_string(), b.addr().port().to_string());
+        let command = java(out, line, "JavaReadOnly", &["127.0.0.1", &a_port, &b_port]);
+        let running = thread::spawn(move || run_consumer(command, Duration::from_secs(120)));
+        let mut problems = Vec::new();
+
+        // A's shutdown begins once it holds JavaReadOnly's three calls.
+        let waiting = Instant::now() + Duration::from_secs(90);
+        let conns = loop {
+            let conns = a.server.connections();
+            let held: usize = conns
+                .iter()
+                .map(|c| c.with(|c, _| c.inbound_in_flight()))
+                .sum();
+            if held >= 3 || Instant::now() > waiting || running.is_finished() {
+                break conns;
+            }
+            thread::sleep(Duration::from_millis(5));
+        };
+        let before = requests_received(&conns);
+        let b_conns = b.server.connections();
+        let b_before = requests_received(&b_conns);
+        let started = Instant::now();
+        let drained = a.server.shutdown(started + Duration::from_secs(20));
+        let took = started.elapsed();
+        let after_announcing = requests_received(&conns) - before;
+        let run = running.join().expect("the consumer runner");
+        println!("== {context}");
+        run.echo();
+        let to_b = requests_received(&b_conns) - b_before;
+        println!(
+            "{context}: A drained {drained} in {took:?}, {} connection(s), {after_announcing} \
+             requests after read-only; B got {to_b}",
+            conns.len()
+        );
+        if !run.clean() {
+            problems.push(format!(
+                "{context}: {:?} (exit {:?})",
+                run.failures(),
+                run.status
+            ));
+        }
+        if !drained {
+            problems.push(format!("{context}: A did not drain"));
+        }
+        // The only requests A got after announcing read-only are those of the reference to A
+        // alone (as many as its Dubbo line sends, as JavaReadOnly reports): none of the
+        // cluster's, which went to B.
+        let single = run.stdout.lines().find_map(|l| {
+            l.strip_prefix("single: ")?
+                .strip_suffix(" sent")?
+                .parse()
+                .ok()
+        });
+        if single != Some(after_announcing) {
+            problems.push(format!(
+                "{context}: A got {after_announcing} requests after read-only, the reference to \
+                 A alone sent {single:?}"
+            ));
+        }
+        if to_b < 25 {
+            problems.push(format!(
+                "{context}: B got {to_b} requests, want the cluster's 25"
+            ));
+        }
+        drop(b);
+        problems
+    });
+}
+
+#[test]
+fn java_3_3_consumer_while_a_tether_provider_shuts_down() {
+    java_consumer_while_a_tether_provider_shuts_down("3.3");
+}
+
+#[test]
+fn java_2_7_consumer_while_a_tether_provider_shuts_down() {
+    java_consumer_while_a_tether_provider_shuts_down("2.7");
 }
 
 // ------------------------------------------------------------------------------------------
