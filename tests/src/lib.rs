@@ -16,6 +16,7 @@ pub mod exec;
 pub mod faults;
 pub mod generic;
 pub mod interop;
+pub mod readonly;
 pub mod types;
 
 use std::cmp::Reverse;

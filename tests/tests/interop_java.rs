@@ -41,6 +41,7 @@ use tether_tests::estate::{
 use tether_tests::exec::{Executor, Smol, ThreadPool, Tokio};
 use tether_tests::generic::generic_cases;
 use tether_tests::interop::{CaseResult, consumer_cases, report};
+use tether_tests::readonly::shutdown_cases;
 use tether_tests::types::type_cases;
 
 /// A case that fails because tether (or a shared test expectation) differs from Java Dubbo.
@@ -464,6 +465,64 @@ fn java_2_7_consumer_while_a_tether_provider_shuts_down() {
 }
 
 // ------------------------------------------------------------------------------------------
+// Graceful shutdown seen by tether's consumer: Java's provider stopped by SIGTERM.
+
+fn tether_consumers_while_the_java_provider_shuts_down(line: &str) {
+    let Some(out) = built() else { return };
+    let _serial = serial();
+    on_each_executor(|exec| {
+        let context = format!(
+            "tether consumer on {} -> JavaProvider {line} stopping",
+            exec.name()
+        );
+        // Dubbo waits up to this long for consumers to leave before closing (10 s by default).
+        let provider = PeerProcess::spawn(
+            &format!("JavaProvider {line}"),
+            java_with(
+                out,
+                line,
+                &["-Ddubbo.service.shutdown.wait=4000"],
+                "JavaProvider",
+                &["0"],
+            ),
+            Duration::from_secs(60),
+        );
+        let pid = provider.pid();
+        // The JVM's shutdown hooks run Dubbo's graceful shutdown (DubboShutdownHook).
+        let terminate = Box::new(move || {
+            let status = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+            println!("kill -TERM {pid}: {status:?}");
+        });
+        let started = Instant::now();
+        let results = shutdown_cases(exec, provider.addr, terminate);
+        println!("== {context} ({:?})", started.elapsed());
+        let failed = report(&results);
+        drop(provider);
+        let failures: Vec<String> = results
+            .iter()
+            .filter(|r| r.outcome.is_err())
+            .map(|r| r.name.clone())
+            .collect();
+        if failed > 0 {
+            return vec![format!("{context}: {failures:?}")];
+        }
+        Vec::new()
+    });
+}
+
+#[test]
+fn tether_consumers_while_the_java_3_3_provider_shuts_down() {
+    tether_consumers_while_the_java_provider_shuts_down("3.3");
+}
+
+#[test]
+fn tether_consumers_while_the_java_2_7_provider_shuts_down() {
+    tether_consumers_while_the_java_provider_shuts_down("2.7");
+}
+
+// ------------------------------------------------------------------------------------------
 // Java's consumer against Java's provider: the JavaConsumer cases whose expectations were
 // read from Dubbo's source (generic calls in detail, parameter callbacks) are Java's own
 // behaviour, on each line.
@@ -523,6 +582,24 @@ fn mode_cases_against_the_suite_provider(exec: &dyn Executor) {
     let results = every_case(exec, fixture.addr());
     assert_eq!(report(&results), 0, "on {}", exec.name());
 }
+
+/// The shutdown cases pass against tether's own provider too.
+fn shutdown_cases_against_the_suite_provider(exec: &dyn Executor) {
+    let fixture = provider(exec);
+    let addr = fixture.addr();
+    let server = fixture.server;
+    let shut_down = Box::new(move || {
+        thread::spawn(move || server.shutdown(Instant::now() + Duration::from_secs(20)));
+    });
+    let results = shutdown_cases(exec, addr, shut_down);
+    assert_eq!(report(&results), 0, "on {}", exec.name());
+}
+
+tether_tests::on_each_executor!(shutdown_cases_against_the_suite_provider =>
+    shutdown_cases_pass_against_the_suite_provider_on_tokio,
+    shutdown_cases_pass_against_the_suite_provider_on_smol,
+    shutdown_cases_pass_against_the_suite_provider_on_threadpool
+);
 
 tether_tests::on_each_executor!(mode_cases_against_the_suite_provider =>
     mode_cases_pass_against_the_suite_provider_on_tokio,
