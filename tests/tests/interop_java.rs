@@ -20,10 +20,11 @@
 //! other failure fails the test.
 
 use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::thread;
@@ -35,8 +36,8 @@ use tether_tests::callbacks::{self, callback_cases};
 use tether_tests::conformance::{provider, provider_on};
 
 use tether_tests::estate::{
-    PeerProcess, heartbeat_case, mode_cases, reference, run_consumer, run_consumer_watching,
-    tools_present,
+    PeerProcess, heartbeat_case, mode_cases, parse_summary, reference, run_consumer,
+    run_consumer_watching, tools_present,
 };
 use tether_tests::exec::{Executor, Smol, ThreadPool, Tokio};
 use tether_tests::generic::generic_cases;
@@ -452,6 +453,80 @@ fn java_consumer_while_a_tether_provider_shuts_down(line: &str) {
         drop(b);
         problems
     });
+}
+
+/// The same JavaReadOnly against two JavaProviders, A stopped with SIGTERM (Dubbo's shutdown
+/// hook) once JavaReadOnly says its calls are in flight: Java's own read-only event gets the
+/// same treatment from Java's consumer.
+fn java_consumer_while_a_java_provider_shuts_down(line: &str) {
+    let Some(out) = built() else { return };
+    let _serial = serial();
+    let context = format!("JavaReadOnly {line} -> JavaProviders {line}");
+    // A waits for its consumers to leave (they do not) before it closes: longer than the
+    // calls in flight take.
+    let a = PeerProcess::spawn(
+        &format!("JavaProvider {line} A"),
+        java_with(
+            out,
+            line,
+            &["-Ddubbo.service.shutdown.wait=8000"],
+            "JavaProvider",
+            &["0"],
+        ),
+        Duration::from_secs(60),
+    );
+    let b = PeerProcess::spawn(
+        &format!("JavaProvider {line} B"),
+        java(out, line, "JavaProvider", &["0"]),
+        Duration::from_secs(60),
+    );
+    let (a_port, b_port) = (a.addr.port().to_string(), b.addr.port().to_string());
+    let mut child = java_with(
+        out,
+        line,
+        &["-Dinterop.peer=java"],
+        "JavaReadOnly",
+        &["127.0.0.1", &a_port, &b_port],
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("JavaReadOnly starts");
+    let stderr = child.stderr.take().expect("piped");
+    let errors = thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let mut stdout = String::new();
+    for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
+        let Ok(line) = line else { break };
+        if line == "in flight" {
+            // Written already; a moment for A to take them in (there is no counting them).
+            thread::sleep(Duration::from_millis(300));
+            let status = Command::new("kill")
+                .args(["-TERM", &a.pid().to_string()])
+                .status();
+            println!("kill -TERM {} (A): {status:?}", a.pid());
+        }
+        stdout.push_str(&line);
+        stdout.push('\n');
+    }
+    let status = child.wait().expect("JavaReadOnly exits");
+    println!("== {context}\n{stdout}");
+    let summary = stdout.lines().rev().find_map(parse_summary);
+    if summary.is_none_or(|(_, failed)| failed > 0) || !status.success() {
+        eprintln!("{}", errors.join().unwrap_or_default());
+        panic!("{context}: {summary:?}, exit {status:?}");
+    }
+    drop((a, b));
+}
+
+#[test]
+fn java_3_3_consumer_while_a_java_3_3_provider_shuts_down() {
+    java_consumer_while_a_java_provider_shuts_down("3.3");
+}
+
+#[test]
+fn java_2_7_consumer_while_a_java_2_7_provider_shuts_down() {
+    java_consumer_while_a_java_provider_shuts_down("2.7");
 }
 
 #[test]

@@ -27,9 +27,12 @@ import org.apache.dubbo.demo.DemoService;
  * A holds the three). Then: the cluster of A and B sends its new calls to B only; a
  * reference to A alone behaves as its Dubbo line does (3.3: one more call goes to A, which
  * invalidates it, after which calls fail with "No provider available" without being sent;
- * 2.7: its calls still go to A, which answers while it drains); the calls in flight are
- * answered. Prints {@code PASS}/{@code FAIL} lines, {@code single: N sent} (the calls the
- * reference to A alone made after the event) and {@code N passed, M failed}.
+ * 2.7: its calls still go to A); the calls in flight are answered. A tether provider
+ * answers the calls it still gets while it drains, and so does a Java 3.3 provider; a Java
+ * 2.7 provider, which unexports its services before it announces read-only, refuses them
+ * ({@code -Dinterop.peer=java} says A and B are JavaProviders). Prints {@code PASS} and
+ * {@code FAIL} lines, {@code single: N sent} (the calls the reference to A alone made after
+ * the event) and {@code N passed, M failed}.
  */
 public final class JavaReadOnly {
     private JavaReadOnly() {}
@@ -106,6 +109,12 @@ public final class JavaReadOnly {
                 eq(first, "Hello solo 1");
                 truth(second.contains("No provider available"), "second call: " + second);
                 sent = 1;
+            } else if (JavaConsumer.JAVA_PEER) {
+                // No cluster over a single URL: the calls go to A. A Java 2.7 provider
+                // unexported its services before it announced read-only: it refuses them.
+                truth(first.contains("Not found exported service"), "first call: " + first);
+                truth(second.contains("Not found exported service"), "second call: " + second);
+                sent = 2;
             } else {
                 // No cluster over a single URL: the calls go to A, which answers.
                 eq(first, "Hello solo 1");
