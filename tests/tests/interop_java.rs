@@ -499,8 +499,9 @@ fn java_consumer_while_a_java_provider_shuts_down(line: &str) {
     for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
         let Ok(line) = line else { break };
         if line == "in flight" {
-            // Written already; a moment for A to take them in (there is no counting them).
-            thread::sleep(Duration::from_millis(300));
+            // Written already; a moment for A to take them in (there is no counting them:
+            // 2.7 would refuse one it reads after unexporting), well before the first ends.
+            thread::sleep(Duration::from_millis(500));
             let status = Command::new("kill")
                 .args(["-TERM", &a.pid().to_string()])
                 .status();
