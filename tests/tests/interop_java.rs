@@ -4,8 +4,13 @@
 //! - `JavaConsumer` (Dubbo's consumer: every method, call modes, generic, `$echo`,
 //!   attachments, parameter callbacks, events, heartbeats) against tether's suite provider;
 //! - tether's consumer cases ([`consumer_cases`], [`type_cases`], [`mode_cases`],
-//!   [`heartbeat_case`]) against `JavaProvider` (one process per line, shared by the
-//!   adapters).
+//!   [`generic_cases`], [`callback_cases`], [`heartbeat_case`]) against `JavaProvider` (one
+//!   process per line, shared by the adapters);
+//! - graceful shutdown both ways: `JavaReadOnly` while a tether provider (and, for
+//!   comparison, a `JavaProvider`) drains, and [`shutdown_cases`] while a `JavaProvider`
+//!   stops on SIGTERM;
+//! - `JavaConsumer`'s generic and callback groups against `JavaProvider`, which makes their
+//!   expectations Java's own.
 //!
 //! Both directions include the type matrix (issue 11: `tests/src/types.rs` and
 //! `interop.TypeCases`), where Java's Hessian (hessian-lite as Dubbo 3.3 and 2.7 write and
