@@ -7,13 +7,16 @@
 
 #![allow(missing_docs)] // test support: the names say it
 
+pub mod callbacks;
 pub mod child;
 pub mod conformance;
 pub mod demo;
 pub mod estate;
 pub mod exec;
 pub mod faults;
+pub mod generic;
 pub mod interop;
+pub mod readonly;
 pub mod types;
 
 use std::cmp::Reverse;

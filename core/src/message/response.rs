@@ -128,9 +128,10 @@ impl JavaException {
     /// The object written on the wire: an object of [`class`](Self::class) with the
     /// [`fields`](Self::fields), preceded by those of hessian-lite's `Throwable` layout they
     /// lack (an empty suppressed list and stack trace, `cause` referencing the exception
-    /// itself, `detailMessage`); `detailMessage` (and dubbo-go's `exceptionMessage`, if
-    /// present) is always [`message`](Self::message). A received exception left unchanged is
-    /// written back as it came.
+    /// itself, `detailMessage`); `detailMessage` is always [`message`](Self::message). A
+    /// `GenericException`'s own `exceptionMessage` (the wrapped exception's message, which
+    /// differs from its `detailMessage`) is written as the fields have it. A received
+    /// exception left unchanged is written back as it came.
     pub fn to_value(&self) -> Value {
         let message = self.message.clone().map_or(Value::Null, Value::String);
         let defaults = [
@@ -147,7 +148,7 @@ impl JavaException {
             .collect();
         fields.extend(self.fields.iter().cloned());
         for (name, value) in &mut fields {
-            if matches!(&**name, "detailMessage" | "exceptionMessage") {
+            if &**name == "detailMessage" {
                 *value = message.clone();
             }
         }
@@ -591,14 +592,16 @@ mod tests {
         assert_eq!(back.message.as_deref(), Some("bad code"));
         assert_eq!(back.field("code"), Some(&Value::Int(42)));
 
-        // No message: detailMessage is null; dubbo-go's exceptionMessage follows too.
-        let mut go = JavaException::new("java.lang.Exception", "x");
-        go.fields
-            .push(("exceptionMessage".into(), Value::from("stale")));
-        go.message = None;
-        let written = go.to_value();
+        // No message: detailMessage is null. A GenericException's exceptionMessage is a
+        // field of its own (the wrapped exception's message): kept as it is.
+        let mut generic = JavaException::new("com.alibaba.dubbo.rpc.service.GenericException", "x");
+        generic
+            .fields
+            .push(("exceptionMessage".into(), Value::from("inner")));
+        generic.message = None;
+        let written = generic.to_value();
         assert_eq!(written.get("detailMessage"), Some(&Value::Null));
-        assert_eq!(written.get("exceptionMessage"), Some(&Value::Null));
+        assert_eq!(written.get("exceptionMessage"), Some(&Value::from("inner")));
     }
 
     #[test]

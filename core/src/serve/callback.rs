@@ -125,18 +125,25 @@ impl CallbackProxy {
             .with(|c, _| !c.is_closed() && c.callbacks().has_proxy(&self.interface, self.id))
     }
 
-    /// Calls `method` of the consumer's callback object.
+    /// Calls `method` of the consumer's callback object. Once the proxy is dead the call
+    /// fails at once, unsent: [`RpcError::Network`] if the connection closed,
+    /// [`RpcError::ServiceNotFound`] if the consumer unsubscribed it.
     pub fn call<A, R>(&self, method: &str, args: A) -> crate::Completion<Result<R, RpcError>>
     where
         A: Arguments + Send + 'static,
         R: DeserializeOwned + Send + 'static,
     {
         if !self.is_live() {
-            let reason = self
-                .conn
-                .close_reason()
-                .unwrap_or(crate::ConnectionError::LocallyClosed);
-            return crate::invoke::ready(Err(RpcError::Network(reason)));
+            // Closed: the connection's reason. Open: the consumer unsubscribed it, and Java's
+            // proxy would be answered 70 "Not found exported service" (`PROTOCOL.md` §6.5).
+            let error = match self.conn.close_reason() {
+                Some(reason) => RpcError::Network(reason),
+                None => RpcError::ServiceNotFound(format!(
+                    "callback {}.{} was unsubscribed on this connection",
+                    self.interface, self.id
+                )),
+            };
+            return crate::invoke::ready(Err(error));
         }
         let mut attachments = Attachments::with_capacity(4);
         attachments.insert("path", &*self.interface);

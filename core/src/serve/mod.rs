@@ -6,6 +6,7 @@
 
 mod callback;
 mod filter;
+mod generic;
 mod pipeline;
 mod responder;
 mod routing;

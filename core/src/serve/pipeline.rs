@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::callback::{CALLBACK_INSTANCE, callback_proxies};
 use super::filter::{self, Filter};
+use super::generic;
 use super::responder::{OnewayLimit, Responder};
 use super::routing::{RequestAttachments, Routing};
 use super::service::{Args, Context, Dispatch, Handler, Service, ServiceKey};
@@ -214,11 +215,17 @@ fn invoke(
             Err(e) => responder.bad_request(e),
         };
     } else if head.is_generic() {
+        // A mode whose arguments tether cannot read is refused, as Java refuses the modes
+        // it does not allow (status 70).
+        let mode = match generic::GenericMode::of(routing.generic.as_deref()) {
+            Ok(mode) => mode,
+            Err(message) => return responder.fail(Status::SERVICE_ERROR, &message),
+        };
         let call = match RequestReader::new(body).and_then(|mut r| r.generic_args()) {
             Ok(call) => call,
             Err(e) => return responder.bad_request(e),
         };
-        responder = responder.generic();
+        responder = responder.generic(mode);
         match service.find_generic(&call.method, &call.parameter_types) {
             Some(method) => (method, Args::Values(call.args)),
             None => return not_found(responder, key, &call.method, ""),
