@@ -17,6 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use tether_core::consumer::{Backoff, Callback, CallbackDispatcher, Reference, RpcError};
+use tether_core::context::CallContext;
 use tether_core::hessian2::Value;
 use tether_core::provider::{Dispatch, Service};
 use tether_core::{Config, Keepalive, SharedConnection, Side, Status};
@@ -350,6 +351,25 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
         {
             Ok(None) => Ok(()),
             other => Err(format!("traceId without it: got {other:?}")),
+        }
+    });
+
+    c.run("mode.attachments.response", |r| {
+        // The provider's answer to getAttachment carries a `provider` attachment naming it
+        // (Dubbo 2.0.2 response attachments): Java's "java-dubbo-<version>", tether's "tether".
+        let get = r.method::<(String,), Option<String>>("getAttachment");
+        let ctx = CallContext::new().attachment("traceId", "t-9");
+        match get.invoke(ctx, ("traceId".into(),)).wait() {
+            Ok(reply) if reply.value.as_deref() == Some("t-9") => {
+                match reply.attachments.get_str("provider") {
+                    Some(p) if p == "tether" || p.starts_with("java-dubbo-") => Ok(()),
+                    other => Err(format!(
+                        "provider attachment {other:?} in {:?}",
+                        reply.attachments
+                    )),
+                }
+            }
+            other => Err(format!("got {other:?}")),
         }
     });
 

@@ -71,7 +71,8 @@ const KNOWN: &[Known] = &[
         direction: "java-consumer",
         lines: BOTH,
         case: "types.char.lone-surrogate",
-        what: "tether is lossy: Java writes the char '\\uD83D' (a lone surrogate) as the \
+        what: "a documented limit of tether-hessian2 (its crate docs, \"Deliberate limits\"): \
+               Java writes the char '\\uD83D' (a lone surrogate) as the \
                string 01 ed a0 bd (CESU-8 of one UTF-16 unit); tether decodes it into a Rust \
                char as U+FFFD and answers 01 ef bf bd, Java gets '\\uFFFD'. Reproduce: \
                JavaConsumer 127.0.0.1 PORT types.char.lone",
@@ -80,7 +81,8 @@ const KNOWN: &[Known] = &[
         direction: "java-consumer",
         lines: BOTH,
         case: "types.string.lone-surrogate",
-        what: "tether is lossy: Java writes \"a\\uDC00b\" as 03 61 ed b0 80 62; tether decodes \
+        what: "a documented limit of tether-hessian2 (a Rust string cannot hold a \
+               surrogate): Java writes \"a\\uDC00b\" as 03 61 ed b0 80 62; tether decodes \
                it (as String and as Value) into \"a\\u{FFFD}b\" and answers 03 61 ef bf bd 62. \
                Reproduce: JavaConsumer 127.0.0.1 PORT types.string.lone",
     },
@@ -88,7 +90,9 @@ const KNOWN: &[Known] = &[
         direction: "java-consumer",
         lines: BOTH,
         case: "types.shared-reference",
-        what: "tether is lossy: Java writes a list holding one User twice with a \
+        what: "a documented limit of tether-hessian2 (serde values have no identity; the \
+               data is kept, bounded by the decoder's budgets): Java writes a list holding \
+               one User twice with a \
                back-reference, 7a 43 <class User: age, name> 60 91 01 73 51 91, and its \
                reader restores one shared instance; tether's decoder re-reads the 51 91 into \
                a copy, answers two instances (... 60 01 73 91 60 01 73 91) and Java gets two \

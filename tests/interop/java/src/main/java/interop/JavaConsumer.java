@@ -565,6 +565,22 @@ public final class JavaConsumer {
             Compat.clearCallAttachments();
             eq(d.getAttachment("traceId"), null);
         });
+        check("attachments.response", () -> {
+            // The provider sends a `provider` attachment back with getAttachment's answer
+            // (Dubbo 2.0.2 response attachments, read from the client response context).
+            d.getAttachment("traceId");
+            String provider = Compat.returnedAttachment("provider");
+            if (Compat.LINE.equals("2.7")) {
+                // Dubbo 2.7.23's consumer decodes them but leaves them out of the RpcContext
+                // a synchronous caller reads: null against a JavaProvider 2.7 as well (which
+                // does send one: tether's consumer reads it, mode.attachments.response).
+                eq(provider, null);
+            } else if (JAVA_PEER) {
+                truth(provider != null && provider.startsWith("java-dubbo-"), "provider=" + provider);
+            } else {
+                eq(provider, "tether");
+            }
+        });
         check("attachments.unicode", () -> {
             Compat.callAttachment("tenant", "ünïcödé ☃");
             eq(d.getAttachment("tenant"), "ünïcödé ☃");
