@@ -76,7 +76,7 @@
 //!
 //! | layer | modules | what it is |
 //! |---|---|---|
-//! | codec | [`hessian2`] (the `tether-hessian2` crate), [`frame`], [`payload`], [`callback`] | Hessian 2, the 16-byte header, body encoding, the per-connection callback table |
+//! | codec | [`hessian2`] (the `tether-hessian2` crate), [`frame`], [`payload`], [`callback`], [`url`] | Hessian 2, the 16-byte header, body encoding, the per-connection callback table, Dubbo URLs as registries carry them |
 //! | protocol | [`error`], [`call`], [`event`], `pending`, `outbound`, [`config`], [`message`], [`connection`], [`shared`] | the sans-IO `dubbo://` connection and its completions; request and response bodies |
 //! | service | [`context`], [`cluster`], `invoke`, `serve`, [`consumer`], [`provider`] | per-call context and filters; where calls go; the client half (`invoke`) and server half (`serve`) of a call, and the user-facing references and providers built on them |
 //! | runtime | [`driver`] | the IO loop for async runtimes, used by the adapters |
@@ -108,6 +108,7 @@ mod serve;
 pub mod shared;
 #[cfg(test)]
 mod test_util;
+pub mod url;
 
 #[cfg(feature = "__bench")]
 #[doc(hidden)]

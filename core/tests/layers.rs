@@ -13,6 +13,7 @@ const RANKS: &[(&str, u32)] = &[
     ("frame", 0),
     ("payload", 0),
     ("callback", 0),
+    ("url", 0),
     // protocol
     ("error", 1),
     ("call", 1),
