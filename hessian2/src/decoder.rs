@@ -1,6 +1,6 @@
 //! The body-wide Hessian 2 reading context: a cursor over one body, the class-definition,
 //! type-name and reference tables shared by all values of that body (`PROTOCOL.md` §11.1),
-//! and the limits that keep hostile input cheap.
+//! and the [`Budget`] that keeps hostile input cheap.
 //!
 //! Every value starts with a [`Head`]: the tag and, for containers, their header (type,
 //! length, class). The serde deserializer, the [`Value`](super::Value) reader and the skipper
@@ -8,79 +8,17 @@
 //! low-level reader ([`Decoder::read_head`]).
 //!
 //! Back-references (`'Q'`, §11.11) to a container that is already complete are resolved by
-//! *replaying* its bytes: no decoded value is kept for later sharing. Replays are bounded by
-//! a work budget proportional to the input, so a chain of references that doubles at every
-//! level cannot make decoding exponential; and what the replayed bytes turn into as
-//! [`Value`](super::Value)s is bounded by a memory budget proportional to the input, since a
-//! two-byte reference can stand for a container of any size.
+//! *replaying* its bytes: no decoded value is kept for later sharing. What replays re-read,
+//! and what the replayed bytes turn into as [`Value`](super::Value)s, are charged to the
+//! budget's work and memory allowances, both proportional to the input.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use super::budget::{Budget, DecodeLimits};
 use super::error::{DecodeError, MalformedError, TypeError};
 use super::stack::InlineStack;
 use super::tag;
-
-/// Limits applied while decoding one body.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[non_exhaustive]
-pub struct DecodeLimits {
-    /// Maximum nesting of lists, maps, objects and resolved back-references (default 128).
-    pub max_depth: u32,
-    /// Back-references may re-read at most this many times the body length, in bytes, plus
-    /// 64 KiB (default 16).
-    pub work_factor: u32,
-    /// The [`Value`](super::Value)s decoded from a body (with
-    /// [`read_value`](Decoder::read_value), as a `Value` through serde, and as attachments)
-    /// may hold at most this many bytes of memory per body byte, plus 1 MiB (default 64).
-    ///
-    /// What is counted is the heap the finished values hold: 48 bytes per list item, 64 per
-    /// object field, 96 per map entry (on 64-bit targets), the bytes of strings and
-    /// binaries, and each class, field and type name once per body (names are shared).
-    /// Without back-references no input reaches 64 bytes per byte; the limit is what stops
-    /// a two-byte `'Q'` from materializing a large container again and again. While a list
-    /// or map is being read, its vector may briefly hold up to twice what it keeps.
-    pub memory_factor: u32,
-}
-
-impl DecodeLimits {
-    /// Dubbo-sized defaults: depth 128, work factor 16, memory factor 64.
-    pub const DEFAULT: Self = Self {
-        max_depth: 128,
-        work_factor: 16,
-        memory_factor: 64,
-    };
-
-    /// These limits with another maximum depth.
-    pub const fn with_max_depth(mut self, max_depth: u32) -> Self {
-        self.max_depth = max_depth;
-        self
-    }
-
-    /// These limits with another work factor.
-    pub const fn with_work_factor(mut self, work_factor: u32) -> Self {
-        self.work_factor = work_factor;
-        self
-    }
-
-    /// These limits with another memory factor.
-    pub const fn with_memory_factor(mut self, memory_factor: u32) -> Self {
-        self.memory_factor = memory_factor;
-        self
-    }
-}
-
-impl Default for DecodeLimits {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
-/// Fixed allowance added to the replay budget so tiny bodies may still share values.
-const WORK_FLOOR: usize = 64 * 1024;
-
-/// Fixed allowance added to the memory budget of decoded values.
-const MEMORY_FLOOR: usize = 1024 * 1024;
 
 /// Heap taken by an `Arc` of a `len`-byte `str` or slice: the two reference counts and the
 /// data.
@@ -232,23 +170,11 @@ pub struct Decoder<'de> {
     refs: InlineStack<usize, 4>,
     /// Reference indices of the containers currently being decoded, outermost first.
     pub(crate) open: InlineStack<usize, 4>,
-    depth: u32,
-    replaying: u32,
     /// Offset and tag of the value whose head was read last (for error messages).
     pub(crate) head_at: usize,
     pub(crate) head_tag: u8,
-    work_left: usize,
-    work_limit: usize,
-    /// Offset of the outermost `'Q'` being replayed (for errors).
-    replay_at: usize,
-    /// Bytes decoded values may still hold, of `memory_limit`.
-    memory_left: usize,
-    memory_limit: usize,
-    limits: DecodeLimits,
-    /// Elements that may still be reserved ahead of reading them: the input length in
-    /// total, so that nested containers announcing huge lengths cannot each reserve the
-    /// rest of the input.
-    reserve_left: std::cell::Cell<usize>,
+    /// Depth, work, memory and reservations this body may still spend.
+    budget: Budget,
 }
 
 impl<'de> Decoder<'de> {
@@ -259,14 +185,6 @@ impl<'de> Decoder<'de> {
 
     /// A decoder over one body with `limits`.
     pub fn with_limits(input: &'de [u8], limits: DecodeLimits) -> Self {
-        let work_limit = input
-            .len()
-            .saturating_mul(limits.work_factor as usize)
-            .saturating_add(WORK_FLOOR);
-        let memory_limit = input
-            .len()
-            .saturating_mul(limits.memory_factor as usize)
-            .saturating_add(MEMORY_FLOOR);
         Self {
             input,
             pos: 0,
@@ -274,17 +192,9 @@ impl<'de> Decoder<'de> {
             types: Vec::new(),
             refs: InlineStack::default(),
             open: InlineStack::default(),
-            depth: 0,
-            replaying: 0,
             head_at: 0,
             head_tag: 0,
-            work_left: work_limit,
-            work_limit,
-            replay_at: 0,
-            memory_left: memory_limit,
-            memory_limit,
-            limits,
-            reserve_left: std::cell::Cell::new(input.len()),
+            budget: Budget::new(input.len(), limits),
         }
     }
 
@@ -414,15 +324,13 @@ impl<'de> Decoder<'de> {
     /// left (each element takes at least one), and never more than the input length summed
     /// over the whole body. Beyond that, collections grow as elements actually arrive.
     pub(crate) fn cap(&self, announced: usize) -> usize {
-        let n = announced.min(self.left()).min(self.reserve_left.get());
-        self.reserve_left.set(self.reserve_left.get() - n);
-        n
+        self.budget.reserve(announced.min(self.left()))
     }
 
     /// Total elements reserved by [`cap`](Self::cap) so far.
     #[cfg(test)]
     pub(crate) fn reserved(&self) -> usize {
-        self.input.len() - self.reserve_left.get()
+        self.input.len() - self.budget.reserve_left()
     }
 
     pub(crate) fn unexpected(&self, tag: u8, at: usize, expected: &'static str) -> DecodeError {
@@ -653,7 +561,7 @@ impl<'de> Decoder<'de> {
         for _ in 0..count {
             fields.push(self.read_str()?);
         }
-        if self.replaying == 0 {
+        if !self.budget.is_replaying() {
             self.classes.push(ClassDef {
                 name,
                 fields,
@@ -686,7 +594,7 @@ impl<'de> Decoder<'de> {
             return Err(self.unexpected(tag, at, "a type name or type index"));
         }
         let name = self.read_str_after(tag)?;
-        if self.replaying > 0 {
+        if self.budget.is_replaying() {
             // Registered when these bytes were first read: find it by its offset.
             if let Ok(i) = self.types.binary_search_by_key(&at, |t| t.at) {
                 return Ok(i);
@@ -738,28 +646,14 @@ impl<'de> Decoder<'de> {
     /// keeps its own structures from a body read with [`read_head`](Self::read_head) charges
     /// them here, so that one limit bounds everything decoded from the body.
     pub fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
-        match self.memory_left.checked_sub(bytes) {
-            Some(left) => {
-                self.memory_left = left;
-                Ok(())
-            }
-            None => Err(MalformedError::MemoryLimit {
-                limit: self.memory_limit,
-                offset: if self.replaying > 0 {
-                    self.replay_at
-                } else {
-                    self.pos
-                },
-            }
-            .into()),
-        }
+        self.budget.charge_memory(bytes, self.pos)
     }
 
     /// Registers a container starting at `at` in the reference table (or finds it again on
     /// replay) and checks the depth limit.
     fn enter(&mut self, at: usize) -> Result<(), DecodeError> {
-        self.descend(at)?;
-        let index = if self.replaying > 0 {
+        self.budget.descend(at)?;
+        let index = if self.budget.is_replaying() {
             self.refs.binary_search(&at).map_err(|_| {
                 DecodeError::from(MalformedError::BadRef {
                     index: 0,
@@ -775,23 +669,11 @@ impl<'de> Decoder<'de> {
         Ok(())
     }
 
-    fn descend(&mut self, at: usize) -> Result<(), DecodeError> {
-        if self.depth >= self.limits.max_depth {
-            return Err(MalformedError::TooDeep {
-                limit: self.limits.max_depth,
-                offset: at,
-            }
-            .into());
-        }
-        self.depth += 1;
-        Ok(())
-    }
-
     /// Leaves the innermost list, map or object entered by [`read_head`](Self::read_head),
     /// once its content has been read. (With no container entered, it does nothing.)
     pub fn leave(&mut self) {
         let _ = self.open.pop();
-        self.depth = self.depth.saturating_sub(1);
+        self.budget.ascend();
     }
 
     /// Whether the `'Z'` that ends a map or a variable-length list is next; if so, it is
@@ -819,10 +701,7 @@ impl<'de> Decoder<'de> {
         at: usize,
         f: impl FnOnce(&mut Self) -> Result<R, DecodeError>,
     ) -> Result<R, DecodeError> {
-        let work_error = |limit| DecodeError::from(MalformedError::WorkLimit { limit, offset: at });
-        if self.work_left == 0 {
-            return Err(work_error(self.work_limit));
-        }
+        self.budget.check_work(at)?;
         let Some(&start) = self.refs.get(index) else {
             return Err(MalformedError::BadRef {
                 index: index as u64,
@@ -831,23 +710,14 @@ impl<'de> Decoder<'de> {
             }
             .into());
         };
-        self.descend(at)?;
+        self.budget.begin_replay(at)?;
         let resume = self.pos;
         self.pos = start;
-        if self.replaying == 0 {
-            self.replay_at = at;
-        }
-        self.replaying += 1;
         let result = f(self);
-        self.replaying -= 1;
-        self.depth -= 1;
         // Nested replays charged their own spans; this one charges the bytes it re-read.
         let used = self.pos.saturating_sub(start);
         self.pos = resume;
-        self.work_left = self
-            .work_left
-            .checked_sub(used)
-            .ok_or_else(|| work_error(self.work_limit))?;
+        self.budget.end_replay(used, at)?;
         result
     }
 
@@ -1174,6 +1044,7 @@ impl<'de> Decoder<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::budget::MEMORY_FLOOR;
     use crate::test_util::hex;
 
     fn head(bytes: &[u8]) -> Head {

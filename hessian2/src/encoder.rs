@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::decoder::DecodeLimits;
+use super::budget::DecodeLimits;
 use super::error::EncodeError;
 use super::stack::InlineStack;
 use super::string::write_string;

@@ -180,6 +180,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod budget;
 mod de;
 mod decoder;
 mod encoder;
@@ -194,7 +195,8 @@ mod test_util;
 mod token;
 mod value;
 
-pub use decoder::{DecodeLimits, Decoder, Head};
+pub use budget::DecodeLimits;
+pub use decoder::{Decoder, Head};
 pub use encoder::Encoder;
 pub use error::{DecodeError, EncodeError, MalformedError, TypeError};
 pub use java::{
