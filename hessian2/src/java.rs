@@ -18,6 +18,15 @@ use super::value::Value;
 /// the Hessian type of Java arrays of it (`PROTOCOL.md` §11.8).
 ///
 /// Implement it for your own structs with [`java_class!`](crate::java_class).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no Java type",
+    label = "the Java type of this is unknown",
+    note = "for a struct or enum standing for a Java class, add \
+            `tether_hessian2::java_class!({Self} => \"org.acme.ClassName\");` \
+            (`tether_core::java_class!` re-exports it), with the class of its \
+            `#[serde(rename = \"org.acme.ClassName\")]`",
+    note = "a method's arguments are a tuple: one argument is `(value,)`"
+)]
 pub trait JavaType {
     /// Appends the JVM field descriptor, e.g. `I` or `Ljava/lang/String;`.
     fn descriptor(out: &mut String);
@@ -36,6 +45,23 @@ pub trait JavaType {
     fn boxed_array_type() -> Cow<'static, str> {
         Self::array_type()
     }
+}
+
+/// A Rust type standing for one Java class (a POJO, an enum or an exception), whose serde
+/// name is that class: implemented by [`java_class!`](crate::java_class).
+///
+/// Where tether needs a class name without a value (to tell a received exception's class,
+/// or to check that a serde name did not drift from it), it reads [`CLASS`](Self::CLASS).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not name a Java class",
+    label = "no Java class for this type",
+    note = "add `tether_hessian2::java_class!({Self} => \"org.acme.ClassName\");` \
+            (`tether_core::java_class!` re-exports it), with the class of its \
+            `#[serde(rename = \"org.acme.ClassName\")]`"
+)]
+pub trait JavaClass: JavaType {
+    /// The fully qualified Java class name, e.g. `org.acme.User`.
+    const CLASS: &'static str;
 }
 
 /// Appends the descriptor `L<name with / for .>;` of a Java class.
@@ -189,9 +215,10 @@ impl<T: JavaType> JavaType for JavaArray<T> {
     }
 }
 
-/// Implements [`JavaType`] for a struct that stands for a Java class.
+/// Implements [`JavaType`] and [`JavaClass`] for a struct or enum that stands for a Java
+/// class.
 ///
-/// The class name must match the struct's serde name, which is the class written on the
+/// The class name must match the type's serde name, which is the class written on the
 /// wire: `#[serde(rename = "org.apache.dubbo.demo.User")]`.
 ///
 /// ```
@@ -208,6 +235,7 @@ impl<T: JavaType> JavaType for JavaArray<T> {
 /// User::descriptor(&mut descriptor);
 /// assert_eq!(descriptor, "Lorg/apache/dubbo/demo/User;");
 /// assert_eq!(JavaArray::<User>::element_type(), "[org.apache.dubbo.demo.User");
+/// assert_eq!(<User as tether_hessian2::JavaClass>::CLASS, "org.apache.dubbo.demo.User");
 /// ```
 #[macro_export]
 macro_rules! java_class {
@@ -220,6 +248,10 @@ macro_rules! java_class {
             fn array_type() -> ::std::borrow::Cow<'static, str> {
                 ::std::borrow::Cow::Borrowed(concat!("[", $class))
             }
+        }
+
+        impl $crate::JavaClass for $ty {
+            const CLASS: &'static str = $class;
         }
     };
 }

@@ -200,8 +200,8 @@ pub use decoder::{Decoder, Head};
 pub use encoder::Encoder;
 pub use error::{DecodeError, EncodeError, MalformedError, TypeError};
 pub use java::{
-    Binary, Date, DescriptorError, Descriptors, JavaArray, JavaArrayRef, JavaType, TypedList,
-    class_descriptor, count_parameters, descriptors, java_type_name,
+    Binary, Date, DescriptorError, Descriptors, JavaArray, JavaArrayRef, JavaClass, JavaType,
+    TypedList, class_descriptor, count_parameters, descriptors, java_type_name,
 };
 pub use ser::Compound;
 
@@ -608,6 +608,23 @@ mod tests {
         #[derive(Deserialize, Debug)]
         struct Value2 {}
         let err = from_slice::<Strict>(&java).unwrap_err();
+        assert!(
+            matches!(err, DecodeError::Type(TypeError::Cyclic { .. })),
+            "{err}"
+        );
+        // Through a Value the same: the self-reference is no cause, or skipped by a struct
+        // without a `cause` field (it failed with `Cyclic` before: issue 13, F5).
+        let ex: Ex = from_value(value.clone()).unwrap();
+        assert_eq!(ex.message.as_deref(), Some("boom"));
+        assert!(ex.cause.is_none());
+        #[derive(Deserialize, Debug)]
+        struct NoCause {
+            #[serde(rename = "detailMessage")]
+            message: String,
+        }
+        let ex: NoCause = from_value(value.clone()).unwrap();
+        assert_eq!(ex.message, "boom");
+        let err = from_value::<Strict>(value).unwrap_err();
         assert!(
             matches!(err, DecodeError::Type(TypeError::Cyclic { .. })),
             "{err}"

@@ -639,8 +639,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
 /// Reads a [`Value`] into any `Deserialize` type (see [`from_value`](super::from_value)).
 ///
 /// Objects are maps of their fields, dates are `i64` milliseconds, typed lists and maps are
-/// plain sequences and maps; a [`Value::Ref`] is `None` for an `Option` and an error
-/// otherwise. A [`Value`] target gets the value as it is.
+/// plain sequences and maps; a [`Value::Ref`] is `None` for an `Option`, skipped where the
+/// target ignores it (a field its struct lacks), and an error otherwise. A [`Value`] target
+/// gets the value as it is.
 #[derive(Debug)]
 pub struct ValueDeserializer {
     value: Value,
@@ -748,10 +749,17 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
         }
     }
 
+    /// A value the target skips (a field its struct does not have) is dropped unread, a
+    /// [`Value::Ref`] included: the `cause` of a Java exception refers to the exception
+    /// itself, and a struct without a `cause` field must still decode.
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        visitor.visit_unit()
+    }
+
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct tuple
-        tuple_struct map struct identifier ignored_any
+        tuple_struct map struct identifier
     }
 }
 
