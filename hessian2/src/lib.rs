@@ -69,7 +69,7 @@
 //! | unit struct | object of that class with no fields |
 //! | unit enum variant | Java enum: object of the enum's class with one field `name` |
 //! | other enum variants | `'H'` map with one entry `{variant: content}` |
-//! | [`Date`] | `java.util.Date` |
+//! | [`Date`]; `SystemTime` (and `chrono`, `time` types) through [`date`] | `java.util.Date`, milliseconds since the epoch (finer instants round down to the millisecond, as Java's `Date.from(Instant)`) |
 //! | [`Value`] | anything, losslessly |
 //!
 //! Decoding is lenient where Java is: ints are accepted for longs and doubles, objects
@@ -102,7 +102,17 @@
 //! "org.acme.User")]` (and `#[serde(rename = "RED")]` on enum constants whose Java name
 //! differs). Where Java needs more than the value, wrappers say it: [`JavaArray`] for Java
 //! arrays (`int[]` is a list typed `"[int"`, not an `ArrayList`), [`TypedList`] for other
-//! collection classes, [`Binary`] for `byte[]`, [`Date`] for `java.util.Date`.
+//! collection classes, [`Binary`] for `byte[]`, [`Date`] for `java.util.Date` (a
+//! `SystemTime` field is written as one with `#[serde(with = "tether_hessian2::date")]`).
+//!
+//! # Crate features
+//!
+//! None is on by default; each adds conversions for another crate's types.
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `chrono` | `java.util.Date` ↔ `chrono::DateTime<Utc>` ([`date`]) |
+//! | `time` | `java.util.Date` ↔ `time::OffsetDateTime` ([`date`]) |
 //!
 //! [`JavaType`] gives a Rust type's JVM descriptor (`i32` → `I`, `String` →
 //! `Ljava/lang/String;`, `Option<i32>` → `Ljava/lang/Integer;`) and the type name Java gives
@@ -181,6 +191,7 @@
 #![deny(missing_docs)]
 
 mod budget;
+pub mod date;
 mod de;
 mod decoder;
 mod encoder;
@@ -196,6 +207,7 @@ mod token;
 mod value;
 
 pub use budget::DecodeLimits;
+pub use date::{AsDate, DateRangeError};
 pub use decoder::{Decoder, Head};
 pub use encoder::Encoder;
 pub use error::{DecodeError, EncodeError, MalformedError, TypeError};
