@@ -70,6 +70,8 @@
 //! | unit enum variant | Java enum: object of the enum's class with one field `name` |
 //! | other enum variants | `'H'` map with one entry `{variant: content}` |
 //! | [`Date`]; `SystemTime` (and `chrono`, `time` types) through [`date`] | `java.util.Date`, milliseconds since the epoch (finer instants round down to the millisecond, as Java's `Date.from(Instant)`) |
+//! | [`BigDecimal`] | `java.math.BigDecimal` (object with its string `value`, as hessian-lite writes it) |
+//! | [`BigInteger`] | `java.math.BigInteger` (object with the JVM fields `signum` and `mag`) |
 //! | [`Value`] | anything, losslessly |
 //!
 //! Decoding is lenient where Java is: ints are accepted for longs and doubles, objects
@@ -102,7 +104,8 @@
 //! "org.acme.User")]` (and `#[serde(rename = "RED")]` on enum constants whose Java name
 //! differs). Where Java needs more than the value, wrappers say it: [`JavaArray`] for Java
 //! arrays (`int[]` is a list typed `"[int"`, not an `ArrayList`), [`TypedList`] for other
-//! collection classes, [`Binary`] for `byte[]`, [`Date`] for `java.util.Date` (a
+//! collection classes, [`Binary`] for `byte[]`, [`BigDecimal`] and [`BigInteger`] for
+//! `java.math`'s, [`Date`] for `java.util.Date` (a
 //! `SystemTime` field is written as one with `#[serde(with = "tether_hessian2::date")]`).
 //!
 //! # Crate features
@@ -113,6 +116,8 @@
 //! |---|---|
 //! | `chrono` | `java.util.Date` ↔ `chrono::DateTime<Utc>` ([`date`]) |
 //! | `time` | `java.util.Date` ↔ `time::OffsetDateTime` ([`date`]) |
+//! | `rust_decimal` | [`BigDecimal`] ↔ `rust_decimal::Decimal` |
+//! | `num-bigint` | [`BigInteger`] ↔ `num_bigint::BigInt`, [`BigDecimal`] from and to a `BigInt` unscaled value |
 //!
 //! [`JavaType`] gives a Rust type's JVM descriptor (`i32` → `I`, `String` →
 //! `Ljava/lang/String;`, `Option<i32>` → `Ljava/lang/Integer;`) and the type name Java gives
@@ -197,6 +202,7 @@ mod decoder;
 mod encoder;
 mod error;
 mod java;
+mod math;
 mod ser;
 mod stack;
 mod string;
@@ -215,6 +221,7 @@ pub use java::{
     Binary, Date, DescriptorError, Descriptors, JavaArray, JavaArrayRef, JavaClass, JavaType,
     TypedList, class_descriptor, count_parameters, descriptors, java_type_name,
 };
+pub use math::{BigDecimal, BigInteger, NumberError};
 pub use ser::Compound;
 
 /// A newtype-struct name the Hessian serializer writes as null whatever the newtype wraps:

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tether_core::consumer::Reference;
 use tether_core::consumer::RpcError;
-use tether_core::hessian2::{Date, JavaArray, JavaType, Value, to_value};
+use tether_core::hessian2::{BigDecimal, BigInteger, Date, JavaArray, JavaType, Value, to_value};
 use tether_core::message::Arguments;
 use tether_core::message::JavaException;
 use tether_core::provider::Service;
@@ -107,42 +107,6 @@ tether_core::java_class!(AnyAnimal => "org.apache.dubbo.demo.Animal");
 pub struct NodeGraph(pub Value);
 
 tether_core::java_class!(NodeGraph => "org.apache.dubbo.demo.Node");
-
-/// `java.math.BigDecimal`: hessian-lite writes its string form in a field `value`.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
-#[serde(rename = "java.math.BigDecimal")]
-pub struct BigDecimal {
-    pub value: String,
-}
-
-tether_core::java_class!(BigDecimal => "java.math.BigDecimal");
-
-/// `java.math.BigInteger` as hessian-lite writes it: the JVM's own fields (`signum`, the
-/// big-endian 32-bit magnitude `mag`, and caches that are skipped when read).
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
-#[serde(rename = "java.math.BigInteger")]
-pub struct BigInteger {
-    pub signum: i32,
-    pub mag: JavaArray<i32>,
-}
-
-tether_core::java_class!(BigInteger => "java.math.BigInteger");
-
-impl BigInteger {
-    /// The value of `v`.
-    pub fn of(v: i128) -> Self {
-        let mut magnitude = v.unsigned_abs();
-        let mut mag = Vec::new();
-        while magnitude != 0 {
-            mag.insert(0, magnitude as u32 as i32);
-            magnitude >>= 32;
-        }
-        Self {
-            signum: v.signum() as i32,
-            mag: JavaArray(mag),
-        }
-    }
-}
 
 /// Implements [`JavaType`] for a struct written as another class (a hessian-lite handle).
 macro_rules! java_type_as {
@@ -832,10 +796,8 @@ fn arrays(r: &mut Runner) {
     let ints = |v: &[i32]| Value::typed_list("[int", v.iter().map(|&i| Value::Int(i)).collect());
     let rich = vec![
         Value::Date(5),
-        to_value(&BigDecimal {
-            value: "1.50".to_owned(),
-        })
-        .expect("a BigDecimal is a value"),
+        to_value(&"1.50".parse::<BigDecimal>().expect("a decimal"))
+            .expect("a BigDecimal is a value"),
         to_value(&Color::Blue).expect("an enum is a value"),
         user("u", 1),
         Value::typed_list("[[int", vec![ints(&[1]), ints(&[2, 3])]),
@@ -898,9 +860,7 @@ fn time_and_numbers(r: &mut Runner) {
     }
     r.echo("Date.null", "echoDate", None::<Date>);
     for v in ["-12345.678900", "0", "1E+400", "1E-21"] {
-        let value = BigDecimal {
-            value: v.to_owned(),
-        };
+        let value: BigDecimal = v.parse().expect("a decimal");
         r.echo(&format!("BigDecimal.{v}"), "echoBigDecimal", Some(value));
     }
     r.echo("BigDecimal.null", "echoBigDecimal", None::<BigDecimal>);
@@ -908,7 +868,7 @@ fn time_and_numbers(r: &mut Runner) {
         r.echo(
             &format!("BigInteger.{v}"),
             "echoBigInteger",
-            Some(BigInteger::of(v)),
+            Some(BigInteger::from(v)),
         );
     }
     r.echo("BigInteger.null", "echoBigInteger", None::<BigInteger>);
