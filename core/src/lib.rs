@@ -116,9 +116,80 @@ pub mod __bench;
 
 /// The Hessian 2.0 codec, [`tether_hessian2`]: Dubbo's default body serialization.
 pub use tether_hessian2 as hessian2;
-/// Implements [`hessian2::JavaType`] for a struct standing for a Java class (see
-/// [`tether_hessian2::java_class!`]).
+/// Implements [`hessian2::JavaType`] and [`hessian2::JavaClass`] for a struct standing for
+/// a Java class (see [`tether_hessian2::java_class!`]); [`java`] also sets the serde name.
 pub use tether_hessian2::java_class;
+
+/// Names the Java class of a struct or enum in one place: serde writes it (the attribute adds
+/// `#[serde(rename = "<class>")]`), and tether reads it ([`hessian2::JavaType`] for method
+/// descriptors, [`hessian2::JavaClass`] for exceptions), as [`java_class!`] plus a serde
+/// rename would, without the two names drifting apart.
+///
+/// Place it above `#[derive(Serialize, Deserialize)]`:
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use tether_core::hessian2::{JavaClass, JavaType, Value, to_value};
+///
+/// #[tether_core::java("com.example.order.Order")]
+/// #[derive(Serialize, Deserialize, PartialEq, Debug)]
+/// struct Order {
+///     id: i64,
+///     status: Status,
+/// }
+///
+/// #[tether_core::java("com.example.order.Status")]
+/// #[derive(Serialize, Deserialize, PartialEq, Debug)]
+/// enum Status {
+///     #[serde(rename = "NEW")]
+///     New,
+/// }
+///
+/// let order = to_value(&Order { id: 7, status: Status::New })?;
+/// assert_eq!(order.class(), Some("com.example.order.Order"));
+/// assert_eq!(order.get("status").and_then(Value::class), Some("com.example.order.Status"));
+/// let mut descriptor = String::new();
+/// Order::descriptor(&mut descriptor);
+/// assert_eq!(descriptor, "Lcom/example/order/Order;");
+/// assert_eq!(Order::CLASS, "com.example.order.Order");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// A `#[serde(rename)]` naming another class is refused at compile time, and so is a name
+/// that is not a Java class name:
+///
+/// ```compile_fail
+/// #[tether_core::java("com.example.order.Order")]
+/// #[derive(serde::Serialize)]
+/// #[serde(rename = "com.example.order.OldOrder")]
+/// struct Order {
+///     id: i64,
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #[tether_core::java("com.example.order Order")]
+/// #[derive(serde::Serialize)]
+/// struct Order {
+///     id: i64,
+/// }
+/// ```
+///
+/// Without it (or [`java_class!`]), passing the type where tether needs its Java type is
+/// a compiler error that says what to add:
+///
+/// ```compile_fail
+/// #[derive(serde::Serialize)]
+/// struct Item {
+///     id: i64,
+/// }
+/// fn descriptor<T: tether_core::hessian2::JavaType>() {}
+/// descriptor::<Item>(); // error: `Item` has no Java type ... add `#[tether_core::java(...)]`
+/// ```
+///
+/// With only tether-hessian2 as a dependency, name its path:
+/// `#[tether_derive::java("org.acme.User", crate = tether_hessian2)]`.
+pub use tether_derive::java;
 
 pub use call::{CallbackExecutor, Completer, Completion, Inline};
 pub use config::{Config, Keepalive, Side};

@@ -22,9 +22,9 @@ use super::value::Value;
     message = "`{Self}` has no Java type",
     label = "the Java type of this is unknown",
     note = "for a struct or enum standing for a Java class, add \
-            `tether_hessian2::java_class!({Self} => \"org.acme.ClassName\");` \
-            (`tether_core::java_class!` re-exports it), with the class of its \
-            `#[serde(rename = \"org.acme.ClassName\")]`",
+            `#[tether_core::java(\"org.acme.ClassName\")]` above its `#[derive]` \
+            (it sets the serde name too), or `tether_core::java_class!({Self} => \
+            \"org.acme.ClassName\");` with the class of its serde rename",
     note = "a method's arguments are a tuple: one argument is `(value,)`"
 )]
 pub trait JavaType {
@@ -55,9 +55,9 @@ pub trait JavaType {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not name a Java class",
     label = "no Java class for this type",
-    note = "add `tether_hessian2::java_class!({Self} => \"org.acme.ClassName\");` \
-            (`tether_core::java_class!` re-exports it), with the class of its \
-            `#[serde(rename = \"org.acme.ClassName\")]`"
+    note = "add `#[tether_core::java(\"org.acme.ClassName\")]` above its `#[derive]` \
+            (it sets the serde name too), or `tether_core::java_class!({Self} => \
+            \"org.acme.ClassName\");` with the class of its serde rename"
 )]
 pub trait JavaClass: JavaType {
     /// The fully qualified Java class name, e.g. `org.acme.User`.

@@ -211,9 +211,10 @@ java_type_as!(ZonedDateTime => "java.time.ZonedDateTime");
 pub const TYPE_EXCEPTION: &str = "org.apache.dubbo.demo.TypeException";
 
 /// `org.apache.dubbo.demo.TypeException extends RuntimeException`: its own fields, its
-/// message and its cause (Java's `cause == this` back-reference is `None`).
+/// message and its cause (Java's `cause == this` back-reference is `None`), its class
+/// named once by `#[tether_core::java]`.
+#[tether_core::java("org.apache.dubbo.demo.TypeException")]
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
-#[serde(rename = "org.apache.dubbo.demo.TypeException")]
 pub struct TypeException {
     pub code: i32,
     pub detail: Option<String>,
@@ -221,8 +222,6 @@ pub struct TypeException {
     pub message: Option<String>,
     pub cause: Option<Box<JavaException>>,
 }
-
-tether_core::java_class!(TypeException => "org.apache.dubbo.demo.TypeException");
 
 /// A string with supplementary characters (surrogate pairs on the Java side) at both ends
 /// and inside.
