@@ -7,6 +7,10 @@
 //! `onthrow` listeners. A method is called synchronously ([`Method::call`]), asynchronously
 //! ([`Method::call_async`], a [`Completion`] returned at once, so many calls run in parallel
 //! with no extra threads), or one-way ([`Method::oneway`], Dubbo's `return=false`).
+//!
+//! A method that throws fails with [`RpcError::Business`]; [`RpcError::business_as`]
+//! decodes the exception into your own struct for its Java class (see
+//! [`JavaException`](crate::message::JavaException#your-own-exception-classes)).
 
 mod callback;
 mod filter;

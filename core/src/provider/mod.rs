@@ -8,6 +8,12 @@
 //! [`Dispatch`] policy says. Failures become the status Java would send: 40 for undecodable
 //! requests, 70 for unknown services or methods, a bad token, or a handler that failed
 //! outside the method (a panic), 31 for a request whose caller had given up before dispatch.
+//!
+//! A handler throws a Java exception by returning `Err(JavaException)`; one of your own
+//! exception classes, with its fields, is [`JavaException::from_typed`] of your struct
+//! (see [`JavaException`](crate::message::JavaException#your-own-exception-classes)).
+//!
+//! [`JavaException::from_typed`]: crate::message::JavaException::from_typed
 
 use std::fmt;
 use std::sync::Arc;
