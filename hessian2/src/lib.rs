@@ -121,7 +121,10 @@
 //!
 //! [`JavaType`] gives a Rust type's JVM descriptor (`i32` → `I`, `String` →
 //! `Ljava/lang/String;`, `Option<i32>` → `Ljava/lang/Integer;`) and the type name Java gives
-//! arrays of it; implement it for your structs with [`java_class!`]. [`descriptors`],
+//! arrays of it; implement it for your structs with [`java_class!`], which also implements
+//! [`JavaClass`] (the class name, for exceptions). The attribute
+//! `#[tether_core::java("org.acme.User")]` (crate `tether-derive`) names the class once for
+//! both serde and these traits. [`descriptors`],
 //! [`count_parameters`] and [`java_type_name`] read descriptor strings such as
 //! `"Ljava/lang/String;[II"`, as RPC frameworks name method parameters.
 //!

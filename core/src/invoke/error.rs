@@ -94,13 +94,12 @@ impl RpcError {
     /// ```
     /// # use tether_core::consumer::RpcError;
     /// # use tether_core::message::JavaException;
+    /// #[tether_core::java("com.example.order.OrderNotFound")]
     /// #[derive(serde::Serialize, serde::Deserialize, Debug)]
-    /// #[serde(rename = "com.example.order.OrderNotFound")]
     /// struct OrderNotFound {
     ///     #[serde(rename = "orderId")]
     ///     order_id: i64,
     /// }
-    /// tether_core::java_class!(OrderNotFound => "com.example.order.OrderNotFound");
     ///
     /// # let thrown = JavaException::from_typed(&OrderNotFound { order_id: 7 })?;
     /// # let error = RpcError::Business(thrown);

@@ -65,9 +65,9 @@ pub fn attachments_supported(request_dubbo_version: &str) -> bool {
 ///
 /// # Your own exception classes
 ///
-/// A Java exception class with fields of its own is a Rust struct named after it (serde
-/// name and [`java_class!`](crate::java_class)); Throwable's message is its field
-/// `detailMessage`. A consumer decodes a received exception into it with
+/// A Java exception class with fields of its own is a Rust struct named after it
+/// ([`#[java]`](crate::java), or a serde rename plus [`java_class!`](crate::java_class));
+/// Throwable's message is its field `detailMessage`. A consumer decodes a received exception into it with
 /// [`downcast`](Self::downcast) (or [`RpcError::business_as`](crate::consumer::RpcError::business_as)),
 /// a provider throws one with [`from_typed`](Self::from_typed):
 ///
@@ -75,8 +75,8 @@ pub fn attachments_supported(request_dubbo_version: &str) -> bool {
 /// use serde::{Deserialize, Serialize};
 /// use tether_core::message::JavaException;
 ///
+/// #[tether_core::java("com.example.order.OrderNotFound")]
 /// #[derive(Serialize, Deserialize, PartialEq, Debug)]
-/// #[serde(rename = "com.example.order.OrderNotFound")]
 /// struct OrderNotFound {
 ///     #[serde(rename = "orderId")]
 ///     order_id: i64,
@@ -85,7 +85,6 @@ pub fn attachments_supported(request_dubbo_version: &str) -> bool {
 ///     // Optional: Java's cause, `None` when there is none.
 ///     cause: Option<Box<JavaException>>,
 /// }
-/// tether_core::java_class!(OrderNotFound => "com.example.order.OrderNotFound");
 ///
 /// // Provider: throw it (a handler returns `Err(thrown)`).
 /// let not_found = OrderNotFound { order_id: 7, message: Some("no order 7".into()), cause: None };
@@ -106,7 +105,9 @@ pub fn attachments_supported(request_dubbo_version: &str) -> bool {
 /// `Throwable` keeps `cause == this` until a cause is set): that decodes as `None` in an
 /// `Option` field, is skipped by a struct without a `cause` field, and is a
 /// [`Value::Ref`] in [`fields`](Self::fields). A real cause decodes into a
-/// `JavaException` (as above) or into a struct of your own.
+/// `JavaException` (as above) or into a struct of your own. To send a cause, make it a
+/// `JavaException` (`from_typed` of your cause type, or [`new`](Self::new)): that writes
+/// Throwable's fields, which Java expects of every exception.
 #[derive(Clone, PartialEq, Debug)]
 pub struct JavaException {
     /// The Java class, e.g. `java.lang.RuntimeException`.
