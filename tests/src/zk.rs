@@ -193,6 +193,56 @@ impl ZooKeeper {
         Ok(answer)
     }
 
+    /// Runs one command of ZooKeeper's own command-line client (`ZooKeeperMain`: `ls /path`,
+    /// `create /path`, `delete /path`, `stat /path`...) against it and returns its stdout:
+    /// an independent view of the tree and a way to write nodes no Dubbo peer would.
+    pub fn cli(&self, command: &[&str]) -> io::Result<String> {
+        let classpath = classpath().ok_or_else(|| io::Error::other("no zookeeper jar"))?;
+        let output = Command::new("java")
+            .args([
+                "-Xmx64m",
+                "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC",
+                "-cp",
+            ])
+            .arg(classpath)
+            .arg("org.apache.zookeeper.ZooKeeperMain")
+            .args(["-server", &self.connect_string()])
+            .args(command)
+            .stdin(Stdio::null())
+            .output()?;
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        if !output.status.success() {
+            return Err(io::Error::other(format!(
+                "zkCli {command:?}: {} {stdout} {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            )));
+        }
+        Ok(stdout)
+    }
+
+    /// The children of `path` (`ls`), sorted; empty if it does not exist.
+    pub fn children(&self, path: &str) -> io::Result<Vec<String>> {
+        let out = self.cli(&["ls", path])?;
+        // The last line that looks like `[a, b]` is the answer.
+        let Some(list) = out
+            .lines()
+            .rev()
+            .find(|l| l.starts_with('[') && l.ends_with(']'))
+        else {
+            return Ok(Vec::new());
+        };
+        let inner = &list[1..list.len() - 1];
+        let mut children: Vec<String> = inner
+            .split(", ")
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect();
+        children.sort();
+        Ok(children)
+    }
+
     /// Kills the server (`SIGKILL`, by its PID) and reaps it; its data stays for
     /// [`restart`](Self::restart).
     pub fn stop(&mut self) {
