@@ -166,6 +166,13 @@ fn a_java_33_consumer_finds_and_calls_a_tether_provider_through_zookeeper() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+    // Does Java complain about tether's non-numeric `release`?
+    for line in stderr
+        .lines()
+        .filter(|l| l.contains("tether-0.1.0") || l.contains("getIntVersion"))
+    {
+        println!("RegistryConsumer said about tether's release: {line}");
+    }
     let results: Vec<&str> = stdout
         .lines()
         .filter_map(|l| l.strip_prefix("RESULT "))
@@ -277,5 +284,111 @@ fn a_tether_subscription_delivers_a_java_33_provider_registered_in_zookeeper() {
     println!(
         "killed JavaProvider unlisted after {:?} (its session timing out: the test server caps sessions at 10 s)",
         started.elapsed()
+    );
+}
+
+/// Runs `RegistryConsumer` for `calls` `threadName()` calls with JVM `options`; returns how
+/// many calls Java's provider (its threads are `DubboServerHandler-<ip>:<port>-thread-<n>`)
+/// and tether's answered.
+fn calls_by_provider(
+    out: &Path,
+    zk: &ZooKeeper,
+    options: &[&str],
+    calls: usize,
+) -> std::collections::BTreeMap<&'static str, usize> {
+    let started = Instant::now();
+    let output = java(
+        out,
+        options,
+        "RegistryConsumer",
+        &[
+            &zk.registry_url(),
+            "mixed",
+            &calls.to_string(),
+            "threadName",
+        ],
+    )
+    .stdin(Stdio::null())
+    .output()
+    .expect("java runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!(
+        "RegistryConsumer {options:?} ({:?}, {}): {} lines",
+        started.elapsed(),
+        output.status,
+        stdout.lines().count()
+    );
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut by_provider = std::collections::BTreeMap::new();
+    for line in stdout.lines().filter(|l| l.starts_with("RESULT ")) {
+        let who = if line.contains("DubboServerHandler") {
+            "java"
+        } else {
+            "tether"
+        };
+        *by_provider.entry(who).or_default() += 1;
+    }
+    assert_eq!(by_provider.values().sum::<usize>(), calls, "{stdout}");
+    by_provider
+}
+
+/// ESTATE.md §1.6's trap, checked: a Java 3.3 provider registered with Dubbo's defaults
+/// (interface and application level) and a tether provider registered at interface level
+/// only, behind one Java 3.3 consumer.
+#[test]
+fn mixed_java_and_tether_providers_behind_one_java_33_consumer() {
+    let Some(out) = built() else { return };
+    let _serial = serial();
+    let zk = ZooKeeper::start().expect("zookeeper starts");
+    let registry_option = format!("-Dinterop.registry={}", zk.registry_url());
+    let java_provider = PeerProcess::spawn(
+        "java-provider-zk",
+        java(out, &[&registry_option], "JavaProvider", &["0"]),
+        Duration::from_secs(120),
+    );
+    let exec = ThreadPool::new();
+    let fixture = provider(&exec);
+    let registry = registry(&zk, &exec);
+    let url = ProviderSpec::new(IFACE, "127.0.0.1", fixture.addr().port())
+        .application("tether-interop-provider")
+        .methods(METHODS.iter().copied())
+        .version("1.0.0")
+        .to_url(now_ms())
+        .unwrap();
+    registry.register(&url).wait().expect("registers");
+    let consumer = ConsumerSpec::new(IFACE, "127.0.0.1")
+        .version("1.0.0")
+        .to_url(now_ms())
+        .unwrap();
+    assert_eq!(registry.lookup(&consumer).wait().unwrap().len(), 2);
+    let (java_port, tether_port) = (java_provider.addr.port(), fixture.addr().port());
+    println!("java provider :{java_port}, tether provider :{tether_port}");
+
+    let default = calls_by_provider(out, &zk, &[], 30);
+    println!("default settings (APPLICATION_FIRST): calls answered by {default:?}");
+    let forced = calls_by_provider(
+        out,
+        &zk,
+        &["-Ddubbo.application.migration.step=FORCE_INTERFACE"],
+        30,
+    );
+    println!("FORCE_INTERFACE: calls answered by {forced:?}");
+    // The trap: with the default migration step the consumer follows the application-level
+    // list (Java's provider only) and never calls the interface-only tether provider.
+    assert_eq!(
+        default.get("tether"),
+        None,
+        "a default Java 3.3 consumer reached the interface-only tether provider: ESTATE.md \
+         §1.6 is wrong here, fix docs/registry.md"
+    );
+    assert_eq!(default.get("java"), Some(&30));
+    // The workaround: interface-level discovery spreads the calls over both.
+    assert!(
+        forced.get("tether").is_some_and(|n| *n > 0) && forced.get("java").is_some_and(|n| *n > 0),
+        "{forced:?}"
     );
 }

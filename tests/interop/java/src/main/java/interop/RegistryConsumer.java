@@ -12,8 +12,9 @@ import org.apache.dubbo.demo.DemoService;
  * there, with Dubbo's default settings (check=true, 3.3's APPLICATION_FIRST migration), and
  * calls {@code sayHello(NAME)}.
  *
- * <p>usage: RegistryConsumer REGISTRY NAME [CALLS], e.g. {@code zookeeper://127.0.0.1:2181 tether}.
- * Prints {@code RESULT <answer>} per call, then exits 0; a failure prints
+ * <p>usage: RegistryConsumer REGISTRY NAME [CALLS [METHOD]], e.g.
+ * {@code zookeeper://127.0.0.1:2181 tether}; METHOD is {@code sayHello} (NAME's greeting, the
+ * default) or {@code threadName}. Prints {@code RESULT <answer>} per call, then exits 0; a failure prints
  * {@code FAIL <reason>} and exits 1.
  */
 public final class RegistryConsumer {
@@ -21,11 +22,12 @@ public final class RegistryConsumer {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
-            System.err.println("usage: RegistryConsumer REGISTRY NAME [CALLS]");
+            System.err.println("usage: RegistryConsumer REGISTRY NAME [CALLS [sayHello|threadName]]");
             System.exit(2);
         }
         Loopback.pin();
         int calls = args.length > 2 ? Integer.parseInt(args[2]) : 1;
+        String method = args.length > 3 ? args[3] : "sayHello";
         try {
             ReferenceConfig<DemoService> ref = new ReferenceConfig<>();
             ref.setInterface(DemoService.class);
@@ -42,7 +44,10 @@ public final class RegistryConsumer {
                     + ") through " + args[0]);
             DemoService demo = ref.get();
             for (int i = 0; i < calls; i++) {
-                System.out.println("RESULT " + demo.sayHello(args[1]));
+                // threadName() tells the providers apart: Java's answers a
+                // "DubboServerHandler-<ip>:<port>-thread-<n>", tether's its own thread's name.
+                String answer = "threadName".equals(method) ? demo.threadName() : demo.sayHello(args[1]);
+                System.out.println("RESULT " + answer);
                 System.out.flush();
             }
         } catch (Throwable t) {
