@@ -1,12 +1,14 @@
-//! Java Dubbo 3.3 and tether meeting through a real ZooKeeper (issue 14), interface level:
+//! Java Dubbo and tether meeting through a real ZooKeeper (issue 14), interface level:
 //!
-//! - `RegistryConsumer` (Java, told only `zookeeper://127.0.0.1:<port>`, Dubbo's defaults)
-//!   finds and calls a tether provider that registered itself with
+//! - `RegistryConsumer` (Java 3.3 and 2.7, told only `zookeeper://127.0.0.1:<port>`, Dubbo's
+//!   defaults) finds and calls a tether provider that registered itself with
 //!   `tether-registry-zookeeper`;
-//! - `JavaProvider -Dinterop.registry=zookeeper://...` registers with Dubbo's defaults, and a
-//!   tether subscription delivers its URL.
+//! - `JavaProvider -Dinterop.registry=zookeeper://...` (3.3) registers with Dubbo's
+//!   defaults, and a tether subscription delivers its URL;
+//! - a Java 3.3 provider and a tether provider behind one Java 3.3 consumer (ESTATE.md
+//!   §1.6's trap).
 //!
-//! Needs Java 17, Maven (the peers are built by `tests/interop/java/build.sh 3.3`) and
+//! Needs Java 17, Maven (the peers are built by `tests/interop/java/build.sh`) and
 //! Debian's `zookeeper` package: without them the tests say SKIPPED and pass, except under
 //! `CI=true`, where they fail.
 
@@ -57,7 +59,7 @@ fn java_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/java")
 }
 
-/// The 3.3 peers' build, once per test binary; `None` (skipped) without Java, Maven or
+/// The 3.3 and 2.7 peers' build, once per test binary; `None` (skipped) without Java, Maven or
 /// ZooKeeper.
 fn built() -> Option<&'static Path> {
     static OUT: OnceLock<Option<PathBuf>> = OnceLock::new();
@@ -77,7 +79,7 @@ fn built() -> Option<&'static Path> {
             });
         let status = Command::new("bash")
             .arg(java_dir().join("build.sh"))
-            .arg("3.3")
+            .args(["3.3", "2.7"])
             .env("INTEROP_JAVA_OUT", &out)
             .status()
             .expect("bash runs tests/interop/java/build.sh");
@@ -93,10 +95,10 @@ fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn java(out: &Path, options: &[&str], class: &str, args: &[&str]) -> Command {
+fn java(out: &Path, line: &str, options: &[&str], class: &str, args: &[&str]) -> Command {
     let mut command = Command::new("java");
     command
-        .arg(format!("@{}", out.join("3.3").join("java.args").display()))
+        .arg(format!("@{}", out.join(line).join("java.args").display()))
         .args(options)
         .arg(format!("interop.{class}"))
         .args(args)
@@ -122,6 +124,15 @@ fn registry(zk: &ZooKeeper, exec: &dyn Executor) -> ZookeeperRegistry {
 
 #[test]
 fn a_java_33_consumer_finds_and_calls_a_tether_provider_through_zookeeper() {
+    java_consumer_finds_a_tether_provider("3.3");
+}
+
+#[test]
+fn a_java_27_consumer_finds_and_calls_a_tether_provider_through_zookeeper() {
+    java_consumer_finds_a_tether_provider("2.7");
+}
+
+fn java_consumer_finds_a_tether_provider(line: &str) {
     let Some(out) = built() else { return };
     let _serial = serial();
     let zk = ZooKeeper::start().expect("zookeeper starts");
@@ -143,6 +154,7 @@ fn a_java_33_consumer_finds_and_calls_a_tether_provider_through_zookeeper() {
     let started = Instant::now();
     let output = java(
         out,
+        line,
         &[],
         "RegistryConsumer",
         &[&zk.registry_url(), "registry", "3"],
@@ -153,7 +165,7 @@ fn a_java_33_consumer_finds_and_calls_a_tether_provider_through_zookeeper() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!(
-        "RegistryConsumer ({:?}, {}):\n{stdout}\n--- stderr (last 40 lines) ---\n{}",
+        "RegistryConsumer {line} ({:?}, {}):\n{stdout}\n--- stderr (last 40 lines) ---\n{}",
         started.elapsed(),
         output.status,
         stderr
@@ -208,7 +220,7 @@ fn a_tether_subscription_delivers_a_java_33_provider_registered_in_zookeeper() {
     let started = Instant::now();
     let java_provider = PeerProcess::spawn(
         "java-provider-zk",
-        java(out, &[&registry_option], "JavaProvider", &["0"]),
+        java(out, "3.3", &[&registry_option], "JavaProvider", &["0"]),
         Duration::from_secs(120),
     );
     println!("JavaProvider up in {:?}", started.elapsed());
@@ -299,6 +311,7 @@ fn calls_by_provider(
     let started = Instant::now();
     let output = java(
         out,
+        "3.3",
         options,
         "RegistryConsumer",
         &[
@@ -347,7 +360,7 @@ fn mixed_java_and_tether_providers_behind_one_java_33_consumer() {
     let registry_option = format!("-Dinterop.registry={}", zk.registry_url());
     let java_provider = PeerProcess::spawn(
         "java-provider-zk",
-        java(out, &[&registry_option], "JavaProvider", &["0"]),
+        java(out, "3.3", &[&registry_option], "JavaProvider", &["0"]),
         Duration::from_secs(120),
     );
     let exec = ThreadPool::new();
