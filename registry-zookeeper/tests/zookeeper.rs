@@ -314,3 +314,64 @@ fn the_registry_runs_on_tokio_and_smol_spawners() {
     drop(stop);
     runner.join().unwrap().ok();
 }
+
+#[test]
+fn a_server_restart_within_the_session_keeps_lists_nodes_and_watches() {
+    if !zookeeper_present("zookeeper registry across a server restart") {
+        return;
+    }
+    let mut zk = ZooKeeper::start().expect("zookeeper starts");
+    let connect_long = |zk: &ZooKeeper| {
+        let config = ZookeeperConfig::new(zk.connect_string())
+            .session_timeout(Duration::from_secs(10))
+            .retry(Duration::from_millis(200));
+        ZookeeperRegistry::connect(config, pool())
+            .wait_timeout(Duration::from_secs(20))
+            .expect("connects in time")
+            .expect("connects")
+    };
+    let providers = connect_long(&zk);
+    let consumers = connect_long(&zk);
+    let a = provider(20880);
+    providers.register(&a).wait().unwrap();
+    let seen = Seen::default();
+    let consumer = ConsumerSpec::new(IFACE, "127.0.0.1")
+        .version("1.0.0")
+        .to_url(1)
+        .unwrap();
+    consumers
+        .subscribe(&consumer, seen.listener())
+        .wait()
+        .unwrap();
+    seen.wait_for("provider listed", |l| providers_of(l).len() == 1);
+    let mark = seen.len();
+
+    // Connection loss: the server goes away and comes back with its data and sessions.
+    let started = Instant::now();
+    zk.restart().expect("zookeeper restarts");
+    println!("server restarted in {:?}", started.elapsed());
+    // Registering while the clients reconnect may fail (connection loss): retry.
+    let b = provider(20881);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match providers.register(&b).wait() {
+            Ok(()) => break,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "register after restart: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+    seen.wait_for("watch survived the restart", |l| providers_of(l).len() == 2);
+    println!(
+        "second provider notified {:?} after the restart began",
+        started.elapsed()
+    );
+    let history = seen.0.lock().clone();
+    assert!(
+        history[mark..].iter().all(|l| !providers_of(l).is_empty()),
+        "the provider list was never emptied: {history:#?}"
+    );
+    assert_eq!(providers.stats().sessions, 1, "same session");
+    assert_eq!(consumers.stats().sessions, 1, "same session");
+}

@@ -266,6 +266,17 @@ fn a_tether_subscription_delivers_a_java_33_provider_registered_in_zookeeper() {
             zk.children(path).unwrap_or_default()
         );
     }
+    // Node data: Curator's default, the local address (nobody reads it).
+    let providers_path = format!("/dubbo/{IFACE}/providers");
+    if let Some(child) = zk.children(&providers_path).unwrap().first() {
+        let got = zk
+            .cli(&["get", &format!("{providers_path}/{child}")])
+            .unwrap();
+        println!(
+            "Java provider node data: {:?}",
+            got.lines().rev().find(|l| !l.trim().is_empty())
+        );
+    }
     assert_eq!(provider_url.port(), java_provider.addr.port());
     assert_eq!(provider_url.host(), "127.0.0.1");
     assert_eq!(provider_url.interface(), IFACE);
