@@ -26,7 +26,9 @@
 //! the session's ephemeral nodes and the client is dead. This registry then connects a new
 //! session (retrying every [`ZookeeperConfig::retry`]), re-creates every node it registered
 //! (deleting a stale one first) and re-reads and re-watches every subscription, notifying
-//! the listeners of the lists as they are now (Java's `FailbackRegistry.recover`).
+//! the listeners of the lists as they are now (Java's `FailbackRegistry.recover`). A
+//! registration that fails for want of a connection fails its completion but is retried in
+//! the background until it succeeds or is unregistered (Java's failback).
 //!
 //! # Runtimes
 //! The client is `zookeeper-client` with no runtime feature. Its sockets and timers run on
@@ -283,28 +285,6 @@ impl ZookeeperRegistry {
         drop(client);
     }
 
-    /// Expires the current ZooKeeper session the way a test can: a second client joins the
-    /// session with its id and password, then closes it. The server deletes the session's
-    /// ephemeral nodes and tells the registry's client that it expired.
-    #[cfg(feature = "__test")]
-    #[doc(hidden)]
-    pub fn __expire_session(&self) -> Completion<RegistryResult<()>> {
-        self.run(|inner| {
-            Box::pin(async move {
-                let (client, _) = inner.client()?;
-                let session = client.session().clone();
-                let twin = Client::connector()
-                    .with_session(session)
-                    .connect(&inner.config.address)
-                    .await
-                    .map_err(|e| unavailable(&e))?;
-                // Dropping the only client of a session that is not detached closes it.
-                drop(twin);
-                Ok(())
-            })
-        })
-    }
-
     fn run<T: Send + 'static>(
         &self,
         op: impl FnOnce(Arc<Inner>) -> Pin<Box<dyn Future<Output = RegistryResult<T>> + Send>>,
@@ -342,8 +322,21 @@ impl Registry for ZookeeperRegistry {
                     .lock()
                     .registered
                     .insert(path.clone(), url.clone());
-                let (client, _) = inner.client()?;
-                create_node(&client, &path, &url).await
+                let (client, generation) = inner.client()?;
+                match create_node(&client, &path, &url).await {
+                    Ok(()) => Ok(()),
+                    Err(e @ RegistryError::Unavailable(_)) => {
+                        // Failback, as Java's FailbackRegistry: keep trying while it is
+                        // still wanted (a new session re-creates it anyway).
+                        let task = keep_registered(inner.clone(), client, generation, path, url);
+                        spawn(&inner.spawner, task);
+                        Err(e)
+                    }
+                    Err(e) => {
+                        inner.state.lock().registered.remove(&path);
+                        Err(e)
+                    }
+                }
             })
         })
     }
@@ -655,19 +648,8 @@ async fn supervise(
             (registered, subscriptions)
         };
         for (path, url) in registered {
-            let (inner, client) = (inner.clone(), client.clone());
-            spawn(&inner.spawner.clone(), async move {
-                while inner.is_current(generation) {
-                    // Still wanted? (Unregistered meanwhile: leave it.)
-                    if !inner.state.lock().registered.contains_key(&path) {
-                        return;
-                    }
-                    if create_node(&client, &path, &url).await.is_ok() {
-                        return;
-                    }
-                    async_io::Timer::after(inner.config.retry).await;
-                }
-            });
+            let task = keep_registered(inner.clone(), client.clone(), generation, path, url);
+            spawn(&inner.spawner, task);
         }
         for subscription in subscriptions {
             let (inner, client) = (inner.clone(), client.clone());
@@ -683,6 +665,23 @@ async fn supervise(
                 }
             });
         }
+    }
+}
+
+/// Creates `url`'s node with `client` (of session `generation`), retrying every
+/// [`ZookeeperConfig::retry`], until it exists, the URL is unregistered, or the session ends.
+async fn keep_registered(
+    inner: Arc<Inner>,
+    client: Client,
+    generation: u64,
+    path: String,
+    url: Url,
+) {
+    while inner.is_current(generation) && inner.state.lock().registered.contains_key(&path) {
+        if create_node(&client, &path, &url).await.is_ok() {
+            return;
+        }
+        async_io::Timer::after(inner.config.retry).await;
     }
 }
 

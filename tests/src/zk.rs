@@ -66,15 +66,22 @@ pub struct ZooKeeper {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
+    /// The longest session it grants (`maxSessionTimeout`).
+    max_session: Duration,
 }
 
 impl ZooKeeper {
     /// Starts a server on a free loopback port and waits until it serves requests.
     ///
     /// Its tick is 500 ms, so sessions may be as short as 1 s (`minSessionTimeout` = 2
-    /// ticks); they are at most 10 s (Dubbo asks for 60 s), so that the nodes of a killed
-    /// peer go within 10 s.
+    /// ticks) and at most 60 s (Dubbo's default ask).
     pub fn start() -> io::Result<Self> {
+        Self::start_with_max_session(Duration::from_secs(60))
+    }
+
+    /// [`start`](Self::start), granting sessions of at most `max_session`: the nodes of a
+    /// killed peer go after that long.
+    pub fn start_with_max_session(max_session: Duration) -> io::Result<Self> {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
             "tether-zk-{}-{}",
@@ -87,6 +94,7 @@ impl ZooKeeper {
             child: None,
             port: 0,
             dir,
+            max_session,
         };
         // The free port may be taken between probing and binding: try a few.
         let mut last = None;
@@ -113,11 +121,12 @@ impl ZooKeeper {
                  clientPort={port}\n\
                  clientPortAddress=127.0.0.1\n\
                  maxClientCnxns=0\n\
-                 maxSessionTimeout=10000\n\
+                 maxSessionTimeout={max_session}\n\
                  admin.enableServer=false\n\
                  4lw.commands.whitelist=ruok,srvr,cons,dump\n",
                 data = self.dir.join("data").display(),
                 port = self.port,
+                max_session = self.max_session.as_millis(),
             ),
         )?;
         let log = fs::File::create(self.dir.join("server.log"))?;

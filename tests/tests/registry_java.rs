@@ -215,7 +215,8 @@ fn java_consumer_finds_a_tether_provider(line: &str) {
 fn a_tether_subscription_delivers_a_java_33_provider_registered_in_zookeeper() {
     let Some(out) = built() else { return };
     let _serial = serial();
-    let zk = ZooKeeper::start().expect("zookeeper starts");
+    // Sessions of at most 10 s: the killed provider's node goes within 10 s.
+    let zk = ZooKeeper::start_with_max_session(Duration::from_secs(10)).expect("zookeeper starts");
     let registry_option = format!("-Dinterop.registry={}", zk.registry_url());
     let started = Instant::now();
     let java_provider = PeerProcess::spawn(
