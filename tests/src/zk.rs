@@ -1,9 +1,11 @@
 //! [`ZooKeeper`]: a standalone ZooKeeper server for tests, from Debian's `zookeeper` package
-//! (3.8; `.ci/run` installs it). Each server runs `ZooKeeperServerMain` in a `java` child
-//! process on a free loopback port with a private config and data directory under the
+//! (3.8; `.ci/run` installs it). Each server runs `ZooKeeperServerMain` in a `java`
+//! process (under a small `sh` that kills it when this process goes) on a free loopback port with a private config and data directory under the
 //! system temp dir, and answers the `srvr` four-letter word with its mode (it serves) before [`ZooKeeper::start`]
 //! returns. Dropping it kills the process by its PID, reaps it and removes the directory:
-//! no system service, nothing left behind.
+//! no system service, nothing left behind. A test process killed before it could drop its
+//! servers takes them with it (their shell notices), and the next start removes their
+//! directories.
 //!
 //! The server's classpath is `/usr/share/java/zookeeper.jar` (its manifest names the
 //! dependency jars Debian installs beside it) or `$TETHER_ZOOKEEPER_CLASSPATH`.
@@ -83,6 +85,7 @@ impl ZooKeeper {
     /// killed peer go after that long.
     pub fn start_with_max_session(max_session: Duration) -> io::Result<Self> {
         static SEQ: AtomicU32 = AtomicU32::new(0);
+        remove_stale_dirs();
         let dir = std::env::temp_dir().join(format!(
             "tether-zk-{}-{}",
             std::process::id(),
@@ -130,14 +133,25 @@ impl ZooKeeper {
             ),
         )?;
         let log = fs::File::create(self.dir.join("server.log"))?;
-        let child = Command::new("java")
+        // A shell stands between this process and the server: it runs java, exits when java
+        // does, and kills java (by its PID) as soon as its stdin closes. Its stdin is a pipe
+        // from this process, so the server goes with this process even when Drop never
+        // runs (a test binary killed by a timeout leaves no server behind).
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(
+                "exec 3<&0; \"$@\" </dev/null & pid=$!; \
+                 (read _ <&3; kill -9 $pid 2>/dev/null) & wait $pid",
+            )
+            .arg("zookeeper-server")
+            .arg("java")
             .args(["-Xmx128m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"])
             .arg("-Dzookeeper.admin.enableServer=false")
             .arg("-cp")
             .arg(classpath)
             .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
             .arg(&config)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()?;
@@ -187,7 +201,7 @@ impl ZooKeeper {
         format!("zookeeper://127.0.0.1:{}", self.port)
     }
 
-    /// Its process id, while it runs.
+    /// The process id of the shell that runs it (and reaps it before exiting), while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
@@ -253,11 +267,12 @@ impl ZooKeeper {
         Ok(children)
     }
 
-    /// Kills the server (`SIGKILL`, by its PID) and reaps it; its data stays for
+    /// Kills the server (`SIGKILL`, by its PID, from the shell that started it: closing the
+    /// shell's stdin tells it to) and reaps it; its data stays for
     /// [`restart`](Self::restart).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
+            drop(child.stdin.take());
             let _ = child.wait();
         }
     }
@@ -281,6 +296,26 @@ impl Drop for ZooKeeper {
     fn drop(&mut self) {
         self.stop();
         let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Removes the directories of servers whose test process died without dropping them (their
+/// servers died with it: see [`ZooKeeper::start`]'s shell).
+fn remove_stale_dirs() {
+    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("tether-zk-")) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next() else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
     }
 }
 
