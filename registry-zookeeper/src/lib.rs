@@ -195,7 +195,8 @@ struct Inner {
 }
 
 struct State {
-    /// The current session's client; `None` once closed. Only operations under way hold a
+    /// The current session's client; `None` before the first session
+    /// ([`ZookeeperRegistry::start`]) and once closed. Only operations under way hold a
     /// clone (a session closes when its last client is dropped).
     client: Option<Client>,
     /// Bumped with every new session: tasks of an older one stop.
@@ -244,7 +245,7 @@ impl ZookeeperRegistry {
                         notifications: AtomicU64::new(0),
                     });
                     let supervised = inner.clone();
-                    spawn(&inner.spawner, supervise(supervised, watcher, 1));
+                    spawn(&inner.spawner, supervise(supervised, Some(watcher), 1));
                     Ok(ZookeeperRegistry { inner })
                 }
                 Err(e) => Err(unavailable(&e)),
@@ -252,6 +253,32 @@ impl ZookeeperRegistry {
             completer.complete(result, &Inline);
         });
         completion
+    }
+
+    /// A registry that connects in the background, retrying every
+    /// [`ZookeeperConfig::retry`] until ZooKeeper answers: for a provider that must serve
+    /// while ZooKeeper is down. Until then [`register`](Registry::register) fails with
+    /// [`RegistryError::Unavailable`] but keeps the URL, and
+    /// [`subscribe`](Registry::subscribe) succeeds without a notification; the first session
+    /// creates every kept URL's node and follows every subscription.
+    pub fn start(config: ZookeeperConfig, spawner: Arc<dyn Spawner>) -> ZookeeperRegistry {
+        let inner = Arc::new(Inner {
+            config,
+            spawner,
+            state: Mutex::new(State {
+                client: None,
+                generation: 0,
+                registered: HashMap::new(),
+                subscriptions: HashMap::new(),
+                next_id: 1,
+            }),
+            closed: AtomicBool::new(false),
+            sessions: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
+            notifications: AtomicU64::new(0),
+        });
+        spawn(&inner.spawner, supervise(inner.clone(), None, 0));
+        ZookeeperRegistry { inner }
     }
 
     /// Its counters.
@@ -376,13 +403,21 @@ impl Registry for ZookeeperRegistry {
                     notifying: Mutex::new(()),
                     active: AtomicBool::new(true),
                 });
-                let (client, generation) = inner.client()?;
                 let id = {
                     let mut state = inner.state.lock();
                     let id = SubscriptionId(state.next_id);
                     state.next_id += 1;
                     state.subscriptions.insert(id, subscription.clone());
                     id
+                };
+                let (client, generation) = match inner.client() {
+                    Ok(current) => current,
+                    // Followed when the first session comes (`start`).
+                    Err(RegistryError::Unavailable(_)) => return Ok(id),
+                    Err(e) => {
+                        inner.state.lock().subscriptions.remove(&id);
+                        return Err(e);
+                    }
                 };
                 let result = follow(&inner, &subscription, &client, generation).await;
                 if result.is_err() {
@@ -496,10 +531,11 @@ impl Inner {
     fn client(&self) -> RegistryResult<(Client, u64)> {
         let state = self.state.lock();
         match &state.client {
-            Some(client) if !self.closed.load(Ordering::SeqCst) => {
-                Ok((client.clone(), state.generation))
-            }
-            _ => Err(RegistryError::Closed),
+            _ if self.closed.load(Ordering::SeqCst) => Err(RegistryError::Closed),
+            Some(client) => Ok((client.clone(), state.generation)),
+            None => Err(RegistryError::Unavailable(
+                "no zookeeper session yet".into(),
+            )),
         }
     }
 }
@@ -605,18 +641,20 @@ async fn watch_loop(
 /// re-creates the registered nodes and re-follows every subscription.
 async fn supervise(
     inner: Arc<Inner>,
-    mut watcher: zookeeper_client::StateWatcher,
+    mut watcher: Option<zookeeper_client::StateWatcher>,
     mut generation: u64,
 ) {
     loop {
-        let state = watcher.changed().await;
-        if inner.closed.load(Ordering::SeqCst) {
-            return;
+        if let Some(watcher) = &mut watcher {
+            let state = watcher.changed().await;
+            if inner.closed.load(Ordering::SeqCst) {
+                return;
+            }
+            if !state.is_terminated() {
+                continue;
+            }
         }
-        if !state.is_terminated() {
-            continue;
-        }
-        // The session is gone (expired, closed, auth failed): a new one.
+        // No session yet, or it is gone (expired, closed, auth failed): a new one.
         let client = loop {
             if inner.closed.load(Ordering::SeqCst) {
                 return;
@@ -628,13 +666,13 @@ async fn supervise(
                 }
             }
         };
-        watcher = client.state_watcher();
+        watcher = Some(client.state_watcher());
         generation += 1;
         inner.sessions.fetch_add(1, Ordering::Relaxed);
         let (registered, subscriptions) = {
             let mut state = inner.state.lock();
-            if state.client.is_none() {
-                return; // closed meanwhile
+            if inner.closed.load(Ordering::SeqCst) {
+                return;
             }
             state.client = Some(client.clone());
             state.generation = generation;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use tether_core::Spawner;
-use tether_core::registry::{ConsumerSpec, ProviderSpec, Registry};
+use tether_core::registry::{ConsumerSpec, ProviderSpec, Registry, RegistryError};
 use tether_core::url::Url;
 use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
 use tether_tests::zk::{ZooKeeper, zookeeper_present};
@@ -380,4 +380,48 @@ fn a_server_restart_within_the_session_keeps_lists_nodes_and_watches() {
     );
     assert_eq!(providers.stats().sessions, 1, "same session");
     assert_eq!(consumers.stats().sessions, 1, "same session");
+}
+
+#[test]
+fn a_registry_started_while_zookeeper_is_down_registers_when_it_comes_up() {
+    if !zookeeper_present("zookeeper registry started before zookeeper") {
+        return;
+    }
+    let mut zk = ZooKeeper::start().expect("zookeeper starts");
+    zk.stop();
+    let config = || {
+        ZookeeperConfig::new(zk.connect_string())
+            .session_timeout(Duration::from_secs(4))
+            .retry(Duration::from_millis(200))
+    };
+    let providers = ZookeeperRegistry::start(config(), pool());
+    let consumers = ZookeeperRegistry::start(config(), pool());
+    let a = provider(20880);
+    let refused = providers.register(&a).wait();
+    assert!(
+        matches!(refused, Err(RegistryError::Unavailable(_))),
+        "{refused:?}"
+    );
+    let seen = Seen::default();
+    let consumer = ConsumerSpec::new(IFACE, "127.0.0.1")
+        .version("1.0.0")
+        .to_url(1)
+        .unwrap();
+    consumers
+        .subscribe(&consumer, seen.listener())
+        .wait()
+        .expect("a subscription waits for the registry");
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(seen.len(), 0, "nothing to say while zookeeper is down");
+
+    let started = Instant::now();
+    zk.restart().expect("zookeeper starts");
+    seen.wait_for("registered once zookeeper came up", |l| {
+        providers_of(l) == [a.to_string()]
+    });
+    println!(
+        "zookeeper up: the early registration notified {:?} later",
+        started.elapsed()
+    );
+    assert_eq!(providers.stats().sessions, 1);
 }
