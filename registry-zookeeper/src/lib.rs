@@ -215,6 +215,9 @@ struct Subscription {
     /// Serializes notifications of this subscription.
     notifying: Mutex<()>,
     active: AtomicBool,
+    /// The session generation whose watch loops follow it (0: none yet): `subscribe` and a
+    /// new session may both try to follow it; only the first does.
+    followed: AtomicU64,
 }
 
 impl ZookeeperRegistry {
@@ -402,6 +405,7 @@ impl Registry for ZookeeperRegistry {
                     listener,
                     notifying: Mutex::new(()),
                     active: AtomicBool::new(true),
+                    followed: AtomicU64::new(0),
                 });
                 let id = {
                     let mut state = inner.state.lock();
@@ -543,6 +547,29 @@ impl Inner {
 /// Reads every category of `subscription` with a watch, notifies once, and leaves one watch
 /// loop per category running on the registry's spawner.
 async fn follow(
+    inner: &Arc<Inner>,
+    subscription: &Arc<Subscription>,
+    client: &Client,
+    generation: u64,
+) -> RegistryResult<()> {
+    if subscription.followed.swap(generation, Ordering::SeqCst) == generation {
+        return Ok(());
+    }
+    let result = follow_once(inner, subscription, client, generation).await;
+    if result.is_err() {
+        // Let a retry follow it again.
+        let _ = subscription.followed.compare_exchange(
+            generation,
+            0,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+    }
+    result
+}
+
+/// [`follow`]'s work.
+async fn follow_once(
     inner: &Arc<Inner>,
     subscription: &Arc<Subscription>,
     client: &Client,
