@@ -210,8 +210,9 @@ where
 }
 
 /// The URL a tether provider publishes for one service: the parameters a Java Dubbo 3.3
-/// provider registers with (`ESTATE.md` §1.2, §1.7), sorted as Java prints them, with
-/// Hessian 2 as the only serialization it advertises.
+/// provider registers with (`ESTATE.md` §1.2, §1.7; `revision` = the version, as Java does
+/// for an interface jar without one), sorted as Java prints them, with Hessian 2 as the only
+/// serialization it advertises.
 ///
 /// ```
 /// use tether_core::registry::ProviderSpec;
@@ -228,7 +229,8 @@ where
 ///     "dubbo://10.0.0.7:20880/demo.Greeter?addListener.1.callback=true&application=greeter\
 ///      &deprecated=false&dubbo=2.0.2&dynamic=true&generic=false&interface=demo.Greeter\
 ///      &methods=addListener,sayHello&prefer.serialization=hessian2&release=tether-0.1.0\
-///      &serialization=hessian2&side=provider&timestamp=1739454081130&version=1.0.0"
+///      &revision=1.0.0&serialization=hessian2&side=provider&timestamp=1739454081130\
+///      &version=1.0.0"
 /// );
 /// ```
 #[derive(Clone, Debug)]
@@ -349,7 +351,12 @@ impl ProviderSpec {
             builder = builder.param("methods", methods.join(","));
         }
         if let Some(version) = &self.version {
-            builder = builder.param("version", version.as_str());
+            // Java's `revision` is the interface jar's version, else the service's
+            // (`Version.getVersion(interfaceClass, version)`); some peers require it
+            // (dubbo-ssl-python copies it into its consumer node).
+            builder = builder
+                .param("revision", version.as_str())
+                .param("version", version.as_str());
         }
         if let Some(group) = &self.group {
             builder = builder.param("group", group.as_str());

@@ -8,7 +8,9 @@
 //!   `routers` (the URL's `category`, default `providers`), `encode` Java's `URLEncoder`
 //!   ([`tether_core::url::encode`]) of the URL as [`Url`]'s `Display` prints it;
 //! - parents are persistent, a registered node is **ephemeral** (it disappears with the
-//!   session of the process that wrote it) unless the URL says `dynamic=false`;
+//!   session of the process that wrote it) unless the URL says `dynamic=false`; registering
+//!   a provider also creates its interface's `configurators` path, as a Java provider's
+//!   subscription to it does;
 //! - node data is unused (Java's Curator writes the local IP; so does this crate: the URL's
 //!   host).
 //!
@@ -779,6 +781,12 @@ async fn ensure_path(client: &Client, path: &str) -> RegistryResult<()> {
 async fn create_node(client: &Client, path: &str, url: &Url) -> RegistryResult<()> {
     let parent = &path[..path.rfind('/').unwrap_or(0)];
     ensure_path(client, parent).await?;
+    if url.category() == "providers" {
+        // A Java provider subscribes to its `configurators`, which creates the path; peers
+        // that read it without creating it (dubbo-ssl-python) fail when it is missing.
+        let service = &parent[..parent.rfind('/').unwrap_or(0)];
+        ensure_path(client, &format!("{service}/configurators")).await?;
+    }
     let mode = if url.bool_param("dynamic", true) {
         CreateMode::Ephemeral
     } else {

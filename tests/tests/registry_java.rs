@@ -417,3 +417,60 @@ fn mixed_java_and_tether_providers_behind_one_java_33_consumer() {
         "{forced:?}"
     );
 }
+
+/// `dubbo-ssl-python` (PyPI, through `tests/interop/setup.sh`), a consumer that reads
+/// ZooKeeper itself, finds and calls a tether provider registered with
+/// `tether-registry-zookeeper`.
+#[test]
+fn a_dubbo_ssl_python_consumer_finds_and_calls_a_tether_provider_through_zookeeper() {
+    if !tools_present(
+        &["python3"],
+        "dubbo-ssl-python registry interop",
+        "install python3",
+    ) || !zookeeper_present("dubbo-ssl-python registry interop")
+    {
+        return;
+    }
+    let interop = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop");
+    let status = Command::new("bash")
+        .arg(interop.join("setup.sh"))
+        .status()
+        .expect("bash runs tests/interop/setup.sh");
+    assert!(status.success(), "installing the Python peers failed");
+    let venv = std::env::var_os("INTEROP_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp/interop-venv"));
+    let zk = ZooKeeper::start().expect("zookeeper starts");
+    let exec = ThreadPool::new();
+    let fixture = provider(&exec);
+    let registry = registry(&zk, &exec);
+    let url = ProviderSpec::new(IFACE, "127.0.0.1", fixture.addr().port())
+        .application("tether-interop-provider")
+        .methods(METHODS.iter().copied())
+        .version("1.0.0")
+        .to_url(now_ms())
+        .unwrap();
+    registry.register(&url).wait().expect("registers");
+    let started = Instant::now();
+    let output = Command::new(venv.join("bin/python"))
+        .arg(interop.join("py_zk_consumer.py"))
+        .args([&zk.connect_string(), "python", "3"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!(
+        "py_zk_consumer ({:?}, {}):\n{stdout}\n{}",
+        started.elapsed(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("RESULT "))
+        .collect();
+    assert_eq!(results.len(), 3, "{stdout}");
+    assert!(results.iter().all(|r| r.contains("python")), "{results:?}");
+    assert!(stdout.contains("CONSUMER NODES 1"), "{stdout}");
+    assert!(output.status.success());
+}
