@@ -3,8 +3,9 @@
 //! - `RegistryConsumer` (Java 3.3 and 2.7, told only `zookeeper://127.0.0.1:<port>`, Dubbo's
 //!   defaults) finds and calls a tether provider that registered itself with
 //!   `tether-registry-zookeeper`;
-//! - `JavaProvider -Dinterop.registry=zookeeper://...` (3.3) registers with Dubbo's
+//! - `JavaProvider -Dinterop.registry=zookeeper://...` (3.3 and 2.7) registers with Dubbo's
 //!   defaults, and a tether subscription delivers its URL;
+//! - `dubbo-ssl-python` (PyPI), reading ZooKeeper itself, calls a tether provider;
 //! - a Java 3.3 provider and a tether provider behind one Java 3.3 consumer (ESTATE.md
 //!   §1.6's trap).
 //!
@@ -473,4 +474,58 @@ fn a_dubbo_ssl_python_consumer_finds_and_calls_a_tether_provider_through_zookeep
     assert!(results.iter().all(|r| r.contains("python")), "{results:?}");
     assert!(stdout.contains("CONSUMER NODES 1"), "{stdout}");
     assert!(output.status.success());
+}
+
+/// The same from Java 2.7.23: its provider URL, as a tether subscription delivers it.
+#[test]
+fn a_tether_subscription_delivers_a_java_27_provider_registered_in_zookeeper() {
+    let Some(out) = built() else { return };
+    let _serial = serial();
+    let zk = ZooKeeper::start().expect("zookeeper starts");
+    let registry_option = format!("-Dinterop.registry={}", zk.registry_url());
+    let java_provider = PeerProcess::spawn(
+        "java27-provider-zk",
+        java(out, "2.7", &[&registry_option], "JavaProvider", &["0"]),
+        Duration::from_secs(120),
+    );
+    let exec = ThreadPool::new();
+    let registry = registry(&zk, &exec);
+    let seen: Arc<Mutex<Vec<Vec<Url>>>> = Arc::default();
+    let sink = seen.clone();
+    let consumer = ConsumerSpec::new(IFACE, "127.0.0.1")
+        .version("1.0.0")
+        .to_url(now_ms())
+        .unwrap();
+    registry
+        .subscribe(
+            &consumer,
+            Arc::new(move |urls: &[Url]| sink.lock().unwrap().push(urls.to_vec())),
+        )
+        .wait()
+        .expect("subscribes");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let provider_url = loop {
+        let last = seen.lock().unwrap().last().cloned().unwrap_or_default();
+        if let Some(url) = last.iter().find(|u| u.protocol() == "dubbo") {
+            break url.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no dubbo:// provider notified: {last:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    println!("Java 2.7 provider URL as delivered: {provider_url}");
+    for path in ["/", "/dubbo", &format!("/dubbo/{IFACE}")] {
+        println!(
+            "zookeeper ls {path}: {:?}",
+            zk.children(path).unwrap_or_default()
+        );
+    }
+    assert_eq!(provider_url.port(), java_provider.addr.port());
+    assert_eq!(provider_url.version(), Some("1.0.0"));
+    assert_eq!(provider_url.side(), Some("provider"));
+    assert_eq!(provider_url.param("release"), Some("2.7.23"));
+    assert_eq!(provider_url.param("notify.1.callback"), Some("true"));
+    assert!(provider_url.methods().contains(&"sayHello"));
 }
