@@ -78,7 +78,7 @@
 //! |---|---|---|
 //! | codec | [`hessian2`] (the `tether-hessian2` crate), [`frame`], [`payload`], [`callback`], [`url`] | Hessian 2, the 16-byte header, body encoding, the per-connection callback table, Dubbo URLs as registries carry them |
 //! | protocol | [`error`], [`call`], [`event`], `pending`, `outbound`, [`config`], [`message`], [`connection`], [`shared`] | the sans-IO `dubbo://` connection and its completions; request and response bodies |
-//! | service | [`context`], [`cluster`], `invoke`, `serve`, [`consumer`], [`provider`] | per-call context and filters; where calls go; the client half (`invoke`) and server half (`serve`) of a call, and the user-facing references and providers built on them |
+//! | service | [`context`], [`cluster`], [`registry`], `invoke`, `serve`, [`consumer`], [`provider`] | per-call context and filters; where calls go and where providers are found; the client half (`invoke`) and server half (`serve`) of a call, and the user-facing references and providers built on them |
 //! | runtime | [`driver`] | the IO loop for async runtimes, used by the adapters |
 //!
 //! Within the service layer, `invoke` and `serve` never use [`consumer`] or [`provider`]:
@@ -104,6 +104,7 @@ mod outbound;
 pub mod payload;
 mod pending;
 pub mod provider;
+pub mod registry;
 mod serve;
 pub mod shared;
 #[cfg(test)]

@@ -27,6 +27,7 @@ const RANKS: &[(&str, u32)] = &[
     // service
     ("context", 7),
     ("cluster", 8),
+    ("registry", 8),
     ("invoke", 8),
     ("serve", 9),
     ("consumer", 10),

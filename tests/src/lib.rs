@@ -18,6 +18,7 @@ pub mod generic;
 pub mod interop;
 pub mod readonly;
 pub mod types;
+pub mod zk;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};

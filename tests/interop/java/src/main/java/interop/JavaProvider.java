@@ -38,7 +38,8 @@ import org.apache.dubbo.rpc.RpcContext;
  * dubbo:// + hessian2, no registry, on 127.0.0.1.
  *
  * <p>usage: JavaProvider PORT (0 = a free port). Prints {@code listening on 127.0.0.1:PORT}
- * once exported, then serves until killed or until its stdin closes.
+ * once exported, then serves until killed or until its stdin closes. With
+ * {@code -Dinterop.registry=zookeeper://HOST:PORT} it also registers in that registry.
  */
 public final class JavaProvider {
     private JavaProvider() {}
@@ -458,6 +459,15 @@ public final class JavaProvider {
         }
     }
 
+    /**
+     * No registry, unless {@code -Dinterop.registry=zookeeper://HOST:PORT} names one (it then
+     * registers there with Dubbo's defaults: register-mode "all" on 3.3).
+     */
+    static RegistryConfig registry() {
+        String address = System.getProperty("interop.registry");
+        return new RegistryConfig(address == null || address.isEmpty() ? RegistryConfig.NO_AVAILABLE : address);
+    }
+
     public static void main(String[] args) throws Exception {
         if (args.length != 1) {
             System.err.println("usage: JavaProvider PORT   (0 = a free port)");
@@ -506,7 +516,7 @@ public final class JavaProvider {
 
         DubboBootstrap bootstrap = DubboBootstrap.getInstance()
                 .application(application)
-                .registry(new RegistryConfig(RegistryConfig.NO_AVAILABLE))
+                .registry(registry())
                 .protocol(protocol)
                 .service(service);
         bootstrap.start();
