@@ -43,6 +43,7 @@ mod options;
 mod reconnect;
 mod shutdown;
 mod signal;
+mod write;
 
 use std::future::Future;
 use std::time::Instant;
