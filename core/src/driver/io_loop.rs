@@ -10,7 +10,7 @@ use std::time::Instant;
 use futures_io::{AsyncRead, AsyncWrite};
 
 use super::write::WriteBatch;
-use super::{Runtime, WakeSignal};
+use super::{Timers, WakeSignal};
 use crate::call::{CallbackExecutor, Completer, Completion, pair};
 use crate::connection::Connection;
 use crate::error::ConnectionError;
@@ -54,7 +54,7 @@ enum Turn {
 /// If the driver is dropped before `run` returns (its task aborted, the runtime shut down),
 /// the connection is closed as if the transport had ended: every pending call fails at once
 /// with a connection-lost error.
-pub struct Driver<T, R: Runtime> {
+pub struct Driver<T, R: Timers> {
     io: T,
     shared: SharedConnection,
     signal: Arc<WakeSignal>,
@@ -74,7 +74,7 @@ pub struct Driver<T, R: Runtime> {
 impl<T, R> Driver<T, R>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    R: Runtime,
+    R: Timers,
 {
     /// A driver for `conn` over `io`. Requests from the peer go to `handler`; completion
     /// continuations run on `executor` ([`Inline`](crate::Inline) runs them on the IO task).
@@ -289,7 +289,7 @@ impl<S: Future> Timer<S> {
     /// Returns whether the new timer is already due.
     fn arm<R>(&mut self, runtime: &R, cx: &mut Context<'_>, next: Option<Instant>) -> bool
     where
-        R: Runtime<Sleep = S>,
+        R: Timers<Sleep = S>,
     {
         let Some(at) = next else {
             return false;
@@ -308,7 +308,7 @@ impl<S: Future> Timer<S> {
     }
 }
 
-impl<T, R: Runtime> Drop for Driver<T, R> {
+impl<T, R: Timers> Drop for Driver<T, R> {
     fn drop(&mut self) {
         if self.finished {
             return;
@@ -441,7 +441,7 @@ mod tests {
         }
     }
 
-    impl Runtime for TestRuntime {
+    impl Timers for TestRuntime {
         type Sleep = std::future::Pending<()>;
 
         fn sleep_until(&self, _: Instant) -> Self::Sleep {
