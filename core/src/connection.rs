@@ -106,18 +106,26 @@ pub struct Call {
     pub sent: Option<Completion<SentResult>>,
 }
 
-/// A two-way call started with a completer of the caller's.
+/// A two-way call started with a completer of the caller's
+/// ([`Connection::start_call_with`]): the fast path for a caller that turns the response into
+/// its own value as the call completes, in the same allocation
+/// ([`map_pair`](crate::call::map_pair)).
 #[derive(Debug)]
-pub(crate) struct Started {
-    pub(crate) id: RequestId,
+pub struct Started {
+    /// Its request id.
+    pub id: RequestId,
     /// Where the call's completion sends its cancellation when dropped.
     cancels: Arc<CancelQueue>,
-    pub(crate) sent: Option<Completion<SentResult>>,
+    /// If asked for: resolves once the request bytes were accepted by the transport.
+    pub sent: Option<Completion<SentResult>>,
 }
 
 impl Started {
-    /// Gives `completion` (the other half of the call's completer) the call's cancellation.
-    pub(crate) fn cancel<T: Send + 'static>(&self, completion: Completion<T>) -> Completion<T> {
+    /// Gives `completion` (the other half of the completer the call was started with) the
+    /// call's cancellation: dropping it unresolved then cancels the call, as dropping a
+    /// [`Call`]'s response does. Without it, a dropped completion leaves the call running
+    /// until its response or timeout.
+    pub fn cancel<T: Send + 'static>(&self, completion: Completion<T>) -> Completion<T> {
         completion.with_cancel(self.id, self.cancels.clone())
     }
 }
@@ -373,8 +381,28 @@ impl Connection {
     /// [`start_call`](Self::start_call) resolving `response` (from [`pair`] or
     /// [`map_pair`](crate::call::map_pair)), which the caller must then give the call's
     /// cancellation ([`Started::cancel`]). On failure `response` is dropped, which resolves
-    /// its completion as abandoned.
-    pub(crate) fn start_call_with<P: Payload>(
+    /// its completion as abandoned ([`abandoned_call`]).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use tether_core::call::map_pair;
+    /// use tether_core::connection::abandoned_call;
+    /// use tether_core::{CallOptions, Config, Connection, Side};
+    ///
+    /// let now = Instant::now();
+    /// let mut consumer = Connection::new(Config::new(Side::Consumer), now);
+    /// // The response body's length, computed as the call completes: one allocation.
+    /// let (completer, len) = map_pair(
+    ///     abandoned_call,
+    ///     |result: tether_core::CallResult| result.map(|r| r.body.len()),
+    ///     || Err(tether_core::CallError::ConnectionLost(tether_core::ConnectionError::Dropped)),
+    /// );
+    /// let options = CallOptions::new(Duration::from_secs(1));
+    /// let started = consumer.start_call_with(now, options, b"ping".to_vec(), completer).unwrap();
+    /// let len = started.cancel(len);
+    /// assert!(!len.is_ready());
+    /// ```
+    pub fn start_call_with<P: Payload>(
         &mut self,
         now: Instant,
         options: CallOptions,
@@ -1216,7 +1244,10 @@ fn start_failure<P: Payload>(
     StartError { kind, payload }
 }
 
-pub(crate) fn abandoned_call() -> CallResult {
+/// The outcome of a call whose completer was dropped unresolved (the connection, or its
+/// state machine, went away): for [`pair`]s and [`map_pair`](crate::call::map_pair)s passed
+/// to [`Connection::start_call_with`].
+pub fn abandoned_call() -> CallResult {
     Err(CallError::ConnectionLost(ConnectionError::Dropped))
 }
 

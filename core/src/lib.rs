@@ -69,11 +69,27 @@
 //!
 //! The [`driver`] module is that loop written once for async runtimes, over any `futures-io`
 //! stream; the tokio and smol adapters run it.
+//!
+//! # Layers
+//! Each module uses only modules of the layers above it in this table (checked by
+//! `core/tests/layers.rs`, which reads the sources):
+//!
+//! | layer | modules | what it is |
+//! |---|---|---|
+//! | codec | [`hessian2`] (the `tether-hessian2` crate), [`frame`], [`payload`], [`callback`], [`url`] | Hessian 2, the 16-byte header, body encoding, the per-connection callback table, Dubbo URLs as registries carry them |
+//! | protocol | [`error`], [`call`], [`event`], `pending`, `outbound`, [`config`], [`message`], [`connection`], [`shared`] | the sans-IO `dubbo://` connection and its completions; request and response bodies |
+//! | service | [`context`], [`cluster`], `invoke`, `serve`, [`consumer`], [`provider`] | per-call context and filters; where calls go; the client half (`invoke`) and server half (`serve`) of a call, and the user-facing references and providers built on them |
+//! | runtime | [`driver`] | for async runtimes: the IO loop, and `connect`, `Server` and `reference_channels` over a `driver::Runtime` that each adapter implements |
+//!
+//! Within the service layer, `invoke` and `serve` never use [`consumer`] or [`provider`]:
+//! a consumer serves its exported callbacks through `serve`, a provider's callback proxies
+//! call through `invoke`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod call;
 pub mod callback;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod consumer;
@@ -82,23 +98,102 @@ pub mod driver;
 pub mod error;
 pub mod event;
 pub mod frame;
-pub mod hessian2;
+mod invoke;
 pub mod message;
 mod outbound;
 pub mod payload;
 mod pending;
 pub mod provider;
+mod serve;
 pub mod shared;
 #[cfg(test)]
 mod test_util;
+pub mod url;
 
 #[cfg(feature = "__bench")]
 #[doc(hidden)]
 pub mod __bench;
 
+/// The Hessian 2.0 codec, [`tether_hessian2`]: Dubbo's default body serialization.
+pub use tether_hessian2 as hessian2;
+/// Implements [`hessian2::JavaType`] and [`hessian2::JavaClass`] for a struct standing for
+/// a Java class (see [`tether_hessian2::java_class!`]); [`java`] also sets the serde name.
+pub use tether_hessian2::java_class;
+
+/// Names the Java class of a struct or enum in one place: serde writes it (the attribute adds
+/// `#[serde(rename = "<class>")]`), and tether reads it ([`hessian2::JavaType`] for method
+/// descriptors, [`hessian2::JavaClass`] for exceptions), as [`java_class!`] plus a serde
+/// rename would, without the two names drifting apart.
+///
+/// Place it above `#[derive(Serialize, Deserialize)]`:
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use tether_core::hessian2::{JavaClass, JavaType, Value, to_value};
+///
+/// #[tether_core::java("com.example.order.Order")]
+/// #[derive(Serialize, Deserialize, PartialEq, Debug)]
+/// struct Order {
+///     id: i64,
+///     status: Status,
+/// }
+///
+/// #[tether_core::java("com.example.order.Status")]
+/// #[derive(Serialize, Deserialize, PartialEq, Debug)]
+/// enum Status {
+///     #[serde(rename = "NEW")]
+///     New,
+/// }
+///
+/// let order = to_value(&Order { id: 7, status: Status::New })?;
+/// assert_eq!(order.class(), Some("com.example.order.Order"));
+/// assert_eq!(order.get("status").and_then(Value::class), Some("com.example.order.Status"));
+/// let mut descriptor = String::new();
+/// Order::descriptor(&mut descriptor);
+/// assert_eq!(descriptor, "Lcom/example/order/Order;");
+/// assert_eq!(Order::CLASS, "com.example.order.Order");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// A `#[serde(rename)]` naming another class is refused at compile time, and so is a name
+/// that is not a Java class name:
+///
+/// ```compile_fail
+/// #[tether_core::java("com.example.order.Order")]
+/// #[derive(serde::Serialize)]
+/// #[serde(rename = "com.example.order.OldOrder")]
+/// struct Order {
+///     id: i64,
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #[tether_core::java("com.example.order Order")]
+/// #[derive(serde::Serialize)]
+/// struct Order {
+///     id: i64,
+/// }
+/// ```
+///
+/// Without it (or [`java_class!`]), passing the type where tether needs its Java type is
+/// a compiler error that says what to add:
+///
+/// ```compile_fail
+/// #[derive(serde::Serialize)]
+/// struct Item {
+///     id: i64,
+/// }
+/// fn descriptor<T: tether_core::hessian2::JavaType>() {}
+/// descriptor::<Item>(); // error: `Item` has no Java type ... add `#[tether_core::java(...)]`
+/// ```
+///
+/// With only tether-hessian2 as a dependency, name its path:
+/// `#[tether_derive::java("org.acme.User", crate = tether_hessian2)]`.
+pub use tether_derive::java;
+
 pub use call::{CallbackExecutor, Completer, Completion, Inline};
 pub use config::{Config, Keepalive, Side};
-pub use connection::{Announcement, Call, CallOptions, Connection, ConnectionStats, Sent};
+pub use connection::{Announcement, Call, CallOptions, Connection, ConnectionStats, Sent, Started};
 pub use error::{
     CallError, ConfigError, ConnectionError, RespondError, StartError, StartErrorKind, TimeoutPhase,
 };

@@ -200,8 +200,8 @@ impl SharedConnection {
         self.with(|conn, now| conn.start_call(now, options, payload))
     }
 
-    /// [`Connection::start_call`] now, resolving `response`.
-    pub(crate) fn start_call_with<P: Payload>(
+    /// [`Connection::start_call_with`] now.
+    pub fn start_call_with<P: Payload>(
         &self,
         options: CallOptions,
         payload: P,

@@ -20,7 +20,7 @@ use tether_core::call::{Completer, pair};
 use tether_core::consumer::{Backoff, Callback, CallbackDispatcher, Channels, Reference, RpcError};
 use tether_core::hessian2::Binary;
 use tether_core::message::JavaException;
-use tether_core::provider::{CallbackArg, Dispatch, Provider, Service};
+use tether_core::provider::{CallbackArg, CallbackProxy, Dispatch, Provider, Service};
 use tether_core::{
     CallError, CallOptions, CallResult, Completion, Config, ConnectionError, InboundRequest,
     Keepalive, PayloadLimit, RequestHandler, SerializationId, SharedConnection, Side, Status,
@@ -73,6 +73,8 @@ pub struct State {
     pub logged: AtomicUsize,
     /// `hang` calls waiting to be released (dropping a completer releases its call).
     pub hung: Mutex<Vec<Completer<()>>>,
+    /// `addListener`'s callback proxies by key (kept after `removeListener`, to be fired).
+    pub listeners: Mutex<std::collections::HashMap<String, CallbackProxy>>,
 }
 
 impl State {
@@ -84,14 +86,17 @@ impl State {
 
 /// The demo service plus `sleep(ms)` (async), `hang()` (async, until released), `log(line)`
 /// (counted; for one-way calls), `notify(times, listener)` (calls the listener back `times`
-/// times), `boom()` (panics), `threadName()`, `repeat(n)` (a string of `n` `x`s) and
-/// `bytesAfter(n, ms)` (a `byte[]` of `n` `x`s, `ms` later; async), and the type matrix's
-/// echo methods ([`type_methods`](crate::types::type_methods)).
+/// times), `addListener(key, listener)` (kept), `removeListener(key, listener)` (argument 1
+/// unsubscribes), `fire(key, value)` (calls the listener kept under `key`: `"ok"`,
+/// `"absent"` or `"failed: <error>"`), `boom()` (panics), `threadName()`, `repeat(n)` (a
+/// string of `n` `x`s) and `bytesAfter(n, ms)` (a `byte[]` of `n` `x`s, `ms` later; async),
+/// and the type matrix's echo methods ([`type_methods`](crate::types::type_methods)).
 pub fn suite_service(exec: &dyn Executor, state: &Arc<State>) -> Service {
     let sleeper = exec.sleeper();
     let later = exec.sleeper();
     let spawner = exec.spawner();
     let (hang_state, log_state) = (state.clone(), state.clone());
+    let (add_state, fire_state) = (state.clone(), state.clone());
     crate::types::type_methods(demo_service())
         .method_async("sleep", move |_, (millis,): (i64,)| {
             let sleep = sleeper(ms(millis as u64));
@@ -126,6 +131,32 @@ pub fn suite_service(exec: &dyn Executor, state: &Arc<State>) -> Service {
                 Ok(())
             },
         )
+        .method(
+            "addListener",
+            move |ctx, (key, _): (String, CallbackArg<Listener>)| {
+                let proxy = ctx.callback(1).expect("a callback").clone();
+                add_state.listeners.lock().insert(key, proxy);
+                Ok(())
+            },
+        )
+        // Argument 1 unsubscribes (`callback_release` below): the proxy is destroyed first.
+        .method(
+            "removeListener",
+            |_, (_key, _): (String, CallbackArg<Listener>)| Ok(()),
+        )
+        .callback_release("removeListener", 1)
+        .method_async("fire", move |_, (key, value): (String, i32)| {
+            let proxy = fire_state.listeners.lock().get(&key).cloned();
+            async move {
+                let Some(proxy) = proxy else {
+                    return Ok::<_, JavaException>("absent".to_owned());
+                };
+                Ok(match proxy.call::<(i32,), ()>("changed", (value,)).await {
+                    Ok(()) => "ok".to_owned(),
+                    Err(e) => format!("failed: {e}"),
+                })
+            }
+        })
         .method("boom", |_, (): ()| -> Result<String, JavaException> {
             panic!("boom")
         })
@@ -415,7 +446,8 @@ pub fn remote_exceptions(p: &dyn Executor, c: &dyn Executor) {
         reference.method::<(), String>("noSuchMethod").call(()),
         Err(RpcError::ServiceNotFound(_))
     ));
-    let elsewhere = Reference::builder("org.example.Nothing").build(reference.channels().clone());
+    let elsewhere =
+        Reference::builder("org.example.Nothing").build_with(reference.directory().clone());
     assert!(matches!(
         elsewhere.method::<(), String>("ping").call(()),
         Err(RpcError::ServiceNotFound(_))

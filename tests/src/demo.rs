@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
+use tether_core::context::Reply;
 use tether_core::hessian2::{Binary, JavaArray, Value};
 use tether_core::message::JavaException;
 use tether_core::provider::Service;
@@ -54,14 +55,16 @@ pub fn demo_service() -> Service {
         })
         .method("getAttachment", |ctx, (key,): (Option<String>,)| {
             let value = key.and_then(|key| ctx.attachments().get(&key).cloned());
-            Ok(value.and_then(|v| match v {
+            let value = value.and_then(|v| match v {
                 Value::String(s) => Some(s),
                 Value::Int(i) => Some(i.to_string()),
                 Value::Long(l) => Some(l.to_string()),
                 Value::Double(d) => Some(d.to_string()),
                 Value::Bool(b) => Some(b.to_string()),
                 _ => None,
-            }))
+            });
+            // A response attachment naming the provider, as the Java peer sends one.
+            Ok(Reply::new(value).attachment("provider", "tether"))
         })
         .method("throwException", |_, (message,): (Option<String>,)| {
             Err::<String, _>(JavaException {

@@ -17,6 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use tether_core::consumer::{Backoff, Callback, CallbackDispatcher, Reference, RpcError};
+use tether_core::context::CallContext;
 use tether_core::hessian2::Value;
 use tether_core::provider::{Dispatch, Service};
 use tether_core::{Config, Keepalive, SharedConnection, Side, Status};
@@ -170,8 +171,7 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
         // Answered in order after them, on the same connection: nothing came back for the
         // one-way requests.
         want_hello(hello(r).call(("after one-way".into(),)), "after one-way")?;
-        let late = r
-            .channels()
+        let late = crate::first_channels(r)
             .pick()
             .map(|conn| conn.with(|c, _| c.stats().late_responses))
             .unwrap_or_default();
@@ -336,7 +336,7 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
             .version(demo::VERSION)
             .attachment("traceId", "t-1")
             .attachment("tenant", "ünïcödé ☃")
-            .build(r.channels().clone());
+            .build_with(r.directory().clone());
         let get = traced.method::<(String,), Option<String>>("getAttachment");
         for (key, want) in [("traceId", "t-1"), ("tenant", "ünïcödé ☃")] {
             match get.call((key.into(),)) {
@@ -351,6 +351,25 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
         {
             Ok(None) => Ok(()),
             other => Err(format!("traceId without it: got {other:?}")),
+        }
+    });
+
+    c.run("mode.attachments.response", |r| {
+        // The provider's answer to getAttachment carries a `provider` attachment naming it
+        // (Dubbo 2.0.2 response attachments): Java's "java-dubbo-<version>", tether's "tether".
+        let get = r.method::<(String,), Option<String>>("getAttachment");
+        let ctx = CallContext::new().attachment("traceId", "t-9");
+        match get.invoke(ctx, ("traceId".into(),)).wait() {
+            Ok(reply) if reply.value.as_deref() == Some("t-9") => {
+                match reply.attachments.get_str("provider") {
+                    Some(p) if p == "tether" || p.starts_with("java-dubbo-") => Ok(()),
+                    other => Err(format!(
+                        "provider attachment {other:?} in {:?}",
+                        reply.attachments
+                    )),
+                }
+            }
+            other => Err(format!("got {other:?}")),
         }
     });
 
@@ -393,9 +412,11 @@ pub fn heartbeat_case(exec: &dyn Executor, addr: SocketAddr) -> CaseResult {
         let r = reference_with(exec, addr, config);
         let hello = r.method::<(String,), String>("sayHello");
         hello.call(("before".into(),)).map_err(|e| e.to_string())?;
-        let first = r.channels().get(0).ok_or("no connection")?;
+        let first = crate::first_channels(&r).get(0).ok_or("no connection")?;
         thread::sleep(ms(1_500));
-        let now = r.channels().get(0).ok_or("no connection after idling")?;
+        let now = crate::first_channels(&r)
+            .get(0)
+            .ok_or("no connection after idling")?;
         if !now.same(&first) || first.close_reason().is_some() {
             return Err(format!(
                 "the connection was replaced or closed: {:?}",

@@ -237,7 +237,7 @@ pub fn consumer_cases(reference: &Reference) -> Vec<CaseResult> {
     let traced = Reference::builder(reference.path())
         .version(crate::demo::VERSION)
         .attachment("traceId", "trace-42")
-        .build(reference.channels().clone());
+        .build_with(reference.directory().clone());
     let outcome = match traced
         .method::<(String,), Option<String>>("getAttachment")
         .call((s("traceId"),))

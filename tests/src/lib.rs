@@ -7,13 +7,16 @@
 
 #![allow(missing_docs)] // test support: the names say it
 
+pub mod callbacks;
 pub mod child;
 pub mod conformance;
 pub mod demo;
 pub mod estate;
 pub mod exec;
 pub mod faults;
+pub mod generic;
 pub mod interop;
+pub mod readonly;
 pub mod types;
 
 use std::cmp::Reverse;
@@ -641,4 +644,18 @@ impl Loopback {
         self.clock.advance(d);
         self.pump();
     }
+}
+
+/// The connections of the first provider `reference` lists (for references built over one
+/// address, its only ones).
+pub fn first_channels(
+    reference: &tether_core::consumer::Reference,
+) -> std::sync::Arc<tether_core::consumer::Channels> {
+    let route = tether_core::cluster::Route::new(reference.path(), "");
+    let invokers = reference.directory().list(&route);
+    invokers
+        .first()
+        .expect("a provider listed")
+        .channels()
+        .clone()
 }

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tether_core::consumer::Reference;
 use tether_core::consumer::RpcError;
-use tether_core::hessian2::{Date, JavaArray, JavaType, Value, from_value, to_value};
+use tether_core::hessian2::{BigDecimal, BigInteger, Date, JavaArray, JavaType, Value, to_value};
 use tether_core::message::Arguments;
 use tether_core::message::JavaException;
 use tether_core::provider::Service;
@@ -107,42 +107,6 @@ tether_core::java_class!(AnyAnimal => "org.apache.dubbo.demo.Animal");
 pub struct NodeGraph(pub Value);
 
 tether_core::java_class!(NodeGraph => "org.apache.dubbo.demo.Node");
-
-/// `java.math.BigDecimal`: hessian-lite writes its string form in a field `value`.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
-#[serde(rename = "java.math.BigDecimal")]
-pub struct BigDecimal {
-    pub value: String,
-}
-
-tether_core::java_class!(BigDecimal => "java.math.BigDecimal");
-
-/// `java.math.BigInteger` as hessian-lite writes it: the JVM's own fields (`signum`, the
-/// big-endian 32-bit magnitude `mag`, and caches that are skipped when read).
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
-#[serde(rename = "java.math.BigInteger")]
-pub struct BigInteger {
-    pub signum: i32,
-    pub mag: JavaArray<i32>,
-}
-
-tether_core::java_class!(BigInteger => "java.math.BigInteger");
-
-impl BigInteger {
-    /// The value of `v`.
-    pub fn of(v: i128) -> Self {
-        let mut magnitude = v.unsigned_abs();
-        let mut mag = Vec::new();
-        while magnitude != 0 {
-            mag.insert(0, magnitude as u32 as i32);
-            magnitude >>= 32;
-        }
-        Self {
-            signum: v.signum() as i32,
-            mag: JavaArray(mag),
-        }
-    }
-}
 
 /// Implements [`JavaType`] for a struct written as another class (a hessian-lite handle).
 macro_rules! java_type_as {
@@ -243,44 +207,20 @@ pub struct ZonedDateTime {
 
 java_type_as!(ZonedDateTime => "java.time.ZonedDateTime");
 
-/// Whether `value` holds a [`Value::Ref`].
-fn has_ref(value: &Value) -> bool {
-    match value {
-        Value::Ref(_) => true,
-        Value::List { items, .. } => items.iter().any(has_ref),
-        Value::Map { entries, .. } => entries.iter().any(|(k, v)| has_ref(k) || has_ref(v)),
-        Value::Object { fields, .. } => fields.iter().any(|(_, v)| has_ref(v)),
-        _ => false,
-    }
-}
-
 /// The class of [`TypeException`].
 pub const TYPE_EXCEPTION: &str = "org.apache.dubbo.demo.TypeException";
 
-/// `org.apache.dubbo.demo.TypeException extends RuntimeException`, its own fields and its
-/// message, decoded from a received exception's fields.
-#[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
+/// `org.apache.dubbo.demo.TypeException extends RuntimeException`: its own fields, its
+/// message and its cause (Java's `cause == this` back-reference is `None`), its class
+/// named once by `#[tether_core::java]`.
+#[tether_core::java("org.apache.dubbo.demo.TypeException")]
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 pub struct TypeException {
     pub code: i32,
     pub detail: Option<String>,
     #[serde(rename = "detailMessage")]
     pub message: Option<String>,
-}
-
-impl TypeException {
-    /// Decodes the fields of `exception`.
-    ///
-    /// Without the fields that hold back-references: `from_value` fails on the whole object
-    /// ("reference at offset 0 points into an enclosing value, cannot decode as a value")
-    /// because of `cause`, which hessian-lite (and tether) write as a reference to the
-    /// exception itself (or to the cause itself, inside a cause), although this struct has
-    /// no `cause` field.
-    pub fn from_exception(exception: &JavaException) -> Result<Self, String> {
-        let fields = exception.fields.iter();
-        let fields = fields.filter(|(_, v)| !has_ref(v)).cloned();
-        let object = Value::object(exception.class.as_str(), fields.collect());
-        from_value(object).map_err(|e| format!("{e}"))
-    }
+    pub cause: Option<Box<JavaException>>,
 }
 
 /// A string with supplementary characters (surrogate pairs on the Java side) at both ends
@@ -366,11 +306,7 @@ pub fn type_methods(service: Service) -> Service {
         .method(
             "throwTyped",
             |_, (code, detail): (i32, Option<String>)| -> Result<String, JavaException> {
-                let mut e = JavaException::new(TYPE_EXCEPTION, format!("type {code}"));
-                e.fields.push(("code".into(), Value::Int(code)));
-                e.fields
-                    .push(("detail".into(), detail.map_or(Value::Null, Value::String)));
-                Err(e)
+                Err(type_exception(code, detail, None)?)
             },
         )
         .method(
@@ -378,14 +314,24 @@ pub fn type_methods(service: Service) -> Service {
             |_, (code, detail): (i32, Option<String>)| -> Result<String, JavaException> {
                 let root = format!("root {}", detail.as_deref().unwrap_or("null"));
                 let cause = JavaException::new("java.lang.IllegalArgumentException", root);
-                let mut e = JavaException::new(TYPE_EXCEPTION, format!("type {code}"));
-                e.fields.push(("code".into(), Value::Int(code)));
-                e.fields
-                    .push(("detail".into(), detail.map_or(Value::Null, Value::String)));
-                e.fields.push(("cause".into(), cause.to_value()));
-                Err(e)
+                Err(type_exception(code, detail, Some(cause))?)
             },
         )
+}
+
+/// `new TypeException(code, detail[, cause])`, thrown as Java throws it.
+fn type_exception(
+    code: i32,
+    detail: Option<String>,
+    cause: Option<JavaException>,
+) -> Result<JavaException, JavaException> {
+    let typed = TypeException {
+        code,
+        detail,
+        message: Some(format!("type {code}")),
+        cause: cause.map(Box::new),
+    };
+    JavaException::from_typed(&typed).map_err(|e| JavaException::runtime(e.to_string()))
 }
 
 struct Runner<'a> {
@@ -849,10 +795,8 @@ fn arrays(r: &mut Runner) {
     let ints = |v: &[i32]| Value::typed_list("[int", v.iter().map(|&i| Value::Int(i)).collect());
     let rich = vec![
         Value::Date(5),
-        to_value(&BigDecimal {
-            value: "1.50".to_owned(),
-        })
-        .expect("a BigDecimal is a value"),
+        to_value(&"1.50".parse::<BigDecimal>().expect("a decimal"))
+            .expect("a BigDecimal is a value"),
         to_value(&Color::Blue).expect("an enum is a value"),
         user("u", 1),
         Value::typed_list("[[int", vec![ints(&[1]), ints(&[2, 3])]),
@@ -915,9 +859,7 @@ fn time_and_numbers(r: &mut Runner) {
     }
     r.echo("Date.null", "echoDate", None::<Date>);
     for v in ["-12345.678900", "0", "1E+400", "1E-21"] {
-        let value = BigDecimal {
-            value: v.to_owned(),
-        };
+        let value: BigDecimal = v.parse().expect("a decimal");
         r.echo(&format!("BigDecimal.{v}"), "echoBigDecimal", Some(value));
     }
     r.echo("BigDecimal.null", "echoBigDecimal", None::<BigDecimal>);
@@ -925,7 +867,7 @@ fn time_and_numbers(r: &mut Runner) {
         r.echo(
             &format!("BigInteger.{v}"),
             "echoBigInteger",
-            Some(BigInteger::of(v)),
+            Some(BigInteger::from(v)),
         );
     }
     r.echo("BigInteger.null", "echoBigInteger", None::<BigInteger>);
@@ -1027,19 +969,23 @@ fn exceptions(r: &mut Runner) {
             .call((code, detail.clone()))
         {
             Ok(got) => Err(format!("returned {got:?}")),
-            Err(RpcError::Business(e)) if e.class == TYPE_EXCEPTION => {
-                let want = TypeException {
-                    code,
-                    detail,
-                    message: Some(format!("type {code}")),
-                };
-                match TypeException::from_exception(&e) {
-                    Ok(got) if got == want && e.message == want.message => Ok(()),
-                    Ok(got) => Err(format!("got {got:?}, want {want:?}")),
-                    Err(err) => Err(format!("fields {:?} undecodable: {err}", e.fields)),
+            Err(e) => match e.business_as::<TypeException>() {
+                Some(Ok(got)) => {
+                    let want = TypeException {
+                        code,
+                        detail,
+                        message: Some(format!("type {code}")),
+                        cause: None,
+                    };
+                    if got == want && e.business().and_then(|e| e.message.clone()) == want.message {
+                        Ok(())
+                    } else {
+                        Err(format!("got {got:?}, want {want:?}"))
+                    }
                 }
-            }
-            Err(e) => Err(format!("error: {e:?}")),
+                Some(Err(err)) => Err(format!("{e:?} undecodable: {err}")),
+                None => Err(format!("error: {e:?}")),
+            },
         };
         r.results.push(CaseResult {
             name: format!("types.{name}"),
@@ -1052,28 +998,36 @@ fn exceptions(r: &mut Runner) {
         .call((3, Some("three".to_owned())))
     {
         Ok(got) => Err(format!("returned {got:?}")),
-        Err(RpcError::Business(e)) if e.class == TYPE_EXCEPTION => {
-            let want = TypeException {
-                code: 3,
-                detail: Some("three".to_owned()),
-                message: Some("type 3".to_owned()),
-            };
-            let cause = e.field("cause").cloned().map(JavaException::from_value);
-            match (TypeException::from_exception(&e), cause) {
-                (Ok(got), Some(Ok(cause)))
-                    if got == want
-                        && cause.class == "java.lang.IllegalArgumentException"
-                        && cause.message.as_deref() == Some("root three") =>
+        Err(e) => match e.business_as::<TypeException>() {
+            Some(Ok(got)) => {
+                let cause = got.cause.as_deref();
+                let root_cause = cause.map(|c| c.decode::<CauseOf>());
+                if got.code == 3
+                    && got.detail.as_deref() == Some("three")
+                    && got.message.as_deref() == Some("type 3")
+                    && cause.is_some_and(|c| {
+                        c.class == "java.lang.IllegalArgumentException"
+                            && c.message.as_deref() == Some("root three")
+                    })
+                    && matches!(root_cause, Some(Ok(CauseOf { cause: None })))
                 {
                     Ok(())
+                } else {
+                    Err(format!("got {got:?}, its cause's cause {root_cause:?}"))
                 }
-                (got, cause) => Err(format!("got {got:?}, cause {cause:?}")),
             }
-        }
-        Err(e) => Err(format!("error: {e:?}")),
+            Some(Err(err)) => Err(format!("{e:?} undecodable: {err}")),
+            None => Err(format!("error: {e:?}")),
+        },
     };
     r.results.push(CaseResult {
         name: "types.exception.with-cause".to_owned(),
         outcome,
     });
+}
+
+/// Any exception's cause (`None`: Java's reference to the exception itself).
+#[derive(Debug, Deserialize)]
+struct CauseOf {
+    cause: Option<Box<JavaException>>,
 }

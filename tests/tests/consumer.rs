@@ -273,7 +273,7 @@ fn error_kinds() {
     let with_token = Reference::builder(SERVICE)
         .version("1.0.0")
         .token("secret")
-        .build(reference.channels().clone());
+        .build_with(reference.directory().clone());
     let mut pending = with_token
         .method::<(String,), String>("sayHello")
         .call_async(("x".into(),));
@@ -338,6 +338,37 @@ fn channels_round_robin_and_skip_read_only_connections() {
     b.pump();
     assert!(calls.iter_mut().all(|c| c.try_take().unwrap().is_ok()));
     assert_eq!((served(&a), served(&b)), (9, 5));
+}
+
+#[test]
+fn a_call_with_every_connection_read_only_fails_unsent_until_writeable() {
+    // A Java provider shutting down announces read-only with calls in flight (seen against
+    // Dubbo 3.3.6 and 2.7.23 in interop_java): the call in flight is answered, a new call
+    // fails at once with NoConnection and is never written, and "W" lets calls through again.
+    let (lb, reference) = setup(None);
+    let hello = reference.method::<(String,), String>("sayHello");
+    let mut in_flight = hello.call_async(("first".into(),));
+    lb.provider
+        .with(|conn, now| conn.announce(now, tether_core::Announcement::ReadOnly, false))
+        .unwrap();
+    lb.pump();
+    assert!(lb.consumer.is_peer_read_only());
+    assert_eq!(in_flight.try_take().unwrap().unwrap(), "Hello first");
+    let sent = lb.consumer.with(|c, _| c.stats().frames_sent);
+    let mut refused = hello.call_async(("second".into(),));
+    assert!(matches!(
+        refused.try_take(),
+        Some(Err(RpcError::NoConnection(_)))
+    ));
+    lb.pump();
+    assert_eq!(lb.consumer.with(|c, _| c.stats().frames_sent), sent);
+    lb.provider
+        .with(|conn, now| conn.announce(now, tether_core::Announcement::Writeable, false))
+        .unwrap();
+    lb.pump();
+    let mut again = hello.call_async(("third".into(),));
+    lb.pump();
+    assert_eq!(again.try_take().unwrap().unwrap(), "Hello third");
 }
 
 #[test]

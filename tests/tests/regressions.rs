@@ -57,7 +57,7 @@ impl<'de> serde::Deserialize<'de> for PanicOnSerialize {
 #[test]
 fn a_dropped_async_call_runs_no_listener_and_cannot_deadlock() {
     let (lb, reference) = loopback(false);
-    let channels = reference.channels().clone();
+    let channels = tether_tests::first_channels(&reference);
     let fired = Arc::new(AtomicUsize::new(0));
     let f2 = fired.clone();
     let method = reference

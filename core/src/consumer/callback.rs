@@ -14,7 +14,7 @@ use serde::{Serialize, Serializer};
 
 use crate::event::InboundRequest;
 use crate::hessian2::{JavaType, NULL_NEWTYPE};
-use crate::provider::{Dispatch, Service, serve_callback};
+use crate::serve::{Dispatch, Service, serve_callback};
 use crate::shared::{RequestHandler, SharedConnection, Spawner};
 
 /// A local object passed as a callback argument of interface `I` (a marker type naming the
@@ -398,7 +398,7 @@ mod probe {
 pub struct CallbackDispatcher {
     dispatch: Dispatch,
     spawner: Arc<dyn Spawner>,
-    oneway: crate::provider::OnewayLimit,
+    oneway: crate::serve::OnewayLimit,
 }
 
 impl CallbackDispatcher {
@@ -407,7 +407,7 @@ impl CallbackDispatcher {
         Self {
             dispatch,
             spawner,
-            oneway: crate::provider::OnewayLimit::new(
+            oneway: crate::serve::OnewayLimit::new(
                 crate::Config::DEFAULT_MAX_IN_FLIGHT,
                 crate::Config::DEFAULT_MAX_INBOUND_BYTES,
             ),

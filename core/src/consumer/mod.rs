@@ -7,170 +7,47 @@
 //! `onthrow` listeners. A method is called synchronously ([`Method::call`]), asynchronously
 //! ([`Method::call_async`], a [`Completion`] returned at once, so many calls run in parallel
 //! with no extra threads), or one-way ([`Method::oneway`], Dubbo's `return=false`).
+//!
+//! A method that throws fails with [`RpcError::Business`]; [`RpcError::business_as`]
+//! decodes the exception into your own struct for its Java class (see
+//! [`JavaException`](crate::message::JavaException#your-own-exception-classes)).
 
 mod callback;
-mod error;
 mod filter;
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use crate::cluster::{Backoff, Channels};
+use crate::cluster::{Directory, Invoker, Route, StaticDirectory};
+pub use crate::invoke::{RpcError, SerializationError};
 pub use callback::{Callback, CallbackDispatcher};
-pub use error::{RpcError, SerializationError};
 pub use filter::{Filter, Invocation};
 
-use crate::call::{Completer, Completion, Inline, map_pair, pair};
+use crate::call::{Completer, Completion, pair};
 use crate::connection::{CallOptions, Sent, Started, abandoned_call};
 use crate::context::{CallContext, Reply};
 use crate::error::TimeoutPhase;
-use crate::event::{CallResult, SentResult};
+use crate::event::CallResult;
 use crate::frame::SerializationId;
 use crate::hessian2::{self, Value};
+use crate::invoke::{abandoned, decode, decode_with_attachments, decoding_pair, ready, wait_sent};
 use crate::message::{
     Arguments, Attachments, DUBBO_VERSION, GENERIC_DESCRIPTOR, GENERIC_METHOD, GenericArgs,
-    RequestBody, RequestTemplate, Returned, decode_error_message, decode_response, decode_result,
+    RequestBody, RequestTemplate,
 };
 use crate::shared::SharedConnection;
 
 /// How long a synchronous caller waits beyond the call's timeout before giving up on its own.
 /// The connection times the call out first; this only guards against a dead IO loop.
 const WAIT_GRACE: Duration = Duration::from_secs(1);
-
-/// The connections of a reference, picked round robin (Dubbo's `connections`). An adapter
-/// fills the slots as connections come up and empties them as they drop.
-pub struct Channels {
-    slots: Box<[Mutex<Option<SharedConnection>>]>,
-    next: AtomicUsize,
-    /// Whether the connections were opened for these channels alone (closed on drop).
-    owns_connections: bool,
-}
-
-impl Channels {
-    /// `n` empty slots, for connections that may be shared with others: dropping the
-    /// channels leaves them open.
-    pub fn new(n: NonZeroUsize) -> Self {
-        Self {
-            slots: (0..n.get()).map(|_| Mutex::new(None)).collect(),
-            next: AtomicUsize::new(0),
-            owns_connections: false,
-        }
-    }
-
-    /// `n` empty slots for connections opened for these channels alone: dropping the
-    /// channels closes them (which also ends whatever keeps them reconnecting).
-    pub fn owning(n: NonZeroUsize) -> Self {
-        let mut channels = Self::new(n);
-        channels.owns_connections = true;
-        channels
-    }
-
-    /// One slot holding `conn`.
-    pub fn single(conn: SharedConnection) -> Self {
-        let channels = Self::new(NonZeroUsize::MIN);
-        channels.set(0, Some(conn));
-        channels
-    }
-
-    /// Number of slots.
-    pub fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    /// Always false: there is at least one slot.
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
-    /// Puts `conn` in slot `index` (or empties it).
-    pub fn set(&self, index: usize, conn: Option<SharedConnection>) {
-        *self.slots[index].lock() = conn;
-    }
-
-    /// The connection in slot `index`.
-    pub fn get(&self, index: usize) -> Option<SharedConnection> {
-        self.slots[index].lock().clone()
-    }
-
-    /// The next connection in round-robin order that can take a call: open, not read-only,
-    /// with capacity. Failing that, any open connection that is not read-only (its start then
-    /// reports the limit it hit).
-    pub fn pick(&self) -> Option<SharedConnection> {
-        let n = self.slots.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let mut fallback = None;
-        for i in 0..n {
-            let slot = self.slots[(start + i) % n].lock();
-            if let Some(conn) = slot.as_ref() {
-                if conn.is_available() {
-                    return Some(conn.clone());
-                }
-                if fallback.is_none() && conn.is_usable() {
-                    fallback = Some(conn.clone());
-                }
-            }
-        }
-        fallback
-    }
-}
-
-impl fmt::Debug for Channels {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Channels")
-            .field("slots", &self.slots.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Drop for Channels {
-    /// Owned connections belong to these channels alone: close them.
-    fn drop(&mut self) {
-        if !self.owns_connections {
-            return;
-        }
-        for slot in self.slots.iter() {
-            if let Some(conn) = slot.lock().take() {
-                conn.close();
-            }
-        }
-    }
-}
-
-/// How long to wait before reconnecting a dropped connection: doubling from `initial` up to
-/// `max`. Java checks every 60 s; tether retries sooner, starting at 100 ms.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct Backoff {
-    initial: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    /// Doubling delays from `initial`, capped at `max`.
-    pub const fn new(initial: Duration, max: Duration) -> Self {
-        Self { initial, max }
-    }
-
-    /// The delay before reconnect attempt `attempt` (0 for the first).
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let factor = 1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX);
-        self.initial.saturating_mul(factor).min(self.max)
-    }
-}
-
-impl Default for Backoff {
-    /// 100 ms, doubling to 5 s.
-    fn default() -> Self {
-        Self::new(Duration::from_millis(100), Duration::from_secs(5))
-    }
-}
 
 /// A remote service as the consumer sees it.
 #[derive(Clone)]
@@ -184,7 +61,9 @@ struct ReferenceInner {
     token: Option<String>,
     attachments: Attachments,
     filters: filter::Filters,
-    channels: Arc<Channels>,
+    directory: Arc<dyn Directory>,
+    /// Where the round robin over several providers resumes.
+    next: AtomicUsize,
 }
 
 /// Builds a [`Reference`].
@@ -249,8 +128,16 @@ impl ReferenceBuilder {
         self
     }
 
-    /// The reference, calling over `channels`.
+    /// The reference, calling one provider over `channels` (Dubbo's direct `url=`
+    /// reference).
     pub fn build(self, channels: Arc<Channels>) -> Reference {
+        let direct = Invoker::new(String::new(), channels);
+        self.build_with(Arc::new(StaticDirectory::new([direct])))
+    }
+
+    /// The reference, calling the providers `directory` lists (a registry's, say), round
+    /// robin over those with a connection available.
+    pub fn build_with(self, directory: Arc<dyn Directory>) -> Reference {
         Reference(Arc::new(ReferenceInner {
             path: self.path,
             version: self.version,
@@ -259,7 +146,8 @@ impl ReferenceBuilder {
             token: self.token,
             attachments: self.attachments,
             filters: self.filters.into(),
-            channels,
+            directory,
+            next: AtomicUsize::new(0),
         }))
     }
 }
@@ -283,9 +171,41 @@ impl Reference {
         &self.0.path
     }
 
-    /// The connections.
-    pub fn channels(&self) -> &Arc<Channels> {
-        &self.0.channels
+    /// The providers its calls go to.
+    pub fn directory(&self) -> &Arc<dyn Directory> {
+        &self.0.directory
+    }
+
+    /// A connection for a call of `method`: to the one provider listed, or round robin over
+    /// the listed providers that have one available (any usable one when none is).
+    fn connection(
+        &self,
+        method: &str,
+        ctx: Option<&CallContext>,
+    ) -> Result<SharedConnection, RpcError> {
+        let r = &self.0;
+        let mut route = Route::new(&r.path, method);
+        route.context = ctx;
+        let invokers = r.directory.list(&route);
+        let picked = match &*invokers {
+            [one] => one.connection(),
+            [] => None,
+            several => {
+                // Round robin over the available ones, so that one going down does not
+                // double the share of its successor.
+                let turn = r.next.fetch_add(1, Ordering::Relaxed);
+                let available = several.iter().filter(|i| i.is_available()).count();
+                let fair = (available > 0)
+                    .then(|| {
+                        let mut up = several.iter().filter(|i| i.is_available());
+                        up.nth(turn % available).and_then(Invoker::connection)
+                    })
+                    .flatten();
+                // None available (or availability changed meanwhile): any usable one.
+                fair.or_else(|| several.iter().find_map(Invoker::connection))
+            }
+        };
+        picked.ok_or_else(|| RpcError::NoConnection(r.path.clone()))
     }
 
     /// A typed handle to method `name` taking the argument tuple `A` (whose Java types give
@@ -369,8 +289,9 @@ impl Reference {
             filter::after(&r.filters, &r.path, method, &mut ctx, Err(&error));
             ready(Err(error))
         };
-        let Some(conn) = r.channels.pick() else {
-            return fail(ctx, RpcError::NoConnection(r.path.clone()));
+        let conn = match self.connection(method, Some(&ctx)) {
+            Ok(conn) => conn,
+            Err(error) => return fail(ctx, error),
         };
         let timeout = ctx.timeout_override().unwrap_or(r.timeout);
         let mut attachments = Attachments::with_capacity(6 + ctx.attachments().len());
@@ -818,19 +739,11 @@ where
                 }
             }
             exports.attachments.insert(
-                format!("{}{index}", crate::provider::CALLBACK_ARG_PREFIX),
+                format!("{}{index}", crate::serve::CALLBACK_ARG_PREFIX),
                 id.to_string(),
             );
         }
         Ok(Some(exports))
-    }
-
-    fn connection(&self) -> Result<SharedConnection, RpcError> {
-        self.reference
-            .0
-            .channels
-            .pick()
-            .ok_or_else(|| RpcError::NoConnection(self.reference.0.path.clone()))
     }
 
     /// The attachments of a call with a context: the method's, then the context's, and the
@@ -872,7 +785,7 @@ where
         response: Completer<CallResult>,
         ctx: Option<&CallContext>,
     ) -> Result<Started, RpcError> {
-        let conn = self.connection()?;
+        let conn = self.reference.connection(&self.name, ctx)?;
         let exports = self.callback_attachments(&conn, args, ctx)?;
         let attachments = exports.as_ref().map(|e| &e.attachments);
         let timeout = ctx
@@ -889,7 +802,7 @@ where
     }
 
     fn send_oneway(&self, args: &A, ctx: &CallContext) -> Result<(), RpcError> {
-        let conn = self.connection()?;
+        let conn = self.reference.connection(&self.name, Some(ctx))?;
         let exports = self.callback_attachments(&conn, args, Some(ctx))?;
         let attachments = exports.as_ref().map(|e| &e.attachments);
         let body = self.request.body(args, attachments);
@@ -927,131 +840,13 @@ impl Exports {
     }
 }
 
-/// Waits for a `sent` notification, up to `timeout` (`PROTOCOL.md` §5.2).
-fn wait_sent(sent: Completion<SentResult>, timeout: Duration) -> Result<(), RpcError> {
-    match sent.wait_timeout(timeout) {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(reason)) => Err(RpcError::Network(reason)),
-        Err(_) => Err(RpcError::Timeout {
-            phase: TimeoutPhase::ClientSide,
-            timeout,
-        }),
-    }
-}
-
-/// The typed result of a call's outcome (`PROTOCOL.md` §3, §10.2).
-fn decode<R: DeserializeOwned>(result: CallResult, timeout: Duration) -> Result<R, RpcError> {
-    let response = result?;
-    if !response.status.is_ok() {
-        let message = decode_error_message(&response.body)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        return Err(RpcError::from_status(response.status, message, timeout));
-    }
-    let result = decode_result::<R>(&response.body).map_err(SerializationError::Decode)?;
-    match result {
-        Returned::Value(value) => Ok(value),
-        // Java's null: fine for `Option`, `()` and the like, an error for a `String`.
-        Returned::Null => hessian2::from_value(Value::Null).map_err(|e| {
-            SerializationError::Decode(crate::message::BodyError::Decode {
-                field: crate::message::Field::Result,
-                source: e,
-            })
-            .into()
-        }),
-        Returned::Exception(exception) => Err(RpcError::Business(exception)),
-    }
-}
-
-/// The typed result of a call's outcome with the attachments of the response.
-fn decode_with_attachments<R: DeserializeOwned>(
-    result: CallResult,
-    timeout: Duration,
-) -> Result<Reply<R>, RpcError> {
-    let response = result?;
-    if !response.status.is_ok() {
-        let message = decode_error_message(&response.body)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        return Err(RpcError::from_status(response.status, message, timeout));
-    }
-    let decoded = decode_response::<R>(&response.body).map_err(SerializationError::Decode)?;
-    let value = match decoded.result {
-        Returned::Value(value) => value,
-        Returned::Null => hessian2::from_value(Value::Null).map_err(|e| {
-            SerializationError::Decode(crate::message::BodyError::Decode {
-                field: crate::message::Field::Result,
-                source: e,
-            })
-        })?,
-        Returned::Exception(exception) => return Err(RpcError::Business(exception)),
-    };
-    Ok(Reply {
-        value,
-        attachments: decoded.attachments,
-    })
-}
-
-/// A completer for a call's raw outcome and a completion of it decoded as `R`, in one
-/// allocation ([`map_pair`]).
-fn decoding_pair<R: DeserializeOwned + Send + 'static>(
-    timeout: Duration,
-) -> (Completer<CallResult>, Completion<Result<R, RpcError>>) {
-    map_pair(
-        abandoned_call,
-        move |result| decode(result, timeout),
-        abandoned,
-    )
-}
-
-/// Starts a call of `payload` on `conn` whose response decodes as `R` (generic calls,
-/// callback invocations: no listeners, no callback exports).
-pub(crate) fn call_decoded<P, R>(
-    conn: &SharedConnection,
-    timeout: Duration,
-    payload: P,
-) -> Completion<Result<R, RpcError>>
-where
-    P: crate::Payload<Error = crate::hessian2::EncodeError>,
-    R: DeserializeOwned + Send + 'static,
-{
-    let (completer, response) = decoding_pair(timeout);
-    match conn.start_call_with(CallOptions::new(timeout), payload, completer) {
-        Ok(started) => started.cancel(response),
-        Err(e) => ready(Err(RpcError::from(e.kind))),
-    }
-}
-
-fn abandoned<R>() -> Result<R, RpcError> {
-    Err(RpcError::Network(crate::error::ConnectionError::Dropped))
-}
-
-/// A completion that is already resolved.
-pub(crate) fn ready<T: Send + 'static>(value: T) -> Completion<T> {
-    // The completer is consumed right below, so `abandoned` never runs.
-    let (completer, completion) = pair(|| unreachable!("completed below"));
-    completer.complete(value, &Inline);
-    completion
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_to_its_cap() {
-        let b = Backoff::default();
-        assert_eq!(b.delay(0), Duration::from_millis(100));
-        assert_eq!(b.delay(3), Duration::from_millis(800));
-        assert_eq!(b.delay(10), Duration::from_secs(5));
-        assert_eq!(b.delay(u32::MAX), Duration::from_secs(5));
-    }
-
-    #[test]
     fn listeners_set_before_a_clone_stay_on_both() {
-        use std::sync::atomic::AtomicUsize;
+        use std::num::NonZeroUsize;
         let (invoked, thrown) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         // No connection: every call fails at once, after `on_invoke`, into `on_throw`.
         let reference =

@@ -11,8 +11,8 @@ use std::sync::{Arc, Weak};
 
 use super::{ClientConnection, Options, Runtime, Timers, connect};
 use crate::call::Completion;
+use crate::cluster::{Backoff, Channels};
 use crate::config::Config;
-use crate::consumer::{Backoff, Channels};
 use crate::error::ConnectionError;
 use crate::shared::{BoxFuture, SharedConnection, Spawner};
 

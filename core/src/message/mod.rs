@@ -19,9 +19,8 @@ pub use args::{Arguments, DecodeArgs, EncodeArgs};
 pub use attachments::{Attachments, AttachmentsIntoIter};
 pub use error::{BodyError, Field};
 pub use event::EventBody;
-pub(crate) use request::ArgsStart;
 pub use request::{
-    DUBBO_VERSION, DecodedRequest, ECHO_DESCRIPTOR, ECHO_METHOD, GENERIC_ASYNC_METHOD,
+    ArgsStart, DUBBO_VERSION, DecodedRequest, ECHO_DESCRIPTOR, ECHO_METHOD, GENERIC_ASYNC_METHOD,
     GENERIC_DESCRIPTOR, GENERIC_METHOD, GenericArgs, GenericCall, RequestBody, RequestHead,
     RequestReader, decode_request,
 };

@@ -7,7 +7,7 @@ use super::args::{DecodeArgs, EncodeArgs};
 use super::attachments::Attachments;
 use super::encode_or_restore;
 use super::error::{BodyError, Field};
-use super::serialization::{Hessian2, ObjectInput, ObjectOutput, Serialization};
+use super::serialization::{Hessian2, ObjectInput, ObjectOutput, Serialization, visit_attachments};
 use crate::hessian2::{Decoder, EncodeError, JavaArrayRef, Value, count_parameters, descriptors};
 
 /// The dubbo protocol version Java ≥ 2.6.3, 2.7, 3.x and dubbo-go send (body field 1).
@@ -376,20 +376,49 @@ fn read_args<'de, A: DecodeArgs<'de>, I: ObjectInput<'de>>(
 
 impl<'de> RequestReader<'de> {
     /// Skips the arguments not read, then reads the attachments entry by entry without
-    /// building them (see [`Decoder::visit_attachments`]).
-    pub(crate) fn visit_attachments(
+    /// building them: `visit` gets each key (borrowed from the body where possible) and must
+    /// read or skip exactly its value. How a provider routes a request from a few keys
+    /// without building the map.
+    ///
+    /// ```
+    /// use tether_core::message::{Attachments, DUBBO_VERSION, RequestBody, RequestReader};
+    ///
+    /// let mut attachments = Attachments::new();
+    /// attachments.insert("path", "demo.Svc");
+    /// attachments.insert("traceId", "t-1");
+    /// let request = RequestBody {
+    ///     dubbo_version: DUBBO_VERSION,
+    ///     path: "demo.Svc",
+    ///     version: None,
+    ///     method: "ping",
+    ///     parameter_types: "",
+    ///     args: &(),
+    ///     attachments: &attachments,
+    /// };
+    /// let mut body = Vec::new();
+    /// request.encode(&mut body).unwrap();
+    ///
+    /// let mut trace = None;
+    /// RequestReader::new(&body)
+    ///     .unwrap()
+    ///     .visit_attachments(|key, input| match &*key {
+    ///         "traceId" => Ok(trace = input.read_value()?.as_str().map(str::to_owned)),
+    ///         _ => input.skip_value(),
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(trace.as_deref(), Some("t-1"));
+    /// ```
+    pub fn visit_attachments(
         mut self,
         visit: impl FnMut(Cow<'de, str>, &mut Decoder<'de>) -> Result<(), crate::hessian2::DecodeError>,
     ) -> Result<(), BodyError> {
         self.skip_args()?;
-        self.input
-            .visit_attachments(visit)
-            .map_err(BodyError::at(Field::Attachments))
+        visit_attachments(&mut self.input, visit).map_err(BodyError::at(Field::Attachments))
     }
 
     /// Where the arguments start, to read them later with [`ArgsStart::args`] without
     /// reading the head again. Meaningful before any argument is read.
-    pub(crate) fn args_start(&self) -> ArgsStart {
+    pub fn args_start(&self) -> ArgsStart {
         debug_assert_eq!(self.read, 0, "arguments already read");
         ArgsStart {
             offset: self.input.position(),
@@ -401,8 +430,31 @@ impl<'de> RequestReader<'de> {
 /// Where the arguments of a Hessian 2 request body start, and how many its descriptor
 /// names: what a provider keeps from the head to decode the arguments once it has found
 /// the method.
+///
+/// ```
+/// use tether_core::message::{Attachments, DUBBO_VERSION, RequestBody, RequestReader};
+///
+/// let request = RequestBody {
+///     dubbo_version: DUBBO_VERSION,
+///     path: "demo.Svc",
+///     version: None,
+///     method: "add",
+///     parameter_types: "II",
+///     args: &(2, 3),
+///     attachments: &Attachments::new(),
+/// };
+/// let mut body = Vec::new();
+/// request.encode(&mut body).unwrap();
+///
+/// // Route on the head first; decode the arguments once the method is known.
+/// let reader = RequestReader::new(&body).unwrap();
+/// assert_eq!(reader.head().method, "add");
+/// let start = reader.args_start();
+/// let (a, b): (i32, i32) = start.args(&body).unwrap();
+/// assert_eq!(a + b, 5);
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct ArgsStart {
+pub struct ArgsStart {
     offset: usize,
     count: usize,
 }
@@ -413,7 +465,7 @@ impl ArgsStart {
     /// strings and nulls, which leave no class definition, type name or reference behind
     /// (`PROTOCOL.md` §11.1), so a decoder over the whole body placed where the arguments
     /// start is in the state the head left it in, and error offsets stay body offsets.
-    pub(crate) fn args<'de, A: DecodeArgs<'de>>(self, body: &'de [u8]) -> Result<A, BodyError> {
+    pub fn args<'de, A: DecodeArgs<'de>>(self, body: &'de [u8]) -> Result<A, BodyError> {
         let mut input = Decoder::new(body);
         input.seek(self.offset);
         read_args(&mut input, 0, self.count)

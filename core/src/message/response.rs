@@ -4,15 +4,16 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::attachments::Attachments;
 use super::encode_or_restore;
 use super::error::{BodyError, Field};
 use super::request::DUBBO_VERSION;
-use super::serialization::{Hessian2, ObjectInput, ObjectOutput, Serialization};
+use super::serialization::{Hessian2, ObjectInput, ObjectOutput, Serialization, visit_attachments};
 use crate::frame::Status;
-use crate::hessian2::{Decoder, EncodeError, Value};
+use crate::hessian2::{DecodeError, Decoder, EncodeError, JavaClass, Value, from_value, to_value};
 
 /// Result flags of status-20 bodies (`PROTOCOL.md` §3.1).
 pub mod flag {
@@ -61,6 +62,52 @@ pub fn attachments_supported(request_dubbo_version: &str) -> bool {
 /// [`fields`](Self::fields) say: change them on a received exception, or add fields of
 /// your own exception class to one built with [`new`](Self::new), and
 /// [`to_value`](Self::to_value) stays consistent.
+///
+/// # Your own exception classes
+///
+/// A Java exception class with fields of its own is a Rust struct named after it
+/// ([`#[java]`](crate::java), or a serde rename plus [`java_class!`](crate::java_class));
+/// Throwable's message is its field `detailMessage`. A consumer decodes a received exception into it with
+/// [`downcast`](Self::downcast) (or [`RpcError::business_as`](crate::consumer::RpcError::business_as)),
+/// a provider throws one with [`from_typed`](Self::from_typed):
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use tether_core::message::JavaException;
+///
+/// #[tether_core::java("com.example.order.OrderNotFound")]
+/// #[derive(Serialize, Deserialize, PartialEq, Debug)]
+/// struct OrderNotFound {
+///     #[serde(rename = "orderId")]
+///     order_id: i64,
+///     #[serde(rename = "detailMessage")]
+///     message: Option<String>,
+///     // Optional: Java's cause, `None` when there is none.
+///     cause: Option<Box<JavaException>>,
+/// }
+///
+/// // Provider: throw it (a handler returns `Err(thrown)`).
+/// let not_found = OrderNotFound { order_id: 7, message: Some("no order 7".into()), cause: None };
+/// let thrown = JavaException::from_typed(&not_found)?;
+/// assert_eq!(thrown.class, "com.example.order.OrderNotFound");
+/// assert_eq!(thrown.message.as_deref(), Some("no order 7"));
+///
+/// // Consumer: the exception as received, back into the struct (`None` for another class).
+/// let received = JavaException::from_value(thrown.to_value())?;
+/// assert_eq!(received.downcast::<OrderNotFound>().transpose()?, Some(not_found));
+/// assert!(received.downcast::<Other>().is_none());
+/// # #[derive(Deserialize)] #[serde(rename = "org.acme.Other")] struct Other {}
+/// # tether_core::java_class!(Other => "org.acme.Other");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// A Java exception without a cause writes its `cause` as a reference to itself (Java's
+/// `Throwable` keeps `cause == this` until a cause is set): that decodes as `None` in an
+/// `Option` field, is skipped by a struct without a `cause` field, and is a
+/// [`Value::Ref`] in [`fields`](Self::fields). A real cause decodes into a
+/// `JavaException` (as above) or into a struct of your own. To send a cause, make it a
+/// `JavaException` (`from_typed` of your cause type, or [`new`](Self::new)): that writes
+/// Throwable's fields, which Java expects of every exception.
 #[derive(Clone, PartialEq, Debug)]
 pub struct JavaException {
     /// The Java class, e.g. `java.lang.RuntimeException`.
@@ -96,6 +143,65 @@ impl JavaException {
         Self::new("java.lang.RuntimeException", message)
     }
 
+    /// The exception a Rust value stands for: an exception of `T`'s Java class
+    /// ([`JavaClass::CLASS`]) whose fields are `exception`'s serde fields, its message the
+    /// field `detailMessage` if `T` has one, Throwable's other fields added as
+    /// [`to_value`](Self::to_value) adds them. A `cause` field that is `None` is written as
+    /// Java writes "no cause" (a reference to the exception itself).
+    ///
+    /// Fails if `T` does not serialize as a struct, or its serde name is not
+    /// [`JavaClass::CLASS`] (the two names drifted apart).
+    pub fn from_typed<T: Serialize + JavaClass + ?Sized>(
+        exception: &T,
+    ) -> Result<Self, EncodeError> {
+        let Value::Object { class, mut fields } = to_value(exception)? else {
+            return Err(EncodeError::Custom(format!(
+                "exception {} does not serialize as an object",
+                T::CLASS
+            )));
+        };
+        if &*class != T::CLASS {
+            return Err(EncodeError::Custom(format!(
+                "exception type serializes as class {class}, but its java_class! is {}",
+                T::CLASS
+            )));
+        }
+        for (name, value) in &mut fields {
+            if &**name == "cause" && value.is_null() {
+                *value = Value::Ref(0);
+            }
+        }
+        let message = fields
+            .iter()
+            .find(|(k, _)| &**k == "detailMessage")
+            .and_then(|(_, v)| v.as_str().map(str::to_owned));
+        Ok(Self {
+            class: class.to_string(),
+            message,
+            fields,
+        })
+    }
+
+    /// Whether this is an exception of `T`'s Java class: exactly that class, since the wire
+    /// does not say which classes a Java class extends.
+    pub fn is<T: JavaClass + ?Sized>(&self) -> bool {
+        self.class == T::CLASS
+    }
+
+    /// Decodes this exception into `T` if it [`is`](Self::is) of `T`'s class, `None`
+    /// otherwise (see [`decode`](Self::decode)).
+    pub fn downcast<T: DeserializeOwned + JavaClass>(&self) -> Option<Result<T, DecodeError>> {
+        self.is::<T>().then(|| self.decode())
+    }
+
+    /// Decodes this exception, as [`to_value`](Self::to_value) writes it, into any `T`,
+    /// whatever its class: its fields by name (Throwable's included: `detailMessage`,
+    /// `cause`, `stackTrace`...; fields `T` lacks are skipped). A `cause` that refers to
+    /// the exception itself (no cause) is `None`.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
+        from_value(self.to_value())
+    }
+
     /// A received field, e.g. `stackTrace` or a custom exception's own fields.
     pub fn field(&self, name: &str) -> Option<&Value> {
         self.fields
@@ -128,9 +234,10 @@ impl JavaException {
     /// The object written on the wire: an object of [`class`](Self::class) with the
     /// [`fields`](Self::fields), preceded by those of hessian-lite's `Throwable` layout they
     /// lack (an empty suppressed list and stack trace, `cause` referencing the exception
-    /// itself, `detailMessage`); `detailMessage` (and dubbo-go's `exceptionMessage`, if
-    /// present) is always [`message`](Self::message). A received exception left unchanged is
-    /// written back as it came.
+    /// itself, `detailMessage`); `detailMessage` is always [`message`](Self::message). A
+    /// `GenericException`'s own `exceptionMessage` (the wrapped exception's message, which
+    /// differs from its `detailMessage`) is written as the fields have it. A received
+    /// exception left unchanged is written back as it came.
     pub fn to_value(&self) -> Value {
         let message = self.message.clone().map_or(Value::Null, Value::String);
         let defaults = [
@@ -147,7 +254,7 @@ impl JavaException {
             .collect();
         fields.extend(self.fields.iter().cloned());
         for (name, value) in &mut fields {
-            if matches!(&**name, "detailMessage" | "exceptionMessage") {
+            if &**name == "detailMessage" {
                 *value = message.clone();
             }
         }
@@ -168,6 +275,22 @@ impl fmt::Display for JavaException {
 }
 
 impl std::error::Error for JavaException {}
+
+/// Written as [`to_value`](JavaException::to_value): a field of this type is a Java
+/// exception (a `cause`).
+impl Serialize for JavaException {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(serializer)
+    }
+}
+
+/// Read as [`from_value`](JavaException::from_value): any exception object.
+impl<'de> Deserialize<'de> for JavaException {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Self::from_value(value).map_err(serde::de::Error::custom)
+    }
+}
 
 /// What a call produced.
 #[derive(Debug)]
@@ -359,8 +482,7 @@ pub fn decode_result<'de, T: serde::Deserialize<'de>>(
     if flag >= flag::EXCEPTION_WITH_ATTACHMENTS {
         // Java's attachment map: a map or null with string keys (`PROTOCOL.md` §3.1), checked
         // as `decode_response` checks it, the values skipped.
-        input
-            .visit_attachments(|_, input| input.skip_value())
+        visit_attachments(&mut input, |_, input| input.skip_value())
             .map_err(BodyError::at(Field::Attachments))?;
     }
     Ok(result)
@@ -592,15 +714,182 @@ mod tests {
         assert_eq!(back.message.as_deref(), Some("bad code"));
         assert_eq!(back.field("code"), Some(&Value::Int(42)));
 
-        // No message: detailMessage is null; dubbo-go's exceptionMessage follows too.
-        let mut go = JavaException::new("java.lang.Exception", "x");
-        go.fields
-            .push(("exceptionMessage".into(), Value::from("stale")));
-        go.message = None;
-        let written = go.to_value();
+        // No message: detailMessage is null. A GenericException's exceptionMessage is a
+        // field of its own (the wrapped exception's message): kept as it is.
+        let mut generic = JavaException::new("com.alibaba.dubbo.rpc.service.GenericException", "x");
+        generic
+            .fields
+            .push(("exceptionMessage".into(), Value::from("inner")));
+        generic.message = None;
+        let written = generic.to_value();
         assert_eq!(written.get("detailMessage"), Some(&Value::Null));
-        assert_eq!(written.get("exceptionMessage"), Some(&Value::Null));
+        assert_eq!(written.get("exceptionMessage"), Some(&Value::from("inner")));
     }
+
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    #[serde(rename = "org.acme.CodedException")]
+    struct Coded {
+        code: i32,
+        detail: Option<String>,
+        #[serde(rename = "detailMessage")]
+        message: Option<String>,
+        cause: Option<Box<JavaException>>,
+    }
+    crate::java_class!(Coded => "org.acme.CodedException");
+
+    /// The same class without a `cause` or message field.
+    #[derive(Deserialize, PartialEq, Debug)]
+    struct CodeOnly {
+        code: i32,
+    }
+
+    fn through_the_wire(e: &JavaException) -> JavaException {
+        let mut out = Vec::new();
+        ResponseBody::<Value>::exception(e)
+            .encode(&mut out)
+            .unwrap();
+        match decode_response::<Value>(&out).unwrap().result {
+            Returned::Exception(back) => back,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn typed_exceptions_both_ways() {
+        let coded = Coded {
+            code: 42,
+            detail: Some("d".into()),
+            message: Some("bad code".into()),
+            cause: None,
+        };
+        let thrown = JavaException::from_typed(&coded).unwrap();
+        assert_eq!(thrown.class, "org.acme.CodedException");
+        assert_eq!(thrown.message.as_deref(), Some("bad code"));
+        // No cause is Java's cause == this.
+        assert_eq!(thrown.field("cause"), Some(&Value::Ref(0)));
+        let written = thrown.to_value();
+        let names: Vec<&str> = match &written {
+            Value::Object { fields, .. } => fields.iter().map(|(k, _)| &**k).collect(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            names,
+            [
+                "suppressedExceptions",
+                "stackTrace",
+                "code",
+                "detail",
+                "detailMessage",
+                "cause"
+            ]
+        );
+        let received = through_the_wire(&thrown);
+        assert!(received.is::<Coded>());
+        assert_eq!(received.downcast::<Coded>().unwrap().unwrap(), coded);
+        // A struct without `cause` skips the self-reference (it failed with Cyclic before).
+        assert_eq!(
+            received.decode::<CodeOnly>().unwrap(),
+            CodeOnly { code: 42 }
+        );
+        // Another class is not downcast.
+        let runtime = through_the_wire(&JavaException::runtime("boom"));
+        assert!(runtime.downcast::<Coded>().is_none());
+        assert!(!runtime.is::<Coded>());
+        let rpc = crate::consumer::RpcError::Business(received);
+        assert_eq!(rpc.business_as::<Coded>().unwrap().unwrap(), coded);
+        assert!(
+            crate::consumer::RpcError::Cancelled
+                .business_as::<Coded>()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_real_cause_stays_decodable() {
+        let root = JavaException::new("java.lang.IllegalArgumentException", "root");
+        let coded = Coded {
+            code: 3,
+            detail: None,
+            message: Some("type 3".into()),
+            cause: Some(Box::new(root.clone())),
+        };
+        let thrown = JavaException::from_typed(&coded).unwrap();
+        let received = through_the_wire(&thrown);
+        let back: Coded = received.downcast().unwrap().unwrap();
+        assert_eq!(back.code, 3);
+        let cause = back.cause.expect("a cause");
+        assert_eq!(cause.class, "java.lang.IllegalArgumentException");
+        assert_eq!(cause.message.as_deref(), Some("root"));
+        // The cause has no cause of its own: Java's reference to itself, kept as received.
+        assert_eq!(cause.field("cause"), Some(&Value::Ref(0)));
+        #[derive(Deserialize)]
+        struct CauseOnly {
+            cause: Option<Box<JavaException>>,
+        }
+        assert!(cause.decode::<CauseOnly>().unwrap().cause.is_none());
+        // The raw field, too, is an exception.
+        let raw = JavaException::from_value(received.field("cause").unwrap().clone()).unwrap();
+        assert_eq!(raw, *cause);
+    }
+
+    #[test]
+    fn java_s_own_exception_bytes_decode_into_a_struct() {
+        // §11.10: RuntimeException("boom") as Java writes it (hessian2 crate tests).
+        let java = hex(
+            "90 43 1a 6a 61 76 61 2e 6c 61 6e 67 2e 52 75 6e 74 69 6d 65 45 78 63 65 70 74 69 6f 6e 94 \
+             14 73 75 70 70 72 65 73 73 65 64 45 78 63 65 70 74 69 6f 6e 73 \
+             0a 73 74 61 63 6b 54 72 61 63 65 05 63 61 75 73 65 0d 64 65 74 61 69 6c 4d 65 73 73 61 67 65 \
+             60 70 1f 6a 61 76 61 2e 75 74 69 6c 2e 43 6f 6c 6c 65 63 74 69 6f 6e 73 24 45 6d 70 74 79 4c 69 73 74 \
+             70 1c 5b 6a 61 76 61 2e 6c 61 6e 67 2e 53 74 61 63 6b 54 72 61 63 65 45 6c 65 6d 65 6e 74 \
+             51 90 04 62 6f 6f 6d",
+        );
+        let Returned::Exception(e) = decode_response::<Value>(&java).unwrap().result else {
+            panic!()
+        };
+        #[derive(Deserialize, Debug)]
+        struct Runtime {
+            #[serde(rename = "detailMessage")]
+            message: String,
+            cause: Option<Box<JavaException>>,
+            #[serde(rename = "stackTrace")]
+            stack_trace: Vec<Value>,
+        }
+        let r: Runtime = e.decode().unwrap();
+        assert_eq!(r.message, "boom");
+        assert!(r.cause.is_none());
+        assert!(r.stack_trace.is_empty());
+    }
+
+    #[test]
+    fn from_typed_refuses_drifted_names_and_non_structs() {
+        #[derive(Serialize)]
+        #[serde(rename = "org.acme.Old")]
+        struct Drifted {
+            code: i32,
+        }
+        crate::java_class!(Drifted => "org.acme.New");
+        let err = JavaException::from_typed(&Drifted { code: 1 }).unwrap_err();
+        assert!(err.to_string().contains("org.acme.Old"), "{err}");
+        struct NotAStruct;
+        impl Serialize for NotAStruct {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_i32(1)
+            }
+        }
+        crate::java_class!(NotAStruct => "org.acme.N");
+        assert!(JavaException::from_typed(&NotAStruct).is_err());
+        // Without a detailMessage field: no message, detailMessage written as null.
+        let bare = JavaException::from_typed(&Drifted2 { code: 1 }).unwrap();
+        assert_eq!(bare.message, None);
+        assert_eq!(bare.to_value().get("detailMessage"), Some(&Value::Null));
+    }
+
+    #[derive(Serialize)]
+    #[serde(rename = "org.acme.D2")]
+    struct Drifted2 {
+        code: i32,
+    }
+    crate::java_class!(Drifted2 => "org.acme.D2");
 
     #[test]
     fn trailing_bytes_flag_1_null_and_unknown_flags() {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::attachments::{Attachments, well_known};
 use crate::frame::SerializationId;
-use crate::hessian2::{DecodeError, Decoder, EncodeError, Encoder, Head, TypeError, Value};
+use crate::hessian2::{DecodeError, Decoder, EncodeError, Encoder, Head, TypeError, Value, tag};
 
 /// Writes the values of one body (one context per body, `PROTOCOL.md` §11.1).
 pub trait ObjectOutput {
@@ -200,8 +200,8 @@ impl<'de> ObjectInput<'de> for Decoder<'de> {
     fn read_attachments(&mut self) -> Result<Attachments, DecodeError> {
         // Room for what a call carries (Java sends 4–8 keys), never more than the bytes left
         // could hold (a key and a value take at least two).
-        let mut entries = Vec::with_capacity(ATTACHMENTS_GUESS.min(self.left() / 2));
-        self.visit_attachments(|key, input| {
+        let mut entries = Vec::with_capacity(ATTACHMENTS_GUESS.min(self.remaining().len() / 2));
+        visit_attachments(self, |key, input| {
             // Charged like a decoded map entry (`DecodeLimits::memory_factor`).
             input.charge(std::mem::size_of::<(String, Value)>() + key.len())?;
             let value = Decoder::read_value(input)?;
@@ -217,44 +217,50 @@ impl<'de> ObjectInput<'de> for Decoder<'de> {
     }
 }
 
-impl<'de> Decoder<'de> {
-    /// Reads an attachment map (or null) entry by entry: `visit` gets each key, borrowed
-    /// from the body where possible, and must read or skip exactly its value. Keys that are
-    /// not strings are an error, as in Java's `Map<String, Object>` (`PROTOCOL.md` §2.3).
-    pub(crate) fn visit_attachments(
-        &mut self,
-        mut visit: impl FnMut(Cow<'de, str>, &mut Self) -> Result<(), DecodeError>,
-    ) -> Result<(), DecodeError> {
-        let at = self.position();
-        let tag = self.peek()?;
-        match tag {
-            b'N' => {
-                self.pos += 1;
-                return Ok(());
-            }
-            b'H' | b'M' => {}
-            _ => return Err(self.mismatch(tag, at, "an attachment map")),
+/// Reads an attachment map (or null) entry by entry: `visit` gets each key, borrowed from
+/// the body where possible, and must read or skip exactly its value. Keys that are not
+/// strings are an error, as in Java's `Map<String, Object>` (`PROTOCOL.md` §2.3).
+pub(crate) fn visit_attachments<'de>(
+    input: &mut Decoder<'de>,
+    mut visit: impl FnMut(Cow<'de, str>, &mut Decoder<'de>) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
+    let at = input.position();
+    let found = input.peek()?;
+    let not_a_map = || {
+        DecodeError::from(TypeError::Mismatch {
+            expected: "an attachment map",
+            found: tag::name(found),
+            tag: found,
+            offset: at,
+        })
+    };
+    match found {
+        tag::NULL => {
+            input.skip_value()?;
+            return Ok(());
         }
-        let Head::Map { .. } = self.read_head()? else {
-            return Err(self.mismatch(tag, at, "an attachment map"));
-        };
-        while !self.at_end_marker()? {
-            let key_at = self.position();
-            let key = match Decoder::read_str_or_null(self) {
-                Ok(Some(key)) => key,
-                Ok(None) | Err(DecodeError::Type(_)) => {
-                    return Err(TypeError::Custom {
-                        message: format!("attachment key at offset {key_at} is not a string"),
-                    }
-                    .into());
-                }
-                Err(e) => return Err(e),
-            };
-            visit(key, self)?;
-        }
-        self.leave();
-        Ok(())
+        tag::MAP | tag::MAP_TYPED => {}
+        _ => return Err(not_a_map()),
     }
+    let Head::Map { .. } = input.read_head()? else {
+        return Err(not_a_map());
+    };
+    while !input.at_end_marker()? {
+        let key_at = input.position();
+        let key = match input.read_str_or_null() {
+            Ok(Some(key)) => key,
+            Ok(None) | Err(DecodeError::Type(_)) => {
+                return Err(TypeError::Custom {
+                    message: format!("attachment key at offset {key_at} is not a string"),
+                }
+                .into());
+            }
+            Err(e) => return Err(e),
+        };
+        visit(key, input)?;
+    }
+    input.leave();
+    Ok(())
 }
 
 #[cfg(test)]

@@ -123,12 +123,12 @@ impl RequestTemplate {
         // One encoder from the body's start, as for a whole body: `byte[]` chunking counts
         // from there.
         let mut o = Encoder::new(out);
-        o.out.extend_from_slice(&self.head);
+        o.write_raw(&self.head);
         args.encode(&mut o)?;
         match (attachments, &self.tail) {
             (Some(attachments), _) => o.write_attachments(attachments, &[]),
             (None, Some(tail)) => {
-                o.out.extend_from_slice(tail);
+                o.write_raw(tail);
                 Ok(())
             }
             (None, None) => o.write_attachments(&self.attachments, &[]),

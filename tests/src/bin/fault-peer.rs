@@ -4,9 +4,10 @@
 //! provider to kill, freeze and restart.
 //!
 //! `fault-peer [--executor tokio|smol|threadpool] [--port PORT] [--heartbeat-ms N]
-//! [--idle-ms N] [--high-water BYTES] [--direct]` (PORT 0, the default, picks a free port;
-//! `--direct` runs handlers on the IO threads) prints `listening on 127.0.0.1:PORT` once
-//! ready. Then it answers one line per command read from stdin, `COMMAND VALUE`:
+//! [--idle-ms N] [--high-water BYTES] [--callbacks N] [--direct]` (PORT 0, the default,
+//! picks a free port; `--callbacks` is the callback limit per interface per connection,
+//! 3 in the Java interop cases; `--direct` runs handlers on the IO threads) prints
+//! `listening on 127.0.0.1:PORT` once ready. Then it answers one line per command read from stdin, `COMMAND VALUE`:
 //!
 //! - `inflight`: two-way requests awaiting an answer, summed over its connections;
 //! - `connections`: connections open;
@@ -28,7 +29,8 @@ use tether_tests::conformance::{Fixture, provider_on};
 use tether_tests::exec;
 
 const USAGE: &str = "usage: fault-peer [--executor tokio|smol|threadpool] [--port PORT] \
-                     [--heartbeat-ms N] [--idle-ms N] [--high-water BYTES] [--direct]";
+                     [--heartbeat-ms N] [--idle-ms N] [--high-water BYTES] [--callbacks N] \
+                     [--direct]";
 
 fn main() -> Result<(), String> {
     let (exec, args) = exec::from_args()?;
@@ -54,6 +56,10 @@ fn main() -> Result<(), String> {
             "--high-water" => {
                 let bytes = usize::try_from(number).ok().and_then(|n| n.try_into().ok());
                 config.send_buffer_high_water(bytes.ok_or("--high-water: positive")?);
+            }
+            "--callbacks" => {
+                let limit = usize::try_from(number).ok().and_then(|n| n.try_into().ok());
+                config.callback_limit(limit.ok_or("--callbacks: positive")?);
             }
             _ => return Err(USAGE.to_owned()),
         }

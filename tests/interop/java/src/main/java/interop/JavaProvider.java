@@ -178,6 +178,34 @@ public final class JavaProvider {
             });
         }
 
+        /** addListener's listeners by key. */
+        final Map<String, Listener> listeners = new java.util.concurrent.ConcurrentHashMap<>();
+
+        @Override
+        public void addListener(String key, Listener listener) {
+            listeners.put(key, listener);
+        }
+
+        @Override
+        public void removeListener(String key, Listener listener) {
+            // Dubbo destroyed the proxy before this runs; what was kept stays, to be fired.
+        }
+
+        @Override
+        public String fire(String key, int value) {
+            Listener listener = listeners.get(key);
+            if (listener == null) {
+                return "absent";
+            }
+            try {
+                listener.changed(value);
+                return "ok";
+            } catch (RuntimeException e) {
+                String message = String.valueOf(e.getMessage()).split("\n", 2)[0];
+                return "failed: " + e.getClass().getName() + ": " + message;
+            }
+        }
+
         @Override
         public String boom() {
             throw new IllegalStateException("boom");
@@ -436,6 +464,10 @@ public final class JavaProvider {
             System.exit(2);
         }
         Loopback.pin();
+        // generic=bean sends JavaBeanDescriptors, which 3.3's serialization check refuses to
+        // read unless allowed (2.7 has no such check).
+        System.setProperty("dubbo.security.serialize.allowedClassList",
+                "org.apache.dubbo.common.beanutil.JavaBeanDescriptor");
         int port = Integer.parseInt(args[0]);
         if (port == 0) {
             port = freePort();
@@ -451,7 +483,18 @@ public final class JavaProvider {
         listener.setIndex(1);
         listener.setCallback(true);
         notify.setArguments(Collections.singletonList(listener));
-        service.setMethods(Collections.singletonList(notify));
+        MethodConfig add = new MethodConfig();
+        add.setName("addListener");
+        add.setArguments(Collections.singletonList(listener));
+        MethodConfig remove = new MethodConfig();
+        remove.setName("removeListener");
+        ArgumentConfig unsubscribe = new ArgumentConfig();
+        unsubscribe.setIndex(1);
+        unsubscribe.setCallback(false);
+        remove.setArguments(Collections.singletonList(unsubscribe));
+        service.setMethods(java.util.Arrays.asList(notify, add, remove));
+        // Three listener instances per connection (Dubbo's default is one).
+        service.setCallbacks(3);
 
         ProtocolConfig protocol = new ProtocolConfig("dubbo", port);
         protocol.setHost("127.0.0.1");

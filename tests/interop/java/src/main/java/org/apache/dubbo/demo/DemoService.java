@@ -59,6 +59,24 @@ public interface DemoService {
     /** Calls {@code listener.changed(i)} for i in 0..times, after returning (a parameter callback). */
     void notify(int times, Listener listener);
 
+    /**
+     * Keeps {@code listener} (a parameter callback, argument 1 {@code callback="true"}) under
+     * {@code key}. The provider allows 3 listener instances per connection ({@code callbacks}).
+     */
+    void addListener(String key, Listener listener);
+
+    /**
+     * Unsubscribes {@code listener} (argument 1 {@code callback="false"}): the framework
+     * destroys the provider's proxy. The provider keeps whatever it held under {@code key}.
+     */
+    void removeListener(String key, Listener listener);
+
+    /**
+     * Calls {@code changed(value)} on the listener kept under {@code key}: {@code "ok"},
+     * {@code "absent"} (none kept), or {@code "failed: <exception>"} if the call failed.
+     */
+    String fire(String key, int value);
+
     /** Fails: tether's provider panics (status 70), Java's throws. */
     String boom();
 

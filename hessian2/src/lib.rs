@@ -1,75 +1,235 @@
-//! Hessian 2.0 as Dubbo's hessian-lite writes and reads it (`PROTOCOL.md` §11), with serde.
+//! Hessian 2.0 for Rust, with serde: the binary format Java RPC frameworks use (Apache
+//! Dubbo's default, Caucho's Hessian), written byte for byte as Java writes it and read from
+//! whatever Java, Go, Python and JavaScript peers write.
 //!
-//! One [`Encoder`] or [`Decoder`] is one body's context: class definitions, type names and
-//! back-references are shared by every value of the body and start empty for the next one
-//! (§11.1). The encoder appends to the caller's buffer; the decoder borrows strings and
-//! binaries from the input where it can.
+//! Nothing here knows about Dubbo or any transport: values go to and from byte buffers.
+//! Encode any `Serialize` type as Hessian and decode Hessian into any `Deserialize` type,
+//! or into a dynamic [`Value`] when the shape is not known in advance. The bytes match
+//! Java's `Hessian2Output` as Dubbo's hessian-lite configures it (shortest forms, class
+//! definitions, chunking), checked against Caucho's output for 78 golden values and against
+//! live Java, Go and Python peers in tether's interop tests.
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//! use tether_hessian2::{Decoder, Value, from_slice, to_vec};
+//!
+//! // A Java POJO: the serde name is the Java class.
+//! #[derive(Serialize, Deserialize, PartialEq, Debug)]
+//! #[serde(rename = "org.acme.User")]
+//! struct User {
+//!     name: String,
+//!     age: i32,
+//!     tags: Vec<String>,
+//! }
+//!
+//! let alice = User { name: "Alice".into(), age: 30, tags: vec!["admin".into()] };
+//! let bytes = to_vec(&alice)?;
+//! // 'C' defines the class (its name, then its fields), 0x60 is an instance of it.
+//! assert_eq!(&bytes[..2], b"C\x0d");
+//! assert_eq!(from_slice::<User>(&bytes)?, alice);
+//!
+//! // The same bytes without the Rust type.
+//! let value = Decoder::new(&bytes).read_value()?;
+//! assert_eq!(value.class(), Some("org.acme.User"));
+//! assert_eq!(value.get("age"), Some(&Value::Int(30)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `examples/pojo.rs` prints the bytes of a POJO and a map and decodes them both ways
+//! (`cargo run -p tether-hessian2 --example pojo`).
+//!
+//! # One context per stream
+//!
+//! Hessian 2 streams share state between values: a class is defined once and its later
+//! instances refer to the definition by number, list and map types likewise, and lists,
+//! maps and objects can be referred back to (`'Q'`). One [`Encoder`] or [`Decoder`] is one
+//! such context (a Dubbo body, a Hessian call or reply): write or read several values
+//! through it in order, and start a new one for the next stream. [`to_vec`],
+//! [`to_writer`], [`from_slice`] and [`to_value`] are one value in a fresh context. The
+//! encoder appends to the caller's buffer; the decoder borrows strings and binaries from
+//! the input where it can (a `&str` or `&[u8]` target borrows, and fails on the strings and
+//! binaries that must be reassembled: chunked, or holding CESU-8 surrogate pairs).
 //!
 //! # Mapping between Rust and Java
 //!
 //! | Rust (serde) | Hessian / Java |
 //! |---|---|
-//! | `bool` | `'T'`/`'F'` |
+//! | `bool` | `'T'`/`'F'` (`boolean`) |
 //! | `i8`, `i16`, `i32`, `u8`, `u16` | int (`byte`, `short`, `int`) |
 //! | `i64`, `u32`, `u64` | long (unsigned values beyond `i64` fail) |
-//! | `f32`, `f64` | double, Java's shortest form incl. `0x5F` |
-//! | `char`, `&str`, `String` | string (UTF-16 lengths, CESU-8 surrogates) |
+//! | `f32`, `f64` | double (`float`, `double`), Java's shortest form incl. `0x5F` |
+//! | `char`, `&str`, `String` | string (`char`, `String`): lengths in UTF-16 units, supplementary characters as CESU-8 surrogate pairs |
 //! | bytes ([`Binary`], `bytes::Bytes`, `serde_bytes`) | binary (`byte[]`); `Vec<u8>` is a sequence to serde, hence a list, but a `byte[]` decodes into it |
 //! | `None`, `()` | null |
 //! | sequences, tuples (`Vec<T>`, `[T; N]`) | untyped fixed-length list (`ArrayList`) |
-//! | [`JavaArray<T>`] | typed list `"[int"`, `"[string"`, `"[object"`, `"[<class>"` (Java arrays) |
-//! | [`TypedList<T>`] | typed list with any type (`java.util.HashSet`...) |
+//! | [`JavaArray<T>`] | typed list `"[int"`, `"[string"`, `"[object"`, `"[<class>"` (Java arrays; `char[]` is a string, as hessian-lite writes it) |
+//! | [`TypedList<T>`] | typed list of any type (`java.util.HashSet`...) |
 //! | maps | `'H'` map (`HashMap`) |
-//! | struct | object of the Java class named by the struct's serde name (use `#[serde(rename = "org.acme.User")]`); fields in declaration order; a field skipped by `skip_serializing_if` is written as null |
+//! | struct | object of the Java class named by the struct's serde name (`#[serde(rename = "org.acme.User")]`); fields in declaration order; a field skipped by `skip_serializing_if` is written as null |
 //! | unit struct | object of that class with no fields |
 //! | unit enum variant | Java enum: object of the enum's class with one field `name` |
 //! | other enum variants | `'H'` map with one entry `{variant: content}` |
-//! | [`Date`] | `java.util.Date` |
+//! | [`Date`]; `SystemTime` (and `chrono`, `time` types) through [`date`] | `java.util.Date`, milliseconds since the epoch (finer instants round down to the millisecond, as Java's `Date.from(Instant)`) |
+//! | [`BigDecimal`] | `java.math.BigDecimal` (object with its string `value`, as hessian-lite writes it) |
+//! | [`BigInteger`] | `java.math.BigInteger` (object with the JVM fields `signum` and `mag`) |
 //! | [`Value`] | anything, losslessly |
 //!
 //! Decoding is lenient where Java is: ints are accepted for longs and doubles, objects
 //! match struct fields by name in any order and skip unknown fields, maps with string keys
 //! can fill structs, enums are read from an enum object, a name string or a one-entry map,
-//! `byte[]` can fill a `Vec<u8>`. Variable-length and typed forms are read everywhere.
+//! `byte[]` can fill a `Vec<u8>`. Variable-length and typed forms are read everywhere, and
+//! so are 4-byte UTF-8 sequences in strings (peers that count code points write them). A
+//! Rust `char` beyond the Basic Multilingual Plane is refused for a Java `char`, which
+//! cannot hold it ([`EncodeError::CharOutsideBmp`]); as a string it goes.
 //!
-//! Back-references (`'Q'`) to complete containers are re-read; a reference into an enclosing
-//! container (a cycle) is `None` for an `Option` (the Java `cause == this` idiom of
-//! exceptions, §3.3), a [`Value::Ref`] in a [`Value`], and an error elsewhere.
+//! Back-references (`'Q'`) to complete containers are read again; a reference into an
+//! enclosing container (a cycle) is `None` for an `Option` (the Java `cause == this` idiom
+//! of exceptions), a [`Value::Ref`] in a [`Value`], and an error elsewhere (see
+//! [below](#shared-references-decode-into-copies)).
+//!
+//! # `Value`: anything, without a Rust type
+//!
+//! [`Value`] is the dynamic model: null, bool, int and long (kept apart, as Java keeps
+//! them), double, date, string, binary, lists and maps with their Java type names, objects
+//! with their class and fields in wire order, and [`Value::Ref`] for cycles. Decoded values
+//! share class, field and type names (`Arc<str>`) instead of copying them per instance.
+//! [`Decoder::read_value`] and [`Encoder::write_value`] read and write one natively; it
+//! also implements `Serialize` and `Deserialize`, losslessly through this crate and as plain
+//! data for other formats (objects as maps with a `"$class"` entry). [`to_value`] and
+//! [`from_value`] convert between typed data and `Value`s as a peer would see them.
+//!
+//! # Java class names and types
+//!
+//! The Java class of a struct or enum is its serde name: `#[serde(rename =
+//! "org.acme.User")]` (and `#[serde(rename = "RED")]` on enum constants whose Java name
+//! differs). Where Java needs more than the value, wrappers say it: [`JavaArray`] for Java
+//! arrays (`int[]` is a list typed `"[int"`, not an `ArrayList`), [`TypedList`] for other
+//! collection classes, [`Binary`] for `byte[]`, [`BigDecimal`] and [`BigInteger`] for
+//! `java.math`'s, [`Date`] for `java.util.Date` (a
+//! `SystemTime` field is written as one with `#[serde(with = "tether_hessian2::date")]`).
+//!
+//! # Crate features
+//!
+//! None is on by default; each adds conversions for another crate's types.
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `chrono` | `java.util.Date` ↔ `chrono::DateTime<Utc>` ([`date`]) |
+//! | `time` | `java.util.Date` ↔ `time::OffsetDateTime` ([`date`]) |
+//! | `rust_decimal` | [`BigDecimal`] ↔ `rust_decimal::Decimal` |
+//! | `num-bigint` | [`BigInteger`] ↔ `num_bigint::BigInt`, [`BigDecimal`] from and to a `BigInt` unscaled value |
+//!
+//! [`JavaType`] gives a Rust type's JVM descriptor (`i32` → `I`, `String` →
+//! `Ljava/lang/String;`, `Option<i32>` → `Ljava/lang/Integer;`) and the type name Java gives
+//! arrays of it; implement it for your structs with [`java_class!`], which also implements
+//! [`JavaClass`] (the class name, for exceptions). The attribute
+//! `#[tether_core::java("org.acme.User")]` (crate `tether-derive`) names the class once for
+//! both serde and these traits. [`descriptors`],
+//! [`count_parameters`] and [`java_type_name`] read descriptor strings such as
+//! `"Ljava/lang/String;[II"`, as RPC frameworks name method parameters.
+//!
+//! # Low level
+//!
+//! Below serde, [`Decoder::read_head`] reads the next value's [`Head`] (a scalar whole, or
+//! the header of a string, binary, list, map or object), for readers that look at a value
+//! before deciding how to read it, or walk a map without building it; the [`tag`] module
+//! names the tag bytes. The [`Encoder`] writes scalars directly (`write_int`, `write_str`...),
+//! streams a map entry by entry ([`Encoder::begin_map`]) and appends values encoded earlier
+//! ([`Encoder::write_raw`]).
 //!
 //! # Limits
 //!
-//! Hostile input cannot overflow the stack, loop, or allocate beyond the input: nesting is
-//! limited ([`DecodeLimits::max_depth`], 128 by default), re-reading for back-references is
-//! limited to a multiple of the input size, no capacity is reserved beyond the bytes
-//! actually left in the input, and the [`Value`]s decoded from a body hold at most 64 bytes
-//! per body byte plus 1 MiB ([`DecodeLimits::memory_factor`]; class, field and type names
-//! are shared, not copied per instance). Writing is limited to the decoder's default depth,
-//! so what is written can be read back.
+//! Decoding hostile input cannot overflow the stack, loop, or allocate beyond the input
+//! ([`DecodeLimits`], per decoder):
+//!
+//! | limit | default | past it |
+//! |---|---|---|
+//! | nesting of lists, maps, objects and followed references ([`DecodeLimits::max_depth`]) | 128 | [`MalformedError::TooDeep`] |
+//! | bytes re-read to resolve back-references ([`DecodeLimits::work_factor`]) | 16 × the input + 64 KiB | [`MalformedError::WorkLimit`] |
+//! | memory held by the [`Value`]s decoded ([`DecodeLimits::memory_factor`]) | 64 × the input + 1 MiB | [`MalformedError::MemoryLimit`] |
+//! | capacity reserved for announced lengths | the bytes left in the input | (grows as items arrive) |
+//!
+//! A reference to a complete container is re-read, so a two-byte `'Q'` could otherwise
+//! stand for a copy of any size; the work budget bounds the re-reading (also for typed
+//! targets), the memory budget what the copies hold as [`Value`]s. Writing is limited to
+//! 128 levels (the decoder's default depth), so what is written can be read back, and
+//! fails with [`EncodeError::TooDeep`] beyond.
+//!
+//! Errors say who is to blame: [`DecodeError::Malformed`] ([`MalformedError`]) for bytes
+//! that are not Hessian, [`DecodeError::Type`] ([`TypeError`]) for well-formed values that
+//! do not fit the requested Rust type, [`EncodeError`] for values that cannot be written.
+//! After a decoding error the decoder's state is unspecified: drop it.
+//!
+//! # Deliberate limits
+//!
+//! Two things Java keeps do not survive a trip through Rust values. Both are choices, and
+//! tether's interop tests against Java report them on every run as known differences.
+//!
+//! ## Lone surrogates decode to U+FFFD
+//!
+//! A Java `String` is UTF-16 and may hold a surrogate without its pair (`'\uD83D'`);
+//! hessian-lite writes every UTF-16 unit of a string as its own 1- to 3-byte sequence, so a
+//! lone surrogate goes out as a 3-byte CESU-8 sequence (`'\uD83D'` → `ed a0 bd`). A Rust
+//! `String` or `char` holds Unicode scalar values only and cannot represent a surrogate,
+//! and the Hessian 2 specification defines strings as UTF-8, which cannot encode surrogate
+//! code points (RFC 3629 §3). So the decoder joins surrogate *pairs* into their character
+//! (also across chunks), and decodes a surrogate without its pair as U+FFFD REPLACEMENT
+//! CHARACTER, which goes back out as `ef bf bd`: Java's `'\uD83D'` and `"a\uDC00b"` come
+//! back as `'\uFFFD'` and `"a\uFFFDb"`. Java's own UTF-8 codec keeps them no better:
+//! `"\uD83D".getBytes(UTF_8)` is `"?"`, and `new String(ed a0 bd, UTF_8)` is `"\uFFFD"`.
+//! Keeping them would need a string type of its own (WTF-8) in every API that takes
+//! `&str`.
+//!
+//! ## Shared references decode into copies
+//!
+//! Java writes an object that a graph holds twice in full once, and then a back-reference
+//! (`'Q'`) to it; its reader restores one shared instance. This crate resolves a reference
+//! to a complete list, map or object by decoding that container again: the data is kept,
+//! the object identity is not, since serde values have no identity (a Rust value owns its
+//! parts, and serde's data model has no "the same object as before"). A list holding one
+//! `User` twice decodes into two equal `User`s (or two equal [`Value::Object`]s), and is
+//! written back as two instances. Cycles are kept: a reference into a container still
+//! being decoded is a [`Value::Ref`] (levels up) in a [`Value`], `None` for an `Option`,
+//! and [`TypeError::Cyclic`] for other typed targets. The copying is bounded by the
+//! decoder's budgets (see [Limits](#limits)).
+//!
+//! Section references in the docs (`PROTOCOL.md` §11.x) are to tether's protocol notes,
+//! whose chapter 11 is Hessian 2.0 as hessian-lite writes it.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
+mod budget;
+pub mod date;
 mod de;
 mod decoder;
 mod encoder;
 mod error;
 mod java;
+mod math;
 mod ser;
 mod stack;
 mod string;
-pub(crate) mod tag;
+pub mod tag;
+#[cfg(test)]
+mod test_util;
+mod token;
 mod value;
 
-pub(crate) use decoder::Head;
-pub use decoder::{DecodeLimits, Decoder};
+pub use budget::DecodeLimits;
+pub use date::{AsDate, DateRangeError};
+pub use decoder::{Decoder, Head};
 pub use encoder::Encoder;
 pub use error::{DecodeError, EncodeError, MalformedError, TypeError};
 pub use java::{
-    Binary, Date, DescriptorError, Descriptors, JavaArray, JavaArrayRef, JavaType, TypedList,
-    class_descriptor, count_parameters, descriptors, java_type_name,
+    Binary, Date, DescriptorError, Descriptors, JavaArray, JavaArrayRef, JavaClass, JavaType,
+    TypedList, class_descriptor, count_parameters, descriptors, java_type_name,
 };
+pub use math::{BigDecimal, BigInteger, NumberError};
 pub use ser::Compound;
 
 /// A newtype-struct name the Hessian serializer writes as null whatever the newtype wraps:
 /// for values that are null on the wire but carry meaning for other serializers.
-pub const NULL_NEWTYPE: &str = ser::token::NULL;
+pub const NULL_NEWTYPE: &str = token::NULL;
 pub use string::write_string;
 pub use value::{Value, ValueDeserializer};
 
@@ -474,6 +634,23 @@ mod tests {
             matches!(err, DecodeError::Type(TypeError::Cyclic { .. })),
             "{err}"
         );
+        // Through a Value the same: the self-reference is no cause, or skipped by a struct
+        // without a `cause` field (it failed with `Cyclic` before: issue 13, F5).
+        let ex: Ex = from_value(value.clone()).unwrap();
+        assert_eq!(ex.message.as_deref(), Some("boom"));
+        assert!(ex.cause.is_none());
+        #[derive(Deserialize, Debug)]
+        struct NoCause {
+            #[serde(rename = "detailMessage")]
+            message: String,
+        }
+        let ex: NoCause = from_value(value.clone()).unwrap();
+        assert_eq!(ex.message, "boom");
+        let err = from_value::<Strict>(value).unwrap_err();
+        assert!(
+            matches!(err, DecodeError::Type(TypeError::Cyclic { .. })),
+            "{err}"
+        );
     }
 
     #[test]
@@ -607,6 +784,55 @@ mod tests {
         );
         // Skipping does not expand references at all.
         Decoder::new(&bytes).skip_value().unwrap();
+    }
+
+    #[test]
+    fn lone_surrogates_decode_to_the_replacement_character() {
+        // What Java writes for the char '\uD83D' and the string "a\uDC00b" (crate docs,
+        // "Deliberate limits"; tests/src/types.rs `types.*.lone-surrogate`).
+        assert_eq!(from_slice::<char>(&hex("01 ed a0 bd")).unwrap(), '\u{FFFD}');
+        assert_eq!(to_vec(&'\u{FFFD}').unwrap(), hex("01 ef bf bd"));
+        let java = hex("03 61 ed b0 80 62");
+        assert_eq!(from_slice::<String>(&java).unwrap(), "a\u{FFFD}b");
+        assert_eq!(
+            Decoder::new(&java).read_value().unwrap(),
+            Value::from("a\u{FFFD}b")
+        );
+        assert_eq!(to_vec("a\u{FFFD}b").unwrap(), hex("03 61 ef bf bd 62"));
+        // A pair is joined, also across chunks; a borrowed target cannot take the result.
+        let pair = hex("52 00 01 ed a0 bd 01 ed b8 80");
+        assert_eq!(from_slice::<String>(&pair).unwrap(), "\u{1F600}");
+        assert!(from_slice::<&str>(&pair).is_err());
+    }
+
+    #[test]
+    fn shared_references_decode_into_copies_and_cycles_stay_references() {
+        // Java's list holding one User twice (tests/src/types.rs `types.shared-reference`):
+        // 7a, class User [age, name], 60 91 01 73, then 51 91 (reference #1, the User).
+        let java = hex(
+            "7a 43 1a 6f 72 67 2e 61 70 61 63 68 65 2e 64 75 62 62 6f 2e 64 65 6d 6f \
+             2e 55 73 65 72 92 03 61 67 65 04 6e 61 6d 65 60 91 01 73 51 91",
+        );
+        let users: Vec<User> = from_slice(&java).unwrap();
+        let s = User {
+            name: "s".into(),
+            age: 1,
+        };
+        assert_eq!(users, [s.clone(), s]);
+        let value = Decoder::new(&java).read_value().unwrap();
+        let items = value.as_list().unwrap();
+        assert_eq!(items[0], items[1]);
+        assert!(matches!(items[1], Value::Object { .. }));
+        // Written back, the copy is an instance of its own.
+        let mut twice = java[..java.len() - 2].to_vec();
+        twice.extend(hex("60 91 01 73"));
+        assert_eq!(to_vec(&value).unwrap(), twice);
+        // A reference to an enclosing list is a cycle: kept as Value::Ref.
+        let cycle = hex("79 51 90");
+        assert_eq!(
+            Decoder::new(&cycle).read_value().unwrap(),
+            Value::list(vec![Value::Ref(0)])
+        );
     }
 
     #[test]

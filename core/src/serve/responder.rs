@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::generic::{self, GenericMode};
 use crate::hessian2::Value;
 
 use super::filter::{FilterRun, Outcome};
@@ -21,9 +22,9 @@ pub(crate) struct Responder {
     /// Whether the request's dubbo version takes result flags 3/4/5 (`PROTOCOL.md` §3.1).
     with_attachments: bool,
     answered: bool,
-    /// A generic call (`$invoke`): the answer is generalized as Java's `GenericFilter` does
-    /// (`PROTOCOL.md` §2.4).
-    generic: bool,
+    /// A generic call (`$invoke`): the answer is made as Java's `GenericFilter` makes it, in
+    /// the mode the caller asked for (`PROTOCOL.md` §2.4).
+    generic: Option<GenericMode>,
     /// A one-way request's place under the provider's limit, released with the responder.
     _slot: Option<OnewaySlot>,
     /// The provider's filters, when it has any, with this request's state.
@@ -116,7 +117,7 @@ impl Responder {
             two_way,
             with_attachments,
             answered: false,
-            generic: false,
+            generic: None,
             _slot: None,
             filters: None,
         }
@@ -140,9 +141,9 @@ impl Responder {
         }
     }
 
-    /// Marks the answer as one to a generic call.
-    pub(crate) fn generic(mut self) -> Self {
-        self.generic = true;
+    /// Marks the answer as one to a generic call in `mode`.
+    pub(crate) fn generic(mut self, mode: GenericMode) -> Self {
+        self.generic = Some(mode);
         self
     }
 
@@ -165,8 +166,8 @@ impl Responder {
         result: Result<&R, &JavaException>,
         mut attachments: Attachments,
     ) {
-        if self.generic {
-            return self.reply_generic(result, attachments);
+        if let Some(mode) = self.generic {
+            return self.reply_generic(mode, result, attachments);
         }
         let outcome = match result {
             Ok(_) => Outcome::Value,
@@ -196,19 +197,26 @@ impl Responder {
         self.answered = true;
     }
 
-    /// The answer to a generic call, as Java's `GenericFilter` makes it: objects become maps
-    /// with their class under `"class"` (`PojoUtils.generalize`), and an exception becomes a
-    /// `com.alibaba.dubbo.rpc.service.GenericException` naming the original.
+    /// The answer to a generic call, as Java's `GenericFilter` makes it: in the default mode
+    /// objects become maps with their class under `"class"` (`PojoUtils.generalize`), enums
+    /// their names; and an exception becomes a `com.alibaba.dubbo.rpc.service.GenericException`
+    /// naming the original.
     fn reply_generic<R: Serialize + ?Sized>(
         mut self,
+        mode: GenericMode,
         result: Result<&R, &JavaException>,
         attachments: Attachments,
     ) {
-        self.generic = false;
+        self.generic = None;
         match result {
+            Ok(value) if mode == GenericMode::Raw => {
+                self.reply_with(Ok::<_, &JavaException>(value), attachments)
+            }
             Ok(value) => match crate::hessian2::to_value(value) {
-                Ok(value) => {
-                    self.reply_with(Ok::<_, &JavaException>(&generalize(value)), attachments)
+                Ok(plain) => {
+                    let enums = generic::enum_classes(value);
+                    let generalized = generic::generalize(plain, &enums);
+                    self.reply_with(Ok::<_, &JavaException>(&generalized), attachments);
                 }
                 // Fails again as it is encoded: answered 50 by the connection.
                 Err(_) => self.reply_with(Ok::<_, &JavaException>(value), attachments),
@@ -217,20 +225,7 @@ impl Responder {
                 self.reply_with(Err::<&(), _>(exception), attachments);
             }
             Err(exception) => {
-                // Java's `detailMessage` is the original's `toString()` and stack trace; its
-                // `exceptionMessage` field is written as the message too
-                // (`JavaException::to_value`), and `exceptionClass` names the original.
-                let wrapped = JavaException {
-                    class: GENERIC_EXCEPTION.to_owned(),
-                    message: Some(exception.to_string()),
-                    fields: vec![
-                        (
-                            "exceptionClass".into(),
-                            Value::String(exception.class.clone()),
-                        ),
-                        ("exceptionMessage".into(), Value::Null),
-                    ],
-                };
+                let wrapped = generic_exception(exception);
                 self.reply_with(Err::<&(), _>(&wrapped), attachments);
             }
         }
@@ -403,70 +398,65 @@ impl serde::Serializer for NullProbe {
 /// 3.x alike).
 const GENERIC_EXCEPTION: &str = "com.alibaba.dubbo.rpc.service.GenericException";
 
-/// `PojoUtils.generalize`: every object, at any depth, becomes a `java.util.HashMap` of its
-/// fields with its class name under `"class"`; lists and maps keep their shape.
-fn generalize(value: Value) -> Value {
-    match value {
-        Value::Object { class, fields } => {
-            let mut entries = Vec::with_capacity(fields.len() + 1);
-            entries.push((Value::string("class"), Value::String(class.to_string())));
-            entries.extend(
-                fields
-                    .into_iter()
-                    .map(|(name, v)| (Value::String(name.to_string()), generalize(v))),
-            );
-            Value::Map {
-                type_name: None,
-                entries,
-            }
-        }
-        Value::List { type_name, items } => Value::List {
-            type_name,
-            items: items.into_iter().map(generalize).collect(),
-        },
-        Value::Map { type_name, entries } => Value::Map {
-            type_name,
-            entries: entries
-                .into_iter()
-                .map(|(k, v)| (generalize(k), generalize(v)))
-                .collect(),
-        },
-        other => other,
+/// `new GenericException(cause)`: `exceptionClass` and `exceptionMessage` are the original's
+/// class and message, and its message (`detailMessage`) is Java's `StringUtils.toString` of
+/// the original: its `toString()` on a line, then its stack trace, of which tether has none
+/// but the first line.
+fn generic_exception(original: &JavaException) -> JavaException {
+    let message = original.message.clone().map_or(Value::Null, Value::String);
+    JavaException {
+        class: GENERIC_EXCEPTION.to_owned(),
+        message: Some(format!("{original}\n{original}\n")),
+        fields: vec![
+            (
+                "exceptionClass".into(),
+                Value::String(original.class.clone()),
+            ),
+            ("exceptionMessage".into(), message),
+        ],
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{OnewayLimit, generalize, serializes_as_null};
+    use super::{OnewayLimit, generic_exception, serializes_as_null};
     use crate::hessian2::Value;
+    use crate::message::JavaException;
 
     #[test]
-    fn generic_answers_turn_objects_into_maps_at_any_depth() {
-        let user = |name: &str| Value::Object {
-            class: "org.apache.dubbo.demo.User".into(),
-            fields: vec![
-                ("name".into(), Value::string(name)),
-                ("age".into(), Value::Int(9)),
-            ],
-        };
-        let map = |name: &str| Value::Map {
-            type_name: None,
-            entries: vec![
-                (
-                    Value::string("class"),
-                    Value::string("org.apache.dubbo.demo.User"),
-                ),
-                (Value::string("name"), Value::string(name)),
-                (Value::string("age"), Value::Int(9)),
-            ],
-        };
-        assert_eq!(generalize(user("a")), map("a"));
-        let nested = Value::list(vec![user("b"), Value::Int(1)]);
+    fn a_generic_exception_names_the_original_as_java_wraps_it() {
+        // Review: exceptionMessage came out as "java.lang.RuntimeException: g bad" (the
+        // wrapper's own message), where Java keeps the original's message, which a Java
+        // consumer calling through an interface turns back into the exception's message.
+        let wrapped = generic_exception(&JavaException::runtime("g bad"));
         assert_eq!(
-            generalize(nested),
-            Value::list(vec![map("b"), Value::Int(1)])
+            wrapped.class,
+            "com.alibaba.dubbo.rpc.service.GenericException"
         );
-        assert_eq!(generalize(Value::Long(7)), Value::Long(7));
+        let written = wrapped.to_value();
+        assert_eq!(
+            written.get("exceptionClass"),
+            Some(&Value::from("java.lang.RuntimeException"))
+        );
+        assert_eq!(written.get("exceptionMessage"), Some(&Value::from("g bad")));
+        assert_eq!(
+            written.get("detailMessage"),
+            Some(&Value::from(
+                "java.lang.RuntimeException: g bad\njava.lang.RuntimeException: g bad\n"
+            ))
+        );
+        let silent = generic_exception(&JavaException {
+            message: None,
+            ..JavaException::runtime("")
+        })
+        .to_value();
+        assert_eq!(silent.get("exceptionMessage"), Some(&Value::Null));
+        assert_eq!(
+            silent.get("detailMessage"),
+            Some(&Value::from(
+                "java.lang.RuntimeException\njava.lang.RuntimeException\n"
+            ))
+        );
     }
 
     #[test]

@@ -1,85 +1,24 @@
 //! The body-wide Hessian 2 reading context: a cursor over one body, the class-definition,
 //! type-name and reference tables shared by all values of that body (`PROTOCOL.md` §11.1),
-//! and the limits that keep hostile input cheap.
+//! and the [`Budget`] that keeps hostile input cheap.
 //!
 //! Every value starts with a [`Head`]: the tag and, for containers, their header (type,
 //! length, class). The serde deserializer, the [`Value`](super::Value) reader and the skipper
-//! all consume heads, so the tag grammar lives in one place.
+//! all consume heads, so the tag grammar lives in one place; the same heads are the public
+//! low-level reader ([`Decoder::read_head`]).
 //!
 //! Back-references (`'Q'`, §11.11) to a container that is already complete are resolved by
-//! *replaying* its bytes: no decoded value is kept for later sharing. Replays are bounded by
-//! a work budget proportional to the input, so a chain of references that doubles at every
-//! level cannot make decoding exponential; and what the replayed bytes turn into as
-//! [`Value`](super::Value)s is bounded by a memory budget proportional to the input, since a
-//! two-byte reference can stand for a container of any size.
+//! *replaying* its bytes: no decoded value is kept for later sharing. What replays re-read,
+//! and what the replayed bytes turn into as [`Value`](super::Value)s, are charged to the
+//! budget's work and memory allowances, both proportional to the input.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use super::budget::{Budget, DecodeLimits};
 use super::error::{DecodeError, MalformedError, TypeError};
 use super::stack::InlineStack;
 use super::tag;
-
-/// Limits applied while decoding one body.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[non_exhaustive]
-pub struct DecodeLimits {
-    /// Maximum nesting of lists, maps, objects and resolved back-references (default 128).
-    pub max_depth: u32,
-    /// Back-references may re-read at most this many times the body length, in bytes, plus
-    /// 64 KiB (default 16).
-    pub work_factor: u32,
-    /// The [`Value`](super::Value)s decoded from a body (with
-    /// [`read_value`](Decoder::read_value), as a `Value` through serde, and as attachments)
-    /// may hold at most this many bytes of memory per body byte, plus 1 MiB (default 64).
-    ///
-    /// What is counted is the heap the finished values hold: 48 bytes per list item, 64 per
-    /// object field, 96 per map entry (on 64-bit targets), the bytes of strings and
-    /// binaries, and each class, field and type name once per body (names are shared).
-    /// Without back-references no input reaches 64 bytes per byte; the limit is what stops
-    /// a two-byte `'Q'` from materializing a large container again and again. While a list
-    /// or map is being read, its vector may briefly hold up to twice what it keeps.
-    pub memory_factor: u32,
-}
-
-impl DecodeLimits {
-    /// Dubbo-sized defaults: depth 128, work factor 16, memory factor 64.
-    pub const DEFAULT: Self = Self {
-        max_depth: 128,
-        work_factor: 16,
-        memory_factor: 64,
-    };
-
-    /// These limits with another maximum depth.
-    pub const fn with_max_depth(mut self, max_depth: u32) -> Self {
-        self.max_depth = max_depth;
-        self
-    }
-
-    /// These limits with another work factor.
-    pub const fn with_work_factor(mut self, work_factor: u32) -> Self {
-        self.work_factor = work_factor;
-        self
-    }
-
-    /// These limits with another memory factor.
-    pub const fn with_memory_factor(mut self, memory_factor: u32) -> Self {
-        self.memory_factor = memory_factor;
-        self
-    }
-}
-
-impl Default for DecodeLimits {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
-/// Fixed allowance added to the replay budget so tiny bodies may still share values.
-const WORK_FLOOR: usize = 64 * 1024;
-
-/// Fixed allowance added to the memory budget of decoded values.
-const MEMORY_FLOOR: usize = 1024 * 1024;
 
 /// Heap taken by an `Arc` of a `len`-byte `str` or slice: the two reference counts and the
 /// data.
@@ -109,36 +48,105 @@ struct TypeDef<'de> {
     shared: Option<Arc<str>>,
 }
 
-/// The start of one value.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Head {
+/// The start of one value, as [`Decoder::read_head`] reads it: a scalar whole, or the tag
+/// and header of anything longer.
+///
+/// This is the decoder's low-level half: the serde deserializer, [`Decoder::read_value`]
+/// and [`Decoder::skip_value`] are built on it. Use it to look at a value before deciding
+/// how to read it, or to go through a map or object entry by entry without building it.
+/// What follows a head:
+///
+/// - `Null` to `Date`: nothing, the value is complete;
+/// - `Str(tag)`, `Binary(tag)`: the content, read with [`Decoder::read_str_after`] or
+///   [`Decoder::read_binary_after`] given the tag;
+/// - `List`, `Map`, `Object`: the container has been *entered*. Read or skip its items
+///   (`len` of them, or until [`Decoder::at_end_marker`]), its key/value entries (until
+///   `at_end_marker`) or its fields (one value per [`Decoder::field_names`]), then call
+///   [`Decoder::leave`];
+/// - `Ref { index }`: nothing; [`Decoder::read_ref`] gives the value it points to.
+///
+/// # Example
+///
+/// An object inspected field by field: its class and field names first, then only the
+/// field wanted is decoded, the others skipped.
+///
+/// ```
+/// use tether_hessian2::{Decoder, Head, Value, to_vec};
+///
+/// let user = Value::object(
+///     "org.acme.User",
+///     vec![("name".into(), Value::from("Alice")), ("age".into(), Value::Int(30))],
+/// );
+/// let bytes = to_vec(&user)?;
+///
+/// let mut input = Decoder::new(&bytes);
+/// let Head::Object { class } = input.read_head()? else {
+///     panic!("not an object");
+/// };
+/// assert_eq!(input.class_name(class), Some("org.acme.User"));
+/// let fields: Vec<String> = input.field_names(class).unwrap_or_default().iter()
+///     .map(|name| name.to_string())
+///     .collect();
+/// let mut age = None;
+/// for field in &fields {
+///     if field == "age" {
+///         age = Some(input.decode::<i32>()?);
+///     } else {
+///         input.skip_value()?;
+///     }
+/// }
+/// input.leave();
+/// assert_eq!(age, Some(30));
+/// assert!(input.is_at_end());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Debug)]
+#[non_exhaustive]
+pub enum Head {
+    /// `'N'`.
     Null,
+    /// `'T'` or `'F'`.
     Bool(bool),
+    /// An int in any of its forms.
     Int(i32),
+    /// A long in any of its forms.
     Long(i64),
+    /// A double in any of its forms.
     Double(f64),
-    /// Milliseconds since the epoch.
+    /// A date, in milliseconds since the Unix epoch (UTC).
     Date(i64),
-    /// A string whose first chunk tag is this; read it with `read_str_after`.
+    /// A string whose first chunk has this tag; read it with
+    /// [`Decoder::read_str_after`].
     Str(u8),
-    /// A binary whose first chunk tag is this; read it with `read_binary_after`.
+    /// A binary whose first chunk has this tag; read it with
+    /// [`Decoder::read_binary_after`].
     Binary(u8),
-    /// A list (already entered: call `leave` after its items). `len` is `None` for the
-    /// variable-length forms that end with `'Z'`.
+    /// A list, entered: read its items, then [`Decoder::leave`].
     List {
+        /// Index of its type in the body's type table ([`Decoder::type_name`]), `None` for
+        /// an untyped list.
         ty: Option<usize>,
+        /// Its length, `None` for the variable-length forms, whose items end with a `'Z'`
+        /// ([`Decoder::at_end_marker`]).
         len: Option<usize>,
     },
-    /// A map (already entered), entries until `'Z'`.
+    /// A map, entered: read its key/value entries until [`Decoder::at_end_marker`], then
+    /// [`Decoder::leave`].
     Map {
+        /// Index of its type in the body's type table ([`Decoder::type_name`]), `None` for
+        /// an untyped `'H'` map.
         ty: Option<usize>,
     },
-    /// An object instance (already entered) of class definition `class`.
+    /// An object instance, entered: read one value per field of its class
+    /// ([`Decoder::field_names`]), then [`Decoder::leave`].
     Object {
+        /// Index of its class definition in the body ([`Decoder::class_name`]).
         class: usize,
     },
-    /// A back-reference to reference-table entry `index` (validated).
+    /// A back-reference (`'Q'`) to an earlier list, map or object of the body
+    /// ([`Decoder::read_ref`]).
     Ref {
+        /// Its index in the body's reference table, checked to exist.
         index: usize,
     },
 }
@@ -162,23 +170,11 @@ pub struct Decoder<'de> {
     refs: InlineStack<usize, 4>,
     /// Reference indices of the containers currently being decoded, outermost first.
     pub(crate) open: InlineStack<usize, 4>,
-    depth: u32,
-    replaying: u32,
     /// Offset and tag of the value whose head was read last (for error messages).
     pub(crate) head_at: usize,
     pub(crate) head_tag: u8,
-    work_left: usize,
-    work_limit: usize,
-    /// Offset of the outermost `'Q'` being replayed (for errors).
-    replay_at: usize,
-    /// Bytes decoded values may still hold, of `memory_limit`.
-    memory_left: usize,
-    memory_limit: usize,
-    limits: DecodeLimits,
-    /// Elements that may still be reserved ahead of reading them: the input length in
-    /// total, so that nested containers announcing huge lengths cannot each reserve the
-    /// rest of the input.
-    reserve_left: std::cell::Cell<usize>,
+    /// Depth, work, memory and reservations this body may still spend.
+    budget: Budget,
 }
 
 impl<'de> Decoder<'de> {
@@ -189,14 +185,6 @@ impl<'de> Decoder<'de> {
 
     /// A decoder over one body with `limits`.
     pub fn with_limits(input: &'de [u8], limits: DecodeLimits) -> Self {
-        let work_limit = input
-            .len()
-            .saturating_mul(limits.work_factor as usize)
-            .saturating_add(WORK_FLOOR);
-        let memory_limit = input
-            .len()
-            .saturating_mul(limits.memory_factor as usize)
-            .saturating_add(MEMORY_FLOOR);
         Self {
             input,
             pos: 0,
@@ -204,17 +192,9 @@ impl<'de> Decoder<'de> {
             types: Vec::new(),
             refs: InlineStack::default(),
             open: InlineStack::default(),
-            depth: 0,
-            replaying: 0,
             head_at: 0,
             head_tag: 0,
-            work_left: work_limit,
-            work_limit,
-            replay_at: 0,
-            memory_left: memory_limit,
-            memory_limit,
-            limits,
-            reserve_left: std::cell::Cell::new(input.len()),
+            budget: Budget::new(input.len(), limits),
         }
     }
 
@@ -223,11 +203,33 @@ impl<'de> Decoder<'de> {
         self.pos
     }
 
-    /// Moves to `pos`, which must be where a value starts. Only for resuming a body whose
-    /// values before `pos` leave nothing in the tables (strings and nulls: no class
-    /// definitions, type names or references), such as a request head.
-    pub(crate) fn seek(&mut self, pos: usize) {
-        debug_assert!(self.classes.is_empty() && self.types.is_empty() && self.refs.is_empty());
+    /// Moves the cursor to `pos`, an offset in the input where a value starts: to skip
+    /// values known not to matter, or to resume where an earlier reader of the same input
+    /// stopped ([`position`](Self::position)), without reading what lies before again.
+    ///
+    /// The class-definition, type and reference tables stay as they are. So move only over
+    /// values that define none of them: nulls, booleans, numbers, dates, strings and
+    /// binaries (a Dubbo request's head, for example). Moving over a list, map or object or
+    /// a class definition leaves the tables out of step with the body: the values after it
+    /// that refer to them then fail to decode, or decode wrongly. Beyond the end of the
+    /// input, reading fails with [`UnexpectedEof`](MalformedError::UnexpectedEof).
+    ///
+    /// ```
+    /// use tether_hessian2::{Decoder, to_writer, write_string};
+    ///
+    /// // Two strings, then the values that matter.
+    /// let mut body = Vec::new();
+    /// write_string(&mut body, "a head field");
+    /// write_string(&mut body, "another");
+    /// let args = body.len();
+    /// to_writer(&mut body, &(1, "x"))?;
+    ///
+    /// let mut input = Decoder::new(&body);
+    /// input.seek(args);
+    /// assert_eq!(input.decode::<(i32, String)>()?, (1, "x".to_owned()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn seek(&mut self, pos: usize) {
         self.pos = pos;
     }
 
@@ -246,6 +248,24 @@ impl<'de> Decoder<'de> {
         self.input.get(self.pos).copied()
     }
 
+    /// The name of class definition `class` (a [`Head::Object`]'s), `None` if the body has
+    /// not defined it.
+    pub fn class_name(&self, class: usize) -> Option<&str> {
+        self.classes.get(class).map(|c| &*c.name)
+    }
+
+    /// The field names of class definition `class` (a [`Head::Object`]'s): an instance's
+    /// field values follow its head in this order. `None` if the body has not defined it.
+    pub fn field_names(&self, class: usize) -> Option<&[Cow<'de, str>]> {
+        self.classes.get(class).map(|c| &c.fields[..])
+    }
+
+    /// The type name at index `ty` of the body's type table (a [`Head::List`]'s or
+    /// [`Head::Map`]'s `ty`), `None` if the body has not defined it.
+    pub fn type_name(&self, ty: usize) -> Option<&str> {
+        self.types.get(ty).map(|t| &*t.name)
+    }
+
     // ---------------------------------------------------------------------------------
     // Raw bytes
 
@@ -258,7 +278,11 @@ impl<'de> Decoder<'de> {
         .into()
     }
 
-    pub(crate) fn peek(&self) -> Result<u8, DecodeError> {
+    /// The tag of the next value (its first byte, see [`tag`](super::tag)) without
+    /// consuming it; at the end of the input, the
+    /// [`UnexpectedEof`](MalformedError::UnexpectedEof) error reading the value would give.
+    /// ([`peek_byte`](Self::peek_byte) is the same as an `Option`.)
+    pub fn peek(&self) -> Result<u8, DecodeError> {
         self.input.get(self.pos).copied().ok_or_else(|| self.eof(1))
     }
 
@@ -300,15 +324,13 @@ impl<'de> Decoder<'de> {
     /// left (each element takes at least one), and never more than the input length summed
     /// over the whole body. Beyond that, collections grow as elements actually arrive.
     pub(crate) fn cap(&self, announced: usize) -> usize {
-        let n = announced.min(self.left()).min(self.reserve_left.get());
-        self.reserve_left.set(self.reserve_left.get() - n);
-        n
+        self.budget.reserve(announced.min(self.left()))
     }
 
     /// Total elements reserved by [`cap`](Self::cap) so far.
     #[cfg(test)]
     pub(crate) fn reserved(&self) -> usize {
-        self.input.len() - self.reserve_left.get()
+        self.input.len() - self.budget.reserve_left()
     }
 
     pub(crate) fn unexpected(&self, tag: u8, at: usize, expected: &'static str) -> DecodeError {
@@ -387,9 +409,11 @@ impl<'de> Decoder<'de> {
     // ---------------------------------------------------------------------------------
     // Heads
 
-    /// Reads the head of the next value. Class definitions in front of it are read and
-    /// registered; containers are entered (call [`leave`](Self::leave) after their content).
-    pub(crate) fn read_head(&mut self) -> Result<Head, DecodeError> {
+    /// Reads the [`Head`] of the next value: the low-level reader. Class definitions in
+    /// front of it are read and registered, back-references are checked to point to an
+    /// earlier container, and lists, maps and objects are entered (counted against
+    /// [`DecodeLimits::max_depth`]; call [`leave`](Self::leave) after their content).
+    pub fn read_head(&mut self) -> Result<Head, DecodeError> {
         loop {
             let at = self.pos;
             let tag = self.byte()?;
@@ -537,7 +561,7 @@ impl<'de> Decoder<'de> {
         for _ in 0..count {
             fields.push(self.read_str()?);
         }
-        if self.replaying == 0 {
+        if !self.budget.is_replaying() {
             self.classes.push(ClassDef {
                 name,
                 fields,
@@ -570,7 +594,7 @@ impl<'de> Decoder<'de> {
             return Err(self.unexpected(tag, at, "a type name or type index"));
         }
         let name = self.read_str_after(tag)?;
-        if self.replaying > 0 {
+        if self.budget.is_replaying() {
             // Registered when these bytes were first read: find it by its offset.
             if let Ok(i) = self.types.binary_search_by_key(&at, |t| t.at) {
                 return Ok(i);
@@ -615,30 +639,21 @@ impl<'de> Decoder<'de> {
     }
 
     /// Charges `bytes` of memory held by decoded values to the body's budget
-    /// ([`DecodeLimits::memory_factor`]).
-    pub(crate) fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
-        match self.memory_left.checked_sub(bytes) {
-            Some(left) => {
-                self.memory_left = left;
-                Ok(())
-            }
-            None => Err(MalformedError::MemoryLimit {
-                limit: self.memory_limit,
-                offset: if self.replaying > 0 {
-                    self.replay_at
-                } else {
-                    self.pos
-                },
-            }
-            .into()),
-        }
+    /// ([`DecodeLimits::memory_factor`]), failing with
+    /// [`MemoryLimit`](MalformedError::MemoryLimit) once it is spent.
+    ///
+    /// The decoder charges what it builds itself ([`Value`](super::Value)s). A reader that
+    /// keeps its own structures from a body read with [`read_head`](Self::read_head) charges
+    /// them here, so that one limit bounds everything decoded from the body.
+    pub fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
+        self.budget.charge_memory(bytes, self.pos)
     }
 
     /// Registers a container starting at `at` in the reference table (or finds it again on
     /// replay) and checks the depth limit.
     fn enter(&mut self, at: usize) -> Result<(), DecodeError> {
-        self.descend(at)?;
-        let index = if self.replaying > 0 {
+        self.budget.descend(at)?;
+        let index = if self.budget.is_replaying() {
             self.refs.binary_search(&at).map_err(|_| {
                 DecodeError::from(MalformedError::BadRef {
                     index: 0,
@@ -654,26 +669,17 @@ impl<'de> Decoder<'de> {
         Ok(())
     }
 
-    fn descend(&mut self, at: usize) -> Result<(), DecodeError> {
-        if self.depth >= self.limits.max_depth {
-            return Err(MalformedError::TooDeep {
-                limit: self.limits.max_depth,
-                offset: at,
-            }
-            .into());
-        }
-        self.depth += 1;
-        Ok(())
-    }
-
-    /// Leaves the innermost container entered by [`read_head`](Self::read_head).
-    pub(crate) fn leave(&mut self) {
+    /// Leaves the innermost list, map or object entered by [`read_head`](Self::read_head),
+    /// once its content has been read. (With no container entered, it does nothing.)
+    pub fn leave(&mut self) {
         let _ = self.open.pop();
-        self.depth = self.depth.saturating_sub(1);
+        self.budget.ascend();
     }
 
-    /// Consumes the `'Z'` that ends a map or variable-length list if it is next.
-    pub(crate) fn at_end_marker(&mut self) -> Result<bool, DecodeError> {
+    /// Whether the `'Z'` that ends a map or a variable-length list is next; if so, it is
+    /// consumed. At the end of the input, an
+    /// [`UnexpectedEof`](MalformedError::UnexpectedEof) error.
+    pub fn at_end_marker(&mut self) -> Result<bool, DecodeError> {
         if self.peek()? == tag::END {
             self.pos += 1;
             return Ok(true);
@@ -695,28 +701,23 @@ impl<'de> Decoder<'de> {
         at: usize,
         f: impl FnOnce(&mut Self) -> Result<R, DecodeError>,
     ) -> Result<R, DecodeError> {
-        let work_error = |limit| DecodeError::from(MalformedError::WorkLimit { limit, offset: at });
-        if self.work_left == 0 {
-            return Err(work_error(self.work_limit));
-        }
-        self.descend(at)?;
+        self.budget.check_work(at)?;
+        let Some(&start) = self.refs.get(index) else {
+            return Err(MalformedError::BadRef {
+                index: index as u64,
+                offset: at,
+                defined: self.refs.len(),
+            }
+            .into());
+        };
+        self.budget.begin_replay(at)?;
         let resume = self.pos;
-        let start = self.refs[index];
         self.pos = start;
-        if self.replaying == 0 {
-            self.replay_at = at;
-        }
-        self.replaying += 1;
         let result = f(self);
-        self.replaying -= 1;
-        self.depth -= 1;
         // Nested replays charged their own spans; this one charges the bytes it re-read.
         let used = self.pos.saturating_sub(start);
         self.pos = resume;
-        self.work_left = self
-            .work_left
-            .checked_sub(used)
-            .ok_or_else(|| work_error(self.work_limit))?;
+        self.budget.end_replay(used, at)?;
         result
     }
 
@@ -760,10 +761,11 @@ impl<'de> Decoder<'de> {
         })
     }
 
-    /// Reads the string whose first chunk tag (consumed) is `tag`. A single chunk of plain
-    /// UTF-8 is borrowed from the input; surrogates, 4-byte sequences or chunks are decoded
-    /// into an owned string.
-    pub(crate) fn read_str_after(&mut self, tag: u8) -> Result<Cow<'de, str>, DecodeError> {
+    /// Reads the string whose first chunk tag, already consumed, is `tag` (a
+    /// [`Head::Str`]'s). A single chunk of plain UTF-8 is borrowed from the input;
+    /// surrogates, 4-byte sequences or chunks are decoded into an owned string, with a lone
+    /// surrogate as U+FFFD ([why](crate#lone-surrogates-decode-to-ufffd)).
+    pub fn read_str_after(&mut self, tag: u8) -> Result<Cow<'de, str>, DecodeError> {
         let (units, last) = self.chunk_units(tag)?;
         let start = self.pos;
         let end = self.scan_units(units)?;
@@ -956,9 +958,9 @@ impl<'de> Decoder<'de> {
         Ok((self.take(len)?, last))
     }
 
-    /// Reads the binary whose first chunk tag (consumed) is `tag`; a single chunk is
-    /// borrowed.
-    pub(crate) fn read_binary_after(&mut self, tag: u8) -> Result<Cow<'de, [u8]>, DecodeError> {
+    /// Reads the binary whose first chunk tag, already consumed, is `tag` (a
+    /// [`Head::Binary`]'s); a single chunk is borrowed from the input.
+    pub fn read_binary_after(&mut self, tag: u8) -> Result<Cow<'de, [u8]>, DecodeError> {
         let (first, mut last) = self.binary_chunk(tag)?;
         if last {
             return Ok(Cow::Borrowed(first));
@@ -1042,6 +1044,7 @@ impl<'de> Decoder<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::budget::MEMORY_FLOOR;
     use crate::test_util::hex;
 
     fn head(bytes: &[u8]) -> Head {
@@ -1156,7 +1159,7 @@ mod tests {
         assert_eq!(string(&bytes).unwrap(), format!("a{}", "x".repeat(32)));
         // 40 000 × 'a' as Java writes it.
         let mut out = Vec::new();
-        crate::hessian2::write_string(&mut out, &"a".repeat(40_000));
+        crate::write_string(&mut out, &"a".repeat(40_000));
         assert_eq!(string(&out).unwrap().len(), 40_000);
     }
 

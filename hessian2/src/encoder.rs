@@ -4,23 +4,23 @@
 
 use std::borrow::Cow;
 
+use super::budget::DecodeLimits;
 use super::error::EncodeError;
 use super::stack::InlineStack;
 use super::string::write_string;
 use super::tag;
-use super::value::Value;
 
 /// Size of Java's `Hessian2Output` buffer, which decides where it cuts binary chunks.
 const JAVA_BUFFER: usize = 8192;
 
 /// Nesting limit when writing, so a pathological value fails instead of overflowing the
-/// stack: the decoder's default depth ([`DecodeLimits::DEFAULT`](super::DecodeLimits)), so
+/// stack: the decoder's default depth ([`DecodeLimits::DEFAULT`]), so
 /// whatever we write we can read back, and shallow enough for a 2 MiB thread stack in a
 /// debug build (serde recursion takes several KiB per level there).
-pub(crate) const MAX_ENCODE_DEPTH: usize = super::DecodeLimits::DEFAULT.max_depth as usize;
+pub(crate) const MAX_ENCODE_DEPTH: usize = DecodeLimits::DEFAULT.max_depth as usize;
 
 /// A name that is either `'static` (serde struct and field names: never copied) or borrowed
-/// for the call (dynamic [`Value`] names: copied only when first defined).
+/// for the call (dynamic [`Value`](super::Value) names: copied only when first defined).
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Name<'n> {
     Static(&'static str),
@@ -64,6 +64,20 @@ pub(crate) struct ObjectState {
     field: usize,
 }
 
+/// What the next serializer call must produce, after a reserved newtype name: state of the
+/// serde layer (`ser`), kept in the encoder it drives.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Pending {
+    None,
+    Date,
+    Ref,
+    List,
+    /// The items of a typed list whose type is in the encoder's scratch string.
+    ListItems,
+    Map,
+    Object,
+}
+
 /// Writing state for one body.
 ///
 /// Create one per body over the output buffer; every value written through it shares the
@@ -81,7 +95,7 @@ pub struct Encoder<'a> {
     refs: u32,
     /// Reference indices of the containers being written, outermost first.
     open: InlineStack<u32, 16>,
-    pub(crate) pending: super::ser::Pending,
+    pub(crate) pending: Pending,
     /// Reused buffers for names that arrive through serde as values (type and class names,
     /// dynamic field names), so that they cost no allocation once warm.
     pub(crate) scratch: String,
@@ -99,13 +113,13 @@ impl<'a> Encoder<'a> {
             types: Vec::new(),
             refs: 0,
             open: InlineStack::default(),
-            pending: super::ser::Pending::None,
+            pending: Pending::None,
             scratch: String::new(),
             scratch2: String::new(),
         }
     }
 
-    /// Writes `value` with serde (see the [module docs](super) for the mapping).
+    /// Writes `value` with serde (see the [crate docs](crate) for the mapping).
     pub fn encode<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
         value.serialize(&mut *self)
     }
@@ -188,6 +202,18 @@ impl<'a> Encoder<'a> {
     /// Writes a string as Java does (`PROTOCOL.md` §11.6).
     pub fn write_str(&mut self, s: &str) {
         write_string(self.out, s);
+    }
+
+    /// Appends `bytes` as they are: Hessian values encoded earlier, such as a run of strings
+    /// that starts every body and is encoded once.
+    ///
+    /// The encoder does not read them, so its tables learn nothing from them: they must not
+    /// refer to class definitions, type names or back-references of the body, and what
+    /// they define (a list, map or object is a reference; a `'C'` a class) must not be
+    /// referred to by what is written after them. Nulls, booleans, numbers, dates, strings
+    /// and binaries always qualify; anything may come last in a body.
+    pub fn write_raw(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
     }
 
     /// Writes a `byte[]`, cutting chunks where Java's 8 KiB output buffer would
@@ -295,22 +321,45 @@ impl<'a> Encoder<'a> {
         Ok(())
     }
 
-    /// Starts a map: `'H'` untyped (Java's `HashMap`), `'M'` + type otherwise
-    /// (`PROTOCOL.md` §11.9). End it with [`write_end`](Self::write_end).
-    pub(crate) fn begin_map(&mut self, ty: Option<Name<'_>>) -> Result<(), EncodeError> {
+    /// Starts a map: `'H'` untyped (Java's `HashMap`), `'M'` + `type_name` otherwise
+    /// (`PROTOCOL.md` §11.9). Write its keys and values in turn, then end it with
+    /// [`write_end`](Self::write_end): for a map streamed entry by entry, without a
+    /// collection to serialize.
+    ///
+    /// Fails with [`TooDeep`](EncodeError::TooDeep) beyond the encoder's nesting limit.
+    ///
+    /// ```
+    /// use tether_hessian2::{Decoder, Encoder, Value};
+    ///
+    /// let mut body = Vec::new();
+    /// let mut out = Encoder::new(&mut body);
+    /// out.begin_map(None)?;
+    /// for (key, value) in [("path", "demo.Hello"), ("timeout", "300")] {
+    ///     out.write_str(key);
+    ///     out.write_str(value);
+    /// }
+    /// out.write_end();
+    ///
+    /// let map = Decoder::new(&body).read_value()?;
+    /// assert_eq!(map.get("timeout"), Some(&Value::from("300")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn begin_map(&mut self, type_name: Option<&str>) -> Result<(), EncodeError> {
         self.enter()?;
-        match ty {
+        match type_name {
             None => self.out.push(tag::MAP),
             Some(ty) => {
                 self.out.push(tag::MAP_TYPED);
-                self.write_type(ty);
+                self.write_type(Name::Dynamic(ty));
             }
         }
         Ok(())
     }
 
-    /// Writes the `'Z'` that ends a map or variable-length list and leaves it.
-    pub(crate) fn write_end(&mut self) {
+    /// Ends the map begun by [`begin_map`](Self::begin_map) (or a variable-length list):
+    /// writes its `'Z'`. The encoder does not check that a map is open; a `'Z'` without one
+    /// makes the body unreadable.
+    pub fn write_end(&mut self) {
         self.out.push(tag::END);
         self.leave();
     }
@@ -434,48 +483,6 @@ impl<'a> Encoder<'a> {
         write_int(self.out, index as i32);
         Ok(())
     }
-
-    // ---------------------------------------------------------------------------------
-    // Dynamic values
-
-    /// Writes a [`Value`] (`PROTOCOL.md` §11.13).
-    pub fn write_value(&mut self, value: &Value) -> Result<(), EncodeError> {
-        match value {
-            Value::Null => self.write_null(),
-            Value::Bool(v) => self.write_bool(*v),
-            Value::Int(v) => self.write_int(*v),
-            Value::Long(v) => self.write_long(*v),
-            Value::Double(v) => self.write_double(*v),
-            Value::Date(v) => self.write_date(*v),
-            Value::String(v) => self.write_str(v),
-            Value::Binary(v) => self.write_binary(v),
-            Value::List { type_name, items } => {
-                self.begin_list(type_name.as_deref().map(Name::Dynamic), Some(items.len()))?;
-                for item in items {
-                    self.write_value(item)?;
-                }
-                self.leave();
-            }
-            Value::Map { type_name, entries } => {
-                self.begin_map(type_name.as_deref().map(Name::Dynamic))?;
-                for (k, v) in entries {
-                    self.write_value(k)?;
-                    self.write_value(v)?;
-                }
-                self.write_end();
-            }
-            Value::Object { class, fields } => {
-                let mut state = self.begin_object(Name::Dynamic(class))?;
-                for (name, v) in fields {
-                    self.object_field(&mut state, Name::Dynamic(name))?;
-                    self.write_value(v)?;
-                }
-                self.end_object(state)?;
-            }
-            Value::Ref(up) => self.write_ref_up(*up)?,
-        }
-        Ok(())
-    }
 }
 
 /// An instance of `class` that ended after `written` of the definition's fields.
@@ -508,6 +515,7 @@ pub(crate) fn write_int(out: &mut Vec<u8>, v: i32) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Value;
     use super::*;
     use crate::test_util::hex;
 
@@ -733,6 +741,26 @@ mod tests {
             super::super::to_vec(&long_inner),
             Err(EncodeError::FieldMismatch { index: 1, .. })
         ));
+    }
+
+    #[test]
+    fn maps_streamed_entry_by_entry_and_raw_values() {
+        let out = with(|e| {
+            e.write_raw(&hex("01 61"));
+            e.begin_map(Some("java.util.TreeMap")).unwrap();
+            e.write_str("k");
+            e.write_int(1);
+            e.write_end();
+            e.begin_map(Some("java.util.TreeMap")).unwrap();
+            e.write_end();
+        });
+        // The second map names its type by index (§11.12).
+        assert_eq!(
+            out,
+            hex(
+                "01 61 4d 11 6a 61 76 61 2e 75 74 69 6c 2e 54 72 65 65 4d 61 70 01 6b 91 5a 4d 90 5a"
+            )
+        );
     }
 
     #[test]

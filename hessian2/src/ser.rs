@@ -1,55 +1,15 @@
 //! serde `Serializer` for [`Encoder`]: the Rust data model mapped onto Java's Hessian types
-//! (the mapping is documented on the [module](super)).
+//! (the mapping is in the [crate docs](crate)).
 //!
 //! Hessian-specific values (typed lists and maps, objects with dynamic class names, dates,
-//! back-references) travel through serde as newtype structs with reserved names; the
-//! encoder recognises those names and reads the wrapped representation. Other serializers
-//! see plain data (`{"$class": ..., fields...}`, `{"$type": ..., "$items": [...]}`).
+//! back-references) travel through serde as newtype structs with reserved names
+//! (`token`); the encoder recognises those names and reads the wrapped representation.
 
 use serde::ser::{self, Impossible, Serialize};
 
-use super::encoder::{Encoder, Name, ObjectState};
+use super::encoder::{Encoder, Name, ObjectState, Pending};
 use super::error::EncodeError;
-
-/// Reserved newtype-struct names of the Hessian-specific representations.
-pub(crate) mod token {
-    /// A `java.util.Date`: wraps the milliseconds as an `i64`.
-    pub(crate) const DATE: &str = "$tether::hessian2::Date";
-    /// A back-reference: wraps the number of levels up as a `u64`.
-    pub(crate) const REF: &str = "$tether::hessian2::Ref";
-    /// A typed list: wraps a map `{"$type": name, "$items": [...]}`.
-    pub(crate) const LIST: &str = "$tether::hessian2::TypedList";
-    /// A typed map: wraps a map `{"$type": name, key: value...}`.
-    pub(crate) const MAP: &str = "$tether::hessian2::TypedMap";
-    /// An object with a dynamic class: wraps a map `{"$class": name, field: value...}`.
-    pub(crate) const OBJECT: &str = "$tether::hessian2::Object";
-    /// Asks the Hessian deserializer for a lossless [`Value`](super::super::Value).
-    pub(crate) const VALUE: &str = "$tether::hessian2::Value";
-    /// Written as null whatever it wraps: the content is for other serializers (a callback
-    /// argument's instance id, seen by the probe that finds callback arguments).
-    pub(crate) const NULL: &str = "$tether::hessian2::Null";
-    /// The enum variant telling the `Value` visitor to take the value handed over to it.
-    pub(crate) const HANDED_OVER: &str = "$tether::hessian2::HandedOver";
-    /// Key holding the type of typed lists and maps.
-    pub(crate) const TYPE_KEY: &str = "$type";
-    /// Key holding the items of a typed list.
-    pub(crate) const ITEMS_KEY: &str = "$items";
-    /// Key holding the class of an object.
-    pub(crate) const CLASS_KEY: &str = "$class";
-}
-
-/// What the next serializer call must produce, after a reserved newtype name.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Pending {
-    None,
-    Date,
-    Ref,
-    List,
-    /// The items of a typed list whose type is in the encoder's scratch string.
-    ListItems,
-    Map,
-    Object,
-}
+use super::token;
 
 impl Encoder<'_> {
     /// Fails if a reserved wrapper expected another shape than a plain value.
@@ -689,8 +649,7 @@ impl ser::SerializeMap for Compound<'_, '_> {
                     return value.serialize(&mut **enc);
                 }
                 let mut buf = std::mem::take(&mut enc.scratch);
-                let r = capture(&mut buf, value)
-                    .and_then(|()| enc.begin_map(Some(Name::Dynamic(&buf))));
+                let r = capture(&mut buf, value).and_then(|()| enc.begin_map(Some(&buf)));
                 enc.scratch = buf;
                 *started = true;
                 r

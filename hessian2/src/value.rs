@@ -14,6 +14,10 @@
 //! budget ([`DecodeLimits::memory_factor`](super::DecodeLimits::memory_factor)), which
 //! bounds what back-references can replay.
 //!
+//! The value layer writes and reads itself natively ([`Encoder::write_value`],
+//! [`Decoder::read_value`], defined here so that the byte-level encoder and decoder know
+//! nothing of `Value`); serde sees it through its `Serialize` and `Deserialize` impls.
+//!
 //! Through serde, a [`Value`] asked of this crate's deserializers is handed to
 //! `Value::deserialize` whole (see [`hand_over`]) rather than rebuilt through serde's data
 //! model, which would cost a second tree and a copy of every name.
@@ -27,9 +31,9 @@ use serde::ser::{self, SerializeMap};
 use serde::{Deserialize, Serialize};
 
 use super::decoder::{Decoder, Head};
-use super::error::{DecodeError, TypeError};
-use super::java::ListRepr;
-use super::ser::token;
+use super::encoder::{Encoder, Name};
+use super::error::{DecodeError, EncodeError, TypeError};
+use super::token::{self, ListRepr};
 
 /// A dynamically typed Hessian value (`PROTOCOL.md` §11.13).
 ///
@@ -240,6 +244,50 @@ impl From<Vec<u8>> for Value {
 }
 
 // -------------------------------------------------------------------------------------
+// Native encoding
+
+impl Encoder<'_> {
+    /// Writes a [`Value`] (`PROTOCOL.md` §11.13).
+    pub fn write_value(&mut self, value: &Value) -> Result<(), EncodeError> {
+        match value {
+            Value::Null => self.write_null(),
+            Value::Bool(v) => self.write_bool(*v),
+            Value::Int(v) => self.write_int(*v),
+            Value::Long(v) => self.write_long(*v),
+            Value::Double(v) => self.write_double(*v),
+            Value::Date(v) => self.write_date(*v),
+            Value::String(v) => self.write_str(v),
+            Value::Binary(v) => self.write_binary(v),
+            Value::List { type_name, items } => {
+                self.begin_list(type_name.as_deref().map(Name::Dynamic), Some(items.len()))?;
+                for item in items {
+                    self.write_value(item)?;
+                }
+                self.leave();
+            }
+            Value::Map { type_name, entries } => {
+                self.begin_map(type_name.as_deref())?;
+                for (k, v) in entries {
+                    self.write_value(k)?;
+                    self.write_value(v)?;
+                }
+                self.write_end();
+            }
+            Value::Object { class, fields } => {
+                let mut state = self.begin_object(Name::Dynamic(class))?;
+                for (name, v) in fields {
+                    self.object_field(&mut state, Name::Dynamic(name))?;
+                    self.write_value(v)?;
+                }
+                self.end_object(state)?;
+            }
+            Value::Ref(up) => self.write_ref_up(*up)?,
+        }
+        Ok(())
+    }
+}
+
+// -------------------------------------------------------------------------------------
 // Native decoding
 
 /// Heap held by one list item, map entry and object field: what each is charged to the
@@ -257,6 +305,14 @@ impl Decoder<'_> {
     pub fn read_value(&mut self) -> Result<Value, DecodeError> {
         let head = self.read_head()?;
         self.value_from(head)
+    }
+
+    /// Reads the list, map or object that back-reference `index` points to (a
+    /// [`Head::Ref`]'s), as [`read_value`](Self::read_value) resolves references: a copy,
+    /// re-read from the body within the decoder's work and memory budgets, or
+    /// [`Value::Ref`] if the container encloses the current position (a cycle).
+    pub fn read_ref(&mut self, index: usize) -> Result<Value, DecodeError> {
+        self.value_from(Head::Ref { index })
     }
 
     fn value_from(&mut self, head: Head) -> Result<Value, DecodeError> {
@@ -583,8 +639,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
 /// Reads a [`Value`] into any `Deserialize` type (see [`from_value`](super::from_value)).
 ///
 /// Objects are maps of their fields, dates are `i64` milliseconds, typed lists and maps are
-/// plain sequences and maps; a [`Value::Ref`] is `None` for an `Option` and an error
-/// otherwise. A [`Value`] target gets the value as it is.
+/// plain sequences and maps; a [`Value::Ref`] is `None` for an `Option`, skipped where the
+/// target ignores it (a field its struct lacks), and an error otherwise. A [`Value`] target
+/// gets the value as it is.
 #[derive(Debug)]
 pub struct ValueDeserializer {
     value: Value,
@@ -692,10 +749,17 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
         }
     }
 
+    /// A value the target skips (a field its struct does not have) is dropped unread, a
+    /// [`Value::Ref`] included: the `cause` of a Java exception refers to the exception
+    /// itself, and a struct without a `cause` field must still decode.
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        visitor.visit_unit()
+    }
+
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct tuple
-        tuple_struct map struct identifier ignored_any
+        tuple_struct map struct identifier
     }
 }
 
@@ -856,7 +920,7 @@ impl<'de> de::VariantAccess<'de> for ValueDeserializer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hessian2::{from_slice, from_value, to_vec};
+    use crate::{MalformedError, from_slice, from_value, to_vec};
 
     fn slot_is_empty() -> bool {
         HANDED_OVER.with(|slot| slot.borrow().is_none())
@@ -895,6 +959,42 @@ mod tests {
         assert!(slot_is_empty());
         assert!(from_value::<Impostor>(Value::Int(1)).is_err());
         assert!(slot_is_empty());
+    }
+
+    #[test]
+    fn read_ref_resolves_references_as_read_value_does() {
+        // ArrayList[A{x: 1}, Q#1]: the list is reference #0, the object #1.
+        let bytes = crate::test_util::hex("7a 43 01 41 91 01 78 60 91 51 91");
+        let a = Value::object("A", vec![("x".into(), Value::Int(1))]);
+        let mut d = Decoder::new(&bytes);
+        assert!(matches!(
+            d.read_head(),
+            Ok(Head::List {
+                ty: None,
+                len: Some(2)
+            })
+        ));
+        assert_eq!(d.read_value(), Ok(a.clone()));
+        assert_eq!(d.read_head(), Ok(Head::Ref { index: 1 }));
+        assert_eq!(d.read_ref(1), Ok(a));
+        // The enclosing list is a cycle from here; an index never defined is an error.
+        assert_eq!(d.read_ref(0), Ok(Value::Ref(0)));
+        assert!(matches!(
+            d.read_ref(2),
+            Err(DecodeError::Malformed(MalformedError::BadRef {
+                index: 2,
+                defined: 2,
+                ..
+            }))
+        ));
+        d.leave();
+        assert!(d.is_at_end());
+        assert_eq!(d.class_name(0), Some("A"));
+        assert_eq!(d.field_names(0).map(<[_]>::len), Some(1));
+        assert_eq!(
+            (d.class_name(1), d.field_names(1), d.type_name(0)),
+            (None, None, None)
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! serde `Deserializer` for [`Decoder`]: Hessian values streamed straight into Rust types,
-//! without an intermediate [`Value`](super::Value). The mapping is documented on the
-//! [module](super).
+//! without an intermediate [`Value`](super::Value). The mapping is in the
+//! [crate docs](crate).
 
 use std::borrow::Cow;
 
@@ -8,8 +8,8 @@ use serde::de::{self, DeserializeSeed, Visitor};
 
 use super::decoder::{Decoder, Head};
 use super::error::{DecodeError, TypeError};
-use super::ser::token;
 use super::tag;
+use super::token;
 use super::value::hand_over;
 
 impl<'de> Decoder<'de> {

@@ -1,22 +1,32 @@
-//! Java types: the JVM descriptors of Rust types ([`JavaType`], from which argument tuples
-//! derive their parameter descriptor string), the descriptor parser used by a provider to
-//! count arguments (`PROTOCOL.md` §2.1), and wrappers for Java types that serde cannot tell
-//! apart (`int[]` vs `List<Integer>`, `byte[]`, `Date`).
+//! Java types: the JVM descriptors of Rust types ([`JavaType`], from which an RPC layer
+//! builds a method's parameter descriptor), the parser of descriptor strings (to count and
+//! name a method's parameters, `PROTOCOL.md` §2.1), and wrappers for Java types that serde
+//! cannot tell apart (`int[]` vs `List<Integer>`, `byte[]`, `Date`).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::ser::{Serialize, Serializer};
 
-use super::ser::token;
+use super::error::EncodeError;
+use super::token::{self, ListRepr};
 use super::value::Value;
 
 /// A Rust type with a Java counterpart: its JVM field descriptor (`PROTOCOL.md` §2.1) and
 /// the Hessian type of Java arrays of it (`PROTOCOL.md` §11.8).
 ///
 /// Implement it for your own structs with [`java_class!`](crate::java_class).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no Java type",
+    label = "the Java type of this is unknown",
+    note = "for a struct or enum standing for a Java class, add \
+            `#[tether_core::java(\"org.acme.ClassName\")]` above its `#[derive]` \
+            (it sets the serde name too), or `tether_core::java_class!({Self} => \
+            \"org.acme.ClassName\");` with the class of its serde rename",
+    note = "a method's arguments are a tuple: one argument is `(value,)`"
+)]
 pub trait JavaType {
     /// Appends the JVM field descriptor, e.g. `I` or `Ljava/lang/String;`.
     fn descriptor(out: &mut String);
@@ -35,6 +45,23 @@ pub trait JavaType {
     fn boxed_array_type() -> Cow<'static, str> {
         Self::array_type()
     }
+}
+
+/// A Rust type standing for one Java class (a POJO, an enum or an exception), whose serde
+/// name is that class: implemented by [`java_class!`](crate::java_class).
+///
+/// Where tether needs a class name without a value (to tell a received exception's class,
+/// or to check that a serde name did not drift from it), it reads [`CLASS`](Self::CLASS).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not name a Java class",
+    label = "no Java class for this type",
+    note = "add `#[tether_core::java(\"org.acme.ClassName\")]` above its `#[derive]` \
+            (it sets the serde name too), or `tether_core::java_class!({Self} => \
+            \"org.acme.ClassName\");` with the class of its serde rename"
+)]
+pub trait JavaClass: JavaType {
+    /// The fully qualified Java class name, e.g. `org.acme.User`.
+    const CLASS: &'static str;
 }
 
 /// Appends the descriptor `L<name with / for .>;` of a Java class.
@@ -188,9 +215,10 @@ impl<T: JavaType> JavaType for JavaArray<T> {
     }
 }
 
-/// Implements [`JavaType`] for a struct that stands for a Java class.
+/// Implements [`JavaType`] and [`JavaClass`] for a struct or enum that stands for a Java
+/// class.
 ///
-/// The class name must match the struct's serde name, which is the class written on the
+/// The class name must match the type's serde name, which is the class written on the
 /// wire: `#[serde(rename = "org.apache.dubbo.demo.User")]`.
 ///
 /// ```
@@ -200,40 +228,36 @@ impl<T: JavaType> JavaType for JavaArray<T> {
 ///     name: String,
 ///     age: i32,
 /// }
-/// tether_core::java_class!(User => "org.apache.dubbo.demo.User");
+/// tether_hessian2::java_class!(User => "org.apache.dubbo.demo.User");
 ///
-/// use tether_core::message::Arguments;
-/// assert_eq!(<(User, i32)>::descriptor_string(), "Lorg/apache/dubbo/demo/User;I");
+/// use tether_hessian2::{JavaArray, JavaType};
+/// let mut descriptor = String::new();
+/// User::descriptor(&mut descriptor);
+/// assert_eq!(descriptor, "Lorg/apache/dubbo/demo/User;");
+/// assert_eq!(JavaArray::<User>::element_type(), "[org.apache.dubbo.demo.User");
+/// assert_eq!(<User as tether_hessian2::JavaClass>::CLASS, "org.apache.dubbo.demo.User");
 /// ```
 #[macro_export]
 macro_rules! java_class {
     ($ty:ty => $class:literal) => {
-        impl $crate::hessian2::JavaType for $ty {
+        impl $crate::JavaType for $ty {
             fn descriptor(out: &mut ::std::string::String) {
-                $crate::hessian2::class_descriptor(out, $class)
+                $crate::class_descriptor(out, $class)
             }
 
             fn array_type() -> ::std::borrow::Cow<'static, str> {
                 ::std::borrow::Cow::Borrowed(concat!("[", $class))
             }
         }
+
+        impl $crate::JavaClass for $ty {
+            const CLASS: &'static str = $class;
+        }
     };
 }
 
 // -------------------------------------------------------------------------------------
 // Wrappers
-
-/// Serializes a typed list `{"$type": ty, "$items": items}` under the list token.
-pub(super) struct ListRepr<'a, T>(pub(super) &'a str, pub(super) &'a [T]);
-
-impl<T: Serialize> Serialize for ListRepr<'_, T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(2))?;
-        map.serialize_entry(token::TYPE_KEY, self.0)?;
-        map.serialize_entry(token::ITEMS_KEY, self.1)?;
-        map.end()
-    }
-}
 
 /// A Java array `T[]`: a typed list whose type Java derives from the element type
 /// (`int[]` → `"[int"`, `String[]` → `"[string"`, `Object[]` → `"[object"`,
@@ -281,9 +305,7 @@ fn serialize_array<T: JavaType + Serialize, S: Serializer>(
                 .map_err(serde::ser::Error::custom)?;
         }
         if let Some(c) = chars.chars().find(|c| u32::from(*c) > 0xFFFF) {
-            return Err(serde::ser::Error::custom(
-                super::EncodeError::CharOutsideBmp(c),
-            ));
+            return Err(serde::ser::Error::custom(EncodeError::CharOutsideBmp(c)));
         }
         return s.serialize_str(&chars);
     }

@@ -9,8 +9,8 @@ use crate::context::Extensions;
 use crate::frame::Status;
 use crate::message::{Attachments, JavaException};
 
-/// Sees every request a [`Provider`](super::Provider) routes to a method of one of its
-/// services ([`Provider::filter`](super::Provider::filter)), ordinary and generic calls
+/// Sees every request a [`Provider`](crate::provider::Provider) routes to a method of one of its
+/// services ([`Provider::filter`](crate::provider::Provider::filter)), ordinary and generic calls
 /// alike; `$echo`, and requests that name no exported method or fail to decode, are
 /// answered before any filter.
 ///

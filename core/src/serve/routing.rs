@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{CALLBACK_ARG_PREFIX, CALLBACK_INSTANCE};
+use super::callback::{CALLBACK_ARG_PREFIX, CALLBACK_INSTANCE};
 use crate::hessian2::{DecodeError, Decoder, Value, tag};
 use crate::message::{Attachments, BodyError, RequestReader};
 
@@ -21,6 +21,8 @@ pub(super) struct Routing<'a> {
     pub(super) version: Option<Cow<'a, str>>,
     pub(super) group: Option<Cow<'a, str>>,
     pub(super) token: Option<Cow<'a, str>>,
+    /// The mode a generic call asks for (`PROTOCOL.md` §2.4).
+    pub(super) generic: Option<Cow<'a, str>>,
     /// `_TO`, `_to` and `timeout`, in milliseconds when numeric.
     timeouts: [Option<u64>; 3],
     /// A key that only the whole map answers: callback arguments and instances (§6).
@@ -42,6 +44,7 @@ impl<'a> Routing<'a> {
                 "version" => routing.version = string(input)?,
                 "group" => routing.group = string(input)?,
                 "token" => routing.token = string(input)?,
+                "generic" => routing.generic = string(input)?,
                 "_TO" => routing.timeouts[0] = millis(input)?,
                 "_to" => routing.timeouts[1] = millis(input)?,
                 "timeout" => routing.timeouts[2] = millis(input)?,
@@ -144,7 +147,7 @@ mod tests {
 
     /// The routing answers as computed from fully decoded attachments.
     fn expected(a: &Attachments) -> (Vec<Option<String>>, Option<Duration>) {
-        let strings = ["path", "version", "group", "token"]
+        let strings = ["path", "version", "group", "token", "generic"]
             .iter()
             .map(|k| a.get_str(k).map(str::to_owned))
             .collect();
@@ -195,6 +198,7 @@ mod tests {
             "version",
             "group",
             "token",
+            "generic",
             "_TO",
             "_to",
             "timeout",
@@ -228,7 +232,13 @@ mod tests {
             let decoded = RequestReader::new(&body).unwrap().attachments().unwrap();
             let routing = Routing::scan(RequestReader::new(&body).unwrap()).unwrap();
             let (strings, timeout) = expected(&decoded);
-            let got: Vec<_> = [&routing.path, &routing.version, &routing.group, &routing.token]
+            let got: Vec<_> = [
+                &routing.path,
+                &routing.version,
+                &routing.group,
+                &routing.token,
+                &routing.generic,
+            ]
                 .iter()
                 .map(|s| s.as_deref().map(str::to_owned))
                 .collect();

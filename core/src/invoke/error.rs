@@ -80,6 +80,44 @@ pub enum RpcError {
 }
 
 impl RpcError {
+    /// The exception the provider's method threw, if that is how the call failed.
+    pub fn business(&self) -> Option<&JavaException> {
+        match self {
+            Self::Business(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The exception the provider's method threw decoded into `T`, if the call failed with
+    /// an exception of `T`'s Java class (see [`JavaException::downcast`]).
+    ///
+    /// ```
+    /// # use tether_core::consumer::RpcError;
+    /// # use tether_core::message::JavaException;
+    /// #[tether_core::java("com.example.order.OrderNotFound")]
+    /// #[derive(serde::Serialize, serde::Deserialize, Debug)]
+    /// struct OrderNotFound {
+    ///     #[serde(rename = "orderId")]
+    ///     order_id: i64,
+    /// }
+    ///
+    /// # let thrown = JavaException::from_typed(&OrderNotFound { order_id: 7 })?;
+    /// # let error = RpcError::Business(thrown);
+    /// // error: RpcError, from a call
+    /// match error.business_as::<OrderNotFound>() {
+    ///     Some(Ok(not_found)) => assert_eq!(not_found.order_id, 7),
+    ///     Some(Err(undecodable)) => panic!("{undecodable}"),
+    ///     None => panic!("another failure: {error}"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn business_as<T>(&self) -> Option<Result<T, crate::hessian2::DecodeError>>
+    where
+        T: serde::de::DeserializeOwned + crate::hessian2::JavaClass,
+    {
+        self.business()?.downcast()
+    }
+
     /// Dubbo's `RpcException` code for this error (`PROTOCOL.md` §10.1).
     pub fn code(&self) -> i32 {
         match self {

@@ -1,0 +1,249 @@
+//! [`Directory`]: the providers a call may go to, and [`Invoker`]: one of them.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::Channels;
+use crate::context::CallContext;
+use crate::shared::SharedConnection;
+
+/// One provider a reference may call (Dubbo's `Invoker`): its address, the URL parameters it
+/// advertises (`weight`, `timeout`, `<method>.<i>.callback`...), and its connections.
+///
+/// Cheap to clone: clones share one copy.
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use std::sync::Arc;
+/// use tether_core::cluster::{Channels, Invoker};
+///
+/// let invoker = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)))
+///     .with_params([("weight", "200"), ("timeout", "3000")]);
+/// assert_eq!(invoker.param("weight"), Some("200"));
+/// // No connection is up yet.
+/// assert!(!invoker.is_available());
+/// ```
+#[derive(Clone)]
+pub struct Invoker(Arc<InvokerInner>);
+
+struct InvokerInner {
+    address: String,
+    /// Sorted by key, keys unique.
+    params: Vec<(String, String)>,
+    channels: Arc<Channels>,
+}
+
+impl Invoker {
+    /// The provider at `address` (`host:port`, or any name the directory uses for it),
+    /// reached over `channels`, with no parameters.
+    pub fn new(address: impl Into<String>, channels: Arc<Channels>) -> Self {
+        Self(Arc::new(InvokerInner {
+            address: address.into(),
+            params: Vec::new(),
+            channels,
+        }))
+    }
+
+    /// The same provider with these URL parameters (a later value of a key wins).
+    pub fn with_params<K, V>(self, params: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let mut all: Vec<(String, String)> = self.0.params.clone();
+        for (key, value) in params {
+            let key = key.into();
+            match all.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+                Ok(at) => all[at].1 = value.into(),
+                Err(at) => all.insert(at, (key, value.into())),
+            }
+        }
+        Self(Arc::new(InvokerInner {
+            address: self.0.address.clone(),
+            params: all,
+            channels: self.0.channels.clone(),
+        }))
+    }
+
+    /// The address it was listed under.
+    pub fn address(&self) -> &str {
+        &self.0.address
+    }
+
+    /// The URL parameter `key`.
+    pub fn param(&self, key: &str) -> Option<&str> {
+        let params = &self.0.params;
+        params
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|at| params[at].1.as_str())
+    }
+
+    /// The URL parameters, sorted by key.
+    pub fn params(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
+        self.0.params.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Its connections.
+    pub fn channels(&self) -> &Arc<Channels> {
+        &self.0.channels
+    }
+
+    /// Whether a call could go to it now: one of its connections is up, below its in-flight
+    /// limit and not read-only.
+    pub fn is_available(&self) -> bool {
+        (0..self.0.channels.len()).any(|i| {
+            self.0
+                .channels
+                .get(i)
+                .is_some_and(|conn| conn.is_available())
+        })
+    }
+
+    /// A connection to call it over ([`Channels::pick`]).
+    pub fn connection(&self) -> Option<SharedConnection> {
+        self.0.channels.pick()
+    }
+
+    /// Whether `self` and `other` are clones of one invoker.
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl fmt::Debug for Invoker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Invoker")
+            .field("address", &self.0.address)
+            .field("params", &self.0.params)
+            .field("channels", &self.0.channels)
+            .finish()
+    }
+}
+
+/// A snapshot of the providers a call may go to.
+pub type Invokers = Arc<[Invoker]>;
+
+/// The call a [`Directory`] is asked about: routing rules may depend on the method and the
+/// call's attachments (Dubbo's routers: tags, conditions).
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct Route<'a> {
+    /// The service path (the Java interface name).
+    pub service: &'a str,
+    /// The method called (for a generic call, the method it names).
+    pub method: &'a str,
+    /// The call's own context, for calls made with one.
+    pub context: Option<&'a CallContext>,
+}
+
+impl<'a> Route<'a> {
+    /// A call of `method` on `service`, with no context.
+    pub fn new(service: &'a str, method: &'a str) -> Self {
+        Self {
+            service,
+            method,
+            context: None,
+        }
+    }
+
+    /// The same call, with its context.
+    pub fn with_context(mut self, context: &'a CallContext) -> Self {
+        self.context = Some(context);
+        self
+    }
+}
+
+/// The set of providers a reference's calls may go to (Dubbo's `Directory`): fixed, or kept
+/// up to date by a registry as providers come and go.
+///
+/// [`list`](Self::list) runs for every call, and again for every retry of a call under a
+/// retrying strategy: keep a ready snapshot and hand out clones of it rather than building
+/// one per call. A provider that left is simply no longer listed; calls already on its
+/// connections finish or fail there.
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use std::sync::Arc;
+/// use parking_lot::RwLock;
+/// use tether_core::cluster::{Channels, Directory, Invoker, Invokers, Route};
+///
+/// /// A directory whose provider list is replaced as a registry notifies.
+/// #[derive(Default)]
+/// struct Notified(RwLock<Invokers>);
+///
+/// impl Directory for Notified {
+///     fn list(&self, _: &Route<'_>) -> Invokers {
+///         self.0.read().clone()
+///     }
+/// }
+///
+/// let directory = Notified::default();
+/// assert!(directory.list(&Route::new("demo.Svc", "m")).is_empty());
+/// let a = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
+/// *directory.0.write() = Arc::new([a]);
+/// assert_eq!(directory.list(&Route::new("demo.Svc", "m"))[0].address(), "10.0.0.7:20880");
+/// ```
+pub trait Directory: Send + Sync + 'static {
+    /// The providers a call described by `route` may go to now.
+    fn list(&self, route: &Route<'_>) -> Invokers;
+}
+
+/// A directory that never changes: the providers a reference was built with.
+#[derive(Clone, Debug)]
+pub struct StaticDirectory {
+    invokers: Invokers,
+}
+
+impl StaticDirectory {
+    /// The directory listing `invokers`, in this order.
+    pub fn new(invokers: impl IntoIterator<Item = Invoker>) -> Self {
+        Self {
+            invokers: invokers.into_iter().collect(),
+        }
+    }
+}
+
+impl Directory for StaticDirectory {
+    fn list(&self, _: &Route<'_>) -> Invokers {
+        self.invokers.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::num::NonZeroUsize;
+
+    fn channels() -> Arc<Channels> {
+        Arc::new(Channels::new(NonZeroUsize::MIN))
+    }
+
+    #[test]
+    fn params_are_sorted_unique_and_found() {
+        let invoker = Invoker::new("a:1", channels())
+            .with_params([("weight", "100"), ("anyhost", "true")])
+            .with_params([("weight", "200"), ("zone", "z1")]);
+        let params: Vec<_> = invoker.params().collect();
+        assert_eq!(
+            params,
+            [("anyhost", "true"), ("weight", "200"), ("zone", "z1")]
+        );
+        assert_eq!(invoker.param("weight"), Some("200"));
+        assert_eq!(invoker.param("timeout"), None);
+        assert_eq!(invoker.address(), "a:1");
+    }
+
+    #[test]
+    fn a_static_directory_lists_its_invokers_in_order() {
+        let (a, b) = (
+            Invoker::new("a:1", channels()),
+            Invoker::new("b:2", channels()),
+        );
+        let directory = StaticDirectory::new([a.clone(), b.clone()]);
+        let listed = directory.list(&Route::new("s", "m"));
+        assert_eq!(listed.len(), 2);
+        assert!(listed[0].ptr_eq(&a) && listed[1].ptr_eq(&b));
+        assert!(!listed[0].is_available() && listed[0].connection().is_none());
+    }
+}

@@ -1,0 +1,14 @@
+//! Where a reference's calls go (Dubbo's cluster layer): a [`Directory`] lists the providers
+//! ([`Invoker`]s) a call may go to, each with its URL parameters and its connections
+//! ([`Channels`], reconnected with a [`Backoff`]).
+//!
+//! A reference to one address ([`ReferenceBuilder::build`](crate::consumer::ReferenceBuilder::build))
+//! holds a [`StaticDirectory`] of one invoker. A registry keeps a directory of its own up to
+//! date as providers come and go; load balancing and retrying strategies pick among what it
+//! lists.
+
+mod channels;
+mod directory;
+
+pub use channels::{Backoff, Channels};
+pub use directory::{Directory, Invoker, Invokers, Route, StaticDirectory};

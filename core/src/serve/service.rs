@@ -1,0 +1,384 @@
+//! What a provider exports: [`Service`]s of typed handlers (sync or async) with their
+//! [`ServiceKey`], the [`Context`] a handler sees, and the [`Dispatch`] policy that says where
+//! handlers run.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::context::{IntoReply, Reply};
+use crate::frame::Status;
+use crate::hessian2::{self, Value};
+use crate::message::{ArgsStart, Arguments, Attachments, DecodeArgs, JavaException};
+use crate::shared::{SharedConnection, Spawner};
+
+use super::callback::CallbackProxy;
+use super::responder::Responder;
+use super::routing::RequestAttachments;
+
+/// What identifies an exported service: path (interface name), version and group. An empty
+/// version, `"0.0.0"` and `"*"` all mean "no version" (`PROTOCOL.md` §2).
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct ServiceKey {
+    pub(super) path: String,
+    pub(super) version: Option<String>,
+    pub(super) group: Option<String>,
+}
+
+impl ServiceKey {
+    /// The key for `path`, `version` and `group`.
+    pub fn new(path: &str, version: Option<&str>, group: Option<&str>) -> Self {
+        Self {
+            path: path.to_owned(),
+            version: some_version(version).map(str::to_owned),
+            group: some_group(group).map(str::to_owned),
+        }
+    }
+
+    /// Whether this is `ServiceKey::new(path, version, group)`, without building that.
+    pub(super) fn is(&self, path: &str, version: Option<&str>, group: Option<&str>) -> bool {
+        self.path == path
+            && self.version.as_deref() == some_version(version)
+            && self.group.as_deref() == some_group(group)
+    }
+}
+
+/// The version, unless it is one of those meaning "no version".
+fn some_version(version: Option<&str>) -> Option<&str> {
+    version.filter(|v| !v.is_empty() && *v != "0.0.0" && *v != "*")
+}
+
+/// The group, unless empty.
+fn some_group(group: Option<&str>) -> Option<&str> {
+    group.filter(|g| !g.is_empty())
+}
+
+impl fmt::Display for ServiceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Java's service key: group/path:version.
+        if let Some(group) = &self.group {
+            write!(f, "{group}/")?;
+        }
+        f.write_str(&self.path)?;
+        if let Some(version) = &self.version {
+            write!(f, ":{version}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a handler learns about the call besides its arguments.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Context {
+    /// The request's attachments, decoded when first asked for.
+    pub(super) attachments: RequestAttachments,
+    /// When the caller gives up, from its `timeout` (or `_TO`) attachment.
+    pub deadline: Option<Instant>,
+    /// The connection the request came on: callback proxies make reverse calls over it.
+    pub connection: SharedConnection,
+    /// The caller's dubbo protocol version (body field 1); the usual
+    /// [`DUBBO_VERSION`](crate::message::DUBBO_VERSION) is borrowed, not copied per request.
+    pub dubbo_version: Cow<'static, str>,
+    /// The method name (`$invoke` for a generic call), shared with the service's copy.
+    pub method: Arc<str>,
+    /// Proxies for the callback arguments, by argument index (`PROTOCOL.md` §6.3).
+    pub callbacks: Vec<(usize, CallbackProxy)>,
+}
+
+impl Context {
+    /// The request's attachments (`path`, `version`, `timeout`, user keys...), decoded from
+    /// the request on the first call: a handler that never looks pays nothing for them.
+    pub fn attachments(&self) -> &Attachments {
+        self.attachments.get()
+    }
+
+    /// The attachment `key` as a string, if present and a string.
+    pub fn attachment(&self, key: &str) -> Option<&str> {
+        self.attachments().get_str(key)
+    }
+
+    /// The request's attachments, to change (a filter may add or remove some before the
+    /// handler runs).
+    pub fn attachments_mut(&mut self) -> &mut Attachments {
+        self.attachments.get_mut()
+    }
+
+    /// The proxy for the callback passed as argument `index`.
+    pub fn callback(&self, index: usize) -> Option<&CallbackProxy> {
+        self.callbacks
+            .iter()
+            .find_map(|(i, proxy)| (*i == index).then_some(proxy))
+    }
+}
+
+/// Where arguments come from: the body of an ordinary call (decoded by the handler, where
+/// they start), or the values of a generic one.
+pub(super) enum Args {
+    Body(Bytes, ArgsStart),
+    Values(Vec<Value>),
+}
+
+/// A method implementation with its types erased.
+pub(super) trait Handler: Send + Sync {
+    fn invoke(&self, args: Args, ctx: Context, responder: Responder, spawner: &dyn Spawner);
+}
+
+fn decode_args<A: for<'de> DecodeArgs<'de> + DeserializeOwned>(args: Args) -> Result<A, String> {
+    match args {
+        Args::Body(body, start) => start.args::<A>(&body).map_err(|e| e.to_string()),
+        Args::Values(values) => {
+            hessian2::from_value(Value::list(values)).map_err(|e| e.to_string())
+        }
+    }
+}
+
+struct SyncHandler<F>(F);
+
+impl<A, R, F> Handler for SyncHandler<(F, fn(A) -> R)>
+where
+    A: for<'de> DecodeArgs<'de> + DeserializeOwned + Send + 'static,
+    R: IntoReply,
+    F: Fn(Context, A) -> Result<R, JavaException> + Send + Sync + 'static,
+{
+    fn invoke(&self, args: Args, ctx: Context, responder: Responder, _: &dyn Spawner) {
+        let args = match decode_args::<A>(args) {
+            Ok(args) => args,
+            Err(e) => return responder.bad_request(e),
+        };
+        // A panicking handler answers its caller and leaves the IO loop standing.
+        match catch_unwind(AssertUnwindSafe(|| (self.0.0)(ctx, args))) {
+            Ok(result) => answer(responder, result),
+            Err(panic) => responder.fail(Status::SERVICE_ERROR, &panic_message(&*panic)),
+        }
+    }
+}
+
+struct AsyncHandler<F>(F);
+
+impl<A, R, F, Fut> Handler for AsyncHandler<(F, fn(A) -> (R, Fut))>
+where
+    A: for<'de> DecodeArgs<'de> + DeserializeOwned + Send + 'static,
+    R: IntoReply,
+    F: Fn(Context, A) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, JavaException>> + Send + 'static,
+{
+    fn invoke(&self, args: Args, ctx: Context, responder: Responder, spawner: &dyn Spawner) {
+        let args = match decode_args::<A>(args) {
+            Ok(args) => args,
+            Err(e) => return responder.bad_request(e),
+        };
+        let future = match catch_unwind(AssertUnwindSafe(|| (self.0.0)(ctx, args))) {
+            Ok(future) => future,
+            Err(panic) => return responder.fail(Status::SERVICE_ERROR, &panic_message(&*panic)),
+        };
+        spawner.spawn(Box::pin(async move {
+            match CatchUnwind(Box::pin(future)).await {
+                Ok(result) => answer(responder, result),
+                Err(message) => responder.fail(Status::SERVICE_ERROR, &message),
+            }
+        }));
+    }
+}
+
+/// Answers with what a handler returned: a value (with attachments, for a [`Reply`]) or a
+/// thrown exception.
+fn answer<R: IntoReply>(responder: Responder, result: Result<R, JavaException>) {
+    match result {
+        Ok(value) => {
+            let Reply { value, attachments } = value.into_reply();
+            responder.reply_with(Ok::<_, &JavaException>(&value), attachments);
+        }
+        Err(exception) => responder.reply(Err::<&(), _>(&exception)),
+    }
+}
+
+/// Polls a future, turning a panic into an error message.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic_message(&*panic))),
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message");
+    format!("the service handler panicked: {detail}")
+}
+
+pub(super) struct Method {
+    /// The name, shared with every call's [`Context::method`].
+    pub(super) name: Arc<str>,
+    pub(super) descriptor: String,
+    pub(super) handler: Arc<dyn Handler>,
+}
+
+/// An exported service: its key, optional token, and methods.
+pub struct Service {
+    pub(super) key: ServiceKey,
+    pub(super) token: Option<String>,
+    /// By method name; overloads differ by descriptor.
+    pub(super) methods: HashMap<String, Vec<Method>>,
+    /// (method, argument index) pairs whose callback argument unsubscribes (Dubbo's
+    /// `callback="false"`): the proxy is destroyed when such a call arrives.
+    pub(super) releases: Vec<(String, usize)>,
+    /// Timeout of the calls its callback proxies make.
+    pub(super) callback_timeout: Duration,
+}
+
+impl Service {
+    /// A service at `path` (the Java interface name) with no version and no group.
+    pub fn new(path: &str) -> Self {
+        Self {
+            key: ServiceKey::new(path, None, None),
+            token: None,
+            methods: HashMap::new(),
+            releases: Vec::new(),
+            callback_timeout: crate::connection::CallOptions::DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Declares that argument `index` of `method` unsubscribes a callback passed earlier
+    /// (Dubbo's `<dubbo:argument index=".." callback="false"/>`): its proxy is destroyed.
+    pub fn callback_release(mut self, method: &str, index: usize) -> Self {
+        self.releases.push((method.to_owned(), index));
+        self
+    }
+
+    /// The timeout of calls made through this service's callback proxies (default 1 000 ms).
+    pub fn callback_timeout(mut self, timeout: Duration) -> Self {
+        self.callback_timeout = timeout;
+        self
+    }
+
+    /// Sets the service version.
+    pub fn version(mut self, version: &str) -> Self {
+        self.key = ServiceKey::new(&self.key.path, Some(version), self.key.group.as_deref());
+        self
+    }
+
+    /// Sets the service group.
+    pub fn group(mut self, group: &str) -> Self {
+        self.key = ServiceKey::new(&self.key.path, self.key.version.as_deref(), Some(group));
+        self
+    }
+
+    /// Requires callers to send this `token` attachment (Dubbo's `token`).
+    pub fn token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_owned());
+        self
+    }
+
+    /// The service key.
+    pub fn key(&self) -> &ServiceKey {
+        &self.key
+    }
+
+    /// Adds method `name` implemented by a function of the argument tuple `A`; the parameter
+    /// descriptor comes from `A`'s Java types. Return `Err` to throw a Java exception, and a
+    /// [`Reply`] instead of a bare value to send attachments back.
+    pub fn method<A, R, F>(mut self, name: &str, f: F) -> Self
+    where
+        A: Arguments + for<'de> DecodeArgs<'de> + DeserializeOwned + Send + 'static,
+        R: IntoReply,
+        F: Fn(Context, A) -> Result<R, JavaException> + Send + Sync + 'static,
+    {
+        let handler = SyncHandler((f, (|_| unreachable!()) as fn(A) -> R));
+        self.add(name, A::descriptor_string(), Arc::new(handler));
+        self
+    }
+
+    /// Adds method `name` implemented by an async function (provider-side async): the response
+    /// is written when the future completes.
+    pub fn method_async<A, R, F, Fut>(mut self, name: &str, f: F) -> Self
+    where
+        A: Arguments + for<'de> DecodeArgs<'de> + DeserializeOwned + Send + 'static,
+        R: IntoReply,
+        F: Fn(Context, A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, JavaException>> + Send + 'static,
+    {
+        let handler = AsyncHandler((f, (|_| unreachable!()) as fn(A) -> (R, Fut)));
+        self.add(name, A::descriptor_string(), Arc::new(handler));
+        self
+    }
+
+    fn add(&mut self, name: &str, descriptor: String, handler: Arc<dyn Handler>) {
+        let overloads = self.methods.entry(name.to_owned()).or_default();
+        overloads.retain(|m| m.descriptor != descriptor);
+        overloads.push(Method {
+            name: name.into(),
+            descriptor,
+            handler,
+        });
+    }
+
+    pub(super) fn find(&self, name: &str, descriptor: &str) -> Option<&Method> {
+        self.methods
+            .get(name)?
+            .iter()
+            .find(|m| m.descriptor == descriptor)
+    }
+
+    /// The method to run for a generic call: by name, and by Java type names when overloaded.
+    pub(super) fn find_generic(&self, name: &str, type_names: &[String]) -> Option<&Method> {
+        let overloads = self.methods.get(name)?;
+        match overloads.as_slice() {
+            [only] => Some(only),
+            _ => overloads.iter().find(|m| {
+                let names: Vec<String> = hessian2::descriptors(&m.descriptor)
+                    .filter_map(Result::ok)
+                    .map(hessian2::java_type_name)
+                    .collect();
+                names == type_names
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Service")
+            .field("key", &self.key)
+            .field("methods", &self.methods.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where handlers run (Dubbo's dispatcher, `PROTOCOL.md` §9.1).
+#[derive(Clone)]
+pub enum Dispatch {
+    /// On the IO loop (`direct`): lowest latency; a slow handler stalls the connection.
+    Direct,
+    /// On a worker pool (`all`, Dubbo's default).
+    Pool(Arc<dyn Spawner>),
+}
+
+impl fmt::Debug for Dispatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Direct => "Direct",
+            Self::Pool(_) => "Pool",
+        })
+    }
+}
