@@ -514,7 +514,7 @@ impl Connection {
                 if !self.response_fits(buffered, len) {
                     // The peer is not reading what it is owed: keep memory bounded, and
                     // still give the request exactly one answer.
-                    self.outbound.truncate(start);
+                    self.outbound.take_back_frame(start);
                     self.stats.frames_sent -= 1;
                     let limit = self.send_buffer_limit() as usize;
                     let error = RespondError::SendBufferFull {
@@ -644,6 +644,13 @@ impl Connection {
     /// Whether bytes wait for [`poll_transmit`](Self::poll_transmit).
     pub fn has_transmit(&self) -> bool {
         self.outbound.has_queued()
+    }
+
+    /// How many frames wait for [`poll_transmit`](Self::poll_transmit): the frames its next
+    /// call hands out. An IO loop that batches writes decides from this whether to wait for
+    /// more before transmitting.
+    pub fn queued_frames(&self) -> usize {
+        self.outbound.queued_frames()
     }
 
     /// Whether events wait for [`poll_event`](Self::poll_event).
@@ -949,6 +956,7 @@ impl Connection {
         header.body_len = len as u32;
         buf[start..start + HEADER_LEN].copy_from_slice(&header.encode());
         self.stats.frames_sent += 1;
+        self.outbound.frame_queued();
         Ok(self.outbound.queued())
     }
 
@@ -959,6 +967,7 @@ impl Connection {
         buf.extend_from_slice(&header.encode());
         buf.extend_from_slice(body);
         self.stats.frames_sent += 1;
+        self.outbound.frame_queued();
         self.outbound.queued()
     }
 

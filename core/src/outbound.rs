@@ -15,6 +15,8 @@ const KEEP_CAPACITY: usize = 4 * 1024 * 1024;
 pub(crate) struct Outbound {
     /// Encoded bytes not yet handed to the transport.
     buf: Vec<u8>,
+    /// Frames in `buf`.
+    frames: usize,
     /// Bytes handed to the transport (through `poll_transmit`).
     transmitted: u64,
     /// Bytes the transport accepted (through `handle_written`).
@@ -48,6 +50,16 @@ impl Outbound {
         !self.buf.is_empty()
     }
 
+    /// Records that a whole frame was just encoded into [`buf`](Self::buf).
+    pub(crate) fn frame_queued(&mut self) {
+        self.frames += 1;
+    }
+
+    /// Frames queued and not yet handed to the transport.
+    pub(crate) fn queued_frames(&self) -> usize {
+        self.frames
+    }
+
     /// Registers `completer`, for request `id`, to fire once the stream is written up to
     /// `end_offset`.
     pub(crate) fn notify_when_written(
@@ -66,6 +78,7 @@ impl Outbound {
         if n == 0 {
             return 0;
         }
+        self.frames = 0;
         if out.is_empty() {
             std::mem::swap(out, &mut self.buf);
             // The buffer swapped in keeps the capacity of the largest batch it ever held: let
@@ -81,11 +94,18 @@ impl Outbound {
         n
     }
 
-    /// Takes back the bytes queued past `len` (a frame just encoded that is not to be sent).
+    /// Takes back the bytes queued past `len` (a frame being encoded that is not to be sent,
+    /// and not yet recorded with [`frame_queued`](Self::frame_queued)).
     pub(crate) fn truncate(&mut self, len: usize) {
         self.buf.truncate(len);
         // Do not keep the memory of a large frame that is not sent.
         self.buf.shrink_to(len.max(KEEP_CAPACITY));
+    }
+
+    /// Takes back the last frame queued, which starts at `start`.
+    pub(crate) fn take_back_frame(&mut self, start: usize) {
+        self.truncate(start);
+        self.frames -= 1;
     }
 
     /// Records that the transport accepted `n` more bytes (clamped to what was transmitted),
@@ -112,6 +132,7 @@ impl Outbound {
         &mut self,
     ) -> impl Iterator<Item = (RequestId, Completer<SentResult>)> + '_ {
         self.buf = Vec::new();
+        self.frames = 0;
         self.waiters
             .drain(..)
             .map(|(_, id, completer)| (id, completer))
@@ -149,6 +170,24 @@ mod tests {
         assert_eq!(out.handle_written(100).count(), 1);
         assert_eq!(out.written(), 15);
         assert_eq!(out.unwritten(), 0);
+    }
+
+    #[test]
+    fn frames_are_counted_until_transmitted() {
+        let mut out = Outbound::default();
+        for _ in 0..3 {
+            out.buf().extend_from_slice(&[0; 4]);
+            out.frame_queued();
+        }
+        out.take_back_frame(8);
+        assert_eq!(out.queued_frames(), 2);
+        let mut wire = Vec::new();
+        assert_eq!(out.transmit(&mut wire), 8);
+        assert_eq!(out.queued_frames(), 0);
+        out.buf().extend_from_slice(&[0; 4]);
+        out.frame_queued();
+        let _ = out.clear();
+        assert_eq!(out.queued_frames(), 0);
     }
 
     #[test]

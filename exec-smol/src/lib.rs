@@ -1,12 +1,13 @@
 //! tether-smol: runs tether-core connections on smol (async-io sockets and timers,
 //! async-executor tasks).
 //!
-//! Thin on purpose, like `tether-tokio`: it supplies smol's clock, timers, yield and tasks
-//! to the runtime-agnostic [`Driver`](tether_core::driver::Driver) in `tether_core::driver`,
-//! which owns the IO loop, and adds sockets: [`connect`] a client, [`Server::bind`] a
-//! server, [`reference_channels`] for a consumer's reference. Connections and their
-//! reconnect loops run on smol's global executor (`smol::spawn`: one thread unless
-//! `SMOL_THREADS` says otherwise). It contains no protocol decisions.
+//! Thin on purpose, like `tether-tokio`: it implements tether-core's
+//! [`Runtime`](tether_core::driver::Runtime) for smol ([`SmolRuntime`]: clock, timers,
+//! yield, tasks, TCP sockets) and wraps the runtime-agnostic code in `tether_core::driver`,
+//! which owns the IO loop, the accept loop and reconnects: [`connect`] a client,
+//! [`Server::bind`] a server, [`reference_channels`] for a consumer's reference.
+//! Connections and their reconnect loops run on smol's global executor (`smol::spawn`: one
+//! thread unless `SMOL_THREADS` says otherwise). It contains no protocol decisions.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -34,18 +35,97 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod client;
-mod reference;
 mod runtime;
-mod server;
 
-pub use client::{ClientConnection, connect};
-pub use reference::reference_channels;
-pub use runtime::{SmolRuntime, SmolSpawner};
-pub use server::Server;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::time::Instant;
+
+use smol::net::{AsyncToSocketAddrs, resolve};
+use tether_core::consumer::{Backoff, Channels};
+use tether_core::{Config, RequestHandler, SharedConnection, driver};
+
+pub use runtime::{SmolListener, SmolRuntime, SmolSpawner, SmolStream};
+/// An open client connection, as [`connect`] returns it.
+pub use tether_core::driver::ClientConnection;
+/// Adapter options shared by [`connect`] and [`Server::bind`].
+pub use tether_core::driver::Options;
 /// A bounded thread pool for response continuations (runtime-independent: the thread-pool
 /// adapter's).
 pub use tether_threadpool::CallbackPool;
 
-/// Adapter options shared by [`connect`] and [`Server::bind`].
-pub use tether_core::driver::Options;
+/// Opens a TCP connection to `addr` (within `options.connect_timeout`), with `TCP_NODELAY`,
+/// and starts driving it with `config` on a task of smol's global executor
+/// ([`driver::connect`]).
+pub async fn connect(
+    addr: impl AsyncToSocketAddrs,
+    config: Config,
+    options: Options,
+) -> io::Result<ClientConnection> {
+    driver::connect(Arc::new(SmolRuntime), resolve(addr), config, options).await
+}
+
+/// Opens `connections` connections to `addr` for a
+/// [`Reference`](tether_core::consumer::Reference) and keeps each slot connected, on tasks
+/// of smol's global executor ([`driver::reference_channels`]: fails if one cannot be
+/// opened; reconnects after `backoff`; dropping the [`Channels`] closes them).
+///
+/// `addr` is resolved again for every attempt, on smol's blocking pool (as `smol::net` does
+/// for names); it takes `std`'s `ToSocketAddrs` because the reconnect tasks must be `Send`,
+/// which `AsyncToSocketAddrs` cannot promise for a generic address.
+pub async fn reference_channels<A>(
+    addr: A,
+    connections: NonZeroUsize,
+    config: Config,
+    options: Options,
+    backoff: Backoff,
+) -> io::Result<Arc<Channels>>
+where
+    A: ToSocketAddrs + Clone + Send + Sync + 'static,
+{
+    let resolve = move || {
+        let addr = addr.clone();
+        smol::unblock(move || addr.to_socket_addrs().map(Iterator::collect::<Vec<_>>))
+    };
+    let runtime = Arc::new(SmolRuntime);
+    driver::reference_channels(runtime, resolve, connections, config, options, backoff).await
+}
+
+/// A listening server on smol's global executor: [`driver::Server`], which see. Each
+/// accepted connection is driven on its own task; dropping the server closes the listener
+/// and every connection, [`shutdown`](Self::shutdown) is the graceful way.
+#[derive(Debug)]
+pub struct Server(driver::Server<SmolRuntime>);
+
+impl Server {
+    /// Listens on `addr` and serves every accepted connection with `config` (use
+    /// `Config::new(Side::Provider)`) and `handler`.
+    pub async fn bind(
+        addr: impl AsyncToSocketAddrs,
+        config: Config,
+        handler: Arc<dyn RequestHandler>,
+        options: Options,
+    ) -> io::Result<Self> {
+        let runtime = Arc::new(SmolRuntime);
+        let server = driver::Server::bind(runtime, resolve(addr), config, handler, options);
+        server.await.map(Self)
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.0.local_addr()
+    }
+
+    /// The connections now open.
+    pub fn connections(&self) -> Vec<SharedConnection> {
+        self.0.connections()
+    }
+
+    /// Shuts down gracefully ([`driver::Server::shutdown`]). Returns whether every request
+    /// received was answered before `deadline`.
+    pub async fn shutdown(self, deadline: Instant) -> bool {
+        self.0.shutdown(deadline).await
+    }
+}

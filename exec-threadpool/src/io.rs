@@ -288,10 +288,7 @@ impl IoInner {
                 self.signals.reader.notify_all();
             }
         }
-        let armed = *self.armed.lock();
-        let earlier = conn
-            .poll_timeout()
-            .is_some_and(|at| armed.is_none_or(|armed| at < armed));
+        let earlier = self.deadline_is_earlier(&conn);
         let closed = conn.close_reason();
         if left_over {
             self.writer_due.store(true, Ordering::Release);
@@ -300,6 +297,14 @@ impl IoInner {
             closed,
             writer_needed: left_over || earlier || closed.is_some() || conn.has_events(),
         }
+    }
+
+    /// Whether the core's next deadline is earlier than the one the writer thread last went
+    /// to sleep until. Called under the connection's lock, under which the writer sets it.
+    fn deadline_is_earlier(&self, conn: &Connection) -> bool {
+        let armed = *self.armed.lock();
+        conn.poll_timeout()
+            .is_some_and(|at| armed.is_none_or(|armed| at < armed))
     }
 
     /// Delivers drained events, outside the connection's lock ([`tether_core::deliver`]: a
@@ -361,10 +366,10 @@ impl Reader {
                 Err(_) => conn.handle_closed(now),
             }
             events.extend(std::iter::from_fn(|| conn.poll_event()));
-            // Reading never brings a deadline forward (it only moves the idle and
-            // heartbeat deadlines later), so the writer needs waking only for bytes to
-            // send (heartbeat answers, the core's own rejections) or the end.
-            if conn.has_transmit() || conn.is_closed() {
+            // The writer sleeps until the deadline it armed: wake it for bytes to send
+            // (heartbeat answers, the core's own rejections), the end, or a deadline the
+            // input brought forward.
+            if conn.has_transmit() || conn.is_closed() || self.io.deadline_is_earlier(&conn) {
                 self.io.signals.writer.notify_one();
             }
             let closed = conn.is_closed();

@@ -30,6 +30,29 @@
 //! | a [`CallbackPool`] (continuations, optional) | its `threads` |
 //! | [`sleep`] timers, per process, on first use | 1 (`tether-timer`) |
 //!
+//! # TLS
+//! Not implemented yet; this is the plan (`docs/tls.md` has the options weighed). A rustls
+//! connection cannot be split across the reader and the writer the way the socket is (in
+//! rustls 0.23 both directions need `&mut` on one `ConnectionCommon`), and no thread may hold
+//! it while blocked on the socket. So it gets a lock of its own, taken only to encrypt or
+//! decrypt, never across a socket call and never together with the connection's lock:
+//! - the reader `read`s with no lock, then under the TLS lock runs `read_tls`,
+//!   `process_new_packets` and drains `reader()`, then feeds the plaintext to the core as
+//!   today (and wakes the writer if rustls `wants_write()`: key updates, alerts);
+//! - whoever writes (the writer thread, or a caller's direct write) takes the core's bytes
+//!   under `outgoing` as today, encrypts them under the TLS lock (`writer()`, `write_tls` into
+//!   the outgoing buffer), and writes the ciphertext exactly as today, non-blocking direct
+//!   writes included: TLS needs only the order of the ciphertext, which `outgoing` keeps;
+//! - the core is told the plaintext length of each batch once its ciphertext is written.
+//!
+//! Cost: one leaf lock per connection, two more copies each way with rustls' buffered API
+//! (fewer with its unbuffered one), the crypto, and no extra thread: the handshake runs
+//! before the reader starts (on the caller's thread in [`connect`], on the connection's
+//! writer thread for accepted ones, never on the accept thread). A single IO thread per
+//! connection was rejected: safe `std` has no readiness API, so it would need a poller crate
+//! and would lose the direct writes. rustls' split connection (`SendTraffic` /
+//! `ReceiveTraffic`, unreleased 0.24) has this same shape with the lock inside rustls.
+//!
 //! ```no_run
 //! # fn demo() -> std::io::Result<()> {
 //! use std::num::NonZeroUsize;

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use futures::task::AtomicWaker;
 use parking_lot::{Condvar, Mutex};
 use tether_core::Clock;
-use tether_core::driver::Runtime;
 
 /// The system clock, a [`Sleep`] timer and a no-op yield: what `tether_core::driver`'s
 /// helpers need, for code that runs them with `futures::executor::block_on` on a plain
@@ -29,7 +28,7 @@ impl Clock for ThreadRuntime {
     }
 }
 
-impl Runtime for ThreadRuntime {
+impl tether_core::driver::Timers for ThreadRuntime {
     type Sleep = Sleep;
 
     fn sleep_until(&self, deadline: Instant) -> Sleep {

@@ -1,10 +1,12 @@
 //! tether-tokio: runs tether-core connections on tokio.
 //!
-//! This crate is thin on purpose: it supplies tokio's clock, timers, yield and tasks to the
-//! runtime-agnostic [`Driver`](tether_core::driver::Driver) in `tether_core::driver`, which
-//! owns the IO loop, and adds sockets: [`connect`] a client, [`Server::bind`] a server. The
-//! connections it makes are [`SharedConnection`](tether_core::SharedConnection)s; the consumer and provider layers build on
-//! those. It contains no protocol decisions.
+//! This crate is thin on purpose: it implements tether-core's
+//! [`Runtime`](tether_core::driver::Runtime) for tokio ([`TokioRuntime`]: clock, timers,
+//! yield, tasks, TCP sockets) and wraps the runtime-agnostic code in `tether_core::driver`,
+//! which owns the IO loop, the accept loop and reconnects: [`connect`] a client,
+//! [`Server::bind`] a server, [`reference_channels`] for a consumer's reference. The
+//! connections it makes are [`SharedConnection`]s; the consumer and provider layers build
+//! on those. It contains no protocol decisions.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -32,17 +34,89 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod client;
-mod reference;
 mod runtime;
-mod server;
 
-pub use client::{ClientConnection, connect};
-pub use reference::reference_channels;
-pub use runtime::{TokioIo, TokioRuntime, TokioSpawner};
-pub use server::Server;
+use std::io;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tether_core::consumer::{Backoff, Channels};
+use tether_core::{Config, RequestHandler, SharedConnection, driver};
+use tokio::net::{ToSocketAddrs, lookup_host};
+
+pub use runtime::{TokioIo, TokioListener, TokioRuntime, TokioSpawner};
+/// An open client connection, as [`connect`] returns it.
+pub use tether_core::driver::ClientConnection;
+/// Adapter options shared by [`connect`] and [`Server::bind`].
+pub use tether_core::driver::Options;
 /// The bounded callback pool; shared with the other adapters (it needs only threads).
 pub use tether_threadpool::CallbackPool;
 
-/// Adapter options shared by [`connect`] and [`Server::bind`].
-pub use tether_core::driver::Options;
+/// Opens a TCP connection to `addr` (within `options.connect_timeout`), with `TCP_NODELAY`,
+/// and starts driving it with `config` on a new task of the current tokio runtime
+/// ([`driver::connect`]).
+pub async fn connect(
+    addr: impl ToSocketAddrs,
+    config: Config,
+    options: Options,
+) -> io::Result<ClientConnection> {
+    driver::connect(Arc::new(TokioRuntime), lookup_host(addr), config, options).await
+}
+
+/// Opens `connections` connections to `addr` for a
+/// [`Reference`](tether_core::consumer::Reference) and keeps each slot connected, on tasks
+/// of the current tokio runtime ([`driver::reference_channels`]: fails if one cannot be
+/// opened; reconnects after `backoff`; dropping the [`Channels`] closes them).
+pub async fn reference_channels<A>(
+    addr: A,
+    connections: NonZeroUsize,
+    config: Config,
+    options: Options,
+    backoff: Backoff,
+) -> io::Result<Arc<Channels>>
+where
+    A: ToSocketAddrs + Clone + Send + Sync + 'static,
+{
+    let resolve = move || lookup_host(addr.clone());
+    let runtime = Arc::new(TokioRuntime);
+    driver::reference_channels(runtime, resolve, connections, config, options, backoff).await
+}
+
+/// A listening server on the current tokio runtime: [`driver::Server`], which see. Each
+/// accepted connection is driven on its own task; dropping the server closes the listener
+/// and every connection, [`shutdown`](Self::shutdown) is the graceful way.
+#[derive(Debug)]
+pub struct Server(driver::Server<TokioRuntime>);
+
+impl Server {
+    /// Listens on `addr` and serves every accepted connection with `config` (use
+    /// `Config::new(Side::Provider)`) and `handler`, on the current tokio runtime.
+    pub async fn bind(
+        addr: impl ToSocketAddrs,
+        config: Config,
+        handler: Arc<dyn RequestHandler>,
+        options: Options,
+    ) -> io::Result<Self> {
+        let runtime = Arc::new(TokioRuntime);
+        let server = driver::Server::bind(runtime, lookup_host(addr), config, handler, options);
+        server.await.map(Self)
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.0.local_addr()
+    }
+
+    /// The connections now open.
+    pub fn connections(&self) -> Vec<SharedConnection> {
+        self.0.connections()
+    }
+
+    /// Shuts down gracefully ([`driver::Server::shutdown`]). Returns whether every request
+    /// received was answered before `deadline`.
+    pub async fn shutdown(self, deadline: Instant) -> bool {
+        self.0.shutdown(deadline).await
+    }
+}

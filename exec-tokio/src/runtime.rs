@@ -1,18 +1,20 @@
-//! tokio's clock, timer, yield and tasks, and its `TcpStream` as a `futures-io` stream.
+//! tokio as a [`Runtime`]: its clock, timers, yield, tasks and TCP sockets.
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use tether_core::driver::Runtime;
+use tether_core::driver::{self, Runtime, Timers};
 use tether_core::{BoxFuture, Clock, Spawner};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
 
-/// tokio's clock (paused time in tests included), timers and `yield_now`.
+/// tokio's clock (paused time in tests included), timers, `yield_now`, tasks (on the current
+/// runtime: `tokio::spawn`) and sockets.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TokioRuntime;
 
@@ -22,7 +24,7 @@ impl Clock for TokioRuntime {
     }
 }
 
-impl Runtime for TokioRuntime {
+impl Timers for TokioRuntime {
     type Sleep = tokio::time::Sleep;
 
     fn sleep_until(&self, deadline: Instant) -> tokio::time::Sleep {
@@ -32,6 +34,26 @@ impl Runtime for TokioRuntime {
     fn yield_now(&self) -> impl Future<Output = ()> + Send {
         // tokio defers the wake-up until other ready tasks ran and the IO driver was polled.
         tokio::task::yield_now()
+    }
+}
+
+impl Runtime for TokioRuntime {
+    type Tcp = TokioIo;
+    type Listener = TokioListener;
+
+    fn spawn<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        tokio::spawn(future);
+    }
+
+    async fn connect(&self, addr: SocketAddr) -> io::Result<TokioIo> {
+        TcpStream::connect(addr).await.map(TokioIo)
+    }
+
+    async fn bind(&self, addr: SocketAddr) -> io::Result<TokioListener> {
+        TcpListener::bind(addr).await.map(TokioListener)
     }
 }
 
@@ -88,5 +110,35 @@ impl futures_io::AsyncWrite for TokioIo {
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl driver::TcpStream for TokioIo {
+    fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.0.set_nodelay(nodelay)
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.0.peer_addr()
+    }
+}
+
+/// A tokio [`TcpListener`], as the core's server takes it.
+#[derive(Debug)]
+pub struct TokioListener(pub TcpListener);
+
+impl driver::TcpListener for TokioListener {
+    type Stream = TokioIo;
+
+    async fn accept(&self) -> io::Result<TokioIo> {
+        self.0.accept().await.map(|(stream, _)| TokioIo(stream))
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
     }
 }

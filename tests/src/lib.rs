@@ -128,6 +128,10 @@ impl Endpoint {
     }
 }
 
+/// The most rounds [`Pair::settle`] and [`Loopback::pump`] take before they call it a
+/// livelock. The suite's heaviest scenarios need about 20 and 110.
+pub const SETTLE_ROUNDS: usize = 10_000;
+
 /// Two connections over a simulated link, on a virtual clock.
 pub struct Pair {
     pub consumer: Endpoint,
@@ -189,9 +193,22 @@ impl Pair {
         &mut self.rng
     }
 
-    /// Moves everything that can move at the current instant until nothing changes.
+    /// Moves everything that can move at the current instant until nothing changes. Fails
+    /// the test, with the seed, if that takes more than [`SETTLE_ROUNDS`] rounds: a livelock
+    /// (two ends that keep answering each other at one instant) must not hang the test.
     pub fn settle(&mut self) {
-        loop {
+        assert!(
+            self.settle_bounded(SETTLE_ROUNDS),
+            "livelock: Pair::settle still made progress after {SETTLE_ROUNDS} rounds at one \
+             instant (seed {})",
+            self.seed
+        );
+    }
+
+    /// [`settle`](Self::settle) in at most `max_rounds` rounds. Returns whether it settled
+    /// (false: things still moved after `max_rounds`).
+    pub fn settle_bounded(&mut self, max_rounds: usize) -> bool {
+        for _ in 0..max_rounds {
             let mut progressed = false;
             for end in [End::Consumer, End::Provider] {
                 progressed |= self.flush(end);
@@ -202,14 +219,18 @@ impl Pair {
                 progressed |= self.run_scheduled(end);
             }
             if !progressed {
-                return;
+                return true;
             }
         }
+        false
     }
 
     /// Runs until `deadline` in virtual time, stopping at every instant where something is
     /// due (a chunk arrives, a timer fires, a scheduled response is sent).
     pub fn run_until(&mut self, deadline: Instant) {
+        // Steps that did not move the clock: each fires the timers due, so a second one at
+        // the same instant means a deadline that firing does not clear.
+        let mut stuck = 0;
         loop {
             self.settle();
             // A chunk waiting for an end that does not want input is due when that changes,
@@ -238,6 +259,18 @@ impl Pair {
                 self.settle();
                 return;
             };
+            if next <= self.now {
+                stuck += 1;
+                assert!(
+                    stuck < SETTLE_ROUNDS,
+                    "livelock: Pair::run_until did not move past {:?} of virtual time in \
+                     {SETTLE_ROUNDS} steps (seed {})",
+                    self.elapsed(),
+                    self.seed
+                );
+            } else {
+                stuck = 0;
+            }
             self.now = self.now.max(next);
             self.fire_timers();
         }
@@ -546,10 +579,22 @@ impl Loopback {
         }
     }
 
-    /// Moves bytes, events and spawned futures until nothing changes.
+    /// Moves bytes, events and spawned futures until nothing changes. Fails the test if that
+    /// takes more than [`SETTLE_ROUNDS`] rounds: a livelock (handlers that keep answering
+    /// each other) must not hang the test.
     pub fn pump(&self) {
+        assert!(
+            self.pump_bounded(SETTLE_ROUNDS),
+            "livelock: Loopback::pump still made progress after {SETTLE_ROUNDS} rounds at one \
+             instant"
+        );
+    }
+
+    /// [`pump`](Self::pump) in at most `max_rounds` rounds. Returns whether everything
+    /// settled (false: things still moved after `max_rounds`).
+    pub fn pump_bounded(&self, max_rounds: usize) -> bool {
         use tether_core::Clock;
-        loop {
+        for _ in 0..max_rounds {
             let now = self.clock.now();
             let mut progressed = false;
             for (from, to) in [
@@ -589,9 +634,10 @@ impl Loopback {
             }
             progressed |= self.spawner.poll_all();
             if !progressed {
-                return;
+                return true;
             }
         }
+        false
     }
 
     /// Advances the virtual clock by `d` (firing timers) and pumps.

@@ -1077,3 +1077,75 @@ fn one_large_answer_does_not_keep_requests_behind_slow_ones_waiting() {
     pair.run_for(ms(10));
     check_answers(&mut pair, &mut calls, 10, 0);
 }
+
+/// `queued_frames` counts exactly the frames the next `poll_transmit` hands out: a refused
+/// frame is not counted, an answer replaced by an error answer counts once, and a transmit
+/// takes them all.
+#[test]
+fn queued_frames_counts_what_the_next_transmit_carries() {
+    let limited = |side| {
+        let mut config = Config::new(side);
+        config.payload_limit(PayloadLimit::new(100));
+        config
+    };
+    let (consumer, provider) = (limited(Side::Consumer), limited(Side::Provider));
+    let mut pair = Pair::with(3, consumer, provider, LinkConfig::default());
+    let now = pair.now;
+    assert_eq!(pair.consumer.conn.queued_frames(), 0);
+    let mut calls: Vec<_> = (0..3u8)
+        .map(|i| {
+            pair.consumer
+                .conn
+                .start_call(now, opts(1_000), vec![i; 10])
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        pair.consumer
+            .conn
+            .start_call(now, opts(1_000), vec![7; 101])
+            .is_err()
+    );
+    assert_eq!(pair.consumer.conn.queued_frames(), 3);
+
+    pair.run_for(ms(10));
+    assert_eq!(pair.consumer.conn.queued_frames(), 0);
+    let requests: Vec<_> = pair.provider.requests.drain(..).collect();
+    assert_eq!(requests.len(), 3);
+    let now = pair.now;
+    let provider = &mut pair.provider.conn;
+    for request in &requests[..2] {
+        provider
+            .respond(
+                now,
+                request.id,
+                Status::OK,
+                SerializationId::HESSIAN2,
+                b"ok".to_vec(),
+            )
+            .unwrap();
+    }
+    // Over the limit: the connection answers with an error instead, one frame still.
+    let err = provider.respond(
+        now,
+        requests[2].id,
+        Status::OK,
+        SerializationId::HESSIAN2,
+        vec![0; 101],
+    );
+    assert!(
+        matches!(err, Err(RespondError::PayloadTooLarge(_))),
+        "{err:?}"
+    );
+    assert_eq!(provider.queued_frames(), 3);
+
+    pair.run_for(ms(10));
+    assert_eq!(pair.provider.conn.queued_frames(), 0);
+    let outcomes: Vec<_> = calls.iter_mut().map(|c| outcome(&mut c.response)).collect();
+    assert!(outcomes[..2].iter().all(|o| o.is_ok()), "{outcomes:?}");
+    assert!(
+        matches!(&outcomes[2], Ok(r) if r.status == Status::SERIALIZATION_ERROR),
+        "{:?}",
+        outcomes[2]
+    );
+}

@@ -1,10 +1,58 @@
-//! The handle every adapter's `connect` returns: [`ClientConnection`].
+//! Client connections: [`connect`], and the handle every adapter's `connect` returns,
+//! [`ClientConnection`].
 
+use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use super::transport::{Origin, establish, first_of, within};
+use super::{Driver, Options, Runtime, TcpStream};
 use crate::call::{Completion, Inline, pair};
+use crate::config::Config;
+use crate::connection::Connection;
 use crate::error::ConnectionError;
 use crate::shared::SharedConnection;
+
+/// Opens a TCP connection to the first of the addresses `addrs` resolves to that accepts
+/// one, trying each in turn, all within `options.connect_timeout` (resolving included), and
+/// starts driving it with `config` on a task of `runtime`.
+///
+/// Adapters resolve names their runtime's way: `tether_tokio::connect` and
+/// `tether_smol::connect` call this.
+pub async fn connect<R, I>(
+    runtime: Arc<R>,
+    addrs: impl Future<Output = io::Result<I>>,
+    config: Config,
+    options: Options,
+) -> io::Result<ClientConnection>
+where
+    R: Runtime,
+    I: IntoIterator<Item = SocketAddr>,
+{
+    let opened = async {
+        let addrs: Vec<SocketAddr> = addrs.await?.into_iter().collect();
+        first_of(addrs, |addr| runtime.connect(addr)).await
+    };
+    let tcp = within(&*runtime, options.connect_timeout, "connect", opened).await?;
+    let local_addr = tcp.local_addr()?;
+    let peer_addr = tcp.peer_addr()?;
+    let stream = establish::<R>(tcp, Origin::Connected).await?;
+    let conn = Connection::new(config, runtime.now());
+    let mut driver = Driver::new(
+        stream,
+        conn,
+        runtime.clone(),
+        options.request_handler,
+        options.callback_executor,
+    );
+    let closed = driver.on_closed();
+    let shared = driver.shared().clone();
+    runtime.spawn(async move {
+        driver.run().await;
+    });
+    Ok(ClientConnection::new(shared, closed, local_addr, peer_addr))
+}
 
 /// How a connection ends: not known yet, or waited for.
 #[derive(Debug)]

@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use super::{Runtime, WakeSignal};
+use super::write::WriteBatch;
+use super::{Timers, WakeSignal};
 use crate::call::{CallbackExecutor, Completer, Completion, pair};
 use crate::connection::Connection;
 use crate::error::ConnectionError;
@@ -26,8 +27,6 @@ const MIN_READ_BUF: usize = 8 * 1024;
 const MAX_READ_BUF: usize = 64 * 1024;
 /// Most loop turns per wake-up (each turn: one read, one lock, one write).
 const MAX_TURNS: usize = 32;
-/// A write buffer that grew past this (a large body) is released once written.
-const MAX_KEPT_CAPACITY: usize = 1024 * 1024;
 
 /// Why a poll of the loop returned.
 enum Step {
@@ -55,7 +54,7 @@ enum Turn {
 /// If the driver is dropped before `run` returns (its task aborted, the runtime shut down),
 /// the connection is closed as if the transport had ended: every pending call fails at once
 /// with a connection-lost error.
-pub struct Driver<T, R: Runtime> {
+pub struct Driver<T, R: Timers> {
     io: T,
     shared: SharedConnection,
     signal: Arc<WakeSignal>,
@@ -63,30 +62,11 @@ pub struct Driver<T, R: Runtime> {
     handler: Arc<dyn RequestHandler>,
     executor: Arc<dyn CallbackExecutor>,
     read_buf: Box<[u8]>,
-    /// Bytes taken from `poll_transmit`; `out[out_pos..]` is not written yet.
-    out: Vec<u8>,
-    out_pos: usize,
-    /// Bytes written and not yet reported with `handle_written`.
-    unreported: usize,
-    /// Frames in `out` (for the batching rule).
-    batch_frames: u64,
-    /// The connection's `frames_sent` counter at the last transmit.
-    frames_counted: u64,
-    /// Frames that the producers woken since the last transmit (callers given their
-    /// responses, handlers given requests) may still queue: while fewer are queued, the
-    /// driver yields once before transmitting.
-    expected_frames: u64,
-    /// The driver already yielded once for the next batch.
-    yielded: bool,
-    /// The stream failed on write: report it closed on the next turn.
-    broken: bool,
+    write: WriteBatch,
     /// Cached [`Connection::wants_input`], refreshed every turn.
     wants_input: bool,
     events: Vec<Event>,
-    /// The armed timer and the deadline it was armed for.
-    sleep: Option<(Instant, Pin<Box<R::Sleep>>)>,
-    /// A freshly armed timer was already due.
-    timer_due: bool,
+    timer: Timer<R::Sleep>,
     closed_waiters: Vec<Completer<ConnectionError>>,
     finished: bool,
 }
@@ -94,7 +74,7 @@ pub struct Driver<T, R: Runtime> {
 impl<T, R> Driver<T, R>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    R: Runtime,
+    R: Timers,
 {
     /// A driver for `conn` over `io`. Requests from the peer go to `handler`; completion
     /// continuations run on `executor` ([`Inline`](crate::Inline) runs them on the IO task).
@@ -108,7 +88,6 @@ where
         let signal = Arc::new(WakeSignal::new());
         let wake = signal.clone();
         let wants_input = conn.wants_input();
-        let frames_counted = conn.stats().frames_sent;
         let clock: Arc<dyn Clock> = runtime.clone();
         let shared = SharedConnection::new(conn, clock, move || wake.notify());
         Self {
@@ -119,18 +98,10 @@ where
             handler,
             executor,
             read_buf: vec![0; MIN_READ_BUF].into_boxed_slice(),
-            out: Vec::new(),
-            out_pos: 0,
-            unreported: 0,
-            batch_frames: 0,
-            frames_counted,
-            expected_frames: 0,
-            yielded: false,
-            broken: false,
+            write: WriteBatch::default(),
             wants_input,
             events: Vec::new(),
-            sleep: None,
-            timer_due: false,
+            timer: Timer::default(),
             closed_waiters: Vec::new(),
             finished: false,
         }
@@ -193,7 +164,7 @@ where
         // that sends without reading.
         let read_starved = self.wants_input && *read_budget == 0;
         let mut input = 0;
-        let mut gone = self.broken;
+        let mut gone = self.write.is_broken();
         if self.wants_input && !read_starved && !gone {
             match Pin::new(&mut self.io).poll_read(cx, &mut self.read_buf) {
                 Poll::Ready(Ok(0)) => gone = true,
@@ -213,18 +184,17 @@ where
                 Poll::Pending => {}
             }
         }
-        let timer_fired = self.poll_timer(cx);
+        let timer_fired = self.timer.poll(cx);
 
         let now = self.runtime.now();
-        let mut must_yield = false;
-        let (next_timeout, closed) = {
+        let (must_yield, next_timeout, closed) = {
             let mut conn = self.shared.lock();
             if input > 0 {
                 conn.handle_input(now, &self.read_buf[..input]);
             }
-            if self.unreported > 0 {
-                conn.handle_written(now, self.unreported);
-                self.unreported = 0;
+            let written = self.write.take_written();
+            if written > 0 {
+                conn.handle_written(now, written);
             }
             if gone {
                 conn.handle_closed(now);
@@ -233,30 +203,13 @@ where
                 conn.handle_timeout(now);
             }
             self.events.extend(std::iter::from_fn(|| conn.poll_event()));
-            if self.out_pos == self.out.len() && conn.has_transmit() {
-                // Only this loop transmits, so the frames queued since the last transmit are
-                // exactly the frames of the next batch.
-                let sent = conn.stats().frames_sent;
-                let queued = sent - self.frames_counted;
-                if !self.yielded && queued < self.expected_frames {
-                    self.yielded = true;
-                    must_yield = true;
-                } else {
-                    self.out.clear();
-                    self.out_pos = 0;
-                    conn.poll_transmit(now, &mut self.out);
-                    self.batch_frames = queued;
-                    self.frames_counted = sent;
-                    self.expected_frames = 0;
-                    self.yielded = false;
-                }
-            }
+            let must_yield = self.write.refill(&mut conn, now);
             // Reading resumes once writes drained the send buffer: this turn did not poll
             // the stream for reading, so no wake-up would come for it.
             let resumed = conn.wants_input() && !self.wants_input;
             again |= resumed;
             self.wants_input = conn.wants_input();
-            (conn.poll_timeout(), conn.close_reason())
+            (must_yield, conn.poll_timeout(), conn.close_reason())
         };
 
         self.deliver_events();
@@ -264,8 +217,8 @@ where
             return Turn::Closed(reason);
         }
 
-        again |= self.write(cx);
-        again |= self.arm_timer(cx, next_timeout);
+        again |= self.write.poll_write(&mut self.io, cx);
+        again |= self.timer.arm(&*self.runtime, cx, next_timeout);
         if must_yield || read_starved {
             Turn::Yield
         } else if again {
@@ -275,61 +228,49 @@ where
         }
     }
 
-    /// Writes `out` until done or the stream pushes back. Returns whether anything was
-    /// written (to report) or the stream broke.
-    fn write(&mut self, cx: &mut Context<'_>) -> bool {
-        let mut progressed = false;
-        while self.out_pos < self.out.len() {
-            match Pin::new(&mut self.io).poll_write(cx, &self.out[self.out_pos..]) {
-                Poll::Ready(Ok(n)) if n > 0 => {
-                    self.out_pos += n;
-                    self.unreported += n;
-                    progressed = true;
-                }
-                Poll::Ready(Err(e)) if e.kind() == ErrorKind::Interrupted => {}
-                // A zero-length write of a non-empty buffer: the stream cannot take more.
-                Poll::Ready(_) => {
-                    self.broken = true;
-                    return true;
-                }
-                Poll::Pending => break,
-            }
-        }
-        if progressed && self.out_pos == self.out.len() {
-            // More than one frame per write means producers are busy: yield once before
-            // the next transmit, whatever is queued by then (`DESIGN.md`, performance notes).
-            if self.batch_frames > 1 {
-                self.expected_frames = u64::MAX;
-            }
-            if self.out.capacity() > MAX_KEPT_CAPACITY {
-                self.out = Vec::new();
-                self.out_pos = 0;
-            }
-        }
-        progressed
-    }
-
     /// Delivers the drained events, outside the connection's lock.
     fn deliver_events(&mut self) {
         let mut events = std::mem::take(&mut self.events);
-        // Handing out more than one request or response wakes more than one producer of
-        // frames (handler tasks, callers): unless they have queued their frames by the next
-        // transmit (handlers that answer inline), yield once to let them.
         let producers = events
             .iter()
             .filter(|e| matches!(e, Event::CallCompleted(_) | Event::RequestReceived(_)))
             .count();
-        if producers > 1 {
-            self.expected_frames = self.expected_frames.saturating_add(producers as u64);
-        }
+        self.write.producers_woken(producers);
         for event in events.drain(..) {
             deliver(event, &self.shared, &*self.handler, &*self.executor);
         }
         self.events = events;
     }
 
-    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
-        if std::mem::take(&mut self.timer_due) {
+    fn finish(&mut self, reason: ConnectionError) {
+        self.finished = true;
+        for waiter in self.closed_waiters.drain(..) {
+            waiter.complete(reason, &*self.executor);
+        }
+    }
+}
+
+/// The driver's one timer: armed at the connection's earliest deadline.
+struct Timer<S> {
+    /// The armed sleep and the deadline it was armed for.
+    sleep: Option<(Instant, Pin<Box<S>>)>,
+    /// A freshly armed sleep was already due.
+    due: bool,
+}
+
+impl<S> Default for Timer<S> {
+    fn default() -> Self {
+        Self {
+            sleep: None,
+            due: false,
+        }
+    }
+}
+
+impl<S: Future> Timer<S> {
+    /// Whether the timer fired (it is then disarmed).
+    fn poll(&mut self, cx: &mut Context<'_>) -> bool {
+        if std::mem::take(&mut self.due) {
             return true;
         }
         let Some((_, sleep)) = &mut self.sleep else {
@@ -346,32 +287,28 @@ where
     /// keeps the armed timer: firing early is harmless (`handle_timeout` is idempotent) and
     /// re-arms then, so a busy connection whose earliest deadline keeps moving re-arms rarely.
     /// Returns whether the new timer is already due.
-    fn arm_timer(&mut self, cx: &mut Context<'_>, next: Option<Instant>) -> bool {
+    fn arm<R>(&mut self, runtime: &R, cx: &mut Context<'_>, next: Option<Instant>) -> bool
+    where
+        R: Timers<Sleep = S>,
+    {
         let Some(at) = next else {
             return false;
         };
         if self.sleep.as_ref().is_some_and(|&(armed, _)| armed <= at) {
             return false;
         }
-        let mut sleep = Box::pin(self.runtime.sleep_until(at));
+        let mut sleep = Box::pin(runtime.sleep_until(at));
         if sleep.as_mut().poll(cx).is_ready() {
             self.sleep = None;
-            self.timer_due = true;
+            self.due = true;
             return true;
         }
         self.sleep = Some((at, sleep));
         false
     }
-
-    fn finish(&mut self, reason: ConnectionError) {
-        self.finished = true;
-        for waiter in self.closed_waiters.drain(..) {
-            waiter.complete(reason, &*self.executor);
-        }
-    }
 }
 
-impl<T, R: Runtime> Drop for Driver<T, R> {
+impl<T, R: Timers> Drop for Driver<T, R> {
     fn drop(&mut self) {
         if self.finished {
             return;
@@ -504,7 +441,7 @@ mod tests {
         }
     }
 
-    impl Runtime for TestRuntime {
+    impl Timers for TestRuntime {
         type Sleep = std::future::Pending<()>;
 
         fn sleep_until(&self, _: Instant) -> Self::Sleep {

@@ -1,10 +1,13 @@
-//! The runtime-agnostic async IO loop that drives a [`SharedConnection`] over any byte stream
-//! implementing `futures-io`'s [`AsyncRead`](futures_io::AsyncRead) +
-//! [`AsyncWrite`](futures_io::AsyncWrite), written once for every async adapter (tokio,
-//! smol).
+//! The runtime-agnostic async side of tether, written once for every async adapter (tokio,
+//! smol): the IO loop that drives a [`SharedConnection`] over any `futures-io` byte stream,
+//! and, over a [`Runtime`], everything around it: [`connect`], [`Server`] (bind, accept,
+//! serve, graceful shutdown) and [`reference_channels`] (reconnecting connection slots).
 //!
-//! An adapter supplies a [`Runtime`] (clock, timer, cooperative yield), a stream, and a task
-//! to run [`Driver::run`] on; the driver does the rest:
+//! An adapter supplies one [`Runtime`] — clock, timer, cooperative yield, task spawning, TCP
+//! connect and bind — and re-exports the rest (quinn's `Runtime` trait is the model). Streams
+//! reach the [`Driver`] through one seam, [`Transport`], where TLS would wrap them.
+//!
+//! The [`Driver`] does the IO loop's work:
 //!
 //! - **read** into a reused buffer while the connection
 //!   [`wants_input`](crate::Connection::wants_input), at most [`READ_BUDGET`] bytes per
@@ -25,7 +28,8 @@
 //! [`WakeSignal`].
 //!
 //! # Write batching
-//! Each write carries every frame queued since the previous one. Before draining the
+//! Each write carries every frame queued since the previous one
+//! ([`queued_frames`](crate::Connection::queued_frames) of them). Before draining the
 //! connection again, the driver yields to the runtime once, so that the tasks producing
 //! frames run first and the next write carries all of their frames, when
 //! - the previous write held more than one frame (`DESIGN.md`, "Performance notes"), or
@@ -41,26 +45,34 @@ mod client;
 mod io_loop;
 mod options;
 mod reconnect;
+mod server;
 mod shutdown;
 mod signal;
+mod transport;
+mod write;
 
 use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use crate::frame::{SerializationId, Status};
 use crate::shared::{Clock, RequestHandler, SharedConnection};
 use crate::{InboundRequest, hessian2};
 
-pub use client::ClientConnection;
+pub use client::{ClientConnection, connect};
 pub use io_loop::{Driver, READ_BUDGET};
 pub use options::Options;
-pub use reconnect::open_channels;
+pub use reconnect::{open_channels, reference_channels};
+pub use server::Server;
 pub use shutdown::{ConnectionSet, Membership, drain_gracefully};
 pub use signal::WakeSignal;
+pub use transport::{TcpListener, TcpStream, Transport};
 
-/// What the driver needs from an async runtime besides the stream: time, a timer and a
-/// cooperative yield. Spawning is the adapter's business ([`Spawner`](crate::Spawner)).
-pub trait Runtime: Clock {
+/// Time for async code: a clock, timers and a cooperative yield. This is what the
+/// [`Driver`], [`drain_gracefully`] and [`open_channels`] need; a plain-thread runtime has
+/// it too (the thread-pool adapter's `ThreadRuntime`, for `futures::executor::block_on`).
+pub trait Timers: Clock {
     /// A timer future, resolving at its deadline (its output is ignored: tokio's `Sleep`
     /// and async-io's `Timer` both fit as they are).
     type Sleep: Future + Send + 'static;
@@ -71,6 +83,34 @@ pub trait Runtime: Clock {
     /// Resolves after letting the runtime run other ready tasks (and, ideally, poll its IO
     /// driver) once: the pause that lets frame producers fill the next write.
     fn yield_now(&self) -> impl Future<Output = ()> + Send;
+}
+
+/// An async runtime, as the async adapters supply it: [`Timers`], tasks, and TCP sockets.
+/// With it, [`connect`], [`Server`] and [`reference_channels`] are written once here; an
+/// adapter is this trait's impl plus thin wrappers that resolve addresses its runtime's way
+/// (tokio's `ToSocketAddrs`, smol's `AsyncToSocketAddrs`). The sockets are the runtime's:
+/// this crate opens none itself.
+///
+/// Sockets come in as the runtime's own types behind [`TcpStream`] and [`TcpListener`];
+/// what the driver then runs over is [`Transport`], the one place a TLS stream would wrap
+/// them.
+pub trait Runtime: Timers {
+    /// The runtime's TCP stream.
+    type Tcp: TcpStream;
+    /// The runtime's listening TCP socket.
+    type Listener: TcpListener<Stream = Self::Tcp>;
+
+    /// Runs `future` to completion on a task of its own, detached.
+    fn spawn<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static;
+
+    /// Opens a TCP connection to `addr` (one address: resolving names and trying each
+    /// address in turn, under the connect timeout, is [`connect`]'s business).
+    fn connect(&self, addr: SocketAddr) -> impl Future<Output = io::Result<Self::Tcp>> + Send;
+
+    /// Listens on `addr`.
+    fn bind(&self, addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send;
 }
 
 /// A [`RequestHandler`] for connections that export nothing (a consumer without callback

@@ -1,16 +1,69 @@
 //! A reference's connections kept up: [`open_channels`] opens them and, for each slot,
 //! reconnects with backoff when its connection drops. Written once for every adapter: it
-//! needs only a timer ([`Runtime`]), a [`Spawner`] and the adapter's `connect`.
+//! needs only a timer ([`Timers`]), a [`Spawner`] and the adapter's `connect`;
+//! [`reference_channels`] is that over a [`Runtime`] and this module's [`connect`].
 
 use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Weak};
 
-use super::Runtime;
+use super::{ClientConnection, Options, Runtime, Timers, connect};
 use crate::call::Completion;
 use crate::cluster::{Backoff, Channels};
+use crate::config::Config;
 use crate::error::ConnectionError;
-use crate::shared::{SharedConnection, Spawner};
+use crate::shared::{BoxFuture, SharedConnection, Spawner};
+
+/// Opens `connections` connections to the addresses `resolve` yields (Dubbo's
+/// `connections`) for a [`Reference`](crate::consumer::Reference), failing if one cannot be
+/// opened (Dubbo's `check=true`). Each slot is kept connected by a task on `runtime`: when
+/// its connection drops, pending calls fail at once, the slot empties (calls go to the other
+/// connections), and a new connection is attempted after `backoff`. Dropping the returned
+/// [`Channels`] closes the connections and ends the tasks.
+///
+/// `resolve` is called for every attempt, so a name is resolved again on reconnect.
+/// Adapters resolve names their runtime's way: `tether_tokio::reference_channels` and
+/// `tether_smol::reference_channels` call this.
+pub async fn reference_channels<R, F, A, I>(
+    runtime: Arc<R>,
+    resolve: F,
+    connections: NonZeroUsize,
+    config: Config,
+    options: Options,
+    backoff: Backoff,
+) -> io::Result<Arc<Channels>>
+where
+    R: Runtime,
+    F: Fn() -> A + Send + Sync + 'static,
+    A: Future<Output = io::Result<I>> + Send,
+    I: IntoIterator<Item = SocketAddr>,
+{
+    let open = {
+        let (runtime, resolve) = (runtime.clone(), Arc::new(resolve));
+        move || {
+            let (runtime, resolve) = (runtime.clone(), resolve.clone());
+            let (config, options) = (config.clone(), options.clone());
+            async move {
+                connect(runtime, resolve(), config, options)
+                    .await
+                    .map(ClientConnection::into_parts)
+            }
+        }
+    };
+    let spawner = OnRuntime(runtime.clone());
+    open_channels(runtime, &spawner, connections, backoff, open).await
+}
+
+/// A [`Spawner`] for a [`Runtime`]'s tasks.
+struct OnRuntime<R>(Arc<R>);
+
+impl<R: Runtime> Spawner for OnRuntime<R> {
+    fn spawn(&self, future: BoxFuture) {
+        self.0.spawn(future);
+    }
+}
 
 /// Opens `connections` connections with `connect` (Dubbo's `connections`), failing with the
 /// first error (Dubbo's `check=true`), and keeps each slot connected with a task on
@@ -29,7 +82,7 @@ pub async fn open_channels<R, C, F, E: 'static>(
     connect: C,
 ) -> Result<Arc<Channels>, E>
 where
-    R: Runtime,
+    R: Timers,
     C: Fn() -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<(SharedConnection, Completion<ConnectionError>), E>> + Send + 'static,
 {
@@ -62,7 +115,7 @@ async fn keep_slot<R, C, F, E>(
     mut closed: Completion<ConnectionError>,
     connect: C,
 ) where
-    R: Runtime,
+    R: Timers,
     C: Fn() -> F,
     F: Future<Output = Result<(SharedConnection, Completion<ConnectionError>), E>>,
 {
@@ -115,7 +168,7 @@ mod tests {
         }
     }
 
-    impl Runtime for Instant0 {
+    impl Timers for Instant0 {
         type Sleep = std::future::Ready<()>;
         fn sleep_until(&self, _: Instant) -> Self::Sleep {
             std::future::ready(())

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use slab::Slab;
 
-use super::Runtime;
+use super::Timers;
 use crate::connection::Announcement;
 use crate::shared::SharedConnection;
 
@@ -87,7 +87,7 @@ impl Drop for Membership {
 /// read-only on each (consumers stop picking this provider, `PROTOCOL.md` §4.2), wait until
 /// every two-way request from the peers was answered and every byte written, or until
 /// `deadline`, then close them all. Returns whether they drained before the deadline.
-pub async fn drain_gracefully<R: Runtime>(
+pub async fn drain_gracefully<R: Timers>(
     runtime: &R,
     conns: &[SharedConnection],
     deadline: Instant,
