@@ -79,16 +79,15 @@
 
 mod client;
 mod io;
-mod pool;
 mod reference;
 mod server;
 mod timer;
 
 pub use client::{ClientConnection, connect};
-pub use pool::{CallbackPool, WorkerPool};
 pub use reference::reference_channels;
 pub use server::Server;
 /// The options of [`connect`] and [`Server::bind`] (`max_connections` bounds a server's
 /// threads: two per connection).
 pub use tether_core::driver::Options;
+pub use tether_pool::{CallbackPool, WorkerPool};
 pub use timer::{Sleep, ThreadRuntime, sleep, sleep_until};

@@ -3,6 +3,12 @@
 //! continuations. Both hold at most `queue_capacity` tasks waiting for a thread; past that,
 //! the submitting thread runs the task itself (caller-runs), so memory stays bounded and a
 //! flooding peer is slowed down through its own connection's reader.
+//!
+//! All three adapters use them: tether-threadpool for handlers and continuations, tether-tokio
+//! and tether-smol for continuations off their runtimes' threads (`Options::callback_executor`).
+//! Each re-exports what it uses, so users need not depend on this crate.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::collections::VecDeque;
 use std::io;
@@ -21,7 +27,7 @@ use tether_core::{BoxFuture, CallbackExecutor, Spawner};
 /// [`Spawner`], for `Dispatch::Pool` (Dubbo's `all` dispatcher) and async handlers.
 ///
 /// A future occupies a thread only while it is polled: when it waits (for a reverse call, a
-/// [`sleep`](crate::sleep), another completion), the thread moves on, and the future's
+/// timer, another completion), the thread moves on, and the future's
 /// waker queues it again. A waiting future is owned by its waker: one that nothing can wake
 /// any more is dropped (a provider handler's responder then answers its caller).
 ///
@@ -38,7 +44,7 @@ pub struct WorkerPool(Pool);
 
 /// Runs completion continuations on `threads` threads (named `tether-callback-N`) instead
 /// of the connection's IO threads: Dubbo's consumer callback executor, for
-/// [`Options::callback_executor`](crate::Options::callback_executor).
+/// the adapters' `Options::callback_executor`.
 ///
 /// **When the queue is full** the task runs on the submitting (IO) thread — caller-runs — so
 /// memory stays bounded and the IO thread is slowed down rather than blocked: blocking it
@@ -317,7 +323,13 @@ mod tests {
                 .unwrap();
         }));
         pool.spawn(Box::pin(async move {
-            crate::sleep(Duration::from_millis(10)).await;
+            // Waits for a plain thread, as for a timer.
+            let (woken, wait) = tether_core::call::pair(|| ());
+            thread::spawn(move || {
+                thread::sleep(Duration::from_millis(10));
+                woken.complete((), &tether_core::Inline);
+            });
+            wait.await;
             completer.complete(7, &tether_core::Inline);
             tx.send(("second", 0, None)).unwrap();
         }));
