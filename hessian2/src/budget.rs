@@ -68,6 +68,7 @@ impl DecodeLimits {
 }
 
 impl Default for DecodeLimits {
+    #[inline]
     fn default() -> Self {
         Self::DEFAULT
     }
@@ -108,6 +109,7 @@ pub(crate) struct Budget {
 impl Budget {
     /// The budget for a body of `input_len` bytes under `limits`; limits that overflow a
     /// `usize` saturate (they are then unlimited in practice).
+    #[inline]
     pub(crate) fn new(input_len: usize, limits: DecodeLimits) -> Self {
         let work_limit = input_len
             .saturating_mul(limits.work_factor as usize)
@@ -179,6 +181,7 @@ impl Budget {
         }
     }
 
+    #[inline]
     fn work_error(&self, at: usize) -> DecodeError {
         MalformedError::WorkLimit {
             limit: self.work_limit,
@@ -259,6 +262,7 @@ impl Budget {
 
     /// Elements that may still be reserved.
     #[cfg(test)]
+    #[inline]
     pub(crate) fn reserve_left(&self) -> usize {
         self.reserve_left.get()
     }

@@ -14,11 +14,13 @@ use super::value::hand_over;
 
 impl<'de> Decoder<'de> {
     /// Decodes the next value as a `T`.
+    #[inline]
     pub fn decode<T: de::Deserialize<'de>>(&mut self) -> Result<T, DecodeError> {
         T::deserialize(&mut *self)
     }
 
     /// Decodes the next value with a serde seed.
+    #[inline]
     pub fn decode_seed<S: DeserializeSeed<'de>>(
         &mut self,
         seed: S,
@@ -26,12 +28,14 @@ impl<'de> Decoder<'de> {
         seed.deserialize(&mut *self)
     }
 
+    #[inline]
     fn head_mismatch(&self, expected: &'static str) -> DecodeError {
         self.mismatch(self.head_tag, self.head_at, expected)
     }
 
     /// Resolves a back-reference for a typed target: re-reads the referenced container with
     /// `f`, unless it encloses the current position (a cycle has no tree form).
+    #[inline]
     fn follow<R>(
         &mut self,
         index: usize,
@@ -50,6 +54,7 @@ impl<'de> Decoder<'de> {
     }
 
     /// Hands the value with `head` to `visitor` in serde's data model.
+    #[inline]
     fn visit_head<V: Visitor<'de>>(
         &mut self,
         head: Head,
@@ -143,11 +148,13 @@ macro_rules! numbers {
 impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     type Error = DecodeError;
 
+    #[inline]
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         let head = self.read_head()?;
         self.visit_head(head, visitor)
     }
 
+    #[inline]
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         typed!(
             self,
@@ -164,6 +171,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         deserialize_f32 deserialize_f64
     }
 
+    #[inline]
     fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         typed!(
             self,
@@ -174,14 +182,17 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         )
     }
 
+    #[inline]
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         typed!(self, visitor, "a string", deserialize_str(), Head::Str(_))
     }
 
+    #[inline]
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         self.deserialize_str(visitor)
     }
 
+    #[inline]
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         typed!(
             self,
@@ -192,12 +203,14 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         )
     }
 
+    #[inline]
     fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         self.deserialize_bytes(visitor)
     }
 
     /// `'N'` is `None`. So is a back-reference to an enclosing object: Java writes a
     /// `Throwable` without cause with `cause` pointing at itself (`PROTOCOL.md` §3.3).
+    #[inline]
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         match self.peek()? {
             tag::NULL => {
@@ -218,11 +231,13 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         }
     }
 
+    #[inline]
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         typed!(self, visitor, "null", deserialize_unit(), Head::Null)
     }
 
     /// `'N'` or an instance of the class (its fields are skipped).
+    #[inline]
     fn deserialize_unit_struct<V: Visitor<'de>>(
         self,
         name: &'static str,
@@ -245,6 +260,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         }
     }
 
+    #[inline]
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
         name: &'static str,
@@ -266,6 +282,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         }
     }
 
+    #[inline]
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         let head = self.read_head()?;
         match head {
@@ -282,6 +299,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         }
     }
 
+    #[inline]
     fn deserialize_tuple<V: Visitor<'de>>(
         self,
         _: usize,
@@ -290,6 +308,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         self.deserialize_seq(visitor)
     }
 
+    #[inline]
     fn deserialize_tuple_struct<V: Visitor<'de>>(
         self,
         _: &'static str,
@@ -299,6 +318,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         self.deserialize_seq(visitor)
     }
 
+    #[inline]
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         typed!(
             self,
@@ -311,6 +331,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
 
     /// Objects match fields by name in any order, skipping unknown ones; maps with string
     /// keys are accepted too (generic callers send POJOs as maps, `PROTOCOL.md` §2.4).
+    #[inline]
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         name: &'static str,
@@ -328,6 +349,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
 
     /// Java enums are objects with a `name` field; the constant's name as a string is
     /// accepted too, and a one-entry map `{variant: content}` for non-unit variants.
+    #[inline]
     fn deserialize_enum<V: Visitor<'de>>(
         self,
         name: &'static str,
@@ -378,10 +400,12 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         }
     }
 
+    #[inline]
     fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         self.deserialize_str(visitor)
     }
 
+    #[inline]
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         self.skip_value()?;
         visitor.visit_unit()
@@ -390,6 +414,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
 
 /// Visits the enum named by `name`, a unit variant, keeping the borrow when there is one:
 /// serde's string deserializers are also enums of one unit variant.
+#[inline]
 fn visit_unit_variant<'de, V: Visitor<'de>>(
     visitor: V,
     name: Cow<'de, str>,
@@ -409,6 +434,7 @@ impl<'de> de::EnumAccess<'de> for EnumAccess<'_, 'de> {
     type Error = DecodeError;
     type Variant = Self;
 
+    #[inline]
     fn variant_seed<S: DeserializeSeed<'de>>(
         self,
         seed: S,
@@ -421,10 +447,12 @@ impl<'de> de::EnumAccess<'de> for EnumAccess<'_, 'de> {
 impl<'de> de::VariantAccess<'de> for EnumAccess<'_, 'de> {
     type Error = DecodeError;
 
+    #[inline]
     fn unit_variant(self) -> Result<(), DecodeError> {
         de::Deserialize::deserialize(&mut *self.de)
     }
 
+    #[inline]
     fn newtype_variant_seed<S: DeserializeSeed<'de>>(
         self,
         seed: S,
@@ -432,10 +460,12 @@ impl<'de> de::VariantAccess<'de> for EnumAccess<'_, 'de> {
         seed.deserialize(&mut *self.de)
     }
 
+    #[inline]
     fn tuple_variant<V: Visitor<'de>>(self, _: usize, visitor: V) -> Result<V::Value, DecodeError> {
         de::Deserializer::deserialize_seq(&mut *self.de, visitor)
     }
 
+    #[inline]
     fn struct_variant<V: Visitor<'de>>(
         self,
         _: &'static [&'static str],
@@ -454,6 +484,7 @@ struct ListAccess<'a, 'de> {
 
 impl ListAccess<'_, '_> {
     /// After the visitor: every item must have been consumed.
+    #[inline]
     fn finish(&mut self) -> Result<(), DecodeError> {
         let extra = match self.left {
             Some(n) => n > 0,
@@ -475,6 +506,7 @@ impl ListAccess<'_, '_> {
 impl<'de> de::SeqAccess<'de> for ListAccess<'_, 'de> {
     type Error = DecodeError;
 
+    #[inline]
     fn next_element_seed<S: DeserializeSeed<'de>>(
         &mut self,
         seed: S,
@@ -492,6 +524,7 @@ impl<'de> de::SeqAccess<'de> for ListAccess<'_, 'de> {
         seed.deserialize(&mut *self.de).map(Some)
     }
 
+    #[inline]
     fn size_hint(&self) -> Option<usize> {
         // Capped by the bytes left: serde preallocates from this hint.
         self.left.map(|n| self.de.cap(n))
@@ -507,6 +540,7 @@ struct MapAccess<'a, 'de> {
 impl<'de> de::MapAccess<'de> for MapAccess<'_, 'de> {
     type Error = DecodeError;
 
+    #[inline]
     fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
         seed: K,
@@ -518,6 +552,7 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_, 'de> {
         seed.deserialize(&mut *self.de).map(Some)
     }
 
+    #[inline]
     fn next_value_seed<S: DeserializeSeed<'de>>(
         &mut self,
         seed: S,
@@ -537,6 +572,7 @@ struct ObjectAccess<'a, 'de> {
 impl<'de> de::MapAccess<'de> for ObjectAccess<'_, 'de> {
     type Error = DecodeError;
 
+    #[inline]
     fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
         seed: K,
@@ -553,6 +589,7 @@ impl<'de> de::MapAccess<'de> for ObjectAccess<'_, 'de> {
         .map(Some)
     }
 
+    #[inline]
     fn next_value_seed<S: DeserializeSeed<'de>>(
         &mut self,
         seed: S,
@@ -560,6 +597,7 @@ impl<'de> de::MapAccess<'de> for ObjectAccess<'_, 'de> {
         seed.deserialize(&mut *self.de)
     }
 
+    #[inline]
     fn size_hint(&self) -> Option<usize> {
         Some(self.fields - self.next)
     }

@@ -179,11 +179,13 @@ pub struct Decoder<'de> {
 
 impl<'de> Decoder<'de> {
     /// A decoder over one body with the default limits.
+    #[inline]
     pub fn new(input: &'de [u8]) -> Self {
         Self::with_limits(input, DecodeLimits::DEFAULT)
     }
 
     /// A decoder over one body with `limits`.
+    #[inline]
     pub fn with_limits(input: &'de [u8], limits: DecodeLimits) -> Self {
         Self {
             input,
@@ -199,6 +201,7 @@ impl<'de> Decoder<'de> {
     }
 
     /// Offset of the next unread byte.
+    #[inline]
     pub fn position(&self) -> usize {
         self.pos
     }
@@ -229,39 +232,46 @@ impl<'de> Decoder<'de> {
     /// assert_eq!(input.decode::<(i32, String)>()?, (1, "x".to_owned()));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[inline]
     pub fn seek(&mut self, pos: usize) {
         self.pos = pos;
     }
 
     /// Bytes not read yet.
+    #[inline]
     pub fn remaining(&self) -> &'de [u8] {
         &self.input[self.pos.min(self.input.len())..]
     }
 
     /// Whether every byte was read.
+    #[inline]
     pub fn is_at_end(&self) -> bool {
         self.pos >= self.input.len()
     }
 
     /// The next byte, without consuming it.
+    #[inline]
     pub fn peek_byte(&self) -> Option<u8> {
         self.input.get(self.pos).copied()
     }
 
     /// The name of class definition `class` (a [`Head::Object`]'s), `None` if the body has
     /// not defined it.
+    #[inline]
     pub fn class_name(&self, class: usize) -> Option<&str> {
         self.classes.get(class).map(|c| &*c.name)
     }
 
     /// The field names of class definition `class` (a [`Head::Object`]'s): an instance's
     /// field values follow its head in this order. `None` if the body has not defined it.
+    #[inline]
     pub fn field_names(&self, class: usize) -> Option<&[Cow<'de, str>]> {
         self.classes.get(class).map(|c| &c.fields[..])
     }
 
     /// The type name at index `ty` of the body's type table (a [`Head::List`]'s or
     /// [`Head::Map`]'s `ty`), `None` if the body has not defined it.
+    #[inline]
     pub fn type_name(&self, ty: usize) -> Option<&str> {
         self.types.get(ty).map(|t| &*t.name)
     }
@@ -269,6 +279,7 @@ impl<'de> Decoder<'de> {
     // ---------------------------------------------------------------------------------
     // Raw bytes
 
+    #[inline]
     pub(crate) fn eof(&self, needed: usize) -> DecodeError {
         let have = self.input.len().saturating_sub(self.pos);
         MalformedError::UnexpectedEof {
@@ -282,16 +293,19 @@ impl<'de> Decoder<'de> {
     /// consuming it; at the end of the input, the
     /// [`UnexpectedEof`](MalformedError::UnexpectedEof) error reading the value would give.
     /// ([`peek_byte`](Self::peek_byte) is the same as an `Option`.)
+    #[inline]
     pub fn peek(&self) -> Result<u8, DecodeError> {
         self.input.get(self.pos).copied().ok_or_else(|| self.eof(1))
     }
 
+    #[inline]
     pub(crate) fn byte(&mut self) -> Result<u8, DecodeError> {
         let b = self.peek()?;
         self.pos += 1;
         Ok(b)
     }
 
+    #[inline]
     pub(crate) fn take(&mut self, n: usize) -> Result<&'de [u8], DecodeError> {
         let end = self
             .pos
@@ -303,12 +317,14 @@ impl<'de> Decoder<'de> {
         Ok(bytes)
     }
 
+    #[inline]
     fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N)?);
         Ok(out)
     }
 
+    #[inline]
     fn u16(&mut self) -> Result<u16, DecodeError> {
         Ok(u16::from_be_bytes(self.array()?))
     }
@@ -316,6 +332,7 @@ impl<'de> Decoder<'de> {
     /// Bytes left in the input: an upper bound for any count of values still to come, since
     /// every value takes at least one byte. Capacities are capped by it so that a length
     /// field cannot make us allocate memory the input does not pay for.
+    #[inline]
     pub(crate) fn left(&self) -> usize {
         self.input.len().saturating_sub(self.pos)
     }
@@ -323,16 +340,19 @@ impl<'de> Decoder<'de> {
     /// How many of `announced` elements to reserve room for: never more than the bytes
     /// left (each element takes at least one), and never more than the input length summed
     /// over the whole body. Beyond that, collections grow as elements actually arrive.
+    #[inline]
     pub(crate) fn cap(&self, announced: usize) -> usize {
         self.budget.reserve(announced.min(self.left()))
     }
 
     /// Total elements reserved by [`cap`](Self::cap) so far.
     #[cfg(test)]
+    #[inline]
     pub(crate) fn reserved(&self) -> usize {
         self.input.len() - self.budget.reserve_left()
     }
 
+    #[inline]
     pub(crate) fn unexpected(&self, tag: u8, at: usize, expected: &'static str) -> DecodeError {
         MalformedError::UnexpectedTag {
             tag,
@@ -342,6 +362,7 @@ impl<'de> Decoder<'de> {
         .into()
     }
 
+    #[inline]
     pub(crate) fn mismatch(&self, tag: u8, at: usize, expected: &'static str) -> DecodeError {
         TypeError::Mismatch {
             expected,
@@ -356,6 +377,7 @@ impl<'de> Decoder<'de> {
     // Numbers (`PROTOCOL.md` §11.2, §11.3, §11.4)
 
     /// The int whose tag (already consumed) is `tag`, or `None` if `tag` is not an int tag.
+    #[inline]
     pub(crate) fn int_after(&mut self, tag: u8) -> Result<Option<i32>, DecodeError> {
         Ok(Some(match tag {
             0x80..=0xBF => i32::from(tag) - 0x90,
@@ -370,6 +392,7 @@ impl<'de> Decoder<'de> {
     }
 
     /// The long whose tag (already consumed) is `tag`, or `None` if `tag` is not a long tag.
+    #[inline]
     fn long_after(&mut self, tag: u8) -> Result<Option<i64>, DecodeError> {
         Ok(Some(match tag {
             0xD8..=0xEF => i64::from(tag) - 0xE0,
@@ -385,6 +408,7 @@ impl<'de> Decoder<'de> {
     }
 
     /// Reads an int in any int form: the lengths, counts and indexes inside the grammar.
+    #[inline]
     pub fn read_int(&mut self) -> Result<i32, DecodeError> {
         let at = self.pos;
         let tag = self.byte()?;
@@ -393,6 +417,7 @@ impl<'de> Decoder<'de> {
     }
 
     /// A non-negative int used as a length, count or index.
+    #[inline]
     fn read_count(&mut self, what: &'static str) -> Result<usize, DecodeError> {
         let at = self.pos;
         let n = self.read_int()?;
@@ -413,6 +438,7 @@ impl<'de> Decoder<'de> {
     /// front of it are read and registered, back-references are checked to point to an
     /// earlier container, and lists, maps and objects are entered (counted against
     /// [`DecodeLimits::max_depth`]; call [`leave`](Self::leave) after their content).
+    #[inline]
     pub fn read_head(&mut self) -> Result<Head, DecodeError> {
         loop {
             let at = self.pos;
@@ -534,6 +560,7 @@ impl<'de> Decoder<'de> {
         }
     }
 
+    #[inline]
     fn object_head(
         &mut self,
         class: usize,
@@ -554,6 +581,7 @@ impl<'de> Decoder<'de> {
 
     /// Reads a `'C'` class definition (tag consumed) and appends it to the table, except
     /// while replaying bytes whose definitions are already registered.
+    #[inline]
     fn read_class_def(&mut self) -> Result<(), DecodeError> {
         let name = self.read_str()?;
         let count = self.read_count("field count")?;
@@ -573,6 +601,7 @@ impl<'de> Decoder<'de> {
 
     /// Reads a list or map type: a string (registered in the type table) or an int index
     /// into that table (§11.12). Returns the table index.
+    #[inline]
     fn read_type(&mut self) -> Result<usize, DecodeError> {
         let at = self.pos;
         let tag = self.byte()?;
@@ -610,6 +639,7 @@ impl<'de> Decoder<'de> {
 
     /// The type name at `index` of the type table, shared: every value of the body naming
     /// this type holds the same allocation, charged to the memory budget once.
+    #[inline]
     pub(crate) fn shared_type(&mut self, index: usize) -> Result<Arc<str>, DecodeError> {
         if let Some(name) = &self.types[index].shared {
             return Ok(name.clone());
@@ -622,6 +652,7 @@ impl<'de> Decoder<'de> {
 
     /// The class and field names of class definition `class`, shared like
     /// [`shared_type`](Self::shared_type).
+    #[inline]
     pub(crate) fn shared_class(&mut self, class: usize) -> Result<SharedClass, DecodeError> {
         if let Some((name, fields)) = &self.classes[class].shared {
             return Ok((name.clone(), fields.clone()));
@@ -645,12 +676,14 @@ impl<'de> Decoder<'de> {
     /// The decoder charges what it builds itself ([`Value`](super::Value)s). A reader that
     /// keeps its own structures from a body read with [`read_head`](Self::read_head) charges
     /// them here, so that one limit bounds everything decoded from the body.
+    #[inline]
     pub fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
         self.budget.charge_memory(bytes, self.pos)
     }
 
     /// Registers a container starting at `at` in the reference table (or finds it again on
     /// replay) and checks the depth limit.
+    #[inline]
     fn enter(&mut self, at: usize) -> Result<(), DecodeError> {
         self.budget.descend(at)?;
         let index = if self.budget.is_replaying() {
@@ -671,6 +704,7 @@ impl<'de> Decoder<'de> {
 
     /// Leaves the innermost list, map or object entered by [`read_head`](Self::read_head),
     /// once its content has been read. (With no container entered, it does nothing.)
+    #[inline]
     pub fn leave(&mut self) {
         let _ = self.open.pop();
         self.budget.ascend();
@@ -679,6 +713,7 @@ impl<'de> Decoder<'de> {
     /// Whether the `'Z'` that ends a map or a variable-length list is next; if so, it is
     /// consumed. At the end of the input, an
     /// [`UnexpectedEof`](MalformedError::UnexpectedEof) error.
+    #[inline]
     pub fn at_end_marker(&mut self) -> Result<bool, DecodeError> {
         if self.peek()? == tag::END {
             self.pos += 1;
@@ -689,12 +724,14 @@ impl<'de> Decoder<'de> {
 
     /// Whether reference `index` is a container still being decoded (an ancestor of the
     /// current position), and how many levels up it is.
+    #[inline]
     pub(crate) fn open_level(&self, index: usize) -> Option<usize> {
         self.open.iter().rev().position(|&i| i == index)
     }
 
     /// Re-reads the complete container `index` (§11.11) with `f`, then returns to the
     /// current position. Bounded by the depth limit and the work budget.
+    #[inline]
     pub(crate) fn replay<R>(
         &mut self,
         index: usize,
@@ -725,6 +762,7 @@ impl<'de> Decoder<'de> {
     // Strings (`PROTOCOL.md` §11.6)
 
     /// Reads a string value (any chunking), rejecting other tags.
+    #[inline]
     pub(crate) fn read_str(&mut self) -> Result<Cow<'de, str>, DecodeError> {
         let at = self.pos;
         let tag = self.byte()?;
@@ -735,6 +773,7 @@ impl<'de> Decoder<'de> {
     }
 
     /// Reads a string or null (tag not consumed yet).
+    #[inline]
     pub fn read_str_or_null(&mut self) -> Result<Option<Cow<'de, str>>, DecodeError> {
         let at = self.pos;
         let tag = self.byte()?;
@@ -748,6 +787,7 @@ impl<'de> Decoder<'de> {
     }
 
     /// Length in UTF-16 units of the chunk with `tag`, and whether it is the final chunk.
+    #[inline]
     fn chunk_units(&mut self, tag: u8) -> Result<(usize, bool), DecodeError> {
         Ok(match tag {
             0x00..=0x1F => (usize::from(tag), true),
@@ -765,6 +805,7 @@ impl<'de> Decoder<'de> {
     /// [`Head::Str`]'s). A single chunk of plain UTF-8 is borrowed from the input;
     /// surrogates, 4-byte sequences or chunks are decoded into an owned string, with a lone
     /// surrogate as U+FFFD ([why](crate#lone-surrogates-decode-to-ufffd)).
+    #[inline]
     pub fn read_str_after(&mut self, tag: u8) -> Result<Cow<'de, str>, DecodeError> {
         let (units, last) = self.chunk_units(tag)?;
         let start = self.pos;
@@ -787,6 +828,7 @@ impl<'de> Decoder<'de> {
         Ok(Cow::Owned(out))
     }
 
+    #[inline]
     fn read_more_chunks(
         &mut self,
         out: &mut String,
@@ -814,6 +856,7 @@ impl<'de> Decoder<'de> {
     /// 3-byte surrogates, one unit each; peers that emit a 4-byte UTF-8 sequence instead
     /// count code points (Python, old dubbo-go: `PROTOCOL.md` §11.6, §11.14), so a 4-byte
     /// sequence counts as one.
+    #[inline]
     fn scan_units(&self, units: usize) -> Result<usize, DecodeError> {
         let bytes = &self.input[self.pos.min(self.input.len())..];
         // Fast path: `units` ASCII bytes.
@@ -861,6 +904,7 @@ impl<'de> Decoder<'de> {
     /// Decodes `input[start..end]` (scanned by `scan_units`) into `out`, joining surrogate
     /// pairs (also across chunks, through `high`) and replacing unpaired surrogates with
     /// U+FFFD. Leaves the position at `end`.
+    #[inline]
     fn decode_units(
         &mut self,
         start: usize,
@@ -927,6 +971,7 @@ impl<'de> Decoder<'de> {
     }
 
     /// Skips a string whose first chunk tag (consumed) is `tag`.
+    #[inline]
     fn skip_str_after(&mut self, mut tag: u8) -> Result<(), DecodeError> {
         loop {
             let (units, last) = self.chunk_units(tag)?;
@@ -945,6 +990,7 @@ impl<'de> Decoder<'de> {
     // ---------------------------------------------------------------------------------
     // Binary (`PROTOCOL.md` §11.7)
 
+    #[inline]
     fn binary_chunk(&mut self, tag: u8) -> Result<(&'de [u8], bool), DecodeError> {
         let (len, last) = match tag {
             0x20..=0x2F => (usize::from(tag - 0x20), true),
@@ -960,6 +1006,7 @@ impl<'de> Decoder<'de> {
 
     /// Reads the binary whose first chunk tag, already consumed, is `tag` (a
     /// [`Head::Binary`]'s); a single chunk is borrowed from the input.
+    #[inline]
     pub fn read_binary_after(&mut self, tag: u8) -> Result<Cow<'de, [u8]>, DecodeError> {
         let (first, mut last) = self.binary_chunk(tag)?;
         if last {
@@ -981,6 +1028,7 @@ impl<'de> Decoder<'de> {
 
     /// Skips the binary whose first chunk tag (consumed) is `tag`, chunk by chunk, without
     /// copying it.
+    #[inline]
     fn skip_binary_after(&mut self, mut tag: u8) -> Result<(), DecodeError> {
         loop {
             let (_, last) = self.binary_chunk(tag)?;
@@ -1000,6 +1048,7 @@ impl<'de> Decoder<'de> {
 
     /// Reads and discards one value, still registering its class definitions, type names
     /// and references (later values may use them).
+    #[inline]
     pub fn skip_value(&mut self) -> Result<(), DecodeError> {
         match self.read_head()? {
             Head::Null

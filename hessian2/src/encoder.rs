@@ -28,6 +28,7 @@ pub(crate) enum Name<'n> {
 }
 
 impl Name<'_> {
+    #[inline]
     pub(crate) fn as_str(&self) -> &str {
         match *self {
             Self::Static(s) => s,
@@ -35,6 +36,7 @@ impl Name<'_> {
         }
     }
 
+    #[inline]
     fn to_cow(self) -> Cow<'static, str> {
         match self {
             Self::Static(s) => Cow::Borrowed(s),
@@ -104,6 +106,7 @@ pub struct Encoder<'a> {
 
 impl<'a> Encoder<'a> {
     /// A fresh body context appending to `out`.
+    #[inline]
     pub fn new(out: &'a mut Vec<u8>) -> Self {
         let java_base = out.len();
         Self {
@@ -120,26 +123,31 @@ impl<'a> Encoder<'a> {
     }
 
     /// Writes `value` with serde (see the [crate docs](crate) for the mapping).
+    #[inline]
     pub fn encode<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
         value.serialize(&mut *self)
     }
 
     /// Writes `null` (`'N'`).
+    #[inline]
     pub fn write_null(&mut self) {
         self.out.push(tag::NULL);
     }
 
     /// Writes a boolean (`'T'`/`'F'`).
+    #[inline]
     pub fn write_bool(&mut self, v: bool) {
         self.out.push(if v { tag::TRUE } else { tag::FALSE });
     }
 
     /// Writes an int in Java's shortest form (`PROTOCOL.md` §11.3).
+    #[inline]
     pub fn write_int(&mut self, v: i32) {
         write_int(self.out, v);
     }
 
     /// Writes a long in Java's shortest form (`PROTOCOL.md` §11.3).
+    #[inline]
     pub fn write_long(&mut self, v: i64) {
         let out = &mut *self.out;
         if (-8..=15).contains(&v) {
@@ -159,6 +167,7 @@ impl<'a> Encoder<'a> {
 
     /// Writes a double in Java's shortest form, including the `0x5F` int-thousandths form
     /// (`PROTOCOL.md` §11.4). `-0.0` becomes `0x5B` like in Java.
+    #[inline]
     pub fn write_double(&mut self, v: f64) {
         let out = &mut *self.out;
         // Rust's `as` saturates and maps NaN to 0, exactly like Java's (int) cast.
@@ -187,6 +196,7 @@ impl<'a> Encoder<'a> {
 
     /// Writes a `java.util.Date` of `millis` since the epoch: minutes form when whole
     /// minutes fit in an int (`PROTOCOL.md` §11.5).
+    #[inline]
     pub fn write_date(&mut self, millis: i64) {
         if millis % 60_000 == 0 {
             if let Ok(minutes) = i32::try_from(millis / 60_000) {
@@ -200,6 +210,7 @@ impl<'a> Encoder<'a> {
     }
 
     /// Writes a string as Java does (`PROTOCOL.md` §11.6).
+    #[inline]
     pub fn write_str(&mut self, s: &str) {
         write_string(self.out, s);
     }
@@ -212,6 +223,7 @@ impl<'a> Encoder<'a> {
     /// they define (a list, map or object is a reference; a `'C'` a class) must not be
     /// referred to by what is written after them. Nulls, booleans, numbers, dates, strings
     /// and binaries always qualify; anything may come last in a body.
+    #[inline]
     pub fn write_raw(&mut self, bytes: &[u8]) {
         self.out.extend_from_slice(bytes);
     }
@@ -219,6 +231,7 @@ impl<'a> Encoder<'a> {
     /// Writes a `byte[]`, cutting chunks where Java's 8 KiB output buffer would
     /// (`PROTOCOL.md` §11.7). The model assumes Java's buffer held this body from its start
     /// and is exact for bodies below 8 KiB; readers concatenate chunks anyway.
+    #[inline]
     pub fn write_binary(&mut self, mut bytes: &[u8]) {
         let mut offset = self.out.len() - self.java_base;
         if JAVA_BUFFER < offset + 16 {
@@ -256,6 +269,7 @@ impl<'a> Encoder<'a> {
     // ---------------------------------------------------------------------------------
     // Containers and tables
 
+    #[inline]
     fn enter(&mut self) -> Result<(), EncodeError> {
         if self.open.len() >= MAX_ENCODE_DEPTH {
             return Err(EncodeError::TooDeep(MAX_ENCODE_DEPTH));
@@ -267,12 +281,14 @@ impl<'a> Encoder<'a> {
 
     /// Closes the innermost list, map or object (maps and variable lists also need
     /// [`write_end`](Self::write_end)).
+    #[inline]
     pub(crate) fn leave(&mut self) {
         let _ = self.open.pop();
     }
 
     /// Writes a list or map type: its name the first time in this body, its index in the
     /// type table afterwards (`PROTOCOL.md` §11.12).
+    #[inline]
     pub(crate) fn write_type(&mut self, name: Name<'_>) {
         match self.types.iter().position(|t| t == name.as_str()) {
             Some(i) => write_int(self.out, i as i32),
@@ -285,6 +301,7 @@ impl<'a> Encoder<'a> {
 
     /// Starts a list; `len` is `None` for the variable-length form ended by `'Z'`. Java
     /// writes the fixed-length forms (`PROTOCOL.md` §11.8).
+    #[inline]
     pub(crate) fn begin_list(
         &mut self,
         ty: Option<Name<'_>>,
@@ -315,6 +332,7 @@ impl<'a> Encoder<'a> {
         Ok(())
     }
 
+    #[inline]
     fn write_len(&mut self, len: usize) -> Result<(), EncodeError> {
         let len = i32::try_from(len).map_err(|_| EncodeError::OutOfRange(len as i128))?;
         write_int(self.out, len);
@@ -344,6 +362,7 @@ impl<'a> Encoder<'a> {
     /// assert_eq!(map.get("timeout"), Some(&Value::from("300")));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[inline]
     pub fn begin_map(&mut self, type_name: Option<&str>) -> Result<(), EncodeError> {
         self.enter()?;
         match type_name {
@@ -359,6 +378,7 @@ impl<'a> Encoder<'a> {
     /// Ends the map begun by [`begin_map`](Self::begin_map) (or a variable-length list):
     /// writes its `'Z'`. The encoder does not check that a map is open; a `'Z'` without one
     /// makes the body unreadable.
+    #[inline]
     pub fn write_end(&mut self) {
         self.out.push(tag::END);
         self.leave();
@@ -368,6 +388,7 @@ impl<'a> Encoder<'a> {
     /// reserves the class definition's index; its definition is written in front of it by
     /// [`end_object`](Self::end_object), once [`object_field`](Self::object_field) has seen
     /// every field name. Later instances must write the same fields in the same order.
+    #[inline]
     pub(crate) fn begin_object(&mut self, class: Name<'_>) -> Result<ObjectState, EncodeError> {
         let (index, reserves) = match self.classes.iter().position(|c| c.name == class.as_str()) {
             Some(i) => (i, false),
@@ -390,6 +411,7 @@ impl<'a> Encoder<'a> {
         })
     }
 
+    #[inline]
     fn write_instance_tag(&mut self, index: usize) {
         if index <= 15 {
             self.out.push(0x60 + index as u8);
@@ -400,6 +422,7 @@ impl<'a> Encoder<'a> {
     }
 
     /// Declares the next field of an object being written (its value follows).
+    #[inline]
     pub(crate) fn object_field(
         &mut self,
         state: &mut ObjectState,
@@ -433,6 +456,7 @@ impl<'a> Encoder<'a> {
     /// known so far, and again when the first instance ends: if the first instance declares
     /// more fields after it, the nested instance is short and this is a
     /// [`FieldMismatch`](EncodeError::FieldMismatch), never bytes that cannot be read back.
+    #[inline]
     pub(crate) fn end_object(&mut self, state: ObjectState) -> Result<(), EncodeError> {
         self.leave();
         let class = &mut self.classes[state.class];
@@ -472,6 +496,7 @@ impl<'a> Encoder<'a> {
 
     /// Writes a back-reference to the container `up` levels above the current position
     /// (0 = the innermost list, map or object being written).
+    #[inline]
     pub(crate) fn write_ref_up(&mut self, up: usize) -> Result<(), EncodeError> {
         let open = self.open.len();
         // `up < open` also keeps `up + 1` from overflowing for `usize::MAX`.
@@ -486,6 +511,7 @@ impl<'a> Encoder<'a> {
 }
 
 /// An instance of `class` that ended after `written` of the definition's fields.
+#[inline]
 fn short_instance(class: &ClassOut, written: usize) -> EncodeError {
     EncodeError::FieldMismatch {
         class: class.name.to_string(),
@@ -500,6 +526,7 @@ fn short_instance(class: &ClassOut, written: usize) -> EncodeError {
 }
 
 /// Appends an int in Java's shortest form (`PROTOCOL.md` §11.3).
+#[inline]
 pub(crate) fn write_int(out: &mut Vec<u8>, v: i32) {
     if (-16..=47).contains(&v) {
         out.push((0x90 + v) as u8);

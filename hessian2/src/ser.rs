@@ -13,6 +13,7 @@ use super::token;
 
 impl Encoder<'_> {
     /// Fails if a reserved wrapper expected another shape than a plain value.
+    #[inline]
     fn plain(&mut self) -> Result<(), EncodeError> {
         match std::mem::replace(&mut self.pending, Pending::None) {
             Pending::None => Ok(()),
@@ -21,6 +22,7 @@ impl Encoder<'_> {
     }
 }
 
+#[inline]
 fn pending_name(p: Pending) -> &'static str {
     match p {
         Pending::None => "value",
@@ -55,11 +57,13 @@ impl ser::Serializer for Capture<'_> {
     type SerializeStruct = Impossible<(), EncodeError>;
     type SerializeStructVariant = Impossible<(), EncodeError>;
 
+    #[inline]
     fn serialize_str(self, v: &str) -> Result<(), EncodeError> {
         self.0.push_str(v);
         Ok(())
     }
 
+    #[inline]
     fn serialize_char(self, v: char) -> Result<(), EncodeError> {
         self.0.push(v);
         Ok(())
@@ -91,10 +95,12 @@ impl ser::Serializer for Capture<'_> {
         serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
     }
 
+    #[inline]
     fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), EncodeError> {
         Err(EncodeError::BadRepresentation("name"))
     }
 
+    #[inline]
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _: &'static str,
@@ -103,6 +109,7 @@ impl ser::Serializer for Capture<'_> {
         value.serialize(self)
     }
 
+    #[inline]
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
         _: &'static str,
@@ -115,6 +122,7 @@ impl ser::Serializer for Capture<'_> {
 }
 
 /// Serializes `value` to a string into `buf` (cleared first).
+#[inline]
 fn capture<T: Serialize + ?Sized>(buf: &mut String, value: &T) -> Result<(), EncodeError> {
     buf.clear();
     value.serialize(Capture(buf))
@@ -131,6 +139,7 @@ impl<'b, 'a> ser::Serializer for &'b mut Encoder<'a> {
     type SerializeStruct = Compound<'b, 'a>;
     type SerializeStructVariant = Compound<'b, 'a>;
 
+    #[inline]
     fn serialize_bool(self, v: bool) -> Result<(), EncodeError> {
         self.plain()?;
         self.write_bool(v);
@@ -138,20 +147,24 @@ impl<'b, 'a> ser::Serializer for &'b mut Encoder<'a> {
     }
 
     // Java byte, short and int are all Hessian ints (§11.3).
+    #[inline]
     fn serialize_i8(self, v: i8) -> Result<(), EncodeError> {
         self.serialize_i32(i32::from(v))
     }
 
+    #[inline]
     fn serialize_i16(self, v: i16) -> Result<(), EncodeError> {
         self.serialize_i32(i32::from(v))
     }
 
+    #[inline]
     fn serialize_i32(self, v: i32) -> Result<(), EncodeError> {
         self.plain()?;
         self.write_int(v);
         Ok(())
     }
 
+    #[inline]
     fn serialize_i64(self, v: i64) -> Result<(), EncodeError> {
         match std::mem::replace(&mut self.pending, Pending::None) {
             Pending::None => self.write_long(v),
@@ -166,39 +179,47 @@ impl<'b, 'a> ser::Serializer for &'b mut Encoder<'a> {
         Ok(())
     }
 
+    #[inline]
     fn serialize_u8(self, v: u8) -> Result<(), EncodeError> {
         self.serialize_i32(i32::from(v))
     }
 
+    #[inline]
     fn serialize_u16(self, v: u16) -> Result<(), EncodeError> {
         self.serialize_i32(i32::from(v))
     }
 
     // Java has no unsigned types: u32 and u64 are longs, whatever their value.
+    #[inline]
     fn serialize_u32(self, v: u32) -> Result<(), EncodeError> {
         self.serialize_i64(i64::from(v))
     }
 
+    #[inline]
     fn serialize_u64(self, v: u64) -> Result<(), EncodeError> {
         let v = i64::try_from(v).map_err(|_| EncodeError::OutOfRange(i128::from(v)))?;
         self.serialize_i64(v)
     }
 
+    #[inline]
     fn serialize_i128(self, v: i128) -> Result<(), EncodeError> {
         let v = i64::try_from(v).map_err(|_| EncodeError::OutOfRange(v))?;
         self.serialize_i64(v)
     }
 
+    #[inline]
     fn serialize_u128(self, v: u128) -> Result<(), EncodeError> {
         let v = i64::try_from(v).map_err(|_| EncodeError::OutOfRange(v as i128))?;
         self.serialize_i64(v)
     }
 
     // Java widens float to double (§11.4).
+    #[inline]
     fn serialize_f32(self, v: f32) -> Result<(), EncodeError> {
         self.serialize_f64(f64::from(v))
     }
 
+    #[inline]
     fn serialize_f64(self, v: f64) -> Result<(), EncodeError> {
         self.plain()?;
         self.write_double(v);
@@ -207,6 +228,7 @@ impl<'b, 'a> ser::Serializer for &'b mut Encoder<'a> {
 
     // Java char is a one-unit string (§11.6): a char beyond the BMP would be two units, which
     // Java would cut to the first.
+    #[inline]
     fn serialize_char(self, v: char) -> Result<(), EncodeError> {
         if u32::from(v) > 0xFFFF {
             return Err(EncodeError::CharOutsideBmp(v));
@@ -214,26 +236,31 @@ impl<'b, 'a> ser::Serializer for &'b mut Encoder<'a> {
         self.serialize_str(v.encode_utf8(&mut [0; 4]))
     }
 
+    #[inline]
     fn serialize_str(self, v: &str) -> Result<(), EncodeError> {
         self.plain()?;
         self.write_str(v);
         Ok(())
     }
 
+    #[inline]
     fn serialize_bytes(self, v: &[u8]) -> Result<(), EncodeError> {
         self.plain()?;
         self.write_binary(v);
         Ok(())
     }
 
+    #[inline]
     fn serialize_none(self) -> Result<(), EncodeError> {
         self.serialize_unit()
     }
 
+    #[inline]
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), EncodeError> {
         value.serialize(self)
     }
 
+    #[inline]
     fn serialize_unit(self) -> Result<(), EncodeError> {
         self.plain()?;
         self.write_null();
@@ -241,6 +268,7 @@ impl<'b, 'a> ser::Serializer for &'b mut Encoder<'a> {
     }
 
     /// A unit struct is an instance of its class with no fields.
+    #[inline]
     fn serialize_unit_struct(self, name: &'static str) -> Result<(), EncodeError> {
         self.plain()?;
         let state = self.begin_object(Name::Static(name))?;
@@ -249,6 +277,7 @@ impl<'b, 'a> ser::Serializer for &'b mut Encoder<'a> {
 
     /// A unit variant is a Java enum constant: an object of the enum's class with the single
     /// field `name` (§11.10).
+    #[inline]
     fn serialize_unit_variant(
         self,
         name: &'static str,
@@ -262,6 +291,7 @@ impl<'b, 'a> ser::Serializer for &'b mut Encoder<'a> {
         self.end_object(state)
     }
 
+    #[inline]
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         name: &'static str,
@@ -286,6 +316,7 @@ impl<'b, 'a> ser::Serializer for &'b mut Encoder<'a> {
     }
 
     /// Non-unit variants use serde's external tagging: a one-entry map `{variant: content}`.
+    #[inline]
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
         _: &'static str,
@@ -301,6 +332,7 @@ impl<'b, 'a> ser::Serializer for &'b mut Encoder<'a> {
         Ok(())
     }
 
+    #[inline]
     fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'b, 'a>, EncodeError> {
         let typed = match std::mem::replace(&mut self.pending, Pending::None) {
             Pending::None => false,
@@ -322,10 +354,12 @@ impl<'b, 'a> ser::Serializer for &'b mut Encoder<'a> {
         }))
     }
 
+    #[inline]
     fn serialize_tuple(self, len: usize) -> Result<Compound<'b, 'a>, EncodeError> {
         self.serialize_seq(Some(len))
     }
 
+    #[inline]
     fn serialize_tuple_struct(
         self,
         _: &'static str,
@@ -334,6 +368,7 @@ impl<'b, 'a> ser::Serializer for &'b mut Encoder<'a> {
         self.serialize_seq(Some(len))
     }
 
+    #[inline]
     fn serialize_tuple_variant(
         self,
         _: &'static str,
@@ -352,6 +387,7 @@ impl<'b, 'a> ser::Serializer for &'b mut Encoder<'a> {
         }))
     }
 
+    #[inline]
     fn serialize_map(self, _: Option<usize>) -> Result<Compound<'b, 'a>, EncodeError> {
         match std::mem::replace(&mut self.pending, Pending::None) {
             Pending::None => {
@@ -374,6 +410,7 @@ impl<'b, 'a> ser::Serializer for &'b mut Encoder<'a> {
     }
 
     /// A struct is an instance of the Java class named by the struct's serde name.
+    #[inline]
     fn serialize_struct(
         self,
         name: &'static str,
@@ -384,6 +421,7 @@ impl<'b, 'a> ser::Serializer for &'b mut Encoder<'a> {
         Ok(Compound(Kind::Struct { enc: self, state }))
     }
 
+    #[inline]
     fn serialize_struct_variant(
         self,
         _: &'static str,
@@ -442,6 +480,7 @@ enum Kind<'b, 'a> {
     },
 }
 
+#[inline]
 fn count(written: &mut usize, announced: Option<usize>) -> Result<(), EncodeError> {
     *written += 1;
     match announced {
@@ -453,6 +492,7 @@ fn count(written: &mut usize, announced: Option<usize>) -> Result<(), EncodeErro
     }
 }
 
+#[inline]
 fn check_len(written: usize, announced: Option<usize>) -> Result<(), EncodeError> {
     match announced {
         Some(n) if written != n => Err(EncodeError::LengthMismatch {
@@ -467,6 +507,7 @@ impl ser::SerializeSeq for Compound<'_, '_> {
     type Ok = ();
     type Error = EncodeError;
 
+    #[inline]
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
         match &mut self.0 {
             Kind::Seq {
@@ -489,6 +530,7 @@ impl ser::SerializeSeq for Compound<'_, '_> {
         }
     }
 
+    #[inline]
     fn end(self) -> Result<(), EncodeError> {
         match self.0 {
             Kind::Seq {
@@ -523,10 +565,12 @@ impl ser::SerializeTuple for Compound<'_, '_> {
     type Ok = ();
     type Error = EncodeError;
 
+    #[inline]
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
         ser::SerializeSeq::serialize_element(self, value)
     }
 
+    #[inline]
     fn end(self) -> Result<(), EncodeError> {
         ser::SerializeSeq::end(self)
     }
@@ -536,10 +580,12 @@ impl ser::SerializeTupleStruct for Compound<'_, '_> {
     type Ok = ();
     type Error = EncodeError;
 
+    #[inline]
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
         ser::SerializeSeq::serialize_element(self, value)
     }
 
+    #[inline]
     fn end(self) -> Result<(), EncodeError> {
         ser::SerializeSeq::end(self)
     }
@@ -549,10 +595,12 @@ impl ser::SerializeTupleVariant for Compound<'_, '_> {
     type Ok = ();
     type Error = EncodeError;
 
+    #[inline]
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
         ser::SerializeSeq::serialize_element(self, value)
     }
 
+    #[inline]
     fn end(self) -> Result<(), EncodeError> {
         ser::SerializeSeq::end(self)
     }
@@ -562,6 +610,7 @@ impl ser::SerializeMap for Compound<'_, '_> {
     type Ok = ();
     type Error = EncodeError;
 
+    #[inline]
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), EncodeError> {
         match &mut self.0 {
             Kind::Map { enc } | Kind::StructVariant { enc } => key.serialize(&mut **enc),
@@ -618,6 +667,7 @@ impl ser::SerializeMap for Compound<'_, '_> {
         }
     }
 
+    #[inline]
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
         match &mut self.0 {
             Kind::Map { enc } | Kind::StructVariant { enc } => value.serialize(&mut **enc),
@@ -676,6 +726,7 @@ impl ser::SerializeMap for Compound<'_, '_> {
         }
     }
 
+    #[inline]
     fn end(self) -> Result<(), EncodeError> {
         match self.0 {
             Kind::Map { enc } => {
@@ -710,6 +761,7 @@ impl ser::SerializeStruct for Compound<'_, '_> {
     type Ok = ();
     type Error = EncodeError;
 
+    #[inline]
     fn serialize_field<T: Serialize + ?Sized>(
         &mut self,
         key: &'static str,
@@ -730,6 +782,7 @@ impl ser::SerializeStruct for Compound<'_, '_> {
 
     /// Every instance of a class writes every field of its definition: a field skipped by
     /// `skip_serializing_if` is written as null.
+    #[inline]
     fn skip_field(&mut self, key: &'static str) -> Result<(), EncodeError> {
         match &mut self.0 {
             Kind::Struct { enc, state } => {
@@ -741,6 +794,7 @@ impl ser::SerializeStruct for Compound<'_, '_> {
         }
     }
 
+    #[inline]
     fn end(self) -> Result<(), EncodeError> {
         match self.0 {
             Kind::Struct { enc, state } => enc.end_object(state),
@@ -753,6 +807,7 @@ impl ser::SerializeStructVariant for Compound<'_, '_> {
     type Ok = ();
     type Error = EncodeError;
 
+    #[inline]
     fn serialize_field<T: Serialize + ?Sized>(
         &mut self,
         key: &'static str,
@@ -761,6 +816,7 @@ impl ser::SerializeStructVariant for Compound<'_, '_> {
         ser::SerializeStruct::serialize_field(self, key, value)
     }
 
+    #[inline]
     fn end(self) -> Result<(), EncodeError> {
         ser::SerializeMap::end(self)
     }

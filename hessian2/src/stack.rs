@@ -11,6 +11,7 @@ pub(crate) struct InlineStack<T, const N: usize> {
 }
 
 impl<T: Copy + Default, const N: usize> Default for InlineStack<T, N> {
+    #[inline]
     fn default() -> Self {
         Self {
             inline: [T::default(); N],
@@ -21,6 +22,7 @@ impl<T: Copy + Default, const N: usize> Default for InlineStack<T, N> {
 }
 
 impl<T: Copy + Default, const N: usize> InlineStack<T, N> {
+    #[inline]
     pub(crate) fn push(&mut self, value: T) {
         match &mut self.spilled {
             Some(all) => all.push(value),
@@ -37,6 +39,7 @@ impl<T: Copy + Default, const N: usize> InlineStack<T, N> {
         }
     }
 
+    #[inline]
     pub(crate) fn pop(&mut self) -> Option<T> {
         match &mut self.spilled {
             Some(all) => all.pop(),
@@ -48,6 +51,7 @@ impl<T: Copy + Default, const N: usize> InlineStack<T, N> {
         }
     }
 
+    #[inline]
     pub(crate) fn as_slice(&self) -> &[T] {
         match &self.spilled {
             Some(all) => all,
@@ -62,6 +66,7 @@ where
 {
     type Target = [T];
 
+    #[inline]
     fn deref(&self) -> &[T] {
         self.as_slice()
     }

@@ -8,6 +8,7 @@ const CHUNK_UNITS: usize = 0x8000;
 /// length form, lengths in UTF-16 units, supplementary characters as two 3-byte surrogate
 /// sequences (CESU-8), and strings longer than 32 768 units split into `'R'` chunks (one unit
 /// shorter when a chunk would end on a high surrogate).
+#[inline]
 pub fn write_string(out: &mut Vec<u8>, s: &str) {
     let mut rest = s;
     loop {
@@ -23,6 +24,7 @@ pub fn write_string(out: &mut Vec<u8>, s: &str) {
     }
 }
 
+#[inline]
 fn write_final_chunk(out: &mut Vec<u8>, s: &str, units: usize) {
     if units <= 31 {
         out.push(units as u8);
@@ -39,6 +41,7 @@ fn write_final_chunk(out: &mut Vec<u8>, s: &str, units: usize) {
 
 /// The byte length and UTF-16 length of the longest prefix of `s` with at most `max_units`
 /// UTF-16 units that does not split a surrogate pair.
+#[inline]
 fn prefix_of_units(s: &str, max_units: usize) -> (usize, usize) {
     if s.is_ascii() {
         let n = s.len().min(max_units);
@@ -57,6 +60,7 @@ fn prefix_of_units(s: &str, max_units: usize) -> (usize, usize) {
 
 /// UTF-8 and CESU-8 agree on every BMP character; only 4-byte sequences (supplementary
 /// characters) become two 3-byte surrogate sequences.
+#[inline]
 fn write_cesu8(out: &mut Vec<u8>, s: &str) {
     if !s.bytes().any(|b| b >= 0xF0) {
         out.extend_from_slice(s.as_bytes());

@@ -62,17 +62,20 @@ pub const DOUBLE_SHORT: u8 = 0x5E;
 pub const DOUBLE_MILL: u8 = 0x5F;
 
 /// Whether `tag` starts a string chunk.
+#[inline]
 pub fn is_string(tag: u8) -> bool {
     matches!(tag, 0x00..=0x1F | 0x30..=0x33 | STRING_CHUNK | STRING_FINAL)
 }
 
 /// Whether `tag` starts a binary chunk.
+#[inline]
 pub fn is_binary(tag: u8) -> bool {
     matches!(tag, 0x20..=0x2F | 0x34..=0x37 | BINARY_CHUNK | BINARY_FINAL)
 }
 
 /// Whether `tag` starts a null, boolean, number or string: a value whose decoding allocates
 /// at most the string and touches no class or reference table.
+#[inline]
 pub fn is_scalar(tag: u8) -> bool {
     matches!(
         tag,
@@ -90,6 +93,7 @@ pub fn is_scalar(tag: u8) -> bool {
 
 /// What a value starting with `tag` is, in words (`"int"`, `"string"`, `"reserved tag"`...),
 /// as error messages name it.
+#[inline]
 pub fn name(tag: u8) -> &'static str {
     match tag {
         NULL => "null",
