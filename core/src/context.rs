@@ -142,6 +142,18 @@ impl<T> Reply<T> {
 
 /// What a provider's handler may return: any serializable value, or a [`Reply`] of one to
 /// send attachments with it.
+///
+/// ```
+/// use tether_core::context::{IntoReply, Reply};
+///
+/// // A bare value is sent with no attachments...
+/// let plain = "Hello".into_reply();
+/// assert_eq!(plain.value, "Hello");
+/// assert_eq!(plain.attachments.get_str("served-by"), None);
+/// // ...a `Reply` with its own.
+/// let tagged = Reply::new("Hello").attachment("served-by", "rust-1").into_reply();
+/// assert_eq!(tagged.attachments.get_str("served-by"), Some("rust-1"));
+/// ```
 pub trait IntoReply: Send + 'static {
     /// The value written.
     type Value: Serialize + Send + 'static;

@@ -110,6 +110,32 @@ impl<F: Fn(&[Url]) + Send + Sync + 'static> NotifyListener for F {
 /// A registry (Dubbo's `RegistryService`): see the [module docs](self).
 ///
 /// Object-safe: hold one as `Arc<dyn Registry>`.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use tether_core::registry::{ConsumerSpec, ProviderSpec, Registry, StaticRegistry};
+/// use tether_core::url::Url;
+///
+/// let registry: Arc<dyn Registry> = Arc::new(StaticRegistry::new([]));
+/// let consumer = ConsumerSpec::new("org.example.Greeter", "10.0.0.9").to_url(0)?;
+/// let provider = ProviderSpec::new("org.example.Greeter", "10.0.0.7", 20880)
+///     .methods(["greet"])
+///     .to_url(0)?;
+///
+/// // Told the current providers at once, then after every change.
+/// let heard = Arc::new(Mutex::new(Vec::new()));
+/// let log = heard.clone();
+/// let listener = move |urls: &[Url]| log.lock().unwrap().push(urls.to_vec());
+/// registry.subscribe(&consumer, Arc::new(listener)).wait()?;
+/// registry.register(&provider).wait()?;
+///
+/// assert_eq!(registry.lookup(&consumer).wait()?, [provider.clone()]);
+/// // Notifications add an `empty://` URL for each category with nothing in it.
+/// let last = heard.lock().unwrap().last().cloned().unwrap();
+/// assert!(last.contains(&provider));
+/// assert!(last.iter().all(|url| *url == provider || url.protocol() == "empty"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Registry: Send + Sync + 'static {
     /// Publishes `url` under its interface and category (`category`, default `providers`)
     /// until [`unregister`](Self::unregister)ed or the registry closes. Registering a URL
@@ -478,6 +504,32 @@ fn release() -> String {
 /// registry server, and a registry for tests. [`register`](Registry::register) and
 /// [`unregister`](Registry::unregister) change the list and notify the matching
 /// subscribers before their completions resolve; every operation completes at once.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use tether_core::registry::{ConsumerSpec, ProviderSpec, Registry, StaticRegistry};
+/// use tether_core::url::Url;
+///
+/// let registry: Arc<dyn Registry> = Arc::new(StaticRegistry::new([]));
+/// let consumer = ConsumerSpec::new("org.example.Greeter", "10.0.0.9").to_url(0)?;
+/// let provider = ProviderSpec::new("org.example.Greeter", "10.0.0.7", 20880)
+///     .methods(["greet"])
+///     .to_url(0)?;
+///
+/// // Told the current providers at once, then after every change.
+/// let heard = Arc::new(Mutex::new(Vec::new()));
+/// let log = heard.clone();
+/// let listener = move |urls: &[Url]| log.lock().unwrap().push(urls.to_vec());
+/// registry.subscribe(&consumer, Arc::new(listener)).wait()?;
+/// registry.register(&provider).wait()?;
+///
+/// assert_eq!(registry.lookup(&consumer).wait()?, [provider.clone()]);
+/// // Notifications add an `empty://` URL for each category with nothing in it.
+/// let last = heard.lock().unwrap().last().cloned().unwrap();
+/// assert!(last.contains(&provider));
+/// assert!(last.iter().all(|url| *url == provider || url.protocol() == "empty"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct StaticRegistry {
     state: Mutex<StaticState>,
     /// Held while notifying, so that notifications of one change reach every subscriber
@@ -509,6 +561,15 @@ impl StaticRegistry {
     }
 
     /// The URLs it lists now.
+    ///
+    /// ```
+    /// use tether_core::registry::{ProviderSpec, StaticRegistry};
+    ///
+    /// let provider = ProviderSpec::new("org.example.Greeter", "10.0.0.7", 20880).to_url(0)?;
+    /// let registry = StaticRegistry::new([provider.clone()]);
+    /// assert_eq!(registry.urls(), [provider]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn urls(&self) -> Vec<Url> {
         self.state.lock().urls.clone()
     }

@@ -39,6 +39,20 @@ use tether_core::{BoxFuture, CallbackExecutor, Spawner};
 ///
 /// Dropping the pool lets its threads finish the queued tasks and exit; futures woken after
 /// that are dropped.
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use std::sync::mpsc;
+/// use tether_core::Spawner;
+/// use tether_pool::WorkerPool;
+///
+/// let pool = WorkerPool::new(NonZeroUsize::new(2).unwrap(), NonZeroUsize::new(64).unwrap())?;
+/// assert_eq!((pool.threads(), pool.queue_capacity()), (2, 64));
+/// let (tx, rx) = mpsc::channel();
+/// pool.spawn(Box::pin(async move { tx.send(6 * 7).unwrap() }));
+/// assert_eq!(rx.recv().unwrap(), 42);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct WorkerPool(Pool);
 
@@ -52,6 +66,20 @@ pub struct WorkerPool(Pool);
 /// panicking continuation is caught and does not take its thread down.
 ///
 /// Dropping the pool lets its threads finish the queued tasks and exit.
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use std::sync::mpsc;
+/// use tether_core::CallbackExecutor;
+/// use tether_pool::CallbackPool;
+///
+/// let pool = CallbackPool::new(NonZeroUsize::new(2).unwrap(), NonZeroUsize::new(256).unwrap())?;
+/// assert_eq!((pool.threads(), pool.queue_capacity()), (2, 256));
+/// let (tx, rx) = mpsc::channel();
+/// pool.execute(Box::new(move || tx.send(std::thread::current().name().map(str::to_owned)).unwrap()));
+/// assert!(rx.recv().unwrap().is_some_and(|name| name.starts_with("tether-callback")));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct CallbackPool(Pool);
 

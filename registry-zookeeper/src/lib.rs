@@ -79,6 +79,19 @@ pub struct Skipped {
 pub type SkipHook = Arc<dyn Fn(&Skipped) + Send + Sync>;
 
 /// How to reach ZooKeeper and lay out nodes there.
+///
+/// ```
+/// use std::time::Duration;
+/// use tether_core::url::Url;
+/// use tether_registry_zookeeper::ZookeeperConfig;
+///
+/// let url = Url::parse("zookeeper://10.0.0.1:2181?backup=10.0.0.2:2181&group=prod&session=30000")?;
+/// let config = ZookeeperConfig::from_url(&url).retry(Duration::from_millis(500));
+/// assert_eq!(config.address, "10.0.0.1:2181,10.0.0.2:2181");
+/// assert_eq!(config.root, "/prod");
+/// assert_eq!(config.session_timeout, Duration::from_secs(30));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ZookeeperConfig {
@@ -181,6 +194,24 @@ pub struct Stats {
 
 /// A [`Registry`] over ZooKeeper (see the crate docs). Cheap to clone: clones share one
 /// session.
+///
+/// ``` no_run
+/// use std::num::NonZeroUsize;
+/// use std::sync::Arc;
+/// use tether_core::registry::{ConsumerSpec, Registry};
+/// use tether_core::url::Url;
+/// use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
+/// use tether_threadpool::WorkerPool;
+///
+/// let spawner = Arc::new(WorkerPool::new(NonZeroUsize::new(2).unwrap(), NonZeroUsize::new(64).unwrap())?);
+/// let config = ZookeeperConfig::new("127.0.0.1:2181");
+/// let registry = ZookeeperRegistry::connect(config, spawner).wait()?;
+///
+/// let consumer = ConsumerSpec::new("org.example.Greeter", "10.0.0.9").to_url(0)?;
+/// let listener = |urls: &[Url]| println!("providers now: {urls:?}");
+/// registry.subscribe(&consumer, Arc::new(listener)).wait()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct ZookeeperRegistry {
     inner: Arc<Inner>,
@@ -266,6 +297,25 @@ impl ZookeeperRegistry {
     /// [`RegistryError::Unavailable`] but keeps the URL, and
     /// [`subscribe`](Registry::subscribe) succeeds without a notification; the first session
     /// creates every kept URL's node and follows every subscription.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tether_core::registry::ProviderSpec;
+    /// use tether_core::{BoxFuture, Spawner};
+    /// use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
+    /// # /// Drops the registry's background task: no connection is ever made here.
+    /// # struct Nowhere;
+    /// # impl Spawner for Nowhere { fn spawn(&self, _: BoxFuture) {} }
+    /// # let spawner = Arc::new(Nowhere);
+    ///
+    /// // Serves while ZooKeeper is down: connects (and registers) in the background.
+    /// let registry = ZookeeperRegistry::start(ZookeeperConfig::new("127.0.0.1:2181"), spawner);
+    /// let provider = ProviderSpec::new("org.example.Greeter", "10.0.0.7", 20880).to_url(0)?;
+    /// assert!(registry.node_path(&provider).starts_with("/dubbo/org.example.Greeter/providers/"));
+    /// assert_eq!(registry.stats().sessions, 0);
+    /// registry.close();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn start(config: ZookeeperConfig, spawner: Arc<dyn Spawner>) -> ZookeeperRegistry {
         let inner = Arc::new(Inner {
             config,

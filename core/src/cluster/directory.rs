@@ -80,6 +80,17 @@ impl Invoker {
     }
 
     /// The URL parameters, sorted by key.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Invoker};
+    ///
+    /// let invoker = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)))
+    ///     .with_params([("weight", "200"), ("timeout", "3000")]);
+    /// let params: Vec<_> = invoker.params().collect();
+    /// assert_eq!(params, [("timeout", "3000"), ("weight", "200")]);
+    /// ```
     pub fn params(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
         self.0.params.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
@@ -101,6 +112,19 @@ impl Invoker {
     }
 
     /// A connection to call it over ([`Channels::pick`]).
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Invoker};
+    ///
+    /// let invoker = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// assert_eq!(invoker.address(), "10.0.0.7:20880");
+    /// assert_eq!(invoker.channels().len(), 1);
+    /// // An adapter has not put a connection in its channels yet.
+    /// assert!(invoker.connection().is_none());
+    /// assert!(invoker.clone().ptr_eq(&invoker));
+    /// ```
     pub fn connection(&self) -> Option<SharedConnection> {
         self.0.channels.pick()
     }
@@ -126,6 +150,16 @@ pub type Invokers = Arc<[Invoker]>;
 
 /// The call a [`Directory`] is asked about: routing rules may depend on the method and the
 /// call's attachments (Dubbo's routers: tags, conditions).
+///
+/// ```
+/// use tether_core::cluster::Route;
+/// use tether_core::context::CallContext;
+///
+/// let ctx = CallContext::new().attachment("dubbo.tag", "gray");
+/// let route = Route::new("org.example.Greeter", "greet").with_context(&ctx);
+/// assert_eq!((route.service, route.method), ("org.example.Greeter", "greet"));
+/// assert_eq!(route.context.and_then(|c| c.attachments().get_str("dubbo.tag")), Some("gray"));
+/// ```
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub struct Route<'a> {
@@ -190,6 +224,20 @@ pub trait Directory: Send + Sync + 'static {
 }
 
 /// A directory that never changes: the providers a reference was built with.
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use std::sync::Arc;
+/// use tether_core::cluster::{Channels, Directory, Invoker, Route, StaticDirectory};
+///
+/// let a = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
+/// let b = Invoker::new("10.0.0.8:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
+/// let directory = StaticDirectory::new([a.clone(), b]);
+/// let listed = directory.list(&Route::new("org.example.Greeter", "greet"));
+/// assert_eq!(listed.len(), 2);
+/// assert!(listed[0].ptr_eq(&a));
+/// assert_eq!(listed[1].address(), "10.0.0.8:20880");
+/// ```
 #[derive(Clone, Debug)]
 pub struct StaticDirectory {
     invokers: Invokers,
@@ -197,6 +245,20 @@ pub struct StaticDirectory {
 
 impl StaticDirectory {
     /// The directory listing `invokers`, in this order.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Directory, Invoker, Route, StaticDirectory};
+    ///
+    /// let a = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let b = Invoker::new("10.0.0.8:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let directory = StaticDirectory::new([a.clone(), b]);
+    /// let listed = directory.list(&Route::new("org.example.Greeter", "greet"));
+    /// assert_eq!(listed.len(), 2);
+    /// assert!(listed[0].ptr_eq(&a));
+    /// assert_eq!(listed[1].address(), "10.0.0.8:20880");
+    /// ```
     pub fn new(invokers: impl IntoIterator<Item = Invoker>) -> Self {
         Self {
             invokers: invokers.into_iter().collect(),

@@ -123,6 +123,55 @@ impl ReferenceBuilder {
 
     /// Adds a filter that sees every call of the reference (after those added before it:
     /// the first added is the outermost).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Channels, Filter, Invocation, Reference, RpcError};
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// /// Sends the caller's tenant with every call.
+    /// struct Tenant(&'static str);
+    ///
+    /// impl Filter for Tenant {
+    ///     fn on_call(&self, call: &mut Invocation<'_>) -> Result<(), RpcError> {
+    ///         call.context.attachments_mut().insert("tenant", self.0);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .filter(Tenant("acme"))
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    ///
+    /// // A provider answering with the tenant it was sent.
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Greeter").method("tenant", |ctx: Context, (): ()| {
+    ///         Ok(ctx.attachment("tenant").unwrap_or("none").to_owned())
+    ///     }),
+    /// );
+    ///
+    /// let tenant = reference.method::<(), String>("tenant").call_async(());
+    /// pump(&provider);
+    /// assert_eq!(tenant.wait()?, "acme");
+    /// # Ok::<(), RpcError>(())
+    /// ```
     pub fn filter(mut self, filter: impl Filter) -> Self {
         self.filters.push(Arc::new(filter));
         self
@@ -137,6 +186,23 @@ impl ReferenceBuilder {
 
     /// The reference, calling the providers `directory` lists (a registry's, say), round
     /// robin over those with a connection available.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Directory, Invoker, Route, StaticDirectory};
+    /// use tether_core::consumer::{Reference, RpcError};
+    ///
+    /// let provider = |address: &str| Invoker::new(address, Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let directory = StaticDirectory::new([provider("10.0.0.7:20880"), provider("10.0.0.8:20880")]);
+    /// let reference = Reference::builder("org.example.Greeter").build_with(Arc::new(directory));
+    ///
+    /// let listed = reference.directory().list(&Route::new("org.example.Greeter", "greet"));
+    /// assert_eq!(listed.len(), 2);
+    /// // Neither provider has a connection up yet.
+    /// let greet = reference.method::<(String,), String>("greet");
+    /// assert!(matches!(greet.call(("world".to_owned(),)), Err(RpcError::NoConnection(_))));
+    /// ```
     pub fn build_with(self, directory: Arc<dyn Directory>) -> Reference {
         Reference(Arc::new(ReferenceInner {
             path: self.path,
@@ -172,6 +238,20 @@ impl Reference {
     }
 
     /// The providers its calls go to.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Route};
+    /// use tether_core::consumer::Reference;
+    ///
+    /// let channels = Arc::new(Channels::new(NonZeroUsize::MIN));
+    /// let reference = Reference::builder("org.example.Greeter").build(channels);
+    /// // A direct reference lists its one provider.
+    /// let providers = reference.directory().list(&Route::new(reference.path(), "greet"));
+    /// assert_eq!(providers.len(), 1);
+    /// assert!(!providers[0].is_available());
+    /// ```
     pub fn directory(&self) -> &Arc<dyn Directory> {
         &self.0.directory
     }
@@ -274,6 +354,45 @@ impl Reference {
     /// [`invoke_generic`](Self::invoke_generic) with a per-call context: its attachments go
     /// with the request, its timeout replaces the reference's, and the result carries the
     /// attachments the provider sent back.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Channels, Reference, RpcError};
+    /// use tether_core::context::CallContext;
+    /// use tether_core::hessian2::Value;
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Greeter").method("greet", |ctx: Context, (name,): (String,)| {
+    ///         Ok(format!("Hello, {name} of {}", ctx.attachment("tenant").unwrap_or("nobody")))
+    ///     }),
+    /// );
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    ///
+    /// let ctx = CallContext::new().attachment("tenant", "acme");
+    /// let reply = reference.invoke_generic_in(ctx, "greet", &["java.lang.String"], &[Value::from("world")]);
+    /// pump(&provider);
+    /// assert_eq!(reply.wait()?.value.as_str(), Some("Hello, world of acme"));
+    /// # Ok::<(), RpcError>(())
+    /// ```
     pub fn invoke_generic_in(
         &self,
         mut ctx: CallContext,
@@ -539,6 +658,63 @@ where
     /// [`call`](Self::call) with a per-call context: its attachments go with the request
     /// and its timeout replaces the method's; the result carries the attachments the
     /// provider sent back. Blocks like `call`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use std::time::Duration;
+    /// use tether_core::consumer::{Channels, Reference, RpcError};
+    /// use tether_core::context::{CallContext, Reply};
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Greeter").method("greet", |ctx: Context, (name,): (String,)| {
+    ///         let tenant = ctx.attachment("tenant").unwrap_or("nobody").to_owned();
+    ///         Ok(Reply::new(format!("Hello, {name}")).attachment("tenant-seen", tenant))
+    ///     }),
+    /// );
+    /// # // An IO loop, here a thread pumping bytes until the example is done.
+    /// # let done = std::sync::atomic::AtomicBool::new(false);
+    /// # let started = Instant::now();
+    /// # std::thread::scope(|s| {
+    /// # s.spawn(|| while !done.load(std::sync::atomic::Ordering::Relaxed) && started.elapsed().as_secs() < 10 {
+    /// #     pump(&provider);
+    /// #     std::thread::sleep(Duration::from_millis(1));
+    /// # });
+    /// # let result = (|| {
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// let greet = reference.method::<(String,), String>("greet");
+    ///
+    /// let ctx = CallContext::new()
+    ///     .attachment("tenant", "acme")
+    ///     .timeout(Duration::from_secs(3));
+    /// let reply = greet.call_in(ctx, ("world".to_owned(),))?;
+    /// assert_eq!(reply.value, "Hello, world");
+    /// assert_eq!(reply.attachments.get_str("tenant-seen"), Some("acme"));
+    /// # Ok::<(), RpcError>(())
+    /// # })();
+    /// # done.store(true, std::sync::atomic::Ordering::Relaxed);
+    /// # result
+    /// # })?;
+    /// # Ok::<(), RpcError>(())
+    /// ```
     pub fn call_in(&self, ctx: CallContext, args: A) -> Result<Reply<R>, RpcError> {
         let timeout = ctx.timeout_override().unwrap_or(self.timeout);
         self.invoke(ctx, args)
@@ -654,6 +830,50 @@ where
 
     /// [`oneway`](Self::oneway) with a per-call context (its attachments go with the
     /// request). Filters see the outcome of the send, with no attachments back.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use std::sync::Mutex;
+    /// use tether_core::consumer::{Channels, Reference, RpcError};
+    /// use tether_core::context::CallContext;
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// // A provider recording each event with the tenant it came from.
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = seen.clone();
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Audit").method("record", move |ctx: Context, (event,): (String,)| {
+    ///         log.lock().unwrap().push((event, ctx.attachment("tenant").map(str::to_owned)));
+    ///         Ok(())
+    ///     }),
+    /// );
+    /// let reference = Reference::builder("org.example.Audit")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// let record = reference.method::<(String,), ()>("record");
+    ///
+    /// let ctx = CallContext::new().attachment("tenant", "acme");
+    /// record.oneway_in(ctx, ("login".to_owned(),))?;
+    /// pump(&provider);
+    /// assert_eq!(*seen.lock().unwrap(), [("login".to_owned(), Some("acme".to_owned()))]);
+    /// # Ok::<(), RpcError>(())
+    /// ```
     pub fn oneway_in(&self, mut ctx: CallContext, args: A) -> Result<(), RpcError> {
         let r = &self.reference.0;
         self.listeners.invoked(&args);

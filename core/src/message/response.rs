@@ -151,6 +151,24 @@ impl JavaException {
     ///
     /// Fails if `T` does not serialize as a struct, or its serde name is not
     /// [`JavaClass::CLASS`] (the two names drifted apart).
+    ///
+    /// ```
+    /// use serde::{Deserialize, Serialize};
+    /// use tether_core::message::JavaException;
+    ///
+    /// #[tether_core::java("org.acme.OrderNotFound")]
+    /// #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    /// struct OrderNotFound {
+    ///     order_id: i64,
+    /// }
+    ///
+    /// let thrown = JavaException::from_typed(&OrderNotFound { order_id: 7 })?;
+    /// assert_eq!(thrown.class, "org.acme.OrderNotFound");
+    /// assert!(thrown.is::<OrderNotFound>());
+    /// assert_eq!(thrown.downcast::<OrderNotFound>().transpose()?, Some(OrderNotFound { order_id: 7 }));
+    /// assert!(JavaException::runtime("boom").downcast::<OrderNotFound>().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_typed<T: Serialize + JavaClass + ?Sized>(
         exception: &T,
     ) -> Result<Self, EncodeError> {
@@ -184,12 +202,48 @@ impl JavaException {
 
     /// Whether this is an exception of `T`'s Java class: exactly that class, since the wire
     /// does not say which classes a Java class extends.
+    ///
+    /// ```
+    /// use serde::{Deserialize, Serialize};
+    /// use tether_core::message::JavaException;
+    ///
+    /// #[tether_core::java("org.acme.OrderNotFound")]
+    /// #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    /// struct OrderNotFound {
+    ///     order_id: i64,
+    /// }
+    ///
+    /// let thrown = JavaException::from_typed(&OrderNotFound { order_id: 7 })?;
+    /// assert_eq!(thrown.class, "org.acme.OrderNotFound");
+    /// assert!(thrown.is::<OrderNotFound>());
+    /// assert_eq!(thrown.downcast::<OrderNotFound>().transpose()?, Some(OrderNotFound { order_id: 7 }));
+    /// assert!(JavaException::runtime("boom").downcast::<OrderNotFound>().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is<T: JavaClass + ?Sized>(&self) -> bool {
         self.class == T::CLASS
     }
 
     /// Decodes this exception into `T` if it [`is`](Self::is) of `T`'s class, `None`
     /// otherwise (see [`decode`](Self::decode)).
+    ///
+    /// ```
+    /// use serde::{Deserialize, Serialize};
+    /// use tether_core::message::JavaException;
+    ///
+    /// #[tether_core::java("org.acme.OrderNotFound")]
+    /// #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    /// struct OrderNotFound {
+    ///     order_id: i64,
+    /// }
+    ///
+    /// let thrown = JavaException::from_typed(&OrderNotFound { order_id: 7 })?;
+    /// assert_eq!(thrown.class, "org.acme.OrderNotFound");
+    /// assert!(thrown.is::<OrderNotFound>());
+    /// assert_eq!(thrown.downcast::<OrderNotFound>().transpose()?, Some(OrderNotFound { order_id: 7 }));
+    /// assert!(JavaException::runtime("boom").downcast::<OrderNotFound>().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn downcast<T: DeserializeOwned + JavaClass>(&self) -> Option<Result<T, DecodeError>> {
         self.is::<T>().then(|| self.decode())
     }
@@ -198,6 +252,23 @@ impl JavaException {
     /// whatever its class: its fields by name (Throwable's included: `detailMessage`,
     /// `cause`, `stackTrace`...; fields `T` lacks are skipped). A `cause` that refers to
     /// the exception itself (no cause) is `None`.
+    ///
+    /// ```
+    /// use serde::Deserialize;
+    /// use tether_core::message::JavaException;
+    ///
+    /// /// Any exception's message, whatever its class.
+    /// #[derive(Deserialize)]
+    /// struct Message {
+    ///     #[serde(rename = "detailMessage")]
+    ///     message: Option<String>,
+    /// }
+    ///
+    /// let thrown = JavaException::runtime("stock exhausted");
+    /// let decoded: Message = thrown.decode()?;
+    /// assert_eq!(decoded.message.as_deref(), Some("stock exhausted"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
         from_value(self.to_value())
     }

@@ -56,6 +56,58 @@ impl Provider {
 
     /// Adds a filter that sees every request routed to a method, and its answer (after those
     /// added before it: the first added is the outermost).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::Status;
+    /// use tether_core::consumer::{Channels, Reference, RpcError};
+    /// use tether_core::provider::{Context, Dispatch, Filter, Provider, Rejection, Request, Service};
+    ///
+    /// /// Refuses calls that carry no `tenant` attachment.
+    /// struct TenantGate;
+    ///
+    /// impl Filter for TenantGate {
+    ///     fn on_request(&self, request: &mut Request<'_>) -> Result<(), Rejection> {
+    ///         match request.context.attachment("tenant") {
+    ///             Some(_) => Ok(()),
+    ///             None => Err(Rejection::Status(Status::SERVICE_ERROR, "no tenant".into())),
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn))
+    ///     .filter(TenantGate)
+    ///     .export(Service::new("org.example.Greeter").method("greet", |_: Context, (name,): (String,)| {
+    ///         Ok(format!("Hello, {name}"))
+    ///     }));
+    ///
+    /// let channels = Arc::new(Channels::single(conn.clone()));
+    /// let anonymous = Reference::builder("org.example.Greeter").build(channels.clone());
+    /// let tenant = Reference::builder("org.example.Greeter").attachment("tenant", "acme").build(channels);
+    /// let refused = anonymous.method::<(String,), String>("greet").call_async(("world".to_owned(),));
+    /// let served = tenant.method::<(String,), String>("greet").call_async(("world".to_owned(),));
+    /// pump(&provider);
+    /// assert!(matches!(refused.wait(), Err(RpcError::Remote { status: Status::SERVICE_ERROR, .. })));
+    /// assert_eq!(served.wait()?, "Hello, world");
+    /// # Ok::<(), RpcError>(())
+    /// ```
     pub fn filter(mut self, filter: impl Filter) -> Self {
         let mut filters = self.filters.to_vec();
         filters.push(Arc::new(filter));

@@ -69,6 +69,28 @@ impl<F: Filter + ?Sized> Filter for Arc<F> {
 }
 
 /// A request as a [`Filter`] sees it.
+///
+/// ```
+/// use std::time::Instant;
+/// use tether_core::provider::{Answer, Filter, Rejection, Request};
+///
+/// /// Times each call: the start goes from `on_request` to `on_answer` in `extensions`.
+/// struct Timing;
+///
+/// impl Filter for Timing {
+///     fn on_request(&self, request: &mut Request<'_>) -> Result<(), Rejection> {
+///         request.extensions.insert(Instant::now());
+///         Ok(())
+///     }
+///
+///     fn on_answer(&self, answer: &mut Answer<'_>) {
+///         if let Some(started) = answer.extensions.get::<Instant>() {
+///             let took = started.elapsed().as_micros().to_string();
+///             answer.attachments.insert("server-micros", took);
+///         }
+///     }
+/// }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Request<'a> {
@@ -81,6 +103,19 @@ pub struct Request<'a> {
 }
 
 /// An answer as a [`Filter`] sees it.
+///
+/// ```
+/// use tether_core::provider::{Answer, Filter};
+///
+/// /// Tells callers which node answered.
+/// struct ServedBy(&'static str);
+///
+/// impl Filter for ServedBy {
+///     fn on_answer(&self, answer: &mut Answer<'_>) {
+///         answer.attachments.insert("served-by", self.0);
+///     }
+/// }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Answer<'a> {
@@ -97,6 +132,26 @@ pub struct Answer<'a> {
 }
 
 /// What a request is answered with.
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use tether_core::provider::{Answer, Filter, Outcome};
+///
+/// /// Counts the answers that are not values.
+/// #[derive(Default)]
+/// struct Failures(AtomicUsize);
+///
+/// impl Filter for Failures {
+///     fn on_answer(&self, answer: &mut Answer<'_>) {
+///         match answer.outcome {
+///             Outcome::Value => {}
+///             Outcome::Exception(_) | Outcome::Status(..) => {
+///                 self.0.fetch_add(1, Ordering::Relaxed);
+///             }
+///         }
+///     }
+/// }
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub enum Outcome<'a> {
     /// A value (or null) from the handler.
@@ -109,6 +164,26 @@ pub enum Outcome<'a> {
 }
 
 /// How a filter answers a request instead of its handler.
+///
+/// ```
+/// use tether_core::message::JavaException;
+/// use tether_core::provider::{Filter, Rejection, Request};
+///
+/// /// Throws `SecurityException` at callers without a `token` attachment, as the handler would.
+/// struct RequireToken;
+///
+/// impl Filter for RequireToken {
+///     fn on_request(&self, request: &mut Request<'_>) -> Result<(), Rejection> {
+///         match request.context.attachment("token") {
+///             Some(_) => Ok(()),
+///             None => Err(Rejection::Exception(JavaException::new(
+///                 "java.lang.SecurityException",
+///                 "token required",
+///             ))),
+///         }
+///     }
+/// }
+/// ```
 #[derive(Clone, Debug)]
 pub enum Rejection {
     /// A thrown exception, as if the handler had thrown it (status 20).

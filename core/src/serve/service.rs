@@ -109,6 +109,22 @@ impl Context {
 
     /// The request's attachments, to change (a filter may add or remove some before the
     /// handler runs).
+    ///
+    /// ```
+    /// use tether_core::provider::{Filter, Rejection, Request};
+    ///
+    /// /// Gives calls without a tenant the default one, before the handler reads it.
+    /// struct DefaultTenant;
+    ///
+    /// impl Filter for DefaultTenant {
+    ///     fn on_request(&self, request: &mut Request<'_>) -> Result<(), Rejection> {
+    ///         if request.context.attachment("tenant").is_none() {
+    ///             request.context.attachments_mut().insert("tenant", "default");
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
     pub fn attachments_mut(&mut self) -> &mut Attachments {
         self.attachments.get_mut()
     }
