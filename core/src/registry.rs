@@ -50,9 +50,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, ReentrantMutex};
 
-use crate::call::{Completion, Inline, pair};
+use crate::call::Completion;
 use crate::url::{Url, UrlError};
 
 /// The categories a consumer subscribes to by default (`RegistryConstants.ALL_CATEGORIES`
@@ -97,7 +97,9 @@ pub struct SubscriptionId(pub u64);
 pub trait NotifyListener: Send + Sync + 'static {
     /// Every URL of the subscribed categories that matches the consumer URL, an `empty://`
     /// URL standing for each category without one (see the [module docs](self)). Called
-    /// outside the registry's locks, one call at a time per subscription; do not block in it.
+    /// one call at a time per subscription, in the order of the changes; do not block in it.
+    /// It may call back into the registry (unsubscribe, register...) from the same thread:
+    /// the order is kept by a lock that thread may take again.
     fn notify(&self, urls: &[Url]);
 }
 
@@ -163,9 +165,7 @@ pub trait Registry: Send + Sync + 'static {
 
 /// A completion that is ready with `value`.
 pub fn ready<T: Send + 'static>(value: RegistryResult<T>) -> Completion<RegistryResult<T>> {
-    let (completer, completion) = pair(closed::<T>);
-    completer.complete(value, &Inline);
-    completion
+    Completion::ready(value)
 }
 
 /// What an abandoned registry completion resolves to.
@@ -534,7 +534,7 @@ pub struct StaticRegistry {
     state: Mutex<StaticState>,
     /// Held while notifying, so that notifications of one change reach every subscriber
     /// before those of the next (and each subscription's in order).
-    notifying: Mutex<()>,
+    notifying: ReentrantMutex<()>,
 }
 
 struct StaticState {
@@ -556,7 +556,7 @@ impl StaticRegistry {
                 subscriptions: Vec::new(),
                 next_id: 1,
             }),
-            notifying: Mutex::new(()),
+            notifying: ReentrantMutex::new(()),
         }
     }
 
@@ -691,6 +691,35 @@ mod tests {
     }
 
     const CONSUMER: &str = "consumer://10.0.0.1/demo.Svc?version=1.0.0&group=a,b";
+
+    #[test]
+    fn a_listener_may_call_back_into_the_registry() {
+        // It registers a URL and unsubscribes itself from inside a notification: with a
+        // lock it could not take again, this would deadlock.
+        let registry = Arc::new(StaticRegistry::new([]));
+        let id: Arc<Mutex<Option<SubscriptionId>>> = Arc::default();
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let listener = {
+            let (registry, id, calls) = (registry.clone(), id.clone(), calls.clone());
+            Arc::new(move |_: &[Url]| {
+                let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if n == 1 {
+                    let url = url("dubbo://10.0.0.9:20880/demo.Svc?version=1.0.0&group=a");
+                    registry.register(&url).wait().unwrap();
+                    let own = id.lock().expect("subscribed");
+                    registry.unsubscribe(own).wait().unwrap();
+                }
+            })
+        };
+        let subscribed = registry.subscribe(&url(CONSUMER), listener).wait().unwrap();
+        *id.lock() = Some(subscribed);
+        let provider = url("dubbo://10.0.0.7:20880/demo.Svc?version=1.0.0&group=a");
+        registry.register(&provider).wait().unwrap();
+        // The first notification on subscribing, the second on `provider`, a third for the
+        // URL registered from inside the second; none after unsubscribing.
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+        assert_eq!(registry.urls().len(), 2);
+    }
 
     #[test]
     fn a_subscriber_gets_every_match_per_category_and_empty_for_none() {

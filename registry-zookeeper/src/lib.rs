@@ -51,7 +51,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, ReentrantMutex};
 use tether_core::registry::{
     EMPTY_PROTOCOL, NotifyListener, Registry, RegistryError, RegistryResult, SubscriptionId,
     categories, closed, notification,
@@ -246,7 +246,7 @@ struct Subscription {
     /// The categories, in notification order, with their current entries.
     lists: Mutex<Vec<(String, Vec<Url>)>>,
     /// Serializes notifications of this subscription.
-    notifying: Mutex<()>,
+    notifying: ReentrantMutex<()>,
     active: AtomicBool,
     /// The session generation whose watch loops follow it (0: none yet): `subscribe` and a
     /// new session may both try to follow it; only the first does.
@@ -455,7 +455,7 @@ impl Registry for ZookeeperRegistry {
                     ),
                     consumer,
                     listener,
-                    notifying: Mutex::new(()),
+                    notifying: ReentrantMutex::new(()),
                     active: AtomicBool::new(true),
                     followed: AtomicU64::new(0),
                 });
@@ -843,17 +843,29 @@ async fn create_node(client: &Client, path: &str, url: &Url) -> RegistryResult<(
         CreateMode::Persistent
     };
     let options = mode.with_acls(Acls::anyone_all());
-    loop {
+    // A stale node of the same name (our own expired session's, apache/dubbo#5125) is
+    // replaced; a few rounds at most, so that two live sessions registering one URL do not
+    // delete each other's nodes forever.
+    let mut last = None;
+    for _ in 0..CREATE_ATTEMPTS {
         match client.create(path, url.host().as_bytes(), &options).await {
             Ok(_) => return Ok(()),
             Err(zookeeper_client::Error::NodeExists) => match client.delete(path, None).await {
-                Ok(()) | Err(zookeeper_client::Error::NoNode) => continue,
+                Ok(()) | Err(zookeeper_client::Error::NoNode) => {
+                    last = Some(zookeeper_client::Error::NodeExists);
+                }
                 Err(e) => return Err(to_registry_error(&e)),
             },
             Err(e) => return Err(to_registry_error(&e)),
         }
     }
+    Err(to_registry_error(
+        &last.unwrap_or(zookeeper_client::Error::NodeExists),
+    ))
 }
+
+/// How many times a node found in the way is replaced before registering gives up.
+const CREATE_ATTEMPTS: usize = 3;
 
 /// `/<root>/<encode(interface)>/<category>`.
 fn category_path(root: &str, interface: &str, category: &str) -> String {
