@@ -404,6 +404,23 @@ impl<T: Send + 'static> Completion<T> {
         self
     }
 
+    /// A completion already resolved with `value`: for an outcome known at once (a call
+    /// refused before it was sent, a registry answering from memory).
+    ///
+    /// ```
+    /// use tether_core::Completion;
+    ///
+    /// let done = Completion::ready(42);
+    /// assert!(done.is_ready());
+    /// assert_eq!(done.wait(), 42);
+    /// ```
+    pub fn ready(value: T) -> Self {
+        // The completer is consumed right below, so its `abandoned` never runs.
+        let (completer, completion) = pair(|| unreachable!("completed below"));
+        completer.complete(value, &Inline);
+        completion
+    }
+
     /// Whether the value is ready to be taken without blocking.
     pub fn is_ready(&self) -> bool {
         matches!(*self.shared().state.lock(), State::Ready(_))

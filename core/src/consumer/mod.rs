@@ -38,7 +38,7 @@ use crate::error::TimeoutPhase;
 use crate::event::CallResult;
 use crate::frame::SerializationId;
 use crate::hessian2::{self, Value};
-use crate::invoke::{abandoned, decode, decode_with_attachments, decoding_pair, ready, wait_sent};
+use crate::invoke::{abandoned, decode, decode_with_attachments, decoding_pair, wait_sent};
 use crate::message::{
     Arguments, Attachments, DUBBO_VERSION, GENERIC_DESCRIPTOR, GENERIC_METHOD, GenericArgs,
     RequestBody, RequestTemplate,
@@ -402,11 +402,11 @@ impl Reference {
     ) -> Completion<Result<Reply<Value>, RpcError>> {
         let r = &self.0;
         if let Err(error) = filter::before(&r.filters, &r.path, method, &mut ctx) {
-            return ready(Err(error));
+            return Completion::ready(Err(error));
         }
         let fail = |mut ctx: CallContext, error: RpcError| {
             filter::after(&r.filters, &r.path, method, &mut ctx, Err(&error));
-            ready(Err(error))
+            Completion::ready(Err(error))
         };
         let conn = match self.connection(method, Some(&ctx)) {
             Ok(conn) => conn,
@@ -745,7 +745,7 @@ where
         self.listeners.invoked(&args);
         if let Err(error) = filter::before(&r.filters, &r.path, &self.name, &mut ctx) {
             self.listeners.finished(Err(&error), &args);
-            return ready(Err(error));
+            return Completion::ready(Err(error));
         }
         let timeout = ctx.timeout_override().unwrap_or(self.timeout);
         let (completer, response) = pair(abandoned_call);
@@ -754,7 +754,7 @@ where
             Err(error) => {
                 filter::after(&r.filters, &r.path, &self.name, &mut ctx, Err(&error));
                 self.listeners.finished(Err(&error), &args);
-                return ready(Err(error));
+                return Completion::ready(Err(error));
             }
         };
         let reference = self.reference.clone();
@@ -792,7 +792,7 @@ where
             let (completer, response) = decoding_pair(self.timeout);
             return match self.start_with(&args, false, completer, None) {
                 Ok(started) => started.cancel(response),
-                Err(error) => ready(Err(error)),
+                Err(error) => Completion::ready(Err(error)),
             };
         }
         // Never blocks: with `sent`, a failed write still fails the call through the
@@ -801,7 +801,7 @@ where
             Ok(response) => response,
             Err(error) => {
                 self.listeners.finished(Err(&error), &args);
-                return ready(Err(error));
+                return Completion::ready(Err(error));
             }
         };
         // Here `on_return` or `on_throw` is set: the arguments go along for them.

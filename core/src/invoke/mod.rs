@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 pub use error::{RpcError, SerializationError};
 
-use crate::call::{Completer, Completion, Inline, map_pair, pair};
+use crate::call::{Completer, Completion, map_pair};
 use crate::connection::{CallOptions, abandoned_call};
 use crate::context::Reply;
 use crate::error::TimeoutPhase;
@@ -37,6 +37,26 @@ pub(crate) fn decode<R: DeserializeOwned>(
     result: CallResult,
     timeout: Duration,
 ) -> Result<R, RpcError> {
+    let body = ok_body(result, timeout)?;
+    let result = decode_result::<R>(&body).map_err(SerializationError::Decode)?;
+    returned(result)
+}
+
+/// The typed result of a call's outcome with the attachments of the response.
+pub(crate) fn decode_with_attachments<R: DeserializeOwned>(
+    result: CallResult,
+    timeout: Duration,
+) -> Result<Reply<R>, RpcError> {
+    let body = ok_body(result, timeout)?;
+    let decoded = decode_response::<R>(&body).map_err(SerializationError::Decode)?;
+    Ok(Reply {
+        value: returned(decoded.result)?,
+        attachments: decoded.attachments,
+    })
+}
+
+/// The body of a status-20 response; any other status (or no response) as its error.
+fn ok_body(result: CallResult, timeout: Duration) -> Result<bytes::Bytes, RpcError> {
     let response = result?;
     if !response.status.is_ok() {
         let message = decode_error_message(&response.body)
@@ -45,10 +65,14 @@ pub(crate) fn decode<R: DeserializeOwned>(
             .unwrap_or_default();
         return Err(RpcError::from_status(response.status, message, timeout));
     }
-    let result = decode_result::<R>(&response.body).map_err(SerializationError::Decode)?;
+    Ok(response.body)
+}
+
+/// A decoded result as the call's value: Java's null is fine for `Option`, `()` and the
+/// like, an error for a `String`; a thrown exception is a business error.
+fn returned<R: DeserializeOwned>(result: Returned<R>) -> Result<R, RpcError> {
     match result {
         Returned::Value(value) => Ok(value),
-        // Java's null: fine for `Option`, `()` and the like, an error for a `String`.
         Returned::Null => hessian2::from_value(Value::Null).map_err(|e| {
             SerializationError::Decode(crate::message::BodyError::Decode {
                 field: crate::message::Field::Result,
@@ -58,36 +82,6 @@ pub(crate) fn decode<R: DeserializeOwned>(
         }),
         Returned::Exception(exception) => Err(RpcError::Business(exception)),
     }
-}
-
-/// The typed result of a call's outcome with the attachments of the response.
-pub(crate) fn decode_with_attachments<R: DeserializeOwned>(
-    result: CallResult,
-    timeout: Duration,
-) -> Result<Reply<R>, RpcError> {
-    let response = result?;
-    if !response.status.is_ok() {
-        let message = decode_error_message(&response.body)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        return Err(RpcError::from_status(response.status, message, timeout));
-    }
-    let decoded = decode_response::<R>(&response.body).map_err(SerializationError::Decode)?;
-    let value = match decoded.result {
-        Returned::Value(value) => value,
-        Returned::Null => hessian2::from_value(Value::Null).map_err(|e| {
-            SerializationError::Decode(crate::message::BodyError::Decode {
-                field: crate::message::Field::Result,
-                source: e,
-            })
-        })?,
-        Returned::Exception(exception) => return Err(RpcError::Business(exception)),
-    };
-    Ok(Reply {
-        value,
-        attachments: decoded.attachments,
-    })
 }
 
 /// A completer for a call's raw outcome and a completion of it decoded as `R`, in one
@@ -116,18 +110,10 @@ where
     let (completer, response) = decoding_pair(timeout);
     match conn.start_call_with(CallOptions::new(timeout), payload, completer) {
         Ok(started) => started.cancel(response),
-        Err(e) => ready(Err(RpcError::from(e.kind))),
+        Err(e) => Completion::ready(Err(RpcError::from(e.kind))),
     }
 }
 
 pub(crate) fn abandoned<R>() -> Result<R, RpcError> {
     Err(RpcError::Network(crate::error::ConnectionError::Dropped))
-}
-
-/// A completion that is already resolved.
-pub(crate) fn ready<T: Send + 'static>(value: T) -> Completion<T> {
-    // The completer is consumed right below, so `abandoned` never runs.
-    let (completer, completion) = pair(|| unreachable!("completed below"));
-    completer.complete(value, &Inline);
-    completion
 }
