@@ -227,3 +227,50 @@ fn unsubscribe_and_disconnect_release_callbacks() {
     );
     assert!(received.lock().is_empty(), "nothing was ever fired");
 }
+
+#[test]
+fn a_callback_argument_named_twice_is_refused_and_adds_no_proxy() {
+    use tether_core::message::{Attachments, DUBBO_VERSION, RequestBody, decode_error_message};
+    use tether_core::{CallOptions, Status};
+
+    let s = defaults();
+    // `sys_callback_arg-1` and `sys_callback_arg-01` both name argument 1.
+    let mut attachments = Attachments::new();
+    attachments.insert("path", SERVICE);
+    attachments.insert("sys_callback_arg-1", "7");
+    attachments.insert("sys_callback_arg-01", "8");
+    let descriptor = "Ljava/lang/String;Lorg/apache/dubbo/demo/CallbackListener;";
+    let request = RequestBody {
+        dubbo_version: DUBBO_VERSION,
+        path: SERVICE,
+        version: None,
+        method: "addListener",
+        parameter_types: descriptor,
+        args: &("k", None::<String>),
+        attachments: &attachments,
+    };
+    let mut body = Vec::new();
+    request.encode(&mut body).unwrap();
+    let mut call =
+        s.lb.consumer
+            .start_call(CallOptions::default(), body)
+            .unwrap();
+    s.lb.pump();
+    let response = call
+        .response
+        .try_take()
+        .expect("answered")
+        .expect("a response");
+    assert_eq!(response.status, Status::BAD_REQUEST);
+    let message = decode_error_message(&response.body).unwrap().unwrap();
+    assert!(
+        message.contains("callback argument 1 named twice"),
+        "{message}"
+    );
+    let proxies = s.lb.provider.with(|c, _| {
+        c.callbacks()
+            .proxy_count("org.apache.dubbo.demo.CallbackListener")
+    });
+    assert_eq!(proxies, 0, "the first proxy was withdrawn");
+    assert!(s.subscribers.lock().is_empty(), "the handler did not run");
+}

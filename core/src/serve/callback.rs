@@ -40,12 +40,28 @@ pub(super) fn callback_proxies(
         else {
             continue;
         };
+        let undo = || {
+            conn.with(|c, _| {
+                for (interface, id) in &added_here {
+                    c.callbacks().remove_proxy(interface, *id);
+                }
+            })
+        };
+        if proxies.iter().any(|(i, _)| *i == index) {
+            // `sys_callback_arg-1` and `-01`: one argument, two proxies against the limit.
+            undo();
+            return Err(format!(
+                "Fail to decode request due to: callback argument {index} named twice ({key})"
+            ));
+        }
         let Some(id) = value.as_str().and_then(|v| v.trim().parse::<i32>().ok()) else {
+            undo();
             return Err(format!(
                 "Fail to decode request due to: bad callback id in {key}"
             ));
         };
         let Some(Ok(param)) = hessian2::descriptors(descriptor).nth(index) else {
+            undo();
             return Err(format!(
                 "Fail to decode request due to: {key} names no parameter of {method}({descriptor})"
             ));
@@ -71,11 +87,7 @@ pub(super) fn callback_proxies(
             }
             Err(e) => {
                 // The request is refused: withdraw the proxies it had added.
-                conn.with(|c, _| {
-                    for (interface, id) in &added_here {
-                        c.callbacks().remove_proxy(interface, *id);
-                    }
-                });
+                undo();
                 return Err(format!("Fail to decode request due to: {e}"));
             }
         }
@@ -143,7 +155,7 @@ impl CallbackProxy {
                     self.interface, self.id
                 )),
             };
-            return crate::invoke::ready(Err(error));
+            return crate::Completion::ready(Err(error));
         }
         let mut attachments = Attachments::with_capacity(4);
         attachments.insert("path", &*self.interface);
