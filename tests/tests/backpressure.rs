@@ -359,7 +359,13 @@ fn large_bodies_both_ways(executor: &str) {
                     let (mut ok, mut refused) = (0, 0);
                     for i in 0..CALLS {
                         let body = vec![(t * CALLS + i) as u8; 4 << 20];
+                        // A send buffer that never drains fails the test instead of hanging it.
+                        let given_up = Instant::now() + Duration::from_secs(60);
                         loop {
+                            assert!(
+                                Instant::now() < given_up,
+                                "[{executor}] refused for 60 s ({refused} refusals): the send buffer never drained"
+                            );
                             match echo.call((Some(Binary(body.clone())),)) {
                                 Ok(echoed) => {
                                     assert_eq!(echoed, Some(Binary(body)));

@@ -356,7 +356,15 @@ fn provider_filters_run_around_the_handler_and_stamp_its_answer() {
         Err(RpcError::Business(_))
     ));
     let panics = reference.method::<(), ()>("panics");
-    assert!(s.take(panics.call_async(())).is_err());
+    match s.take(panics.call_async(())) {
+        Err(error) => assert!(
+            error
+                .to_string()
+                .contains("the service handler panicked: on purpose"),
+            "{error}"
+        ),
+        Ok(()) => panic!("a panicking handler answered a value"),
+    }
     let generic = reference.invoke_generic("sayHello", &["java.lang.String"], &["g".into()]);
     assert!(s.take(generic).is_ok());
     assert_eq!(

@@ -207,12 +207,20 @@ fn all_timed_out(records: &[Record<Result<i64, RpcError>>], timeout: Duration) {
 }
 
 /// Checks `sayHello("{who} {i}")` calls made while the provider went away or came back:
-/// each was answered, or failed for want of a connection, within its `timeout`.
+/// each was answered, or failed for want of a connection, within its `timeout`; at least
+/// `min_answered` were answered.
 fn answered_or_unconnected(
     records: &[Record<Result<String, RpcError>>],
     who: &str,
     timeout: Duration,
+    min_answered: usize,
 ) {
+    let answered = records.iter().filter(|r| r.outcome.is_ok()).count();
+    assert!(
+        answered >= min_answered,
+        "{who}: {answered} of {} calls answered, want at least {min_answered}",
+        records.len()
+    );
     for (i, r) in records.iter().enumerate() {
         match &r.outcome {
             Ok(answer) => assert_eq!(*answer, format!("Hello {who} {i}")),
@@ -374,7 +382,8 @@ fn provider_restarted_on_the_same_port(exec: &dyn Executor) {
         drop(stop);
     });
     let calls = background.close(PATIENCE);
-    answered_or_unconnected(&calls, "caller", TIMEOUT);
+    // The provider was up between the kills: calls made then were answered.
+    answered_or_unconnected(&calls, "caller", TIMEOUT, 1);
     let described: Vec<String> = rounds
         .iter()
         .map(|(first, attempts, since_kill)| {
@@ -892,7 +901,8 @@ fn graceful_shutdown_under_load(exec: &dyn Executor) {
     }
     let last = last_after(&records, started);
     let raced = racing.close(PATIENCE);
-    answered_or_unconnected(&raced, "racer", TIMEOUT);
+    // Racing the shutdown, none need be answered; each must end one of the two ways.
+    answered_or_unconnected(&raced, "racer", TIMEOUT, 0);
     // The provider is gone: a new call fails at once.
     assert!(matches!(
         hello.call(("gone".into(),)),
