@@ -221,6 +221,30 @@ impl<'a> Route<'a> {
 pub trait Directory: Send + Sync + 'static {
     /// The providers a call described by `route` may go to now.
     fn list(&self, route: &Route<'_>) -> Invokers;
+
+    /// Runs `visit` over the providers [`list`](Self::list) would return, without handing
+    /// out a snapshot: the per-call path of a reference, where cloning a shared snapshot
+    /// costs two atomic operations on a cache line every calling thread touches.
+    ///
+    /// The default calls `list`; a directory that can lend its providers in place
+    /// overrides it. `visit` must not call back into the directory.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Directory, Invoker, Route, StaticDirectory};
+    ///
+    /// let a = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let directory = StaticDirectory::new([a]);
+    /// let mut seen = Vec::new();
+    /// directory.visit(&Route::new("org.example.Greeter", "greet"), &mut |invokers| {
+    ///     seen.extend(invokers.iter().map(|i| i.address().to_owned()));
+    /// });
+    /// assert_eq!(seen, ["10.0.0.7:20880"]);
+    /// ```
+    fn visit(&self, route: &Route<'_>, visit: &mut dyn FnMut(&[Invoker])) {
+        visit(&self.list(route));
+    }
 }
 
 /// A directory that never changes: the providers a reference was built with.
@@ -269,6 +293,10 @@ impl StaticDirectory {
 impl Directory for StaticDirectory {
     fn list(&self, _: &Route<'_>) -> Invokers {
         self.invokers.clone()
+    }
+
+    fn visit(&self, _: &Route<'_>, visit: &mut dyn FnMut(&[Invoker])) {
+        visit(&self.invokers);
     }
 }
 

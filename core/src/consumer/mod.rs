@@ -266,25 +266,27 @@ impl Reference {
         let r = &self.0;
         let mut route = Route::new(&r.path, method);
         route.context = ctx;
-        let invokers = r.directory.list(&route);
-        let picked = match &*invokers {
-            [one] => one.connection(),
-            [] => None,
-            several => {
-                // Round robin over the available ones, so that one going down does not
-                // double the share of its successor.
-                let turn = r.next.fetch_add(1, Ordering::Relaxed);
-                let available = several.iter().filter(|i| i.is_available()).count();
-                let fair = (available > 0)
-                    .then(|| {
-                        let mut up = several.iter().filter(|i| i.is_available());
-                        up.nth(turn % available).and_then(Invoker::connection)
-                    })
-                    .flatten();
-                // None available (or availability changed meanwhile): any usable one.
-                fair.or_else(|| several.iter().find_map(Invoker::connection))
-            }
-        };
+        let mut picked = None;
+        r.directory.visit(&route, &mut |invokers| {
+            picked = match invokers {
+                [one] => one.connection(),
+                [] => None,
+                several => {
+                    // Round robin over the available ones, so that one going down does not
+                    // double the share of its successor.
+                    let turn = r.next.fetch_add(1, Ordering::Relaxed);
+                    let available = several.iter().filter(|i| i.is_available()).count();
+                    let fair = (available > 0)
+                        .then(|| {
+                            let mut up = several.iter().filter(|i| i.is_available());
+                            up.nth(turn % available).and_then(Invoker::connection)
+                        })
+                        .flatten();
+                    // None available (or availability changed meanwhile): any usable one.
+                    fair.or_else(|| several.iter().find_map(Invoker::connection))
+                }
+            };
+        });
         picked.ok_or_else(|| RpcError::NoConnection(r.path.clone()))
     }
 
