@@ -504,6 +504,48 @@ impl<T: Send + 'static> Completion<T> {
     }
 }
 
+/// Runs a hook once if the completion holding it is dropped unresolved.
+struct DropHook(Mutex<Option<Box<dyn FnOnce() + Send>>>);
+
+impl Upstream for DropHook {
+    fn detach(&self) {
+        let hook = self.0.lock().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+    }
+}
+
+impl<T: Send + 'static> Completion<T> {
+    /// The same completion, running `hook` if it is dropped before it resolves (after the
+    /// cancellations it already carries): how a call made of several attempts (retries,
+    /// forks) cancels the attempt in flight. Completions mapped from this one keep the hook.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use tether_core::call::pair;
+    ///
+    /// let cancelled = Arc::new(AtomicBool::new(false));
+    /// let flag = cancelled.clone();
+    /// let (_completer, completion) = pair(|| 0);
+    /// let completion = completion.on_drop_unresolved(move || flag.store(true, Ordering::SeqCst));
+    /// drop(completion);
+    /// assert!(cancelled.load(Ordering::SeqCst));
+    ///
+    /// // Resolved first: the hook never runs.
+    /// let (completer, completion) = pair(|| 0);
+    /// let completion = completion.on_drop_unresolved(|| unreachable!());
+    /// completer.complete(7, &tether_core::Inline);
+    /// assert_eq!(completion.wait(), 7);
+    /// ```
+    pub fn on_drop_unresolved(mut self, hook: impl FnOnce() + Send + 'static) -> Self {
+        let hook: Arc<dyn Upstream> = Arc::new(DropHook(Mutex::new(Some(Box::new(hook)))));
+        self.further_upstream.push(hook);
+        self
+    }
+}
+
 impl<T: Send + 'static> Completion<T> {
     /// A completion of `f(value)`. `f` runs where this completion resolves (the completing
     /// thread's executor). Dropping the mapped completion still cancels the call; `abandoned`
@@ -522,8 +564,9 @@ impl<T: Send + 'static> Completion<T> {
         mapped.upstream = Some(self.source.clone().upstream());
         if let Some(nearest) = self.upstream.take() {
             mapped.further_upstream.push(nearest);
-            mapped.further_upstream.append(&mut self.further_upstream);
         }
+        // Hooks ([`on_drop_unresolved`](Self::on_drop_unresolved)) stay on too.
+        mapped.further_upstream.append(&mut self.further_upstream);
         self.on_complete(move |value| completer.complete(f(value), &Inline));
         mapped
     }

@@ -128,6 +128,32 @@ impl Started {
     pub fn cancel<T: Send + 'static>(&self, completion: Completion<T>) -> Completion<T> {
         completion.with_cancel(self.id, self.cancels.clone())
     }
+
+    /// A handle that cancels the call on demand, for a caller that hands the completion to
+    /// a continuation ([`Completion::on_complete`]) and may still need to call it off (a
+    /// retrying or forking strategy whose own caller went away).
+    pub fn canceller(&self) -> Canceller {
+        Canceller {
+            id: self.id,
+            cancels: self.cancels.clone(),
+        }
+    }
+}
+
+/// Cancels one started call ([`Started::canceller`]): the connection forgets it on its next
+/// input or command, and a late response is ignored. Cancelling a call that already ended
+/// does nothing.
+#[derive(Clone, Debug)]
+pub struct Canceller {
+    id: RequestId,
+    cancels: Arc<CancelQueue>,
+}
+
+impl Canceller {
+    /// Cancels the call.
+    pub fn cancel(&self) {
+        self.cancels.push(self.id);
+    }
 }
 
 /// A sent one-way request or event.

@@ -194,7 +194,9 @@ pub use tether_derive::java;
 
 pub use call::{CallbackExecutor, Completer, Completion, Inline};
 pub use config::{Config, Keepalive, Side};
-pub use connection::{Announcement, Call, CallOptions, Connection, ConnectionStats, Sent, Started};
+pub use connection::{
+    Announcement, Call, CallOptions, Canceller, Connection, ConnectionStats, Sent, Started,
+};
 pub use error::{
     CallError, ConfigError, ConnectionError, RespondError, StartError, StartErrorKind, TimeoutPhase,
 };

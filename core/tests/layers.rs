@@ -26,9 +26,10 @@ const RANKS: &[(&str, u32)] = &[
     ("shared", 6),
     // service
     ("context", 7),
-    ("cluster", 8),
     ("registry", 8),
     ("invoke", 8),
+    // Strategies read the consumer's errors (invoke); a registry feeds directories.
+    ("cluster", 9),
     ("serve", 9),
     ("consumer", 10),
     ("provider", 10),

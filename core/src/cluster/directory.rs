@@ -133,6 +133,12 @@ impl Invoker {
     pub fn ptr_eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
+
+    /// Whether `self` and `other` stand for the same provider: clones of one invoker, or
+    /// listed under the same (non-empty) address, as a registry's successive lists do.
+    pub fn same_provider(&self, other: &Self) -> bool {
+        self.ptr_eq(other) || (!self.0.address.is_empty() && self.0.address == other.0.address)
+    }
 }
 
 impl fmt::Debug for Invoker {

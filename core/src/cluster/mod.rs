@@ -7,8 +7,13 @@
 //! date as providers come and go; load balancing and retrying strategies pick among what it
 //! lists.
 
+mod balance;
 mod channels;
 mod directory;
+mod strategy;
 
+pub use balance::{LoadBalance, RoundRobin};
 pub use channels::{Backoff, Channels};
 pub use directory::{Directory, Invoker, Invokers, Route, StaticDirectory};
+pub(crate) use strategy::select;
+pub use strategy::{Cluster, is_retryable};

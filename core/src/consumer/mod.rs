@@ -13,20 +13,22 @@
 //! [`JavaException`](crate::message::JavaException#your-own-exception-classes)).
 
 mod callback;
+mod cluster;
 mod filter;
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use crate::cluster::{Backoff, Channels};
-use crate::cluster::{Directory, Invoker, Route, StaticDirectory};
+use crate::cluster::{
+    Cluster, Directory, Invoker, Invokers, LoadBalance, RoundRobin, Route, StaticDirectory,
+};
 pub use crate::invoke::{RpcError, SerializationError};
 pub use callback::{Callback, CallbackDispatcher};
 pub use filter::{Filter, Invocation};
@@ -44,6 +46,7 @@ use crate::message::{
     RequestBody, RequestTemplate,
 };
 use crate::shared::SharedConnection;
+use parking_lot::Mutex;
 
 /// How long a synchronous caller waits beyond the call's timeout before giving up on its own.
 /// The connection times the call out first; this only guards against a dead IO loop.
@@ -62,8 +65,8 @@ struct ReferenceInner {
     attachments: Attachments,
     filters: filter::Filters,
     directory: Arc<dyn Directory>,
-    /// Where the round robin over several providers resumes.
-    next: AtomicUsize,
+    cluster: Cluster,
+    balance: Arc<dyn LoadBalance>,
 }
 
 /// Builds a [`Reference`].
@@ -75,6 +78,8 @@ pub struct ReferenceBuilder {
     token: Option<String>,
     attachments: Attachments,
     filters: Vec<Arc<dyn Filter>>,
+    cluster: Cluster,
+    balance: Option<Arc<dyn LoadBalance>>,
 }
 
 impl fmt::Debug for ReferenceBuilder {
@@ -86,6 +91,8 @@ impl fmt::Debug for ReferenceBuilder {
             .field("timeout", &self.timeout)
             .field("attachments", &self.attachments)
             .field("filters", &self.filters.len())
+            .field("cluster", &self.cluster)
+            .field("balance", &self.balance)
             .finish_non_exhaustive()
     }
 }
@@ -177,6 +184,20 @@ impl ReferenceBuilder {
         self
     }
 
+    /// The fault-tolerance strategy of its calls (Dubbo's `cluster=`; failover with 2
+    /// retries unless set); a method may have its own ([`Method::cluster`]).
+    pub fn cluster(mut self, cluster: Cluster) -> Self {
+        self.cluster = cluster;
+        self
+    }
+
+    /// How its calls pick among several providers (Dubbo's `loadbalance=`; round robin over
+    /// the available ones unless set).
+    pub fn load_balance(mut self, balance: Arc<dyn LoadBalance>) -> Self {
+        self.balance = Some(balance);
+        self
+    }
+
     /// The reference, calling one provider over `channels` (Dubbo's direct `url=`
     /// reference).
     pub fn build(self, channels: Arc<Channels>) -> Reference {
@@ -213,7 +234,10 @@ impl ReferenceBuilder {
             attachments: self.attachments,
             filters: self.filters.into(),
             directory,
-            next: AtomicUsize::new(0),
+            cluster: self.cluster,
+            balance: self
+                .balance
+                .unwrap_or_else(|| Arc::new(RoundRobin::default())),
         }))
     }
 }
@@ -229,6 +253,8 @@ impl Reference {
             token: None,
             attachments: Attachments::new(),
             filters: Vec::new(),
+            cluster: Cluster::default(),
+            balance: None,
         }
     }
 
@@ -256,8 +282,8 @@ impl Reference {
         &self.0.directory
     }
 
-    /// A connection for a call of `method`: to the one provider listed, or round robin over
-    /// the listed providers that have one available (any usable one when none is).
+    /// A connection for one attempt of a call of `method`: to the one provider listed, or
+    /// to the one the load balancer picks among several.
     fn connection(
         &self,
         method: &str,
@@ -270,24 +296,40 @@ impl Reference {
         r.directory.visit(&route, &mut |invokers| {
             picked = match invokers {
                 [one] => one.connection(),
-                [] => None,
-                several => {
-                    // Round robin over the available ones, so that one going down does not
-                    // double the share of its successor.
-                    let turn = r.next.fetch_add(1, Ordering::Relaxed);
-                    let available = several.iter().filter(|i| i.is_available()).count();
-                    let fair = (available > 0)
-                        .then(|| {
-                            let mut up = several.iter().filter(|i| i.is_available());
-                            up.nth(turn % available).and_then(Invoker::connection)
-                        })
-                        .flatten();
-                    // None available (or availability changed meanwhile): any usable one.
-                    fair.or_else(|| several.iter().find_map(Invoker::connection))
-                }
+                several => crate::cluster::select(several, &route, &*r.balance, &[], None)
+                    .and_then(|invoker| invoker.connection()),
             };
         });
         picked.ok_or_else(|| RpcError::NoConnection(r.path.clone()))
+    }
+
+    /// The connection of a call that needs no cluster machinery: the one provider listed
+    /// under a strategy for which one provider means one plain attempt (`Ok(None)`: the
+    /// call goes through its strategy).
+    fn plain_connection(
+        &self,
+        method: &str,
+        ctx: Option<&CallContext>,
+        cluster: Cluster,
+    ) -> Result<Option<SharedConnection>, RpcError> {
+        let r = &self.0;
+        if !cluster.is_plain_with_one() {
+            return Ok(None);
+        }
+        let mut route = Route::new(&r.path, method);
+        route.context = ctx;
+        let mut picked = Ok(None);
+        r.directory.visit(&route, &mut |invokers| {
+            picked = match invokers {
+                [one] => one
+                    .connection()
+                    .map(Some)
+                    .ok_or_else(|| RpcError::NoConnection(r.path.clone())),
+                [] => Err(RpcError::NoConnection(r.path.clone())),
+                _ => Ok(None),
+            };
+        });
+        picked
     }
 
     /// A typed handle to method `name` taking the argument tuple `A` (whose Java types give
@@ -307,6 +349,8 @@ impl Reference {
             release_callbacks: false,
             request: Arc::new(self.request_template(name, &descriptor, self.0.timeout)),
             listeners: Arc::new(Listeners::default()),
+            cluster: self.0.cluster,
+            sticky: None,
             _types: PhantomData,
         }
     }
@@ -552,6 +596,9 @@ pub struct Method<A, R> {
     /// Encoded once: every call of this method sends the same head and attachments.
     request: Arc<RequestTemplate>,
     listeners: Arc<Listeners<A, R>>,
+    cluster: Cluster,
+    /// The provider of the last call, shared by clones (Dubbo's `sticky`), when sticky.
+    sticky: Option<Arc<Mutex<Option<Invoker>>>>,
     _types: PhantomData<fn(A) -> R>,
 }
 
@@ -566,6 +613,8 @@ impl<A, R> Clone for Method<A, R> {
             release_callbacks: self.release_callbacks,
             request: self.request.clone(),
             listeners: self.listeners.clone(),
+            cluster: self.cluster,
+            sticky: self.sticky.clone(),
             _types: PhantomData,
         }
     }
@@ -578,6 +627,8 @@ impl<A, R> fmt::Debug for Method<A, R> {
             .field("descriptor", &self.descriptor)
             .field("timeout", &self.timeout)
             .field("sent", &self.sent)
+            .field("cluster", &self.cluster)
+            .field("sticky", &self.sticky.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -612,6 +663,21 @@ where
         self
     }
 
+    /// This method's fault-tolerance strategy (the reference's unless set; Dubbo's
+    /// `<dubbo:method cluster=... retries=...>`).
+    pub fn cluster(mut self, cluster: Cluster) -> Self {
+        self.cluster = cluster;
+        self
+    }
+
+    /// Dubbo's `sticky`: calls keep going to the provider of the previous call while it is
+    /// listed and available (for providers holding per-client state). Clones of this method
+    /// share the provider they stick to.
+    pub fn sticky(mut self, sticky: bool) -> Self {
+        self.sticky = sticky.then(|| Arc::new(Mutex::new(None)));
+        self
+    }
+
     /// Runs `f` with the arguments on the caller's thread before each call is sent.
     pub fn on_invoke(mut self, f: impl Fn(&A) + Send + Sync + 'static) -> Self {
         self.listeners_mut().on_invoke = Some(Arc::new(f));
@@ -636,13 +702,22 @@ where
     /// Calls the method and blocks the current thread until its result or its timeout. Do not
     /// call it on the thread that drives the connection.
     pub fn call(&self, args: A) -> Result<R, RpcError> {
-        if !self.reference.0.filters.is_empty() {
-            return self
-                .call_in(CallContext::new(), args)
-                .map(Reply::into_value);
-        }
+        let r = &self.reference.0;
+        let conn = match self.plain_connection(None) {
+            Ok(Some(conn)) if r.filters.is_empty() => conn,
+            Ok(_) => {
+                return self
+                    .call_blocking_in(CallContext::new(), args)
+                    .map(Reply::into_value);
+            }
+            Err(error) => {
+                self.listeners.invoked(&args);
+                self.listeners.finished(Err(&error), &args);
+                return Err(error);
+            }
+        };
         self.listeners.invoked(&args);
-        let result = self.start(&args, true, None).and_then(|response| {
+        let result = self.start(&conn, &args, true).and_then(|response| {
             match response.wait_timeout(self.timeout + WAIT_GRACE) {
                 Ok(result) => decode(result, self.timeout),
                 // The connection should have timed the call out: its IO loop is stuck.
@@ -718,9 +793,20 @@ where
     /// # Ok::<(), RpcError>(())
     /// ```
     pub fn call_in(&self, ctx: CallContext, args: A) -> Result<Reply<R>, RpcError> {
-        let timeout = ctx.timeout_override().unwrap_or(self.timeout);
-        self.invoke(ctx, args)
-            .wait_timeout(timeout + WAIT_GRACE)
+        self.call_blocking_in(ctx, args)
+    }
+
+    /// A blocking call with a context: a failover strategy retries its timeouts too, as
+    /// Java does for synchronous calls, so the wait covers every attempt.
+    fn call_blocking_in(&self, ctx: CallContext, args: A) -> Result<Reply<R>, RpcError> {
+        let timeout = self.timeout_in(Some(&ctx));
+        let attempts = match self.cluster {
+            Cluster::Failover { retries } => retries.saturating_add(1),
+            _ => 1,
+        };
+        let bound = (timeout + WAIT_GRACE).saturating_mul(attempts);
+        self.invoke_as(ctx, args, true)
+            .wait_timeout(bound)
             .unwrap_or(Err(RpcError::Timeout {
                 phase: TimeoutPhase::ClientSide,
                 timeout,
@@ -742,64 +828,92 @@ where
     /// println!("{} (served by {:?})", reply.value, reply.attachments.get_str("host"));
     /// # Ok(()) }
     /// ```
-    pub fn invoke(&self, mut ctx: CallContext, args: A) -> Completion<Result<Reply<R>, RpcError>> {
+    pub fn invoke(&self, ctx: CallContext, args: A) -> Completion<Result<Reply<R>, RpcError>> {
+        self.invoke_as(ctx, args, false)
+    }
+
+    /// [`invoke`](Self::invoke), for a caller that blocks on the outcome (`blocking`) or not.
+    fn invoke_as(
+        &self,
+        mut ctx: CallContext,
+        args: A,
+        blocking: bool,
+    ) -> Completion<Result<Reply<R>, RpcError>> {
         let r = &self.reference.0;
         self.listeners.invoked(&args);
         if let Err(error) = filter::before(&r.filters, &r.path, &self.name, &mut ctx) {
             self.listeners.finished(Err(&error), &args);
             return Completion::ready(Err(error));
         }
-        let timeout = ctx.timeout_override().unwrap_or(self.timeout);
-        let (completer, response) = pair(abandoned_call);
-        let response = match self.start_with(&args, false, completer, Some(&ctx)) {
-            Ok(started) => started.cancel(response),
-            Err(error) => {
-                filter::after(&r.filters, &r.path, &self.name, &mut ctx, Err(&error));
-                self.listeners.finished(Err(&error), &args);
-                return Completion::ready(Err(error));
-            }
+        let conn = match self.plain_connection(Some(&ctx)) {
+            Ok(Some(conn)) => conn,
+            Ok(None) => return cluster::invoke(self, self.cluster, args, ctx, blocking),
+            Err(error) => return Completion::ready(self.finished(Err(error), &args, &mut ctx)),
         };
-        let reference = self.reference.clone();
-        let name = self.name.clone();
-        let listeners = self.listeners.clone();
+        let timeout = self.timeout_in(Some(&ctx));
+        let (completer, response) = pair(abandoned_call);
+        let response = match self.start_on(&conn, &args, false, completer, Some(&ctx)) {
+            Ok(started) => started.cancel(response),
+            Err(error) => return Completion::ready(self.finished(Err(error), &args, &mut ctx)),
+        };
+        let method = self.clone();
         response.map(
             move |result| {
                 let result = decode_with_attachments(result, timeout);
-                let r = &reference.0;
-                // Filter and listener code runs on the IO thread or executor: a panic must
-                // not take the loop down.
-                let _ = catch_unwind(AssertUnwindSafe(|| {
-                    let outcome = result.as_ref().map(|reply| &reply.attachments);
-                    filter::after(&r.filters, &r.path, &name, &mut ctx, outcome);
-                    listeners.finished(result.as_ref().map(|reply| &reply.value), &args);
-                }));
-                result
+                method.finished(result, &args, &mut ctx)
             },
             abandoned,
         )
     }
 
+    /// Hands a call's final outcome to the filters and listeners, and back.
+    fn finished(
+        &self,
+        result: Result<Reply<R>, RpcError>,
+        args: &A,
+        ctx: &mut CallContext,
+    ) -> Result<Reply<R>, RpcError> {
+        let r = &self.reference.0;
+        // Filter and listener code may run on the IO thread or executor: a panic must not
+        // take the loop down.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            let outcome = result.as_ref().map(|reply| &reply.attachments);
+            filter::after(&r.filters, &r.path, &self.name, ctx, outcome);
+            self.listeners
+                .finished(result.as_ref().map(|reply| &reply.value), args);
+        }));
+        result
+    }
+
     /// Calls the method and returns its completion at once: await it, `wait()` on it, or
     /// continue it with `on_complete`. Dropping the completion cancels the call.
     pub fn call_async(&self, args: A) -> Completion<Result<R, RpcError>> {
-        if !self.reference.0.filters.is_empty() {
-            return self
-                .invoke(CallContext::new(), args)
-                .map(|result| result.map(Reply::into_value), abandoned);
-        }
+        let conn = match self.plain_connection(None) {
+            Ok(Some(conn)) if self.reference.0.filters.is_empty() => conn,
+            Ok(_) => {
+                return self
+                    .invoke(CallContext::new(), args)
+                    .map(|result| result.map(Reply::into_value), abandoned);
+            }
+            Err(error) => {
+                self.listeners.invoked(&args);
+                self.listeners.finished(Err(&error), &args);
+                return Completion::ready(Err(error));
+            }
+        };
         self.listeners.invoked(&args);
         if !self.listeners.wants_outcome() {
             // The usual case: the response is decoded by the call's own completion, one
             // allocation per call.
             let (completer, response) = decoding_pair(self.timeout);
-            return match self.start_with(&args, false, completer, None) {
+            return match self.start_on(&conn, &args, false, completer, None) {
                 Ok(started) => started.cancel(response),
                 Err(error) => Completion::ready(Err(error)),
             };
         }
         // Never blocks: with `sent`, a failed write still fails the call through the
         // completion (the connection ends, and so does the call).
-        let response = match self.start(&args, false, None) {
+        let response = match self.start(&conn, &args, false) {
             Ok(response) => response,
             Err(error) => {
                 self.listeners.finished(Err(&error), &args);
@@ -981,15 +1095,16 @@ where
         attachments
     }
 
-    /// Starts the two-way call. With `sent` and `wait_for_sent`, waits until it was written.
+    /// Starts the two-way call on `conn`. With `sent` and `wait_for_sent`, waits until it
+    /// was written.
     fn start(
         &self,
+        conn: &SharedConnection,
         args: &A,
         wait_for_sent: bool,
-        ctx: Option<&CallContext>,
     ) -> Result<Completion<CallResult>, RpcError> {
         let (completer, response) = pair(abandoned_call);
-        let started = self.start_with(args, self.sent && wait_for_sent, completer, ctx)?;
+        let started = self.start_on(conn, args, self.sent && wait_for_sent, completer, None)?;
         // Dropped on a failed write, the completion cancels the call.
         let response = started.cancel(response);
         if let Some(sent) = started.sent {
@@ -998,29 +1113,83 @@ where
         Ok(response)
     }
 
-    /// Starts the two-way call, resolving `response` (dropped, so resolved as abandoned, if
-    /// the call cannot start).
-    fn start_with(
+    /// Starts the two-way call on `conn`, resolving `response` (dropped, so resolved as
+    /// abandoned, if the call cannot start).
+    fn start_on(
         &self,
+        conn: &SharedConnection,
         args: &A,
         notify_sent: bool,
         response: Completer<CallResult>,
         ctx: Option<&CallContext>,
     ) -> Result<Started, RpcError> {
-        let conn = self.reference.connection(&self.name, ctx)?;
-        let exports = self.callback_attachments(&conn, args, ctx)?;
+        let exports = self.callback_attachments(conn, args, ctx)?;
         let attachments = exports.as_ref().map(|e| &e.attachments);
-        let timeout = ctx
-            .and_then(CallContext::timeout_override)
-            .unwrap_or(self.timeout);
-        let options = CallOptions::new(timeout).notify_sent(notify_sent);
+        let options = CallOptions::new(self.timeout_in(ctx)).notify_sent(notify_sent);
         let body = self.request.body(args, attachments);
         conn.start_call_with(options, body, response).map_err(|e| {
             if let Some(exports) = &exports {
-                exports.undo(&conn);
+                exports.undo(conn);
             }
             RpcError::from(e.kind)
         })
+    }
+
+    /// The timeout of a call: its context's, else the method's.
+    fn timeout_in(&self, ctx: Option<&CallContext>) -> Duration {
+        ctx.and_then(CallContext::timeout_override)
+            .unwrap_or(self.timeout)
+    }
+
+    /// See [`Reference::plain_connection`].
+    fn plain_connection(
+        &self,
+        ctx: Option<&CallContext>,
+    ) -> Result<Option<SharedConnection>, RpcError> {
+        self.reference
+            .plain_connection(&self.name, ctx, self.cluster)
+    }
+
+    fn route<'a>(&'a self, ctx: &'a CallContext) -> Route<'a> {
+        Route::new(&self.reference.0.path, &self.name).with_context(ctx)
+    }
+
+    /// The providers listed for a call now.
+    fn list(&self, ctx: &CallContext) -> Invokers {
+        self.reference.0.directory.list(&self.route(ctx))
+    }
+
+    /// The provider for an attempt, preferring those not `tried` yet
+    /// ([`cluster::select`](crate::cluster::select)); remembered when sticky.
+    fn select(&self, ctx: &CallContext, tried: &[Invoker]) -> Option<Invoker> {
+        let r = &self.reference.0;
+        let route = self.route(ctx);
+        let sticky = self.sticky.as_ref().and_then(|s| s.lock().clone());
+        let mut picked = None;
+        r.directory.visit(&route, &mut |invokers| {
+            picked = crate::cluster::select(invokers, &route, &*r.balance, tried, sticky.as_ref());
+        });
+        if let (Some(slot), Some(invoker)) = (&self.sticky, &picked) {
+            *slot.lock() = Some(invoker.clone());
+        }
+        picked
+    }
+
+    /// The first listed provider with a connection available (Dubbo's `available`).
+    fn first_available(&self, ctx: &CallContext) -> Option<Invoker> {
+        let mut picked = None;
+        self.reference
+            .0
+            .directory
+            .visit(&self.route(ctx), &mut |invokers| {
+                picked = invokers.iter().find(|i| i.is_available()).cloned();
+            });
+        picked
+    }
+
+    /// The error of a call with no provider to go to.
+    fn no_provider(&self) -> RpcError {
+        RpcError::NoConnection(self.reference.0.path.clone())
     }
 
     fn send_oneway(&self, args: &A, ctx: &CallContext) -> Result<(), RpcError> {
@@ -1065,6 +1234,7 @@ impl Exports {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
     fn listeners_set_before_a_clone_stay_on_both() {

@@ -1,0 +1,418 @@
+//! A call under a fault-tolerance strategy ([`Cluster`]): its attempts, each started on a
+//! provider the reference selects, and the one outcome they make.
+//!
+//! A call's attempts run as a chain of continuations: each attempt's completion, once
+//! resolved, either ends the call or starts the next attempt. No thread waits and no timer
+//! is needed. The caller's completion carries a hook that cancels the attempts in flight
+//! when it is dropped, and no attempt starts after that.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Method, RpcError};
+use crate::call::{Completer, Completion, Inline, map_pair, pair};
+use crate::cluster::{Cluster, Invoker, is_retryable};
+use crate::connection::{Canceller, abandoned_call};
+use crate::context::{CallContext, Reply};
+use crate::hessian2::{self, Value};
+use crate::invoke::{abandoned, decode_with_attachments};
+use crate::message::Arguments;
+
+type Outcome<R> = Result<Reply<R>, RpcError>;
+
+/// The attempts in flight of one call, and whether its caller went away.
+#[derive(Default)]
+struct InFlight {
+    cancelled: bool,
+    attempts: Vec<Canceller>,
+}
+
+impl InFlight {
+    /// Records an attempt; false (and the attempt cancelled) if the call was cancelled.
+    fn started(this: &Mutex<Self>, canceller: Canceller) -> bool {
+        let mut state = this.lock();
+        if state.cancelled {
+            drop(state);
+            canceller.cancel();
+            return false;
+        }
+        state.attempts.push(canceller);
+        true
+    }
+
+    fn cancel(this: &Mutex<Self>) {
+        let attempts = {
+            let mut state = this.lock();
+            state.cancelled = true;
+            std::mem::take(&mut state.attempts)
+        };
+        for attempt in attempts {
+            attempt.cancel();
+        }
+    }
+}
+
+/// What every strategy's call shares: the method, the arguments and context (handed to the
+/// filters and listeners with the final outcome), and the caller's completer.
+struct Call<A, R: Send + 'static> {
+    method: Method<A, R>,
+    args: A,
+    ctx: CallContext,
+    out: Completer<Outcome<R>>,
+    in_flight: Arc<Mutex<InFlight>>,
+}
+
+impl<A, R> Call<A, R>
+where
+    A: Arguments + Serialize + Send + 'static,
+    R: DeserializeOwned + Send + 'static,
+{
+    fn is_cancelled(&self) -> bool {
+        self.out.is_abandoned() || self.in_flight.lock().cancelled
+    }
+
+    /// Starts one attempt on `invoker`: the completion of its decoded outcome. Its
+    /// continuation owns the interest in it; the call's hook cancels it.
+    fn attempt(&self, invoker: &Invoker) -> Result<Completion<Outcome<R>>, RpcError> {
+        let conn = invoker
+            .connection()
+            .ok_or_else(|| self.no_connection(invoker))?;
+        let timeout = self.method.timeout_in(Some(&self.ctx));
+        let (completer, response) = map_pair(
+            abandoned_call,
+            move |result| decode_with_attachments(result, timeout),
+            abandoned,
+        );
+        let started = self
+            .method
+            .start_on(&conn, &self.args, false, completer, Some(&self.ctx))?;
+        if !InFlight::started(&self.in_flight, started.canceller()) {
+            return Err(RpcError::Cancelled);
+        }
+        Ok(response)
+    }
+
+    fn no_connection(&self, invoker: &Invoker) -> RpcError {
+        let path = self.method.reference.path();
+        match invoker.address() {
+            "" => RpcError::NoConnection(path.to_owned()),
+            address => RpcError::NoConnection(format!("{path} at {address}")),
+        }
+    }
+
+    /// Ends the call with `result`: filters and listeners see it, then the caller.
+    fn finish(mut self, result: Outcome<R>) {
+        let result = self.method.finished(result, &self.args, &mut self.ctx);
+        self.out.complete(result, &Inline);
+    }
+}
+
+/// Starts a call of `method` under `cluster` and returns its completion, already mapped
+/// through the filters and listeners (which have run `before` by now).
+pub(super) fn invoke<A, R>(
+    method: &Method<A, R>,
+    cluster: Cluster,
+    args: A,
+    ctx: CallContext,
+    blocking: bool,
+) -> Completion<Outcome<R>>
+where
+    A: Arguments + Serialize + Send + 'static,
+    R: DeserializeOwned + Send + 'static,
+{
+    let (out, completion) = pair(abandoned);
+    let in_flight = Arc::new(Mutex::new(InFlight::default()));
+    let hook = in_flight.clone();
+    let completion = completion.on_drop_unresolved(move || InFlight::cancel(&hook));
+    let call = Call {
+        method: method.clone(),
+        args,
+        ctx,
+        out,
+        in_flight,
+    };
+    match cluster {
+        Cluster::Failover { retries } => Sequence::start(call, retries, blocking),
+        Cluster::Failfast => Sequence::start(call, 0, blocking),
+        Cluster::Failsafe => failsafe(call),
+        Cluster::Forking { forks } => fork(call, forks),
+        Cluster::Broadcast { fail_percent } => broadcast(call, fail_percent),
+        Cluster::Available => available(call),
+    }
+    completion
+}
+
+/// Failover (and failfast, with no retries): one attempt at a time, each on a provider
+/// not tried yet in this call, until one answers or the retries run out.
+struct Sequence<A, R: Send + 'static> {
+    call: Call<A, R>,
+    tried: Vec<Invoker>,
+    retries_left: u32,
+    blocking: bool,
+}
+
+impl<A, R> Sequence<A, R>
+where
+    A: Arguments + Serialize + Send + 'static,
+    R: DeserializeOwned + Send + 'static,
+{
+    fn start(call: Call<A, R>, retries: u32, blocking: bool) {
+        Self {
+            call,
+            tried: Vec::new(),
+            retries_left: retries,
+            blocking,
+        }
+        .next(None);
+    }
+
+    /// Makes the next attempt, or ends the call with `last` (the previous attempt's
+    /// failure) when there is no provider left to try.
+    fn next(mut self, last: Option<RpcError>) {
+        if self.call.is_cancelled() {
+            return self.call.finish(Err(RpcError::Cancelled));
+        }
+        let picked = self.call.method.select(&self.call.ctx, &self.tried);
+        let invoker = match picked {
+            Some(invoker) if !self.tried.iter().any(|t| t.same_provider(&invoker)) => invoker,
+            // Every listed provider has had its attempt (or none is listed).
+            _ => {
+                let error = last.unwrap_or_else(|| self.call.method.no_provider());
+                return self.call.finish(Err(error));
+            }
+        };
+        self.tried.push(invoker.clone());
+        match self.call.attempt(&invoker) {
+            Ok(attempt) => attempt.on_complete(move |outcome| self.answered(outcome)),
+            Err(error) if self.may_retry(&error) => {
+                self.retries_left -= 1;
+                self.next(Some(error));
+            }
+            Err(error) => self.call.finish(Err(error)),
+        }
+    }
+
+    fn answered(mut self, outcome: Outcome<R>) {
+        match outcome {
+            Err(error) if self.may_retry(&error) => {
+                self.retries_left -= 1;
+                self.next(Some(error));
+            }
+            outcome => self.call.finish(outcome),
+        }
+    }
+
+    fn may_retry(&self, error: &RpcError) -> bool {
+        self.retries_left > 0 && is_retryable(error, self.blocking)
+    }
+}
+
+/// Failsafe: one attempt; a failure is logged and the call returns null when `R` can be.
+fn failsafe<A, R>(call: Call<A, R>)
+where
+    A: Arguments + Serialize + Send + 'static,
+    R: DeserializeOwned + Send + 'static,
+{
+    let swallow = |error: RpcError| -> Outcome<R> {
+        match hessian2::from_value::<R>(Value::Null) {
+            Ok(null) => {
+                tracing::warn!(%error, "failsafe: call failed, returning null");
+                Ok(Reply::new(null))
+            }
+            Err(_) => Err(error),
+        }
+    };
+    let Some(invoker) = call.method.select(&call.ctx, &[]) else {
+        let error = call.method.no_provider();
+        return call.finish(swallow(error));
+    };
+    match call.attempt(&invoker) {
+        Ok(attempt) => attempt.on_complete(move |outcome| call.finish(outcome.or_else(swallow))),
+        Err(error) => call.finish(swallow(error)),
+    }
+}
+
+/// Available: the first listed provider with a connection available, no balancing.
+fn available<A, R>(call: Call<A, R>)
+where
+    A: Arguments + Serialize + Send + 'static,
+    R: DeserializeOwned + Send + 'static,
+{
+    let Some(invoker) = call.method.first_available(&call.ctx) else {
+        let error = call.method.no_provider();
+        return call.finish(Err(error));
+    };
+    match call.attempt(&invoker) {
+        Ok(attempt) => attempt.on_complete(move |outcome| call.finish(outcome)),
+        Err(error) => call.finish(Err(error)),
+    }
+}
+
+/// Forking: `forks` distinct providers at once; the first success wins.
+fn fork<A, R>(call: Call<A, R>, forks: u32)
+where
+    A: Arguments + Serialize + Send + 'static,
+    R: DeserializeOwned + Send + 'static,
+{
+    let listed = call.method.list(&call.ctx);
+    let wanted = match forks as usize {
+        0 => listed.len(),
+        n => n.min(listed.len()),
+    };
+    let mut picked: Vec<Invoker> = Vec::with_capacity(wanted);
+    while picked.len() < wanted {
+        match call.method.select(&call.ctx, &picked) {
+            Some(invoker) if !picked.iter().any(|p| p.same_provider(&invoker)) => {
+                picked.push(invoker)
+            }
+            _ => break,
+        }
+    }
+    if picked.is_empty() {
+        let error = call.method.no_provider();
+        return call.finish(Err(error));
+    }
+    struct Race<A, R: Send + 'static> {
+        /// Placed once every fork has started.
+        call: Option<Call<A, R>>,
+        pending: usize,
+        /// The outcome that ends the call, when it came before the call was placed.
+        decided: Option<Outcome<R>>,
+    }
+    let race = Arc::new(Mutex::new(Race {
+        call: None,
+        pending: picked.len(),
+        decided: None,
+    }));
+    // Each fork reports here; the first success (a business exception is one), or the last
+    // failure, ends the call.
+    let report = {
+        let race = race.clone();
+        move |outcome: Outcome<R>| {
+            let mut state = race.lock();
+            state.pending -= 1;
+            let wins = !matches!(&outcome, Err(e) if !matches!(e, RpcError::Business(_)));
+            if state.decided.is_some() || !(wins || state.pending == 0) {
+                return;
+            }
+            match state.call.take() {
+                Some(call) => {
+                    drop(state);
+                    // The other forks are no longer wanted.
+                    InFlight::cancel(&call.in_flight);
+                    call.finish(outcome);
+                }
+                None if wins || state.pending == 0 => state.decided = Some(outcome),
+                None => {}
+            }
+        }
+    };
+    let mut last_error = None;
+    for invoker in &picked {
+        match call.attempt(invoker) {
+            Ok(attempt) => attempt.on_complete(report.clone()),
+            Err(error) => {
+                race.lock().pending -= 1;
+                last_error = Some(error);
+            }
+        }
+    }
+    let mut state = race.lock();
+    if let Some(outcome) = state.decided.take() {
+        drop(state);
+        InFlight::cancel(&call.in_flight);
+        return call.finish(outcome);
+    }
+    if state.pending == 0 {
+        // No fork could start.
+        drop(state);
+        let error = last_error.unwrap_or_else(|| call.method.no_provider());
+        return call.finish(Err(error));
+    }
+    state.call = Some(call);
+}
+
+/// Broadcast: every listed provider, one after another.
+fn broadcast<A, R>(call: Call<A, R>, fail_percent: u8)
+where
+    A: Arguments + Serialize + Send + 'static,
+    R: DeserializeOwned + Send + 'static,
+{
+    let invokers: Vec<Invoker> = call.method.list(&call.ctx).iter().cloned().collect();
+    if invokers.is_empty() {
+        let error = call.method.no_provider();
+        return call.finish(Err(error));
+    }
+    let threshold = invokers.len() * usize::from(fail_percent.min(100)) / 100;
+    Broadcast {
+        call,
+        invokers,
+        at: 0,
+        failures: 0,
+        threshold,
+        last: None,
+        last_error: None,
+    }
+    .next();
+}
+
+struct Broadcast<A, R: Send + 'static> {
+    call: Call<A, R>,
+    invokers: Vec<Invoker>,
+    at: usize,
+    failures: usize,
+    threshold: usize,
+    last: Option<Outcome<R>>,
+    last_error: Option<RpcError>,
+}
+
+impl<A, R> Broadcast<A, R>
+where
+    A: Arguments + Serialize + Send + 'static,
+    R: DeserializeOwned + Send + 'static,
+{
+    fn next(mut self) {
+        while self.at < self.invokers.len() && !self.should_stop() {
+            if self.call.is_cancelled() {
+                return self.call.finish(Err(RpcError::Cancelled));
+            }
+            let invoker = self.invokers[self.at].clone();
+            self.at += 1;
+            match self.call.attempt(&invoker) {
+                Ok(attempt) => {
+                    attempt.on_complete(move |outcome| {
+                        let mut this = self;
+                        this.record(outcome);
+                        this.next();
+                    });
+                    return;
+                }
+                Err(error) => self.record(Err(error)),
+            }
+        }
+        let outcome = match (self.last_error.take(), self.last.take()) {
+            (Some(error), _) => Err(error),
+            (None, Some(outcome)) => outcome,
+            (None, None) => Err(self.call.method.no_provider()),
+        };
+        self.call.finish(outcome);
+    }
+
+    /// Dubbo stops once the failures reach the threshold (a threshold of 0 never does).
+    fn should_stop(&self) -> bool {
+        self.threshold > 0 && self.failures >= self.threshold
+    }
+
+    fn record(&mut self, outcome: Outcome<R>) {
+        match outcome {
+            Ok(reply) => self.last = Some(Ok(reply)),
+            Err(error) => {
+                self.failures += 1;
+                self.last_error = Some(error);
+            }
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! Fault-tolerance strategies (`cluster::Cluster`) over several in-memory providers, with
+//! failures injected: a provider whose connection is gone, error statuses (70, 100), a
+//! business exception, a timeout. Each call's outcome is delivered once, its listeners see
+//! the final outcome only, and dropping a call cancels its attempts.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tether_core::Status;
+use tether_core::cluster::{Channels, Cluster, Invoker, StaticDirectory};
+use tether_core::consumer::{Method, Reference, RpcError};
+use tether_core::context::CallContext;
+use tether_core::message::JavaException;
+use tether_core::provider::{Dispatch, Filter, Provider, Rejection, Request, Service};
+use tether_tests::{Loopback, QueueSpawner};
+
+const SERVICE: &str = "org.apache.dubbo.demo.DemoService";
+
+/// How a provider answers `whoami`.
+#[derive(Clone, Copy)]
+enum Behaviour {
+    /// Its name.
+    Answer,
+    /// A business exception.
+    Throw,
+    /// This status, before the handler runs.
+    Status(u8),
+    /// Nothing: the request is held until the test lets it go.
+    Silent,
+}
+
+/// Rejects every request with one status.
+struct Reject(u8);
+
+impl Filter for Reject {
+    fn on_request(&self, _: &mut Request<'_>) -> Result<(), Rejection> {
+        Err(Rejection::Status(Status(self.0), "injected".into()))
+    }
+}
+
+struct Node {
+    name: &'static str,
+    lb: Loopback,
+    /// Requests this provider's handler saw.
+    served: Arc<AtomicUsize>,
+}
+
+fn node(name: &'static str, behaviour: Behaviour) -> Node {
+    let spawner = QueueSpawner::default();
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = served.clone();
+    let service = match behaviour {
+        // Answers never: the future stays pending.
+        Behaviour::Silent => Service::new(SERVICE).method_async("whoami", move |_, (): ()| {
+            count.fetch_add(1, Ordering::SeqCst);
+            futures::future::pending::<Result<String, JavaException>>()
+        }),
+        _ => Service::new(SERVICE).method("whoami", move |_, (): ()| {
+            count.fetch_add(1, Ordering::SeqCst);
+            match behaviour {
+                Behaviour::Throw => Err(JavaException::runtime(format!("{name} refuses"))),
+                _ => Ok(name.to_owned()),
+            }
+        }),
+    };
+    let mut provider = Provider::new(Dispatch::Direct, Arc::new(spawner.clone())).export(service);
+    if let Behaviour::Status(status) = behaviour {
+        provider = provider.filter(Reject(status));
+    }
+    let mut lb = Loopback::new(None, Some(Arc::new(provider)));
+    lb.spawner = spawner;
+    Node { name, lb, served }
+}
+
+fn reference_to(nodes: &[&Node], cluster: Cluster) -> Reference {
+    let invokers = nodes.iter().map(|n| {
+        Invoker::new(
+            format!("{}:20880", n.name),
+            Arc::new(Channels::single(n.lb.consumer.clone())),
+        )
+    });
+    Reference::builder(SERVICE)
+        .cluster(cluster)
+        .build_with(Arc::new(StaticDirectory::new(invokers)))
+}
+
+fn pump(nodes: &[&Node]) {
+    for _ in 0..4 {
+        for n in nodes {
+            n.lb.pump();
+        }
+    }
+}
+
+fn outcome(method: &Method<(), String>, nodes: &[&Node]) -> Result<String, RpcError> {
+    let mut call = method.call_async(());
+    pump(nodes);
+    call.try_take().expect("the call has an outcome")
+}
+
+#[test]
+fn failover_goes_past_error_statuses_and_lost_connections_to_a_distinct_provider() {
+    for failing in [
+        Behaviour::Status(70),
+        Behaviour::Status(100),
+        Behaviour::Status(Status::SERVER_THREADPOOL_EXHAUSTED.0),
+    ] {
+        let (a, b) = (node("a", failing), node("b", Behaviour::Answer));
+        let reference = reference_to(&[&a, &b], Cluster::default());
+        let whoami = reference.method::<(), String>("whoami");
+        for _ in 0..6 {
+            assert_eq!(outcome(&whoami, &[&a, &b]).unwrap(), "b");
+        }
+    }
+    // A provider whose connection is gone is passed over, its calls fail over.
+    let (a, b, c) = (
+        node("a", Behaviour::Answer),
+        node("b", Behaviour::Answer),
+        node("c", Behaviour::Answer),
+    );
+    a.lb.consumer.close();
+    let reference = reference_to(&[&a, &b, &c], Cluster::default());
+    let whoami = reference.method::<(), String>("whoami");
+    let answers: Vec<_> = (0..6)
+        .map(|_| outcome(&whoami, &[&a, &b, &c]).unwrap())
+        .collect();
+    assert!(answers.iter().all(|n| n != "a"), "{answers:?}");
+    assert!(answers.iter().any(|n| n == "b") && answers.iter().any(|n| n == "c"));
+}
+
+#[test]
+fn failover_never_retries_a_business_exception_and_stops_after_its_retries() {
+    let (a, b) = (node("a", Behaviour::Throw), node("b", Behaviour::Answer));
+    let reference = reference_to(&[&a, &b], Cluster::default());
+    let whoami = reference.method::<(), String>("whoami");
+    let mut thrown = 0;
+    for _ in 0..4 {
+        match outcome(&whoami, &[&a, &b]) {
+            Ok(name) => assert_eq!(name, "b"),
+            Err(RpcError::Business(e)) => {
+                assert!(e.message.as_deref().unwrap_or("").contains("a refuses"));
+                thrown += 1;
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    // Round robin: every other call reaches `a` first, and its exception is the answer.
+    assert_eq!(thrown, 2);
+    assert_eq!(b.served.load(Ordering::SeqCst), 2);
+
+    // Three failing providers, retries 1: two attempts, the last failure is the call's.
+    let nodes = [
+        node("x", Behaviour::Status(70)),
+        node("y", Behaviour::Status(100)),
+        node("z", Behaviour::Status(70)),
+    ];
+    let all: Vec<&Node> = nodes.iter().collect();
+    let reference = reference_to(&all, Cluster::Failover { retries: 1 });
+    let whoami = reference.method::<(), String>("whoami");
+    match outcome(&whoami, &all) {
+        Err(RpcError::Remote { .. } | RpcError::LimitExceeded(_)) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn failfast_makes_one_attempt() {
+    let (a, b) = (
+        node("a", Behaviour::Status(70)),
+        node("b", Behaviour::Answer),
+    );
+    let reference = reference_to(&[&a, &b], Cluster::Failfast);
+    let whoami = reference.method::<(), String>("whoami");
+    let results: Vec<_> = (0..4).map(|_| outcome(&whoami, &[&a, &b])).collect();
+    assert_eq!(
+        results.iter().filter(|r| r.is_err()).count(),
+        2,
+        "{results:?}"
+    );
+    assert_eq!(b.served.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn failsafe_turns_a_failure_into_null_where_the_type_allows() {
+    let a = node("a", Behaviour::Status(70));
+    let b = node("b", Behaviour::Throw);
+    let reference = reference_to(&[&a, &b], Cluster::Failsafe);
+    let nullable = reference.method::<(), Option<String>>("whoami");
+    for _ in 0..4 {
+        let mut call = nullable.call_async(());
+        pump(&[&a, &b]);
+        assert_eq!(call.try_take().unwrap().unwrap(), None);
+    }
+    // A type that cannot be null gets the failure.
+    let plain = reference.method::<(), i32>("whoami");
+    let mut call = plain.call_async(());
+    pump(&[&a, &b]);
+    assert!(call.try_take().unwrap().is_err());
+}
+
+#[test]
+fn forking_takes_the_first_success_and_cancels_the_rest() {
+    let (a, b, c) = (
+        node("a", Behaviour::Status(70)),
+        node("b", Behaviour::Answer),
+        node("c", Behaviour::Answer),
+    );
+    let reference = reference_to(&[&a, &b, &c], Cluster::Forking { forks: 0 });
+    let whoami = reference.method::<(), String>("whoami");
+    let mut call = whoami.call_async(());
+    // Only `b` answers: its answer is the call's, whatever the others do later.
+    b.lb.pump();
+    assert_eq!(call.try_take().unwrap().unwrap(), "b");
+    // The fork to `c` was cancelled before `c` heard it... or answered into the void.
+    pump(&[&a, &b, &c]);
+    assert_eq!(b.served.load(Ordering::SeqCst), 1);
+
+    // Every fork fails: the last failure is the call's.
+    let (x, y) = (
+        node("x", Behaviour::Status(70)),
+        node("y", Behaviour::Status(100)),
+    );
+    let reference2 = reference_to(&[&x, &y], Cluster::Forking { forks: 2 });
+    let whoami = reference2.method::<(), String>("whoami");
+    assert!(outcome(&whoami, &[&x, &y]).is_err());
+}
+
+#[test]
+fn broadcast_calls_everyone_and_reports_any_failure() {
+    let (a, b, c) = (
+        node("a", Behaviour::Answer),
+        node("b", Behaviour::Answer),
+        node("c", Behaviour::Answer),
+    );
+    let reference = reference_to(&[&a, &b, &c], Cluster::Broadcast { fail_percent: 100 });
+    let whoami = reference.method::<(), String>("whoami");
+    assert_eq!(outcome(&whoami, &[&a, &b, &c]).unwrap(), "c");
+    for n in [&a, &b, &c] {
+        assert_eq!(n.served.load(Ordering::SeqCst), 1, "{}", n.name);
+    }
+    let (x, y, z) = (
+        node("x", Behaviour::Throw),
+        node("y", Behaviour::Answer),
+        node("z", Behaviour::Answer),
+    );
+    let reference = reference_to(&[&x, &y, &z], Cluster::Broadcast { fail_percent: 100 });
+    let whoami = reference.method::<(), String>("whoami");
+    assert!(matches!(
+        outcome(&whoami, &[&x, &y, &z]),
+        Err(RpcError::Business(_))
+    ));
+    assert_eq!(
+        z.served.load(Ordering::SeqCst),
+        1,
+        "went on after a failure"
+    );
+    // 34 % of 3 is one failure: it stops at the first.
+    let reference = reference_to(&[&x, &y, &z], Cluster::Broadcast { fail_percent: 34 });
+    let whoami = reference.method::<(), String>("whoami");
+    assert!(outcome(&whoami, &[&x, &y, &z]).is_err());
+    assert_eq!(
+        z.served.load(Ordering::SeqCst),
+        1,
+        "stopped at the first failure"
+    );
+}
+
+#[test]
+fn available_takes_the_first_provider_with_a_connection() {
+    let (a, b, c) = (
+        node("a", Behaviour::Answer),
+        node("b", Behaviour::Answer),
+        node("c", Behaviour::Answer),
+    );
+    a.lb.consumer.close();
+    let reference = reference_to(&[&a, &b, &c], Cluster::Available);
+    let whoami = reference.method::<(), String>("whoami");
+    for _ in 0..3 {
+        assert_eq!(outcome(&whoami, &[&a, &b, &c]).unwrap(), "b");
+    }
+}
+
+#[test]
+fn listeners_and_filters_see_only_the_final_outcome() {
+    let (a, b) = (
+        node("a", Behaviour::Status(70)),
+        node("b", Behaviour::Answer),
+    );
+    let reference = reference_to(&[&a, &b], Cluster::default());
+    let (returned, thrown) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (r, t) = (returned.clone(), thrown.clone());
+    let whoami = reference
+        .method::<(), String>("whoami")
+        .on_return(move |_, _| {
+            r.fetch_add(1, Ordering::SeqCst);
+        })
+        .on_throw(move |_, _| {
+            t.fetch_add(1, Ordering::SeqCst);
+        });
+    for _ in 0..4 {
+        assert_eq!(outcome(&whoami, &[&a, &b]).unwrap(), "b");
+    }
+    assert_eq!(returned.load(Ordering::SeqCst), 4);
+    assert_eq!(thrown.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn a_timeout_is_retried_for_a_blocking_caller_only() {
+    let (a, b) = (node("a", Behaviour::Silent), node("b", Behaviour::Answer));
+    let reference = reference_to(&[&a, &b], Cluster::default());
+    let whoami = reference
+        .method::<(), String>("whoami")
+        .timeout(Duration::from_millis(50));
+    // Asynchronous: a call that reached `a` times out and stays failed.
+    let mut results = Vec::new();
+    for _ in 0..2 {
+        let mut call = whoami.invoke(CallContext::new(), ());
+        pump(&[&a, &b]);
+        a.lb.advance(Duration::from_millis(60));
+        b.lb.advance(Duration::from_millis(60));
+        pump(&[&a, &b]);
+        results.push(call.try_take().expect("an outcome").map(|r| r.value));
+    }
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(RpcError::Timeout { .. }))),
+        "{results:?}"
+    );
+}
+
+#[test]
+fn dropping_a_call_cancels_its_attempts_and_stops_its_retries() {
+    // Kept: a call not dropped fails over to `b`.
+    {
+        let (a, b) = (
+            node("a", Behaviour::Status(70)),
+            node("b", Behaviour::Answer),
+        );
+        let whoami = reference_to(&[&a, &b], Cluster::default()).method::<(), String>("whoami");
+        assert_eq!(outcome(&whoami, &[&a, &b]).unwrap(), "b");
+    }
+    let (a, b) = (
+        node("a", Behaviour::Status(70)),
+        node("b", Behaviour::Answer),
+    );
+    let reference = reference_to(&[&a, &b], Cluster::default());
+    let whoami = reference.method::<(), String>("whoami");
+    // The first call goes to `a` (round robin), which fails it; dropped, it is not retried
+    // on `b`. (Its request was already queued: `a` still hears it.)
+    drop(whoami.call_async(()));
+    pump(&[&a, &b]);
+    assert_eq!(a.served.load(Ordering::SeqCst), 0, "rejected by the filter");
+    assert_eq!(b.served.load(Ordering::SeqCst), 0, "retried after the drop");
+    assert_eq!(a.lb.consumer.lock().in_flight(), 0);
+    assert_eq!(b.lb.consumer.lock().in_flight(), 0);
+}
