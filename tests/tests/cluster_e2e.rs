@@ -1,0 +1,226 @@
+//! The cluster layer end to end over loopback sockets, on each adapter: one reference over
+//! three provider processes (`fault-peer`) under a steady load of asynchronous calls.
+//!
+//! - one provider killed (`SIGKILL`) mid-run: with failover, no call fails;
+//! - one provider shut down gracefully mid-run: no call fails, even with failfast (its
+//!   read-only event steers new calls away while it drains);
+//! - the provider started again on its port: the reference reconnects and sends it calls.
+//!
+//! Each scenario prints its figures (`-- --nocapture`).
+
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tether_core::cluster::{Backoff, Cluster, Invoker, StaticDirectory};
+use tether_core::consumer::{CallbackDispatcher, Reference, RpcError};
+use tether_core::provider::Dispatch;
+use tether_core::{Config, Side};
+use tether_tests::conformance::{PATIENCE, eventually};
+use tether_tests::demo;
+use tether_tests::exec::{self, Executor, Opts};
+use tether_tests::faults::{ChildPeer, Ledger};
+
+const PEER: &str = env!("CARGO_BIN_EXE_fault-peer");
+
+/// Reconnects come quickly here.
+const BACKOFF: Backoff = Backoff::new(Duration::from_millis(10), Duration::from_millis(100));
+
+/// Calls in flight at once.
+const IN_FLIGHT: usize = 32;
+
+fn invoker(exec: &dyn Executor, addr: SocketAddr) -> Invoker {
+    let handler = CallbackDispatcher::new(Dispatch::Direct, exec.spawner());
+    let opts = Opts::default().request_handler(Arc::new(handler));
+    let channels = exec
+        .reference_channels(
+            addr,
+            NonZeroUsize::MIN,
+            Config::new(Side::Consumer),
+            opts,
+            BACKOFF,
+        )
+        .unwrap_or_else(|e| panic!("{}: connect {addr}: {e}", exec.name()));
+    Invoker::new(addr.to_string(), channels)
+}
+
+fn reference(exec: &dyn Executor, peers: &[ChildPeer], cluster: Cluster) -> Reference {
+    let invokers: Vec<_> = peers.iter().map(|p| invoker(exec, p.addr())).collect();
+    Reference::builder(demo::SERVICE)
+        .version(demo::VERSION)
+        .cluster(cluster)
+        .build_with(Arc::new(StaticDirectory::new(invokers)))
+}
+
+fn peers(exec: &dyn Executor) -> Vec<ChildPeer> {
+    (0..3)
+        .map(|_| ChildPeer::spawn(PEER, exec.name(), None).expect("fault-peer"))
+        .collect()
+}
+
+/// Keeps [`IN_FLIGHT`] `sayHello` calls going for `run`, doing `fault` once `fault_at` has
+/// passed; returns every call's outcome.
+fn load(
+    reference: &Reference,
+    run: Duration,
+    fault_at: Duration,
+    fault: impl FnOnce(),
+) -> Vec<Result<String, RpcError>> {
+    let hello = reference
+        .method::<(String,), String>("sayHello")
+        .timeout(Duration::from_secs(3));
+    let ledger = Ledger::new();
+    let started = Instant::now();
+    let mut fault = Some(fault);
+    let mut i = 0usize;
+    while started.elapsed() < run {
+        if started.elapsed() >= fault_at {
+            if let Some(fault) = fault.take() {
+                fault();
+            }
+        }
+        if ledger.len() - ledger.resolved() >= IN_FLIGHT {
+            thread::sleep(Duration::from_micros(200));
+            continue;
+        }
+        let name = format!("c{i}");
+        i += 1;
+        ledger.start(|| hello.call_async((name,)));
+    }
+    ledger
+        .close(PATIENCE)
+        .into_iter()
+        .map(|record| record.outcome)
+        .collect()
+}
+
+fn failures(outcomes: &[Result<String, RpcError>]) -> Vec<String> {
+    outcomes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| o.as_ref().err().map(|e| format!("call {i}: {e}")))
+        .collect()
+}
+
+/// Sends `n` one-way `log` calls; returns how many each peer received.
+fn spread_logs(reference: &Reference, peers: &mut [ChildPeer], n: usize) -> Vec<usize> {
+    let before: Vec<usize> = peers.iter_mut().map(|p| p.count("logged")).collect();
+    let log = reference.method::<(String,), ()>("log");
+    for i in 0..n {
+        log.oneway((format!("line {i}"),)).expect("sent");
+    }
+    let mut after = Vec::new();
+    eventually("every log line arrives", || {
+        after = peers.iter_mut().map(|p| p.count("logged")).collect();
+        after.iter().sum::<usize>() - before.iter().sum::<usize>() == n
+    });
+    after.iter().zip(&before).map(|(a, b)| a - b).collect()
+}
+
+fn killed_provider_costs_no_call_and_comes_back(exec: &dyn Executor) {
+    let mut peers = peers(exec);
+    let reference = reference(exec, &peers, Cluster::default());
+    let victim_port = peers[1].addr().port();
+    let started = Instant::now();
+    let outcomes = load(
+        &reference,
+        Duration::from_millis(1500),
+        Duration::from_millis(500),
+        || {
+            peers[1].kill().expect("kill -9");
+        },
+    );
+    let failed = failures(&outcomes);
+    println!(
+        "{}: kill -9 one of 3 providers under load (failover): {} calls, {} failed, {} ms",
+        exec.name(),
+        outcomes.len(),
+        failed.len(),
+        started.elapsed().as_millis()
+    );
+    assert!(failed.is_empty(), "{}: {failed:?}", exec.name());
+    assert!(outcomes.len() > 100, "the load ran: {}", outcomes.len());
+
+    // Started again on its port, it is reconnected and gets calls again.
+    let restarted = Instant::now();
+    peers[1] = ChildPeer::spawn(PEER, exec.name(), Some(victim_port)).expect("restart");
+    eventually("the reference reconnects", || {
+        peers[1].count("connections") > 0
+    });
+    let spread = spread_logs(&reference, &mut peers, 30);
+    println!(
+        "{}: restarted provider reconnected and served in {} ms; 30 one-way calls spread {spread:?}",
+        exec.name(),
+        restarted.elapsed().as_millis()
+    );
+    assert!(spread[1] > 0, "{}: {spread:?}", exec.name());
+}
+
+fn graceful_shutdown_costs_no_call_even_with_failfast(exec: &dyn Executor) {
+    let peers = peers(exec);
+    let reference = reference(exec, &peers, Cluster::Failfast);
+    let mut peers = peers.into_iter();
+    let (a, mut b, c) = (
+        peers.next().unwrap(),
+        peers.next().unwrap(),
+        peers.next().unwrap(),
+    );
+    let mut shutdown = None;
+    let outcomes = load(
+        &reference,
+        Duration::from_millis(1500),
+        Duration::from_millis(500),
+        || {
+            shutdown = Some(thread::spawn(move || {
+                let drained = b.query("shutdown 3000").expect("shutdown");
+                (drained, b)
+            }));
+        },
+    );
+    let (drained, _b) = shutdown
+        .expect("shut down")
+        .join()
+        .expect("shutdown thread");
+    let failed = failures(&outcomes);
+    println!(
+        "{}: graceful shutdown of one of 3 providers under load (failfast): {} calls, {} failed, drained: {drained}",
+        exec.name(),
+        outcomes.len(),
+        failed.len()
+    );
+    assert!(failed.is_empty(), "{}: {failed:?}", exec.name());
+    assert_eq!(drained, "true");
+    drop((a, c));
+}
+
+#[test]
+fn tokio_killed_provider_costs_no_call_and_comes_back() {
+    killed_provider_costs_no_call_and_comes_back(&exec::Tokio::new());
+}
+
+#[test]
+fn smol_killed_provider_costs_no_call_and_comes_back() {
+    killed_provider_costs_no_call_and_comes_back(&exec::Smol::new());
+}
+
+#[test]
+fn threadpool_killed_provider_costs_no_call_and_comes_back() {
+    killed_provider_costs_no_call_and_comes_back(&exec::ThreadPool::new());
+}
+
+#[test]
+fn tokio_graceful_shutdown_costs_no_call_even_with_failfast() {
+    graceful_shutdown_costs_no_call_even_with_failfast(&exec::Tokio::new());
+}
+
+#[test]
+fn smol_graceful_shutdown_costs_no_call_even_with_failfast() {
+    graceful_shutdown_costs_no_call_even_with_failfast(&exec::Smol::new());
+}
+
+#[test]
+fn threadpool_graceful_shutdown_costs_no_call_even_with_failfast() {
+    graceful_shutdown_costs_no_call_even_with_failfast(&exec::ThreadPool::new());
+}
