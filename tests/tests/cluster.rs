@@ -356,3 +356,51 @@ fn dropping_a_call_cancels_its_attempts_and_stops_its_retries() {
     assert_eq!(a.lb.consumer.lock().in_flight(), 0);
     assert_eq!(b.lb.consumer.lock().in_flight(), 0);
 }
+
+#[test]
+fn tags_route_gray_calls_to_gray_providers() {
+    let (a, b) = (node("a", Behaviour::Answer), node("b", Behaviour::Answer));
+    let invokers = [
+        Invoker::new("a:20880", Arc::new(Channels::single(a.lb.consumer.clone()))),
+        Invoker::new("b:20880", Arc::new(Channels::single(b.lb.consumer.clone())))
+            .with_params([("dubbo.tag", "gray")]),
+    ];
+    let reference =
+        Reference::builder(SERVICE).build_with(Arc::new(StaticDirectory::new(invokers)));
+    let whoami = reference.method::<(), String>("whoami");
+    let tagged = |tag: Option<&str>, force: bool| {
+        let mut ctx = CallContext::new();
+        if let Some(tag) = tag {
+            ctx = ctx.attachment("dubbo.tag", tag);
+        }
+        if force {
+            ctx = ctx.attachment("dubbo.force.tag", "true");
+        }
+        let mut call = whoami.invoke(ctx, ());
+        pump(&[&a, &b]);
+        call.try_take()
+            .expect("an outcome")
+            .map(|reply| reply.value)
+    };
+    for _ in 0..3 {
+        assert_eq!(tagged(None, false).unwrap(), "a");
+        assert_eq!(tagged(Some("gray"), false).unwrap(), "b");
+        assert_eq!(tagged(Some("red"), false).unwrap(), "a");
+        assert!(matches!(
+            tagged(Some("red"), true),
+            Err(RpcError::NoConnection(_))
+        ));
+    }
+    // Without the tag router, both take untagged calls.
+    let invokers = reference
+        .directory()
+        .list(&tether_core::cluster::Route::new(SERVICE, "whoami"));
+    let open = Reference::builder(SERVICE)
+        .without_tag_routing()
+        .build_with(Arc::new(StaticDirectory::new(invokers.iter().cloned())));
+    let whoami = open.method::<(), String>("whoami");
+    let answers: Vec<_> = (0..4)
+        .map(|_| outcome(&whoami, &[&a, &b]).unwrap())
+        .collect();
+    assert_eq!(answers, ["a", "b", "a", "b"]);
+}

@@ -10,10 +10,12 @@
 mod balance;
 mod channels;
 mod directory;
+mod router;
 mod strategy;
 
 pub use balance::{LoadBalance, RoundRobin};
 pub use channels::{Backoff, Channels};
 pub use directory::{Directory, Invoker, Invokers, Route, StaticDirectory};
+pub use router::{FORCE_TAG_KEY, Router, TAG_KEY, TagRouter};
 pub(crate) use strategy::select;
 pub use strategy::{Cluster, is_retryable};

@@ -341,7 +341,7 @@ where
     A: Arguments + Serialize + Send + 'static,
     R: DeserializeOwned + Send + 'static,
 {
-    let invokers: Vec<Invoker> = call.method.list(&call.ctx).iter().cloned().collect();
+    let invokers = call.method.list(&call.ctx);
     if invokers.is_empty() {
         let error = call.method.no_provider();
         return call.finish(Err(error));

@@ -27,7 +27,7 @@ use serde::de::DeserializeOwned;
 
 pub use crate::cluster::{Backoff, Channels};
 use crate::cluster::{
-    Cluster, Directory, Invoker, Invokers, LoadBalance, RoundRobin, Route, StaticDirectory,
+    Cluster, Directory, Invoker, LoadBalance, RoundRobin, Route, Router, StaticDirectory, TagRouter,
 };
 pub use crate::invoke::{RpcError, SerializationError};
 pub use callback::{Callback, CallbackDispatcher};
@@ -67,6 +67,7 @@ struct ReferenceInner {
     directory: Arc<dyn Directory>,
     cluster: Cluster,
     balance: Arc<dyn LoadBalance>,
+    routers: Arc<[Arc<dyn Router>]>,
 }
 
 /// Builds a [`Reference`].
@@ -80,6 +81,9 @@ pub struct ReferenceBuilder {
     filters: Vec<Arc<dyn Filter>>,
     cluster: Cluster,
     balance: Option<Arc<dyn LoadBalance>>,
+    tag: Option<String>,
+    tag_routing: bool,
+    routers: Vec<Arc<dyn Router>>,
 }
 
 impl fmt::Debug for ReferenceBuilder {
@@ -93,6 +97,8 @@ impl fmt::Debug for ReferenceBuilder {
             .field("filters", &self.filters.len())
             .field("cluster", &self.cluster)
             .field("balance", &self.balance)
+            .field("tag", &self.tag)
+            .field("routers", &self.routers)
             .finish_non_exhaustive()
     }
 }
@@ -198,6 +204,27 @@ impl ReferenceBuilder {
         self
     }
 
+    /// The tag of its calls (Dubbo's consumer `dubbo.tag`): they go to the providers with
+    /// this tag, or to untagged ones when none has it ([`TagRouter`]). A call's own
+    /// `dubbo.tag` attachment wins.
+    pub fn tag(mut self, tag: &str) -> Self {
+        self.tag = Some(tag.to_owned());
+        self
+    }
+
+    /// Adds a router, run after the tag router and those added before it.
+    pub fn router(mut self, router: impl Router) -> Self {
+        self.routers.push(Arc::new(router));
+        self
+    }
+
+    /// Drops the tag router every reference runs by default: calls go to tagged and
+    /// untagged providers alike, whatever their tags.
+    pub fn without_tag_routing(mut self) -> Self {
+        self.tag_routing = false;
+        self
+    }
+
     /// The reference, calling one provider over `channels` (Dubbo's direct `url=`
     /// reference).
     pub fn build(self, channels: Arc<Channels>) -> Reference {
@@ -238,6 +265,17 @@ impl ReferenceBuilder {
             balance: self
                 .balance
                 .unwrap_or_else(|| Arc::new(RoundRobin::default())),
+            routers: self
+                .tag_routing
+                .then(|| -> Arc<dyn Router> {
+                    Arc::new(match self.tag {
+                        Some(tag) => TagRouter::with_tag(tag),
+                        None => TagRouter::default(),
+                    })
+                })
+                .into_iter()
+                .chain(self.routers)
+                .collect(),
         }))
     }
 }
@@ -255,6 +293,9 @@ impl Reference {
             filters: Vec::new(),
             cluster: Cluster::default(),
             balance: None,
+            tag: None,
+            tag_routing: true,
+            routers: Vec::new(),
         }
     }
 
@@ -293,7 +334,7 @@ impl Reference {
         let mut route = Route::new(&r.path, method);
         route.context = ctx;
         let mut picked = None;
-        r.directory.visit(&route, &mut |invokers| {
+        self.visit_routed(&route, &mut |invokers| {
             picked = match invokers {
                 [one] => one.connection(),
                 several => crate::cluster::select(several, &route, &*r.balance, &[], None)
@@ -301,6 +342,22 @@ impl Reference {
             };
         });
         picked.ok_or_else(|| RpcError::NoConnection(r.path.clone()))
+    }
+
+    /// Runs `visit` over the providers the directory lists for `route`, narrowed by the
+    /// routers.
+    fn visit_routed(&self, route: &Route<'_>, visit: &mut dyn FnMut(&[Invoker])) {
+        let r = &self.0;
+        r.directory.visit(route, &mut |invokers| {
+            let mut narrowed: Option<Vec<Invoker>> = None;
+            for router in r.routers.iter() {
+                let current = narrowed.as_deref().unwrap_or(invokers);
+                if let Some(fewer) = router.route(current, route) {
+                    narrowed = Some(fewer);
+                }
+            }
+            visit(narrowed.as_deref().unwrap_or(invokers));
+        });
     }
 
     /// The connection of a call that needs no cluster machinery: the one provider listed
@@ -319,7 +376,7 @@ impl Reference {
         let mut route = Route::new(&r.path, method);
         route.context = ctx;
         let mut picked = Ok(None);
-        r.directory.visit(&route, &mut |invokers| {
+        self.visit_routed(&route, &mut |invokers| {
             picked = match invokers {
                 [one] => one
                     .connection()
@@ -1154,9 +1211,12 @@ where
         Route::new(&self.reference.0.path, &self.name).with_context(ctx)
     }
 
-    /// The providers listed for a call now.
-    fn list(&self, ctx: &CallContext) -> Invokers {
-        self.reference.0.directory.list(&self.route(ctx))
+    /// The providers a call may go to now, after routing.
+    fn list(&self, ctx: &CallContext) -> Vec<Invoker> {
+        let mut listed = Vec::new();
+        self.reference
+            .visit_routed(&self.route(ctx), &mut |invokers| listed = invokers.to_vec());
+        listed
     }
 
     /// The provider for an attempt, preferring those not `tried` yet
@@ -1166,7 +1226,7 @@ where
         let route = self.route(ctx);
         let sticky = self.sticky.as_ref().and_then(|s| s.lock().clone());
         let mut picked = None;
-        r.directory.visit(&route, &mut |invokers| {
+        self.reference.visit_routed(&route, &mut |invokers| {
             picked = crate::cluster::select(invokers, &route, &*r.balance, tried, sticky.as_ref());
         });
         if let (Some(slot), Some(invoker)) = (&self.sticky, &picked) {
@@ -1179,9 +1239,7 @@ where
     fn first_available(&self, ctx: &CallContext) -> Option<Invoker> {
         let mut picked = None;
         self.reference
-            .0
-            .directory
-            .visit(&self.route(ctx), &mut |invokers| {
+            .visit_routed(&self.route(ctx), &mut |invokers| {
                 picked = invokers.iter().find(|i| i.is_available()).cloned();
             });
         picked
