@@ -63,5 +63,56 @@ fn noop_filters(c: &mut Criterion) {
 }
 // FILTERS-END
 
-criterion_group!(benches, no_filter, noop_filters);
+/// One provider through the cluster machinery: `available` always runs a call as a chain of
+/// attempts (the path failover takes with several providers), against the plain path above.
+fn through_cluster(c: &mut Criterion) {
+    bench(
+        c,
+        "64 B byte[] echo, one provider through the cluster layer",
+        |p| p,
+        |r| r.cluster(tether_core::cluster::Cluster::Available),
+    );
+}
+
+/// Failover over three providers (round robin), each on its own loopback.
+fn failover_over_three(c: &mut Criterion) {
+    use tether_core::cluster::{Invoker, StaticDirectory};
+    let loopbacks: Vec<Loopback> = (0..3)
+        .map(|_| {
+            let spawner = QueueSpawner::default();
+            let handler = Provider::new(Dispatch::Direct, Arc::new(spawner)).export(echo());
+            Loopback::new(None, Some(Arc::new(handler)))
+        })
+        .collect();
+    let invokers = loopbacks.iter().enumerate().map(|(i, lb)| {
+        Invoker::new(
+            format!("10.0.0.{i}:20880"),
+            Arc::new(Channels::single(lb.consumer.clone())),
+        )
+    });
+    let reference =
+        Reference::builder(SERVICE).build_with(Arc::new(StaticDirectory::new(invokers)));
+    let method = reference.method::<(bytes::Bytes,), bytes::Bytes>("echoBytes");
+    let payload = bytes::Bytes::from(vec![0x5a; 64]);
+    let mut group = c.benchmark_group("service round trip, in memory");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("64 B byte[] echo, failover over three providers", |b| {
+        b.iter(|| {
+            let mut call = method.call_async((payload.clone(),));
+            for lb in &loopbacks {
+                lb.pump();
+            }
+            black_box(call.try_take().unwrap().unwrap());
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    no_filter,
+    noop_filters,
+    through_cluster,
+    failover_over_three
+);
 criterion_main!(benches);
