@@ -404,3 +404,61 @@ fn tags_route_gray_calls_to_gray_providers() {
         .collect();
     assert_eq!(answers, ["a", "b", "a", "b"]);
 }
+
+#[test]
+fn listeners_and_filters_run_when_the_completion_is_dropped() {
+    use tether_core::consumer::{Filter as ConsumerFilter, Invocation};
+    use tether_core::message::Attachments;
+
+    /// Counts outcomes.
+    struct Outcomes(Arc<AtomicUsize>);
+    impl ConsumerFilter for Outcomes {
+        fn on_outcome(&self, _: &mut Invocation<'_>, _: Result<&Attachments, &RpcError>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    let (a, b) = (node("a", Behaviour::Answer), node("b", Behaviour::Answer));
+    for nodes in [vec![&a], vec![&a, &b]] {
+        // With a listener: `let _ = ...` (the compiler's own suggestion) keeps the outcome.
+        let returned = Arc::new(AtomicUsize::new(0));
+        let seen = returned.clone();
+        let whoami = reference_to(&nodes, Cluster::default())
+            .method::<(), String>("whoami")
+            .on_return(move |name, _| {
+                assert!(name == "a" || name == "b");
+                seen.fetch_add(1, Ordering::SeqCst);
+            });
+        let _ = whoami.call_async(());
+        pump(&nodes);
+        assert_eq!(
+            returned.load(Ordering::SeqCst),
+            1,
+            "{} providers",
+            nodes.len()
+        );
+
+        // With a filter: its `on_outcome` runs too.
+        let outcomes = Arc::new(AtomicUsize::new(0));
+        let invokers: Vec<_> = nodes
+            .iter()
+            .map(|n| {
+                Invoker::new(
+                    format!("{}:20880", n.name),
+                    Arc::new(Channels::single(n.lb.consumer.clone())),
+                )
+            })
+            .collect();
+        let filtered = Reference::builder(SERVICE)
+            .filter(Outcomes(outcomes.clone()))
+            .build_with(Arc::new(StaticDirectory::new(invokers)));
+        drop(filtered.method::<(), String>("whoami").call_async(()));
+        pump(&nodes);
+        assert_eq!(
+            outcomes.load(Ordering::SeqCst),
+            1,
+            "{} providers",
+            nodes.len()
+        );
+    }
+}

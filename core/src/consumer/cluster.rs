@@ -123,10 +123,13 @@ where
     A: Arguments + Serialize + Send + 'static,
     R: DeserializeOwned + Send + 'static,
 {
-    let (out, completion) = pair(abandoned);
+    let (out, mut completion) = pair(abandoned);
     let in_flight = Arc::new(Mutex::new(InFlight::default()));
-    let hook = in_flight.clone();
-    let completion = completion.on_drop_unresolved(move || InFlight::cancel(&hook));
+    if !method.is_observed() {
+        // Nobody else watches the outcome: dropping the completion calls the call off.
+        let hook = in_flight.clone();
+        completion = completion.on_drop_unresolved(move || InFlight::cancel(&hook));
+    }
     let call = Call {
         method: method.clone(),
         args,

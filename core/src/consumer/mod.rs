@@ -33,7 +33,7 @@ pub use crate::invoke::{RpcError, SerializationError};
 pub use callback::{Callback, CallbackDispatcher};
 pub use filter::{Filter, Invocation};
 
-use crate::call::{Completer, Completion, pair};
+use crate::call::{Completer, Completion, Inline, pair};
 use crate::connection::{CallOptions, Sent, Started, abandoned_call};
 use crate::context::{CallContext, Reply};
 use crate::error::TimeoutPhase;
@@ -743,7 +743,8 @@ where
 
     /// Runs `f` with the result and the arguments after a successful call: on the caller's
     /// thread for [`call`](Self::call), where the call completes (the IO thread or the
-    /// callback executor) for [`call_async`](Self::call_async).
+    /// callback executor) for [`call_async`](Self::call_async). It runs whether or not the
+    /// caller keeps the call's completion.
     pub fn on_return(mut self, f: impl Fn(&R, &A) + Send + Sync + 'static) -> Self {
         self.listeners_mut().on_return = Some(Arc::new(f));
         self
@@ -914,13 +915,21 @@ where
             Err(error) => return Completion::ready(self.finished(Err(error), &args, &mut ctx)),
         };
         let method = self.clone();
-        response.map(
-            move |result| {
-                let result = decode_with_attachments(result, timeout);
-                method.finished(result, &args, &mut ctx)
-            },
-            abandoned,
-        )
+        let finish = move |result| {
+            let result = decode_with_attachments(result, timeout);
+            method.finished(result, &args, &mut ctx)
+        };
+        if self.is_observed() {
+            observed(response, finish)
+        } else {
+            response.map(finish, abandoned)
+        }
+    }
+
+    /// Whether filters or `on_return`/`on_throw` listeners watch this method's calls: then
+    /// they see every outcome, and dropping a call's completion does not cancel it.
+    fn is_observed(&self) -> bool {
+        !self.reference.0.filters.is_empty() || self.listeners.wants_outcome()
     }
 
     /// Hands a call's final outcome to the filters and listeners, and back.
@@ -943,7 +952,10 @@ where
     }
 
     /// Calls the method and returns its completion at once: await it, `wait()` on it, or
-    /// continue it with `on_complete`. Dropping the completion cancels the call.
+    /// continue it with `on_complete`. Dropping the completion cancels the call, unless
+    /// `on_return`/`on_throw` listeners or filters watch it: they see every outcome, so the
+    /// call runs to its answer or timeout (Dubbo's semantics; `let _ = m.call_async(..)`
+    /// with a listener still runs the listener).
     pub fn call_async(&self, args: A) -> Completion<Result<R, RpcError>> {
         let conn = match self.plain_connection(None) {
             Ok(Some(conn)) if self.reference.0.filters.is_empty() => conn,
@@ -980,18 +992,15 @@ where
         // Here `on_return` or `on_throw` is set: the arguments go along for them.
         let timeout = self.timeout;
         let listeners = self.listeners.clone();
-        response.map(
-            move |result| {
-                let result = decode(result, timeout);
-                // Listener code runs on the IO thread or executor: a panic must not take the
-                // loop down.
-                let _ = catch_unwind(AssertUnwindSafe(|| {
-                    listeners.finished(result.as_ref(), &args)
-                }));
-                result
-            },
-            abandoned,
-        )
+        observed(response, move |result| {
+            let result = decode(result, timeout);
+            // Listener code runs on the IO thread or executor: a panic must not take the
+            // loop down.
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                listeners.finished(result.as_ref(), &args)
+            }));
+            result
+        })
     }
 
     /// Sends the call one-way (Dubbo's `return=false`): no response, no timeout. With
@@ -1267,6 +1276,24 @@ where
             None => Ok(()),
         }
     }
+}
+
+/// A completion of `f(value)` where `f` runs whether or not the caller keeps the returned
+/// completion: listeners and filters see every outcome (Dubbo's semantics: an `onreturn`
+/// runs even when nobody holds the future, and a tracing filter closes every span).
+/// Dropping the returned completion therefore does not cancel the call, which runs to its
+/// answer or its timeout.
+fn observed<T, U>(
+    response: Completion<T>,
+    f: impl FnOnce(T) -> Result<U, RpcError> + Send + 'static,
+) -> Completion<Result<U, RpcError>>
+where
+    T: Send + 'static,
+    U: Send + 'static,
+{
+    let (out, completion) = pair(abandoned);
+    response.on_complete(move |value| out.complete(f(value), &Inline));
+    completion
 }
 
 /// The attachments naming a call's callback arguments, and the exports the call added.
