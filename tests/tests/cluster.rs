@@ -429,6 +429,7 @@ fn listeners_and_filters_run_when_the_completion_is_dropped() {
                 assert!(name == "a" || name == "b");
                 seen.fetch_add(1, Ordering::SeqCst);
             });
+        #[allow(clippy::let_underscore_future)] // the footgun under test
         let _ = whoami.call_async(());
         pump(&nodes);
         assert_eq!(
