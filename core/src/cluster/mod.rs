@@ -4,11 +4,14 @@
 //!
 //! A reference to one address ([`ReferenceBuilder::build`](crate::consumer::ReferenceBuilder::build))
 //! holds a [`StaticDirectory`] of one invoker. A registry keeps a directory of its own up to
-//! date as providers come and go; load balancing and retrying strategies pick among what it
-//! lists.
+//! date as providers come and go (`discovery::RegistryDirectory`), opening connections to
+//! new providers through a [`Connector`]; load balancing and retrying strategies pick among
+//! what it lists.
 
 mod channels;
+mod connector;
 mod directory;
 
 pub use channels::{Backoff, Channels};
+pub use connector::{Connector, connections};
 pub use directory::{Directory, Invoker, Invokers, Route, StaticDirectory};
