@@ -30,6 +30,8 @@ const RANKS: &[(&str, u32)] = &[
     ("registry", 8),
     ("invoke", 8),
     ("serve", 9),
+    // A directory fed by a registry: above both `cluster` and `registry`.
+    ("discovery", 9),
     ("consumer", 10),
     ("provider", 10),
     // runtime
