@@ -79,13 +79,25 @@ use crate::url::Url;
 
 use configurator::Configurator;
 
+/// How often a check looks whether a listed provider's connection is up (connections report
+/// no event the directory could wait for).
+const AVAILABLE_POLL: Duration = Duration::from_millis(5);
+
+/// Blocks the calling thread for about `d` (the core may not call `thread::sleep`; a timed
+/// wait on a condition nobody signals is the same pause).
+fn pause(d: Duration) {
+    let lock = Mutex::new(());
+    let mut guard = lock.lock();
+    let _ = parking_lot::Condvar::new().wait_for(&mut guard, d);
+}
+
 /// Why a [`RegistryDirectory`] could not be built.
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DiscoveryError {
-    /// `check=true` and no usable provider was listed in time (Dubbo's "No provider
-    /// available" at reference creation).
-    #[error("no provider of {service} listed by {registry} within {waited:?} (check=true)")]
+    /// `check=true` and no provider was listed with a connection up in time (Dubbo's "No
+    /// provider available" at reference creation).
+    #[error("no provider of {service} available from {registry} within {waited:?} (check=true)")]
     NoProvider {
         /// The service key (`group/interface:version`).
         service: String,
@@ -192,8 +204,8 @@ impl fmt::Debug for RegistryDirectoryBuilder {
 }
 
 impl RegistryDirectoryBuilder {
-    /// Whether building waits for a provider and fails without one (Dubbo's `check`,
-    /// default true).
+    /// Whether building waits for a provider (listed, and a connection to it up) and fails
+    /// without one (Dubbo's `check`, default true).
     pub fn check(mut self, check: bool) -> Self {
         self.check = check;
         self
@@ -238,8 +250,20 @@ impl RegistryDirectoryBuilder {
                 });
             }
         };
-        if check && subscribed.listed().wait_timeout(timeout).is_err() {
-            return Err(subscribed.no_provider(timeout));
+        if check {
+            if subscribed.listed().wait_timeout(timeout).is_err() {
+                return Err(subscribed.no_provider(timeout));
+            }
+            // Listed: now wait for a connection to one (Java's check asks `isAvailable`, and
+            // Java connects before it asks).
+            let mut waited = Duration::ZERO;
+            while !subscribed.is_available() {
+                if waited >= timeout {
+                    return Err(subscribed.no_provider(timeout));
+                }
+                pause(AVAILABLE_POLL);
+                waited += AVAILABLE_POLL;
+            }
         }
         Ok(subscribed)
     }
@@ -277,6 +301,14 @@ impl RegistryDirectoryBuilder {
         if check {
             if let Either::Right(_) = select(subscribed.listed(), Box::pin(sleep(timeout))).await {
                 return Err(subscribed.no_provider(timeout));
+            }
+            let mut waited = Duration::ZERO;
+            while !subscribed.is_available() {
+                if waited >= timeout {
+                    return Err(subscribed.no_provider(timeout));
+                }
+                sleep(AVAILABLE_POLL).await;
+                waited += AVAILABLE_POLL;
             }
         }
         Ok(subscribed)
@@ -357,7 +389,14 @@ impl RegistryDirectory {
         }
     }
 
-    /// Resolves once at least one provider is listed (at once if one is).
+    /// Whether a call could go to a listed provider now: one has a connection available
+    /// (Java's `Directory.isAvailable`).
+    pub fn is_available(&self) -> bool {
+        self.inner.snapshot.read().iter().any(Invoker::is_available)
+    }
+
+    /// Resolves once at least one provider is listed (at once if one is); its connections
+    /// may still be coming up ([`is_available`](Self::is_available)).
     pub fn listed(&self) -> Completion<()> {
         let mut state = self.inner.state.lock();
         if !self.inner.snapshot.read().is_empty() {

@@ -39,6 +39,31 @@ impl Recording {
     }
 }
 
+/// Hands out channels holding one open (in-memory, never driven) connection.
+struct Connected;
+
+impl Connector for Connected {
+    #[allow(clippy::disallowed_methods)] // a test clock
+    fn channels(&self, _: &str, _: &Url) -> Arc<Channels> {
+        struct Now;
+        impl crate::Clock for Now {
+            fn now(&self) -> std::time::Instant {
+                std::time::Instant::now()
+            }
+        }
+        let clock = Arc::new(Now);
+        let conn = crate::SharedConnection::new(
+            crate::Connection::new(
+                crate::Config::new(crate::Side::Consumer),
+                std::time::Instant::now(),
+            ),
+            clock,
+            || {},
+        );
+        Arc::new(Channels::single(conn))
+    }
+}
+
 const CONSUMER: &str = "consumer://10.0.0.1/demo.Svc?application=shop&version=1.0.0";
 
 fn url(s: &str) -> Url {
@@ -327,11 +352,18 @@ fn check_waits_for_a_provider_or_names_service_and_registry() {
         listed_once.wait_timeout(Duration::from_secs(1)).ok(),
         Some(())
     );
-    let checked = RegistryDirectory::builder(registry.clone(), connector, consumer)
+    // Listed but never connected: still no provider available.
+    let unconnected = RegistryDirectory::builder(registry.clone(), connector, consumer.clone())
         .check_timeout(Duration::from_millis(20))
+        .build()
+        .unwrap_err();
+    assert!(matches!(unconnected, DiscoveryError::NoProvider { .. }));
+    let checked = RegistryDirectory::builder(registry.clone(), Arc::new(Connected), consumer)
+        .check_timeout(Duration::from_secs(5))
         .build()
         .unwrap();
     assert_eq!(listed(&checked), ["10.0.0.7:20880"]);
+    assert!(checked.is_available());
 
     // Async: the caller's timer bounds the wait.
     let empty = Arc::new(StaticRegistry::new([]));
