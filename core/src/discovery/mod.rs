@@ -269,13 +269,35 @@ impl RegistryDirectoryBuilder {
     }
 
     /// [`build`](Self::build) for async code: `sleep(d)` is the runtime's timer
-    /// (`tokio::time::sleep`, `smol::Timer::after`...), which bounds the waits.
+    /// (`tokio::time::sleep`, `|d| smol::Timer::after(d)`...), which bounds the waits.
     ///
-    /// ```no_run
-    /// # async fn demo(builder: tether_core::discovery::RegistryDirectoryBuilder) {
-    /// // On tokio:
-    /// // let directory = builder.build_async(tokio::time::sleep).await?;
-    /// # }
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use tether_core::cluster::{Channels, Connector, connections};
+    /// use tether_core::discovery::{DiscoveryError, RegistryDirectory};
+    /// use tether_core::registry::{ConsumerSpec, StaticRegistry};
+    /// use tether_core::url::Url;
+    ///
+    /// struct Nowhere;
+    /// impl Connector for Nowhere {
+    ///     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+    ///         Arc::new(Channels::owning(connections(provider)))
+    ///     }
+    /// }
+    ///
+    /// let consumer = ConsumerSpec::new("demo.Greeter", "10.0.0.1").to_url(0)?;
+    /// let building = RegistryDirectory::builder(Arc::new(StaticRegistry::new([])), Arc::new(Nowhere), consumer)
+    ///     .check_timeout(Duration::from_secs(3))
+    ///     // On tokio: `.build_async(tokio::time::sleep)`; here a timer that fires at once.
+    ///     .build_async(|_| std::future::ready(()));
+    /// let error = futures::executor::block_on(building).unwrap_err();
+    /// assert!(matches!(error, DiscoveryError::NoProvider { .. }));
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     "no provider of demo.Greeter available from static registry within 3s (check=true)"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub async fn build_async<S, F>(self, sleep: S) -> Result<Arc<RegistryDirectory>, DiscoveryError>
     where
