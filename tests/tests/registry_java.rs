@@ -559,11 +559,12 @@ fn a_tether_consumer_on_the_thread_pool_finds_and_calls_a_java_27_provider_throu
 
 /// A Java provider of `line` registers itself with Dubbo's defaults; a tether reference
 /// over a `RegistryDirectory` (check=true) finds it in ZooKeeper, connects through `exec`'s
-/// `Connector` and calls it.
+/// `Connector` and calls it; killed, it is unlisted once its session expires.
 fn tether_consumer_calls_a_java_provider(line: &str, release: &str, exec: &dyn Executor) {
     let Some(out) = built() else { return };
     let _serial = serial();
-    let zk = ZooKeeper::start().expect("zookeeper starts");
+    // Sessions of at most 10 s: the killed provider's node goes within 10 s.
+    let zk = ZooKeeper::start_with_max_session(Duration::from_secs(10)).expect("zookeeper starts");
     let registry_option = format!("-Dinterop.registry={}", zk.registry_url());
     let java_provider = PeerProcess::spawn(
         "java-provider-zk",
@@ -617,6 +618,26 @@ fn tether_consumer_calls_a_java_provider(line: &str, release: &str, exec: &dyn E
             reply.attachments
         );
     }
+
+    // The provider dies (SIGKILL): its connection ends at once, so calls fail fast; its
+    // node goes when its session times out (10 s at most here), which empties the list.
+    let killed = Instant::now();
+    drop(java_provider);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !directory.list(&Route::new(IFACE, "sayHello")).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{}: the killed Java {line} provider stayed listed",
+            exec.name()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    println!(
+        "{}: killed Java {line} provider unlisted after {:?}",
+        exec.name(),
+        killed.elapsed()
+    );
+    assert!(say_hello.call(("late".to_owned(),)).is_err());
     drop(reference);
     drop(directory);
 }
