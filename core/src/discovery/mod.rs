@@ -219,6 +219,32 @@ impl RegistryDirectoryBuilder {
 
     /// Whether an `empty://` providers notification keeps the last list instead of emptying
     /// the directory (Dubbo's `enable-empty-protection`, default false).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Connector, Directory, Route, connections};
+    /// use tether_core::discovery::RegistryDirectory;
+    /// use tether_core::registry::{Registry, StaticRegistry};
+    /// use tether_core::url::Url;
+    ///
+    /// struct Nowhere;
+    /// impl Connector for Nowhere {
+    ///     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+    ///         Arc::new(Channels::owning(connections(provider)))
+    ///     }
+    /// }
+    ///
+    /// let provider = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter")?;
+    /// let registry = Arc::new(StaticRegistry::new([provider.clone()]));
+    /// let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter")?;
+    /// let directory = RegistryDirectory::builder(registry.clone(), Arc::new(Nowhere), consumer)
+    ///     .check(false)
+    ///     .empty_protection(true)
+    ///     .build()?;
+    /// registry.unregister(&provider).wait()?; // notified as `empty://`
+    /// assert_eq!(directory.list(&Route::new("demo.Greeter", "greet")).len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn empty_protection(mut self, on: bool) -> Self {
         self.empty_protection = on;
         self
@@ -226,6 +252,36 @@ impl RegistryDirectoryBuilder {
 
     /// Called for each notified URL that is skipped (another protocol, no address), on the
     /// registry's notifying thread: the place to log it (tether-core logs nothing itself).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use tether_core::cluster::{Channels, Connector, Directory, Route, connections};
+    /// use tether_core::discovery::{RegistryDirectory, SkipReason};
+    /// use tether_core::registry::{Registry, StaticRegistry};
+    /// use tether_core::url::Url;
+    ///
+    /// struct Nowhere;
+    /// impl Connector for Nowhere {
+    ///     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+    ///         Arc::new(Channels::owning(connections(provider)))
+    ///     }
+    /// }
+    ///
+    /// let registry = Arc::new(StaticRegistry::new([
+    ///     Url::parse("tri://10.0.0.5:50051/demo.Greeter")?,
+    ///     Url::parse("dubbo://10.0.0.7:20880/demo.Greeter")?,
+    /// ]));
+    /// let skipped = Arc::new(Mutex::new(Vec::new()));
+    /// let log = skipped.clone();
+    /// let directory = RegistryDirectory::builder(registry, Arc::new(Nowhere), Url::parse("consumer://10.0.0.1/demo.Greeter")?)
+    ///     .check(false)
+    ///     .on_skip(move |s| log.lock().unwrap().push((s.url.protocol().to_owned(), s.reason)))
+    ///     .build()?;
+    /// assert_eq!(directory.list(&Route::new("demo.Greeter", "greet")).len(), 1);
+    /// assert_eq!(*skipped.lock().unwrap(), [("tri".to_owned(), SkipReason::Protocol)]);
+    /// assert_eq!(directory.skipped(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn on_skip(mut self, hook: impl Fn(&Skipped) + Send + Sync + 'static) -> Self {
         self.on_skip = Some(Arc::new(hook));
         self
