@@ -151,6 +151,8 @@ pub struct RegistryDirectory {
     inner: Arc<Inner>,
     registry: Arc<dyn Registry>,
     subscription: SubscriptionId,
+    /// The consumer URL registered under `consumers`, if asked for.
+    registered: Option<Url>,
 }
 
 struct Inner {
@@ -188,6 +190,7 @@ pub struct RegistryDirectoryBuilder {
     check: bool,
     check_timeout: Duration,
     empty_protection: bool,
+    register_consumer: bool,
     on_skip: Option<SkipHook>,
 }
 
@@ -199,6 +202,7 @@ impl fmt::Debug for RegistryDirectoryBuilder {
             .field("check", &self.check)
             .field("check_timeout", &self.check_timeout)
             .field("empty_protection", &self.empty_protection)
+            .field("register_consumer", &self.register_consumer)
             .finish_non_exhaustive()
     }
 }
@@ -247,6 +251,45 @@ impl RegistryDirectoryBuilder {
     /// ```
     pub fn empty_protection(mut self, on: bool) -> Self {
         self.empty_protection = on;
+        self
+    }
+
+    /// Whether to register the consumer URL under the `consumers` category (with
+    /// `category=consumers&check=false`, as Java's `DynamicDirectory` does; dubbo-admin
+    /// lists it), withdrawn when the directory drops. Default false: nothing but dubbo-admin
+    /// reads consumer nodes. A failed registration is not an error (a registry that keeps
+    /// the URL, as the ZooKeeper one does, registers it once it can).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Connector, connections};
+    /// use tether_core::discovery::RegistryDirectory;
+    /// use tether_core::registry::StaticRegistry;
+    /// use tether_core::url::Url;
+    ///
+    /// struct Nowhere;
+    /// impl Connector for Nowhere {
+    ///     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+    ///         Arc::new(Channels::owning(connections(provider)))
+    ///     }
+    /// }
+    ///
+    /// let registry = Arc::new(StaticRegistry::new([]));
+    /// let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter?side=consumer")?;
+    /// let directory = RegistryDirectory::builder(registry.clone(), Arc::new(Nowhere), consumer)
+    ///     .check(false)
+    ///     .register_consumer(true)
+    ///     .build()?;
+    /// assert_eq!(
+    ///     registry.urls()[0].to_string(),
+    ///     "consumer://10.0.0.1/demo.Greeter?category=consumers&check=false&side=consumer"
+    /// );
+    /// drop(directory);
+    /// assert!(registry.urls().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn register_consumer(mut self, register: bool) -> Self {
+        self.register_consumer = register;
         self
     }
 
@@ -415,14 +458,33 @@ impl RegistryDirectoryBuilder {
         let listener = Arc::new(Listener(Arc::downgrade(&inner)));
         let registry = self.registry;
         let name = registry.name();
+        let registered = self
+            .register_consumer
+            .then(|| {
+                self.consumer
+                    .clone()
+                    .into_builder()
+                    .param("category", "consumers")
+                    .param("check", "false")
+                    .build()
+                    .ok()
+            })
+            .flatten();
         let subscribing = registry.subscribe(&consumer, listener);
         subscribing.map(
             move |result| match result {
-                Ok(subscription) => Ok(Arc::new(RegistryDirectory {
-                    inner,
-                    registry,
-                    subscription,
-                })),
+                Ok(subscription) => {
+                    if let Some(url) = &registered {
+                        // Not waited for: see `register_consumer`.
+                        drop(registry.register(url));
+                    }
+                    Ok(Arc::new(RegistryDirectory {
+                        inner,
+                        registry,
+                        subscription,
+                        registered,
+                    }))
+                }
                 Err(error) => Err(DiscoveryError::Subscribe {
                     service,
                     registry: name,
@@ -463,6 +525,7 @@ impl RegistryDirectory {
             check: true,
             check_timeout: Duration::from_secs(3),
             empty_protection: false,
+            register_consumer: false,
             on_skip: None,
         }
     }
@@ -528,6 +591,9 @@ impl Drop for RegistryDirectory {
         // The registry stops notifying once this completes; a late notification finds the
         // directory gone (the listener holds it weakly) and is ignored.
         drop(self.registry.unsubscribe(self.subscription));
+        if let Some(url) = &self.registered {
+            drop(self.registry.unregister(url));
+        }
     }
 }
 
