@@ -23,7 +23,6 @@ const CONDITION_KEYS: &[&str] = &[
     "configVersion",
     "compatible_config",
     "interfaces",
-    "anyhost",
 ];
 
 /// One rule of the `configurators` category.
@@ -71,23 +70,33 @@ pub(super) fn configurators<'a>(urls: impl IntoIterator<Item = &'a Url>) -> Vec<
 }
 
 impl Configurator {
-    /// The parameters this rule sets on `provider`, as seen by `consumer`, or `None` when it
-    /// does not apply to it.
+    /// Whether this rule applies to `provider`, as seen by `consumer` (Java's
+    /// `AbstractConfigurator.configure`, consumer side).
     ///
-    /// Matching (Java's `configureDeprecated` and `configureIfMatch`, consumer side): a rule
-    /// with a port names one provider, so its port must be the provider's and its host the
-    /// provider's host or `0.0.0.0`; a rule without a port names consumers, so its host must
-    /// be the consumer's or `0.0.0.0`. `providerAddresses`, if set, must list the provider's
-    /// `host:port` (or `0.0.0.0`); `application` and `side`, if set and not `*`, must be the
-    /// consumer's (Java compares them with the merged URL, where the consumer's values win);
-    /// every `~key` must equal `key` of the provider (the consumer's value, if it has one).
-    /// A rule with `enabled=false` applies nowhere.
+    /// Where: a rule with `configVersion` (2.7 style) applies here only if its `side` is
+    /// `consumer`, and names this consumer's host or `0.0.0.0`. An older rule with a port
+    /// names one provider: the port must be the provider's and the host the provider's or
+    /// `0.0.0.0`; without a port it names consumers: the consumer's host or `0.0.0.0`.
+    ///
+    /// Then: `providerAddresses`, if set, must list the provider (`host:port`, `host`,
+    /// `0.0.0.0`, `0.0.0.0:*` or `0.0.0.0:<port>`); `application` (or the rule's user name),
+    /// if set and not `*`, must be the consumer's (Java compares it with the merged URL,
+    /// where the consumer's value wins); the rule's service key (`group/interface:version`)
+    /// must be the provider's unless the rule's interface is `*`; and for older rules every
+    /// `~key`, and `side`, must equal that parameter of the merged URL. A rule with
+    /// `enabled=false` applies nowhere.
     fn applies(&self, provider: &Url, consumer: &Url) -> bool {
         let rule = &self.url;
         if !rule.bool_param("enabled", true) || rule.host().is_empty() {
             return false;
         }
-        let host = if rule.port() != 0 {
+        let v27 = rule.param("configVersion").is_some_and(|v| !v.is_empty());
+        let host = if v27 {
+            if rule.side() != Some("consumer") {
+                return false;
+            }
+            consumer.host()
+        } else if rule.port() != 0 {
             if rule.port() != provider.port() {
                 return false;
             }
@@ -99,10 +108,20 @@ impl Configurator {
             return false;
         }
         if let Some(addresses) = rule.param("providerAddresses").filter(|a| !a.is_empty()) {
-            if !addresses.contains(&provider.address()) && !addresses.contains(ANY_HOST) {
+            let port_any = format!("{ANY_HOST}:{}", provider.port());
+            let listed = addresses.split(',').map(str::trim).any(|a| {
+                a == provider.address()
+                    || a == ANY_HOST
+                    || a == format!("{ANY_HOST}:{ANY}")
+                    || a == port_any
+                    || a == provider.host()
+            });
+            if !listed {
                 return false;
             }
         }
+        // The merged URL's parameters: the consumer's win (Java's `mergeUrl`), and its side
+        // is the consumer's.
         let merged = |key: &str| -> Option<&str> {
             match key {
                 "side" => Some("consumer"),
@@ -114,13 +133,19 @@ impl Configurator {
                 return false;
             }
         }
+        if rule.interface() != ANY && rule.service_key() != provider.service_key() {
+            return false;
+        }
+        if v27 {
+            return true;
+        }
         for (key, value) in rule.params() {
             let condition = match key.strip_prefix('~') {
                 Some(plain) => plain,
                 None if key == "side" => key,
                 None => continue,
             };
-            if !value.is_empty() && value != ANY && merged(condition) != Some(value) {
+            if value != ANY && merged(condition) != Some(value) {
                 return false;
             }
         }
@@ -266,6 +291,35 @@ mod tests {
             param(&[&format!("{base}&enabled=false")], "weight").as_deref(),
             Some("100")
         );
+    }
+
+    #[test]
+    fn provider_addresses_service_key_and_v27_rules() {
+        let base = "override://0.0.0.0/demo.Svc?weight=7";
+        for listed in [
+            "10.0.0.7",
+            "0.0.0.0:*",
+            "0.0.0.0:20880",
+            "10.0.0.9:1, 10.0.0.7:20880",
+        ] {
+            let rule = format!("{base}&providerAddresses={listed}");
+            assert_eq!(param(&[&rule], "weight").as_deref(), Some("7"), "{listed}");
+        }
+        // A substring is not an address.
+        let rule = format!("{base}&providerAddresses=10.0.0.77:20880");
+        assert_eq!(param(&[&rule], "weight").as_deref(), Some("100"));
+        // Another service (version) is not configured.
+        let other = "override://0.0.0.0/demo.Svc?version=2.0.0&weight=7";
+        assert_eq!(param(&[other], "weight").as_deref(), Some("100"));
+        let any = "override://0.0.0.0/*?weight=7";
+        assert_eq!(param(&[any], "weight").as_deref(), Some("7"));
+        // 2.7-style rules: consumer side only, by consumer host.
+        let v27 = "override://0.0.0.0/demo.Svc?configVersion=v2.7&side=consumer&weight=7";
+        assert_eq!(param(&[v27], "weight").as_deref(), Some("7"));
+        let v27_provider = "override://0.0.0.0/demo.Svc?configVersion=v2.7&side=provider&weight=7";
+        assert_eq!(param(&[v27_provider], "weight").as_deref(), Some("100"));
+        let v27_other = "override://10.9.9.9/demo.Svc?configVersion=v2.7&side=consumer&weight=7";
+        assert_eq!(param(&[v27_other], "weight").as_deref(), Some("100"));
     }
 
     #[test]
