@@ -25,7 +25,8 @@
 //! one skipped) but which is *not* `empty://` keeps the last non-empty list, as Java's
 //! `refreshInvoker` does when it converts a non-empty list into no invokers: a registry
 //! holding only providers this consumer cannot use, or garbage, is not evidence that the
-//! providers it had left.
+//! providers it had left. Providers that are all disabled (`disabled=true` by a
+//! configurator) do empty it: unlike Java, which keeps the old list then too.
 //!
 //! ```
 //! use std::sync::Arc;
