@@ -418,3 +418,19 @@ fn a_category_missing_from_a_notification_keeps_its_last_list() {
     );
     assert_eq!(only(&directory).param("weight"), Some("6"));
 }
+
+#[test]
+fn disabling_every_provider_empties_the_list() {
+    // Unlike Java, which keeps the old invokers when none is left after conversion.
+    let Setup {
+        registry,
+        directory,
+        ..
+    } = setup(|b| b);
+    registry.register(&provider("10.0.0.7", "")).wait().unwrap();
+    registry.register(&provider("10.0.0.8", "")).wait().unwrap();
+    registry.register(&rule("disabled=true")).wait().unwrap();
+    assert!(listed(&directory).is_empty());
+    registry.unregister(&rule("disabled=true")).wait().unwrap();
+    assert_eq!(listed(&directory).len(), 2);
+}
