@@ -161,6 +161,12 @@ pub trait Registry: Send + Sync + 'static {
 
     /// The URLs matching `consumer` now, in its categories, without `empty://` placeholders.
     fn lookup(&self, consumer: &Url) -> Completion<RegistryResult<Vec<Url>>>;
+
+    /// What to call the registry in messages (`zookeeper://10.0.0.5:2181`...); by default
+    /// `registry`.
+    fn name(&self) -> String {
+        "registry".to_owned()
+    }
 }
 
 /// A completion that is ready with `value`.
@@ -660,6 +666,10 @@ impl Registry for StaticRegistry {
             .subscriptions
             .retain(|(each, ..)| *each != id);
         ready(Ok(()))
+    }
+
+    fn name(&self) -> String {
+        "static registry".to_owned()
     }
 
     fn lookup(&self, consumer: &Url) -> Completion<RegistryResult<Vec<Url>>> {

@@ -31,6 +31,8 @@ const RANKS: &[(&str, u32)] = &[
     // Strategies read the consumer's errors (invoke); a registry feeds directories.
     ("cluster", 9),
     ("serve", 9),
+    // A directory fed by a registry: above both `cluster` and `registry`.
+    ("discovery", 10),
     ("consumer", 10),
     ("provider", 10),
     // runtime

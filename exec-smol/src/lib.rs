@@ -5,7 +5,8 @@
 //! [`Runtime`](tether_core::driver::Runtime) for smol ([`SmolRuntime`]: clock, timers,
 //! yield, tasks, TCP sockets) and wraps the runtime-agnostic code in `tether_core::driver`,
 //! which owns the IO loop, the accept loop and reconnects: [`connect`] a client,
-//! [`Server::bind`] a server, [`reference_channels`] for a consumer's reference.
+//! [`Server::bind`] a server, [`reference_channels`] for a consumer's reference, a
+//! [`Connector`] for providers found in a registry.
 //! Connections and their reconnect loops run on smol's global executor (`smol::spawn`: one
 //! thread unless `SMOL_THREADS` says otherwise). It contains no protocol decisions.
 //!
@@ -44,8 +45,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use smol::net::{AsyncToSocketAddrs, resolve};
+use tether_core::cluster::connections;
 use tether_core::consumer::{Backoff, Channels};
-use tether_core::{Config, RequestHandler, SharedConnection, driver};
+use tether_core::url::Url;
+use tether_core::{Config, RequestHandler, SharedConnection, Side, driver};
 
 pub use runtime::{SmolListener, SmolRuntime, SmolSpawner, SmolStream};
 /// An open client connection, as [`connect`] returns it.
@@ -91,6 +94,84 @@ where
     };
     let runtime = Arc::new(SmolRuntime);
     driver::reference_channels(runtime, resolve, connections, config, options, backoff).await
+}
+
+/// Connections to providers a registry lists, on smol: the adapter's
+/// [`cluster::Connector`](tether_core::cluster::Connector), which a
+/// `RegistryDirectory` calls for each new provider.
+///
+/// [`channels`](tether_core::cluster::Connector::channels) returns at once with empty slots
+/// (the provider's `connections` parameter, default 1); tasks on the spawner (smol's global
+/// executor unless told otherwise) connect them, retry after the backoff while the provider
+/// is down, and reconnect dropped connections ([`driver::lazy_reference_channels`]).
+/// Dropping the channels closes the connections and ends the tasks.
+///
+/// ```no_run
+/// use tether_core::cluster::Connector as _;
+/// use tether_core::url::Url;
+/// use tether_smol::{Connector, Options};
+///
+/// let connector = Connector::new(Options::default());
+/// let provider = Url::parse("dubbo://127.0.0.1:20880/demo.Greeter").unwrap();
+/// let channels = connector.channels("127.0.0.1:20880", &provider);
+/// assert_eq!(channels.len(), 1); // filled once the connection is up
+/// ```
+#[derive(Clone, Debug)]
+pub struct Connector {
+    spawner: SmolSpawner,
+    config: Config,
+    options: Options,
+    backoff: Backoff,
+}
+
+impl Connector {
+    /// Connects on smol's global executor, with `options`, consumer-side [`Config`]
+    /// defaults and the default [`Backoff`].
+    pub fn new(options: Options) -> Self {
+        Self {
+            spawner: SmolSpawner::global(),
+            config: Config::new(Side::Consumer),
+            options,
+            backoff: Backoff::default(),
+        }
+    }
+
+    /// Sets where the connecting tasks run (default: smol's global executor).
+    pub fn spawner(mut self, spawner: SmolSpawner) -> Self {
+        self.spawner = spawner;
+        self
+    }
+
+    /// Sets the configuration of the connections (default `Config::new(Side::Consumer)`).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets how dropped connections and unreachable providers are retried.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+}
+
+impl tether_core::cluster::Connector for Connector {
+    fn channels(&self, address: &str, provider: &Url) -> Arc<Channels> {
+        let address = address.to_owned();
+        let resolve = move || {
+            let address = address.clone();
+            smol::unblock(move || address.to_socket_addrs().map(Iterator::collect::<Vec<_>>))
+        };
+        driver::lazy_reference_channels(
+            Arc::new(SmolRuntime),
+            &self.spawner,
+            resolve,
+            connections(provider),
+            self.config.clone(),
+            self.options.clone(),
+            self.backoff,
+        )
+    }
 }
 
 /// A listening server on smol's global executor: [`driver::Server`], which see. Each

@@ -25,6 +25,7 @@
 //! |---|---|
 //! | a client connection ([`connect`]) | 2 |
 //! | a reference of N connections ([`reference_channels`]) | 2 × N + 1 (`tether-reconnect`) |
+//! | a provider's N connections from a [`Connector`] | 2 × N + 1 (`tether-connect`) |
 //! | a server ([`Server::bind`]) | 1 (`tether-accept`) + 2 per connection, at most [`Options::max_connections`] (default 512) |
 //! | a [`WorkerPool`] (`Dispatch::Pool` handlers, async handlers) | its `threads` |
 //! | a [`CallbackPool`] (continuations, optional) | its `threads` |
@@ -84,7 +85,7 @@ mod server;
 mod timer;
 
 pub use client::{ClientConnection, connect};
-pub use reference::reference_channels;
+pub use reference::{Connector, reference_channels};
 pub use server::Server;
 /// The options of [`connect`] and [`Server::bind`] (`max_connections` bounds a server's
 /// threads: two per connection).

@@ -10,9 +10,11 @@ use std::thread;
 use futures::executor::block_on;
 use futures::future::join_all;
 use parking_lot::Mutex;
+use tether_core::cluster::connections;
 use tether_core::consumer::{Backoff, Channels};
-use tether_core::driver::open_channels;
-use tether_core::{BoxFuture, Config, Spawner};
+use tether_core::driver::{lazy_channels, open_channels};
+use tether_core::url::Url;
+use tether_core::{BoxFuture, Config, Side, Spawner};
 
 use crate::{Options, ThreadRuntime, connect};
 
@@ -58,6 +60,93 @@ where
             block_on(join_all(keepers));
         })?;
     Ok(channels)
+}
+
+/// Connections to providers a registry lists, on plain threads (no async runtime): the
+/// adapter's [`cluster::Connector`](tether_core::cluster::Connector), which a
+/// `RegistryDirectory` calls for each new provider.
+///
+/// [`channels`](tether_core::cluster::Connector::channels) returns at once with empty slots
+/// (the provider's `connections` parameter, default 1). One thread per provider
+/// (`tether-connect`) fills them: it connects each slot (blocking, within the connect
+/// timeout), retries after the backoff while the provider is down, and reconnects dropped
+/// connections, slots taking turns. Dropping the channels closes the connections; the
+/// thread ends once its slots notice (at the latest when a backoff sleep ends).
+///
+/// ```no_run
+/// use tether_core::cluster::Connector as _;
+/// use tether_core::url::Url;
+/// use tether_threadpool::{Connector, Options};
+///
+/// let connector = Connector::new(Options::default());
+/// let provider = Url::parse("dubbo://127.0.0.1:20880/demo.Greeter").unwrap();
+/// let channels = connector.channels("127.0.0.1:20880", &provider);
+/// assert_eq!(channels.len(), 1); // filled once the connection is up
+/// ```
+#[derive(Clone, Debug)]
+pub struct Connector {
+    config: Config,
+    options: Options,
+    backoff: Backoff,
+}
+
+impl Connector {
+    /// Connects with `options`, consumer-side [`Config`] defaults and the default
+    /// [`Backoff`].
+    pub fn new(options: Options) -> Self {
+        Self {
+            config: Config::new(Side::Consumer),
+            options,
+            backoff: Backoff::default(),
+        }
+    }
+
+    /// Sets the configuration of the connections (default `Config::new(Side::Consumer)`).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets how dropped connections and unreachable providers are retried.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+}
+
+impl tether_core::cluster::Connector for Connector {
+    fn channels(&self, address: &str, provider: &Url) -> Arc<Channels> {
+        let (address, config, options) = (
+            address.to_owned(),
+            self.config.clone(),
+            self.options.clone(),
+        );
+        let open = move || {
+            // Blocking inside the future, as in `reference_channels`: it runs on the
+            // connecting thread only.
+            let result = connect(address.as_str(), config.clone(), options.clone())
+                .map(|client| client.into_parts());
+            std::future::ready(result)
+        };
+        let keepers = Collect::default();
+        let channels = lazy_channels(
+            Arc::new(ThreadRuntime),
+            &keepers,
+            connections(provider),
+            self.backoff,
+            open,
+        );
+        let keepers = std::mem::take(&mut *keepers.0.lock());
+        let spawned = thread::Builder::new()
+            .name("tether-connect".to_owned())
+            .spawn(move || {
+                block_on(join_all(keepers));
+            });
+        // Without a thread the slots stay empty: calls fail with no connection, as for a
+        // provider that is down; there is no caller to hand the error to.
+        drop(spawned);
+        channels
+    }
 }
 
 /// Holds the slots' keeper futures until their thread starts.

@@ -4,7 +4,8 @@
 //! [`Runtime`](tether_core::driver::Runtime) for tokio ([`TokioRuntime`]: clock, timers,
 //! yield, tasks, TCP sockets) and wraps the runtime-agnostic code in `tether_core::driver`,
 //! which owns the IO loop, the accept loop and reconnects: [`connect`] a client,
-//! [`Server::bind`] a server, [`reference_channels`] for a consumer's reference. The
+//! [`Server::bind`] a server, [`reference_channels`] for a consumer's reference, a
+//! [`Connector`] for providers found in a registry. The
 //! connections it makes are [`SharedConnection`]s; the consumer and provider layers build
 //! on those. It contains no protocol decisions.
 //!
@@ -42,9 +43,12 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tether_core::cluster::connections;
 use tether_core::consumer::{Backoff, Channels};
-use tether_core::{Config, RequestHandler, SharedConnection, driver};
+use tether_core::url::Url;
+use tether_core::{Config, RequestHandler, SharedConnection, Side, driver};
 use tokio::net::{ToSocketAddrs, lookup_host};
+use tokio::runtime::Handle;
 
 pub use runtime::{TokioIo, TokioListener, TokioRuntime, TokioSpawner};
 /// An open client connection, as [`connect`] returns it.
@@ -82,6 +86,85 @@ where
     let resolve = move || lookup_host(addr.clone());
     let runtime = Arc::new(TokioRuntime);
     driver::reference_channels(runtime, resolve, connections, config, options, backoff).await
+}
+
+/// Connections to providers a registry lists, on a tokio runtime: the adapter's
+/// [`cluster::Connector`](tether_core::cluster::Connector), which a
+/// `RegistryDirectory` calls for each new provider.
+///
+/// [`channels`](tether_core::cluster::Connector::channels) returns at once with empty slots
+/// (the provider's `connections` parameter, default 1); tasks on the runtime connect them,
+/// retry after the backoff while the provider is down, and reconnect dropped connections
+/// ([`driver::lazy_reference_channels`]). Dropping the channels closes the connections and
+/// ends the tasks. It may be called from any thread: it holds the runtime's handle.
+///
+/// ```no_run
+/// # async fn demo() {
+/// use std::sync::Arc;
+/// use tether_core::cluster::Connector as _;
+/// use tether_core::url::Url;
+/// use tether_tokio::{Connector, Options};
+///
+/// let connector = Connector::new(Options::default());
+/// let provider = Url::parse("dubbo://127.0.0.1:20880/demo.Greeter?connections=2").unwrap();
+/// let channels = connector.channels("127.0.0.1:20880", &provider);
+/// assert_eq!(channels.len(), 2); // filled as the connections come up
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Connector {
+    handle: Handle,
+    config: Config,
+    options: Options,
+    backoff: Backoff,
+}
+
+impl Connector {
+    /// Connects on the current tokio runtime, with `options`, consumer-side [`Config`]
+    /// defaults and the default [`Backoff`]. Panics outside a tokio runtime (use
+    /// [`with_handle`](Self::with_handle) there).
+    pub fn new(options: Options) -> Self {
+        Self::with_handle(Handle::current(), options)
+    }
+
+    /// Connects on `handle`'s runtime.
+    pub fn with_handle(handle: Handle, options: Options) -> Self {
+        Self {
+            handle,
+            config: Config::new(Side::Consumer),
+            options,
+            backoff: Backoff::default(),
+        }
+    }
+
+    /// Sets the configuration of the connections (default `Config::new(Side::Consumer)`).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets how dropped connections and unreachable providers are retried.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+}
+
+impl tether_core::cluster::Connector for Connector {
+    fn channels(&self, address: &str, provider: &Url) -> Arc<Channels> {
+        let address = address.to_owned();
+        // Resolved for every attempt, on the runtime (lookup_host needs its context).
+        let resolve = move || lookup_host(address.clone());
+        driver::lazy_reference_channels(
+            Arc::new(TokioRuntime),
+            &TokioSpawner::new(self.handle.clone()),
+            resolve,
+            connections(provider),
+            self.config.clone(),
+            self.options.clone(),
+            self.backoff,
+        )
+    }
 }
 
 /// A listening server on the current tokio runtime: [`driver::Server`], which see. Each

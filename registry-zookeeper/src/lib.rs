@@ -494,6 +494,11 @@ impl Registry for ZookeeperRegistry {
         tether_core::registry::ready(Ok(()))
     }
 
+    fn name(&self) -> String {
+        let config = &self.inner.config;
+        format!("zookeeper://{}{}", config.address, config.root)
+    }
+
     fn lookup(&self, consumer: &Url) -> Completion<RegistryResult<Vec<Url>>> {
         let consumer = consumer.clone();
         self.run(move |inner| {

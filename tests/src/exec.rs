@@ -8,6 +8,7 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tether_core::cluster::Connector;
 use tether_core::consumer::{Backoff, Channels};
 use tether_core::{
     BoxFuture, CallbackExecutor, Completion, Config, ConnectionError, RequestHandler,
@@ -85,6 +86,8 @@ pub trait Executor: Send + Sync {
         opts: Opts,
         backoff: Backoff,
     ) -> io::Result<Arc<Channels>>;
+    /// The adapter's `Connector`, for a registry-fed directory.
+    fn connector(&self, opts: Opts, backoff: Backoff) -> Arc<dyn Connector>;
 }
 
 /// The executor named `name` (`tokio`, `smol` or `threadpool`).
@@ -251,6 +254,15 @@ impl Executor for Tokio {
             backoff,
         ))
     }
+    fn connector(&self, opts: Opts, backoff: Backoff) -> Arc<dyn Connector> {
+        Arc::new(
+            tether_tokio::Connector::with_handle(
+                self.runtime.handle().clone(),
+                Self::options(opts),
+            )
+            .backoff(backoff),
+        )
+    }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -379,6 +391,9 @@ impl Executor for Smol {
             backoff,
         ))
     }
+    fn connector(&self, opts: Opts, backoff: Backoff) -> Arc<dyn Connector> {
+        Arc::new(tether_smol::Connector::new(Self::options(opts)).backoff(backoff))
+    }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -489,6 +504,9 @@ impl Executor for ThreadPool {
             Self::options(opts),
             backoff,
         )
+    }
+    fn connector(&self, opts: Opts, backoff: Backoff) -> Arc<dyn Connector> {
+        Arc::new(tether_threadpool::Connector::new(Self::options(opts)).backoff(backoff))
     }
 }
 

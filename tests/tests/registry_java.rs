@@ -5,6 +5,9 @@
 //!   `tether-registry-zookeeper`;
 //! - `JavaProvider -Dinterop.registry=zookeeper://...` (3.3 and 2.7) registers with Dubbo's
 //!   defaults, and a tether subscription delivers its URL;
+//! - a tether consumer (`RegistryDirectory` over `tether-registry-zookeeper`, on the tokio
+//!   and the thread-pool adapters) finds and calls a Java 3.3 and a Java 2.7 provider
+//!   registered in ZooKeeper with Dubbo's defaults;
 //! - `dubbo-ssl-python` (PyPI), reading ZooKeeper itself, calls a tether provider;
 //! - a Java 3.3 provider and a tether provider behind one Java 3.3 consumer (ESTATE.md
 //!   §1.6's trap).
@@ -18,12 +21,16 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use tether_core::cluster::{Directory, Route};
+use tether_core::consumer::{Backoff, Reference};
+use tether_core::context::CallContext;
+use tether_core::discovery::RegistryDirectory;
 use tether_core::registry::{ConsumerSpec, ProviderSpec, Registry};
 use tether_core::url::Url;
 use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
 use tether_tests::conformance::provider;
 use tether_tests::estate::{PeerProcess, tools_present};
-use tether_tests::exec::{Executor, ThreadPool};
+use tether_tests::exec::{Executor, Opts, ThreadPool, Tokio};
 use tether_tests::zk::{ZooKeeper, zookeeper_present};
 
 const IFACE: &str = "org.apache.dubbo.demo.DemoService";
@@ -528,4 +535,109 @@ fn a_tether_subscription_delivers_a_java_27_provider_registered_in_zookeeper() {
     assert_eq!(provider_url.param("release"), Some("2.7.23"));
     assert_eq!(provider_url.param("notify.1.callback"), Some("true"));
     assert!(provider_url.methods().contains(&"sayHello"));
+}
+
+#[test]
+fn a_tether_consumer_on_tokio_finds_and_calls_a_java_33_provider_through_zookeeper() {
+    tether_consumer_calls_a_java_provider("3.3", "3.3.6", &Tokio::new());
+}
+
+#[test]
+fn a_tether_consumer_on_the_thread_pool_finds_and_calls_a_java_33_provider_through_zookeeper() {
+    tether_consumer_calls_a_java_provider("3.3", "3.3.6", &ThreadPool::new());
+}
+
+#[test]
+fn a_tether_consumer_on_tokio_finds_and_calls_a_java_27_provider_through_zookeeper() {
+    tether_consumer_calls_a_java_provider("2.7", "2.7.23", &Tokio::new());
+}
+
+#[test]
+fn a_tether_consumer_on_the_thread_pool_finds_and_calls_a_java_27_provider_through_zookeeper() {
+    tether_consumer_calls_a_java_provider("2.7", "2.7.23", &ThreadPool::new());
+}
+
+/// A Java provider of `line` registers itself with Dubbo's defaults; a tether reference
+/// over a `RegistryDirectory` (check=true) finds it in ZooKeeper, connects through `exec`'s
+/// `Connector` and calls it; killed, it is unlisted once its session expires.
+fn tether_consumer_calls_a_java_provider(line: &str, release: &str, exec: &dyn Executor) {
+    let Some(out) = built() else { return };
+    let _serial = serial();
+    // Sessions of at most 10 s: the killed provider's node goes within 10 s.
+    let zk = ZooKeeper::start_with_max_session(Duration::from_secs(10)).expect("zookeeper starts");
+    let registry_option = format!("-Dinterop.registry={}", zk.registry_url());
+    let java_provider = PeerProcess::spawn(
+        "java-provider-zk",
+        java(out, line, &[&registry_option], "JavaProvider", &["0"]),
+        Duration::from_secs(120),
+    );
+    let registry = Arc::new(registry(&zk, exec));
+    let consumer = ConsumerSpec::new(IFACE, "127.0.0.1")
+        .application("tether-interop-consumer")
+        .version("1.0.0")
+        .to_url(now_ms())
+        .unwrap();
+    let started = Instant::now();
+    let directory = RegistryDirectory::builder(
+        registry.clone(),
+        exec.connector(Opts::default(), Backoff::default()),
+        consumer,
+    )
+    .check_timeout(Duration::from_secs(30))
+    .on_skip(|skipped| println!("skipped {:?}: {}", skipped.reason, skipped.url))
+    .build()
+    .unwrap_or_else(|e| panic!("{}: {e}", exec.name()));
+    println!(
+        "{}: Java {line} provider found and connected in {:?}",
+        exec.name(),
+        started.elapsed()
+    );
+    let listed = directory.list(&Route::new(IFACE, "sayHello"));
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(
+        listed[0].address(),
+        format!("127.0.0.1:{}", java_provider.addr.port())
+    );
+    assert_eq!(listed[0].param("release"), Some(release));
+    assert_eq!(listed[0].param("side"), Some("provider"));
+
+    let reference = Reference::builder(IFACE)
+        .version("1.0.0")
+        .build_with(directory.clone());
+    let say_hello = reference.method::<(String,), String>("sayHello");
+    for i in 0..3 {
+        let reply = say_hello
+            .call_in(CallContext::new(), (format!("tether {i}"),))
+            .unwrap_or_else(|e| panic!("{}: call {i} to Java {line}: {e}", exec.name()));
+        assert_eq!(reply.value, format!("Hello tether {i}"));
+        // The Java provider names itself in a response attachment.
+        assert_eq!(
+            reply.attachments.get_str("provider"),
+            Some(format!("java-dubbo-{release}").as_str()),
+            "{:?}",
+            reply.attachments
+        );
+    }
+
+    // The provider dies (SIGKILL): its connection ends at once, so calls fail fast; its
+    // node goes when its session times out (10 s at most here), which empties the list.
+    let killed = Instant::now();
+    drop(java_provider);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !directory.list(&Route::new(IFACE, "sayHello")).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{}: the killed Java {line} provider stayed listed",
+            exec.name()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    println!(
+        "{}: killed Java {line} provider unlisted after {:?}",
+        exec.name(),
+        killed.elapsed()
+    );
+    assert!(say_hello.call(("late".to_owned(),)).is_err());
+    drop(reference);
+    drop(directory);
 }

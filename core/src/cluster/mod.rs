@@ -4,17 +4,20 @@
 //!
 //! A reference to one address ([`ReferenceBuilder::build`](crate::consumer::ReferenceBuilder::build))
 //! holds a [`StaticDirectory`] of one invoker. A registry keeps a directory of its own up to
-//! date as providers come and go; load balancing and retrying strategies pick among what it
-//! lists.
+//! date as providers come and go (`discovery::RegistryDirectory`), opening connections to
+//! new providers through a [`Connector`]; load balancing and retrying strategies pick among
+//! what it lists.
 
 mod balance;
 mod channels;
+mod connector;
 mod directory;
 mod router;
 mod strategy;
 
 pub use balance::{LoadBalance, RoundRobin};
 pub use channels::{Backoff, Channels};
+pub use connector::{Connector, connections};
 pub use directory::{Directory, Invoker, Invokers, Route, StaticDirectory};
 pub use router::{FORCE_TAG_KEY, Router, TAG_KEY, TagRouter};
 pub(crate) use strategy::select;

@@ -97,7 +97,7 @@ where
             Arc::downgrade(&channels),
             slot,
             backoff,
-            closed,
+            Some(closed),
             connect.clone(),
         );
         spawner.spawn(Box::pin(keeper));
@@ -105,14 +105,85 @@ where
     Ok(channels)
 }
 
-/// Waits for the slot's connection to end, then reconnects with backoff, for as long as the
-/// channels live.
+/// Channels to the addresses `resolve` yields that connect in the background: returned at
+/// once with `connections` empty slots, each filled by a task on `spawner` that connects
+/// (at once, then after `backoff` while it fails) and keeps its slot connected as
+/// [`reference_channels`] does. Dropping the channels closes the connections and ends the
+/// tasks (a task sleeping in its backoff ends when it wakes). This is what the async
+/// adapters' `Connector`s return for a provider a registry lists.
+///
+/// `spawner` runs the tasks; it may differ from `runtime`'s own spawning (tokio's needs a
+/// handle when called from outside the runtime, as a registry's notification is).
+pub fn lazy_reference_channels<R, F, A, I>(
+    runtime: Arc<R>,
+    spawner: &dyn Spawner,
+    resolve: F,
+    connections: NonZeroUsize,
+    config: Config,
+    options: Options,
+    backoff: Backoff,
+) -> Arc<Channels>
+where
+    R: Runtime,
+    F: Fn() -> A + Send + Sync + 'static,
+    A: Future<Output = io::Result<I>> + Send,
+    I: IntoIterator<Item = SocketAddr>,
+{
+    let open = {
+        let (runtime, resolve) = (runtime.clone(), Arc::new(resolve));
+        move || {
+            let (runtime, resolve) = (runtime.clone(), resolve.clone());
+            let (config, options) = (config.clone(), options.clone());
+            async move {
+                connect(runtime, resolve(), config, options)
+                    .await
+                    .map(ClientConnection::into_parts)
+            }
+        }
+    };
+    lazy_channels(runtime, spawner, connections, backoff, open)
+}
+
+/// [`open_channels`] without the wait: returns `connections` empty slots at once and spawns
+/// one task per slot on `spawner` that connects with `connect` right away, retries after
+/// `backoff` (doubling) while that fails, and from then on keeps the slot connected.
+/// Dropping the returned [`Channels`] closes the connections, which ends the tasks.
+pub fn lazy_channels<R, C, F, E: 'static>(
+    runtime: Arc<R>,
+    spawner: &dyn Spawner,
+    connections: NonZeroUsize,
+    backoff: Backoff,
+    connect: C,
+) -> Arc<Channels>
+where
+    R: Timers,
+    C: Fn() -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<(SharedConnection, Completion<ConnectionError>), E>> + Send + 'static,
+{
+    let channels = Arc::new(Channels::owning(connections));
+    for slot in 0..connections.get() {
+        let keeper = keep_slot(
+            runtime.clone(),
+            Arc::downgrade(&channels),
+            slot,
+            backoff,
+            None,
+            connect.clone(),
+        );
+        spawner.spawn(Box::pin(keeper));
+    }
+    channels
+}
+
+/// Keeps the slot connected for as long as the channels live: waits for its connection
+/// (`closed`, if it has one) to end, then reconnects with backoff. Without a connection, the
+/// first attempt is made at once.
 async fn keep_slot<R, C, F, E>(
     runtime: Arc<R>,
     channels: Weak<Channels>,
     slot: usize,
     backoff: Backoff,
-    mut closed: Completion<ConnectionError>,
+    mut closed: Option<Completion<ConnectionError>>,
     connect: C,
 ) where
     R: Timers,
@@ -120,26 +191,42 @@ async fn keep_slot<R, C, F, E>(
     F: Future<Output = Result<(SharedConnection, Completion<ConnectionError>), E>>,
 {
     loop {
-        (&mut closed).await;
-        match channels.upgrade() {
-            Some(channels) => channels.set(slot, None),
-            None => return,
+        // Whether to wait before the next attempt: not when starting without a connection.
+        let mut wait = false;
+        if let Some(ended) = closed.take() {
+            ended.await;
+            match channels.upgrade() {
+                Some(channels) => channels.set(slot, None),
+                None => return,
+            }
+            wait = true;
         }
         let mut attempt = 0;
-        closed = loop {
-            let delay = backoff.delay(attempt);
-            runtime.sleep_until(runtime.now() + delay).await;
-            let Some(channels) = channels.upgrade() else {
-                return;
-            };
-            match connect().await {
-                Ok((conn, closed)) => {
-                    channels.set(slot, Some(conn));
-                    break closed;
-                }
-                Err(_) => attempt = attempt.saturating_add(1),
+        closed = Some(loop {
+            if wait {
+                let delay = backoff.delay(attempt);
+                runtime.sleep_until(runtime.now() + delay).await;
+                attempt = attempt.saturating_add(1);
             }
-        };
+            wait = true;
+            // Not held across the attempt: the channels may be dropped meanwhile.
+            if channels.strong_count() == 0 {
+                return;
+            }
+            if let Ok((conn, ended)) = connect().await {
+                match channels.upgrade() {
+                    Some(channels) => {
+                        channels.set(slot, Some(conn));
+                        break ended;
+                    }
+                    // Dropped while connecting: the connection is nobody's.
+                    None => {
+                        conn.close();
+                        return;
+                    }
+                }
+            }
+        });
     }
 }
 
@@ -240,5 +327,51 @@ mod tests {
         drop(channels);
         ends.lock().clear();
         block_on(keeper);
+    }
+
+    #[test]
+    fn lazy_channels_start_empty_and_fill_once_the_provider_answers() {
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let ends: Arc<Mutex<Vec<Completer<ConnectionError>>>> = Arc::default();
+        let connect = {
+            let (attempts, ends) = (attempts.clone(), ends.clone());
+            move || {
+                let n = attempts.fetch_add(1, Ordering::SeqCst);
+                let (end, closed) = pair(|| ConnectionError::Dropped);
+                ends.lock().push(end);
+                // Down for the first two attempts.
+                let result = if n < 2 {
+                    Err("refused")
+                } else {
+                    Ok((conn(), closed))
+                };
+                std::future::ready(result)
+            }
+        };
+        let spawner = Collect::default();
+        let channels = lazy_channels(
+            Arc::new(Instant0),
+            &spawner,
+            NonZeroUsize::new(2).unwrap(),
+            Backoff::default(),
+            connect,
+        );
+        // Nothing tried yet: the slots are empty and one keeper per slot waits to run.
+        assert_eq!(attempts.load(Ordering::SeqCst), 0);
+        assert!(channels.pick().is_none());
+        let mut keepers = std::mem::take(&mut *spawner.0.lock());
+        assert_eq!(keepers.len(), 2);
+        for keeper in &mut keepers {
+            let pending = block_on(poll_fn(|cx| Poll::Ready(keeper.as_mut().poll(cx))));
+            assert!(pending.is_pending());
+        }
+        assert_eq!(attempts.load(Ordering::SeqCst), 4);
+        assert!(channels.get(0).is_some() && channels.get(1).is_some());
+        // Dropped: the connections close and the keepers end.
+        drop(channels);
+        ends.lock().clear();
+        for keeper in keepers {
+            block_on(keeper);
+        }
     }
 }

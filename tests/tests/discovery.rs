@@ -1,0 +1,228 @@
+//! A reference over a `RegistryDirectory` calling real tether providers over loopback, on
+//! each adapter (its `Connector`): two providers share the calls, one leaves (unregisters)
+//! and every call goes to the other while the leaver's connections close, one comes and
+//! gets calls, and one registered before it listens is connected once it does; the same
+//! through a real ZooKeeper, with a configurator.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tether_core::cluster::{Directory, Route};
+use tether_core::consumer::{Backoff, Reference};
+use tether_core::discovery::RegistryDirectory;
+use tether_core::provider::{Dispatch, Provider, Service};
+use tether_core::registry::{ConsumerSpec, ProviderSpec, Registry, StaticRegistry};
+use tether_core::url::Url;
+use tether_core::{Config, Side};
+use tether_tests::conformance::eventually;
+use tether_tests::exec::{Executor, Opts, Server};
+use tether_tests::on_each_executor;
+
+const SERVICE: &str = "org.example.discovery.Whoami";
+
+/// A provider answering `whoami` with `name`, on `addr`.
+fn whoami(exec: &dyn Executor, name: &'static str, addr: &str) -> Box<dyn Server> {
+    let provider = Provider::new(Dispatch::Direct, exec.spawner()).export(
+        Service::new(SERVICE)
+            .version("1.0.0")
+            .method("whoami", move |_, (): ()| Ok(name.to_owned())),
+    );
+    exec.bind(
+        addr,
+        Config::new(Side::Provider),
+        Arc::new(provider),
+        Opts::default(),
+    )
+    .unwrap_or_else(|e| panic!("{}: bind {addr}: {e}", exec.name()))
+}
+
+fn url_of(server: &dyn Server) -> Url {
+    url_at(server.local_addr().port())
+}
+
+fn url_at(port: u16) -> Url {
+    ProviderSpec::new(SERVICE, "127.0.0.1", port)
+        .methods(["whoami"])
+        .version("1.0.0")
+        .to_url(1)
+        .unwrap()
+}
+
+fn ask(reference: &Reference, n: usize) -> Vec<String> {
+    let whoami = reference.method::<(), String>("whoami");
+    (0..n).map(|_| whoami.call(()).expect("answered")).collect()
+}
+
+fn all_available(directory: &RegistryDirectory, n: usize) -> bool {
+    let list = directory.list(&Route::new(SERVICE, "whoami"));
+    list.len() == n && list.iter().all(|i| i.is_available())
+}
+
+fn follows_providers(exec: &dyn Executor) {
+    let registry = Arc::new(StaticRegistry::new([]));
+    let (a, b) = (
+        whoami(exec, "a", "127.0.0.1:0"),
+        whoami(exec, "b", "127.0.0.1:0"),
+    );
+    registry.register(&url_of(&*a)).wait().unwrap();
+    registry.register(&url_of(&*b)).wait().unwrap();
+    let consumer = ConsumerSpec::new(SERVICE, "127.0.0.1")
+        .version("1.0.0")
+        .to_url(1)
+        .unwrap();
+    let backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(200));
+    let directory = RegistryDirectory::builder(
+        registry.clone(),
+        exec.connector(Opts::default(), backoff),
+        consumer,
+    )
+    .check_timeout(Duration::from_secs(10))
+    .build()
+    .unwrap_or_else(|e| panic!("{}: {e}", exec.name()));
+    let reference = Reference::builder(SERVICE)
+        .version("1.0.0")
+        .build_with(directory.clone());
+
+    eventually("both providers connected", || all_available(&directory, 2));
+    let answers = ask(&reference, 10);
+    assert!(
+        answers.iter().any(|n| n == "a") && answers.iter().any(|n| n == "b"),
+        "{}: {answers:?}",
+        exec.name()
+    );
+
+    // `a` leaves the registry: every call goes to `b`, and `a`'s connection closes.
+    registry.unregister(&url_of(&*a)).wait().unwrap();
+    assert_eq!(ask(&reference, 10), vec!["b"; 10], "{}", exec.name());
+    eventually("the leaver's connection closed", || {
+        a.connections().is_empty()
+    });
+
+    // `c` comes: it gets calls.
+    let c = whoami(exec, "c", "127.0.0.1:0");
+    registry.register(&url_of(&*c)).wait().unwrap();
+    eventually("c connected", || all_available(&directory, 2));
+    let answers = ask(&reference, 10);
+    assert!(
+        answers.iter().any(|n| n == "c"),
+        "{}: {answers:?}",
+        exec.name()
+    );
+    assert!(!answers.iter().any(|n| n == "a"));
+
+    // `d` is registered before it listens: connected once it is up.
+    let port = {
+        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    registry.register(&url_at(port)).wait().unwrap();
+    assert_eq!(directory.list(&Route::new(SERVICE, "whoami")).len(), 3);
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(ask(&reference, 6).iter().all(|n| n == "b" || n == "c"));
+    let d = whoami(exec, "d", &format!("127.0.0.1:{port}"));
+    eventually("d connected once it listens", || {
+        all_available(&directory, 3)
+    });
+    let answers = ask(&reference, 12);
+    assert!(
+        answers.iter().any(|n| n == "d"),
+        "{}: {answers:?}",
+        exec.name()
+    );
+
+    // Dropping the reference and the directory closes every connection.
+    drop(reference);
+    drop(directory);
+    for (name, server) in [("b", &b), ("c", &c), ("d", &d)] {
+        eventually(&format!("{name}'s connection closed"), || {
+            server.connections().is_empty()
+        });
+    }
+}
+
+on_each_executor!(follows_providers =>
+    a_registry_directory_follows_providers_on_tokio,
+    a_registry_directory_follows_providers_on_smol,
+    a_registry_directory_follows_providers_on_threadpool);
+
+/// The same through a real ZooKeeper (`tether-registry-zookeeper`), tether on both sides:
+/// providers and a configurator registered there reach the reference; a provider leaving
+/// takes its calls away; the last one leaving empties the directory (`empty://`). Skipped
+/// without Java and Debian's `zookeeper` package; fails under `CI=true`.
+fn follows_providers_in_zookeeper(exec: &dyn Executor) {
+    if !tether_tests::zk::zookeeper_present("registry directory over zookeeper") {
+        return;
+    }
+    let zk = tether_tests::zk::ZooKeeper::start().expect("zookeeper starts");
+    let config = tether_registry_zookeeper::ZookeeperConfig::new(zk.connect_string())
+        .retry(Duration::from_millis(200));
+    let registry = Arc::new(
+        tether_registry_zookeeper::ZookeeperRegistry::connect(config, exec.spawner())
+            .wait_timeout(Duration::from_secs(20))
+            .expect("connects in time")
+            .expect("connects to zookeeper"),
+    );
+    let (a, b) = (
+        whoami(exec, "a", "127.0.0.1:0"),
+        whoami(exec, "b", "127.0.0.1:0"),
+    );
+    registry.register(&url_of(&*a)).wait().unwrap();
+    registry.register(&url_of(&*b)).wait().unwrap();
+    let consumer = ConsumerSpec::new(SERVICE, "127.0.0.1")
+        .version("1.0.0")
+        .to_url(1)
+        .unwrap();
+    let backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(200));
+    let directory = RegistryDirectory::builder(
+        registry.clone(),
+        exec.connector(Opts::default(), backoff),
+        consumer,
+    )
+    .check_timeout(Duration::from_secs(10))
+    .build()
+    .unwrap_or_else(|e| panic!("{}: {e}", exec.name()));
+    let reference = Reference::builder(SERVICE)
+        .version("1.0.0")
+        .build_with(directory.clone());
+    eventually("both providers connected", || all_available(&directory, 2));
+    let answers = ask(&reference, 10);
+    assert!(answers.iter().any(|n| n == "a") && answers.iter().any(|n| n == "b"));
+
+    // A configurator for every host, as dubbo-admin writes one.
+    let rule = Url::parse(&format!(
+        "override://0.0.0.0/{SERVICE}?category=configurators&dynamic=false&enabled=true&version=1.0.0&weight=300"
+    ))
+    .unwrap();
+    registry.register(&rule).wait().unwrap();
+    let route = Route::new(SERVICE, "whoami");
+    eventually("the weight rule applied", || {
+        let list = directory.list(&route);
+        list.len() == 2 && list.iter().all(|i| i.param("weight") == Some("300"))
+    });
+    assert!(all_available(&directory, 2), "kept their connections");
+
+    registry.unregister(&url_of(&*a)).wait().unwrap();
+    eventually("a unlisted", || directory.list(&route).len() == 1);
+    assert_eq!(ask(&reference, 5), vec!["b"; 5]);
+    eventually("a's connection closed", || a.connections().is_empty());
+
+    registry.unregister(&url_of(&*b)).wait().unwrap();
+    eventually("nobody listed", || directory.list(&route).is_empty());
+    assert!(reference.method::<(), String>("whoami").call(()).is_err());
+    eventually("b's connection closed", || b.connections().is_empty());
+    println!(
+        "{}: {} notifications, {} skipped",
+        exec.name(),
+        directory.notifications(),
+        directory.skipped()
+    );
+    drop(reference);
+    drop(directory);
+    registry.close();
+}
+
+on_each_executor!(follows_providers_in_zookeeper =>
+    a_registry_directory_follows_providers_in_zookeeper_on_tokio,
+    a_registry_directory_follows_providers_in_zookeeper_on_smol,
+    a_registry_directory_follows_providers_in_zookeeper_on_threadpool);
