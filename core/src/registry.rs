@@ -169,6 +169,125 @@ pub trait Registry: Send + Sync + 'static {
     }
 }
 
+/// A provider's URLs in a registry, with Dubbo's run-time `online` / `offline` (the QoS
+/// commands that take a provider out of its consumers' lists without stopping it).
+///
+/// A graceful shutdown goes [`offline`](Self::offline) first, waits for consumers to hear
+/// it, then shuts the server down (read-only event, drain, close): the adapters' servers do
+/// it in one call (`shutdown_offline`). Dropping a publication does not withdraw its URLs
+/// (ephemeral nodes vanish with the registry's session anyway).
+///
+/// ```
+/// use std::sync::Arc;
+/// use tether_core::registry::{ProviderSpec, Publication, Registry, StaticRegistry};
+///
+/// let registry = Arc::new(StaticRegistry::new([]));
+/// let url = ProviderSpec::new("org.example.Greeter", "10.0.0.7", 20880).to_url(0)?;
+/// let publication = Publication::new(registry.clone(), [url.clone()]);
+/// publication.online().wait()?;
+/// assert!(publication.is_online());
+/// assert_eq!(registry.urls(), [url]);
+///
+/// publication.offline().wait()?;
+/// assert!(registry.urls().is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Publication {
+    registry: Arc<dyn Registry>,
+    urls: Vec<Url>,
+    online: Mutex<bool>,
+}
+
+impl Publication {
+    /// `urls` to publish in `registry`, not published yet.
+    pub fn new(registry: Arc<dyn Registry>, urls: impl IntoIterator<Item = Url>) -> Self {
+        Self {
+            registry,
+            urls: urls.into_iter().collect(),
+            online: Mutex::new(false),
+        }
+    }
+
+    /// Registers every URL; resolves once each registration has (with the first error, if
+    /// any: a registry that is down keeps retrying in the background, as Java's failback
+    /// registry does).
+    pub fn online(&self) -> Completion<RegistryResult<()>> {
+        *self.online.lock() = true;
+        self.each(|registry, url| registry.register(url))
+    }
+
+    /// Unregisters every URL: consumers stop sending new calls once they are notified, and
+    /// the provider keeps serving the calls they still send meanwhile.
+    pub fn offline(&self) -> Completion<RegistryResult<()>> {
+        *self.online.lock() = false;
+        self.each(|registry, url| registry.unregister(url))
+    }
+
+    /// Whether it was last put [`online`](Self::online).
+    pub fn is_online(&self) -> bool {
+        *self.online.lock()
+    }
+
+    /// The URLs it publishes.
+    pub fn urls(&self) -> &[Url] {
+        &self.urls
+    }
+
+    /// The registry it publishes in.
+    pub fn registry(&self) -> &Arc<dyn Registry> {
+        &self.registry
+    }
+
+    /// Runs `op` for every URL at once; resolves when all have, with the first error.
+    fn each(
+        &self,
+        op: impl Fn(&dyn Registry, &Url) -> Completion<RegistryResult<()>>,
+    ) -> Completion<RegistryResult<()>> {
+        struct Join {
+            pending: usize,
+            first_error: Option<RegistryError>,
+            done: Option<crate::call::Completer<RegistryResult<()>>>,
+        }
+        if self.urls.is_empty() {
+            return ready(Ok(()));
+        }
+        let (done, completion) = crate::call::pair(closed);
+        let join = Arc::new(Mutex::new(Join {
+            pending: self.urls.len(),
+            first_error: None,
+            done: Some(done),
+        }));
+        for url in &self.urls {
+            let join = join.clone();
+            op(&*self.registry, url).on_complete(move |result| {
+                let mut state = join.lock();
+                state.pending -= 1;
+                if let Err(e) = result {
+                    state.first_error.get_or_insert(e);
+                }
+                if state.pending == 0 {
+                    let outcome = state.first_error.take().map_or(Ok(()), Err);
+                    if let Some(done) = state.done.take() {
+                        drop(state);
+                        done.complete(outcome, &crate::call::Inline);
+                    }
+                }
+            });
+        }
+        completion
+    }
+}
+
+impl fmt::Debug for Publication {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Publication")
+            .field("registry", &self.registry.name())
+            .field("urls", &self.urls)
+            .field("online", &self.is_online())
+            .finish()
+    }
+}
+
 /// A completion that is ready with `value`.
 pub fn ready<T: Send + 'static>(value: RegistryResult<T>) -> Completion<RegistryResult<T>> {
     Completion::ready(value)

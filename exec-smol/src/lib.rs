@@ -209,4 +209,18 @@ impl Server {
     pub async fn shutdown(self, deadline: Instant) -> bool {
         self.0.shutdown(deadline).await
     }
+
+    /// Dubbo's graceful offline: unregisters `publication`, waits `notify_wait` for
+    /// consumers to hear it, then shuts down by `deadline`
+    /// ([`driver::Server::shutdown_offline`]).
+    pub async fn shutdown_offline(
+        self,
+        publication: &tether_core::registry::Publication,
+        notify_wait: std::time::Duration,
+        deadline: Instant,
+    ) -> bool {
+        self.0
+            .shutdown_offline(publication, notify_wait, deadline)
+            .await
+    }
 }

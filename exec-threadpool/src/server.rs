@@ -104,6 +104,22 @@ impl Server {
         drained
     }
 
+    /// Dubbo's graceful offline, blocking the caller: unregisters `publication`, waits
+    /// `notify_wait` for consumers to hear it (they stop sending new calls; those still sent
+    /// are served), then [`shutdown`](Self::shutdown)s by `deadline`. A registry that does
+    /// not answer within `notify_wait` does not hold the shutdown up.
+    pub fn shutdown_offline(
+        self,
+        publication: &tether_core::registry::Publication,
+        notify_wait: std::time::Duration,
+        deadline: Instant,
+    ) -> bool {
+        let offline = publication.offline();
+        thread::sleep(notify_wait);
+        drop(offline);
+        self.shutdown(deadline)
+    }
+
     /// Stops the accept thread and waits for it, so that every connection it accepted is in
     /// `conns`, and the port is free.
     fn stop_accepting(&mut self) {

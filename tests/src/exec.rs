@@ -44,6 +44,13 @@ pub trait Server: Send {
     fn connections(&self) -> Vec<SharedConnection>;
     /// The adapter's graceful shutdown, waited for.
     fn shutdown(self: Box<Self>, deadline: Instant) -> bool;
+    /// The adapter's graceful offline (unregister, wait, shut down), waited for.
+    fn shutdown_offline(
+        self: Box<Self>,
+        publication: &tether_core::registry::Publication,
+        notify_wait: Duration,
+        deadline: Instant,
+    ) -> bool;
 }
 
 /// One adapter, seen from a plain thread.
@@ -185,6 +192,15 @@ impl Server for TokioServer {
         let TokioServer(server, handle) = *self;
         handle.block_on(server.shutdown(deadline))
     }
+    fn shutdown_offline(
+        self: Box<Self>,
+        publication: &tether_core::registry::Publication,
+        notify_wait: Duration,
+        deadline: Instant,
+    ) -> bool {
+        let TokioServer(server, handle) = *self;
+        handle.block_on(server.shutdown_offline(publication, notify_wait, deadline))
+    }
 }
 
 impl Executor for Tokio {
@@ -323,6 +339,14 @@ impl Server for SmolServer {
     fn shutdown(self: Box<Self>, deadline: Instant) -> bool {
         smol::block_on(self.0.shutdown(deadline))
     }
+    fn shutdown_offline(
+        self: Box<Self>,
+        publication: &tether_core::registry::Publication,
+        notify_wait: Duration,
+        deadline: Instant,
+    ) -> bool {
+        smol::block_on(self.0.shutdown_offline(publication, notify_wait, deadline))
+    }
 }
 
 impl Executor for Smol {
@@ -444,6 +468,14 @@ impl Server for ThreadPoolServer {
     }
     fn shutdown(self: Box<Self>, deadline: Instant) -> bool {
         self.0.shutdown(deadline)
+    }
+    fn shutdown_offline(
+        self: Box<Self>,
+        publication: &tether_core::registry::Publication,
+        notify_wait: Duration,
+        deadline: Instant,
+    ) -> bool {
+        self.0.shutdown_offline(publication, notify_wait, deadline)
     }
 }
 

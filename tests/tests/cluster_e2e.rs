@@ -4,7 +4,11 @@
 //! - one provider killed (`SIGKILL`) mid-run: with failover, no call fails;
 //! - one provider shut down gracefully mid-run: no call fails, even with failfast (its
 //!   read-only event steers new calls away while it drains);
-//! - the provider started again on its port: the reference reconnects and sends it calls.
+//! - the provider started again on its port: the reference reconnects and sends it calls;
+//! - the same through a real ZooKeeper: the providers register there, the reference follows
+//!   them with a `RegistryDirectory`, a graceful shutdown goes offline first (Dubbo's
+//!   graceful offline), and a restarted provider registers again. Skipped without Debian's
+//!   `zookeeper` package; fails under `CI=true`.
 //!
 //! Each scenario prints its figures (`-- --nocapture`).
 
@@ -14,7 +18,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tether_core::cluster::{Backoff, Cluster, Invoker, StaticDirectory};
+use tether_core::cluster::{Backoff, Cluster, Directory, Invoker, StaticDirectory};
 use tether_core::consumer::{CallbackDispatcher, Reference, RpcError};
 use tether_core::provider::Dispatch;
 use tether_core::{Config, Side};
@@ -223,4 +227,142 @@ fn smol_graceful_shutdown_costs_no_call_even_with_failfast() {
 #[test]
 fn threadpool_graceful_shutdown_costs_no_call_even_with_failfast() {
     graceful_shutdown_costs_no_call_even_with_failfast(&exec::ThreadPool::new());
+}
+
+/// The scenarios above with the providers found through ZooKeeper.
+fn through_zookeeper(exec: &dyn Executor) {
+    use tether_core::discovery::RegistryDirectory;
+    use tether_core::registry::ConsumerSpec;
+    use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
+
+    if !tether_tests::zk::zookeeper_present("the cluster over zookeeper") {
+        return;
+    }
+    let zk = tether_tests::zk::ZooKeeper::start().expect("zookeeper starts");
+    let registered = |port: Option<u16>| {
+        ChildPeer::spawn_with(
+            PEER,
+            exec.name(),
+            port,
+            &["--registry", &zk.connect_string()],
+        )
+        .expect("fault-peer")
+    };
+    let mut peers: Vec<ChildPeer> = (0..3).map(|_| registered(None)).collect();
+    let registry = Arc::new(
+        ZookeeperRegistry::connect(
+            ZookeeperConfig::new(zk.connect_string()).retry(Duration::from_millis(200)),
+            exec.spawner(),
+        )
+        .wait_timeout(Duration::from_secs(20))
+        .expect("connects in time")
+        .expect("connects to zookeeper"),
+    );
+    let consumer = ConsumerSpec::new(demo::SERVICE, "127.0.0.1")
+        .version(demo::VERSION)
+        .to_url(1)
+        .unwrap();
+    let handler = CallbackDispatcher::new(Dispatch::Direct, exec.spawner());
+    let opts = Opts::default().request_handler(Arc::new(handler));
+    let directory =
+        RegistryDirectory::builder(registry.clone(), exec.connector(opts, BACKOFF), consumer)
+            .check_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_else(|e| panic!("{}: {e}", exec.name()));
+    let route = tether_core::cluster::Route::new(demo::SERVICE, "sayHello");
+    let up = |n: usize| {
+        let listed = directory.list(&route);
+        listed.iter().filter(|i| i.is_available()).count() == n
+    };
+    eventually("three providers found and connected", || up(3));
+    let failover = Reference::builder(demo::SERVICE)
+        .version(demo::VERSION)
+        .build_with(directory.clone());
+    let failfast = Reference::builder(demo::SERVICE)
+        .version(demo::VERSION)
+        .cluster(Cluster::Failfast)
+        .build_with(directory.clone());
+
+    // kill -9: its node stays until its session expires; failover covers the gap.
+    let victim_port = peers[1].addr().port();
+    let outcomes = load(
+        &failover,
+        Duration::from_millis(1500),
+        Duration::from_millis(500),
+        || {
+            peers[1].kill().expect("kill -9");
+        },
+    );
+    let failed = failures(&outcomes);
+    println!(
+        "{} + zookeeper: kill -9 one of 3 providers under load (failover): {} calls, {} failed",
+        exec.name(),
+        outcomes.len(),
+        failed.len()
+    );
+    assert!(failed.is_empty(), "{}: {failed:?}", exec.name());
+
+    // Graceful offline of another, under failfast.
+    let mut leaving = Some(peers.remove(2));
+    let mut shutdown = None;
+    let started = Instant::now();
+    let outcomes = load(
+        &failfast,
+        Duration::from_millis(1500),
+        Duration::from_millis(300),
+        || {
+            let mut peer = leaving.take().expect("once");
+            shutdown = Some(thread::spawn(move || {
+                peer.query("shutdown 3000").expect("shutdown")
+            }));
+        },
+    );
+    let drained = shutdown
+        .expect("shut down")
+        .join()
+        .expect("shutdown thread");
+    let failed = failures(&outcomes);
+    println!(
+        "{} + zookeeper: graceful offline of one provider under load (failfast): {} calls, {} failed, drained {drained}, {} ms",
+        exec.name(),
+        outcomes.len(),
+        failed.len(),
+        started.elapsed().as_millis()
+    );
+    assert!(failed.is_empty(), "{}: {failed:?}", exec.name());
+    assert_eq!(drained, "true");
+
+    // The killed one comes back on its port and registers again: it gets calls.
+    let restarted = Instant::now();
+    peers[1] = registered(Some(victim_port));
+    eventually("the restarted provider is connected", || {
+        directory
+            .list(&route)
+            .iter()
+            .any(|i| i.address().ends_with(&format!(":{victim_port}")) && i.is_available())
+    });
+    let spread = spread_logs(&failover, &mut peers, 30);
+    println!(
+        "{} + zookeeper: restarted provider listed, connected and served in {} ms; 30 one-way calls spread {spread:?}",
+        exec.name(),
+        restarted.elapsed().as_millis()
+    );
+    assert!(spread[1] > 0, "{}: {spread:?}", exec.name());
+    drop((failover, failfast, directory));
+    registry.close();
+}
+
+#[test]
+fn tokio_cluster_through_zookeeper() {
+    through_zookeeper(&exec::Tokio::new());
+}
+
+#[test]
+fn smol_cluster_through_zookeeper() {
+    through_zookeeper(&exec::Smol::new());
+}
+
+#[test]
+fn threadpool_cluster_through_zookeeper() {
+    through_zookeeper(&exec::ThreadPool::new());
 }

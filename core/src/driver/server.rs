@@ -117,6 +117,24 @@ impl<R: Runtime> Server<R> {
         self.conns.snapshot()
     }
 
+    /// Dubbo's graceful offline: withdraws `publication` from its registry, gives consumers
+    /// `notify_wait` to hear of it (they stop sending new calls; calls they still send are
+    /// served), then [`shutdown`](Self::shutdown)s by `deadline` (read-only event, drain,
+    /// close). A registry that does not answer within `notify_wait` does not hold the
+    /// shutdown up. Returns whether every request received was answered in time.
+    pub async fn shutdown_offline(
+        self,
+        publication: &crate::registry::Publication,
+        notify_wait: std::time::Duration,
+        deadline: Instant,
+    ) -> bool {
+        let offline = publication.offline();
+        let until = self.runtime.now() + notify_wait;
+        self.runtime.sleep_until(until).await;
+        drop(offline);
+        self.shutdown(deadline).await
+    }
+
     /// Shuts down gracefully (`PROTOCOL.md` §4.2): stops accepting, announces read-only on
     /// every connection, waits until every request received was answered and written or
     /// until `deadline`, then closes the connections. Returns whether everything was

@@ -14,8 +14,13 @@
 //! - `logged`: one-way `log` calls received;
 //! - `hung`: `hang` calls held; `release`: lets them return (answers how many);
 //! - `pid`: its process id;
-//! - `shutdown MS`: a graceful shutdown with a deadline MS milliseconds away; answers
-//!   whether everything drained, then exits.
+//! - `shutdown MS`: a graceful shutdown with a deadline MS milliseconds away (with
+//!   `--registry`, Dubbo's graceful offline: unregistered first, then 300 ms for consumers
+//!   to hear it); answers whether everything drained, then exits;
+//! - `offline` / `online` (with `--registry`): withdraws / registers its URL again.
+//!
+//! With `--registry HOST:PORT` it registers the demo service's provider URL in that
+//! ZooKeeper (Dubbo's layout) once it listens.
 //!
 //! Unknown commands get `error ...`. It exits when stdin closes: it never outlives the
 //! process that spawned it.
@@ -30,7 +35,7 @@ use tether_tests::exec;
 
 const USAGE: &str = "usage: fault-peer [--executor tokio|smol|threadpool] [--port PORT] \
                      [--heartbeat-ms N] [--idle-ms N] [--high-water BYTES] [--callbacks N] \
-                     [--direct]";
+                     [--direct] [--registry ZOOKEEPER_HOST:PORT]";
 
 fn main() -> Result<(), String> {
     let (exec, args) = exec::from_args()?;
@@ -39,10 +44,15 @@ fn main() -> Result<(), String> {
     let mut idle = Keepalive::provider().idle_timeout();
     let mut config = Config::new(Side::Provider);
     let mut direct = false;
+    let mut zookeeper = None;
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
         if flag == "--direct" {
             direct = true;
+            continue;
+        }
+        if flag == "--registry" {
+            zookeeper = Some(args.next().ok_or(USAGE)?);
             continue;
         }
         let value = args.next().ok_or(USAGE)?;
@@ -75,6 +85,10 @@ fn main() -> Result<(), String> {
             std::process::exit(0);
         }
     };
+    let publication = match zookeeper {
+        Some(address) => Some(publish(&*exec, &address, server.local_addr().port())?),
+        None => None,
+    };
     say(&mut out, format!("listening on {}", server.local_addr()));
 
     let mut server = Some(server);
@@ -103,13 +117,34 @@ fn main() -> Result<(), String> {
                 n.to_string()
             }
             "pid" => std::process::id().to_string(),
+            "offline" | "online" => match &publication {
+                Some(publication) => {
+                    let done = if command == "offline" {
+                        publication.offline()
+                    } else {
+                        publication.online()
+                    };
+                    match done.wait_timeout(Duration::from_secs(10)) {
+                        Ok(Ok(())) => "done".to_owned(),
+                        Ok(Err(e)) => format!("failed {e}"),
+                        Err(_) => "failed: no answer in 10 s".to_owned(),
+                    }
+                }
+                None => "error not registered (no --registry)".to_owned(),
+            },
             "shutdown" => {
                 let Some(Ok(ms)) = words.next().map(str::parse::<u64>) else {
                     say(&mut out, "error shutdown needs a deadline in ms".to_owned());
                     continue;
                 };
                 let deadline = Instant::now() + Duration::from_millis(ms);
-                let drained = server.take().expect("serving").shutdown(deadline);
+                let serving = server.take().expect("serving");
+                let drained = match &publication {
+                    Some(publication) => {
+                        serving.shutdown_offline(publication, Duration::from_millis(300), deadline)
+                    }
+                    None => serving.shutdown(deadline),
+                };
                 say(&mut out, format!("shutdown {drained}"));
                 break;
             }
@@ -123,4 +158,40 @@ fn main() -> Result<(), String> {
     }
     // Stdin closed (or a shutdown): leave at once, whatever the adapter's threads do.
     std::process::exit(0)
+}
+
+/// Registers the demo service's provider URL at `port` in the ZooKeeper at `address`.
+fn publish(
+    exec: &dyn tether_tests::exec::Executor,
+    address: &str,
+    port: u16,
+) -> Result<tether_core::registry::Publication, String> {
+    use std::sync::Arc;
+    use tether_core::registry::{ProviderSpec, Publication};
+    use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
+
+    let registry = ZookeeperRegistry::connect(
+        ZookeeperConfig::new(address).retry(Duration::from_millis(200)),
+        exec.spawner(),
+    )
+    .wait_timeout(Duration::from_secs(20))
+    .map_err(|_| format!("zookeeper {address}: no session in 20 s"))?
+    .map_err(|e| format!("zookeeper {address}: {e}"))?;
+    #[allow(clippy::disallowed_methods)]
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let url = ProviderSpec::new(tether_tests::demo::SERVICE, "127.0.0.1", port)
+        .application("fault-peer")
+        .version(tether_tests::demo::VERSION)
+        .methods(["sayHello", "sleep", "log"])
+        .to_url(now)
+        .map_err(|e| e.to_string())?;
+    let publication = Publication::new(Arc::new(registry), [url]);
+    publication
+        .online()
+        .wait_timeout(Duration::from_secs(20))
+        .map_err(|_| "registering: no answer in 20 s".to_owned())?
+        .map_err(|e| format!("registering: {e}"))?;
+    Ok(publication)
 }
