@@ -42,7 +42,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -190,6 +190,9 @@ pub struct Stats {
     pub skipped: u64,
     /// Notifications delivered to listeners.
     pub notifications: u64,
+    /// Registrations being retried in the background (ZooKeeper unreachable): one per
+    /// node, however often it was registered meanwhile.
+    pub retrying: u64,
 }
 
 /// A [`Registry`] over ZooKeeper (see the crate docs). Cheap to clone: clones share one
@@ -225,6 +228,8 @@ struct Inner {
     sessions: AtomicU64,
     skipped: AtomicU64,
     notifications: AtomicU64,
+    /// Live [`keep_registered`] tasks.
+    retry_tasks: AtomicU64,
 }
 
 struct State {
@@ -236,6 +241,9 @@ struct State {
     generation: u64,
     /// What to re-create on a new session, by node path.
     registered: HashMap<String, Url>,
+    /// Node paths with a retrying task ([`keep_registered`]) of the current session: one
+    /// task per node, however often it is registered while ZooKeeper is unreachable.
+    retrying: HashSet<String>,
     subscriptions: HashMap<SubscriptionId, Arc<Subscription>>,
     next_id: u64,
 }
@@ -272,6 +280,7 @@ impl ZookeeperRegistry {
                             client: Some(client),
                             generation: 1,
                             registered: HashMap::new(),
+                            retrying: HashSet::new(),
                             subscriptions: HashMap::new(),
                             next_id: 1,
                         }),
@@ -279,6 +288,7 @@ impl ZookeeperRegistry {
                         sessions: AtomicU64::new(1),
                         skipped: AtomicU64::new(0),
                         notifications: AtomicU64::new(0),
+                        retry_tasks: AtomicU64::new(0),
                     });
                     let supervised = inner.clone();
                     spawn(&inner.spawner, supervise(supervised, Some(watcher), 1));
@@ -324,6 +334,7 @@ impl ZookeeperRegistry {
                 client: None,
                 generation: 0,
                 registered: HashMap::new(),
+                retrying: HashSet::new(),
                 subscriptions: HashMap::new(),
                 next_id: 1,
             }),
@@ -331,6 +342,7 @@ impl ZookeeperRegistry {
             sessions: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
             notifications: AtomicU64::new(0),
+            retry_tasks: AtomicU64::new(0),
         });
         spawn(&inner.spawner, supervise(inner.clone(), None, 0));
         ZookeeperRegistry { inner }
@@ -342,6 +354,7 @@ impl ZookeeperRegistry {
             sessions: self.inner.sessions.load(Ordering::Relaxed),
             skipped: self.inner.skipped.load(Ordering::Relaxed),
             notifications: self.inner.notifications.load(Ordering::Relaxed),
+            retrying: self.inner.retry_tasks.load(Ordering::Relaxed),
         }
     }
 
@@ -410,8 +423,11 @@ impl Registry for ZookeeperRegistry {
                     Err(e @ RegistryError::Unavailable(_)) => {
                         // Failback, as Java's FailbackRegistry: keep trying while it is
                         // still wanted (a new session re-creates it anyway).
-                        let task = keep_registered(inner.clone(), client, generation, path, url);
-                        spawn(&inner.spawner, task);
+                        if inner.state.lock().retrying.insert(path.clone()) {
+                            let task =
+                                keep_registered(inner.clone(), client, generation, path, url);
+                            spawn(&inner.spawner, task);
+                        }
                         Err(e)
                     }
                     Err(e) => {
@@ -760,6 +776,8 @@ async fn supervise(
             }
             state.client = Some(client.clone());
             state.generation = generation;
+            // The old session's tasks stop; this session's start below.
+            state.retrying = state.registered.keys().cloned().collect();
             let registered: Vec<(String, Url)> = state
                 .registered
                 .iter()
@@ -799,12 +817,18 @@ async fn keep_registered(
     path: String,
     url: Url,
 ) {
+    inner.retry_tasks.fetch_add(1, Ordering::Relaxed);
     while inner.is_current(generation) && inner.state.lock().registered.contains_key(&path) {
         if create_node(&client, &path, &url).await.is_ok() {
-            return;
+            break;
         }
         async_io::Timer::after(inner.config.retry).await;
     }
+    let mut state = inner.state.lock();
+    if state.generation == generation {
+        state.retrying.remove(&path);
+    }
+    inner.retry_tasks.fetch_sub(1, Ordering::Relaxed);
 }
 
 async fn new_session(config: &ZookeeperConfig) -> Result<Client, zookeeper_client::Error> {

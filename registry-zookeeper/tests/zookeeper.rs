@@ -425,3 +425,40 @@ fn a_registry_started_while_zookeeper_is_down_registers_when_it_comes_up() {
     );
     assert_eq!(providers.stats().sessions, 1);
 }
+
+#[test]
+fn registering_again_while_zookeeper_is_away_keeps_one_retry_per_node() {
+    if !zookeeper_present("zookeeper registry retries") {
+        return;
+    }
+    let mut zk = ZooKeeper::start().expect("zookeeper starts");
+    let config = ZookeeperConfig::new(zk.connect_string())
+        .session_timeout(Duration::from_secs(20))
+        .retry(Duration::from_millis(200));
+    let providers = ZookeeperRegistry::connect(config, pool())
+        .wait_timeout(Duration::from_secs(20))
+        .expect("connects in time")
+        .expect("connects");
+    zk.stop();
+    let a = provider(20880);
+    let mut refused = 0;
+    for _ in 0..5 {
+        if providers.register(&a).wait().is_err() {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "registered with zookeeper stopped");
+    assert_eq!(providers.stats().retrying, 1, "one retry loop for one node");
+    zk.restart().expect("zookeeper restarts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while providers.stats().retrying > 0 {
+        assert!(Instant::now() < deadline, "the retry never succeeded");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let consumer = ConsumerSpec::new(IFACE, "127.0.0.1")
+        .version("1.0.0")
+        .to_url(1)
+        .unwrap();
+    let listed = providers.lookup(&consumer).wait().expect("lookup");
+    assert_eq!(listed, [a], "registered once the server was back");
+}
