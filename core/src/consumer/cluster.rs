@@ -77,9 +77,10 @@ where
     /// Starts one attempt on `invoker`: the completion of its decoded outcome. Its
     /// continuation owns the interest in it; the call's hook cancels it.
     fn attempt(&self, invoker: &Invoker) -> Result<Completion<Outcome<R>>, RpcError> {
+        let path = self.method.reference.path();
         let conn = invoker
             .connection()
-            .ok_or_else(|| self.no_connection(invoker))?;
+            .ok_or_else(|| super::no_connection(path, invoker))?;
         let timeout = self.method.timeout_in(Some(&self.ctx));
         let (completer, response) = map_pair(
             abandoned_call,
@@ -93,14 +94,6 @@ where
             return Err(RpcError::Cancelled);
         }
         Ok(response)
-    }
-
-    fn no_connection(&self, invoker: &Invoker) -> RpcError {
-        let path = self.method.reference.path();
-        match invoker.address() {
-            "" => RpcError::NoConnection(path.to_owned()),
-            address => RpcError::NoConnection(format!("{path} at {address}")),
-        }
     }
 
     /// Ends the call with `result`: filters and listeners see it, then the caller.

@@ -232,6 +232,47 @@ impl ReferenceBuilder {
         self.build_with(Arc::new(StaticDirectory::new([direct])))
     }
 
+    /// The reference, calling the provider at `address` (`host:port`) over connections
+    /// `connector` opens in the background (Dubbo's direct `url=` reference with
+    /// `check=false`): it is built at once even while the provider is down, and connects
+    /// (then reconnects, with backoff) when it comes up. Until then its calls fail at once
+    /// with [`RpcError::NoConnection`] naming the service and the address.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Connector, connections};
+    /// use tether_core::consumer::{Reference, RpcError};
+    /// use tether_core::url::Url;
+    ///
+    /// # struct Nowhere;
+    /// # impl Connector for Nowhere {
+    /// #     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+    /// #         Arc::new(Channels::owning(connections(provider)))
+    /// #     }
+    /// # }
+    /// // An adapter's connector (`tether_tokio::Connector`...); this one never connects.
+    /// let connector = Nowhere;
+    /// let reference = Reference::builder("org.example.Greeter").build_lazy(&connector, "10.0.0.7:20880");
+    /// let error = reference.method::<(String,), String>("greet").call(("world".into(),)).unwrap_err();
+    /// assert!(matches!(&error, RpcError::NoConnection(_)));
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     "no available connection to org.example.Greeter at 10.0.0.7:20880"
+    /// );
+    /// ```
+    pub fn build_lazy(self, connector: &dyn crate::cluster::Connector, address: &str) -> Reference {
+        // What the connector reads of a provider's URL: no parameters, one connection.
+        let bare = crate::url::Url::builder("dubbo").path(self.path.as_str());
+        let provider = crate::url::Url::parse(&format!("dubbo://{address}/{}", self.path))
+            .or_else(|_| bare.build());
+        let Ok(provider) = provider else {
+            unreachable!("a URL of a protocol and a path always builds")
+        };
+        let channels = connector.channels(address, &provider);
+        let direct = Invoker::new(address, channels);
+        self.build_with(Arc::new(StaticDirectory::new([direct])))
+    }
+
     /// The reference, calling the providers `directory` lists (a registry's, say), round
     /// robin over those with a connection available.
     ///
@@ -381,7 +422,7 @@ impl Reference {
                 [one] => one
                     .connection()
                     .map(Some)
-                    .ok_or_else(|| RpcError::NoConnection(r.path.clone())),
+                    .ok_or_else(|| no_connection(&r.path, one)),
                 [] => Err(RpcError::NoConnection(r.path.clone())),
                 _ => Ok(None),
             };
@@ -1275,6 +1316,15 @@ where
             Some(sent) => wait_sent(sent, self.timeout),
             None => Ok(()),
         }
+    }
+}
+
+/// The error of a call that found `invoker` without a connection: it names the service and,
+/// when known, the address.
+pub(crate) fn no_connection(path: &str, invoker: &Invoker) -> RpcError {
+    match invoker.address() {
+        "" => RpcError::NoConnection(path.to_owned()),
+        address => RpcError::NoConnection(format!("{path} at {address}")),
     }
 }
 
