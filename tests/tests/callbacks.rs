@@ -274,3 +274,47 @@ fn a_callback_argument_named_twice_is_refused_and_adds_no_proxy() {
     assert_eq!(proxies, 0, "the first proxy was withdrawn");
     assert!(s.subscribers.lock().is_empty(), "the handler did not run");
 }
+
+/// A `Write` into a shared buffer, for a subscriber that records log lines.
+#[derive(Clone, Default)]
+struct Logged(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logged {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_misnamed_callback_method_is_reported_on_the_consumer_side() {
+    let s = defaults();
+    // The Java interface's method is `changed`; this listener misspells it.
+    let cb: Callback<Listener> = Callback::new(
+        Service::new("org.apache.dubbo.demo.CallbackListener")
+            .method("chaged", |_, (_msg,): (String,)| Ok(())),
+    );
+    let logged = Logged::default();
+    let writer = logged.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        subscribe(&s, "k", &cb);
+        let fire = s.reference.method::<(i32,), i32>("fire");
+        let mut fired = fire.call_async((1,));
+        s.lb.pump();
+        assert_eq!(fired.try_take().unwrap().unwrap(), 1);
+    });
+    let text = String::from_utf8(logged.0.lock().clone()).unwrap();
+    assert!(text.contains("ERROR"), "{text}");
+    assert!(text.contains("method=changed"), "{text}");
+    assert!(
+        text.contains("callback=org.apache.dubbo.demo.CallbackListener"),
+        "{text}"
+    );
+}

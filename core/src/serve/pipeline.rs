@@ -233,7 +233,21 @@ fn invoke(
     } else {
         match service.find(&head.method, &head.parameter_types) {
             Some(method) => (method, Args::Body(body.clone(), args_start)),
-            None => return not_found(responder, key, &head.method, &head.parameter_types),
+            None => {
+                if matches!(serving, Serving::Callbacks) {
+                    // The provider only logs the failure: say it on this side too, where
+                    // the misnamed callback method was written.
+                    tracing::error!(
+                        callback = %key,
+                        method = %head.method,
+                        parameter_types = %head.parameter_types,
+                        "the provider called a method this callback service does not have; \
+                         it was answered with status 70 (check the callback's method names \
+                         and argument types against the Java interface)"
+                    );
+                }
+                return not_found(responder, key, &head.method, &head.parameter_types);
+            }
         }
     };
 
@@ -330,6 +344,7 @@ pub(crate) fn serve_callback(
                 id.map_or_else(|| "?".to_owned(), |id| id.to_string()),
                 parsed.head.method
             );
+            tracing::warn!(%message, "a callback the provider called is not exported here");
             parsed.responder.fail(Status::SERVICE_ERROR, &message);
         }
     }
