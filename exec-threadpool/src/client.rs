@@ -2,8 +2,13 @@
 
 use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
+use std::num::NonZeroUsize;
+use std::sync::{Arc, OnceLock};
 
-use tether_core::Config;
+use tether_core::consumer::CallbackDispatcher;
+use tether_core::provider::Dispatch;
+use tether_core::{BoxFuture, Config, RequestHandler, Spawner};
+use tether_pool::WorkerPool;
 
 use crate::Options;
 use crate::io::{Setup, spawn};
@@ -36,11 +41,38 @@ pub fn connect(
     })?;
     let local_addr = stream.local_addr()?;
     let peer_addr = stream.peer_addr()?;
+    let handler: Arc<dyn RequestHandler> = if options.is_default_request_handler() {
+        // The callbacks this consumer exports are served with no wiring by the user:
+        // handlers on the reader thread, async ones on a worker started on first use.
+        Arc::new(CallbackDispatcher::new(
+            Dispatch::Direct,
+            Arc::new(CallbackWorkers),
+        ))
+    } else {
+        options.request_handler
+    };
     let setup = Setup {
         config,
-        handler: options.request_handler,
+        handler,
         executor: options.callback_executor,
     };
     let (shared, closed) = spawn(stream, &setup, None)?;
     Ok(ClientConnection::new(shared, closed, local_addr, peer_addr))
+}
+
+/// Runs async callback handlers of connections opened with default options: one shared
+/// worker thread, started by the first such handler.
+struct CallbackWorkers;
+
+impl Spawner for CallbackWorkers {
+    fn spawn(&self, future: BoxFuture) {
+        const QUEUE: NonZeroUsize = NonZeroUsize::new(1024).unwrap();
+        static WORKERS: OnceLock<Option<WorkerPool>> = OnceLock::new();
+        let workers = WORKERS.get_or_init(|| WorkerPool::new(NonZeroUsize::MIN, QUEUE).ok());
+        match workers {
+            Some(workers) => workers.spawn(future),
+            // No thread could be started: run it here, to its end, rather than drop it.
+            None => futures::executor::block_on(future),
+        }
+    }
 }

@@ -766,9 +766,12 @@ impl RequestHandler for Echo {
             b"hang" => self.hung.lock().push(request),
             // Calls the consumer back over the same connection and answers with the status
             // of that reverse call.
-            b"call me back" => {
-                let Ok(call) = conn.start_call(CallOptions::new(CALL_TIMEOUT), b"rev".to_vec())
-                else {
+            b"call me back" | b"call a listener back" => {
+                let reverse = match &request.body[..] {
+                    b"call me back" => b"rev".to_vec(),
+                    _ => listener_callback_body(),
+                };
+                let Ok(call) = conn.start_call(CallOptions::new(CALL_TIMEOUT), reverse) else {
                     return;
                 };
                 let conn = conn.clone();
@@ -957,13 +960,36 @@ pub fn either_end_closing_is_seen_at_once(p: &dyn Executor, c: &dyn Executor) {
 }
 
 /// A provider calling back over a consumer connection that exports nothing gets an answer
-/// at once: status 70, as from a Java consumer without the export.
+/// at once: status 70 for a callback not exported, as from a Java consumer without the
+/// export, and 40 for a body nobody can read (the default options serve the consumer's
+/// callbacks with no wiring).
 pub fn a_consumer_without_handler_answers_callbacks_not_found(p: &dyn Executor, c: &dyn Executor) {
     let (server, _) = echo_server(p, Config::new(Side::Provider));
     let (conn, _closed) = echo_client(c, &*server);
-    let status = Status(call_body(&conn, b"call me back")[0]);
-    // `RejectRequests` answers as a Java consumer without the export does.
+    let status = Status(call_body(&conn, b"call a listener back")[0]);
     assert_eq!(status, Status::SERVICE_ERROR);
+    let status = Status(call_body(&conn, b"call me back")[0]);
+    assert_eq!(status, Status::BAD_REQUEST);
+}
+
+/// A well-formed invocation of `CallbackListener.changed("k:0")`, callback instance 1: what
+/// a provider sends to call a consumer's listener back.
+fn listener_callback_body() -> Vec<u8> {
+    let mut attachments = tether_core::message::Attachments::new();
+    attachments.insert("callback.service.instid", "1");
+    let mut body = Vec::new();
+    tether_core::message::RequestBody {
+        dubbo_version: tether_core::message::DUBBO_VERSION,
+        path: "org.apache.dubbo.demo.CallbackListener",
+        version: None,
+        method: "changed",
+        parameter_types: "Ljava/lang/String;",
+        args: &("k:0".to_owned(),),
+        attachments: &attachments,
+    }
+    .encode(&mut body)
+    .expect("encodes");
+    body
 }
 
 /// Connecting to a port nobody listens on fails.

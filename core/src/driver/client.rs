@@ -11,7 +11,9 @@ use super::{Driver, Options, Runtime, TcpStream};
 use crate::call::{Completion, Inline, pair};
 use crate::config::Config;
 use crate::connection::Connection;
+use crate::consumer::CallbackDispatcher;
 use crate::error::ConnectionError;
+use crate::provider::Dispatch;
 use crate::shared::SharedConnection;
 
 /// Opens a TCP connection to the first of the addresses `addrs` resolves to that accepts
@@ -39,11 +41,18 @@ where
     let peer_addr = tcp.peer_addr()?;
     let stream = establish::<R>(tcp, Origin::Connected).await?;
     let conn = Connection::new(config, runtime.now());
+    let handler = if options.is_default_request_handler() {
+        // The callbacks this consumer exports are served with no wiring by the user.
+        let spawner = Arc::new(super::reconnect::OnRuntime(runtime.clone()));
+        Arc::new(CallbackDispatcher::new(Dispatch::Direct, spawner))
+    } else {
+        options.request_handler
+    };
     let mut driver = Driver::new(
         stream,
         conn,
         runtime.clone(),
-        options.request_handler,
+        handler,
         options.callback_executor,
     );
     let closed = driver.on_closed();

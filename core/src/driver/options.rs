@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::num::NonZeroUsize;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::RejectRequests;
@@ -20,8 +20,12 @@ pub struct Options {
     /// How long `connect` waits for the TCP handshake (Dubbo's `connect.timeout`, 3 s).
     pub connect_timeout: Duration,
     /// For `connect`: who receives requests the provider sends over the connection
-    /// (parameter callbacks). By default two-way requests are answered with status 70, not
-    /// found. `Server::bind` takes its handler as an argument instead.
+    /// (parameter callbacks). By default the callbacks this consumer passed as arguments
+    /// are served, with no wiring: the adapter puts a
+    /// [`CallbackDispatcher`](crate::consumer::CallbackDispatcher) on its runtime (handlers
+    /// run on the IO task, async ones on the runtime); requests for anything else are
+    /// answered with status 70, not found, as a Java consumer answers them.
+    /// `Server::bind` takes its handler as an argument instead.
     pub request_handler: Arc<dyn RequestHandler>,
     /// For `Server::bind`: the most connections served at once (Dubbo's `accepts`); more are
     /// closed as soon as they are accepted. Each may hold up to its send buffer's high-water
@@ -54,6 +58,22 @@ impl Options {
         self
     }
 
+    /// The handler of [`Options::default`]: the adapter's `connect` replaces it with a
+    /// callback dispatcher on its runtime ([`is_default_request_handler`]). Left in place
+    /// (an embedder's own IO loop), it answers every request as not found.
+    ///
+    /// [`is_default_request_handler`]: Self::is_default_request_handler
+    pub fn default_request_handler() -> Arc<dyn RequestHandler> {
+        static DEFAULT: OnceLock<Arc<dyn RequestHandler>> = OnceLock::new();
+        DEFAULT.get_or_init(|| Arc::new(RejectRequests)).clone()
+    }
+
+    /// Whether these options leave the request handler to the adapter (see
+    /// [`request_handler`](Self::request_handler)).
+    pub fn is_default_request_handler(&self) -> bool {
+        Arc::ptr_eq(&self.request_handler, &Self::default_request_handler())
+    }
+
     /// Sets the most connections a server serves at once.
     pub fn max_connections(mut self, max: NonZeroUsize) -> Self {
         self.max_connections = max;
@@ -66,7 +86,7 @@ impl Default for Options {
         Self {
             callback_executor: Arc::new(Inline),
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
-            request_handler: Arc::new(RejectRequests),
+            request_handler: Self::default_request_handler(),
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
         }
     }

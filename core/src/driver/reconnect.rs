@@ -57,7 +57,7 @@ where
 }
 
 /// A [`Spawner`] for a [`Runtime`]'s tasks.
-struct OnRuntime<R>(Arc<R>);
+pub(super) struct OnRuntime<R>(pub(super) Arc<R>);
 
 impl<R: Runtime> Spawner for OnRuntime<R> {
     fn spawn(&self, future: BoxFuture) {
