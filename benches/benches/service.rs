@@ -36,7 +36,7 @@ fn bench(
     group.throughput(Throughput::Elements(1));
     group.bench_function(name, |b| {
         b.iter(|| {
-            let mut call = method.call_async((payload.clone(),));
+            let mut call = method.call((payload.clone(),));
             lb.pump();
             black_box(call.try_take().unwrap().unwrap());
         })
@@ -98,7 +98,7 @@ fn failover_over_three(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.bench_function("64 B byte[] echo, failover over three providers", |b| {
         b.iter(|| {
-            let mut call = method.call_async((payload.clone(),));
+            let mut call = method.call((payload.clone(),));
             for lb in &loopbacks {
                 lb.pump();
             }

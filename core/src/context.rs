@@ -3,7 +3,7 @@
 //! §3.1).
 //!
 //! - A consumer sets a call's own attachments and timeout in a [`CallContext`] and passes
-//!   it to [`Method::invoke`](crate::consumer::Method::invoke); the answer comes back as a
+//!   it to [`Method::call_with`](crate::consumer::Method::call_with); the answer comes back as a
 //!   [`Reply`], the value with the attachments the provider sent along.
 //! - A provider's handler reads the request's attachments from its
 //!   [`provider::Context`](crate::provider::Context) and may answer a [`Reply`] to send
@@ -101,7 +101,7 @@ impl CallContext {
 }
 
 /// A value together with the attachments sent along with it: what
-/// [`Method::invoke`](crate::consumer::Method::invoke) returns, and what a provider's handler
+/// [`Method::call_with`](crate::consumer::Method::call_with) returns, and what a provider's handler
 /// may return instead of a bare value to send attachments back.
 ///
 /// ```

@@ -4,7 +4,7 @@
 //! Same surface: [`connect`] a client, [`Server::bind`] a server, [`reference_channels`]
 //! for a consumer's reference, the same [`Options`]. Calls are issued through the
 //! [`SharedConnection`](tether_core::SharedConnection)s it makes; their completions are
-//! waited on with `wait()` (`Method::call` does that), and are still futures for anyone who
+//! waited on with `wait()` (`Method::call_blocking` does that), and are still futures for anyone who
 //! wants to await them. It contains no protocol decisions.
 //!
 //! # Threads
@@ -72,7 +72,7 @@
 //! let channels = reference_channels(server.local_addr(), NonZeroUsize::MIN,
 //!     Config::new(Side::Consumer), Options::default(), Backoff::default())?;
 //! let demo = Reference::builder("org.apache.dubbo.demo.DemoService").build(channels);
-//! let reply = demo.method::<(String,), String>("sayHello").call(("world".into(),));
+//! let reply = demo.method::<(String,), String>("sayHello").call_blocking(("world".into(),));
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]

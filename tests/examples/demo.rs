@@ -117,14 +117,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     section("sync");
     let hello = demo.method::<(String,), String>("sayHello");
     let start = Instant::now();
-    let reply = hello.call(("tether".into(),))?;
+    let reply = hello.call_blocking(("tether".into(),))?;
     println!("sayHello(\"tether\") -> {reply:?} in {:?}", start.elapsed());
 
     section("async");
     let find_foo = demo.method::<(), String>("findFoo");
     let find_bar = demo.method::<(), String>("findBar");
     let start = Instant::now();
-    let (foo_call, bar_call) = (find_foo.call_async(()), find_bar.call_async(()));
+    let (foo_call, bar_call) = (find_foo.call(()), find_bar.call(()));
     let (found_foo, found_bar) = (foo_call.wait()?, bar_call.wait()?);
     println!(
         "findFoo (500 ms) and findBar (600 ms) in parallel -> {found_foo:?}, {found_bar:?} in {} ms",
@@ -133,7 +133,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     section("sent=true");
     let sent_hello = demo.method::<(String,), String>("sayHello").sent(true);
-    let pending = sent_hello.call_async(("sent".into(),));
+    let pending = sent_hello.call(("sent".into(),));
     println!(
         "returned once the request was written; then -> {:?}",
         pending.wait()?
@@ -156,7 +156,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         ));
     demo.method::<(String, Callback<Listener>), ()>("subscribe")
-        .call(("prices".into(), listener.clone()))?;
+        .call_blocking(("prices".into(), listener.clone()))?;
     println!("subscribed a listener; the provider calls it back over the same connection:");
     for _ in 0..3 {
         println!(
@@ -177,7 +177,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .unwrap()
         })
         .on_throw(move |e, _| on_throw.send(format!("onthrow({e})")).unwrap());
-    watched.call_async(("events".into(),)).wait()?;
+    watched.call(("events".into(),)).wait()?;
     let events: Vec<String> = (0..2).map(|_| events_rx.recv().unwrap()).collect();
     println!("{}", events.join(" then "));
 
@@ -186,7 +186,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .method::<(i64,), i64>("sleep")
         .timeout(Duration::from_millis(300));
     let start = Instant::now();
-    match slow.call((2_000,)) {
+    match slow.call_blocking((2_000,)) {
         Err(e @ RpcError::Timeout { .. }) => {
             println!(
                 "sleep(2000) with timeout=300ms -> {e} (after {} ms)",
@@ -199,7 +199,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     section("exception");
     match demo
         .method::<(String,), String>("fail")
-        .call(("boom".into(),))
+        .call_blocking(("boom".into(),))
     {
         Err(RpcError::Business(e)) => println!(
             "fail(\"boom\") -> remote {}: {}",

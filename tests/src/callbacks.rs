@@ -53,18 +53,18 @@ impl Recorder {
 
 fn add(r: &Reference, key: &str, listener: &Recorder) -> Result<(), RpcError> {
     r.method::<(String, Callback<Listener>), ()>("addListener")
-        .call((key.to_owned(), listener.callback.clone()))
+        .call_blocking((key.to_owned(), listener.callback.clone()))
 }
 
 fn remove(r: &Reference, key: &str, listener: &Recorder) -> Result<(), RpcError> {
     r.method::<(String, Callback<Listener>), ()>("removeListener")
         .callback_release(true)
-        .call((key.to_owned(), listener.callback.clone()))
+        .call_blocking((key.to_owned(), listener.callback.clone()))
 }
 
 fn fire(r: &Reference, key: &str, value: i32) -> Result<String, String> {
     r.method::<(String, i32), String>("fire")
-        .call((key.to_owned(), value))
+        .call_blocking((key.to_owned(), value))
         .map_err(|e| format!("fire({key}): {e}"))
 }
 

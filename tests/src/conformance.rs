@@ -275,7 +275,7 @@ pub fn handler_placement(p: &dyn Executor, c: &dyn Executor) {
         let reference = reference(c, fixture.addr());
         reference
             .method::<(), String>("threadName")
-            .call(())
+            .call_blocking(())
             .unwrap()
     };
     let direct = ran_on(true);
@@ -294,14 +294,14 @@ pub fn call_modes(p: &dyn Executor, c: &dyn Executor) {
 
     // Sync.
     let hello = reference.method::<(String,), String>("sayHello");
-    assert_eq!(hello.call(("sync".into(),)).unwrap(), "Hello sync");
+    assert_eq!(hello.call_blocking(("sync".into(),)).unwrap(), "Hello sync");
 
     // Async: twenty 300 ms calls at once take far less than twenty times 300 ms.
     let sleep = reference
         .method::<(i64,), i64>("sleep")
         .timeout(CALL_TIMEOUT);
     let started = Instant::now();
-    let calls: Vec<_> = (0..20).map(|_| sleep.call_async((300,))).collect();
+    let calls: Vec<_> = (0..20).map(|_| sleep.call((300,))).collect();
     for call in calls {
         assert_eq!(within(call).unwrap(), 300);
     }
@@ -310,11 +310,11 @@ pub fn call_modes(p: &dyn Executor, c: &dyn Executor) {
 
     // `sent=true`: returns once written, then the answer as usual.
     let sent = reference.method::<(String,), String>("sayHello").sent(true);
+    assert_eq!(within(sent.call(("sent".into(),))).unwrap(), "Hello sent");
     assert_eq!(
-        within(sent.call_async(("sent".into(),))).unwrap(),
-        "Hello sent"
+        sent.call_blocking(("sent sync".into(),)).unwrap(),
+        "Hello sent sync"
     );
-    assert_eq!(sent.call(("sent sync".into(),)).unwrap(), "Hello sent sync");
 
     // One-way: no answer; the provider gets them all.
     let log = reference.method::<(String,), ()>("log");
@@ -326,7 +326,10 @@ pub fn call_modes(p: &dyn Executor, c: &dyn Executor) {
         fixture.state.logged.load(Ordering::SeqCst) == 51
     });
     // Nothing came back for them.
-    assert_eq!(hello.call(("after".into(),)).unwrap(), "Hello after");
+    assert_eq!(
+        hello.call_blocking(("after".into(),)).unwrap(),
+        "Hello after"
+    );
     for conn in fixture.server.connections() {
         assert_eq!(conn.with(|c, _| c.inbound_in_flight()), 0);
     }
@@ -349,11 +352,11 @@ pub fn event_listeners(p: &dyn Executor, c: &dyn Executor) {
             })
     };
     let hello = listen("sayHello");
-    hello.call(("a".into(),)).unwrap();
-    within(hello.call_async(("b".into(),))).unwrap();
+    hello.call_blocking(("a".into(),)).unwrap();
+    within(hello.call(("b".into(),))).unwrap();
     let fail = listen("throwException");
-    assert!(fail.call(("c".into(),)).is_err());
-    assert!(within(fail.call_async(("d".into(),))).is_err());
+    assert!(fail.call_blocking(("c".into(),)).is_err());
+    assert!(within(fail.call(("d".into(),))).is_err());
     let events: Vec<String> = rx.try_iter().collect();
     assert_eq!(
         events,
@@ -384,7 +387,7 @@ pub fn a_callback_invoked_a_thousand_times(p: &dyn Executor, c: &dyn Executor) {
     );
     reference
         .method::<(i32, Callback<Listener>), ()>("notify")
-        .call((1_000, listener))
+        .call_blocking((1_000, listener))
         .unwrap();
     let got: Vec<i32> = (0..1_000)
         .map(|_| rx.recv_timeout(PATIENCE).unwrap())
@@ -402,21 +405,21 @@ pub fn timeouts(p: &dyn Executor, c: &dyn Executor) {
     let long = reference
         .method::<(i64,), i64>("sleep")
         .timeout(ms(60_000))
-        .call_async((10_000,));
+        .call((10_000,));
     let slow = reference.method::<(i64,), i64>("sleep").timeout(ms(300));
     let started = Instant::now();
     assert!(matches!(
-        slow.call((10_000,)),
+        slow.call_blocking((10_000,)),
         Err(RpcError::Timeout { .. })
     ));
     assert!(matches!(
-        within(slow.call_async((10_000,))),
+        within(slow.call((10_000,))),
         Err(RpcError::Timeout { .. })
     ));
     let elapsed = started.elapsed();
     assert!(elapsed < ms(5_000), "timed out after {elapsed:?}");
     let hello = reference.method::<(String,), String>("sayHello");
-    assert_eq!(hello.call(("on".into(),)).unwrap(), "Hello on");
+    assert_eq!(hello.call_blocking(("on".into(),)).unwrap(), "Hello on");
     drop(long);
 }
 
@@ -427,7 +430,7 @@ pub fn remote_exceptions(p: &dyn Executor, c: &dyn Executor) {
     let reference = reference(c, fixture.addr());
     match reference
         .method::<(String,), String>("throwException")
-        .call(("bad".into(),))
+        .call_blocking(("bad".into(),))
     {
         Err(RpcError::Business(e)) => {
             assert_eq!(e.message.as_deref(), Some("bad"));
@@ -435,7 +438,7 @@ pub fn remote_exceptions(p: &dyn Executor, c: &dyn Executor) {
         }
         other => panic!("got {other:?}"),
     }
-    match reference.method::<(), String>("boom").call(()) {
+    match reference.method::<(), String>("boom").call_blocking(()) {
         Err(RpcError::Remote { status, message }) => {
             assert_eq!(status, Status::SERVICE_ERROR);
             assert!(message.contains("panicked"), "{message}");
@@ -443,17 +446,22 @@ pub fn remote_exceptions(p: &dyn Executor, c: &dyn Executor) {
         other => panic!("got {other:?}"),
     }
     assert!(matches!(
-        reference.method::<(), String>("noSuchMethod").call(()),
+        reference
+            .method::<(), String>("noSuchMethod")
+            .call_blocking(()),
         Err(RpcError::ServiceNotFound(_))
     ));
     let elsewhere =
         Reference::builder("org.example.Nothing").build_with(reference.directory().clone());
     assert!(matches!(
-        elsewhere.method::<(), String>("ping").call(()),
+        elsewhere.method::<(), String>("ping").call_blocking(()),
         Err(RpcError::ServiceNotFound(_))
     ));
     assert_eq!(
-        reference.method::<(), String>("ping").call(()).unwrap(),
+        reference
+            .method::<(), String>("ping")
+            .call_blocking(())
+            .unwrap(),
         "pong"
     );
 }
@@ -468,7 +476,7 @@ pub fn disconnect_fails_a_thousand_pending_calls_at_once_then_reconnect(
     let addr = fixture.addr();
     let (reference, channels) = reference_with(c, addr, 2, Config::new(Side::Consumer));
     let hang = reference.method::<(), ()>("hang").timeout(CALL_TIMEOUT);
-    let pending: Vec<_> = (0..1_000).map(|_| hang.call_async(())).collect();
+    let pending: Vec<_> = (0..1_000).map(|_| hang.call(())).collect();
     eventually("all 1,000 calls reached their handler", || {
         fixture.state.hung.lock().len() == 1_000
     });
@@ -504,7 +512,7 @@ pub fn disconnect_fails_a_thousand_pending_calls_at_once_then_reconnect(
     let hello = reference.method::<(String,), String>("sayHello");
     eventually("calls succeed again", || {
         hello
-            .call(("again".into(),))
+            .call_blocking(("again".into(),))
             .is_ok_and(|r| r == "Hello again")
     });
     eventually("both slots reconnected", || {
@@ -531,7 +539,10 @@ pub fn heartbeats_keep_an_idle_reference_connected(p: &dyn Executor, c: &dyn Exe
     assert_eq!(server_side.len(), 1);
     assert!(server_side[0].with(|c, _| c.stats().heartbeats_answered) >= 3);
     assert_eq!(
-        reference.method::<(), String>("ping").call(()).unwrap(),
+        reference
+            .method::<(), String>("ping")
+            .call_blocking(())
+            .unwrap(),
         "pong"
     );
 }
@@ -569,7 +580,7 @@ pub fn graceful_shutdown_answers_requests_in_flight(p: &dyn Executor, c: &dyn Ex
     let sleep = reference
         .method::<(i64,), i64>("sleep")
         .timeout(CALL_TIMEOUT);
-    let calls: Vec<_> = (0..10).map(|_| sleep.call_async((300,))).collect();
+    let calls: Vec<_> = (0..10).map(|_| sleep.call((300,))).collect();
     eventually("the provider holds all ten", || {
         let conns = fixture.server.connections();
         conns.len() == 1 && conns[0].with(|c, _| c.inbound_in_flight()) == 10
@@ -597,7 +608,7 @@ pub fn shutdown_gives_up_at_its_deadline(p: &dyn Executor, c: &dyn Executor) {
     let call = reference
         .method::<(), ()>("hang")
         .timeout(CALL_TIMEOUT)
-        .call_async(());
+        .call(());
     eventually("the call is held", || fixture.state.hung.lock().len() == 1);
     let drained = fixture.server.shutdown(Instant::now() + ms(200));
     assert!(!drained);
@@ -619,18 +630,21 @@ pub fn payload_limit(p: &dyn Executor, c: &dyn Executor) {
     config.payload_limit(PayloadLimit::new(limit));
     let fixture = provider_on(p, "127.0.0.1:0", false, config);
     let reference = reference(c, fixture.addr());
-    not_timeout(quick(&reference).call((100_000,)));
+    not_timeout(quick(&reference).call_blocking((100_000,)));
     // A request over it is refused by the provider.
     let big = "y".repeat(100_000);
     match reference
         .method::<(Option<String>,), Option<String>>("echoString")
         .timeout(CALL_TIMEOUT)
-        .call((Some(big.clone()),))
+        .call_blocking((Some(big.clone()),))
     {
         Err(RpcError::Timeout { .. }) | Ok(_) => panic!("an oversized request was accepted"),
         Err(_) => {}
     }
-    assert_eq!(quick(&reference).call((10,)).unwrap(), "x".repeat(10));
+    assert_eq!(
+        quick(&reference).call_blocking((10,)).unwrap(),
+        "x".repeat(10)
+    );
 
     // The consumer's limit: an oversized request fails at its start, an oversized response
     // is discarded.
@@ -641,11 +655,14 @@ pub fn payload_limit(p: &dyn Executor, c: &dyn Executor) {
     assert!(matches!(
         reference
             .method::<(Option<String>,), Option<String>>("echoString")
-            .call((Some(big),)),
+            .call_blocking((Some(big),)),
         Err(RpcError::Serialization(_))
     ));
-    not_timeout(quick(&reference).call((100_000,)));
-    assert_eq!(quick(&reference).call((10,)).unwrap(), "x".repeat(10));
+    not_timeout(quick(&reference).call_blocking((100_000,)));
+    assert_eq!(
+        quick(&reference).call_blocking((10,)).unwrap(),
+        "x".repeat(10)
+    );
 }
 
 /// The in-flight limits: the consumer refuses calls past its own at their start; the
@@ -656,9 +673,9 @@ pub fn in_flight_limit(p: &dyn Executor, c: &dyn Executor) {
     config.max_in_flight(n(8));
     let (reference, _conn, _closed) = single(c, fixture.addr(), config);
     let hang = reference.method::<(), ()>("hang").timeout(CALL_TIMEOUT);
-    let held: Vec<_> = (0..8).map(|_| hang.call_async(())).collect();
+    let held: Vec<_> = (0..8).map(|_| hang.call(())).collect();
     assert!(matches!(
-        within(hang.call_async(())),
+        within(hang.call(())),
         Err(RpcError::LimitExceeded(_))
     ));
     eventually("eight held", || fixture.state.hung.lock().len() == 8);
@@ -672,10 +689,10 @@ pub fn in_flight_limit(p: &dyn Executor, c: &dyn Executor) {
     let fixture = provider_on(p, "127.0.0.1:0", false, config);
     let (reference, _conn, _closed) = single(c, fixture.addr(), Config::new(Side::Consumer));
     let hang = reference.method::<(), ()>("hang").timeout(CALL_TIMEOUT);
-    let held: Vec<_> = (0..8).map(|_| hang.call_async(())).collect();
+    let held: Vec<_> = (0..8).map(|_| hang.call(())).collect();
     eventually("eight held", || fixture.state.hung.lock().len() == 8);
     assert!(matches!(
-        within(hang.call_async(())),
+        within(hang.call(())),
         Err(RpcError::LimitExceeded(_))
     ));
     fixture.state.release();
@@ -683,7 +700,7 @@ pub fn in_flight_limit(p: &dyn Executor, c: &dyn Executor) {
         within(call).unwrap();
     }
     let ping = reference.method::<(), String>("ping");
-    assert_eq!(ping.call(()).unwrap(), "pong");
+    assert_eq!(ping.call_blocking(()).unwrap(), "pong");
 }
 
 /// Completion continuations run on the consumer connection's IO thread by default, on the
@@ -706,7 +723,7 @@ pub fn continuations_run_inline_or_on_the_callback_pool(p: &dyn Executor, c: &dy
         // where the answer is delivered.
         reference
             .method::<(i64,), i64>("sleep")
-            .call_async((300,))
+            .call((300,))
             .on_complete(move |result| {
                 assert!(result.is_ok());
                 let name = thread::current().name().unwrap_or("unnamed").to_owned();
@@ -733,7 +750,7 @@ pub fn sync_calls_from_many_threads(p: &dyn Executor, c: &dyn Executor) {
                 for i in 0..250 {
                     let name = format!("{t}/{i}");
                     assert_eq!(
-                        hello.call((name.clone(),)).unwrap(),
+                        hello.call_blocking((name.clone(),)).unwrap(),
                         format!("Hello {name}")
                     );
                 }

@@ -104,11 +104,11 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
     };
 
     c.run("mode.sync", |r| {
-        want_hello(hello(r).call(("sync".into(),)), "sync")
+        want_hello(hello(r).call_blocking(("sync".into(),)), "sync")
     });
 
     c.run("mode.async", |r| {
-        let completion = hello(r).call_async(("async".into(),));
+        let completion = hello(r).call(("async".into(),));
         match completion.wait_timeout(PATIENCE) {
             Ok(got) => want_hello(got, "async"),
             Err(_) => Err("no answer".into()),
@@ -119,7 +119,7 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
         // Ten 300 ms calls at once take far less than ten times 300 ms.
         let sleep = r.method::<(i64,), i64>("sleep").timeout(PATIENCE);
         let started = Instant::now();
-        let calls: Vec<_> = (0..10).map(|_| sleep.call_async((300,))).collect();
+        let calls: Vec<_> = (0..10).map(|_| sleep.call((300,))).collect();
         for (i, call) in calls.into_iter().enumerate() {
             match call.wait_timeout(PATIENCE) {
                 Ok(Ok(300)) => {}
@@ -136,7 +136,7 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
     c.run("mode.async.on_complete", |r| {
         let (tx, rx) = mpsc::channel();
         hello(r)
-            .call_async(("continued".into(),))
+            .call(("continued".into(),))
             .on_complete(move |result| {
                 let _ = tx.send(result);
             });
@@ -148,11 +148,8 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
 
     c.run("mode.sent", |r| {
         let sent = hello(r).sent(true);
-        want_hello(sent.call(("sent".into(),)), "sent")?;
-        match sent
-            .call_async(("sent async".into(),))
-            .wait_timeout(PATIENCE)
-        {
+        want_hello(sent.call_blocking(("sent".into(),)), "sent")?;
+        match sent.call(("sent async".into(),)).wait_timeout(PATIENCE) {
             Ok(got) => want_hello(got, "sent async"),
             Err(_) => Err("no answer".into()),
         }
@@ -170,7 +167,10 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
             .map_err(|e| format!("one-way with sent: {e}"))?;
         // Answered in order after them, on the same connection: nothing came back for the
         // one-way requests.
-        want_hello(hello(r).call(("after one-way".into(),)), "after one-way")?;
+        want_hello(
+            hello(r).call_blocking(("after one-way".into(),)),
+            "after one-way",
+        )?;
         let late = crate::first_channels(r)
             .pick()
             .map(|conn| conn.with(|c, _| c.stats().late_responses))
@@ -183,11 +183,11 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
     c.run("mode.timeout", |r| {
         let slow = r.method::<(i64,), i64>("sleep").timeout(ms(300));
         let started = Instant::now();
-        match slow.call((5_000,)) {
+        match slow.call_blocking((5_000,)) {
             Err(RpcError::Timeout { .. }) => {}
             other => return Err(format!("sync: got {other:?}")),
         }
-        match slow.call_async((5_000,)).wait_timeout(PATIENCE) {
+        match slow.call((5_000,)).wait_timeout(PATIENCE) {
             Ok(Err(RpcError::Timeout { .. })) => {}
             Ok(other) => return Err(format!("async: got {other:?}")),
             Err(_) => return Err("async: no outcome".into()),
@@ -197,13 +197,16 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
             format!("timed out after {elapsed:?}")
         })?;
         // The connection goes on (the late answers are dropped).
-        want_hello(hello(r).call(("after timeout".into(),)), "after timeout")
+        want_hello(
+            hello(r).call_blocking(("after timeout".into(),)),
+            "after timeout",
+        )
     });
 
     c.run("mode.exception", |r| {
         match r
             .method::<(String,), String>("throwException")
-            .call(("bad thing happened ☃".into(),))
+            .call_blocking(("bad thing happened ☃".into(),))
         {
             Err(RpcError::Business(e))
                 if e.class == "java.lang.RuntimeException"
@@ -218,7 +221,7 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
     c.run("mode.exception.async", |r| {
         match r
             .method::<(String,), String>("throwException")
-            .call_async(("async bad".into(),))
+            .call(("async bad".into(),))
             .wait_timeout(PATIENCE)
         {
             Ok(Err(RpcError::Business(e))) if e.message.as_deref() == Some("async bad") => Ok(()),
@@ -230,17 +233,17 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
     c.run("mode.boom", |r| {
         // tether's suite provider panics (status 70); a Java provider throws. Either way
         // an error at once, not a timeout, and the connection goes on.
-        match r.method::<(), String>("boom").call(()) {
+        match r.method::<(), String>("boom").call_blocking(()) {
             Err(RpcError::Remote { status, .. }) if status == Status::SERVICE_ERROR => {}
             Err(RpcError::Business(_)) => {}
             other => return Err(format!("got {other:?}")),
         }
-        want_hello(hello(r).call(("after boom".into(),)), "after boom")
+        want_hello(hello(r).call_blocking(("after boom".into(),)), "after boom")
     });
 
     c.run("mode.generic.sayHello", |r| {
         match r
-            .invoke_generic("sayHello", &["java.lang.String"], &["generic".into()])
+            .call_generic("sayHello", &["java.lang.String"], &["generic".into()])
             .wait_timeout(PATIENCE)
         {
             Ok(Ok(Value::String(s))) if s == "Hello generic" => Ok(()),
@@ -251,7 +254,7 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
 
     c.run("mode.generic.join", |r| {
         match r
-            .invoke_generic(
+            .call_generic(
                 "join",
                 &["java.lang.String", "int", "boolean"],
                 &["g".into(), Value::Int(7), Value::Bool(false)],
@@ -266,7 +269,7 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
 
     c.run("mode.generic.echoLong", |r| {
         match r
-            .invoke_generic("echoLong", &["long"], &[Value::Long(1 << 40)])
+            .call_generic("echoLong", &["long"], &[Value::Long(1 << 40)])
             .wait_timeout(PATIENCE)
         {
             Ok(Ok(Value::Long(v))) if v == 1 << 40 => Ok(()),
@@ -280,7 +283,7 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
         // GenericException (com.alibaba.dubbo.rpc.service.GenericException on 2.7 and 3.3)
         // whose message starts with the original's class and message.
         match r
-            .invoke_generic("throwException", &["java.lang.String"], &["g bad".into()])
+            .call_generic("throwException", &["java.lang.String"], &["g bad".into()])
             .wait_timeout(PATIENCE)
         {
             Ok(Err(RpcError::Business(e)))
@@ -305,7 +308,7 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
             entries: vec![("name".into(), "gus".into()), ("age".into(), Value::Int(9))],
         };
         match r
-            .invoke_generic("echoUser", &["org.apache.dubbo.demo.User"], &[user])
+            .call_generic("echoUser", &["org.apache.dubbo.demo.User"], &[user])
             .wait_timeout(PATIENCE)
         {
             Ok(Ok(v))
@@ -321,11 +324,11 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
 
     c.run("mode.echo", |r| {
         let echo = r.method::<(Value,), Value>("$echo");
-        match echo.call((Value::String("are you there?".into()),)) {
+        match echo.call_blocking((Value::String("are you there?".into()),)) {
             Ok(Value::String(s)) if s == "are you there?" => {}
             other => return Err(format!("string: got {other:?}")),
         }
-        match echo.call((Value::Int(42),)) {
+        match echo.call_blocking((Value::Int(42),)) {
             Ok(Value::Int(42)) => Ok(()),
             other => Err(format!("int: got {other:?}")),
         }
@@ -339,7 +342,7 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
             .build_with(r.directory().clone());
         let get = traced.method::<(String,), Option<String>>("getAttachment");
         for (key, want) in [("traceId", "t-1"), ("tenant", "ünïcödé ☃")] {
-            match get.call((key.into(),)) {
+            match get.call_blocking((key.into(),)) {
                 Ok(Some(v)) if v == want => {}
                 other => return Err(format!("{key}: got {other:?}")),
             }
@@ -347,7 +350,7 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
         // Attachments are per reference: the plain reference sends none of them.
         match r
             .method::<(String,), Option<String>>("getAttachment")
-            .call(("traceId".into(),))
+            .call_blocking(("traceId".into(),))
         {
             Ok(None) => Ok(()),
             other => Err(format!("traceId without it: got {other:?}")),
@@ -359,7 +362,7 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
         // (Dubbo 2.0.2 response attachments): Java's "java-dubbo-<version>", tether's "tether".
         let get = r.method::<(String,), Option<String>>("getAttachment");
         let ctx = CallContext::new().attachment("traceId", "t-9");
-        match get.invoke(ctx, ("traceId".into(),)).wait() {
+        match get.call_with(ctx, ("traceId".into(),)).wait() {
             Ok(reply) if reply.value.as_deref() == Some("t-9") => {
                 match reply.attachments.get_str("provider") {
                     Some(p) if p == "tether" || p.starts_with("java-dubbo-") => Ok(()),
@@ -384,7 +387,7 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
                 },
             ));
         r.method::<(i32, Callback<Listener>), ()>("notify")
-            .call((3, listener))
+            .call_blocking((3, listener))
             .map_err(|e| format!("notify: {e}"))?;
         let mut got = Vec::new();
         for _ in 0..3 {
@@ -411,7 +414,9 @@ pub fn heartbeat_case(exec: &dyn Executor, addr: SocketAddr) -> CaseResult {
         );
         let r = reference_with(exec, addr, config);
         let hello = r.method::<(String,), String>("sayHello");
-        hello.call(("before".into(),)).map_err(|e| e.to_string())?;
+        hello
+            .call_blocking(("before".into(),))
+            .map_err(|e| e.to_string())?;
         let first = crate::first_channels(&r).get(0).ok_or("no connection")?;
         thread::sleep(ms(1_500));
         let now = crate::first_channels(&r)
@@ -427,7 +432,7 @@ pub fn heartbeat_case(exec: &dyn Executor, addr: SocketAddr) -> CaseResult {
         if stats.heartbeats_sent < 3 {
             return Err(format!("{} heartbeats sent", stats.heartbeats_sent));
         }
-        match hello.call(("after idle".into(),)) {
+        match hello.call_blocking(("after idle".into(),)) {
             Ok(s) if s == "Hello after idle" => Ok(()),
             other => Err(format!("got {other:?}")),
         }

@@ -114,7 +114,7 @@ impl Generic<'_> {
         args: Vec<Value>,
     ) -> Result<Result<Value, RpcError>, String> {
         reference
-            .invoke_generic(method, types, &args)
+            .call_generic(method, types, &args)
             .wait_timeout(PATIENCE)
             .map_err(|_| "no outcome".to_owned())
     }

@@ -48,7 +48,7 @@ impl Runner<'_> {
         let outcome = match self
             .reference
             .method::<A, R>(method)
-            .call(args)
+            .call_blocking(args)
             .map(normalize)
         {
             Ok(got) if got == want => Ok(()),
@@ -63,7 +63,7 @@ impl Runner<'_> {
         A: Arguments + Serialize + Send + 'static,
         R: DeserializeOwned + PartialEq + Debug + Send + 'static,
     {
-        let outcome = match self.reference.method::<A, R>(method).call(args) {
+        let outcome = match self.reference.method::<A, R>(method).call_blocking(args) {
             Ok(got) if got == want => Ok(()),
             Ok(got) => Err(format!("got {got:?}, want {want:?}")),
             Err(e) => Err(format!("error: {e}")),
@@ -240,7 +240,7 @@ pub fn consumer_cases(reference: &Reference) -> Vec<CaseResult> {
         .build_with(reference.directory().clone());
     let outcome = match traced
         .method::<(String,), Option<String>>("getAttachment")
-        .call((s("traceId"),))
+        .call_blocking((s("traceId"),))
     {
         Ok(Some(v)) if v == "trace-42" => Ok(()),
         other => Err(format!("got {other:?}")),
@@ -255,7 +255,7 @@ pub fn consumer_cases(reference: &Reference) -> Vec<CaseResult> {
 
     let outcome = match reference
         .method::<(String,), String>("throwException")
-        .call((s("bad"),))
+        .call_blocking((s("bad"),))
     {
         Err(RpcError::Business(e))
             if e.message.as_deref() == Some("bad") && e.class.ends_with("Exception") =>
@@ -270,7 +270,7 @@ pub fn consumer_cases(reference: &Reference) -> Vec<CaseResult> {
     // failing to find the method (`Fail to decode request due to: ...noSuchMethod...`).
     let outcome = match reference
         .method::<(String,), String>("noSuchMethod")
-        .call((s("x"),))
+        .call_blocking((s("x"),))
     {
         Err(
             RpcError::ServiceNotFound(m)
@@ -285,9 +285,7 @@ pub fn consumer_cases(reference: &Reference) -> Vec<CaseResult> {
     let hello = reference
         .method::<(String,), String>("sayHello")
         .timeout(Duration::from_secs(5));
-    let pending: Vec<_> = (0..16)
-        .map(|i| hello.call_async((format!("p{i}"),)))
-        .collect();
+    let pending: Vec<_> = (0..16).map(|i| hello.call((format!("p{i}"),))).collect();
     let outcome = pending
         .into_iter()
         .enumerate()

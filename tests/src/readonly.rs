@@ -52,7 +52,7 @@ pub fn shutdown_cases(
     };
     case(
         "connected",
-        match hello.call(("before".into(),)) {
+        match hello.call_blocking(("before".into(),)) {
             Ok(s) if s == "Hello before" => Ok(()),
             other => Err(format!("got {other:?}")),
         },
@@ -60,7 +60,7 @@ pub fn shutdown_cases(
     let sleep = r
         .method::<(i64,), i64>("sleep")
         .timeout(Duration::from_secs(15));
-    let in_flight: Vec<_> = (0..3).map(|_| sleep.call_async((IN_FLIGHT_MS,))).collect();
+    let in_flight: Vec<_> = (0..3).map(|_| sleep.call((IN_FLIGHT_MS,))).collect();
     // Written at once; a moment for the provider to take them in.
     thread::sleep(Duration::from_millis(300));
     shut_down();
@@ -80,7 +80,7 @@ pub fn shutdown_cases(
     );
 
     let sent_before = conn.with(|c, _| c.stats().frames_sent);
-    let outcome = hello.call(("after".into(),));
+    let outcome = hello.call_blocking(("after".into(),));
     let sent_after = conn.with(|c, _| c.stats().frames_sent);
     case(
         "no-new-calls",
@@ -116,7 +116,7 @@ pub fn shutdown_cases(
         if !closed {
             Err("the provider never closed the connection".into())
         } else {
-            match hello.call(("gone".into(),)) {
+            match hello.call_blocking(("gone".into(),)) {
                 Err(RpcError::NoConnection(_)) => Ok(()),
                 other => Err(format!("a call once it closed: {other:?}")),
             }

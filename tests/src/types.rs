@@ -353,7 +353,11 @@ impl Runner<'_> {
         (T,): Arguments,
         R: DeserializeOwned + Debug + Send + 'static,
     {
-        let outcome = match self.reference.method::<(T,), R>(method).call((value,)) {
+        let outcome = match self
+            .reference
+            .method::<(T,), R>(method)
+            .call_blocking((value,))
+        {
             Ok(got) if same(&got, &want) => Ok(()),
             Ok(got) => Err(format!("got {got:?}, want {want:?}")),
             Err(e) => Err(format!("error: {e}")),
@@ -640,7 +644,7 @@ fn primitives(r: &mut Runner) {
     let outcome = match r
         .reference
         .method::<(char,), char>("echoChar")
-        .call(('\u{1F600}',))
+        .call_blocking(('\u{1F600}',))
     {
         Err(RpcError::Serialization(e))
             if e.to_string().contains("does not fit in a Java char") =>
@@ -966,7 +970,7 @@ fn exceptions(r: &mut Runner) {
         let outcome = match r
             .reference
             .method::<(i32, Option<String>), String>("throwTyped")
-            .call((code, detail.clone()))
+            .call_blocking((code, detail.clone()))
         {
             Ok(got) => Err(format!("returned {got:?}")),
             Err(e) => match e.business_as::<TypeException>() {
@@ -995,7 +999,7 @@ fn exceptions(r: &mut Runner) {
     let outcome = match r
         .reference
         .method::<(i32, Option<String>), String>("throwCaused")
-        .call((3, Some("three".to_owned())))
+        .call_blocking((3, Some("three".to_owned())))
     {
         Ok(got) => Err(format!("returned {got:?}")),
         Err(e) => match e.business_as::<TypeException>() {

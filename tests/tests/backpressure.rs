@@ -241,14 +241,17 @@ fn provider_that_does_not_read(executor: &str) {
     let echo = reference
         .method::<(Option<Binary>,), Option<Binary>>("echoBytes")
         .timeout(Duration::from_secs(60));
-    assert!(echo.call((Some(Binary(vec![1])),)).is_ok(), "a first call");
+    assert!(
+        echo.call_blocking((Some(Binary(vec![1])),)).is_ok(),
+        "a first call"
+    );
 
     proxy.pause_reading(Direction::Upstream);
     let mut accepted = Vec::new();
     let mut refused = 0;
     let mut most_buffered = 0;
     for i in 0..CALLS {
-        let call = echo.call_async((Some(Binary(vec![i as u8; ARG])),));
+        let call = echo.call((Some(Binary(vec![i as u8; ARG])),));
         // A refused call resolves at once; give an accepted one time to be written.
         match call.wait_timeout(Duration::from_millis(20)) {
             Ok(Err(RpcError::LimitExceeded(message))) => {
@@ -366,7 +369,7 @@ fn large_bodies_both_ways(executor: &str) {
                                 Instant::now() < given_up,
                                 "[{executor}] refused for 60 s ({refused} refusals): the send buffer never drained"
                             );
-                            match echo.call((Some(Binary(body.clone())),)) {
+                            match echo.call_blocking((Some(Binary(body.clone())),)) {
                                 Ok(echoed) => {
                                     assert_eq!(echoed, Some(Binary(body)));
                                     ok += 1;

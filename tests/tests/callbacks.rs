@@ -98,7 +98,7 @@ fn subscribe(s: &Setup, key: &str, cb: &Callback<Listener>) {
     let add = s
         .reference
         .method::<(String, Callback<Listener>), ()>("addListener");
-    let mut call = add.call_async((key.into(), cb.clone()));
+    let mut call = add.call((key.into(), cb.clone()));
     s.lb.pump();
     let outcome = call.try_take().expect("answered");
     assert!(outcome.is_ok(), "subscribe {key}: {outcome:?}");
@@ -110,7 +110,7 @@ fn unsubscribe(s: &Setup, key: &str, cb: &Callback<Listener>) {
         .reference
         .method::<(String, Callback<Listener>), ()>("removeListener")
         .callback_release(true);
-    let mut call = remove.call_async((key.into(), cb.clone()));
+    let mut call = remove.call((key.into(), cb.clone()));
     s.lb.pump();
     let outcome = call.try_take().expect("answered");
     assert!(outcome.is_ok(), "unsubscribe {key}: {outcome:?}");
@@ -130,7 +130,7 @@ fn a_callback_fires_a_thousand_times_over_the_same_connection() {
     );
 
     let fire = s.reference.method::<(i32,), i32>("fire");
-    let mut fired = fire.call_async((1_000,));
+    let mut fired = fire.call((1_000,));
     s.lb.pump();
     assert_eq!(fired.try_take().unwrap().unwrap(), 1_000);
     let received = received.lock();
@@ -160,7 +160,7 @@ fn the_same_instance_counts_once_and_limits_hold_on_both_sides() {
     );
     let mut results: Vec<_> = [("a", &a), ("a-again", &a), ("b", &b), ("c", &c)]
         .into_iter()
-        .map(|(k, cb)| add.call_async((k.into(), cb.clone())))
+        .map(|(k, cb)| add.call((k.into(), cb.clone())))
         .collect();
     s.lb.pump();
     let outcomes: Vec<_> = results.iter_mut().map(|r| r.try_take().unwrap()).collect();
@@ -174,7 +174,7 @@ fn the_same_instance_counts_once_and_limits_hold_on_both_sides() {
         other => panic!("{other:?}"),
     }
     // The consumer's own limit of 3: refused before sending.
-    match add.call_async(("d".into(), d)).try_take() {
+    match add.call(("d".into(), d)).try_take() {
         Some(Err(RpcError::LimitExceeded(m))) => assert!(m.contains("limit :3"), "{m}"),
         other => panic!("{other:?}"),
     }
@@ -306,7 +306,7 @@ fn a_misnamed_callback_method_is_reported_on_the_consumer_side() {
     tracing::subscriber::with_default(subscriber, || {
         subscribe(&s, "k", &cb);
         let fire = s.reference.method::<(i32,), i32>("fire");
-        let mut fired = fire.call_async((1,));
+        let mut fired = fire.call((1,));
         s.lb.pump();
         assert_eq!(fired.try_take().unwrap().unwrap(), 1);
     });

@@ -70,9 +70,12 @@ fn callbacks_reach_a_consumer_with_default_options(exec: &dyn Executor) {
     );
     reference
         .method::<(String, Callback<Listener>), ()>("addListener")
-        .call(("k".into(), listener.clone()))
+        .call_blocking(("k".into(), listener.clone()))
         .expect("subscribed");
-    reference.method::<(), ()>("fire").call(()).expect("fired");
+    reference
+        .method::<(), ()>("fire")
+        .call_blocking(())
+        .expect("fired");
     eventually("the listener heard the provider", || {
         !heard.lock().is_empty()
     });

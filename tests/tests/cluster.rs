@@ -94,7 +94,7 @@ fn pump(nodes: &[&Node]) {
 }
 
 fn outcome(method: &Method<(), String>, nodes: &[&Node]) -> Result<String, RpcError> {
-    let mut call = method.call_async(());
+    let mut call = method.call(());
     pump(nodes);
     call.try_take().expect("the call has an outcome")
 }
@@ -188,13 +188,13 @@ fn failsafe_turns_a_failure_into_null_where_the_type_allows() {
     let reference = reference_to(&[&a, &b], Cluster::Failsafe);
     let nullable = reference.method::<(), Option<String>>("whoami");
     for _ in 0..4 {
-        let mut call = nullable.call_async(());
+        let mut call = nullable.call(());
         pump(&[&a, &b]);
         assert_eq!(call.try_take().unwrap().unwrap(), None);
     }
     // A type that cannot be null gets the failure.
     let plain = reference.method::<(), i32>("whoami");
-    let mut call = plain.call_async(());
+    let mut call = plain.call(());
     pump(&[&a, &b]);
     assert!(call.try_take().unwrap().is_err());
 }
@@ -208,7 +208,7 @@ fn forking_takes_the_first_success_and_cancels_the_rest() {
     );
     let reference = reference_to(&[&a, &b, &c], Cluster::Forking { forks: 0 });
     let whoami = reference.method::<(), String>("whoami");
-    let mut call = whoami.call_async(());
+    let mut call = whoami.call(());
     // Only `b` answers: its answer is the call's, whatever the others do later.
     b.lb.pump();
     assert_eq!(call.try_take().unwrap().unwrap(), "b");
@@ -315,7 +315,7 @@ fn a_timeout_is_retried_for_a_blocking_caller_only() {
     // Asynchronous: a call that reached `a` times out and stays failed.
     let mut results = Vec::new();
     for _ in 0..2 {
-        let mut call = whoami.invoke(CallContext::new(), ());
+        let mut call = whoami.call_with(CallContext::new(), ());
         pump(&[&a, &b]);
         a.lb.advance(Duration::from_millis(60));
         b.lb.advance(Duration::from_millis(60));
@@ -349,7 +349,7 @@ fn dropping_a_call_cancels_its_attempts_and_stops_its_retries() {
     let whoami = reference.method::<(), String>("whoami");
     // The first call goes to `a` (round robin), which fails it; dropped, it is not retried
     // on `b`. (Its request was already queued: `a` still hears it.)
-    drop(whoami.call_async(()));
+    drop(whoami.call(()));
     pump(&[&a, &b]);
     assert_eq!(a.served.load(Ordering::SeqCst), 0, "rejected by the filter");
     assert_eq!(b.served.load(Ordering::SeqCst), 0, "retried after the drop");
@@ -376,7 +376,7 @@ fn tags_route_gray_calls_to_gray_providers() {
         if force {
             ctx = ctx.attachment("dubbo.force.tag", "true");
         }
-        let mut call = whoami.invoke(ctx, ());
+        let mut call = whoami.call_with(ctx, ());
         pump(&[&a, &b]);
         call.try_take()
             .expect("an outcome")
@@ -430,7 +430,7 @@ fn listeners_and_filters_run_when_the_completion_is_dropped() {
                 seen.fetch_add(1, Ordering::SeqCst);
             });
         #[allow(clippy::let_underscore_future)] // the footgun under test
-        let _ = whoami.call_async(());
+        let _ = whoami.call(());
         pump(&nodes);
         assert_eq!(
             returned.load(Ordering::SeqCst),
@@ -453,7 +453,7 @@ fn listeners_and_filters_run_when_the_completion_is_dropped() {
         let filtered = Reference::builder(SERVICE)
             .filter(Outcomes(outcomes.clone()))
             .build_with(Arc::new(StaticDirectory::new(invokers)));
-        drop(filtered.method::<(), String>("whoami").call_async(()));
+        drop(filtered.method::<(), String>("whoami").call(()));
         pump(&nodes);
         assert_eq!(
             outcomes.load(Ordering::SeqCst),

@@ -91,7 +91,7 @@ fn load(
         }
         let name = format!("c{i}");
         i += 1;
-        ledger.start(|| hello.call_async((name,)));
+        ledger.start(|| hello.call((name,)));
     }
     ledger
         .close(PATIENCE)

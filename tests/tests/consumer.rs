@@ -113,8 +113,8 @@ fn async_calls_run_in_parallel_on_one_connection() {
         .method::<(i64,), i64>("sleep")
         .timeout(Duration::from_secs(10));
     let start = lb.clock.now();
-    let mut foo = sleep.call_async((5_000,));
-    let mut bar = sleep.call_async((6_000,));
+    let mut foo = sleep.call((5_000,));
+    let mut bar = sleep.call((6_000,));
     // Both requests reach the provider at once, at the start.
     lb.pump();
     let mut done = Vec::new();
@@ -138,9 +138,7 @@ fn async_calls_run_in_parallel_on_one_connection() {
 
     // And many at once.
     let hello = reference.method::<(String,), String>("sayHello");
-    let mut calls: Vec<_> = (0..500)
-        .map(|i| hello.call_async((format!("n{i}"),)))
-        .collect();
+    let mut calls: Vec<_> = (0..500).map(|i| hello.call((format!("n{i}"),))).collect();
     lb.pump();
     for (i, call) in calls.iter_mut().enumerate() {
         assert_eq!(call.try_take().unwrap().unwrap(), format!("Hello n{i}"));
@@ -152,12 +150,12 @@ fn sync_calls_block_the_caller_until_result_error_or_timeout() {
     let (lb, reference) = setup(None);
     let _io = Pumper::start(lb.clone(), Duration::from_millis(1));
     let hello = reference.method::<(String,), String>("sayHello");
-    assert_eq!(hello.call(("sync".into(),)).unwrap(), "Hello sync");
+    assert_eq!(hello.call_blocking(("sync".into(),)).unwrap(), "Hello sync");
     let echo = reference.method::<(Option<String>,), Option<String>>("echoString");
-    assert_eq!(echo.call((None,)).unwrap(), None);
+    assert_eq!(echo.call_blocking((None,)).unwrap(), None);
 
     let throw = reference.method::<(String,), String>("throwException");
-    match throw.call(("bad".into(),)) {
+    match throw.call_blocking(("bad".into(),)) {
         Err(RpcError::Business(e)) => {
             assert_eq!(e.class, "java.lang.RuntimeException");
             assert_eq!(e.message.as_deref(), Some("bad"));
@@ -167,7 +165,7 @@ fn sync_calls_block_the_caller_until_result_error_or_timeout() {
     let slow = reference
         .method::<(i64,), i64>("sleep")
         .timeout(Duration::from_millis(200));
-    match slow.call((60_000,)) {
+    match slow.call_blocking((60_000,)) {
         Err(
             e @ RpcError::Timeout {
                 phase: TimeoutPhase::ServerSide,
@@ -198,11 +196,11 @@ fn listeners_fire_with_result_error_and_arguments_on_the_right_threads() {
     let caller = thread_name();
 
     // Async: invoke on the caller, return where the call completes (the pumping thread).
-    let pending = hello.call_async(("a".into(),));
+    let pending = hello.call(("a".into(),));
     let io = Pumper::start(lb.clone(), Duration::from_millis(1));
     assert_eq!(pending.wait().unwrap(), "Hello a");
     // Sync: both on the caller.
-    hello.call(("b".into(),)).unwrap();
+    hello.call_blocking(("b".into(),)).unwrap();
     drop(io);
     let log = log.lock().clone();
     assert_eq!(
@@ -221,7 +219,7 @@ fn listeners_fire_with_result_error_and_arguments_on_the_right_threads() {
     let throw = reference
         .method::<(String,), String>("throwException")
         .on_throw(move |e, _| sink.lock().push(e.code()));
-    let mut pending = throw.call_async(("x".into(),));
+    let mut pending = throw.call(("x".into(),));
     lb.pump();
     assert!(matches!(
         pending.try_take(),
@@ -229,7 +227,7 @@ fn listeners_fire_with_result_error_and_arguments_on_the_right_threads() {
     ));
     lb.consumer.close();
     assert!(matches!(
-        throw.call(("y".into(),)),
+        throw.call_blocking(("y".into(),)),
         Err(RpcError::NoConnection(_))
     ));
     assert_eq!(*errors.lock(), [3, 6]);
@@ -252,7 +250,7 @@ fn oneway_and_sent() {
     // sent=true: the call returns once the bytes were written, which needs the IO thread.
     let _io = Pumper::start(lb.clone(), Duration::from_millis(1));
     let hello = reference.method::<(String,), String>("sayHello").sent(true);
-    assert_eq!(hello.call_async(("s".into(),)).wait().unwrap(), "Hello s");
+    assert_eq!(hello.call(("s".into(),)).wait().unwrap(), "Hello s");
     reference
         .method::<(String,), ()>("fire")
         .sent(true)
@@ -264,7 +262,7 @@ fn oneway_and_sent() {
 fn error_kinds() {
     let (lb, reference) = setup(Some("secret"));
     let hello = reference.method::<(String,), String>("sayHello");
-    let mut pending = hello.call_async(("x".into(),));
+    let mut pending = hello.call(("x".into(),));
     lb.pump();
     assert!(
         matches!(pending.try_take(), Some(Err(RpcError::Forbidden(m))) if m.starts_with("Invalid token"))
@@ -276,13 +274,13 @@ fn error_kinds() {
         .build_with(reference.directory().clone());
     let mut pending = with_token
         .method::<(String,), String>("sayHello")
-        .call_async(("x".into(),));
+        .call(("x".into(),));
     let mut missing = with_token
         .method::<(String,), String>("nope")
-        .call_async(("x".into(),));
+        .call(("x".into(),));
     let mut wrong_type = with_token
         .method::<(String,), i32>("sayHello")
-        .call_async(("x".into(),));
+        .call(("x".into(),));
     lb.pump();
     assert_eq!(pending.try_take().unwrap().unwrap(), "Hello x");
     assert!(
@@ -295,7 +293,7 @@ fn error_kinds() {
 
     // Dropping an async call's completion cancels it.
     let sleep = with_token.method::<(i64,), i64>("sleep");
-    drop(sleep.call_async((10_000,)));
+    drop(sleep.call((10_000,)));
     lb.pump();
     assert_eq!(lb.consumer.lock().in_flight(), 0);
 
@@ -304,7 +302,7 @@ fn error_kinds() {
     assert!(matches!(
         nowhere
             .method::<(String,), String>("sayHello")
-            .call_async(("x".into(),))
+            .call(("x".into(),))
             .try_take(),
         Some(Err(RpcError::NoConnection(_)))
     ));
@@ -319,9 +317,7 @@ fn channels_round_robin_and_skip_read_only_connections() {
     channels.set(1, Some(b.consumer.clone()));
     let reference = Reference::builder(SERVICE).version("1.0.0").build(channels);
     let hello = reference.method::<(String,), String>("sayHello");
-    let mut calls: Vec<_> = (0..10)
-        .map(|i| hello.call_async((i.to_string(),)))
-        .collect();
+    let mut calls: Vec<_> = (0..10).map(|i| hello.call((i.to_string(),))).collect();
     a.pump();
     b.pump();
     assert!(calls.iter_mut().all(|c| c.try_take().unwrap().is_ok()));
@@ -333,7 +329,7 @@ fn channels_round_robin_and_skip_read_only_connections() {
         .with(|conn, now| conn.announce(now, tether_core::Announcement::ReadOnly, false))
         .unwrap();
     b.pump();
-    let mut calls: Vec<_> = (0..4).map(|i| hello.call_async((i.to_string(),))).collect();
+    let mut calls: Vec<_> = (0..4).map(|i| hello.call((i.to_string(),))).collect();
     a.pump();
     b.pump();
     assert!(calls.iter_mut().all(|c| c.try_take().unwrap().is_ok()));
@@ -347,7 +343,7 @@ fn a_call_with_every_connection_read_only_fails_unsent_until_writeable() {
     // fails at once with NoConnection and is never written, and "W" lets calls through again.
     let (lb, reference) = setup(None);
     let hello = reference.method::<(String,), String>("sayHello");
-    let mut in_flight = hello.call_async(("first".into(),));
+    let mut in_flight = hello.call(("first".into(),));
     lb.provider
         .with(|conn, now| conn.announce(now, tether_core::Announcement::ReadOnly, false))
         .unwrap();
@@ -355,7 +351,7 @@ fn a_call_with_every_connection_read_only_fails_unsent_until_writeable() {
     assert!(lb.consumer.is_peer_read_only());
     assert_eq!(in_flight.try_take().unwrap().unwrap(), "Hello first");
     let sent = lb.consumer.with(|c, _| c.stats().frames_sent);
-    let mut refused = hello.call_async(("second".into(),));
+    let mut refused = hello.call(("second".into(),));
     assert!(matches!(
         refused.try_take(),
         Some(Err(RpcError::NoConnection(_)))
@@ -366,7 +362,7 @@ fn a_call_with_every_connection_read_only_fails_unsent_until_writeable() {
         .with(|conn, now| conn.announce(now, tether_core::Announcement::Writeable, false))
         .unwrap();
     lb.pump();
-    let mut again = hello.call_async(("third".into(),));
+    let mut again = hello.call(("third".into(),));
     lb.pump();
     assert_eq!(again.try_take().unwrap().unwrap(), "Hello third");
 }
@@ -375,7 +371,7 @@ fn a_call_with_every_connection_read_only_fails_unsent_until_writeable() {
 fn generic_calls_with_dynamic_values() {
     use tether_core::hessian2::Value;
     let (lb, reference) = setup(None);
-    let mut pending = reference.invoke_generic(
+    let mut pending = reference.call_generic(
         "sayHello",
         &["java.lang.String"],
         &[Value::String("generic".into())],

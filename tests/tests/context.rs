@@ -93,7 +93,7 @@ fn a_call_context_sends_attachments_and_a_timeout_and_the_reply_brings_attachmen
 
     // Without a context: the reference's attachment and the method's timeout.
     assert_eq!(
-        s.take(hello.call_async(("a".into(),))).unwrap(),
+        s.take(hello.call(("a".into(),))).unwrap(),
         "Hello a k=from-reference timeout=1000 gate=-"
     );
 
@@ -101,15 +101,15 @@ fn a_call_context_sends_attachments_and_a_timeout_and_the_reply_brings_attachmen
     let ctx = CallContext::new()
         .attachment("k", "per-call")
         .timeout(Duration::from_millis(250));
-    let reply = s.take(hello.invoke(ctx, ("b".into(),))).unwrap();
+    let reply = s.take(hello.call_with(ctx, ("b".into(),))).unwrap();
     assert_eq!(reply.value, "Hello b k=per-call timeout=250 gate=-");
     assert_eq!(reply.attachments.get_str("served-by"), Some("p1"));
     assert_eq!(reply.attachments.get("hits"), Some(&Value::Int(7)));
     // The per-call timeout is the call's own: 300 ms into a call the provider never
     // answers, a call with the method's 1 000 ms still waits, one with 250 ms has failed.
     let hang = reference.method::<(), ()>("hang");
-    let mut patient = hang.call_async(());
-    let mut hasty = hang.invoke(CallContext::new().timeout(Duration::from_millis(250)), ());
+    let mut patient = hang.call(());
+    let mut hasty = hang.call_with(CallContext::new().timeout(Duration::from_millis(250)), ());
     s.lb.advance(Duration::from_millis(300));
     assert!(patient.try_take().is_none());
     match hasty.try_take() {
@@ -227,18 +227,18 @@ fn consumer_filters_run_in_order_change_the_call_and_see_its_outcome() {
     let hello = reference.method::<(String,), String>("sayHello");
     // `b` runs after `a`: its `k` is the one sent.
     assert_eq!(
-        s.take(hello.call_async(("x".into(),))).unwrap(),
+        s.take(hello.call(("x".into(),))).unwrap(),
         "Hello x k=b timeout=1000 gate=-"
     );
     // The blocking call, a remote exception, and the per-call API go through them too.
     let thrower = reference.method::<(String,), ()>("throwException");
-    let mut thrown = thrower.call_async(("boom".into(),));
+    let mut thrown = thrower.call(("boom".into(),));
     s.lb.pump();
     assert!(matches!(
         thrown.try_take(),
         Some(Err(RpcError::Business(_)))
     ));
-    let reply = s.take(hello.invoke(CallContext::new().attachment("k", "ctx"), ("y".into(),)));
+    let reply = s.take(hello.call_with(CallContext::new().attachment("k", "ctx"), ("y".into(),)));
     assert_eq!(reply.unwrap().value, "Hello y k=b timeout=1000 gate=-");
     assert_eq!(
         *s.log.lock(),
@@ -271,9 +271,9 @@ fn a_consumer_filter_that_fails_stops_the_call_before_it_is_sent() {
     });
     let hello = reference.method::<(String,), String>("sayHello");
     for result in [
-        s.take(hello.call_async(("x".into(),))),
-        hello.call(("x".into(),)),
-        s.take(hello.invoke(CallContext::new(), ("x".into(),)))
+        s.take(hello.call(("x".into(),))),
+        hello.call_blocking(("x".into(),)),
+        s.take(hello.call_with(CallContext::new(), ("x".into(),)))
             .map(Reply::into_value),
     ] {
         match result {
@@ -283,7 +283,7 @@ fn a_consumer_filter_that_fails_stops_the_call_before_it_is_sent() {
     }
     let ping = reference.method::<(), String>("ping");
     assert!(matches!(ping.oneway(()), Err(RpcError::LimitExceeded(_))));
-    let generic = reference.invoke_generic("ping", &[], &[]);
+    let generic = reference.call_generic("ping", &[], &[]);
     assert!(matches!(s.take(generic), Err(RpcError::LimitExceeded(_))));
     s.lb.pump();
     // Nothing reached the provider; `a` saw each error, `c` never ran.
@@ -327,7 +327,7 @@ fn provider_filters_run_around_the_handler_and_stamp_its_answer() {
     let reference = s.reference(|b| b);
     let hello = reference.method::<(String,), String>("sayHello");
     let reply = s
-        .take(hello.invoke(CallContext::new(), ("x".into(),)))
+        .take(hello.call_with(CallContext::new(), ("x".into(),)))
         .unwrap();
     // `g2` ran last before the handler: its `gate` is the one the handler saw.
     assert_eq!(reply.value, "Hello x k=from-reference timeout=1000 gate=g2");
@@ -352,11 +352,11 @@ fn provider_filters_run_around_the_handler_and_stamp_its_answer() {
     // Exceptions and panics pass through them as what they are answered with.
     let thrower = reference.method::<(String,), ()>("throwException");
     assert!(matches!(
-        s.take(thrower.call_async(("t".into(),))),
+        s.take(thrower.call(("t".into(),))),
         Err(RpcError::Business(_))
     ));
     let panics = reference.method::<(), ()>("panics");
-    match s.take(panics.call_async(())) {
+    match s.take(panics.call(())) {
         Err(error) => assert!(
             error
                 .to_string()
@@ -365,7 +365,7 @@ fn provider_filters_run_around_the_handler_and_stamp_its_answer() {
         ),
         Ok(()) => panic!("a panicking handler answered a value"),
     }
-    let generic = reference.invoke_generic("sayHello", &["java.lang.String"], &["g".into()]);
+    let generic = reference.call_generic("sayHello", &["java.lang.String"], &["g".into()]);
     assert!(s.take(generic).is_ok());
     assert_eq!(
         std::mem::take(&mut *log.lock()),
@@ -404,7 +404,8 @@ fn a_provider_filter_rejects_a_call_with_an_exception_or_a_status() {
     let reference = s.reference(|b| b);
     let hello = reference.method::<(String,), String>("sayHello");
 
-    let denied = s.take(hello.invoke(CallContext::new().attachment("deny", "g2"), ("x".into(),)));
+    let denied =
+        s.take(hello.call_with(CallContext::new().attachment("deny", "g2"), ("x".into(),)));
     match denied {
         Err(RpcError::Business(e)) => {
             assert_eq!(e.class, "java.lang.SecurityException");
@@ -412,7 +413,7 @@ fn a_provider_filter_rejects_a_call_with_an_exception_or_a_status() {
         }
         other => panic!("expected g2's exception, got {other:?}"),
     }
-    let refused = s.take(hello.invoke(
+    let refused = s.take(hello.call_with(
         CallContext::new().attachment("deny", "g1-status"),
         ("x".into(),),
     ));
@@ -447,10 +448,10 @@ fn one_way_and_generic_calls_carry_the_context_too() {
             .fold(b, |b, tap| b.filter(tap))
     });
     let ping = reference.method::<(), ()>("ping");
-    ping.oneway_in(CallContext::new().attachment("trace", "t1"), ())
+    ping.oneway_with(CallContext::new().attachment("trace", "t1"), ())
         .unwrap();
     s.lb.pump();
-    let generic = reference.invoke_generic_in(
+    let generic = reference.call_generic_with(
         CallContext::new().attachment("k", "ctx"),
         "sayHello",
         &["java.lang.String"],

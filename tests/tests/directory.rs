@@ -31,7 +31,7 @@ fn ask(reference: &Reference, lbs: &[&Loopback], n: usize) -> Vec<String> {
     let whoami = reference.method::<(), String>("whoami");
     (0..n)
         .map(|_| {
-            let mut call = whoami.call_async(());
+            let mut call = whoami.call(());
             for lb in lbs {
                 lb.pump();
             }
@@ -77,7 +77,7 @@ fn providers_come_and_go_between_calls() {
     let reference = Reference::builder(SERVICE).build_with(directory.clone());
 
     // Nobody listed yet: the call fails at once, naming the service.
-    match reference.method::<(), String>("whoami").call(()) {
+    match reference.method::<(), String>("whoami").call_blocking(()) {
         Err(RpcError::NoConnection(service)) => assert_eq!(service, SERVICE),
         other => panic!("expected no connection, got {other:?}"),
     }

@@ -51,7 +51,9 @@ fn url_at(port: u16) -> Url {
 
 fn ask(reference: &Reference, n: usize) -> Vec<String> {
     let whoami = reference.method::<(), String>("whoami");
-    (0..n).map(|_| whoami.call(()).expect("answered")).collect()
+    (0..n)
+        .map(|_| whoami.call_blocking(()).expect("answered"))
+        .collect()
 }
 
 fn all_available(directory: &RegistryDirectory, n: usize) -> bool {
@@ -209,7 +211,12 @@ fn follows_providers_in_zookeeper(exec: &dyn Executor) {
 
     registry.unregister(&url_of(&*b)).wait().unwrap();
     eventually("nobody listed", || directory.list(&route).is_empty());
-    assert!(reference.method::<(), String>("whoami").call(()).is_err());
+    assert!(
+        reference
+            .method::<(), String>("whoami")
+            .call_blocking(())
+            .is_err()
+    );
     eventually("b's connection closed", || b.connections().is_empty());
     println!(
         "{}: {} notifications, {} skipped",

@@ -109,7 +109,7 @@ fn until_success(reference: &Reference, what: &str) -> (Duration, usize) {
         .timeout(ms(500));
     let started = Instant::now();
     for attempt in 1.. {
-        match hello.call((what.to_owned(),)) {
+        match hello.call_blocking((what.to_owned(),)) {
             Ok(answer) => {
                 assert_eq!(answer, format!("Hello {what}"));
                 return (started.elapsed(), attempt);
@@ -129,7 +129,7 @@ fn all_succeed(reference: &Reference, count: usize, millis: i64) {
     let sleep = reference.method::<(i64,), i64>("sleep").timeout(ms(10_000));
     let ledger = Ledger::new();
     for _ in 0..count {
-        ledger.start(|| sleep.call_async((millis,)));
+        ledger.start(|| sleep.call((millis,)));
     }
     for (i, r) in ledger.close(PATIENCE).into_iter().enumerate() {
         assert!(r.elapsed() <= ms(10_000) + GRACE);
@@ -250,7 +250,7 @@ fn provider_killed_with_calls_in_flight(exec: &dyn Executor) {
     let sleep = reference.method::<(i64,), i64>("sleep").timeout(TIMEOUT);
     let ledger = Ledger::new();
     for _ in 0..CALLS {
-        ledger.start(|| sleep.call_async((5_000,)));
+        ledger.start(|| sleep.call((5_000,)));
     }
     eventually("the provider holds every call", || {
         peer.count("inflight") == CALLS
@@ -261,7 +261,7 @@ fn provider_killed_with_calls_in_flight(exec: &dyn Executor) {
     let killed = thread::scope(|s| {
         s.spawn(|| {
             for _ in 0..RACING {
-                racing.start(|| sleep.call_async((5_000,)));
+                racing.start(|| sleep.call((5_000,)));
             }
         });
         // The kill lands while the racing calls are being started.
@@ -344,7 +344,7 @@ fn provider_restarted_on_the_same_port(exec: &dyn Executor) {
             let mut i = 0usize;
             while !done.is_set() {
                 assert!(background.wait_for((i + 1).saturating_sub(WINDOW), PATIENCE));
-                background.start(|| hello.call_async((format!("caller {i}"),)));
+                background.start(|| hello.call((format!("caller {i}"),)));
                 i += 1;
                 // While the provider is down, calls fail at once: pace them.
                 thread::sleep(ms(1));
@@ -475,14 +475,14 @@ fn goes_silent(
     // A connection of its own, idle but for heartbeats, whose end is awaited.
     let (watched, closed) = exec.connect(addr, config, Opts::default()).unwrap();
     let sleep = reference.method::<(i64,), i64>("sleep").timeout(TIMEOUT);
-    assert_eq!(sleep.call((1,)).unwrap(), 1);
+    assert_eq!(sleep.call_blocking((1,)).unwrap(), 1);
     let first = channels.get(0).unwrap();
     let long = reference
         .method::<(i64,), i64>("sleep")
         .timeout(LONG_TIMEOUT);
     let held_calls = Ledger::new();
     for _ in 0..HELD {
-        held_calls.start(|| long.call_async((5_000,)));
+        held_calls.start(|| long.call((5_000,)));
     }
     eventually("the provider holds the long calls", || held() == HELD);
 
@@ -490,7 +490,7 @@ fn goes_silent(
     let silenced = Instant::now();
     let short = Ledger::new();
     for _ in 0..SHORT {
-        short.start(|| sleep.call_async((1,)));
+        short.start(|| sleep.call((1,)));
     }
     let short = short.close(PATIENCE);
     all_timed_out(&short, TIMEOUT);
@@ -597,7 +597,7 @@ fn timeouts_racing_responses(exec: &dyn Executor) {
             ledger.wait_for((i + 1).saturating_sub(WINDOW), PATIENCE),
             "calls stopped ending"
         );
-        ledger.start(|| sleep.call_async((x(i),)));
+        ledger.start(|| sleep.call((x(i),)));
     }
     let records = ledger.close(PATIENCE);
     let took = started.elapsed();
@@ -631,7 +631,10 @@ fn timeouts_racing_responses(exec: &dyn Executor) {
     assert!(ok > 0 && timeouts > 0, "ok {ok}, timeouts {timeouts}");
     assert_eq!(conn.close_reason(), None);
     let hello = reference.method::<(String,), String>("sayHello");
-    assert_eq!(hello.call(("after".into(),)).unwrap(), "Hello after");
+    assert_eq!(
+        hello.call_blocking(("after".into(),)).unwrap(),
+        "Hello after"
+    );
     eventually("the provider answered everything", || {
         inbound(&*fixture.server) == 0
     });
@@ -696,7 +699,10 @@ fn oneway_flood(exec: &dyn Executor) {
     });
     let received_in = started.elapsed();
     let hello = reference.method::<(String,), String>("sayHello");
-    assert_eq!(hello.call(("flooded".into(),)).unwrap(), "Hello flooded");
+    assert_eq!(
+        hello.call_blocking(("flooded".into(),)).unwrap(),
+        "Hello flooded"
+    );
     assert_eq!(
         logged(),
         accepted,
@@ -750,7 +756,7 @@ fn connection_churn(exec: &dyn Executor) {
             let (reference, channels) = reference(exec, addr, 1, consumer(), BACKOFF);
             let hello = reference.method::<(String,), String>("sayHello");
             assert_eq!(
-                hello.call((name.clone(),)).unwrap(),
+                hello.call_blocking((name.clone(),)).unwrap(),
                 format!("Hello {name}")
             );
             let conn = channels.get(0).unwrap();
@@ -761,7 +767,7 @@ fn connection_churn(exec: &dyn Executor) {
             let (reference, conn, closed) = single(exec, addr, consumer());
             let hello = reference.method::<(String,), String>("sayHello");
             assert_eq!(
-                hello.call((name.clone(),)).unwrap(),
+                hello.call_blocking((name.clone(),)).unwrap(),
                 format!("Hello {name}")
             );
             conn.close();
@@ -860,7 +866,7 @@ fn graceful_shutdown_under_load(exec: &dyn Executor) {
     let sleep = reference.method::<(i64,), i64>("sleep").timeout(TIMEOUT);
     let ledger = Ledger::new();
     for _ in 0..CALLS {
-        ledger.start(|| sleep.call_async((300,)));
+        ledger.start(|| sleep.call((300,)));
     }
     eventually("the provider holds every call", || {
         inbound(&*fixture.server) == CALLS
@@ -878,7 +884,7 @@ fn graceful_shutdown_under_load(exec: &dyn Executor) {
         s.spawn(|| {
             let mut i = 0;
             while !done.is_set() {
-                racing.start(|| hello.call_async((format!("racer {i}"),)));
+                racing.start(|| hello.call((format!("racer {i}"),)));
                 i += 1;
                 thread::sleep(Duration::from_micros(200));
             }
@@ -905,7 +911,7 @@ fn graceful_shutdown_under_load(exec: &dyn Executor) {
     answered_or_unconnected(&raced, "racer", TIMEOUT, 0);
     // The provider is gone: a new call fails at once.
     assert!(matches!(
-        hello.call(("gone".into(),)),
+        hello.call_blocking(("gone".into(),)),
         Err(RpcError::NoConnection(_) | RpcError::Network(_))
     ));
     eprintln!(
@@ -933,7 +939,7 @@ fn shutdown_deadline(exec: &dyn Executor) {
     let hang = reference.method::<(), ()>("hang").timeout(TIMEOUT);
     let ledger: Ledger<Result<(), RpcError>> = Ledger::new();
     for _ in 0..CALLS {
-        ledger.start(|| hang.call_async(()));
+        ledger.start(|| hang.call(()));
     }
     eventually("the provider holds every call", || {
         fixture.state.hung.lock().len() == CALLS

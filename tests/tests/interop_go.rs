@@ -72,7 +72,7 @@ fn extra_cases(reference: &Reference) -> Vec<CaseResult> {
         A: Arguments + Serialize + Send + 'static,
         R: DeserializeOwned + PartialEq + std::fmt::Debug + Send + 'static,
     {
-        let outcome = match reference.method::<A, R>(method).call(args) {
+        let outcome = match reference.method::<A, R>(method).call_blocking(args) {
             Ok(got) if got == want => Ok(()),
             Ok(got) => Err(format!("got {:.200}", format!("{got:?}"))),
             Err(e) => Err(format!("error: {e}")),

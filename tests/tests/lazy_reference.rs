@@ -27,7 +27,7 @@ fn built_before_its_provider_listens(exec: &dyn Executor) {
     let started = Instant::now();
     let reference = Reference::builder(SERVICE).build_lazy(&*connector, &address);
     let greet = reference.method::<(String,), String>("greet");
-    match greet.call(("early".into(),)) {
+    match greet.call_blocking(("early".into(),)) {
         Err(error @ RpcError::NoConnection(_)) => {
             let message = error.to_string();
             assert!(
@@ -54,14 +54,17 @@ fn built_before_its_provider_listens(exec: &dyn Executor) {
         .expect("binds the port");
     let up = Instant::now();
     eventually("the reference connects", || {
-        greet.call(("late".into(),)).is_ok()
+        greet.call_blocking(("late".into(),)).is_ok()
     });
     println!(
         "{}: connected {} ms after the provider came up",
         exec.name(),
         up.elapsed().as_millis()
     );
-    assert_eq!(greet.call(("world".into(),)).unwrap(), "Hello, world");
+    assert_eq!(
+        greet.call_blocking(("world".into(),)).unwrap(),
+        "Hello, world"
+    );
     drop(reference);
     server.shutdown(Instant::now() + Duration::from_secs(2));
 }

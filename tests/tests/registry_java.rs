@@ -607,7 +607,7 @@ fn tether_consumer_calls_a_java_provider(line: &str, release: &str, exec: &dyn E
     let say_hello = reference.method::<(String,), String>("sayHello");
     for i in 0..3 {
         let reply = say_hello
-            .call_in(CallContext::new(), (format!("tether {i}"),))
+            .call_with_blocking(CallContext::new(), (format!("tether {i}"),))
             .unwrap_or_else(|e| panic!("{}: call {i} to Java {line}: {e}", exec.name()));
         assert_eq!(reply.value, format!("Hello tether {i}"));
         // The Java provider names itself in a response attachment.
@@ -637,7 +637,7 @@ fn tether_consumer_calls_a_java_provider(line: &str, release: &str, exec: &dyn E
         exec.name(),
         killed.elapsed()
     );
-    assert!(say_hello.call(("late".to_owned(),)).is_err());
+    assert!(say_hello.call_blocking(("late".to_owned(),)).is_err());
     drop(reference);
     drop(directory);
 }

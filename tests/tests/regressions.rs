@@ -67,7 +67,7 @@ fn a_dropped_async_call_runs_no_listener_and_cannot_deadlock() {
             // Anything that touches the connection: here, asking if it is available.
             let _ = channels.pick();
         });
-    let completion = method.call_async(("a".into(),));
+    let completion = method.call(("a".into(),));
     drop(completion); // cancel
     let (tx, rx) = mpsc::channel();
     let lb2 = lb.clone();
@@ -76,7 +76,7 @@ fn a_dropped_async_call_runs_no_listener_and_cannot_deadlock() {
         // Any next command on the connection drains the cancel queue.
         let second = r2
             .method::<(String,), String>("sayHello")
-            .call_async(("b".into(),));
+            .call(("b".into(),));
         lb2.pump();
         let _ = tx.send(second.is_ready());
     });
@@ -100,11 +100,11 @@ fn a_panic_while_encoding_a_request_leaves_the_stream_intact() {
     let (lb, reference) = loopback(false);
     let bad = reference.method::<(PanicOnSerialize,), String>("bad2");
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        drop(bad.call_async((PanicOnSerialize,)));
+        drop(bad.call((PanicOnSerialize,)));
     }));
     assert!(r.is_err());
     let hello = reference.method::<(String,), String>("sayHello");
-    let mut c = hello.call_async(("x".into(),));
+    let mut c = hello.call(("x".into(),));
     lb.pump();
     let result = c.try_take();
     assert!(
@@ -120,7 +120,7 @@ fn a_panic_while_encoding_a_request_leaves_the_stream_intact() {
 fn a_panic_while_encoding_a_reply_still_answers_the_request() {
     let (lb, reference) = loopback(true);
     let bad = reference.method::<(String,), String>("bad");
-    let mut c = bad.call_async(("x".into(),));
+    let mut c = bad.call(("x".into(),));
     // The harness polls pool jobs on this thread, so the handler's panic comes through here.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lb.pump()));
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lb.pump()));
@@ -132,7 +132,7 @@ fn a_panic_while_encoding_a_reply_still_answers_the_request() {
     );
     assert_eq!(lb.provider.with(|c, _| c.inbound_in_flight()), 0);
     let hello = reference.method::<(String,), String>("sayHello");
-    let mut next = hello.call_async(("y".into(),));
+    let mut next = hello.call(("y".into(),));
     lb.pump();
     assert!(matches!(next.try_take(), Some(Ok(ref s)) if s == "Hello y"));
 }
@@ -178,7 +178,7 @@ fn a_call_that_fails_to_start_withdraws_its_callback_exports() {
     let failed = add
         .clone()
         .timeout(Duration::ZERO)
-        .call(("k".into(), first.clone()));
+        .call_blocking(("k".into(), first.clone()));
     assert!(failed.is_err());
     let exported = lb.consumer.with(|c, _| {
         c.callbacks()
@@ -190,7 +190,7 @@ fn a_call_that_fails_to_start_withdraws_its_callback_exports() {
     );
 
     let second = listener();
-    let mut c = add.call_async(("k".into(), second));
+    let mut c = add.call(("k".into(), second));
     lb.pump();
     let result = c.try_take();
     assert!(

@@ -66,7 +66,7 @@ async fn a_panicking_continuation_does_not_take_the_connection_down() {
     // Slow, so that the continuation is registered before the response: it then runs on
     // the IO task.
     let slow = reference.method::<(String,), String>("slow");
-    let first = slow.call_async(("a".into(),));
+    let first = slow.call(("a".into(),));
     let panicked = Arc::new(AtomicUsize::new(0));
     let counter = panicked.clone();
     first.on_complete(move |_| {
@@ -75,7 +75,7 @@ async fn a_panicking_continuation_does_not_take_the_connection_down() {
     });
     reaches(&panicked, 1).await;
     // A separate call issued after: does the connection still work?
-    let second = m.call_async(("b".into(),)).await;
+    let second = m.call(("b".into(),)).await;
     assert_eq!(
         second.as_deref().ok(),
         Some("Hello b"),
@@ -93,32 +93,29 @@ async fn many_panicking_continuations_are_all_contained() {
     let panicked = Arc::new(AtomicUsize::new(0));
     for i in 0..50 {
         let counter = panicked.clone();
-        slow.call_async((format!("{i}"),)).on_complete(move |_| {
+        slow.call((format!("{i}"),)).on_complete(move |_| {
             counter.fetch_add(1, Ordering::SeqCst);
             panic!("user continuation panicked")
         });
     }
     reaches(&panicked, 50).await;
-    assert_eq!(
-        m.call_async(("after".into(),)).await.unwrap(),
-        "Hello after"
-    );
+    assert_eq!(m.call(("after".into(),)).await.unwrap(), "Hello after");
 }
 
-/// `call_async` never blocks, even with `sent(true)`: on a current-thread runtime a blocking
+/// `call` (the asynchronous call) never blocks, even with `sent(true)`: on a current-thread runtime a blocking
 /// wait would keep the IO task from ever writing.
 #[tokio::test(flavor = "current_thread")]
-async fn call_async_with_sent_does_not_block() {
+async fn call_with_sent_does_not_block() {
     let (_server, reference) = setup().await;
     let m = reference.method::<(String,), String>("sayHello").sent(true);
     let started = Instant::now();
-    let c = m.call_async(("a".into(),));
+    let c = m.call(("a".into(),));
     let returned_after = started.elapsed();
     let result = c.await;
     assert!(
         // A blocking wait would last until the call's 1,000 ms default timeout.
         returned_after < Duration::from_millis(500),
-        "call_async blocked for {returned_after:?}"
+        "call blocked for {returned_after:?}"
     );
     assert_eq!(result.unwrap(), "Hello a");
 }

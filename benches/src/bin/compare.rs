@@ -14,7 +14,7 @@
 //! - `blocking`: a naive blocking client (a thread per call in flight writing under a lock,
 //!   a reader thread handing responses over channels) against the raw server.
 //! - `tether-tokio`, `tether-smol`, `tether-threadpool`: a tether provider exporting
-//!   `byte[] echo(byte[])` and a consumer calling it through `Reference`/`Method::call_async`
+//!   `byte[] echo(byte[])` and a consumer calling it through `Reference`/`Method::call`
 //!   with `bytes::Bytes` arguments (the real Hessian2 encode and decode on both sides).
 //! - `tarpc`: tarpc 0.38, bincode over TCP.
 //! - `tonic`: tonic 0.12, unary gRPC carrying a `bytes` field.
@@ -520,7 +520,7 @@ fn run_tether(name: &str, run: &Run) -> Sample {
             let phase = run.phase.clone();
             spawner.spawn(Box::pin(async move {
                 let hist = closed_loop(phase, || {
-                    let call = echo.call_async((payload.clone(),));
+                    let call = echo.call((payload.clone(),));
                     async move {
                         let echoed = call.await.expect("echo");
                         debug_assert!(!echoed.is_empty());
@@ -559,7 +559,7 @@ fn chain(mut caller: Box<Chained>) {
         return;
     }
     let start = Instant::now();
-    let call = caller.echo.call_async((caller.payload.clone(),));
+    let call = caller.echo.call((caller.payload.clone(),));
     call.on_complete(move |result| {
         result.expect("echo");
         record(&caller.phase, &mut caller.hist, start);

@@ -8,7 +8,7 @@
 //!   `Connection` (no IO; the frames are taken and reported written so that only the pending
 //!   state stays) and reports the resident-set growth per call, from `/proc/self/statm`.
 //! - `--inflight N` (default 1,000,000): a tether-tokio provider echoing `byte[]` and a
-//!   consumer on one connection that starts N `Method::call_async` calls before awaiting any;
+//!   consumer on one connection that starts N `Method::call` calls before awaiting any;
 //!   reports the time until all completed, errors (must be 0) and the peak RSS (`VmHWM`).
 //!
 //! `0` skips a part.
@@ -109,7 +109,7 @@ fn million(n: usize) {
     let rss_before = rss_bytes();
     let start = Instant::now();
     let calls: Vec<_> = (0..n)
-        .map(|i| echo.call_async((Binary((i as u64).to_le_bytes().to_vec()),)))
+        .map(|i| echo.call((Binary((i as u64).to_le_bytes().to_vec()),)))
         .collect();
     let started = start.elapsed();
     let (ok, errors) = rt.block_on(async move {

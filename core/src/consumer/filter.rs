@@ -17,7 +17,7 @@ use crate::message::Attachments;
 /// it see the error in `on_outcome`, those after it see nothing.
 ///
 /// `on_call` runs on the caller's thread. `on_outcome` runs where the call completes: on the
-/// caller's thread for [`Method::call`](super::Method::call), on the IO thread or the
+/// caller's thread for [`Method::call_blocking`](super::Method::call_blocking), on the IO thread or the
 /// callback executor for an asynchronous call; keep it short.
 ///
 /// ```

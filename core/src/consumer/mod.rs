@@ -4,8 +4,8 @@
 //! A [`Reference`] names a remote service (path, version, group) and holds its connections
 //! ([`Channels`], round robin). [`Reference::method`] gives a typed [`Method`] whose
 //! options mirror `<dubbo:method>`: timeout, `sent`, and the `oninvoke` / `onreturn` /
-//! `onthrow` listeners. A method is called synchronously ([`Method::call`]), asynchronously
-//! ([`Method::call_async`], a [`Completion`] returned at once, so many calls run in parallel
+//! `onthrow` listeners. A method is called synchronously ([`Method::call_blocking`]), asynchronously
+//! ([`Method::call`], a [`Completion`] returned at once, so many calls run in parallel
 //! with no extra threads), or one-way ([`Method::oneway`], Dubbo's `return=false`).
 //!
 //! A method that throws fails with [`RpcError::Business`]; [`RpcError::business_as`]
@@ -180,7 +180,7 @@ impl ReferenceBuilder {
     ///     }),
     /// );
     ///
-    /// let tenant = reference.method::<(), String>("tenant").call_async(());
+    /// let tenant = reference.method::<(), String>("tenant").call(());
     /// pump(&provider);
     /// assert_eq!(tenant.wait()?, "acme");
     /// # Ok::<(), RpcError>(())
@@ -253,7 +253,7 @@ impl ReferenceBuilder {
     /// // An adapter's connector (`tether_tokio::Connector`...); this one never connects.
     /// let connector = Nowhere;
     /// let reference = Reference::builder("org.example.Greeter").build_lazy(&connector, "10.0.0.7:20880");
-    /// let error = reference.method::<(String,), String>("greet").call(("world".into(),)).unwrap_err();
+    /// let error = reference.method::<(String,), String>("greet").call_blocking(("world".into(),)).unwrap_err();
     /// assert!(matches!(&error, RpcError::NoConnection(_)));
     /// assert_eq!(
     ///     error.to_string(),
@@ -290,7 +290,7 @@ impl ReferenceBuilder {
     /// assert_eq!(listed.len(), 2);
     /// // Neither provider has a connection up yet.
     /// let greet = reference.method::<(String,), String>("greet");
-    /// assert!(matches!(greet.call(("world".to_owned(),)), Err(RpcError::NoConnection(_))));
+    /// assert!(matches!(greet.call_blocking(("world".to_owned(),)), Err(RpcError::NoConnection(_))));
     /// ```
     pub fn build_with(self, directory: Arc<dyn Directory>) -> Reference {
         Reference(Arc::new(ReferenceInner {
@@ -485,17 +485,17 @@ impl Reference {
     /// A generic call (`$invoke`, `PROTOCOL.md` §2.4): calls `method` with Java parameter
     /// type names (`"java.lang.String"`, `"int"`...) and dynamic values, for consumers
     /// without the interface's types. The result is dynamic too.
-    pub fn invoke_generic(
+    pub fn call_generic(
         &self,
         method: &str,
         parameter_types: &[&str],
         args: &[Value],
     ) -> Completion<Result<Value, RpcError>> {
-        self.invoke_generic_in(CallContext::new(), method, parameter_types, args)
+        self.call_generic_with(CallContext::new(), method, parameter_types, args)
             .map(|result| result.map(Reply::into_value), abandoned)
     }
 
-    /// [`invoke_generic`](Self::invoke_generic) with a per-call context: its attachments go
+    /// [`call_generic`](Self::call_generic) with a per-call context: its attachments go
     /// with the request, its timeout replaces the reference's, and the result carries the
     /// attachments the provider sent back.
     ///
@@ -532,12 +532,12 @@ impl Reference {
     ///     .build(Arc::new(Channels::single(conn.clone())));
     ///
     /// let ctx = CallContext::new().attachment("tenant", "acme");
-    /// let reply = reference.invoke_generic_in(ctx, "greet", &["java.lang.String"], &[Value::from("world")]);
+    /// let reply = reference.call_generic_with(ctx, "greet", &["java.lang.String"], &[Value::from("world")]);
     /// pump(&provider);
     /// assert_eq!(reply.wait()?.value.as_str(), Some("Hello, world of acme"));
     /// # Ok::<(), RpcError>(())
     /// ```
-    pub fn invoke_generic_in(
+    pub fn call_generic_with(
         &self,
         mut ctx: CallContext,
         method: &str,
@@ -746,8 +746,8 @@ where
         self
     }
 
-    /// Dubbo's `sent=true`: [`call`](Self::call) and [`oneway`](Self::oneway) return (or fail)
-    /// only once the request was written to the transport. [`call_async`](Self::call_async)
+    /// Dubbo's `sent=true`: [`call_blocking`](Self::call_blocking) and [`oneway`](Self::oneway) return (or fail)
+    /// only once the request was written to the transport. [`call`](Self::call)
     /// never blocks; a write failure fails its completion.
     pub fn sent(mut self, sent: bool) -> Self {
         self.sent = sent;
@@ -783,8 +783,8 @@ where
     }
 
     /// Runs `f` with the result and the arguments after a successful call: on the caller's
-    /// thread for [`call`](Self::call), where the call completes (the IO thread or the
-    /// callback executor) for [`call_async`](Self::call_async). It runs whether or not the
+    /// thread for [`call_blocking`](Self::call_blocking), where the call completes (the IO thread or the
+    /// callback executor) for [`call`](Self::call). It runs whether or not the
     /// caller keeps the call's completion.
     pub fn on_return(mut self, f: impl Fn(&R, &A) + Send + Sync + 'static) -> Self {
         self.listeners_mut().on_return = Some(Arc::new(f));
@@ -800,7 +800,7 @@ where
 
     /// Calls the method and blocks the current thread until its result or its timeout. Do not
     /// call it on the thread that drives the connection.
-    pub fn call(&self, args: A) -> Result<R, RpcError> {
+    pub fn call_blocking(&self, args: A) -> Result<R, RpcError> {
         let r = &self.reference.0;
         let conn = match self.plain_connection(None) {
             Ok(Some(conn)) if r.filters.is_empty() => conn,
@@ -831,7 +831,7 @@ where
         result
     }
 
-    /// [`call`](Self::call) with a per-call context: its attachments go with the request
+    /// [`call_blocking`](Self::call_blocking) with a per-call context: its attachments go with the request
     /// and its timeout replaces the method's; the result carries the attachments the
     /// provider sent back. Blocks like `call`.
     ///
@@ -881,7 +881,7 @@ where
     /// let ctx = CallContext::new()
     ///     .attachment("tenant", "acme")
     ///     .timeout(Duration::from_secs(3));
-    /// let reply = greet.call_in(ctx, ("world".to_owned(),))?;
+    /// let reply = greet.call_with_blocking(ctx, ("world".to_owned(),))?;
     /// assert_eq!(reply.value, "Hello, world");
     /// assert_eq!(reply.attachments.get_str("tenant-seen"), Some("acme"));
     /// # Ok::<(), RpcError>(())
@@ -891,7 +891,7 @@ where
     /// # })?;
     /// # Ok::<(), RpcError>(())
     /// ```
-    pub fn call_in(&self, ctx: CallContext, args: A) -> Result<Reply<R>, RpcError> {
+    pub fn call_with_blocking(&self, ctx: CallContext, args: A) -> Result<Reply<R>, RpcError> {
         self.call_blocking_in(ctx, args)
     }
 
@@ -904,7 +904,7 @@ where
             _ => 1,
         };
         let bound = (timeout + WAIT_GRACE).saturating_mul(attempts);
-        self.invoke_as(ctx, args, true)
+        self.call_as(ctx, args, true)
             .wait_timeout(bound)
             .unwrap_or(Err(RpcError::Timeout {
                 phase: TimeoutPhase::ClientSide,
@@ -914,7 +914,7 @@ where
 
     /// Calls the method with a per-call context (attachments sent with this call only, a
     /// timeout in place of the method's) and returns its completion at once, as
-    /// [`call_async`](Self::call_async) does; the result carries the attachments the
+    /// [`call`](Self::call) does; the result carries the attachments the
     /// provider sent back (Dubbo 2.0.2+ peers: Java 2.7 and later, dubbo-go).
     ///
     /// ```no_run
@@ -923,16 +923,16 @@ where
     ///
     /// let say_hello = reference.method::<(String,), String>("sayHello");
     /// let ctx = CallContext::new().attachment("traceId", "4bf92f3577b34da6");
-    /// let reply = say_hello.invoke(ctx, ("world".to_owned(),)).wait()?;
+    /// let reply = say_hello.call_with(ctx, ("world".to_owned(),)).wait()?;
     /// println!("{} (served by {:?})", reply.value, reply.attachments.get_str("host"));
     /// # Ok(()) }
     /// ```
-    pub fn invoke(&self, ctx: CallContext, args: A) -> Completion<Result<Reply<R>, RpcError>> {
-        self.invoke_as(ctx, args, false)
+    pub fn call_with(&self, ctx: CallContext, args: A) -> Completion<Result<Reply<R>, RpcError>> {
+        self.call_as(ctx, args, false)
     }
 
-    /// [`invoke`](Self::invoke), for a caller that blocks on the outcome (`blocking`) or not.
-    fn invoke_as(
+    /// [`call_with`](Self::call_with), for a caller that blocks on the outcome (`blocking`) or not.
+    fn call_as(
         &self,
         mut ctx: CallContext,
         args: A,
@@ -995,14 +995,14 @@ where
     /// Calls the method and returns its completion at once: await it, `wait()` on it, or
     /// continue it with `on_complete`. Dropping the completion cancels the call, unless
     /// `on_return`/`on_throw` listeners or filters watch it: they see every outcome, so the
-    /// call runs to its answer or timeout (Dubbo's semantics; `let _ = m.call_async(..)`
+    /// call runs to its answer or timeout (Dubbo's semantics; `let _ = m.call(..)`
     /// with a listener still runs the listener).
-    pub fn call_async(&self, args: A) -> Completion<Result<R, RpcError>> {
+    pub fn call(&self, args: A) -> Completion<Result<R, RpcError>> {
         let conn = match self.plain_connection(None) {
             Ok(Some(conn)) if self.reference.0.filters.is_empty() => conn,
             Ok(_) => {
                 return self
-                    .invoke(CallContext::new(), args)
+                    .call_with(CallContext::new(), args)
                     .map(|result| result.map(Reply::into_value), abandoned);
             }
             Err(error) => {
@@ -1048,7 +1048,7 @@ where
     /// `sent(true)` it returns once the request was written. `on_return` runs at once with
     /// the null result when `R` can be null (as Java completes one-way calls with null).
     pub fn oneway(&self, args: A) -> Result<(), RpcError> {
-        self.oneway_in(CallContext::new(), args)
+        self.oneway_with(CallContext::new(), args)
     }
 
     /// [`oneway`](Self::oneway) with a per-call context (its attachments go with the
@@ -1092,12 +1092,12 @@ where
     /// let record = reference.method::<(String,), ()>("record");
     ///
     /// let ctx = CallContext::new().attachment("tenant", "acme");
-    /// record.oneway_in(ctx, ("login".to_owned(),))?;
+    /// record.oneway_with(ctx, ("login".to_owned(),))?;
     /// pump(&provider);
     /// assert_eq!(*seen.lock().unwrap(), [("login".to_owned(), Some("acme".to_owned()))]);
     /// # Ok::<(), RpcError>(())
     /// ```
-    pub fn oneway_in(&self, mut ctx: CallContext, args: A) -> Result<(), RpcError> {
+    pub fn oneway_with(&self, mut ctx: CallContext, args: A) -> Result<(), RpcError> {
         let r = &self.reference.0;
         self.listeners.invoked(&args);
         let result = match filter::before(&r.filters, &r.path, &self.name, &mut ctx) {
@@ -1386,7 +1386,10 @@ mod tests {
         let clone = method.clone().on_throw(move |_, _| {
             counter.fetch_add(1, Ordering::SeqCst);
         });
-        assert!(matches!(clone.call((1,)), Err(RpcError::NoConnection(_))));
+        assert!(matches!(
+            clone.call_blocking((1,)),
+            Err(RpcError::NoConnection(_))
+        ));
         assert_eq!(
             (
                 invoked.load(Ordering::SeqCst),
@@ -1395,7 +1398,7 @@ mod tests {
             (1, 1)
         );
         // The original keeps its own set: no `on_throw`.
-        assert!(method.call((1,)).is_err());
+        assert!(method.call_blocking((1,)).is_err());
         assert_eq!(
             (
                 invoked.load(Ordering::SeqCst),

@@ -101,8 +101,8 @@ impl Provider {
     /// let channels = Arc::new(Channels::single(conn.clone()));
     /// let anonymous = Reference::builder("org.example.Greeter").build(channels.clone());
     /// let tenant = Reference::builder("org.example.Greeter").attachment("tenant", "acme").build(channels);
-    /// let refused = anonymous.method::<(String,), String>("greet").call_async(("world".to_owned(),));
-    /// let served = tenant.method::<(String,), String>("greet").call_async(("world".to_owned(),));
+    /// let refused = anonymous.method::<(String,), String>("greet").call(("world".to_owned(),));
+    /// let served = tenant.method::<(String,), String>("greet").call(("world".to_owned(),));
     /// pump(&provider);
     /// assert!(matches!(refused.wait(), Err(RpcError::Remote { status: Status::SERVICE_ERROR, .. })));
     /// assert_eq!(served.wait()?, "Hello, world");
