@@ -3,7 +3,7 @@
 //! A [`Completion`] is a `Future`; it can also be waited on from a plain thread
 //! ([`wait`](Completion::wait), [`wait_timeout`](Completion::wait_timeout)) or continued with
 //! [`on_complete`](Completion::on_complete). The producing side is a [`Completer`]. Where a
-//! continuation runs is decided by the [`CallbackExecutor`] passed to
+//! continuation runs is decided by the [`ContinuationExecutor`] passed to
 //! [`Completer::complete`]: inline on the completing (IO) thread, or handed to a pool.
 //!
 //! A completion is resolved exactly once: by its completer, or, if the completer is dropped
@@ -26,12 +26,12 @@ use crate::frame::RequestId;
 /// A continuation registered with [`Completion::on_complete`].
 type Continuation<T> = Box<dyn FnOnce(T) + Send>;
 
-/// A unit of work handed to a [`CallbackExecutor`].
+/// A unit of work handed to a [`ContinuationExecutor`].
 pub type Task = Box<dyn FnOnce() + Send>;
 
 /// Decides where completion continuations (and, in higher layers, `onreturn`/`onthrow`
 /// listeners) run.
-pub trait CallbackExecutor: Send + Sync {
+pub trait ContinuationExecutor: Send + Sync {
     /// Runs `task`, now or later, on some thread. It must eventually run exactly once.
     fn execute(&self, task: Task);
 
@@ -47,7 +47,7 @@ pub trait CallbackExecutor: Send + Sync {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Inline;
 
-impl CallbackExecutor for Inline {
+impl ContinuationExecutor for Inline {
     /// Runs `task` now. A panicking continuation is contained here: it must not take the
     /// IO loop, and every other call on the connection, down with it.
     fn execute(&self, task: Task) {
@@ -59,7 +59,7 @@ impl CallbackExecutor for Inline {
     }
 }
 
-impl<E: CallbackExecutor + ?Sized> CallbackExecutor for Arc<E> {
+impl<E: ContinuationExecutor + ?Sized> ContinuationExecutor for Arc<E> {
     fn execute(&self, task: Task) {
         (**self).execute(task);
     }
@@ -109,7 +109,7 @@ impl<T> Shared<T> {
 /// What a [`Completer<I>`] feeds: a completion's state, given the value as is or through a
 /// map.
 trait Sink<I>: Send + Sync {
-    fn resolve(self: Arc<Self>, value: I, executor: &dyn CallbackExecutor);
+    fn resolve(self: Arc<Self>, value: I, executor: &dyn ContinuationExecutor);
     /// The completer went away without a value.
     fn abandon(self: Arc<Self>);
     /// The completion was dropped: nobody will look at the value.
@@ -124,7 +124,7 @@ trait Source<T>: Send + Sync {
 }
 
 impl<T: Send + 'static> Sink<T> for Shared<T> {
-    fn resolve(self: Arc<Self>, value: T, executor: &dyn CallbackExecutor) {
+    fn resolve(self: Arc<Self>, value: T, executor: &dyn ContinuationExecutor) {
         resolve(&self, value, executor);
     }
 
@@ -181,7 +181,7 @@ where
     T: Send + 'static,
     F: FnOnce(I) -> T + Send + 'static,
 {
-    fn resolve(self: Arc<Self>, value: I, executor: &dyn CallbackExecutor) {
+    fn resolve(self: Arc<Self>, value: I, executor: &dyn ContinuationExecutor) {
         // Dropped: the map would be for nobody.
         if self.shared.is_dropped() {
             return;
@@ -270,7 +270,7 @@ impl<T: Send + 'static> Completer<T> {
     /// Resolves the completion with `value`: wakes an awaiting task or blocked thread inline,
     /// and hands a registered continuation to `executor`. If the completion was dropped, the
     /// value is dropped.
-    pub fn complete(mut self, value: T, executor: &dyn CallbackExecutor) {
+    pub fn complete(mut self, value: T, executor: &dyn ContinuationExecutor) {
         if let Some(sink) = self.sink.take() {
             sink.resolve(value, executor);
         }
@@ -296,7 +296,7 @@ impl<T: Send + 'static> fmt::Debug for Completer<T> {
     }
 }
 
-fn resolve<T: Send + 'static>(shared: &Shared<T>, value: T, executor: &dyn CallbackExecutor) {
+fn resolve<T: Send + 'static>(shared: &Shared<T>, value: T, executor: &dyn ContinuationExecutor) {
     let mut state = shared.state.lock();
     let waker = match std::mem::replace(&mut *state, State::Done) {
         State::Empty => None,
@@ -674,7 +674,7 @@ mod tests {
     #[test]
     fn continuation_runs_on_the_executor() {
         struct Counting(mpsc::Sender<&'static str>);
-        impl CallbackExecutor for Counting {
+        impl ContinuationExecutor for Counting {
             fn execute(&self, task: Task) {
                 self.0.send("executor").unwrap();
                 task();
@@ -800,7 +800,7 @@ mod tests {
         assert_eq!(t.join().unwrap(), Ok(42));
         // A continuation, on a queuing executor: the map runs there, then the continuation.
         struct Queue(Mutex<Vec<Task>>);
-        impl CallbackExecutor for Queue {
+        impl ContinuationExecutor for Queue {
             fn execute(&self, task: Task) {
                 self.0.lock().push(task);
             }

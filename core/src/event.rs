@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::call::{CallbackExecutor, Completer, Inline};
+use crate::call::{Completer, ContinuationExecutor, Inline};
 use crate::error::{CallError, ConnectionError};
 use crate::frame::{RequestId, SerializationId, Status};
 
@@ -75,7 +75,7 @@ impl<T: Send + 'static> Delivery<T> {
     }
 
     /// Hands the outcome to its completion; continuations run on `executor`.
-    pub fn deliver(mut self, executor: &dyn CallbackExecutor) {
+    pub fn deliver(mut self, executor: &dyn ContinuationExecutor) {
         if let Some((completer, outcome)) = self.inner.take() {
             completer.complete(outcome, executor);
         }

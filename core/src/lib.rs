@@ -193,7 +193,7 @@ pub use tether_hessian2::java_class;
 /// `#[tether_derive::java("org.acme.User", crate = tether_hessian2)]`.
 pub use tether_derive::java;
 
-pub use call::{CallbackExecutor, Completer, Completion, Inline};
+pub use call::{Completer, Completion, ContinuationExecutor, Inline};
 pub use config::{Config, Keepalive, Side};
 pub use connection::{
     Announcement, Call, CallOptions, Canceller, Connection, ConnectionStats, Sent, Started,

@@ -19,8 +19,8 @@ use std::time::Instant;
 
 use parking_lot::{Mutex, MutexGuard};
 
-use crate::call::CallbackExecutor;
 use crate::call::Completer;
+use crate::call::ContinuationExecutor;
 use crate::connection::{Call, CallOptions, Connection, Sent, Started};
 use crate::error::{ConnectionError, RespondError, StartError};
 use crate::event::CallResult;
@@ -279,7 +279,7 @@ pub fn deliver(
     event: Event,
     conn: &SharedConnection,
     handler: &dyn RequestHandler,
-    executor: &dyn CallbackExecutor,
+    executor: &dyn ContinuationExecutor,
 ) {
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match event {
         Event::CallCompleted(delivery) => delivery.deliver(executor),

@@ -57,7 +57,7 @@ pub use tether_core::driver::ClientConnection;
 pub use tether_core::driver::Options;
 /// A bounded thread pool for response continuations (runtime-independent: the thread-pool
 /// adapter's).
-pub use tether_pool::CallbackPool;
+pub use tether_pool::ContinuationPool;
 
 /// Opens a TCP connection to `addr` (within `options.connect_timeout`), with `TCP_NODELAY`,
 /// and starts driving it with `config` on a task of smol's global executor

@@ -54,7 +54,7 @@ pub fn connect(
     let setup = Setup {
         config,
         handler,
-        executor: options.callback_executor,
+        executor: options.continuation_executor,
     };
     let (shared, closed) = spawn(stream, &setup, None)?;
     Ok(ClientConnection::new(shared, closed, local_addr, peer_addr))

@@ -32,7 +32,7 @@ use parking_lot::{Condvar, Mutex};
 use tether_core::call::{Completer, pair};
 use tether_core::driver::{ConnectionSet, Membership};
 use tether_core::{
-    CallbackExecutor, Clock, Completion, Config, Connection, ConnectionError, ConnectionGuard,
+    Clock, Completion, Config, Connection, ConnectionError, ConnectionGuard, ContinuationExecutor,
     Event, RequestHandler, SharedConnection,
 };
 
@@ -76,7 +76,7 @@ struct Outgoing {
 pub(crate) struct Setup {
     pub(crate) config: Config,
     pub(crate) handler: Arc<dyn RequestHandler>,
-    pub(crate) executor: Arc<dyn CallbackExecutor>,
+    pub(crate) executor: Arc<dyn ContinuationExecutor>,
 }
 
 /// Starts the reader and writer threads of `stream`, registered in `set` (a server's) until
@@ -150,7 +150,7 @@ struct IoInner {
     shared: SharedConnection,
     signals: Signals,
     handler: Arc<dyn RequestHandler>,
-    executor: Arc<dyn CallbackExecutor>,
+    executor: Arc<dyn ContinuationExecutor>,
     outgoing: Mutex<Outgoing>,
     /// Bytes are left in `outgoing` for the writer thread.
     writer_due: AtomicBool,

@@ -12,7 +12,7 @@
 //! - a **reader** (`tether-read`) blocked in `read`, which feeds the bytes to the core and
 //!   delivers what they produced: requests to the handler (with `Dispatch::Direct` the
 //!   provider's handlers run right there), responses to their completions (continuations
-//!   run there too, unless [`Options::callback_executor`] names a [`CallbackPool`]);
+//!   run there too, unless [`Options::continuation_executor`] names a [`ContinuationPool`]);
 //! - a **writer** (`tether-write`) asleep on a condition variable until a command leaves
 //!   bytes to send (callers never write or block on the socket) or the core's next deadline
 //!   comes; it writes every frame queued since its last write in one `write`, fires the
@@ -28,7 +28,7 @@
 //! | a provider's N connections from a [`Connector`] | 2 × N + 1 (`tether-connect`) |
 //! | a server ([`Server::bind`]) | 1 (`tether-accept`) + 2 per connection, at most [`Options::max_connections`] (default 512) |
 //! | a [`WorkerPool`] (`Dispatch::Pool` handlers, async handlers) | its `threads` |
-//! | a [`CallbackPool`] (continuations, optional) | its `threads` |
+//! | a [`ContinuationPool`] (continuations, optional) | its `threads` |
 //! | [`sleep`] timers, per process, on first use | 1 (`tether-timer`) |
 //!
 //! # TLS
@@ -90,5 +90,5 @@ pub use server::Server;
 /// The options of [`connect`] and [`Server::bind`] (`max_connections` bounds a server's
 /// threads: two per connection).
 pub use tether_core::driver::Options;
-pub use tether_pool::{CallbackPool, WorkerPool};
+pub use tether_pool::{ContinuationPool, WorkerPool};
 pub use timer::{Sleep, ThreadRuntime, sleep, sleep_until};

@@ -62,7 +62,7 @@ impl Server {
             setup: Setup {
                 config,
                 handler,
-                executor: options.callback_executor,
+                executor: options.continuation_executor,
             },
             conns: conns.clone(),
             stop: stop.clone(),

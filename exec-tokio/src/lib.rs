@@ -56,7 +56,7 @@ pub use tether_core::driver::ClientConnection;
 /// Adapter options shared by [`connect`] and [`Server::bind`].
 pub use tether_core::driver::Options;
 /// The bounded callback pool; shared with the other adapters (it needs only threads).
-pub use tether_pool::CallbackPool;
+pub use tether_pool::ContinuationPool;
 
 /// Opens a TCP connection to `addr` (within `options.connect_timeout`), with `TCP_NODELAY`,
 /// and starts driving it with `config` on a new task of the current tokio runtime

@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tether_core::{CallbackExecutor, Spawner};
-use tether_tokio::{CallbackPool, TokioSpawner};
+use tether_core::{ContinuationExecutor, Spawner};
+use tether_tokio::{ContinuationPool, TokioSpawner};
 
 #[test]
 fn a_full_callback_pool_runs_tasks_on_the_caller() {
-    let pool =
-        CallbackPool::new(NonZeroUsize::new(1).unwrap(), NonZeroUsize::new(1).unwrap()).unwrap();
+    let pool = ContinuationPool::new(NonZeroUsize::new(1).unwrap(), NonZeroUsize::new(1).unwrap())
+        .unwrap();
     let (block_tx, block_rx) = std::sync::mpsc::channel::<()>();
     let (name_tx, name_rx) = std::sync::mpsc::channel();
     // Occupy the only thread, then fill the queue.
@@ -37,7 +37,7 @@ fn a_full_callback_pool_runs_tasks_on_the_caller() {
     assert!(
         names
             .iter()
-            .all(|n| n.as_deref() != Some("tether-callback-0"))
+            .all(|n| n.as_deref() != Some("tether-continue-0"))
     );
     drop(block_tx);
     drop(pool);

@@ -1,11 +1,11 @@
 //! Bounded pools of plain threads: [`WorkerPool`] runs futures (provider handlers dispatched
-//! to a pool, async handlers, callback proxies' loops) and [`CallbackPool`] runs completion
+//! to a pool, async handlers, callback proxies' loops) and [`ContinuationPool`] runs completion
 //! continuations. Both hold at most `queue_capacity` tasks waiting for a thread; past that,
 //! the submitting thread runs the task itself (caller-runs), so memory stays bounded and a
 //! flooding peer is slowed down through its own connection's reader.
 //!
 //! All three adapters use them: tether-threadpool for handlers and continuations, tether-tokio
-//! and tether-smol for continuations off their runtimes' threads (`Options::callback_executor`).
+//! and tether-smol for continuations off their runtimes' threads (`Options::continuation_executor`).
 //! Each re-exports what it uses, so users need not depend on this crate.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -21,7 +21,7 @@ use std::thread;
 
 use parking_lot::{Condvar, Mutex};
 use tether_core::call::Task;
-use tether_core::{BoxFuture, CallbackExecutor, Spawner};
+use tether_core::{BoxFuture, ContinuationExecutor, Spawner};
 
 /// Runs futures on `threads` threads (named `tether-worker-N`): the thread-pool adapter's
 /// [`Spawner`], for `Dispatch::Pool` (Dubbo's `all` dispatcher) and async handlers.
@@ -56,9 +56,9 @@ use tether_core::{BoxFuture, CallbackExecutor, Spawner};
 #[derive(Debug)]
 pub struct WorkerPool(Pool);
 
-/// Runs completion continuations on `threads` threads (named `tether-callback-N`) instead
+/// Runs completion continuations on `threads` threads (named `tether-continue-N`) instead
 /// of the connection's IO threads: Dubbo's consumer callback executor, for
-/// the adapters' `Options::callback_executor`.
+/// the adapters' `Options::continuation_executor`.
 ///
 /// **When the queue is full** the task runs on the submitting (IO) thread — caller-runs — so
 /// memory stays bounded and the IO thread is slowed down rather than blocked: blocking it
@@ -70,18 +70,18 @@ pub struct WorkerPool(Pool);
 /// ```
 /// use std::num::NonZeroUsize;
 /// use std::sync::mpsc;
-/// use tether_core::CallbackExecutor;
-/// use tether_pool::CallbackPool;
+/// use tether_core::ContinuationExecutor;
+/// use tether_pool::ContinuationPool;
 ///
-/// let pool = CallbackPool::new(NonZeroUsize::new(2).unwrap(), NonZeroUsize::new(256).unwrap())?;
+/// let pool = ContinuationPool::new(NonZeroUsize::new(2).unwrap(), NonZeroUsize::new(256).unwrap())?;
 /// assert_eq!((pool.threads(), pool.queue_capacity()), (2, 256));
 /// let (tx, rx) = mpsc::channel();
 /// pool.execute(Box::new(move || tx.send(std::thread::current().name().map(str::to_owned)).unwrap()));
-/// assert!(rx.recv().unwrap().is_some_and(|name| name.starts_with("tether-callback")));
+/// assert!(rx.recv().unwrap().is_some_and(|name| name.starts_with("tether-continue")));
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug)]
-pub struct CallbackPool(Pool);
+pub struct ContinuationPool(Pool);
 
 impl WorkerPool {
     /// Starts `threads` threads sharing a queue of at most `queue_capacity` tasks.
@@ -113,10 +113,10 @@ impl Spawner for WorkerPool {
     }
 }
 
-impl CallbackPool {
+impl ContinuationPool {
     /// Starts `threads` threads sharing a queue of at most `queue_capacity` tasks.
     pub fn new(threads: NonZeroUsize, queue_capacity: NonZeroUsize) -> io::Result<Self> {
-        Pool::new("tether-callback", threads, queue_capacity).map(Self)
+        Pool::new("tether-continue", threads, queue_capacity).map(Self)
     }
 
     /// How many threads run continuations.
@@ -130,7 +130,7 @@ impl CallbackPool {
     }
 }
 
-impl CallbackExecutor for CallbackPool {
+impl ContinuationExecutor for ContinuationPool {
     fn execute(&self, task: Task) {
         if let Err(Job::Run(task)) = self.0.shared.push(Job::Run(task), true) {
             // A continuation's panic is its own, wherever it runs.
@@ -421,7 +421,7 @@ mod tests {
 
     #[test]
     fn a_full_callback_pool_runs_tasks_on_the_caller_and_survives_panics() {
-        let pool = CallbackPool::new(n(1), n(1)).unwrap();
+        let pool = ContinuationPool::new(n(1), n(1)).unwrap();
         let (block_tx, block_rx) = mpsc::channel::<()>();
         pool.execute(Box::new(move || {
             let _ = block_rx.recv();
@@ -439,7 +439,7 @@ mod tests {
         assert_eq!(pool.queue_capacity(), 1);
 
         // A panicking continuation leaves the thread serving the next one.
-        let pool = CallbackPool::new(n(1), n(8)).unwrap();
+        let pool = ContinuationPool::new(n(1), n(8)).unwrap();
         pool.execute(Box::new(|| panic!("a continuation's own problem")));
         let (tx, rx) = mpsc::channel();
         pool.execute(Box::new(move || {
@@ -447,6 +447,6 @@ mod tests {
                 .unwrap();
         }));
         let name = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        assert_eq!(name.as_deref(), Some("tether-callback-0"));
+        assert_eq!(name.as_deref(), Some("tether-continue-0"));
     }
 }

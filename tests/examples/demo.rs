@@ -103,7 +103,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The consumer: one connection; callbacks from the provider are answered by the
     // dispatcher; onreturn/onthrow of async calls run on a 2-thread callback pool.
     let opts = Opts::default()
-        .callback_executor(exec.callback_pool(2, 1024))
+        .continuation_executor(exec.callback_pool(2, 1024))
         .request_handler(Arc::new(CallbackDispatcher::new(Dispatch::Direct, spawner)));
     let channels = exec.reference_channels(
         server.local_addr(),

@@ -710,7 +710,7 @@ pub fn continuations_run_inline_or_on_the_callback_pool(p: &dyn Executor, c: &dy
     for pool in [false, true] {
         let mut opts = Opts::default();
         if pool {
-            opts = opts.callback_executor(c.callback_pool(2, 64));
+            opts = opts.continuation_executor(c.callback_pool(2, 64));
         }
         let (conn, _closed) = c
             .connect(fixture.addr(), Config::new(Side::Consumer), opts)
@@ -731,7 +731,7 @@ pub fn continuations_run_inline_or_on_the_callback_pool(p: &dyn Executor, c: &dy
             });
         let name = rx.recv_timeout(PATIENCE).unwrap();
         let want = if pool {
-            "tether-callback-"
+            "tether-continue-"
         } else {
             c.io_thread_prefix()
         };

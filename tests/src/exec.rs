@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tether_core::cluster::Connector;
 use tether_core::consumer::{Backoff, Channels};
 use tether_core::{
-    BoxFuture, CallbackExecutor, Completion, Config, ConnectionError, RequestHandler,
+    BoxFuture, Completion, Config, ConnectionError, ContinuationExecutor, RequestHandler,
     SharedConnection, Spawner,
 };
 
@@ -21,7 +21,7 @@ pub type Sleeper = Arc<dyn Fn(Duration) -> BoxFuture + Send + Sync>;
 /// The adapter options every adapter has, each left to the adapter's default when `None`.
 #[derive(Clone, Default)]
 pub struct Opts {
-    pub callback_executor: Option<Arc<dyn CallbackExecutor>>,
+    pub continuation_executor: Option<Arc<dyn ContinuationExecutor>>,
     pub request_handler: Option<Arc<dyn RequestHandler>>,
     pub connect_timeout: Option<Duration>,
 }
@@ -32,8 +32,8 @@ impl Opts {
         self
     }
 
-    pub fn callback_executor(mut self, executor: Arc<dyn CallbackExecutor>) -> Self {
-        self.callback_executor = Some(executor);
+    pub fn continuation_executor(mut self, executor: Arc<dyn ContinuationExecutor>) -> Self {
+        self.continuation_executor = Some(executor);
         self
     }
 }
@@ -70,8 +70,8 @@ pub trait Executor: Send + Sync {
     /// The name prefix of the threads that run the [`pool_spawner`](Self::pool_spawner)'s
     /// futures; no IO thread's name starts with it.
     fn pool_thread_prefix(&self) -> &'static str;
-    /// The adapter's bounded pool for continuations (threads named `tether-callback-N`).
-    fn callback_pool(&self, threads: usize, capacity: usize) -> Arc<dyn CallbackExecutor>;
+    /// The adapter's bounded pool for continuations (threads named `tether-continue-N`).
+    fn callback_pool(&self, threads: usize, capacity: usize) -> Arc<dyn ContinuationExecutor>;
     fn bind(
         &self,
         addr: &str,
@@ -160,8 +160,8 @@ impl Tokio {
 
     fn options(opts: Opts) -> tether_tokio::Options {
         let mut options = tether_tokio::Options::default();
-        if let Some(executor) = opts.callback_executor {
-            options = options.callback_executor(executor);
+        if let Some(executor) = opts.continuation_executor {
+            options = options.continuation_executor(executor);
         }
         if let Some(handler) = opts.request_handler {
             options = options.request_handler(handler);
@@ -225,8 +225,8 @@ impl Executor for Tokio {
     fn pool_thread_prefix(&self) -> &'static str {
         POOL_PREFIX
     }
-    fn callback_pool(&self, threads: usize, capacity: usize) -> Arc<dyn CallbackExecutor> {
-        Arc::new(tether_tokio::CallbackPool::new(n(threads), n(capacity)).expect("threads"))
+    fn callback_pool(&self, threads: usize, capacity: usize) -> Arc<dyn ContinuationExecutor> {
+        Arc::new(tether_tokio::ContinuationPool::new(n(threads), n(capacity)).expect("threads"))
     }
     fn bind(
         &self,
@@ -308,8 +308,8 @@ impl Smol {
 
     fn options(opts: Opts) -> tether_smol::Options {
         let mut options = tether_smol::Options::default();
-        if let Some(executor) = opts.callback_executor {
-            options = options.callback_executor(executor);
+        if let Some(executor) = opts.continuation_executor {
+            options = options.continuation_executor(executor);
         }
         if let Some(handler) = opts.request_handler {
             options = options.request_handler(handler);
@@ -372,8 +372,8 @@ impl Executor for Smol {
     fn pool_thread_prefix(&self) -> &'static str {
         POOL_PREFIX
     }
-    fn callback_pool(&self, threads: usize, capacity: usize) -> Arc<dyn CallbackExecutor> {
-        Arc::new(tether_smol::CallbackPool::new(n(threads), n(capacity)).expect("threads"))
+    fn callback_pool(&self, threads: usize, capacity: usize) -> Arc<dyn ContinuationExecutor> {
+        Arc::new(tether_smol::ContinuationPool::new(n(threads), n(capacity)).expect("threads"))
     }
     fn bind(
         &self,
@@ -438,8 +438,8 @@ impl ThreadPool {
 
     fn options(opts: Opts) -> tether_threadpool::Options {
         let mut options = tether_threadpool::Options::default();
-        if let Some(executor) = opts.callback_executor {
-            options = options.callback_executor(executor);
+        if let Some(executor) = opts.continuation_executor {
+            options = options.continuation_executor(executor);
         }
         if let Some(handler) = opts.request_handler {
             options = options.request_handler(handler);
@@ -498,8 +498,8 @@ impl Executor for ThreadPool {
     fn pool_thread_prefix(&self) -> &'static str {
         "tether-worker"
     }
-    fn callback_pool(&self, threads: usize, capacity: usize) -> Arc<dyn CallbackExecutor> {
-        let pool = tether_threadpool::CallbackPool::new(n(threads), n(capacity));
+    fn callback_pool(&self, threads: usize, capacity: usize) -> Arc<dyn ContinuationExecutor> {
+        let pool = tether_threadpool::ContinuationPool::new(n(threads), n(capacity));
         Arc::new(pool.expect("threads"))
     }
     fn bind(

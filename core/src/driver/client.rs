@@ -53,7 +53,7 @@ where
         conn,
         runtime.clone(),
         handler,
-        options.callback_executor,
+        options.continuation_executor,
     );
     let closed = driver.on_closed();
     let shared = driver.shared().clone();

@@ -11,7 +11,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 use super::write::WriteBatch;
 use super::{Timers, WakeSignal};
-use crate::call::{CallbackExecutor, Completer, Completion, pair};
+use crate::call::{Completer, Completion, ContinuationExecutor, pair};
 use crate::connection::Connection;
 use crate::error::ConnectionError;
 use crate::event::Event;
@@ -60,7 +60,7 @@ pub struct Driver<T, R: Timers> {
     signal: Arc<WakeSignal>,
     runtime: Arc<R>,
     handler: Arc<dyn RequestHandler>,
-    executor: Arc<dyn CallbackExecutor>,
+    executor: Arc<dyn ContinuationExecutor>,
     read_buf: Box<[u8]>,
     write: WriteBatch,
     /// Cached [`Connection::wants_input`], refreshed every turn.
@@ -83,7 +83,7 @@ where
         conn: Connection,
         runtime: Arc<R>,
         handler: Arc<dyn RequestHandler>,
-        executor: Arc<dyn CallbackExecutor>,
+        executor: Arc<dyn ContinuationExecutor>,
     ) -> Self {
         let signal = Arc::new(WakeSignal::new());
         let wake = signal.clone();

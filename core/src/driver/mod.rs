@@ -20,7 +20,7 @@
 //!   [`handle_timeout`](crate::Connection::handle_timeout);
 //! - **events** drained under the connection's lock into a local batch, then handled outside
 //!   it: completions delivered on the configured
-//!   [`CallbackExecutor`](crate::CallbackExecutor), requests handed to
+//!   [`ContinuationExecutor`](crate::ContinuationExecutor), requests handed to
 //!   the [`RequestHandler`], and on
 //!   [`Closed`](crate::Event::Closed) the stream is shut down and `run` returns why.
 //!

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::RejectRequests;
-use crate::call::{CallbackExecutor, Inline};
+use crate::call::{ContinuationExecutor, Inline};
 use crate::shared::RequestHandler;
 
 /// Adapter options shared by an adapter's `connect` and `Server::bind`.
@@ -14,9 +14,9 @@ use crate::shared::RequestHandler;
 #[non_exhaustive]
 pub struct Options {
     /// Where response continuations (`Completion::on_complete`) run: [`Inline`] on the IO
-    /// task (the default), or a pool such as the adapters' `CallbackPool`. Awaiting or
+    /// task (the default), or a pool such as the adapters' `ContinuationPool`. Awaiting or
     /// `wait()`ing a completion is unaffected: that wakes the waiter directly.
-    pub callback_executor: Arc<dyn CallbackExecutor>,
+    pub continuation_executor: Arc<dyn ContinuationExecutor>,
     /// How long `connect` waits for the TCP handshake (Dubbo's `connect.timeout`, 3 s).
     pub connect_timeout: Duration,
     /// For `connect`: who receives requests the provider sends over the connection
@@ -41,8 +41,8 @@ impl Options {
     pub const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(512).unwrap();
 
     /// Sets where response continuations run.
-    pub fn callback_executor(mut self, executor: Arc<dyn CallbackExecutor>) -> Self {
-        self.callback_executor = executor;
+    pub fn continuation_executor(mut self, executor: Arc<dyn ContinuationExecutor>) -> Self {
+        self.continuation_executor = executor;
         self
     }
 
@@ -84,7 +84,7 @@ impl Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            callback_executor: Arc::new(Inline),
+            continuation_executor: Arc::new(Inline),
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             request_handler: Self::default_request_handler(),
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,

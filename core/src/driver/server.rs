@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::transport::{Origin, establish, first_of};
 use super::{ConnectionSet, Driver, Options, Runtime, TcpListener, drain_gracefully};
-use crate::call::{CallbackExecutor, Completer, Completion, Inline, pair};
+use crate::call::{Completer, Completion, ContinuationExecutor, Inline, pair};
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::shared::{RequestHandler, SharedConnection};
@@ -58,7 +58,7 @@ pub struct Server<R: Runtime> {
 struct Setup {
     config: Config,
     handler: Arc<dyn RequestHandler>,
-    executor: Arc<dyn CallbackExecutor>,
+    executor: Arc<dyn ContinuationExecutor>,
     conns: Arc<ConnectionSet>,
 }
 
@@ -86,7 +86,7 @@ impl<R: Runtime> Server<R> {
         let setup = Setup {
             config,
             handler,
-            executor: options.callback_executor,
+            executor: options.continuation_executor,
             conns: conns.clone(),
         };
         let (stop, stop_signal) = pair(|| Stop::Abort);
