@@ -54,8 +54,8 @@
 //! and would lose the direct writes. rustls' split connection (`SendTraffic` /
 //! `ReceiveTraffic`, unreleased 0.24) has this same shape with the lock inside rustls.
 //!
-//! ```no_run
-//! # fn demo() -> std::io::Result<()> {
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::num::NonZeroUsize;
 //! use std::sync::Arc;
 //! use tether_core::consumer::{Backoff, Reference};
@@ -72,7 +72,8 @@
 //! let channels = reference_channels(server.local_addr(), NonZeroUsize::MIN,
 //!     Config::new(Side::Consumer), Options::default(), Backoff::default())?;
 //! let demo = Reference::builder("org.apache.dubbo.demo.DemoService").build(channels);
-//! let reply = demo.method::<(String,), String>("sayHello").call_blocking(("world".into(),));
+//! let reply = demo.method::<(String,), String>("sayHello").call_blocking(("world".into(),))?;
+//! assert_eq!(reply, "Hello world");
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]

@@ -1,37 +1,47 @@
-//! tether-tokio: runs tether-core connections on tokio.
+//! tether-tokio: tether on tokio. A provider serving a Dubbo service and a consumer calling
+//! it:
+//!
+//! ```
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::num::NonZeroUsize;
+//! use std::sync::Arc;
+//! use tether_core::consumer::{Backoff, Reference};
+//! use tether_core::provider::{Dispatch, Provider, Service};
+//! use tether_core::{Config, Side};
+//! use tether_tokio::{Options, Server, TokioSpawner, reference_channels};
+//!
+//! // Provider: handlers run on the IO task (`Dispatch::Direct`); async ones on the runtime.
+//! let provider = Provider::new(Dispatch::Direct, Arc::new(TokioSpawner::current())).export(
+//!     Service::new("org.apache.dubbo.demo.DemoService")
+//!         .version("1.0.0")
+//!         .method("sayHello", |_, (name,): (String,)| Ok(format!("Hello {name}"))),
+//! );
+//! let server = Server::bind("127.0.0.1:0", Config::new(Side::Provider), Arc::new(provider),
+//!     Options::default()).await?;
+//!
+//! // Consumer: one connection to it, reconnected with backoff.
+//! let channels = reference_channels(server.local_addr(), NonZeroUsize::MIN,
+//!     Config::new(Side::Consumer), Options::default(), Backoff::default()).await?;
+//! let demo = Reference::builder("org.apache.dubbo.demo.DemoService")
+//!     .version("1.0.0")
+//!     .build(channels);
+//! let say_hello = demo.method::<(String,), String>("sayHello");
+//! assert_eq!(say_hello.call(("world".into(),)).await?, "Hello world");
+//! # Ok(()) }
+//! ```
+//!
+//! A [`Connector`] opens connections to providers a registry lists
+//! (`tether_core::discovery`), or lazily to one address
+//! (`ReferenceBuilder::build_lazy`, Dubbo's `check=false`).
 //!
 //! This crate is thin on purpose: it implements tether-core's
 //! [`Runtime`](tether_core::driver::Runtime) for tokio ([`TokioRuntime`]: clock, timers,
 //! yield, tasks, TCP sockets) and wraps the runtime-agnostic code in `tether_core::driver`,
 //! which owns the IO loop, the accept loop and reconnects: [`connect`] a client,
-//! [`Server::bind`] a server, [`reference_channels`] for a consumer's reference, a
-//! [`Connector`] for providers found in a registry. The
+//! [`Server::bind`] a server, [`reference_channels`] for a consumer's reference. The
 //! connections it makes are [`SharedConnection`]s; the consumer and provider layers build
 //! on those. It contains no protocol decisions.
-//!
-//! ```no_run
-//! # async fn demo() -> std::io::Result<()> {
-//! use std::sync::Arc;
-//! use std::time::Duration;
-//! use tether_core::{CallOptions, Config, InboundRequest, RequestHandler, SharedConnection, Side, Status};
-//! use tether_tokio::{Options, Server, connect};
-//!
-//! struct Echo;
-//! impl RequestHandler for Echo {
-//!     fn on_request(&self, conn: &SharedConnection, request: InboundRequest) {
-//!         if request.two_way {
-//!             let _ = conn.respond(request.id, Status::OK, request.serialization, request.body);
-//!         }
-//!     }
-//! }
-//!
-//! let server = Server::bind("127.0.0.1:0", Config::new(Side::Provider), Arc::new(Echo), Options::default()).await?;
-//! let client = connect(server.local_addr(), Config::new(Side::Consumer), Options::default()).await?;
-//! let call = client.shared().start_call(CallOptions::new(Duration::from_secs(1)), b"hi".to_vec())
-//!     .map_err(|e| std::io::Error::other(e.to_string()))?;
-//! let response = call.response.await;
-//! # Ok(()) }
-//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
