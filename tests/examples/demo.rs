@@ -1,18 +1,20 @@
-//! tether in one screen: a provider and a consumer on 127.0.0.1, over any adapter, showing
-//! every Dubbo call mode.
+//! tether in one screen: a provider and a consumer on 127.0.0.1, on any adapter's own API,
+//! showing every Dubbo call mode.
 //!
 //! `cargo run --example demo [-- --executor tokio|smol|threadpool]` (tokio by default)
+//!
+//! Only the setup differs per adapter (`on_tokio`, `on_smol`, `on_threads`); the calls are
+//! the same on all three.
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use tether_core::consumer::{Backoff, Callback, CallbackDispatcher, Reference, RpcError};
+use tether_core::consumer::{Backoff, Callback, Reference, RpcError};
 use tether_core::message::JavaException;
 use tether_core::provider::{CallbackArg, Dispatch, Provider, Service};
-use tether_core::{Config, Side};
-use tether_tests::exec::{self, Executor, Opts};
+use tether_core::{BoxFuture, Config, Side, Spawner};
 
 const SERVICE: &str = "org.apache.dubbo.demo.DemoService";
 
@@ -20,8 +22,10 @@ const SERVICE: &str = "org.apache.dubbo.demo.DemoService";
 struct Listener;
 tether_core::java_class!(Listener => "org.apache.dubbo.demo.Listener");
 
-fn provider_service(exec: &dyn Executor) -> Service {
-    let (sleep, spawner) = (exec.sleeper(), exec.spawner());
+/// Makes a future that resolves after the given duration, on the adapter's timers.
+type Sleeper = Arc<dyn Fn(Duration) -> BoxFuture + Send + Sync>;
+
+fn provider_service(sleep: Sleeper, spawner: Arc<dyn Spawner>) -> Service {
     let (sleep_foo, sleep_bar, sleep_ms, sleep_cb) =
         (sleep.clone(), sleep.clone(), sleep.clone(), sleep);
     Service::new(SERVICE)
@@ -81,38 +85,147 @@ fn section(name: &str) {
     print!("{name:<14} ");
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (exec, _) = exec::from_args()?;
+/// A provider and a reference to it on one adapter; dropping it shuts both down.
+struct Setup {
+    reference: Reference,
+    addr: std::net::SocketAddr,
+    /// The server and runtime, kept alive until the demo ends.
+    _keep: Box<dyn std::any::Any>,
+}
 
-    // The provider: handlers on a worker pool (Dubbo's "all" dispatcher).
-    let spawner = exec.spawner();
+/// On tokio: a multi-threaded runtime; the provider's handlers on its worker threads.
+fn on_tokio() -> Result<Setup, Box<dyn std::error::Error>> {
+    use tether_tokio::{ContinuationPool, Options, Server, TokioSpawner, reference_channels};
+    let runtime = tokio::runtime::Runtime::new()?;
+    let spawner: Arc<dyn Spawner> = Arc::new(TokioSpawner::new(runtime.handle().clone()));
+    let sleep: Sleeper = Arc::new(|d| Box::pin(tokio::time::sleep(d)));
     let provider = Provider::new(Dispatch::Pool(spawner.clone()), spawner.clone())
-        .export(provider_service(&*exec));
-    let server = exec.bind(
+        .export(provider_service(sleep, spawner));
+    let server = runtime.block_on(Server::bind(
         "127.0.0.1:0",
         Config::new(Side::Provider),
         Arc::new(provider),
-        Opts::default(),
+        Options::default(),
+    ))?;
+    let addr = server.local_addr();
+    // onreturn/onthrow of async calls run on a 2-thread pool; callbacks from the provider
+    // are served with no wiring.
+    let pool = ContinuationPool::new(
+        NonZeroUsize::new(2).unwrap(),
+        NonZeroUsize::new(1024).unwrap(),
     )?;
-    println!(
-        "tether demo: provider on {}, consumer connecting over {}\n",
-        server.local_addr(),
-        exec.name()
-    );
-
-    // The consumer: one connection; callbacks from the provider are answered by the
-    // dispatcher; onreturn/onthrow of async calls run on a 2-thread callback pool.
-    let opts = Opts::default()
-        .continuation_executor(exec.callback_pool(2, 1024))
-        .request_handler(Arc::new(CallbackDispatcher::new(Dispatch::Direct, spawner)));
-    let channels = exec.reference_channels(
-        server.local_addr(),
+    let options = Options::default().continuation_executor(Arc::new(pool));
+    let channels = runtime.block_on(reference_channels(
+        addr,
         NonZeroUsize::MIN,
         Config::new(Side::Consumer),
-        opts,
+        options,
+        Backoff::default(),
+    ))?;
+    let reference = Reference::builder(SERVICE).version("1.0.0").build(channels);
+    Ok(Setup {
+        reference,
+        addr,
+        _keep: Box::new((server, runtime)),
+    })
+}
+
+/// On smol: its global executor.
+fn on_smol() -> Result<Setup, Box<dyn std::error::Error>> {
+    use tether_smol::{ContinuationPool, Options, Server, SmolSpawner, reference_channels};
+    let spawner: Arc<dyn Spawner> = Arc::new(SmolSpawner::global());
+    let sleep: Sleeper = Arc::new(|d| {
+        Box::pin(async move {
+            smol::Timer::after(d).await;
+        })
+    });
+    let provider = Provider::new(Dispatch::Pool(spawner.clone()), spawner.clone())
+        .export(provider_service(sleep, spawner));
+    let server = smol::block_on(Server::bind(
+        "127.0.0.1:0",
+        Config::new(Side::Provider),
+        Arc::new(provider),
+        Options::default(),
+    ))?;
+    let addr = server.local_addr();
+    let pool = ContinuationPool::new(
+        NonZeroUsize::new(2).unwrap(),
+        NonZeroUsize::new(1024).unwrap(),
+    )?;
+    let options = Options::default().continuation_executor(Arc::new(pool));
+    let channels = smol::block_on(reference_channels(
+        addr,
+        NonZeroUsize::MIN,
+        Config::new(Side::Consumer),
+        options,
+        Backoff::default(),
+    ))?;
+    let reference = Reference::builder(SERVICE).version("1.0.0").build(channels);
+    Ok(Setup {
+        reference,
+        addr,
+        _keep: Box::new(server),
+    })
+}
+
+/// On plain threads: no async runtime; handlers on a bounded pool of 4.
+fn on_threads() -> Result<Setup, Box<dyn std::error::Error>> {
+    use tether_threadpool::{ContinuationPool, Options, Server, WorkerPool, reference_channels};
+    let workers = Arc::new(WorkerPool::new(
+        NonZeroUsize::new(4).unwrap(),
+        NonZeroUsize::new(1024).unwrap(),
+    )?);
+    let spawner: Arc<dyn Spawner> = workers.clone();
+    let sleep: Sleeper = Arc::new(|d| Box::pin(tether_threadpool::sleep(d)));
+    let provider = Provider::new(Dispatch::Pool(spawner.clone()), spawner.clone())
+        .export(provider_service(sleep, spawner));
+    let server = Server::bind(
+        "127.0.0.1:0",
+        Config::new(Side::Provider),
+        Arc::new(provider),
+        Options::default(),
+    )?;
+    let addr = server.local_addr();
+    let pool = ContinuationPool::new(
+        NonZeroUsize::new(2).unwrap(),
+        NonZeroUsize::new(1024).unwrap(),
+    )?;
+    let options = Options::default().continuation_executor(Arc::new(pool));
+    let channels = reference_channels(
+        addr,
+        NonZeroUsize::MIN,
+        Config::new(Side::Consumer),
+        options,
         Backoff::default(),
     )?;
-    let demo = Reference::builder(SERVICE).version("1.0.0").build(channels);
+    let reference = Reference::builder(SERVICE).version("1.0.0").build(channels);
+    Ok(Setup {
+        reference,
+        addr,
+        _keep: Box::new(server),
+    })
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let executor = match args.as_slice() {
+        [] => "tokio",
+        [flag, name] if flag == "--executor" => name.as_str(),
+        _ => return Err("usage: demo [--executor tokio|smol|threadpool]".into()),
+    };
+    let setup = match executor {
+        "tokio" => on_tokio()?,
+        "smol" => on_smol()?,
+        "threadpool" => on_threads()?,
+        other => {
+            return Err(format!("unknown executor {other:?}: tokio, smol or threadpool").into());
+        }
+    };
+    println!(
+        "tether demo: provider on {}, consumer connecting over {executor}\n",
+        setup.addr
+    );
+    let demo = &setup.reference;
 
     section("sync");
     let hello = demo.method::<(String,), String>("sayHello");
