@@ -14,7 +14,7 @@ use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Instant;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -62,6 +62,17 @@ struct Inner {
     clock: Arc<dyn Clock>,
     /// Wakes the IO loop (for example `tokio::sync::Notify::notify_one`).
     wake: Box<dyn Fn() + Send + Sync>,
+    /// The thread that last drove the IO ([`thread_tag`]; 0 before the first turn).
+    io_thread: AtomicU64,
+}
+
+/// A number naming the current thread, never 0 (std's `ThreadId` has no stable integer).
+fn thread_tag() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static TAG: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    TAG.with(|tag| *tag)
 }
 
 /// The connection ended.
@@ -155,7 +166,25 @@ impl SharedConnection {
             conn: Mutex::new(conn),
             clock,
             wake: Box::new(wake),
+            io_thread: AtomicU64::new(0),
         }))
+    }
+
+    /// For IO loops: records that the current thread drives this connection's IO (call it
+    /// on every turn; it costs a load when nothing changed).
+    pub fn mark_io_thread(&self) {
+        let me = thread_tag();
+        if self.0.io_thread.load(Ordering::Relaxed) != me {
+            self.0.io_thread.store(me, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the current thread is the one that last drove this connection's IO: a
+    /// thread that blocks here waiting for this connection's answer stops the IO that would
+    /// bring it (an async runtime's thread, a reader thread). Blocking calls check it and
+    /// fail at once ([`RpcError::BlockingOnIoThread`](crate::consumer::RpcError::BlockingOnIoThread)).
+    pub fn is_io_thread(&self) -> bool {
+        self.0.io_thread.load(Ordering::Relaxed) == thread_tag()
     }
 
     /// The adapter's current time.

@@ -135,7 +135,11 @@ pub(crate) fn spawn(
         .spawn(move || writer.run())?;
     if let Err(e) = thread::Builder::new()
         .name(READER_NAME.to_owned())
-        .spawn(move || reader.run())
+        .spawn(move || {
+            // Blocking calls over this connection from this thread would stop its reads.
+            reader.io.shared.mark_io_thread();
+            reader.run()
+        })
     {
         // The writer runs: closing ends it.
         shared.close();

@@ -119,3 +119,44 @@ async fn call_with_sent_does_not_block() {
     );
     assert_eq!(result.unwrap(), "Hello a");
 }
+
+/// A blocking call on a current-thread runtime's thread, which also drives the connection,
+/// could never be answered: it fails at once, saying why, instead of timing out.
+#[tokio::test(flavor = "current_thread")]
+async fn a_blocking_call_on_the_io_thread_fails_at_once() {
+    let (_server, reference) = setup().await;
+    let hello = reference.method::<(String,), String>("sayHello");
+    // The connection has been driven on this thread.
+    assert_eq!(hello.call(("first".into(),)).await.unwrap(), "Hello first");
+    let started = Instant::now();
+    let error = hello.call_blocking(("blocked".into(),)).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            tether_core::consumer::RpcError::BlockingOnIoThread(_)
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("sayHello"), "{error}");
+    assert!(started.elapsed() < Duration::from_millis(100));
+    let ctx = tether_core::context::CallContext::new();
+    assert!(matches!(
+        hello.call_with_blocking(ctx, ("blocked".into(),)),
+        Err(tether_core::consumer::RpcError::BlockingOnIoThread(_))
+    ));
+    // Awaiting still works, and a thread of one's own may block.
+    assert_eq!(hello.call(("after".into(),)).await.unwrap(), "Hello after");
+}
+
+/// A thread of one's own may block, even inside a multi-threaded runtime's program.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocking_call_from_spawn_blocking_is_fine() {
+    let (_server, reference) = setup().await;
+    let hello = reference.method::<(String,), String>("sayHello");
+    assert_eq!(hello.call(("first".into(),)).await.unwrap(), "Hello first");
+    let answer = tokio::task::spawn_blocking(move || hello.call_blocking(("own".into(),)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer, "Hello own");
+}

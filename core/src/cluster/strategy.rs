@@ -142,7 +142,7 @@ impl fmt::Display for Cluster {
 /// ```
 pub fn is_retryable(error: &RpcError, blocking: bool) -> bool {
     match error {
-        RpcError::Business(_) | RpcError::Cancelled => false,
+        RpcError::Business(_) | RpcError::Cancelled | RpcError::BlockingOnIoThread(_) => false,
         RpcError::Serialization(
             SerializationError::Encode(_) | SerializationError::PayloadTooLarge(_),
         ) => false,

@@ -815,6 +815,9 @@ where
                 return Err(error);
             }
         };
+        if conn.is_io_thread() {
+            return Err(self.blocking_on_io_thread());
+        }
         self.listeners.invoked(&args);
         let result = self.start(&conn, &args, true).and_then(|response| {
             match response.wait_timeout(self.timeout + WAIT_GRACE) {
@@ -898,6 +901,9 @@ where
     /// A blocking call with a context: a failover strategy retries its timeouts too, as
     /// Java does for synchronous calls, so the wait covers every attempt.
     fn call_blocking_in(&self, ctx: CallContext, args: A) -> Result<Reply<R>, RpcError> {
+        if self.drives_io_here(&ctx) {
+            return Err(self.blocking_on_io_thread());
+        }
         let timeout = self.timeout_in(Some(&ctx));
         let attempts = match self.cluster {
             Cluster::Failover { retries } => retries.saturating_add(1),
@@ -1293,6 +1299,24 @@ where
                 picked = invokers.iter().find(|i| i.is_available()).cloned();
             });
         picked
+    }
+
+    /// Whether the current thread drives the IO of a connection this call could go to.
+    fn drives_io_here(&self, ctx: &CallContext) -> bool {
+        let mut here = false;
+        self.reference
+            .visit_routed(&self.route(ctx), &mut |invokers| {
+                here = invokers.iter().any(|invoker| {
+                    let channels = invoker.channels();
+                    (0..channels.len())
+                        .any(|i| channels.get(i).is_some_and(|conn| conn.is_io_thread()))
+                });
+            });
+        here
+    }
+
+    fn blocking_on_io_thread(&self) -> RpcError {
+        RpcError::BlockingOnIoThread(format!("{}.{}", self.reference.0.path, self.name))
     }
 
     /// The error of a call with no provider to go to.

@@ -137,6 +137,7 @@ where
     }
 
     fn poll_turns(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
+        self.shared().mark_io_thread();
         self.signal.enter(cx.waker());
         let mut read_budget = READ_BUDGET;
         for _ in 0..MAX_TURNS {

@@ -77,6 +77,17 @@ pub enum RpcError {
     /// The call was cancelled.
     #[error("call cancelled")]
     Cancelled,
+    /// A blocking call (`call_blocking`, `call_with_blocking`) made on the thread that
+    /// drives the connection's IO (an async runtime's thread, the thread-pool adapter's
+    /// reader): waiting there would stop the IO that brings the answer, so it fails at once.
+    /// Await `call(..)` on such a thread, or make blocking calls from a thread of your own
+    /// (`tokio::task::spawn_blocking`, `smol::unblock`, a worker pool).
+    #[error(
+        "blocking call of {0} on the thread that drives its connection's IO (an async runtime's \
+         thread?): the answer could never arrive; await `call(..)` here, or block on a thread of \
+         your own (spawn_blocking, unblock, a worker pool)"
+    )]
+    BlockingOnIoThread(String),
 }
 
 impl RpcError {
@@ -126,6 +137,7 @@ impl RpcError {
             Self::Timeout { timeout, .. } if timeout.is_zero() => 8,
             Self::Timeout { .. } => 2,
             Self::Network(_) | Self::BadRequest(_) | Self::Remote { .. } | Self::Cancelled => 1,
+            Self::BlockingOnIoThread(_) => 0,
             Self::ServiceNotFound(_) => 1,
             Self::NoConnection(_) => 6,
             Self::Serialization(_) => 5,
