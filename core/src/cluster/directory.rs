@@ -166,6 +166,7 @@ impl Invoker {
     }
 
     /// The counters of `method`, if a call of it was ever counted.
+    #[inline]
     pub(crate) fn find_stats(&self, method: &str) -> Option<&Arc<MethodStats>> {
         self.0.stats.find(method)
     }

@@ -189,6 +189,7 @@ struct Chunk {
 
 impl StatsTable {
     /// The counters of `method`, if a call of it was ever counted.
+    #[inline]
     pub(crate) fn find(&self, method: &str) -> Option<&Arc<MethodStats>> {
         let mut chunk = &self.first;
         loop {

@@ -124,8 +124,26 @@ impl LoadBalance for Random {
             return uniform(invokers);
         }
         let now = Now::new(route.now_ms);
-        let candidates = || invokers.iter().enumerate();
-        weighted(invokers, candidates, route.method, &now).or_else(|| uniform(invokers))
+        let picked = with_scratch(invokers.len(), |cumulative: &mut [u64]| {
+            let (mut total, mut same) = (0u64, true);
+            let first = weight_of(first, route.method, &now);
+            for (slot, invoker) in cumulative.iter_mut().zip(invokers) {
+                let w = weight_of(invoker, route.method, &now);
+                same &= w == first;
+                total += u64::from(w);
+                *slot = total;
+            }
+            if same || total == 0 {
+                return None;
+            }
+            // The first invoker whose cumulative weight exceeds the offset (Dubbo's rule).
+            let offset = fastrand::u64(..total);
+            Some(cumulative.partition_point(|&c| c <= offset))
+        });
+        match picked {
+            Some(at) => invokers.get(at),
+            None => uniform(invokers),
+        }
     }
 }
 
@@ -137,82 +155,59 @@ fn uniform(invokers: &[Invoker]) -> Option<&Invoker> {
     }
 }
 
-/// One of the `candidates` (indexes into `invokers`) drawn in proportion to its weight, or
-/// `None` if their weights are all equal or add up to zero (the caller draws uniformly then).
-///
-/// `candidates` is walked twice (total, then the draw), each time yielding the same
-/// invokers; the weights of the second walk are recomputed at the same `now`.
-fn weighted<'a, I>(
-    invokers: &'a [Invoker],
-    candidates: impl Fn() -> I,
-    method: &str,
-    now: &Now,
-) -> Option<&'a Invoker>
-where
-    I: Iterator<Item = (usize, &'a Invoker)>,
-{
-    let mut total = 0u64;
-    let mut first = None;
-    let mut same = true;
-    for (_, invoker) in candidates() {
-        let w = weight_of(invoker, method, now);
-        total += u64::from(w);
-        match first {
-            None => first = Some(w),
-            Some(f) => same &= f == w,
-        }
+/// How many values a pick keeps on the stack; a longer list takes a heap buffer.
+const INLINE: usize = 128;
+
+/// Runs `f` with a zeroed buffer of `n` values, on the stack unless `n` is large.
+fn with_scratch<T: Copy + Default, R>(n: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+    if n <= INLINE {
+        f(&mut [T::default(); INLINE][..n])
+    } else {
+        f(&mut vec![T::default(); n])
     }
-    if same || total == 0 {
-        return None;
-    }
-    // The first candidate whose cumulative weight exceeds the offset (Dubbo's rule).
-    let mut offset = fastrand::u64(..total);
-    for (at, invoker) in candidates() {
-        let w = u64::from(weight_of(invoker, method, now));
-        if offset < w {
-            return Some(&invokers[at]);
-        }
-        offset -= w;
-    }
-    None
 }
 
-/// The candidate of least `key` (ties: weighted random as [`Random`], else uniform): the rule
-/// of both [`LeastActive`] and [`ShortestResponse`].
-///
-/// `key` is read twice per invoker (minimum, then draw): a key that changes in between
-/// (another thread's call ending) can only move the draw to another least invoker.
+/// The invoker of least `key` (ties: drawn by weight as [`Random`] draws, else uniformly):
+/// the rule of both [`LeastActive`] and [`ShortestResponse`]. Reads each key once, and the
+/// weights of the invokers that were least when reached.
 fn least_by<'a>(
     invokers: &'a [Invoker],
     method: &str,
     now: &Now,
     key: impl Fn(&Invoker) -> u64,
 ) -> Option<&'a Invoker> {
-    let mut least = u64::MAX;
-    let mut count = 0usize;
-    let mut at_least = 0usize;
-    for (at, invoker) in invokers.iter().enumerate() {
-        let k = key(invoker);
-        if k < least || count == 0 {
-            (least, count, at_least) = (k, 1, at);
-        } else if k == least {
-            count += 1;
+    if invokers.len() <= 1 {
+        return invokers.first();
+    }
+    let picked = with_scratch(invokers.len(), |ties: &mut [(usize, u32)]| {
+        let (mut least, mut count) = (u64::MAX, 0);
+        let (mut total, mut first, mut same) = (0u64, 0, true);
+        for (at, invoker) in invokers.iter().enumerate() {
+            let k = key(invoker);
+            if count == 0 || k < least {
+                let w = weight_of(invoker, method, now);
+                (least, count, total, first, same) = (k, 1, u64::from(w), w, true);
+                ties[0] = (at, w);
+            } else if k == least {
+                let w = weight_of(invoker, method, now);
+                ties[count] = (at, w);
+                count += 1;
+                total += u64::from(w);
+                same &= w == first;
+            }
         }
-    }
-    if count <= 1 {
-        return invokers.get(at_least);
-    }
-    let ties = || {
-        invokers
-            .iter()
-            .enumerate()
-            .filter(|(_, invoker)| key(invoker) == least)
-    };
-    if let Some(picked) = weighted(invokers, ties, method, now) {
-        return Some(picked);
-    }
-    let nth = fastrand::usize(..count);
-    let picked = ties().nth(nth).map(|(at, _)| at).unwrap_or(at_least);
+        let ties = &ties[..count];
+        if ties.len() > 1 && !same && total > 0 {
+            let mut offset = fastrand::u64(..total);
+            for &(at, w) in ties {
+                if offset < u64::from(w) {
+                    return at;
+                }
+                offset -= u64::from(w);
+            }
+        }
+        ties[fastrand::usize(..ties.len())].0
+    });
     invokers.get(picked)
 }
 

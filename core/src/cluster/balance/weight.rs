@@ -25,6 +25,9 @@ pub(crate) struct Weighting {
     timestamp: Option<i64>,
     /// `warmup` in milliseconds.
     warmup: i32,
+    /// The weight of every method at any time, when no method sets its own and there is no
+    /// warm-up: the common case, answered without a lookup.
+    fixed: Option<u32>,
 }
 
 impl Weighting {
@@ -50,10 +53,14 @@ impl Weighting {
         // The keys arrive sorted, but `m.weight` sorts against `m.x.weight` by the suffix.
         methods.sort_unstable_by(|(a, _), (b, _): &(Box<str>, i32)| a.cmp(b));
         weighting.methods = methods.into_boxed_slice();
+        if weighting.methods.is_empty() && weighting.timestamp.is_none_or(|t| t <= 0) {
+            weighting.fixed = Some(weighting.weight.unwrap_or(DEFAULT_WEIGHT).max(0) as u32);
+        }
         weighting
     }
 
     /// The configured weight for `method`, before warm-up.
+    #[inline]
     fn configured(&self, method: &str) -> Option<i32> {
         if self.methods.is_empty() {
             return self.weight;
@@ -72,6 +79,7 @@ impl Weighting {
 
     /// The weight for a call of `method` at `now_ms` (ms since the Unix epoch; asked only
     /// if a positive `timestamp` is set).
+    #[inline]
     pub(crate) fn weight(&self, method: &str, now_ms: impl FnOnce() -> u64) -> u32 {
         let weight = self.configured(method).unwrap_or(DEFAULT_WEIGHT);
         match self.timestamp {
@@ -101,8 +109,13 @@ fn warm(uptime_ms: i64, warmup_ms: i32, weight: i32) -> u32 {
 }
 
 /// The weight of `invoker` for `method`, reading the time only if it warms up.
+#[inline]
 pub(crate) fn weight_of(invoker: &Invoker, method: &str, now: &Now) -> u32 {
-    invoker.weighting().weight(method, || now.ms())
+    let weighting = invoker.weighting();
+    match weighting.fixed {
+        Some(weight) => weight,
+        None => weighting.weight(method, || now.ms()),
+    }
 }
 
 /// The time of a pick: the route's, else the wall clock, read at most once and only if asked.
@@ -212,6 +225,28 @@ mod tests {
         // Empty values are absent; a value that does not parse is the default.
         assert!(!parse(&[("weight", ""), ("timestamp", "")]).is_weighted("m"));
         assert_eq!(parse(&[("weight", "x")]).weight("m", || 0), 100);
+    }
+
+    #[test]
+    fn the_fixed_weight_agrees_with_the_full_rule() {
+        let cases: [&[(&str, &str)]; 6] = [
+            &[],
+            &[("weight", "7")],
+            &[("weight", "0")],
+            &[("weight", "-2")],
+            &[("weight", "x")],
+            &[("timestamp", "0"), ("weight", "9")],
+        ];
+        for params in cases {
+            let w = parse(params);
+            let fixed = w
+                .fixed
+                .unwrap_or_else(|| panic!("{params:?}: no fixed weight"));
+            assert_eq!(fixed, w.weight("m", || unreachable!()), "{params:?}");
+        }
+        // A method weight or a warm-up needs the full rule.
+        assert!(parse(&[("a.weight", "3")]).fixed.is_none());
+        assert!(parse(&[("timestamp", "1")]).fixed.is_none());
     }
 
     #[test]
