@@ -2,6 +2,7 @@
 //! goes to. ESTATE §3.4 gives the rules each balancer follows.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -217,7 +218,36 @@ fn least_by<'a>(
 struct PerMethod<T>(RwLock<ByName<ByName<T>>>);
 
 /// By service, or by method.
-type ByName<T> = HashMap<Box<str>, T>;
+type ByName<T> = HashMap<Box<str>, T, BuildHasherDefault<NameHasher>>;
+
+/// A fast hash for the few service and method names a balancer sees (SipHash, the default,
+/// guards against chosen keys; these come from the application, not the network).
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.write_u64(u64::from(byte));
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        // FxHash's step.
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        // The table takes its control bits from the top: fold the well-mixed high bits in.
+        self.0.rotate_left(26)
+    }
+}
 
 impl<T> Default for PerMethod<T> {
     fn default() -> Self {
@@ -226,6 +256,12 @@ impl<T> Default for PerMethod<T> {
 }
 
 impl<T: Clone> PerMethod<T> {
+    /// Runs `f` on the state of `route`'s method, if it has one, under the map's read lock.
+    fn with<R>(&self, route: &Route<'_>, f: impl FnOnce(&T) -> R) -> Option<R> {
+        let map = self.0.read();
+        map.get(route.service)?.get(route.method).map(f)
+    }
+
     /// The state of `route`'s method, if it has one that `is_current` accepts.
     fn find(&self, route: &Route<'_>, is_current: impl FnOnce(&T) -> bool) -> Option<T> {
         let map = self.0.read();

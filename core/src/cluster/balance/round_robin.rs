@@ -62,8 +62,11 @@ impl LoadBalance for RoundRobin {
             return invokers.first();
         }
         let now = Now::new(route.now_ms);
-        let wheel = self.wheel(route);
-        let picked = wheel.lock().turn(invokers, route.method, &now);
+        let turn = |wheel: &Arc<Mutex<Wheel>>| wheel.lock().turn(invokers, route.method, &now);
+        let picked = match self.wheels.with(route, turn) {
+            Some(picked) => picked,
+            None => turn(&self.wheel(route)),
+        };
         invokers.get(picked)
     }
 }
@@ -71,93 +74,85 @@ impl LoadBalance for RoundRobin {
 /// The scores of one method's providers.
 #[derive(Debug, Default)]
 struct Wheel {
+    /// The providers of the last turn, in its order (the clones keep their identities valid).
+    listed: Vec<Invoker>,
+    /// Their scores, in the same order.
     scores: Vec<Score>,
-    /// Index in `scores` by address.
-    by_address: HashMap<Box<str>, usize>,
-    /// The list of the last turn and each one's index in `scores`: most turns see the same
-    /// list again and skip the address lookups. Holding clones keeps the identities valid.
-    last: Vec<Invoker>,
-    last_slots: Vec<usize>,
+    /// When the listed providers' scores last changed (all change on every turn).
+    listed_ms: u64,
+    /// The scores of providers not in the last turn's list, by address, with when they
+    /// last changed.
+    parked: HashMap<Box<str>, (Score, u64)>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 struct Score {
-    address: Box<str>,
     weight: u32,
     current: i64,
-    last_update_ms: u64,
+    /// The provider's weight if no method or warm-up changes it (read when listed).
+    fixed: Option<u32>,
 }
 
 impl Wheel {
     /// One pick among `invokers` (two or more): the index of the winner.
     fn turn(&mut self, invokers: &[Invoker], method: &str, now: &Now) -> usize {
-        self.locate(invokers);
         let now_ms = now.ms();
+        // Pointer comparisons without an early exit, so they vectorise: the list is the
+        // same turn after turn until the directory changes.
+        let same = self.listed.len() == invokers.len()
+            && (self.listed.iter().zip(invokers)).fold(true, |same, (a, b)| same & a.ptr_eq(b));
+        if !same {
+            self.relist(invokers);
+        }
+        self.listed_ms = now_ms;
         let mut total = 0i64;
         let (mut best, mut best_current) = (0, i64::MIN);
-        for (at, (invoker, &slot)) in invokers.iter().zip(&self.last_slots).enumerate() {
-            let weight = weight_of(invoker, method, now);
-            let score = &mut self.scores[slot];
+        for (at, (score, invoker)) in self.scores.iter_mut().zip(invokers).enumerate() {
+            let weight = match score.fixed {
+                Some(weight) => weight,
+                None => weight_of(invoker, method, now),
+            };
             if score.weight != weight {
                 (score.weight, score.current) = (weight, 0);
             }
             score.current += i64::from(weight);
-            score.last_update_ms = now_ms;
             if score.current > best_current {
                 (best, best_current) = (at, score.current);
             }
             total += i64::from(weight);
         }
-        self.scores[self.last_slots[best]].current -= total;
-        if self.scores.len() != invokers.len() {
-            self.recycle(now_ms);
+        self.scores[best].current -= total;
+        if !self.parked.is_empty() {
+            self.parked
+                .retain(|_, (_, last_ms)| now_ms.saturating_sub(*last_ms) <= RECYCLE_MS);
         }
         best
     }
 
-    /// Points `last_slots` at the scores of `invokers`, adding scores for new addresses.
-    fn locate(&mut self, invokers: &[Invoker]) {
-        let same = self.last.len() == invokers.len()
-            && self.last.iter().zip(invokers).all(|(a, b)| a.ptr_eq(b));
-        if same {
-            return;
+    /// Makes `invokers` the listed providers, with the scores their addresses had.
+    ///
+    /// Two providers listed under one address share one score in Dubbo; here the second
+    /// starts a score of its own, and only one of them is kept once they are unlisted.
+    fn relist(&mut self, invokers: &[Invoker]) {
+        let listed_ms = self.listed_ms;
+        for (invoker, score) in self.listed.drain(..).zip(self.scores.drain(..)) {
+            self.parked
+                .insert(invoker.address().into(), (score, listed_ms));
         }
-        self.last.clear();
-        self.last_slots.clear();
         for invoker in invokers {
-            let slot = match self.by_address.get(invoker.address()) {
-                Some(&slot) => slot,
-                None => {
-                    self.scores.push(Score {
-                        address: invoker.address().into(),
-                        // Weights are u32: no weight matches, so the first turn sets it.
-                        weight: u32::MAX,
-                        current: 0,
-                        last_update_ms: 0,
-                    });
-                    let slot = self.scores.len() - 1;
-                    self.by_address.insert(invoker.address().into(), slot);
-                    slot
-                }
-            };
-            self.last.push(invoker.clone());
-            self.last_slots.push(slot);
+            let (mut score, _) = self.parked.remove(invoker.address()).unwrap_or((
+                Score {
+                    // Weights are u32: no weight matches, so the first turn sets it.
+                    weight: u32::MAX,
+                    current: 0,
+                    fixed: None,
+                },
+                0,
+            ));
+            score.fixed = invoker.weighting().fixed();
+            self.listed.push(invoker.clone());
+            self.scores.push(score);
         }
-    }
-
-    /// Forgets the scores not updated for [`RECYCLE_MS`].
-    fn recycle(&mut self, now_ms: u64) {
-        let before = self.scores.len();
-        self.scores
-            .retain(|s| now_ms.saturating_sub(s.last_update_ms) <= RECYCLE_MS);
-        if self.scores.len() == before {
-            return;
-        }
-        self.by_address = (self.scores.iter().enumerate())
-            .map(|(slot, s)| (s.address.clone(), slot))
-            .collect();
-        self.last.clear();
-        self.last_slots.clear();
     }
 }
 
@@ -233,6 +228,24 @@ mod tests {
     }
 
     #[test]
+    fn a_warming_providers_weight_is_read_every_turn() {
+        let t: u64 = 1_700_000_000_000;
+        let started = (t - 300_000).to_string();
+        let invokers = [
+            invoker("A:1", &[("timestamp", &started)]),
+            invoker("B:1", &[("weight", "50")]),
+        ];
+        let lb = RoundRobin::new();
+        let count = |route: &Route<'_>, n| run(&lb, &invokers, route, n).matches('A').count();
+        // Half warm, A weighs 50 as B does; warm, 100.
+        assert_eq!(count(&Route::new("s", "m").with_now_ms(t), 10), 5);
+        assert_eq!(
+            count(&Route::new("s", "m").with_now_ms(t + 600_000), 30),
+            20
+        );
+    }
+
+    #[test]
     fn unlisted_providers_are_forgotten_after_a_minute() {
         let lb = RoundRobin::new();
         let (a, b, c) = (
@@ -245,10 +258,10 @@ mod tests {
         assert_eq!(run(&lb, &[a.clone(), b.clone(), c.clone()], &at(0), 1), "A");
         // A unlisted for a while: its score is kept (within the minute)...
         assert_eq!(run(&lb, &[b.clone(), c.clone()], &at(30_000), 2), "BC");
-        assert_eq!(lb.wheel(&at(0)).lock().scores.len(), 3);
+        assert_eq!(lb.wheel(&at(0)).lock().parked.len(), 1);
         // ...and dropped past it.
         assert_eq!(run(&lb, &[b.clone(), c.clone()], &at(90_001), 1), "B");
-        assert_eq!(lb.wheel(&at(0)).lock().scores.len(), 2);
+        assert!(lb.wheel(&at(0)).lock().parked.is_empty());
         // Back, A starts from zero: with a kept -2 it would not win at once.
         assert_eq!(run(&lb, &[a, b, c], &at(90_002), 1), "A");
     }

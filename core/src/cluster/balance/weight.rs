@@ -59,6 +59,12 @@ impl Weighting {
         weighting
     }
 
+    /// The weight of every method at any time, if no method sets its own and no warm-up
+    /// applies.
+    pub(crate) fn fixed(&self) -> Option<u32> {
+        self.fixed
+    }
+
     /// The configured weight for `method`, before warm-up.
     #[inline]
     fn configured(&self, method: &str) -> Option<i32> {
