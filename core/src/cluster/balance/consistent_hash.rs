@@ -234,6 +234,57 @@ mod tests {
         }
     }
 
+    /// What Dubbo 3.3.6's own `ConsistentHashLoadBalance` picked for 2,000 keys
+    /// `user-0`..`user-1999` over `10.0.0.0:20880`..`10.0.0.4:20880`: the MD5 of the picked
+    /// providers' last address digits, concatenated (`tests/interop/java/lbcheck`).
+    const JAVA_FIVE_MD5: &str = "775559ef317a79fe22104dca019f2ded";
+
+    #[test]
+    fn two_thousand_keys_go_where_java_sends_them() {
+        let invokers: Vec<Invoker> = (0..5)
+            .map(|i| invoker(&format!("10.0.0.{i}:20880"), &[]))
+            .collect();
+        let lb = ConsistentHash::new();
+        let mut picks = String::new();
+        for k in 0..2_000 {
+            let address = pick(&lb, &invokers, &format!("user-{k}"));
+            picks.push_str(&address["10.0.0.".len()..address.len() - ":20880".len()]);
+        }
+        assert!(
+            picks.starts_with("0304332144334343231042440422402020401044"),
+            "{picks}"
+        );
+        let digest: [u8; 16] = Md5::digest(picks.as_bytes()).into();
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, JAVA_FIVE_MD5);
+    }
+
+    #[test]
+    fn configured_arguments_and_nodes_pick_as_java_does() {
+        // Dubbo 3.3.6 over the same three providers with `m.hash.arguments=1,2&hash.nodes=8`.
+        let invokers: Vec<Invoker> = (20880..20883)
+            .map(|port| {
+                let params = [("m.hash.arguments", "1,2"), ("hash.nodes", "8")];
+                invoker(&format!("127.0.0.1:{port}"), &params)
+            })
+            .collect();
+        let lb = ConsistentHash::new();
+        for (args, address) in [
+            (&["x", "hel", "lo"][..], "127.0.0.1:20880"),
+            (&["z", "2"], "127.0.0.1:20882"),
+            (&["z", "1"], "127.0.0.1:20882"),
+            (&["z", "0"], "127.0.0.1:20882"),
+            (&["q", "abc", "def"], "127.0.0.1:20881"),
+        ] {
+            let route = Route::new("s", "m").with_arguments(&args);
+            assert_eq!(
+                lb.select(&invokers, &route).unwrap().address(),
+                address,
+                "{args:?}"
+            );
+        }
+    }
+
     #[test]
     fn the_key_is_made_of_the_configured_arguments() {
         let invokers: Vec<Invoker> = (20880..20883)

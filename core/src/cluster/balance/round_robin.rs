@@ -176,6 +176,7 @@ mod tests {
         ];
         let lb = RoundRobin::new();
         let route = Route::new("s", "m").with_now_ms(1_000);
+        // Dubbo 3.3.6's RoundRobinLoadBalance gives the same 14 (tests/interop/java/lbcheck).
         assert_eq!(run(&lb, &invokers, &route, 14), "AABACAAAABACAA");
         // Equal weights take turns in list order.
         let equal = [

@@ -198,6 +198,16 @@ mod tests {
     }
 
     #[test]
+    fn warm_up_rounds_in_float_as_java_does() {
+        // Values printed by Dubbo 3.3.6's `AbstractLoadBalance.calculateWarmupWeight`.
+        assert_eq!(warm(599_999, 600_000, i32::MAX), 2_147_480_064);
+        assert_eq!(warm(1, 600_000, i32::MAX), 3_579);
+        assert_eq!(warm(123_457, 600_000, 7), 1);
+        assert_eq!(warm(5_000, 10_000, 40), 20);
+        assert_eq!(warm(100, 10_000, 40), 1);
+    }
+
+    #[test]
     fn warm_up_scales_the_method_weight_and_its_own_period() {
         let w = parse(&[
             ("timestamp", &T0.to_string()),
