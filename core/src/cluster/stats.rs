@@ -124,6 +124,10 @@ impl MethodStats {
 /// One call counted in flight by [`MethodStats::begin`]; dropping it ends the call (exactly
 /// once), as a failure unless [`succeeded`](Self::succeeded) consumed it.
 ///
+/// As in Dubbo (`ActiveLimitFilter`), a call answered with the provider's exception (a
+/// business error) is a success here, with its elapsed time; failures are the calls that got
+/// no answer: send errors, timeouts, closed connections, cancellations.
+///
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;

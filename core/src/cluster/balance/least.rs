@@ -25,6 +25,7 @@ use super::weight::Now;
 /// assert_eq!(picked.unwrap().address(), "10.0.0.8:20880");
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct LeastActive;
 
 impl LeastActive {
@@ -75,6 +76,7 @@ impl LoadBalance for LeastActive {
 /// assert_eq!(picked.unwrap().address(), "10.0.0.8:20880");
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct ShortestResponse;
 
 impl ShortestResponse {

@@ -109,6 +109,7 @@ pub fn load_balance(name: &str) -> Option<Arc<dyn LoadBalance>> {
 /// }
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct Random;
 
 impl Random {
