@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use md5::{Digest, Md5};
 
-use super::{LoadBalance, PerMethod};
+use super::{LoadBalance, PerMethod, same_list};
 use crate::cluster::{Invoker, Route};
 
 /// Dubbo's default `hash.nodes`: virtual nodes per provider.
@@ -67,14 +67,13 @@ impl LoadBalance for ConsistentHash {
         if invokers.len() <= 1 {
             return invokers.first();
         }
-        let ring = self.ring(invokers, route);
-        let mut key = String::new();
-        if let Some(arguments) = route.arguments {
-            for &index in ring.arguments.iter() {
-                arguments.write_argument(index, &mut key);
-            }
-        }
-        invokers.get(ring.locate(hash(key.as_bytes())))
+        // The ring is read in place while the list is the one it was built over.
+        let current = |ring: &Arc<Ring>| ring.is_over(invokers).then(|| ring.pick(route));
+        let picked = match self.rings.with(route, current).flatten() {
+            Some(picked) => picked,
+            None => self.ring(invokers, route).pick(route),
+        };
+        invokers.get(picked)
     }
 }
 
@@ -141,9 +140,19 @@ impl Ring {
         }
     }
 
+    /// The index of the provider `route`'s call goes to.
+    fn pick(&self, route: &Route<'_>) -> usize {
+        let mut key = String::new();
+        if let Some(arguments) = route.arguments {
+            for &index in self.arguments.iter() {
+                arguments.write_argument(index, &mut key);
+            }
+        }
+        self.locate(hash(key.as_bytes()))
+    }
+
     fn is_over(&self, invokers: &[Invoker]) -> bool {
-        self.invokers.len() == invokers.len()
-            && self.invokers.iter().zip(invokers).all(|(a, b)| a.ptr_eq(b))
+        same_list(&self.invokers, invokers)
     }
 
     /// The index of the provider owning `point`: the first at or after it, else the first.

@@ -157,6 +157,17 @@ fn uniform(invokers: &[Invoker]) -> Option<&Invoker> {
     }
 }
 
+/// Whether `a` and `b` list the same invokers (clones of them) in the same order.
+///
+/// Pointer comparisons without an early exit, so they vectorise: a balancer's cached list is
+/// the same pick after pick until the directory changes.
+fn same_list(a: &[Invoker], b: &[Invoker]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .fold(true, |same, (a, b)| same & a.ptr_eq(b))
+}
+
 /// How many values a pick keeps on the stack; a longer list takes a heap buffer.
 const INLINE: usize = 128;
 

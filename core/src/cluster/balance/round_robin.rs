@@ -6,7 +6,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::weight::{Now, weight_of};
-use super::{LoadBalance, PerMethod};
+use super::{LoadBalance, PerMethod, same_list};
 use crate::cluster::{Invoker, Route};
 
 /// How long a provider may go unlisted before its position is forgotten (Dubbo's
@@ -97,11 +97,7 @@ impl Wheel {
     /// One pick among `invokers` (two or more): the index of the winner.
     fn turn(&mut self, invokers: &[Invoker], method: &str, now: &Now) -> usize {
         let now_ms = now.ms();
-        // Pointer comparisons without an early exit, so they vectorise: the list is the
-        // same turn after turn until the directory changes.
-        let same = self.listed.len() == invokers.len()
-            && (self.listed.iter().zip(invokers)).fold(true, |same, (a, b)| same & a.ptr_eq(b));
-        if !same {
+        if !same_list(&self.listed, invokers) {
             self.relist(invokers);
         }
         self.listed_ms = now_ms;
