@@ -279,6 +279,32 @@ impl<'a> Route<'a> {
 /// The consumer implements it over a call's arguments; slices of strings implement it for
 /// callers that have the text already. Hashing a structured argument only matches Java if
 /// the text is what its `toString` gives.
+///
+/// ```
+/// use std::fmt::Write;
+/// use tether_core::cluster::{HashArguments, Route};
+///
+/// /// A call's arguments, a user id that may be null and a page number.
+/// struct Args(Option<i64>, i32);
+///
+/// impl HashArguments for Args {
+///     fn write_argument(&self, index: usize, out: &mut String) -> bool {
+///         match (index, self.0) {
+///             (0, Some(id)) => write!(out, "{id}").is_ok(),
+///             (0, None) => { out.push_str("null"); true }
+///             (1, _) => write!(out, "{}", self.1).is_ok(),
+///             _ => false,
+///         }
+///     }
+/// }
+///
+/// let args = Args(None, 3);
+/// let route = Route::new("org.example.Users", "page").with_arguments(&args);
+/// let mut key = String::new();
+/// assert!(route.arguments.unwrap().write_argument(0, &mut key));
+/// assert!(!route.arguments.unwrap().write_argument(2, &mut key));
+/// assert_eq!(key, "null");
+/// ```
 pub trait HashArguments {
     /// Appends the text of argument `index` to `out`, or returns false if the call has no
     /// such argument.
