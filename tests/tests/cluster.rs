@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tether_core::Status;
-use tether_core::cluster::{Channels, Cluster, Invoker, StaticDirectory};
+use tether_core::cluster::{
+    Channels, Cluster, ConsistentHash, Invoker, LoadBalance, RoundRobin, Route, StaticDirectory,
+    load_balance,
+};
 use tether_core::consumer::{Method, Reference, RpcError};
 use tether_core::context::CallContext;
 use tether_core::message::JavaException;
@@ -56,13 +59,17 @@ fn node(name: &'static str, behaviour: Behaviour) -> Node {
             count.fetch_add(1, Ordering::SeqCst);
             futures::future::pending::<Result<String, JavaException>>()
         }),
-        _ => Service::new(SERVICE).method("whoami", move |_, (): ()| {
-            count.fetch_add(1, Ordering::SeqCst);
-            match behaviour {
-                Behaviour::Throw => Err(JavaException::runtime(format!("{name} refuses"))),
-                _ => Ok(name.to_owned()),
-            }
-        }),
+        _ => Service::new(SERVICE)
+            .method("whoami", move |_, (): ()| {
+                count.fetch_add(1, Ordering::SeqCst);
+                match behaviour {
+                    Behaviour::Throw => Err(JavaException::runtime(format!("{name} refuses"))),
+                    _ => Ok(name.to_owned()),
+                }
+            })
+            .method("owner", move |_, (_key,): (String,)| {
+                Ok::<_, JavaException>(name.to_owned())
+            }),
     };
     let mut provider = Provider::new(Dispatch::Direct, Arc::new(spawner.clone())).export(service);
     if let Behaviour::Status(status) = behaviour {
@@ -80,8 +87,10 @@ fn reference_to(nodes: &[&Node], cluster: Cluster) -> Reference {
             Arc::new(Channels::single(n.lb.consumer.clone())),
         )
     });
+    // Round robin, so that which provider a call tries first is known.
     Reference::builder(SERVICE)
         .cluster(cluster)
+        .load_balance(Arc::new(RoundRobin::new()))
         .build_with(Arc::new(StaticDirectory::new(invokers)))
 }
 
@@ -172,13 +181,11 @@ fn failfast_makes_one_attempt() {
     );
     let reference = reference_to(&[&a, &b], Cluster::Failfast);
     let whoami = reference.method::<(), String>("whoami");
-    let results: Vec<_> = (0..4).map(|_| outcome(&whoami, &[&a, &b])).collect();
-    assert_eq!(
-        results.iter().filter(|r| r.is_err()).count(),
-        2,
-        "{results:?}"
-    );
-    assert_eq!(b.served.load(Ordering::SeqCst), 2);
+    let results: Vec<_> = (0..40).map(|_| outcome(&whoami, &[&a, &b])).collect();
+    // Every call made one attempt: each failure was `a`'s, each answer `b`'s.
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    assert!(failed > 0, "{results:?}");
+    assert_eq!(b.served.load(Ordering::SeqCst), 40 - failed);
 }
 
 #[test]
@@ -397,6 +404,7 @@ fn tags_route_gray_calls_to_gray_providers() {
         .list(&tether_core::cluster::Route::new(SERVICE, "whoami"));
     let open = Reference::builder(SERVICE)
         .without_tag_routing()
+        .load_balance(Arc::new(RoundRobin::new()))
         .build_with(Arc::new(StaticDirectory::new(invokers.iter().cloned())));
     let whoami = open.method::<(), String>("whoami");
     let answers: Vec<_> = (0..4)
@@ -462,4 +470,113 @@ fn listeners_and_filters_run_when_the_completion_is_dropped() {
             nodes.len()
         );
     }
+}
+
+fn invokers_of(nodes: &[&Node], params: &[&[(&str, &str)]]) -> Vec<Invoker> {
+    nodes
+        .iter()
+        .zip(params)
+        .map(|(n, params)| {
+            Invoker::new(
+                format!("{}:20880", n.name),
+                Arc::new(Channels::single(n.lb.consumer.clone())),
+            )
+            .with_params(params.iter().copied())
+        })
+        .collect()
+}
+
+#[test]
+fn the_default_balancer_draws_by_weight() {
+    let (a, b) = (node("a", Behaviour::Answer), node("b", Behaviour::Answer));
+    let invokers = invokers_of(&[&a, &b], &[&[("weight", "10")], &[("weight", "90")]]);
+    let reference =
+        Reference::builder(SERVICE).build_with(Arc::new(StaticDirectory::new(invokers)));
+    let whoami = reference.method::<(), String>("whoami");
+    let to_b = (0..1_000)
+        .filter(|_| outcome(&whoami, &[&a, &b]).unwrap() == "b")
+        .count();
+    // Binomial(1000, 0.9): a standard deviation of 9.5 calls; round robin would give 500.
+    assert!(
+        (840..=960).contains(&to_b),
+        "{to_b} of 1000 calls went to weight 90"
+    );
+}
+
+#[test]
+fn least_active_counts_calls_in_flight_on_the_call_path() {
+    // `a` holds every call; once one is in flight there, every later call goes to `b`.
+    let (a, b) = (node("a", Behaviour::Silent), node("b", Behaviour::Answer));
+    let invokers = invokers_of(&[&a, &b], &[&[], &[]]);
+    let reference = Reference::builder(SERVICE)
+        .load_balance(load_balance("leastactive").unwrap())
+        .build_with(Arc::new(StaticDirectory::new(invokers.clone())));
+    let whoami = reference.method::<(), String>("whoami");
+    let mut held = Vec::new();
+    let mut answered = 0;
+    for _ in 0..40 {
+        let mut call = whoami.call(());
+        pump(&[&a, &b]);
+        match call.try_take() {
+            Some(outcome) => {
+                assert_eq!(outcome.unwrap(), "b");
+                answered += 1;
+            }
+            None => held.push(call),
+        }
+    }
+    assert!(
+        held.len() <= 1,
+        "{} calls went to the provider holding one",
+        held.len()
+    );
+    assert_eq!(answered + held.len(), 40);
+    assert_eq!(invokers[0].stats("whoami").active() as usize, held.len());
+    assert_eq!(invokers[1].stats("whoami").active(), 0);
+    assert_eq!(invokers[1].stats("whoami").succeeded(), answered as u64);
+    // A held call dropped (cancelled) is counted a failure, and no longer in flight.
+    drop(held);
+    pump(&[&a, &b]);
+    assert_eq!(invokers[0].stats("whoami").active(), 0);
+}
+
+#[test]
+fn consistent_hash_sends_a_key_where_the_balancer_hashes_its_text() {
+    let nodes = [
+        node("a", Behaviour::Answer),
+        node("b", Behaviour::Answer),
+        node("c", Behaviour::Answer),
+    ];
+    let nodes: Vec<&Node> = nodes.iter().collect();
+    let invokers = invokers_of(&nodes, &[&[], &[], &[]]);
+    let reference = Reference::builder(SERVICE)
+        .load_balance(load_balance("consistenthash").unwrap())
+        .build_with(Arc::new(StaticDirectory::new(invokers.clone())));
+    let owner = reference.method::<(String,), String>("owner");
+    let reference_ring = ConsistentHash::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for key in 0..60 {
+        let key = format!("user-{key}");
+        let expected = reference_ring
+            .select(
+                &invokers,
+                &Route::new(SERVICE, "owner").with_arguments(&[key.as_str()]),
+            )
+            .unwrap()
+            .address()
+            .trim_end_matches(":20880")
+            .to_owned();
+        for _ in 0..3 {
+            let mut call = owner.call((key.clone(),));
+            pump(&nodes);
+            let got = call.try_take().expect("an outcome").unwrap();
+            assert_eq!(got, expected, "key {key}");
+        }
+        seen.insert(expected);
+    }
+    assert_eq!(
+        seen.len(),
+        3,
+        "60 keys over three providers reached {seen:?}"
+    );
 }

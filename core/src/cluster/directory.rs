@@ -3,7 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::Channels;
+use super::balance::Weighting;
+use super::stats::StatsTable;
+use super::{Channels, MethodStats};
 use crate::context::CallContext;
 use crate::shared::SharedConnection;
 
@@ -31,6 +33,11 @@ struct InvokerInner {
     /// Sorted by key, keys unique.
     params: Vec<(String, String)>,
     channels: Arc<Channels>,
+    /// The weight parameters, parsed from `params` for the load balancers.
+    weighting: Weighting,
+    /// Calls in flight and response times per method: shared by the invokers `with_params`
+    /// derives from one another, as their connections are.
+    stats: Arc<StatsTable>,
 }
 
 impl Invoker {
@@ -41,10 +48,15 @@ impl Invoker {
             address: address.into(),
             params: Vec::new(),
             channels,
+            weighting: Weighting::parse(std::iter::empty()),
+            stats: Arc::default(),
         }))
     }
 
     /// The same provider with these URL parameters (a later value of a key wins).
+    ///
+    /// The result shares the original's connections and its [`stats`](Self::stats): both
+    /// describe calls to one provider.
     pub fn with_params<K, V>(self, params: impl IntoIterator<Item = (K, V)>) -> Self
     where
         K: Into<String>,
@@ -60,8 +72,10 @@ impl Invoker {
         }
         Self(Arc::new(InvokerInner {
             address: self.0.address.clone(),
+            weighting: Weighting::parse(all.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
             params: all,
             channels: self.0.channels.clone(),
+            stats: self.0.stats.clone(),
         }))
     }
 
@@ -129,6 +143,39 @@ impl Invoker {
         self.0.channels.pick()
     }
 
+    /// The counters of calls of `method` on this provider (made on first use), which the
+    /// caller updates when a load balancer [needs them](super::LoadBalance::needs_stats).
+    ///
+    /// Invokers made from one another by [`with_params`](Self::with_params) share them.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use tether_core::cluster::{Channels, Invoker};
+    ///
+    /// let invoker = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let call = invoker.stats("greet").begin();
+    /// assert_eq!(invoker.stats("greet").active(), 1);
+    /// assert_eq!(invoker.stats("other").active(), 0);
+    /// call.succeeded(Duration::from_millis(3));
+    /// assert_eq!(invoker.with_params([("weight", "5")]).stats("greet").succeeded(), 1);
+    /// ```
+    pub fn stats(&self, method: &str) -> &Arc<MethodStats> {
+        self.0.stats.get_or_add(method)
+    }
+
+    /// The counters of `method`, if a call of it was ever counted.
+    #[inline]
+    pub(crate) fn find_stats(&self, method: &str) -> Option<&Arc<MethodStats>> {
+        self.0.stats.find(method)
+    }
+
+    /// The weight parameters.
+    pub(crate) fn weighting(&self) -> &Weighting {
+        &self.0.weighting
+    }
+
     /// Whether `self` and `other` are clones of one invoker.
     pub fn ptr_eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
@@ -175,6 +222,13 @@ pub struct Route<'a> {
     pub method: &'a str,
     /// The call's own context, for calls made with one.
     pub context: Option<&'a CallContext>,
+    /// The time of the call in milliseconds since the Unix epoch, which providers' warm-up
+    /// is measured against (their `timestamp` parameter); unset, the load balancers read the
+    /// wall clock when they need it.
+    pub now_ms: Option<u64>,
+    /// The call's arguments as text, for the consistent-hash balancer; the consumer fills it
+    /// in for calls whose reference balances with `consistenthash`.
+    pub arguments: Option<&'a dyn HashArguments>,
 }
 
 impl<'a> Route<'a> {
@@ -184,6 +238,8 @@ impl<'a> Route<'a> {
             service,
             method,
             context: None,
+            now_ms: None,
+            arguments: None,
         }
     }
 
@@ -191,6 +247,103 @@ impl<'a> Route<'a> {
     pub fn with_context(mut self, context: &'a CallContext) -> Self {
         self.context = Some(context);
         self
+    }
+
+    /// The same call, made at `now_ms` (milliseconds since the Unix epoch).
+    ///
+    /// ```
+    /// use tether_core::cluster::Route;
+    ///
+    /// let route = Route::new("org.example.Greeter", "greet").with_now_ms(1_700_000_000_000);
+    /// assert_eq!(route.now_ms, Some(1_700_000_000_000));
+    /// ```
+    pub fn with_now_ms(mut self, now_ms: u64) -> Self {
+        self.now_ms = Some(now_ms);
+        self
+    }
+
+    /// The same call, with its arguments as text ([`HashArguments`]).
+    ///
+    /// ```
+    /// use tether_core::cluster::Route;
+    ///
+    /// let args = ["alice", "42"];
+    /// let route = Route::new("org.example.Greeter", "greet").with_arguments(&args);
+    /// let mut key = String::new();
+    /// assert!(route.arguments.unwrap().write_argument(1, &mut key));
+    /// assert_eq!(key, "42");
+    /// ```
+    pub fn with_arguments(mut self, arguments: &'a dyn HashArguments) -> Self {
+        self.arguments = Some(arguments);
+        self
+    }
+}
+
+/// A call's arguments as Java's `String.valueOf` writes them (`"null"` for a null, the
+/// decimal form of a number, a string as is): what Dubbo's consistent hashing hashes.
+///
+/// The consumer implements it over a call's arguments; slices of strings implement it for
+/// callers that have the text already. Hashing a structured argument only matches Java if
+/// the text is what its `toString` gives.
+///
+/// ```
+/// use std::fmt::Write;
+/// use tether_core::cluster::{HashArguments, Route};
+///
+/// /// A call's arguments, a user id that may be null and a page number.
+/// struct Args(Option<i64>, i32);
+///
+/// impl HashArguments for Args {
+///     fn write_argument(&self, index: usize, out: &mut String) -> bool {
+///         match (index, self.0) {
+///             (0, Some(id)) => write!(out, "{id}").is_ok(),
+///             (0, None) => { out.push_str("null"); true }
+///             (1, _) => write!(out, "{}", self.1).is_ok(),
+///             _ => false,
+///         }
+///     }
+/// }
+///
+/// let args = Args(None, 3);
+/// let route = Route::new("org.example.Users", "page").with_arguments(&args);
+/// let mut key = String::new();
+/// assert!(route.arguments.unwrap().write_argument(0, &mut key));
+/// assert!(!route.arguments.unwrap().write_argument(2, &mut key));
+/// assert_eq!(key, "null");
+/// ```
+pub trait HashArguments {
+    /// Appends the text of argument `index` to `out`, or returns false if the call has no
+    /// such argument.
+    fn write_argument(&self, index: usize, out: &mut String) -> bool;
+}
+
+impl<S: AsRef<str>> HashArguments for [S] {
+    fn write_argument(&self, index: usize, out: &mut String) -> bool {
+        self.get(index).map(|s| out.push_str(s.as_ref())).is_some()
+    }
+}
+
+impl<S: AsRef<str>, const N: usize> HashArguments for [S; N] {
+    fn write_argument(&self, index: usize, out: &mut String) -> bool {
+        self.as_slice().write_argument(index, out)
+    }
+}
+
+impl<S: AsRef<str>> HashArguments for Vec<S> {
+    fn write_argument(&self, index: usize, out: &mut String) -> bool {
+        self.as_slice().write_argument(index, out)
+    }
+}
+
+impl<T: HashArguments + ?Sized> HashArguments for &T {
+    fn write_argument(&self, index: usize, out: &mut String) -> bool {
+        (**self).write_argument(index, out)
+    }
+}
+
+impl fmt::Debug for dyn HashArguments + '_ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HashArguments")
     }
 }
 

@@ -13,12 +13,16 @@ mod channels;
 mod connector;
 mod directory;
 mod router;
+mod stats;
 mod strategy;
 
-pub use balance::{LoadBalance, RoundRobin};
+pub use balance::{
+    ConsistentHash, LeastActive, LoadBalance, Random, RoundRobin, ShortestResponse, load_balance,
+};
 pub use channels::{Backoff, Channels};
 pub use connector::{Connector, connections};
-pub use directory::{Directory, Invoker, Invokers, Route, StaticDirectory};
+pub use directory::{Directory, HashArguments, Invoker, Invokers, Route, StaticDirectory};
 pub use router::{FORCE_TAG_KEY, Router, TAG_KEY, TagRouter};
+pub use stats::{Active, MethodStats};
 pub(crate) use strategy::select;
 pub use strategy::{Cluster, is_retryable};

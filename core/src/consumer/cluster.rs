@@ -6,7 +6,9 @@
 //! is needed. The caller's completion carries a hook that cancels the attempts in flight
 //! when it is dropped, and no attempt starts after that.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -14,7 +16,7 @@ use serde::de::DeserializeOwned;
 
 use super::{Method, RpcError};
 use crate::call::{Completer, Completion, Inline, map_pair, pair};
-use crate::cluster::{Cluster, Invoker, is_retryable};
+use crate::cluster::{Active, Cluster, HashArguments, Invoker, is_retryable};
 use crate::connection::{Canceller, abandoned_call};
 use crate::context::{CallContext, Reply};
 use crate::hessian2::{self, Value};
@@ -63,6 +65,10 @@ struct Call<A, R: Send + 'static> {
     ctx: CallContext,
     out: Completer<Outcome<R>>,
     in_flight: Arc<Mutex<InFlight>>,
+    /// The arguments as text, when the reference's balancer hashes them.
+    arguments: Option<TextArguments>,
+    /// Whether the balancer reads per-provider statistics: each attempt is counted then.
+    counted: bool,
 }
 
 impl<A, R> Call<A, R>
@@ -70,6 +76,12 @@ where
     A: Arguments + Serialize + Send + 'static,
     R: DeserializeOwned + Send + 'static,
 {
+    /// The provider for the next attempt ([`Method::select`]).
+    fn select(&self, tried: &[Invoker]) -> Option<Invoker> {
+        let arguments = self.arguments.as_ref().map(|a| a as &dyn HashArguments);
+        self.method.select(&self.ctx, arguments, tried)
+    }
+
     fn is_cancelled(&self) -> bool {
         self.out.is_abandoned() || self.in_flight.lock().cancelled
     }
@@ -82,9 +94,27 @@ where
             .connection()
             .ok_or_else(|| super::no_connection(path, invoker))?;
         let timeout = self.method.timeout_in(Some(&self.ctx));
+        // Counted in flight until it is answered (or dropped unanswered: a failure).
+        let counted = self.counted.then(|| {
+            (
+                invoker.stats(&self.method.name).begin(),
+                conn.clone(),
+                conn.now(),
+            )
+        });
         let (completer, response) = map_pair(
             abandoned_call,
-            move |result| decode_with_attachments(result, timeout),
+            move |result| {
+                let outcome = decode_with_attachments(result, timeout);
+                if let Some((active, clock, started)) = counted {
+                    answered(
+                        active,
+                        clock.now().saturating_duration_since(started),
+                        &outcome,
+                    );
+                }
+                outcome
+            },
             abandoned,
         );
         let started = self
@@ -123,8 +153,11 @@ where
         let hook = in_flight.clone();
         completion = completion.on_drop_unresolved(move || InFlight::cancel(&hook));
     }
+    let balance = &method.reference.0.balance;
     let call = Call {
         method: method.clone(),
+        arguments: balance.needs_arguments().then(|| TextArguments::of(&args)),
+        counted: balance.needs_stats(),
         args,
         ctx,
         out,
@@ -171,7 +204,7 @@ where
         if self.call.is_cancelled() {
             return self.call.finish(Err(RpcError::Cancelled));
         }
-        let picked = self.call.method.select(&self.call.ctx, &self.tried);
+        let picked = self.call.select(&self.tried);
         let invoker = match picked {
             Some(invoker) if !self.tried.iter().any(|t| t.same_provider(&invoker)) => invoker,
             // Every listed provider has had its attempt (or none is listed).
@@ -221,7 +254,7 @@ where
             Err(_) => Err(error),
         }
     };
-    let Some(invoker) = call.method.select(&call.ctx, &[]) else {
+    let Some(invoker) = call.select(&[]) else {
         let error = call.method.no_provider();
         return call.finish(swallow(error));
     };
@@ -260,7 +293,7 @@ where
     };
     let mut picked: Vec<Invoker> = Vec::with_capacity(wanted);
     while picked.len() < wanted {
-        match call.method.select(&call.ctx, &picked) {
+        match call.select(&picked) {
             Some(invoker) if !picked.iter().any(|p| p.same_provider(&invoker)) => {
                 picked.push(invoker)
             }
@@ -410,5 +443,58 @@ where
                 self.last_error = Some(error);
             }
         }
+    }
+}
+
+/// Records an answered attempt in its provider's statistics: an answer (a business
+/// exception is one, as Dubbo counts it) with its elapsed time, anything else a failure.
+fn answered<R>(active: Active, elapsed: Duration, outcome: &Outcome<R>) {
+    match outcome {
+        Ok(_) | Err(RpcError::Business(_)) => active.succeeded(elapsed),
+        Err(_) => drop(active),
+    }
+}
+
+/// A call's arguments as the text Java's `String.valueOf` gives them, which Dubbo's
+/// consistent hashing hashes: `null`, `true`, decimal numbers, strings as they are.
+///
+/// A structured argument has no text a Rust consumer could share with Java (its `toString`
+/// is the class's own); it is written in a fixed form of its own, so the same value still
+/// lands on the same provider from tether consumers.
+struct TextArguments(Vec<Value>);
+
+impl TextArguments {
+    fn of<A: Serialize>(args: &A) -> Self {
+        match hessian2::to_value(args) {
+            Ok(Value::List { items, .. }) => Self(items),
+            Ok(one) => Self(vec![one]),
+            Err(_) => Self(Vec::new()),
+        }
+    }
+}
+
+impl HashArguments for TextArguments {
+    fn write_argument(&self, index: usize, out: &mut String) -> bool {
+        let Some(value) = self.0.get(index) else {
+            return false;
+        };
+        match value {
+            Value::Null => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Value::Long(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Value::Double(x) => {
+                let _ = write!(out, "{x:?}");
+            }
+            Value::String(text) => out.push_str(text),
+            other => {
+                let _ = write!(out, "{other:?}");
+            }
+        }
+        true
     }
 }

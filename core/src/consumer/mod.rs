@@ -27,7 +27,8 @@ use serde::de::DeserializeOwned;
 
 pub use crate::cluster::{Backoff, Channels};
 use crate::cluster::{
-    Cluster, Directory, Invoker, LoadBalance, RoundRobin, Route, Router, StaticDirectory, TagRouter,
+    Cluster, Directory, HashArguments, Invoker, LoadBalance, Random, Route, Router,
+    StaticDirectory, TagRouter,
 };
 pub use crate::invoke::{RpcError, SerializationError};
 pub use callback::{Callback, CallbackDispatcher};
@@ -197,8 +198,18 @@ impl ReferenceBuilder {
         self
     }
 
-    /// How its calls pick among several providers (Dubbo's `loadbalance=`; round robin over
-    /// the available ones unless set).
+    /// How its calls pick among several providers (Dubbo's `loadbalance=`): weighted
+    /// [`Random`](crate::cluster::Random) unless set, as in Dubbo. [`load_balance`](crate::cluster::load_balance)
+    /// finds Dubbo's balancers by name.
+    ///
+    /// ```
+    /// use tether_core::cluster::load_balance;
+    /// use tether_core::consumer::Reference;
+    ///
+    /// let builder = Reference::builder("org.example.Greeter")
+    ///     .load_balance(load_balance("leastactive").expect("a Dubbo balancer"));
+    /// # let _ = builder;
+    /// ```
     pub fn load_balance(mut self, balance: Arc<dyn LoadBalance>) -> Self {
         self.balance = Some(balance);
         self
@@ -303,9 +314,7 @@ impl ReferenceBuilder {
             filters: self.filters.into(),
             directory,
             cluster: self.cluster,
-            balance: self
-                .balance
-                .unwrap_or_else(|| Arc::new(RoundRobin::default())),
+            balance: self.balance.unwrap_or_else(|| Arc::new(Random::new())),
             routers: self
                 .tag_routing
                 .then(|| -> Arc<dyn Router> {
@@ -1276,10 +1285,17 @@ where
     }
 
     /// The provider for an attempt, preferring those not `tried` yet
-    /// ([`cluster::select`](crate::cluster::select)); remembered when sticky.
-    fn select(&self, ctx: &CallContext, tried: &[Invoker]) -> Option<Invoker> {
+    /// ([`cluster::select`](crate::cluster::select)); remembered when sticky. `arguments`
+    /// are the call's, as text, for a balancer that hashes them.
+    fn select(
+        &self,
+        ctx: &CallContext,
+        arguments: Option<&dyn HashArguments>,
+        tried: &[Invoker],
+    ) -> Option<Invoker> {
         let r = &self.reference.0;
-        let route = self.route(ctx);
+        let mut route = self.route(ctx);
+        route.arguments = arguments;
         let sticky = self.sticky.as_ref().and_then(|s| s.lock().clone());
         let mut picked = None;
         self.reference.visit_routed(&route, &mut |invokers| {

@@ -1,0 +1,245 @@
+//! The balancers that read call statistics: [`LeastActive`] and [`ShortestResponse`].
+
+use super::{LoadBalance, least_by};
+use crate::cluster::{Invoker, Route};
+
+use super::weight::Now;
+
+/// Dubbo's `leastactive`: the provider with the fewest calls of the method in flight
+/// ([`MethodStats::active`](crate::cluster::MethodStats::active)); among several, one drawn
+/// as [`Random`](super::Random) draws (by weight, else uniformly).
+///
+/// Java counts calls in flight only where `actives` is configured; tether's consumer always
+/// counts them for this balancer ([`needs_stats`](LoadBalance::needs_stats)).
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use std::sync::Arc;
+/// use tether_core::cluster::{Channels, Invoker, LeastActive, LoadBalance, Route};
+///
+/// let channels = || Arc::new(Channels::new(NonZeroUsize::MIN));
+/// let (busy, idle) = (Invoker::new("10.0.0.7:20880", channels()), Invoker::new("10.0.0.8:20880", channels()));
+/// let _call = busy.stats("greet").begin();
+/// let invokers = [busy, idle];
+/// let picked = LeastActive::new().select(&invokers, &Route::new("org.example.Greeter", "greet"));
+/// assert_eq!(picked.unwrap().address(), "10.0.0.8:20880");
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct LeastActive;
+
+impl LeastActive {
+    /// The least-active balancer.
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+impl LoadBalance for LeastActive {
+    fn select<'a>(&self, invokers: &'a [Invoker], route: &Route<'_>) -> Option<&'a Invoker> {
+        let method = route.method;
+        let active = |invoker: &Invoker| {
+            invoker
+                .find_stats(method)
+                .map_or(0, |stats| u64::from(stats.active()))
+        };
+        least_by(invokers, method, &Now::new(route.now_ms), active)
+    }
+
+    fn needs_stats(&self) -> bool {
+        true
+    }
+}
+
+/// Dubbo's `shortestresponse`: the provider expected to answer the method soonest, its
+/// average successful response time in the current window
+/// ([`MethodStats::WINDOW`](crate::cluster::MethodStats::WINDOW)) times its calls in flight
+/// plus one; among several, one drawn as [`Random`](super::Random) draws.
+///
+/// A provider with no success in the window expects zero, so a new provider gets calls at
+/// once. Times are averaged in microseconds, where Java uses milliseconds: providers within
+/// a millisecond of each other tie in Java but not here.
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use tether_core::cluster::{Channels, Invoker, LoadBalance, Route, ShortestResponse};
+///
+/// let channels = || Arc::new(Channels::new(NonZeroUsize::MIN));
+/// let (slow, fast) = (Invoker::new("10.0.0.7:20880", channels()), Invoker::new("10.0.0.8:20880", channels()));
+/// slow.stats("greet").begin().succeeded(Duration::from_millis(40));
+/// fast.stats("greet").begin().succeeded(Duration::from_millis(5));
+/// let invokers = [slow, fast];
+/// let route = Route::new("org.example.Greeter", "greet");
+/// let picked = ShortestResponse::new().select(&invokers, &route);
+/// assert_eq!(picked.unwrap().address(), "10.0.0.8:20880");
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct ShortestResponse;
+
+impl ShortestResponse {
+    /// The shortest-response balancer.
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+impl LoadBalance for ShortestResponse {
+    fn select<'a>(&self, invokers: &'a [Invoker], route: &Route<'_>) -> Option<&'a Invoker> {
+        let method = route.method;
+        let now = Now::new(route.now_ms);
+        let estimate = |invoker: &Invoker| {
+            invoker.find_stats(method).map_or(0, |stats| {
+                let average = stats.average_elapsed(now.ms()).as_micros();
+                let average = u64::try_from(average).unwrap_or(u64::MAX);
+                average.saturating_mul(u64::from(stats.active()) + 1)
+            })
+        };
+        least_by(invokers, method, &now, estimate)
+    }
+
+    fn needs_stats(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::balance::tests::{assert_shares, invoker, shares};
+    use std::time::Duration;
+
+    #[test]
+    fn least_active_picks_the_idle_one() {
+        let invokers = [
+            invoker("a:1", &[]),
+            invoker("b:1", &[]),
+            invoker("c:1", &[]),
+        ];
+        let _a = [
+            invokers[0].stats("m").begin(),
+            invokers[0].stats("m").begin(),
+        ];
+        let _c = invokers[2].stats("m").begin();
+        // Calls of another method do not count.
+        let _b = [
+            invokers[1].stats("n").begin(),
+            invokers[1].stats("n").begin(),
+        ];
+        let route = Route::new("s", "m");
+        let got = shares(&LeastActive, &invokers, &route, 1_000, 1);
+        assert_eq!(got, [0.0, 1.0, 0.0]);
+        // Once b has two in flight, c (one) is the least.
+        let _b = [
+            invokers[1].stats("m").begin(),
+            invokers[1].stats("m").begin(),
+        ];
+        let got = shares(&LeastActive, &invokers, &route, 1_000, 1);
+        assert_eq!(got, [0.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn least_active_draws_by_weight_among_ties_only() {
+        let invokers = [
+            invoker("a:1", &[("weight", "100")]),
+            invoker("b:1", &[("weight", "300")]),
+            invoker("c:1", &[("weight", "900")]),
+            invoker("d:1", &[("weight", "100")]),
+        ];
+        // c is busy: a, b and d tie at zero with weights 1:3:1.
+        let _c = invokers[2].stats("m").begin();
+        let got = shares(&LeastActive, &invokers, &Route::new("s", "m"), 100_000, 2);
+        assert_shares(&got, &[0.2, 0.6, 0.0, 0.2], 0.02, 2);
+    }
+
+    #[test]
+    fn least_active_draws_uniformly_among_equal_weights() {
+        let invokers = [
+            invoker("a:1", &[]),
+            invoker("b:1", &[]),
+            invoker("c:1", &[]),
+        ];
+        let _b = invokers[1].stats("m").begin();
+        let got = shares(&LeastActive, &invokers, &Route::new("s", "m"), 40_000, 3);
+        assert_shares(&got, &[0.5, 0.0, 0.5], 0.02, 3);
+        // Ties at one in flight each, after the calls end the same.
+        let _others = [
+            invokers[0].stats("m").begin(),
+            invokers[2].stats("m").begin(),
+        ];
+        let third = 1.0 / 3.0;
+        let got = shares(&LeastActive, &invokers, &Route::new("s", "m"), 60_000, 3);
+        assert_shares(&got, &[third, third, third], 0.02, 3);
+    }
+
+    #[test]
+    fn shortest_response_picks_the_faster() {
+        let now = 1_700_000_000_000;
+        let invokers = [
+            invoker("a:1", &[]),
+            invoker("b:1", &[]),
+            invoker("c:1", &[]),
+        ];
+        for (invoker, ms) in invokers.iter().zip([30, 10, 20]) {
+            invoker
+                .stats("m")
+                .begin()
+                .succeeded(Duration::from_millis(ms));
+        }
+        let route = Route::new("s", "m").with_now_ms(now);
+        // The first read opens the window at `now`, keeping what came before it.
+        let got = shares(&ShortestResponse, &invokers, &route, 1_000, 4);
+        assert_eq!(got, [0.0, 1.0, 0.0]);
+        // b at 10 ms with two in flight expects 30 ms; c at 20 ms with none, 20 ms.
+        let _b = [
+            invokers[1].stats("m").begin(),
+            invokers[1].stats("m").begin(),
+        ];
+        let got = shares(&ShortestResponse, &invokers, &route, 1_000, 4);
+        assert_eq!(got, [0.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn shortest_response_forgets_old_windows_and_weighs_ties() {
+        let now = 1_700_000_000_000;
+        let invokers = [
+            invoker("a:1", &[("weight", "1")]),
+            invoker("b:1", &[("weight", "3")]),
+        ];
+        invokers[0]
+            .stats("m")
+            .begin()
+            .succeeded(Duration::from_millis(50));
+        invokers[1]
+            .stats("m")
+            .begin()
+            .succeeded(Duration::from_millis(5));
+        let route = Route::new("s", "m").with_now_ms(now);
+        assert_eq!(
+            shares(&ShortestResponse, &invokers, &route, 100, 5),
+            [0.0, 1.0]
+        );
+        // A window later neither has a success in the window: a tie, drawn 1:3.
+        let later = Route::new("s", "m").with_now_ms(now + 30_000);
+        let got = shares(&ShortestResponse, &invokers, &later, 40_000, 5);
+        assert_shares(&got, &[0.25, 0.75], 0.02, 5);
+        // A provider never called expects zero and wins.
+        let fresh = [
+            invokers[0].clone(),
+            invokers[1].clone(),
+            invoker("c:1", &[]),
+        ];
+        invokers[0]
+            .stats("m")
+            .begin()
+            .succeeded(Duration::from_millis(1));
+        invokers[1]
+            .stats("m")
+            .begin()
+            .succeeded(Duration::from_millis(1));
+        let got = shares(&ShortestResponse, &fresh, &later, 100, 5);
+        assert_eq!(got, [0.0, 0.0, 1.0]);
+    }
+}

@@ -1,0 +1,265 @@
+//! [`RoundRobin`]: Dubbo's smooth weighted round robin.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::weight::{Now, weight_of};
+use super::{LoadBalance, PerMethod, same_list};
+use crate::cluster::{Invoker, Route};
+
+/// How long a provider may go unlisted before its position is forgotten (Dubbo's
+/// `RECYCLE_PERIOD`).
+const RECYCLE_MS: u64 = 60_000;
+
+/// Dubbo's `roundrobin`: smooth weighted round robin, per service and method.
+///
+/// Every pick adds each listed provider's weight to its running score and picks the highest
+/// score (the first listed among equals), which then gives back the sum of the weights. For
+/// weights 5, 1, 1 a cycle is `A A B A C A A`. A provider's score is kept by its address,
+/// restarts from zero when its weight changes, and is forgotten after 60 s unlisted.
+///
+/// The scores of one method sit behind a mutex of their own: calls of one method through one
+/// balancer serialise on it for the pick (Java's atomics race instead).
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use std::sync::Arc;
+/// use tether_core::cluster::{Channels, Invoker, LoadBalance, Route, RoundRobin};
+///
+/// let channels = || Arc::new(Channels::new(NonZeroUsize::MIN));
+/// let invokers = [
+///     Invoker::new("A:1", channels()).with_params([("weight", "2")]),
+///     Invoker::new("B:1", channels()).with_params([("weight", "1")]),
+/// ];
+/// let lb = RoundRobin::new();
+/// let route = Route::new("org.example.Greeter", "greet");
+/// let picks: String = (0..6)
+///     .map(|_| &lb.select(&invokers, &route).unwrap().address()[..1])
+///     .collect();
+/// assert_eq!(picks, "ABAABA");
+/// ```
+#[derive(Debug, Default)]
+pub struct RoundRobin {
+    wheels: PerMethod<Arc<Mutex<Wheel>>>,
+}
+
+impl RoundRobin {
+    /// A round-robin balancer with no history.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn wheel(&self, route: &Route<'_>) -> Arc<Mutex<Wheel>> {
+        self.wheels.get_or_insert_with(route, Arc::default)
+    }
+}
+
+impl LoadBalance for RoundRobin {
+    fn select<'a>(&self, invokers: &'a [Invoker], route: &Route<'_>) -> Option<&'a Invoker> {
+        if invokers.len() <= 1 {
+            return invokers.first();
+        }
+        let now = Now::new(route.now_ms);
+        let turn = |wheel: &Arc<Mutex<Wheel>>| wheel.lock().turn(invokers, route.method, &now);
+        let picked = match self.wheels.with(route, turn) {
+            Some(picked) => picked,
+            None => turn(&self.wheel(route)),
+        };
+        invokers.get(picked)
+    }
+}
+
+/// The scores of one method's providers.
+#[derive(Debug, Default)]
+struct Wheel {
+    /// The providers of the last turn, in its order (the clones keep their identities valid).
+    listed: Vec<Invoker>,
+    /// Their scores, in the same order.
+    scores: Vec<Score>,
+    /// When the listed providers' scores last changed (all change on every turn).
+    listed_ms: u64,
+    /// The scores of providers not in the last turn's list, by address, with when they
+    /// last changed.
+    parked: HashMap<Box<str>, (Score, u64)>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Score {
+    weight: u32,
+    current: i64,
+    /// The provider's weight if no method or warm-up changes it (read when listed).
+    fixed: Option<u32>,
+}
+
+impl Wheel {
+    /// One pick among `invokers` (two or more): the index of the winner.
+    fn turn(&mut self, invokers: &[Invoker], method: &str, now: &Now) -> usize {
+        let now_ms = now.ms();
+        if !same_list(&self.listed, invokers) {
+            self.relist(invokers);
+        }
+        self.listed_ms = now_ms;
+        let mut total = 0i64;
+        let (mut best, mut best_current) = (0, i64::MIN);
+        for (at, (score, invoker)) in self.scores.iter_mut().zip(invokers).enumerate() {
+            let weight = match score.fixed {
+                Some(weight) => weight,
+                None => weight_of(invoker, method, now),
+            };
+            if score.weight != weight {
+                (score.weight, score.current) = (weight, 0);
+            }
+            score.current += i64::from(weight);
+            if score.current > best_current {
+                (best, best_current) = (at, score.current);
+            }
+            total += i64::from(weight);
+        }
+        self.scores[best].current -= total;
+        if !self.parked.is_empty() {
+            self.parked
+                .retain(|_, (_, last_ms)| now_ms.saturating_sub(*last_ms) <= RECYCLE_MS);
+        }
+        best
+    }
+
+    /// Makes `invokers` the listed providers, with the scores their addresses had.
+    ///
+    /// Two providers listed under one address share one score in Dubbo; here the second
+    /// starts a score of its own, and only one of them is kept once they are unlisted.
+    fn relist(&mut self, invokers: &[Invoker]) {
+        let listed_ms = self.listed_ms;
+        for (invoker, score) in self.listed.drain(..).zip(self.scores.drain(..)) {
+            self.parked
+                .insert(invoker.address().into(), (score, listed_ms));
+        }
+        for invoker in invokers {
+            let (mut score, _) = self.parked.remove(invoker.address()).unwrap_or((
+                Score {
+                    // Weights are u32: no weight matches, so the first turn sets it.
+                    weight: u32::MAX,
+                    current: 0,
+                    fixed: None,
+                },
+                0,
+            ));
+            score.fixed = invoker.weighting().fixed();
+            self.listed.push(invoker.clone());
+            self.scores.push(score);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::balance::tests::invoker;
+
+    fn run(lb: &RoundRobin, invokers: &[Invoker], route: &Route<'_>, n: usize) -> String {
+        (0..n)
+            .map(|_| &lb.select(invokers, route).unwrap().address()[..1])
+            .collect()
+    }
+
+    #[test]
+    fn smooth_weighted_sequence_matches_the_vector() {
+        let invokers = [
+            invoker("A:1", &[("weight", "5")]),
+            invoker("B:1", &[("weight", "1")]),
+            invoker("C:1", &[("weight", "1")]),
+        ];
+        let lb = RoundRobin::new();
+        let route = Route::new("s", "m").with_now_ms(1_000);
+        // Dubbo 3.3.6's RoundRobinLoadBalance gives the same 14 (tests/interop/java/lbcheck).
+        assert_eq!(run(&lb, &invokers, &route, 14), "AABACAAAABACAA");
+        // Equal weights take turns in list order.
+        let equal = [
+            invoker("X:1", &[]),
+            invoker("Y:1", &[]),
+            invoker("Z:1", &[]),
+        ];
+        assert_eq!(run(&lb, &equal, &route, 6), "XYZXYZ");
+    }
+
+    #[test]
+    fn state_is_per_method_and_keyed_by_address() {
+        let invokers = [
+            invoker("A:1", &[("weight", "2")]),
+            invoker("B:1", &[("weight", "1")]),
+        ];
+        let lb = RoundRobin::new();
+        let (m, n) = (
+            Route::new("s", "m").with_now_ms(1_000),
+            Route::new("s", "n").with_now_ms(1_000),
+        );
+        assert_eq!(run(&lb, &invokers, &m, 2), "AB");
+        assert_eq!(run(&lb, &invokers, &n, 3), "ABA");
+        // New invokers with the same addresses and weights (a registry's re-notification,
+        // in another order) keep m's scores (A 1, B -1): from scratch it would go "ABAB".
+        let relisted = [
+            invoker("B:1", &[("weight", "1")]),
+            invoker("A:1", &[("weight", "2")]),
+        ];
+        assert_eq!(run(&lb, &relisted, &m, 4), "AABA");
+    }
+
+    #[test]
+    fn a_weight_change_restarts_that_providers_score() {
+        let lb = RoundRobin::new();
+        let route = Route::new("s", "m").with_now_ms(1_000);
+        let before = [
+            invoker("A:1", &[("weight", "1")]),
+            invoker("B:1", &[("weight", "1")]),
+        ];
+        // A: 1 - 2 = -1 (picked), B: 1.
+        assert_eq!(run(&lb, &before, &route, 1), "A");
+        // B's weight changes: its score restarts, 0 + 2 = 2 against A's 0, so B then A. Kept,
+        // it would be 1 + 2 = 3 and B would win twice.
+        let after = [
+            invoker("A:1", &[("weight", "1")]),
+            invoker("B:1", &[("weight", "2")]),
+        ];
+        assert_eq!(run(&lb, &after, &route, 3), "BAB");
+    }
+
+    #[test]
+    fn a_warming_providers_weight_is_read_every_turn() {
+        let t: u64 = 1_700_000_000_000;
+        let started = (t - 300_000).to_string();
+        let invokers = [
+            invoker("A:1", &[("timestamp", &started)]),
+            invoker("B:1", &[("weight", "50")]),
+        ];
+        let lb = RoundRobin::new();
+        let count = |route: &Route<'_>, n| run(&lb, &invokers, route, n).matches('A').count();
+        // Half warm, A weighs 50 as B does; warm, 100.
+        assert_eq!(count(&Route::new("s", "m").with_now_ms(t), 10), 5);
+        assert_eq!(
+            count(&Route::new("s", "m").with_now_ms(t + 600_000), 30),
+            20
+        );
+    }
+
+    #[test]
+    fn unlisted_providers_are_forgotten_after_a_minute() {
+        let lb = RoundRobin::new();
+        let (a, b, c) = (
+            invoker("A:1", &[("weight", "3")]),
+            invoker("B:1", &[("weight", "1")]),
+            invoker("C:1", &[("weight", "1")]),
+        );
+        let at = |ms| Route::new("s", "m").with_now_ms(ms);
+        // A's score is 3 - 5 = -2 after one pick.
+        assert_eq!(run(&lb, &[a.clone(), b.clone(), c.clone()], &at(0), 1), "A");
+        // A unlisted for a while: its score is kept (within the minute)...
+        assert_eq!(run(&lb, &[b.clone(), c.clone()], &at(30_000), 2), "BC");
+        assert_eq!(lb.wheel(&at(0)).lock().parked.len(), 1);
+        // ...and dropped past it.
+        assert_eq!(run(&lb, &[b.clone(), c.clone()], &at(90_001), 1), "B");
+        assert!(lb.wheel(&at(0)).lock().parked.is_empty());
+        // Back, A starts from zero: with a kept -2 it would not win at once.
+        assert_eq!(run(&lb, &[a, b, c], &at(90_002), 1), "A");
+    }
+}
