@@ -149,15 +149,16 @@ impl ZooKeeper {
         self.child.as_ref().map(Child::id)
     }
 
-    /// Sends a four-letter word (`ruok`, `srvr`, `cons`, `dump`, `wchs`, `wchc`) and returns
-    /// the answer.
+    /// Sends a four-letter word (`ruok`, `srvr`, `cons`, `dump`, `wchs`, `wchc`, `mntr`) and
+    /// returns the answer.
     pub fn four_letter(&self, word: &str) -> io::Result<String> {
         four_letter(self.port, word)
     }
 
-    /// The number of watches the server holds (`wchs`'s `Total watches`).
+    /// The number of watches the server holds, on data and on children (`mntr`'s
+    /// `zk_watch_count`; `wchs` and `wchc` report data watches only).
     pub fn watches(&self) -> io::Result<usize> {
-        total_watches(&self.four_letter("wchs")?)
+        watch_count(&self.four_letter("mntr")?)
     }
 
     /// Runs one command of ZooKeeper's own command-line client (`ZooKeeperMain`: `ls /path`,
@@ -450,7 +451,7 @@ fn common_config(data: &Path, port: u16, max_session: Duration) -> String {
          maxClientCnxns=0\n\
          maxSessionTimeout={max_session}\n\
          admin.enableServer=false\n\
-         4lw.commands.whitelist=ruok,srvr,cons,dump,wchs,wchc\n",
+         4lw.commands.whitelist=ruok,srvr,cons,dump,wchs,wchc,mntr\n",
         data = data.display(),
         max_session = max_session.as_millis(),
     )
@@ -529,12 +530,12 @@ fn four_letter(port: u16, word: &str) -> io::Result<String> {
     Ok(answer)
 }
 
-/// The `Total watches:N` line of a `wchs` answer.
-fn total_watches(wchs: &str) -> io::Result<usize> {
-    wchs.lines()
-        .find_map(|l| l.strip_prefix("Total watches:"))
+/// The `zk_watch_count` of a `mntr` answer (tab-separated lines of name and value).
+fn watch_count(mntr: &str) -> io::Result<usize> {
+    mntr.lines()
+        .find_map(|l| l.strip_prefix("zk_watch_count"))
         .and_then(|n| n.trim().parse().ok())
-        .ok_or_else(|| io::Error::other(format!("no watch count in {wchs:?}")))
+        .ok_or_else(|| io::Error::other(format!("no zk_watch_count in {mntr:?}")))
 }
 
 /// Runs one `ZooKeeperMain` command against `connect` and returns its stdout.
