@@ -420,9 +420,16 @@ impl Ensemble {
     }
 
     /// Runs one command of ZooKeeper's command-line client against the ensemble (see
-    /// [`ZooKeeper::cli`]).
+    /// [`ZooKeeper::cli`]). It is told of the running members only: it runs its command
+    /// as soon as it started connecting, and fails if it picked a member that is down.
     pub fn cli(&self, command: &[&str]) -> io::Result<String> {
-        cli(&self.connect_string(), command)
+        let running: Vec<String> = self
+            .members
+            .iter()
+            .filter(|m| m.child.is_some())
+            .map(|m| format!("127.0.0.1:{}", m.client_port))
+            .collect();
+        cli(&running.join(","), command)
     }
 
     /// The children of `path` (`ls`), sorted; empty if it does not exist.
