@@ -68,13 +68,16 @@ impl Seen {
     }
 }
 
-/// Retries `op` while it fails: the clients may still be looking for a member that serves.
-fn until_ok<E: std::fmt::Debug>(what: &str, mut op: impl FnMut() -> Result<(), E>) {
+/// Retries `op` while it fails (the clients may still be looking for a member that
+/// serves): how many attempts failed.
+fn until_ok<E: std::fmt::Debug>(what: &str, mut op: impl FnMut() -> Result<(), E>) -> usize {
     let deadline = Instant::now() + PATIENCE;
+    let mut failed = 0;
     loop {
         match op() {
-            Ok(()) => return,
+            Ok(()) => return failed,
             Err(e) => {
+                failed += 1;
                 assert!(Instant::now() < deadline, "{what}: {e:?}");
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -119,8 +122,8 @@ fn an_ensemble_losing_its_leader_loses_no_node_list_or_watch() {
             .expect("connects")
     };
     // The client picks a member at random: connect the provider again until its session
-    // lives on the leader, so that the kill cuts its connection (and not only a follower's
-    // service) under its ephemeral nodes. A registry's first connection is the only one.
+    // lives on the leader, so that the kill cuts its connection under its ephemeral nodes.
+    // (A registry holds one connection; a closed one's goes with its session.)
     let mut providers = connect();
     for _ in 0..16 {
         if connections(&ensemble, leader) > 0 {
@@ -129,7 +132,17 @@ fn an_ensemble_losing_its_leader_loses_no_node_list_or_watch() {
         providers.close();
         providers = connect();
     }
-    let consumers = connect();
+    // The consumer on a follower: the kill cuts no connection of its, but the follower stops
+    // serving for the election and drops it; its watch must follow it to another member.
+    let on_leader = connections(&ensemble, leader);
+    let mut consumers = connect();
+    for _ in 0..16 {
+        if connections(&ensemble, leader) == on_leader {
+            break;
+        }
+        consumers.close();
+        consumers = connect();
+    }
 
     let ports: Vec<u16> = (20880..20885).collect();
     for &port in &ports {
@@ -151,7 +164,7 @@ fn an_ensemble_losing_its_leader_loses_no_node_list_or_watch() {
     seen.wait_for("providers listed", &expected);
     let mark = seen.len();
     println!(
-        "client connections per member before the kill: {:?}",
+        "client connections per member before killing member {leader}: {:?}",
         (0..Ensemble::SIZE)
             .map(|i| connections(&ensemble, i))
             .collect::<Vec<_>>()
@@ -168,7 +181,7 @@ fn an_ensemble_losing_its_leader_loses_no_node_list_or_watch() {
 
     // A provider registered after the election reaches the subscriber.
     let late = provider(20890);
-    until_ok("register after the election", || {
+    let failed = until_ok("register after the election", || {
         providers.register(&late).wait()
     });
     let registered = killed.elapsed();
@@ -222,7 +235,7 @@ fn an_ensemble_losing_its_leader_loses_no_node_list_or_watch() {
     }
     println!(
         "leader {leader} killed: member {new_leader} leads after {elected:?}; a provider \
-         registered after {registered:?}, notified after {notified:?}; its unregistration \
+         registered after {registered:?} ({failed} failed attempts before), notified after {notified:?}; its unregistration \
          notified in {removed:?}; {} notifications since the kill, none lost a provider",
         history.len() - mark
     );
