@@ -639,3 +639,23 @@ fn free_port() -> io::Result<u16> {
         .local_addr()?
         .port())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mntr_gives_the_watch_count() {
+        let mntr = "zk_version\t3.8.0\nzk_server_state\tleader\nzk_watch_count\t3\nzk_ephemerals_count\t1000\n";
+        assert_eq!(watch_count(mntr).unwrap(), 3);
+        assert!(watch_count("mntr is not executed because it is not in the whitelist.\n").is_err());
+    }
+
+    #[test]
+    fn ls_output_gives_sorted_children() {
+        let out = "Connecting to 127.0.0.1:2181\n\nWATCHER::\n[b%3A, a]\n";
+        assert_eq!(parse_ls(out), ["a", "b%3A"]);
+        assert!(parse_ls("[]\n").is_empty());
+        assert!(parse_ls("Node does not exist: /x\n").is_empty());
+    }
+}
