@@ -21,6 +21,9 @@
 //! empty category. Children that do not parse or use another protocol (`tri://`) are
 //! skipped, counted in [`Stats::skipped`] and handed to [`ZookeeperConfig::on_skip`]: never
 //! a failed notification or an emptied list.
+//! Each category path has one watch loop ([`Stats::watching`]); unsubscribing ends them at
+//! once, without waiting for the paths to change, and the client then removes their
+//! watches from the server.
 //!
 //! # Sessions
 //! A ZooKeeper session survives connection losses (the client reconnects within the session
@@ -48,7 +51,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use parking_lot::{Mutex, ReentrantMutex};
@@ -193,6 +196,9 @@ pub struct Stats {
     /// Registrations being retried in the background (ZooKeeper unreachable): one per
     /// node, however often it was registered meanwhile.
     pub retrying: u64,
+    /// Category paths being watched: one per category of each subscription (three for a
+    /// consumer of providers, configurators and routers).
+    pub watching: u64,
 }
 
 /// A [`Registry`] over ZooKeeper (see the crate docs). Cheap to clone: clones share one
@@ -230,6 +236,8 @@ struct Inner {
     notifications: AtomicU64,
     /// Live [`keep_registered`] tasks.
     retry_tasks: AtomicU64,
+    /// Live [`watch_loop`] tasks.
+    watch_loops: AtomicU64,
 }
 
 struct State {
@@ -256,9 +264,44 @@ struct Subscription {
     /// Serializes notifications of this subscription.
     notifying: ReentrantMutex<()>,
     active: AtomicBool,
+    /// The waker of each category's watch loop (by category index), woken by
+    /// [`stop`](Subscription::stop): a loop waits for a change of its path *or* the end of
+    /// the subscription, else an unsubscribed subscription would stay (its lists, its task,
+    /// its watch on the server) until the path next changed, which may be never.
+    loop_wakers: Mutex<Vec<Option<Waker>>>,
     /// The session generation whose watch loops follow it (0: none yet): `subscribe` and a
     /// new session may both try to follow it; only the first does.
     followed: AtomicU64,
+}
+
+impl Subscription {
+    /// Ends it: no more notifications, and its watch loops end now (dropping their
+    /// watchers, which removes the watches) rather than at their path's next change.
+    fn stop(&self) {
+        self.active.store(false, Ordering::SeqCst);
+        let wakers = std::mem::take(&mut *self.loop_wakers.lock());
+        for waker in wakers.into_iter().flatten() {
+            waker.wake();
+        }
+    }
+
+    /// Whether it ended; if not, category `at`'s loop is woken when it does. One slot per
+    /// category: a later session's loop takes over the slot of the last one's.
+    fn poll_stopped(&self, at: usize, cx: &Context<'_>) -> Poll<()> {
+        let mut wakers = self.loop_wakers.lock();
+        // Checked under the lock `stop` takes after clearing `active`: no wake-up is lost.
+        if !self.active.load(Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        if wakers.len() <= at {
+            wakers.resize(at + 1, None);
+        }
+        match &mut wakers[at] {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
 }
 
 impl ZookeeperRegistry {
@@ -289,6 +332,7 @@ impl ZookeeperRegistry {
                         skipped: AtomicU64::new(0),
                         notifications: AtomicU64::new(0),
                         retry_tasks: AtomicU64::new(0),
+                        watch_loops: AtomicU64::new(0),
                     });
                     let supervised = inner.clone();
                     spawn(&inner.spawner, supervise(supervised, Some(watcher), 1));
@@ -343,6 +387,7 @@ impl ZookeeperRegistry {
             skipped: AtomicU64::new(0),
             notifications: AtomicU64::new(0),
             retry_tasks: AtomicU64::new(0),
+            watch_loops: AtomicU64::new(0),
         });
         spawn(&inner.spawner, supervise(inner.clone(), None, 0));
         ZookeeperRegistry { inner }
@@ -355,6 +400,7 @@ impl ZookeeperRegistry {
             skipped: self.inner.skipped.load(Ordering::Relaxed),
             notifications: self.inner.notifications.load(Ordering::Relaxed),
             retrying: self.inner.retry_tasks.load(Ordering::Relaxed),
+            watching: self.inner.watch_loops.load(Ordering::Relaxed),
         }
     }
 
@@ -369,7 +415,7 @@ impl ZookeeperRegistry {
         self.inner.closed.store(true, Ordering::SeqCst);
         let mut state = self.inner.state.lock();
         for subscription in state.subscriptions.values() {
-            subscription.active.store(false, Ordering::SeqCst);
+            subscription.stop();
         }
         state.subscriptions.clear();
         state.registered.clear();
@@ -473,6 +519,7 @@ impl Registry for ZookeeperRegistry {
                     listener,
                     notifying: ReentrantMutex::new(()),
                     active: AtomicBool::new(true),
+                    loop_wakers: Mutex::new(Vec::new()),
                     followed: AtomicU64::new(0),
                 });
                 let id = {
@@ -493,7 +540,7 @@ impl Registry for ZookeeperRegistry {
                 };
                 let result = follow(&inner, &subscription, &client, generation).await;
                 if result.is_err() {
-                    subscription.active.store(false, Ordering::SeqCst);
+                    subscription.stop();
                     inner.state.lock().subscriptions.remove(&id);
                 }
                 result.map(|()| id)
@@ -503,7 +550,7 @@ impl Registry for ZookeeperRegistry {
 
     fn unsubscribe(&self, id: SubscriptionId) -> Completion<RegistryResult<()>> {
         if let Some(subscription) = self.inner.state.lock().subscriptions.remove(&id) {
-            subscription.active.store(false, Ordering::SeqCst);
+            subscription.stop();
             // A notification under way finishes before this returns.
             drop(subscription.notifying.lock());
         }
@@ -696,8 +743,21 @@ async fn watch_loop(
     path: String,
     mut watcher: zookeeper_client::OneshotWatcher,
 ) {
+    let _counted = Counted::new(&inner.watch_loops);
     loop {
-        let event = watcher.changed().await;
+        let event = {
+            let mut changed = std::pin::pin!(watcher.changed());
+            std::future::poll_fn(|cx| {
+                if subscription.poll_stopped(at, cx).is_ready() {
+                    return Poll::Ready(None);
+                }
+                changed.as_mut().poll(cx).map(Some)
+            })
+            .await
+        };
+        // Unsubscribed (the watcher is dropped with the future: the client removes it), or
+        // the session ended.
+        let Some(event) = event else { return };
         if event.event_type == EventType::Session {
             return;
         }
@@ -734,6 +794,22 @@ async fn watch_loop(
                 }
             }
         }
+    }
+}
+
+/// One more in a counter of live tasks while it lives.
+struct Counted<'a>(&'a AtomicU64);
+
+impl<'a> Counted<'a> {
+    fn new(counter: &'a AtomicU64) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -462,3 +462,54 @@ fn registering_again_while_zookeeper_is_away_keeps_one_retry_per_node() {
     let listed = providers.lookup(&consumer).wait().expect("lookup");
     assert_eq!(listed, [a], "registered once the server was back");
 }
+
+#[test]
+fn unsubscribing_ends_the_watch_loops_and_the_servers_watches_at_once() {
+    if !zookeeper_present("zookeeper registry unsubscribe") {
+        return;
+    }
+    let zk = ZooKeeper::start().expect("zookeeper starts");
+    let providers = connect(&zk, pool());
+    let consumers = connect(&zk, pool());
+    let a = provider(20880);
+    providers.register(&a).wait().unwrap();
+    let consumer = ConsumerSpec::new(IFACE, "127.0.0.1")
+        .version("1.0.0")
+        .to_url(1)
+        .unwrap();
+    for cycle in 0..5 {
+        let seen = Seen::default();
+        let id = consumers
+            .subscribe(&consumer, seen.listener())
+            .wait()
+            .unwrap();
+        seen.wait_for("provider listed", |l| providers_of(l).len() == 1);
+        // One watch per category: providers, configurators, routers (set before the first
+        // notification; their loops start right after it).
+        assert_eq!(zk.watches().unwrap(), 3, "cycle {cycle}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while consumers.stats().watching < 3 {
+            assert!(
+                Instant::now() < deadline,
+                "cycle {cycle}: {:?}",
+                consumers.stats()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(consumers.stats().watching, 3, "cycle {cycle}");
+        consumers.unsubscribe(id).wait().unwrap();
+        // Nothing changes under the watched paths: the loops end because of the
+        // unsubscription alone (they used to wait for the next change, maybe forever).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while consumers.stats().watching > 0 || zk.watches().unwrap() > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "cycle {cycle}: {:?}, {} watches on the server",
+                consumers.stats(),
+                zk.watches().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(seen.len(), 1, "no notification after unsubscribing");
+    }
+}
