@@ -101,6 +101,7 @@ pub mod event;
 pub mod frame;
 mod invoke;
 pub mod message;
+pub mod metadata;
 mod outbound;
 pub mod payload;
 mod pending;
