@@ -377,7 +377,7 @@ fn tether_app_provider(
     registry: &ZookeeperRegistry,
     app: &str,
     mode: RegisterMode,
-) -> (Fixture, ServiceInstance) {
+) -> (Fixture, ServiceInstance, MetadataService) {
     let metadata = MetadataService::new(app);
     let fixture = provider_exporting(exec, vec![metadata.service()]);
     let url = ProviderSpec::new(IFACE, "127.0.0.1", fixture.addr().port())
@@ -393,7 +393,7 @@ fn tether_app_provider(
         .register_application(mode, &[url], &instance, now_ms())
         .wait()
         .expect("registers");
-    (fixture, instance)
+    (fixture, instance, metadata)
 }
 
 /// ESTATE.md §1.6's trap, and its fix: a Java 3.3 provider registered with Dubbo's defaults
@@ -414,7 +414,7 @@ fn mixed_java_and_tether_providers_behind_one_java_33_consumer() {
     // The thread-pool adapter: no async runtime anywhere on tether's side.
     let exec = ThreadPool::new();
     let registry = registry(&zk, &exec);
-    let (fixture, instance) = tether_app_provider(
+    let (fixture, instance, metadata) = tether_app_provider(
         &exec,
         &registry,
         "tether-interop-provider",
@@ -463,6 +463,9 @@ fn mixed_java_and_tether_providers_behind_one_java_33_consumer() {
     );
     let both = calls_by_provider(out, &zk, &[], 30);
     println!("tether at both levels, default consumer: calls answered by {both:?}");
+    // What the consumer asked tether's metadata service: one getMetadataInfo per run.
+    println!("metadata service calls: {:?}", metadata.calls());
+    assert!(metadata.calls().metadata_info >= 1);
     assert!(
         both.get("tether").is_some_and(|n| *n > 0) && both.get("java").is_some_and(|n| *n > 0),
         "a default Java 3.3 consumer did not reach both providers: {both:?}"
@@ -480,7 +483,7 @@ fn a_java_33_consumer_finds_an_application_level_only_tether_provider() {
     let zk = ZooKeeper::start().expect("zookeeper starts");
     let exec = ThreadPool::new();
     let registry = registry(&zk, &exec);
-    let (fixture, _instance) = tether_app_provider(
+    let (fixture, _instance, metadata) = tether_app_provider(
         &exec,
         &registry,
         "tether-interop-provider",
@@ -493,6 +496,8 @@ fn a_java_33_consumer_finds_an_application_level_only_tether_provider() {
     );
     let calls = calls_by_provider(out, &zk, &[], 5);
     println!("tether at application level only: calls answered by {calls:?}");
+    println!("metadata service calls: {:?}", metadata.calls());
+    assert!(metadata.calls().metadata_info >= 1);
     assert_eq!(calls.get("tether"), Some(&5), "{calls:?}");
     drop(fixture);
 }

@@ -26,6 +26,7 @@ mod md5;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
@@ -385,6 +386,30 @@ pub struct MetadataService {
     app: String,
     /// By revision: the current one, and earlier ones a consumer may still ask for.
     published: Arc<RwLock<HashMap<String, MetadataInfo>>>,
+    counts: Arc<Counts>,
+}
+
+/// Calls answered, by method.
+#[derive(Debug, Default)]
+struct Counts {
+    metadata_info: AtomicU64,
+    metadata_infos: AtomicU64,
+    service_name: AtomicU64,
+    version: AtomicU64,
+}
+
+/// Calls a [`MetadataService`] answered, by method.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MetadataCalls {
+    /// `getMetadataInfo(String)`: what a Java 3 consumer calls for each new revision.
+    pub metadata_info: u64,
+    /// `getMetadataInfos()`.
+    pub metadata_infos: u64,
+    /// `serviceName()`.
+    pub service_name: u64,
+    /// `version()`.
+    pub version: u64,
 }
 
 impl MetadataService {
@@ -393,6 +418,18 @@ impl MetadataService {
         Self {
             app: app.into(),
             published: Arc::default(),
+            counts: Arc::default(),
+        }
+    }
+
+    /// The calls answered so far, by method.
+    pub fn calls(&self) -> MetadataCalls {
+        let c = &self.counts;
+        MetadataCalls {
+            metadata_info: c.metadata_info.load(Ordering::Relaxed),
+            metadata_infos: c.metadata_infos.load(Ordering::Relaxed),
+            service_name: c.service_name.load(Ordering::Relaxed),
+            version: c.version.load(Ordering::Relaxed),
         }
     }
 
@@ -413,22 +450,31 @@ impl MetadataService {
     /// The service to export: [`METADATA_SERVICE`], group = the application, version
     /// [`METADATA_SERVICE_VERSION`].
     pub fn service(&self) -> Service {
-        let (by_revision, all) = (self.clone(), self.clone());
-        let app = self.app.clone();
+        let (by_revision, all, named, versioned) =
+            (self.clone(), self.clone(), self.clone(), self.clone());
         Service::new(METADATA_SERVICE)
             .version(METADATA_SERVICE_VERSION)
             .group(&self.app)
             .method(
                 "getMetadataInfo",
                 move |_: Context, (revision,): (Option<String>,)| {
+                    by_revision
+                        .counts
+                        .metadata_info
+                        .fetch_add(1, Ordering::Relaxed);
                     Ok(revision.and_then(|r| by_revision.lookup(&r)))
                 },
             )
             .method("getMetadataInfos", move |_: Context, (): ()| {
+                all.counts.metadata_infos.fetch_add(1, Ordering::Relaxed);
                 Ok(all.published.read().values().cloned().collect::<Vec<_>>())
             })
-            .method("serviceName", move |_: Context, (): ()| Ok(app.clone()))
-            .method("version", |_: Context, (): ()| {
+            .method("serviceName", move |_: Context, (): ()| {
+                named.counts.service_name.fetch_add(1, Ordering::Relaxed);
+                Ok(named.app.clone())
+            })
+            .method("version", move |_: Context, (): ()| {
+                versioned.counts.version.fetch_add(1, Ordering::Relaxed);
                 Ok(METADATA_SERVICE_VERSION.to_owned())
             })
     }
