@@ -441,6 +441,68 @@ impl ZookeeperRegistry {
         completion
     }
 
+    /// The applications `/<root>/mapping/<interface>` lists (empty if none), for
+    /// application-level discovery: a one-off read, no watch.
+    pub fn applications(&self, interface: &str) -> Completion<RegistryResult<Vec<String>>> {
+        let interface = interface.to_owned();
+        self.run(move |inner| {
+            Box::pin(async move {
+                let (client, _) = inner.client()?;
+                let path = mapping_path(&inner.config.root, &interface);
+                match client.get_data(&path).await {
+                    Ok((data, _)) => Ok(String::from_utf8_lossy(&data)
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|a| !a.is_empty())
+                        .map(str::to_owned)
+                        .collect()),
+                    Err(zookeeper_client::Error::NoNode) => Ok(Vec::new()),
+                    Err(e) => Err(to_registry_error(&e)),
+                }
+            })
+        })
+    }
+
+    /// The instances registered under `/services/<app>`: a one-off read, no watch. Nodes
+    /// whose data is not an instance are skipped (counted in [`Stats::skipped`], handed to
+    /// [`ZookeeperConfig::on_skip`]).
+    pub fn instances(&self, app: &str) -> Completion<RegistryResult<Vec<ServiceInstance>>> {
+        let parent = format!("{SERVICES_ROOT}/{app}");
+        self.run(move |inner| {
+            Box::pin(async move {
+                let (client, _) = inner.client()?;
+                let children = match client.list_children(&parent).await {
+                    Ok(children) => children,
+                    Err(zookeeper_client::Error::NoNode) => return Ok(Vec::new()),
+                    Err(e) => return Err(to_registry_error(&e)),
+                };
+                let mut instances = Vec::with_capacity(children.len());
+                for child in children {
+                    let data = match client.get_data(&format!("{parent}/{child}")).await {
+                        Ok((data, _)) => data,
+                        // Gone since the listing.
+                        Err(zookeeper_client::Error::NoNode) => continue,
+                        Err(e) => return Err(to_registry_error(&e)),
+                    };
+                    match ServiceInstance::from_json(&String::from_utf8_lossy(&data)) {
+                        Ok(instance) => instances.push(instance),
+                        Err(e) => {
+                            inner.skipped.fetch_add(1, Ordering::Relaxed);
+                            if let Some(hook) = &inner.config.on_skip {
+                                hook(&Skipped {
+                                    parent: parent.clone(),
+                                    child,
+                                    reason: e.to_string(),
+                                });
+                            }
+                        }
+                    }
+                }
+                Ok(instances)
+            })
+        })
+    }
+
     /// The node path [`register_instance`](Self::register_instance) writes `instance` at.
     pub fn instance_path(&self, instance: &ServiceInstance) -> String {
         instance_path(instance)

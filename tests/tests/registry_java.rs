@@ -783,3 +783,101 @@ fn a_tether_consumer_reads_a_java_33_providers_application_metadata() {
         Some("3.3.6")
     );
 }
+
+/// Application-level discovery by hand, from tether: a Java 3.3 provider registered at
+/// application level only (`register-mode=instance`: no node under `/dubbo/<iface>`) is found
+/// through `/dubbo/mapping/<iface>`, `/services/<app>` and its metadata service, and called
+/// through a `RegistryDirectory` over the URLs that makes. (What a subscription would do;
+/// tether has no watching application-level directory yet.)
+#[test]
+fn a_tether_consumer_finds_an_application_level_only_java_33_provider() {
+    let Some(out) = built() else { return };
+    let _serial = serial();
+    let zk = ZooKeeper::start().expect("zookeeper starts");
+    let registry_option = format!("-Dinterop.registry={}", zk.registry_url());
+    let java_provider = PeerProcess::spawn(
+        "java-provider-zk",
+        java(
+            out,
+            "3.3",
+            &[
+                &registry_option,
+                "-Ddubbo.application.register-mode=instance",
+            ],
+            "JavaProvider",
+            &["0"],
+        ),
+        Duration::from_secs(120),
+    );
+    let exec = ThreadPool::new();
+    let registry = registry(&zk, &exec);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (app, instance) = loop {
+        let apps = registry.applications(IFACE).wait().unwrap();
+        if let Some(app) = apps.first() {
+            if let Some(instance) = registry.instances(app).wait().unwrap().pop() {
+                break (app.clone(), instance);
+            }
+        }
+        assert!(Instant::now() < deadline, "no application-level instance");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        zk.children(&format!("/dubbo/{IFACE}/providers"))
+            .unwrap_or_default(),
+        Vec::<String>::new(),
+        "register-mode=instance wrote an interface-level node"
+    );
+    println!("instance of {app}: {instance:?}");
+    let (protocol, port) = instance.metadata_service_address();
+    assert_eq!(protocol, "dubbo");
+    let (conn, _closed) = exec
+        .connect(
+            std::net::SocketAddr::new(instance.host.parse().unwrap(), port),
+            tether_core::Config::new(tether_core::Side::Consumer),
+            Opts::default(),
+        )
+        .unwrap();
+    let metadata = Reference::builder(METADATA_SERVICE)
+        .version("1.0.0")
+        .group(&app)
+        .build(Arc::new(tether_core::consumer::Channels::single(conn)));
+    let revision = instance.revision().unwrap().to_owned();
+    let info = metadata
+        .method::<(Option<String>,), Option<MetadataInfo>>("getMetadataInfo")
+        .call((Some(revision.clone()),))
+        .unwrap()
+        .expect("the instance knows its revision");
+    assert_eq!(info.compute_revision(), revision);
+    let urls = info.provider_urls(&instance);
+    println!("provider URLs from application-level discovery: {urls:?}");
+
+    let consumer = ConsumerSpec::new(IFACE, "127.0.0.1")
+        .version("1.0.0")
+        .to_url(now_ms())
+        .unwrap();
+    let directory = RegistryDirectory::builder(
+        Arc::new(tether_core::registry::StaticRegistry::new(urls)),
+        exec.connector(Opts::default(), Backoff::default()),
+        consumer,
+    )
+    .check_timeout(Duration::from_secs(30))
+    .build()
+    .unwrap();
+    let reference = Reference::builder(IFACE)
+        .version("1.0.0")
+        .build_with(directory.clone());
+    let reply = reference
+        .method::<(String,), String>("sayHello")
+        .call_in(CallContext::new(), ("app level".to_owned(),))
+        .unwrap();
+    assert_eq!(reply.value, "Hello app level");
+    assert_eq!(
+        reply.attachments.get_str("provider"),
+        Some("java-dubbo-3.3.6")
+    );
+    assert_eq!(
+        directory.list(&Route::new(IFACE, "sayHello"))[0].address(),
+        format!("127.0.0.1:{}", java_provider.addr.port())
+    );
+}

@@ -21,6 +21,7 @@
 //!
 //! [`RegisterMode::All`]: crate::registry::RegisterMode::All
 
+mod json;
 mod md5;
 
 use std::collections::{BTreeMap, HashMap};
@@ -214,6 +215,27 @@ impl MetadataInfo {
         md5::hex(text.as_bytes())
     }
 
+    /// The provider URLs `instance` serves by this metadata: one per service, at the
+    /// instance's address and the port its endpoints give for the service's protocol, with
+    /// the service's parameters (what a Java consumer's `InstanceAddressURL` stands for).
+    /// Filter them with [`Url::is_match`] as interface-level URLs.
+    pub fn provider_urls(&self, instance: &ServiceInstance) -> Vec<Url> {
+        self.services
+            .values()
+            .filter_map(|service| {
+                let protocol = service.protocol.as_deref().unwrap_or("dubbo");
+                let path = service.path.as_deref().or(service.name.as_deref())?;
+                Url::builder(protocol)
+                    .host(instance.host.as_str())
+                    .port(instance.endpoint_port(protocol))
+                    .path(path)
+                    .params(service.params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                    .build()
+                    .ok()
+            })
+            .collect()
+    }
+
     /// The interfaces it serves, once each.
     pub fn interfaces(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self
@@ -307,6 +329,103 @@ impl ServiceInstance {
         }
     }
 
+    /// The instance a `/services/<app>/<host>:<port>` node's data describes (what
+    /// [`to_json`](Self::to_json) writes, or a Java provider): `name`, `address`, `port` and
+    /// `payload.metadata`. [`interfaces`](Self::interfaces) is left empty (the node does not
+    /// say; the instance's [`MetadataInfo`] does).
+    pub fn from_json(json: &str) -> Result<Self, InstanceError> {
+        let value = json::parse(json).map_err(|e| InstanceError::Json(e.to_string()))?;
+        let field = |name: &'static str| {
+            value
+                .get(name)
+                .and_then(json::Value::as_str)
+                .ok_or(InstanceError::Missing(name))
+        };
+        let app = field("name")?.to_owned();
+        let host = field("address")?.to_owned();
+        let port = value
+            .get("port")
+            .and_then(json::Value::as_i64)
+            .and_then(|p| u16::try_from(p).ok())
+            .ok_or(InstanceError::Missing("port"))?;
+        let mut metadata = BTreeMap::new();
+        if let Some(json::Value::Object(members)) =
+            value.get("payload").and_then(|p| p.get("metadata"))
+        {
+            for (key, v) in members {
+                if let Some(s) = v.as_str() {
+                    metadata.insert(key.clone(), s.to_owned());
+                }
+            }
+        }
+        Ok(Self {
+            app,
+            host,
+            port,
+            metadata,
+            interfaces: Vec::new(),
+        })
+    }
+
+    /// `dubbo.metadata.revision`: the revision of the [`MetadataInfo`] it serves.
+    pub fn revision(&self) -> Option<&str> {
+        self.metadata
+            .get("dubbo.metadata.revision")
+            .map(String::as_str)
+    }
+
+    /// `dubbo.metadata.storage-type`: `local` (ask the instance's metadata service, the
+    /// default) or `remote` (a metadata report holds it).
+    pub fn storage_type(&self) -> &str {
+        self.metadata
+            .get("dubbo.metadata.storage-type")
+            .map_or("local", String::as_str)
+    }
+
+    /// The port `protocol` is served on (`dubbo.endpoints`), else the instance's port.
+    pub fn endpoint_port(&self, protocol: &str) -> u16 {
+        let endpoints = self
+            .metadata
+            .get("dubbo.endpoints")
+            .and_then(|e| json::parse(e).ok());
+        if let Some(json::Value::Array(list)) = endpoints {
+            for endpoint in list {
+                if endpoint.get("protocol").and_then(json::Value::as_str) == Some(protocol) {
+                    if let Some(port) = endpoint
+                        .get("port")
+                        .and_then(json::Value::as_i64)
+                        .and_then(|p| u16::try_from(p).ok())
+                    {
+                        return port;
+                    }
+                }
+            }
+        }
+        self.port
+    }
+
+    /// Where its metadata service answers (`dubbo.metadata-service.url-params`: protocol and
+    /// port), else `dubbo` on the instance's port (Java's fallback).
+    pub fn metadata_service_address(&self) -> (String, u16) {
+        let params = self
+            .metadata
+            .get("dubbo.metadata-service.url-params")
+            .and_then(|p| json::parse(p).ok());
+        let protocol = params
+            .as_ref()
+            .and_then(|p| p.get("protocol"))
+            .and_then(json::Value::as_str)
+            .unwrap_or("dubbo")
+            .to_owned();
+        let port = params
+            .as_ref()
+            .and_then(|p| p.get("port"))
+            .and_then(json::Value::as_i64)
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or(self.port);
+        (protocol, port)
+    }
+
     /// The node's data: the JSON Curator's `JsonInstanceSerializer` writes for Dubbo's
     /// `ZookeeperServiceDiscovery`, registered at `registration_time_ms`.
     pub fn to_json(&self, registration_time_ms: u64) -> String {
@@ -339,6 +458,18 @@ impl ServiceInstance {
         );
         json
     }
+}
+
+/// Why an instance node could not be read.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InstanceError {
+    /// The data is not JSON.
+    #[error("instance data is not json: {0}")]
+    Json(String),
+    /// A member the instance needs is absent or of the wrong type.
+    #[error("instance data has no {0}")]
+    Missing(&'static str),
 }
 
 /// A JSON object of string values, in the order given.

@@ -79,3 +79,36 @@ fn the_service_answers_by_revision() {
         "app/org.apache.dubbo.metadata.MetadataService:1.0.0"
     );
 }
+
+#[test]
+fn an_instance_reads_back_from_its_json() {
+    let url = Url::parse(JAVA_SERVICE).unwrap();
+    let info = MetadataInfo::from_urls("tether-interop-java-provider", [&url]);
+    let instance = ServiceInstance::new(&info, "127.0.0.1", 35811, 1796468261659);
+    let back = ServiceInstance::from_json(&instance.to_json(5)).unwrap();
+    assert_eq!(back.interfaces, Vec::<String>::new());
+    assert_eq!(
+        back,
+        ServiceInstance {
+            interfaces: Vec::new(),
+            ..instance
+        }
+    );
+    assert_eq!(back.revision(), Some(JAVA_REVISION));
+    assert_eq!(back.storage_type(), "local");
+    assert_eq!(back.endpoint_port("dubbo"), 35811);
+    assert_eq!(back.metadata_service_address(), ("dubbo".to_owned(), 35811));
+    let urls = info.provider_urls(&back);
+    assert_eq!(urls.len(), 1);
+    assert_eq!(urls[0].address(), "127.0.0.1:35811");
+    assert_eq!(urls[0].interface(), "org.apache.dubbo.demo.DemoService");
+    assert_eq!(urls[0].version(), Some("1.0.0"));
+    assert!(matches!(
+        ServiceInstance::from_json("{\"name\":\"a\"}"),
+        Err(InstanceError::Missing("address"))
+    ));
+    assert!(matches!(
+        ServiceInstance::from_json("{"),
+        Err(InstanceError::Json(_))
+    ));
+}
