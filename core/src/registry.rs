@@ -66,6 +66,45 @@ pub const EMPTY_PROTOCOL: &str = "empty";
 /// The Dubbo protocol version tether speaks (`dubbo=` in registered URLs).
 pub const DUBBO_VERSION: &str = "2.0.2";
 
+/// How a provider registers (Dubbo's `register-mode`, `ESTATE.md` §1.6).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RegisterMode {
+    /// Interface level only: a URL under `/<root>/<interface>/providers` (Dubbo 2.x).
+    /// A Java 3 consumer with default settings ignores such a provider once any other
+    /// provider of the interface registers at application level.
+    Interface,
+    /// Application level only: an instance under `/services/<app>`, the interface mapped to
+    /// the application, and the metadata service answering for its revision. Dubbo 2.x
+    /// consumers do not see it.
+    Instance,
+    /// Both (Java 3's default): every Dubbo 2 and Dubbo 3 consumer finds the provider.
+    #[default]
+    All,
+}
+
+impl RegisterMode {
+    /// Registers provider URLs at interface level.
+    pub fn is_interface(self) -> bool {
+        matches!(self, Self::Interface | Self::All)
+    }
+
+    /// Registers an application instance.
+    pub fn is_instance(self) -> bool {
+        matches!(self, Self::Instance | Self::All)
+    }
+
+    /// The mode a `register-mode` parameter names (`interface`, `instance`, `all`).
+    pub fn from_param(value: &str) -> Option<Self> {
+        match value {
+            "interface" => Some(Self::Interface),
+            "instance" => Some(Self::Instance),
+            "all" => Some(Self::All),
+            _ => None,
+        }
+    }
+}
+
 /// Why a registry operation failed.
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 #[non_exhaustive]

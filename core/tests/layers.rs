@@ -35,6 +35,8 @@ const RANKS: &[(&str, u32)] = &[
     ("discovery", 10),
     ("consumer", 10),
     ("provider", 10),
+    // Dubbo 3's application-level metadata: registry records served by a provider.
+    ("metadata", 11),
     // runtime
     ("driver", 11),
 ];

@@ -55,9 +55,10 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use parking_lot::{Mutex, ReentrantMutex};
+use tether_core::metadata::ServiceInstance;
 use tether_core::registry::{
-    EMPTY_PROTOCOL, NotifyListener, Registry, RegistryError, RegistryResult, SubscriptionId,
-    categories, closed, notification,
+    EMPTY_PROTOCOL, NotifyListener, RegisterMode, Registry, RegistryError, RegistryResult,
+    SubscriptionId, categories, closed, notification,
 };
 use tether_core::url::{Url, encode};
 use tether_core::{Completion, Inline, Spawner, call::pair};
@@ -65,6 +66,10 @@ use zookeeper_client::{Acls, Client, CreateMode, EventType};
 
 /// Dubbo's default root (`/` + the registry URL's `group`, default `dubbo`).
 pub const DEFAULT_ROOT: &str = "/dubbo";
+
+/// Where application instances are registered (Dubbo's `ZookeeperServiceDiscovery` over
+/// Curator service discovery: `/services/<app>/<host>:<port>`).
+pub const SERVICES_ROOT: &str = "/services";
 
 /// A child node the registry skipped: its path and why.
 #[derive(Clone, Debug)]
@@ -248,7 +253,7 @@ struct State {
     /// Bumped with every new session: tasks of an older one stop.
     generation: u64,
     /// What to re-create on a new session, by node path.
-    registered: HashMap<String, Url>,
+    registered: HashMap<String, Node>,
     /// Node paths with a retrying task ([`keep_registered`]) of the current session: one
     /// task per node, however often it is registered while ZooKeeper is unreachable.
     retrying: HashSet<String>,
@@ -409,6 +414,146 @@ impl ZookeeperRegistry {
         node_path(&self.inner.config.root, url)
     }
 
+    /// Registers an application instance for Dubbo 3 application-level discovery (the half
+    /// of Java's default `register-mode=all` that is not [`register`](Registry::register)):
+    /// the ephemeral `/services/<app>/<host>:<port>` holding
+    /// [`ServiceInstance::to_json`]`(registration_time_ms)`, and `app` added to
+    /// `/<root>/mapping/<interface>` (persistent) for each of its interfaces. Kept like a
+    /// registered URL: re-created by a new session, retried while ZooKeeper is away. Serve
+    /// the instance's revision with a [`MetadataService`](tether_core::metadata::MetadataService)
+    /// on its port, or Java consumers drop it.
+    pub fn register_instance(
+        &self,
+        instance: &ServiceInstance,
+        registration_time_ms: u64,
+    ) -> Completion<RegistryResult<()>> {
+        let path = instance_path(instance);
+        let node = Node::Instance {
+            json: instance.to_json(registration_time_ms),
+            app: instance.app.clone(),
+            interfaces: instance.interfaces.clone(),
+        };
+        self.run(move |inner| Box::pin(async move { add_node(&inner, path, node).await }))
+    }
+
+    /// Removes an instance [`register_instance`](Self::register_instance) created (the
+    /// mapping stays, as Java leaves it).
+    pub fn unregister_instance(
+        &self,
+        instance: &ServiceInstance,
+    ) -> Completion<RegistryResult<()>> {
+        let path = instance_path(instance);
+        self.run(move |inner| {
+            Box::pin(async move {
+                inner.state.lock().registered.remove(&path);
+                let (client, _) = inner.client()?;
+                match client.delete(&path, None).await {
+                    Ok(()) | Err(zookeeper_client::Error::NoNode) => Ok(()),
+                    Err(e) => Err(to_registry_error(&e)),
+                }
+            })
+        })
+    }
+
+    /// Registers a provider application as `mode` says: its `urls` at interface level
+    /// ([`register`](Registry::register), each), `instance` at application level
+    /// ([`register_instance`](Self::register_instance)). Every node is attempted; the first
+    /// failure is returned.
+    pub fn register_application(
+        &self,
+        mode: RegisterMode,
+        urls: &[Url],
+        instance: &ServiceInstance,
+        registration_time_ms: u64,
+    ) -> Completion<RegistryResult<()>> {
+        let mut pending = Vec::new();
+        if mode.is_interface() {
+            pending.extend(urls.iter().map(|url| self.register(url)));
+        }
+        if mode.is_instance() {
+            pending.push(self.register_instance(instance, registration_time_ms));
+        }
+        let (completer, completion) = pair(closed::<()>);
+        spawn(&self.inner.spawner, async move {
+            let mut result = Ok(());
+            for each in pending {
+                let outcome = each.await;
+                if result.is_ok() {
+                    result = outcome;
+                }
+            }
+            completer.complete(result, &Inline);
+        });
+        completion
+    }
+
+    /// The applications `/<root>/mapping/<interface>` lists (empty if none), for
+    /// application-level discovery: a one-off read, no watch.
+    pub fn applications(&self, interface: &str) -> Completion<RegistryResult<Vec<String>>> {
+        let interface = interface.to_owned();
+        self.run(move |inner| {
+            Box::pin(async move {
+                let (client, _) = inner.client()?;
+                let path = mapping_path(&inner.config.root, &interface);
+                match client.get_data(&path).await {
+                    Ok((data, _)) => Ok(String::from_utf8_lossy(&data)
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|a| !a.is_empty())
+                        .map(str::to_owned)
+                        .collect()),
+                    Err(zookeeper_client::Error::NoNode) => Ok(Vec::new()),
+                    Err(e) => Err(to_registry_error(&e)),
+                }
+            })
+        })
+    }
+
+    /// The instances registered under `/services/<app>`: a one-off read, no watch. Nodes
+    /// whose data is not an instance are skipped (counted in [`Stats::skipped`], handed to
+    /// [`ZookeeperConfig::on_skip`]).
+    pub fn instances(&self, app: &str) -> Completion<RegistryResult<Vec<ServiceInstance>>> {
+        let parent = format!("{SERVICES_ROOT}/{app}");
+        self.run(move |inner| {
+            Box::pin(async move {
+                let (client, _) = inner.client()?;
+                let children = match client.list_children(&parent).await {
+                    Ok(children) => children,
+                    Err(zookeeper_client::Error::NoNode) => return Ok(Vec::new()),
+                    Err(e) => return Err(to_registry_error(&e)),
+                };
+                let mut instances = Vec::with_capacity(children.len());
+                for child in children {
+                    let data = match client.get_data(&format!("{parent}/{child}")).await {
+                        Ok((data, _)) => data,
+                        // Gone since the listing.
+                        Err(zookeeper_client::Error::NoNode) => continue,
+                        Err(e) => return Err(to_registry_error(&e)),
+                    };
+                    match ServiceInstance::from_json(&String::from_utf8_lossy(&data)) {
+                        Ok(instance) => instances.push(instance),
+                        Err(e) => {
+                            inner.skipped.fetch_add(1, Ordering::Relaxed);
+                            if let Some(hook) = &inner.config.on_skip {
+                                hook(&Skipped {
+                                    parent: parent.clone(),
+                                    child,
+                                    reason: e.to_string(),
+                                });
+                            }
+                        }
+                    }
+                }
+                Ok(instances)
+            })
+        })
+    }
+
+    /// The node path [`register_instance`](Self::register_instance) writes `instance` at.
+    pub fn instance_path(&self, instance: &ServiceInstance) -> String {
+        instance_path(instance)
+    }
+
     /// Closes the session: its ephemeral nodes disappear, subscriptions stop, and every
     /// later operation fails with [`RegistryError::Closed`].
     pub fn close(&self) {
@@ -458,29 +603,7 @@ impl Registry for ZookeeperRegistry {
         self.run(move |inner| {
             Box::pin(async move {
                 let path = node_path(&inner.config.root, &url);
-                inner
-                    .state
-                    .lock()
-                    .registered
-                    .insert(path.clone(), url.clone());
-                let (client, generation) = inner.client()?;
-                match create_node(&client, &path, &url).await {
-                    Ok(()) => Ok(()),
-                    Err(e @ RegistryError::Unavailable(_)) => {
-                        // Failback, as Java's FailbackRegistry: keep trying while it is
-                        // still wanted (a new session re-creates it anyway).
-                        if inner.state.lock().retrying.insert(path.clone()) {
-                            let task =
-                                keep_registered(inner.clone(), client, generation, path, url);
-                            spawn(&inner.spawner, task);
-                        }
-                        Err(e)
-                    }
-                    Err(e) => {
-                        inner.state.lock().registered.remove(&path);
-                        Err(e)
-                    }
-                }
+                add_node(&inner, path, Node::Url(url)).await
             })
         })
     }
@@ -586,6 +709,46 @@ impl Registry for ZookeeperRegistry {
                 Ok(found)
             })
         })
+    }
+}
+
+/// A node this registry keeps in ZooKeeper.
+#[derive(Clone)]
+enum Node {
+    /// A URL's, under `/<root>/<interface>/<category>`.
+    Url(Url),
+    /// An application instance's, under `/services/<app>`; its interfaces are mapped to `app`.
+    Instance {
+        json: String,
+        app: String,
+        interfaces: Vec<String>,
+    },
+}
+
+/// Keeps `node` at `path` (re-created by every new session) and creates it now; failing for
+/// want of ZooKeeper, keeps trying in the background.
+async fn add_node(inner: &Arc<Inner>, path: String, node: Node) -> RegistryResult<()> {
+    inner
+        .state
+        .lock()
+        .registered
+        .insert(path.clone(), node.clone());
+    let (client, generation) = inner.client()?;
+    match create_node(&inner.config.root, &client, &path, &node).await {
+        Ok(()) => Ok(()),
+        Err(e @ RegistryError::Unavailable(_)) => {
+            // Failback, as Java's FailbackRegistry: keep trying while it is still wanted (a
+            // new session re-creates it anyway).
+            if inner.state.lock().retrying.insert(path.clone()) {
+                let task = keep_registered(inner.clone(), client, generation, path, node);
+                spawn(&inner.spawner, task);
+            }
+            Err(e)
+        }
+        Err(e) => {
+            inner.state.lock().registered.remove(&path);
+            Err(e)
+        }
     }
 }
 
@@ -854,7 +1017,7 @@ async fn supervise(
             state.generation = generation;
             // The old session's tasks stop; this session's start below.
             state.retrying = state.registered.keys().cloned().collect();
-            let registered: Vec<(String, Url)> = state
+            let registered: Vec<(String, Node)> = state
                 .registered
                 .iter()
                 .map(|(p, u)| (p.clone(), u.clone()))
@@ -863,8 +1026,8 @@ async fn supervise(
                 state.subscriptions.values().cloned().collect();
             (registered, subscriptions)
         };
-        for (path, url) in registered {
-            let task = keep_registered(inner.clone(), client.clone(), generation, path, url);
+        for (path, node) in registered {
+            let task = keep_registered(inner.clone(), client.clone(), generation, path, node);
             spawn(&inner.spawner, task);
         }
         for subscription in subscriptions {
@@ -884,18 +1047,21 @@ async fn supervise(
     }
 }
 
-/// Creates `url`'s node with `client` (of session `generation`), retrying every
+/// Creates `node` with `client` (of session `generation`), retrying every
 /// [`ZookeeperConfig::retry`], until it exists, the URL is unregistered, or the session ends.
 async fn keep_registered(
     inner: Arc<Inner>,
     client: Client,
     generation: u64,
     path: String,
-    url: Url,
+    node: Node,
 ) {
     inner.retry_tasks.fetch_add(1, Ordering::Relaxed);
     while inner.is_current(generation) && inner.state.lock().registered.contains_key(&path) {
-        if create_node(&client, &path, &url).await.is_ok() {
+        if create_node(&inner.config.root, &client, &path, &node)
+            .await
+            .is_ok()
+        {
             break;
         }
         async_io::Timer::after(inner.config.retry).await;
@@ -931,29 +1097,56 @@ async fn ensure_path(client: &Client, path: &str) -> RegistryResult<()> {
     Ok(())
 }
 
-/// Creates `url`'s node at `path` (ephemeral unless `dynamic=false`), replacing a node left
-/// there (by an expired session of ours, apache/dubbo#5125).
-async fn create_node(client: &Client, path: &str, url: &Url) -> RegistryResult<()> {
+/// Creates `node` at `path` (a URL's: ephemeral unless `dynamic=false`; an instance's:
+/// ephemeral, then its interfaces mapped to its application), replacing a node left there
+/// (by an expired session of ours, apache/dubbo#5125).
+async fn create_node(root: &str, client: &Client, path: &str, node: &Node) -> RegistryResult<()> {
     let parent = &path[..path.rfind('/').unwrap_or(0)];
     ensure_path(client, parent).await?;
-    if url.category() == "providers" {
-        // A Java provider subscribes to its `configurators`, which creates the path; peers
-        // that read it without creating it (dubbo-ssl-python) fail when it is missing.
-        let service = &parent[..parent.rfind('/').unwrap_or(0)];
-        ensure_path(client, &format!("{service}/configurators")).await?;
-    }
-    let mode = if url.bool_param("dynamic", true) {
-        CreateMode::Ephemeral
-    } else {
-        CreateMode::Persistent
+    let (data, mode) = match node {
+        Node::Url(url) => {
+            if url.category() == "providers" {
+                // A Java provider subscribes to its `configurators`, which creates the path;
+                // peers that read it without creating it (dubbo-ssl-python) fail when it is
+                // missing.
+                let service = &parent[..parent.rfind('/').unwrap_or(0)];
+                ensure_path(client, &format!("{service}/configurators")).await?;
+            }
+            let mode = if url.bool_param("dynamic", true) {
+                CreateMode::Ephemeral
+            } else {
+                CreateMode::Persistent
+            };
+            (url.host().as_bytes(), mode)
+        }
+        Node::Instance { json, .. } => (json.as_bytes(), CreateMode::Ephemeral),
     };
+    replace_node(client, path, data, mode).await?;
+    if let Node::Instance {
+        app, interfaces, ..
+    } = node
+    {
+        for interface in interfaces {
+            map_service(client, &mapping_path(root, interface), app).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates the node at `path` with `data`, replacing one in the way.
+async fn replace_node(
+    client: &Client,
+    path: &str,
+    data: &[u8],
+    mode: CreateMode,
+) -> RegistryResult<()> {
     let options = mode.with_acls(Acls::anyone_all());
     // A stale node of the same name (our own expired session's, apache/dubbo#5125) is
     // replaced; a few rounds at most, so that two live sessions registering one URL do not
     // delete each other's nodes forever.
     let mut last = None;
     for _ in 0..CREATE_ATTEMPTS {
-        match client.create(path, url.host().as_bytes(), &options).await {
+        match client.create(path, data, &options).await {
             Ok(_) => return Ok(()),
             Err(zookeeper_client::Error::NodeExists) => match client.delete(path, None).await {
                 Ok(()) | Err(zookeeper_client::Error::NoNode) => {
@@ -969,8 +1162,63 @@ async fn create_node(client: &Client, path: &str, url: &Url) -> RegistryResult<(
     ))
 }
 
+/// Adds `app` to the comma-separated applications of the mapping node at `path` (persistent),
+/// unless listed: a compare-and-set on the node's version, retried when another provider
+/// wrote in between (Java's `MetadataServiceNameMapping.map` over
+/// `ZookeeperMetadataReport.registerServiceAppMapping`).
+async fn map_service(client: &Client, path: &str, app: &str) -> RegistryResult<()> {
+    for _ in 0..MAPPING_ATTEMPTS {
+        match client.get_data(path).await {
+            Ok((data, stat)) => {
+                let old = String::from_utf8_lossy(&data);
+                if old.split(',').any(|a| a.trim() == app) {
+                    return Ok(());
+                }
+                let new = if old.trim().is_empty() {
+                    app.to_owned()
+                } else {
+                    format!("{old},{app}")
+                };
+                match client
+                    .set_data(path, new.as_bytes(), Some(stat.version))
+                    .await
+                {
+                    Ok(_) | Err(zookeeper_client::Error::BadVersion) => {}
+                    Err(e) => return Err(to_registry_error(&e)),
+                }
+            }
+            Err(zookeeper_client::Error::NoNode) => {
+                ensure_path(client, &path[..path.rfind('/').unwrap_or(0)]).await?;
+                let options = CreateMode::Persistent.with_acls(Acls::anyone_all());
+                match client.create(path, app.as_bytes(), &options).await {
+                    Ok(_) | Err(zookeeper_client::Error::NodeExists) => {}
+                    Err(e) => return Err(to_registry_error(&e)),
+                }
+            }
+            Err(e) => return Err(to_registry_error(&e)),
+        }
+    }
+    Err(RegistryError::Unavailable(format!(
+        "{path}: changed by others {MAPPING_ATTEMPTS} times in a row"
+    )))
+}
+
+/// Compare-and-set rounds on a mapping node before giving up (the background retry goes on).
+const MAPPING_ATTEMPTS: usize = 16;
+
 /// How many times a node found in the way is replaced before registering gives up.
 const CREATE_ATTEMPTS: usize = 3;
+
+/// `/<root>/mapping/<interface>`: the applications serving `interface` (Java's metadata
+/// report, which defaults to the registry's ZooKeeper and root).
+fn mapping_path(root: &str, interface: &str) -> String {
+    format!("{}/mapping/{interface}", root.trim_end_matches('/'))
+}
+
+/// `/services/<app>/<host>:<port>` (Curator service discovery's base path).
+fn instance_path(instance: &ServiceInstance) -> String {
+    format!("{SERVICES_ROOT}/{}/{}", instance.app, instance.id())
+}
 
 /// `/<root>/<encode(interface)>/<category>`.
 fn category_path(root: &str, interface: &str, category: &str) -> String {

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use tether_core::Spawner;
-use tether_core::registry::{ConsumerSpec, ProviderSpec, Registry, RegistryError};
+use tether_core::metadata::{MetadataInfo, ServiceInstance};
+use tether_core::registry::{ConsumerSpec, ProviderSpec, RegisterMode, Registry, RegistryError};
 use tether_core::url::Url;
 use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
 use tether_tests::zk::{ZooKeeper, zookeeper_present};
@@ -512,4 +513,80 @@ fn unsubscribing_ends_the_watch_loops_and_the_servers_watches_at_once() {
         }
         assert_eq!(seen.len(), 1, "no notification after unsubscribing");
     }
+}
+
+/// Application-level registration: the instance node holds the instance's JSON and goes
+/// with the session; the mapping lists each application once, appended by a second one.
+#[test]
+fn instances_register_at_application_level_and_map_their_interfaces() {
+    if !zookeeper_present("the ZooKeeper registry") {
+        return;
+    }
+    let zk = ZooKeeper::start().expect("zookeeper starts");
+    let (first, second) = (connect(&zk, pool()), connect(&zk, pool()));
+    let url = provider(20880);
+    let info = MetadataInfo::from_urls("tether-test", [&url]);
+    let instance = ServiceInstance::new(&info, "127.0.0.1", 20880, 1);
+    first
+        .register_application(RegisterMode::All, std::slice::from_ref(&url), &instance, 2)
+        .wait()
+        .expect("registers");
+    // Registering again neither fails nor lists the application twice.
+    first.register_instance(&instance, 2).wait().expect("again");
+    let path = first.instance_path(&instance);
+    assert_eq!(path, "/services/tether-test/127.0.0.1:20880");
+    let data = zk.cli(&["get", &path]).unwrap();
+    assert!(data.lines().any(|l| l == instance.to_json(2)), "{data}");
+    assert_eq!(
+        zk.children(&format!("/dubbo/{IFACE}/providers"))
+            .unwrap()
+            .len(),
+        1
+    );
+    let mapping = || {
+        let got = zk
+            .cli(&["get", &format!("/dubbo/mapping/{IFACE}")])
+            .unwrap();
+        got.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(mapping(), "tether-test");
+
+    let other_info = MetadataInfo::from_urls("tether-other", [&provider(20881)]);
+    let other = ServiceInstance::new(&other_info, "127.0.0.1", 20881, 1);
+    second
+        .register_application(RegisterMode::Instance, &[provider(20881)], &other, 3)
+        .wait()
+        .expect("registers");
+    assert_eq!(mapping(), "tether-test,tether-other");
+    // Instance only: no interface-level node for the second one.
+    assert_eq!(
+        zk.children(&format!("/dubbo/{IFACE}/providers"))
+            .unwrap()
+            .len(),
+        1
+    );
+
+    second
+        .unregister_instance(&other)
+        .wait()
+        .expect("unregisters");
+    assert_eq!(
+        zk.children("/services/tether-other").unwrap(),
+        Vec::<String>::new()
+    );
+    // The session's end takes the instance away; the mapping (persistent) stays.
+    first.close();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !zk.children("/services/tether-test").unwrap().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the instance outlived its session"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(mapping(), "tether-test,tether-other");
 }

@@ -202,6 +202,25 @@ pub fn provider_on(exec: &dyn Executor, addr: &str, direct: bool, config: Config
     Fixture { server, state }
 }
 
+/// [`provider`] also exporting `extra` services (a metadata service, say).
+pub fn provider_exporting(exec: &dyn Executor, extra: Vec<Service>) -> Fixture {
+    let state = Arc::new(State::default());
+    let mut provider = Provider::new(Dispatch::Pool(exec.pool_spawner()), exec.spawner())
+        .export(suite_service(exec, &state));
+    for service in extra {
+        provider = provider.export(service);
+    }
+    let server = exec
+        .bind(
+            "127.0.0.1:0",
+            Config::new(Side::Provider),
+            Arc::new(provider),
+            Opts::default(),
+        )
+        .unwrap_or_else(|e| panic!("{}: bind: {e}", exec.name()));
+    Fixture { server, state }
+}
+
 /// [`provider_on`] a free port, handlers on the pool, default configuration.
 pub fn provider(exec: &dyn Executor) -> Fixture {
     provider_on(exec, "127.0.0.1:0", false, Config::new(Side::Provider))

@@ -25,10 +25,11 @@ use tether_core::cluster::{Directory, Route};
 use tether_core::consumer::{Backoff, Reference};
 use tether_core::context::CallContext;
 use tether_core::discovery::RegistryDirectory;
-use tether_core::registry::{ConsumerSpec, ProviderSpec, Registry};
+use tether_core::metadata::{METADATA_SERVICE, MetadataInfo, MetadataService, ServiceInstance};
+use tether_core::registry::{ConsumerSpec, ProviderSpec, RegisterMode, Registry};
 use tether_core::url::Url;
 use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
-use tether_tests::conformance::provider;
+use tether_tests::conformance::{Fixture, provider, provider_exporting};
 use tether_tests::estate::{PeerProcess, tools_present};
 use tether_tests::exec::{Executor, Opts, ThreadPool, Tokio};
 use tether_tests::zk::{ZooKeeper, zookeeper_present};
@@ -369,9 +370,36 @@ fn calls_by_provider(
     by_provider
 }
 
-/// ESTATE.md §1.6's trap, checked: a Java 3.3 provider registered with Dubbo's defaults
-/// (interface and application level) and a tether provider registered at interface level
-/// only, behind one Java 3.3 consumer.
+/// A tether provider of the demo service for application `app` (with its metadata service),
+/// registered in `registry` as `mode` says; returns the fixture and the instance.
+fn tether_app_provider(
+    exec: &dyn Executor,
+    registry: &ZookeeperRegistry,
+    app: &str,
+    mode: RegisterMode,
+) -> (Fixture, ServiceInstance, MetadataService) {
+    let metadata = MetadataService::new(app);
+    let fixture = provider_exporting(exec, vec![metadata.service()]);
+    let url = ProviderSpec::new(IFACE, "127.0.0.1", fixture.addr().port())
+        .application(app)
+        .methods(METHODS.iter().copied())
+        .version("1.0.0")
+        .to_url(now_ms())
+        .unwrap();
+    let info = MetadataInfo::from_urls(app, [&url]);
+    metadata.publish(info.clone());
+    let instance = ServiceInstance::new(&info, "127.0.0.1", fixture.addr().port(), now_ms());
+    registry
+        .register_application(mode, &[url], &instance, now_ms())
+        .wait()
+        .expect("registers");
+    (fixture, instance, metadata)
+}
+
+/// ESTATE.md §1.6's trap, and its fix: a Java 3.3 provider registered with Dubbo's defaults
+/// (interface and application level) and a tether provider, behind one Java 3.3 consumer
+/// with default settings. Registered at interface level only, tether gets no call; once it
+/// registers its application instance too (`RegisterMode::All`), calls reach both.
 #[test]
 fn mixed_java_and_tether_providers_behind_one_java_33_consumer() {
     let Some(out) = built() else { return };
@@ -383,16 +411,15 @@ fn mixed_java_and_tether_providers_behind_one_java_33_consumer() {
         java(out, "3.3", &[&registry_option], "JavaProvider", &["0"]),
         Duration::from_secs(120),
     );
+    // The thread-pool adapter: no async runtime anywhere on tether's side.
     let exec = ThreadPool::new();
-    let fixture = provider(&exec);
     let registry = registry(&zk, &exec);
-    let url = ProviderSpec::new(IFACE, "127.0.0.1", fixture.addr().port())
-        .application("tether-interop-provider")
-        .methods(METHODS.iter().copied())
-        .version("1.0.0")
-        .to_url(now_ms())
-        .unwrap();
-    registry.register(&url).wait().expect("registers");
+    let (fixture, instance, metadata) = tether_app_provider(
+        &exec,
+        &registry,
+        "tether-interop-provider",
+        RegisterMode::Interface,
+    );
     let consumer = ConsumerSpec::new(IFACE, "127.0.0.1")
         .version("1.0.0")
         .to_url(now_ms())
@@ -401,29 +428,78 @@ fn mixed_java_and_tether_providers_behind_one_java_33_consumer() {
     let (java_port, tether_port) = (java_provider.addr.port(), fixture.addr().port());
     println!("java provider :{java_port}, tether provider :{tether_port}");
 
-    let default = calls_by_provider(out, &zk, &[], 30);
-    println!("default settings (APPLICATION_FIRST): calls answered by {default:?}");
-    let forced = calls_by_provider(
-        out,
-        &zk,
-        &["-Ddubbo.application.migration.step=FORCE_INTERFACE"],
-        30,
-    );
-    println!("FORCE_INTERFACE: calls answered by {forced:?}");
+    let trapped = calls_by_provider(out, &zk, &[], 30);
+    println!("tether at interface level only, default consumer: calls answered by {trapped:?}");
     // The trap: with the default migration step the consumer follows the application-level
     // list (Java's provider only) and never calls the interface-only tether provider.
     assert_eq!(
-        default.get("tether"),
+        trapped.get("tether"),
         None,
         "a default Java 3.3 consumer reached the interface-only tether provider: ESTATE.md \
          §1.6 is wrong here, fix docs/registry.md"
     );
-    assert_eq!(default.get("java"), Some(&30));
-    // The workaround: interface-level discovery spreads the calls over both.
-    assert!(
-        forced.get("tether").is_some_and(|n| *n > 0) && forced.get("java").is_some_and(|n| *n > 0),
-        "{forced:?}"
+    assert_eq!(trapped.get("java"), Some(&30));
+
+    // The fix: tether registers at application level too.
+    registry
+        .register_instance(&instance, now_ms())
+        .wait()
+        .expect("registers the instance");
+    let instance_path = registry.instance_path(&instance);
+    println!(
+        "tether instance {instance_path}: {:?}",
+        zk.cli(&["get", &instance_path])
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with('{'))
     );
+    println!(
+        "mapping: {:?}",
+        zk.cli(&["get", &format!("/dubbo/mapping/{IFACE}")])
+            .unwrap_or_default()
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+    );
+    let both = calls_by_provider(out, &zk, &[], 30);
+    println!("tether at both levels, default consumer: calls answered by {both:?}");
+    // What the consumer asked tether's metadata service: one getMetadataInfo per run.
+    println!("metadata service calls: {:?}", metadata.calls());
+    assert!(metadata.calls().metadata_info >= 1);
+    assert!(
+        both.get("tether").is_some_and(|n| *n > 0) && both.get("java").is_some_and(|n| *n > 0),
+        "a default Java 3.3 consumer did not reach both providers: {both:?}"
+    );
+    drop(fixture);
+}
+
+/// A default Java 3.3 consumer finds a tether provider registered at application level only
+/// (`RegisterMode::Instance`: no interface-level node at all): through the mapping, the
+/// instance node and tether's metadata service.
+#[test]
+fn a_java_33_consumer_finds_an_application_level_only_tether_provider() {
+    let Some(out) = built() else { return };
+    let _serial = serial();
+    let zk = ZooKeeper::start().expect("zookeeper starts");
+    let exec = ThreadPool::new();
+    let registry = registry(&zk, &exec);
+    let (fixture, _instance, metadata) = tether_app_provider(
+        &exec,
+        &registry,
+        "tether-interop-provider",
+        RegisterMode::Instance,
+    );
+    assert_eq!(
+        zk.children(&format!("/dubbo/{IFACE}/providers"))
+            .unwrap_or_default(),
+        Vec::<String>::new()
+    );
+    let calls = calls_by_provider(out, &zk, &[], 5);
+    println!("tether at application level only: calls answered by {calls:?}");
+    println!("metadata service calls: {:?}", metadata.calls());
+    assert!(metadata.calls().metadata_info >= 1);
+    assert_eq!(calls.get("tether"), Some(&5), "{calls:?}");
+    drop(fixture);
 }
 
 /// `dubbo-ssl-python` (PyPI, through `tests/interop/setup.sh`), a consumer that reads
@@ -640,4 +716,168 @@ fn tether_consumer_calls_a_java_provider(line: &str, release: &str, exec: &dyn E
     assert!(say_hello.call_blocking(("late".to_owned(),)).is_err());
     drop(reference);
     drop(directory);
+}
+
+/// What a Java 3.3 provider writes for application-level discovery, read back by tether: its
+/// instance node's JSON, the mapping, and its `MetadataInfo` fetched from its metadata
+/// service (a tether reference, group = its application, version 1.0.0), whose revision
+/// tether recomputes to the one Java published.
+#[test]
+fn a_tether_consumer_reads_a_java_33_providers_application_metadata() {
+    let Some(out) = built() else { return };
+    let _serial = serial();
+    let zk = ZooKeeper::start().expect("zookeeper starts");
+    let registry_option = format!("-Dinterop.registry={}", zk.registry_url());
+    let java_provider = PeerProcess::spawn(
+        "java-provider-zk",
+        java(out, "3.3", &[&registry_option], "JavaProvider", &["0"]),
+        Duration::from_secs(120),
+    );
+    let app = "/services/tether-interop-java-provider";
+    // The instance node comes a little after the provider says it exported.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let child = loop {
+        if let Some(child) = zk.children(app).unwrap_or_default().first() {
+            break child.clone();
+        }
+        assert!(Instant::now() < deadline, "no instance under {app}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let got = zk.cli(&["get", &format!("{app}/{child}")]).unwrap();
+    let json = got.lines().find(|l| l.starts_with('{')).unwrap().to_owned();
+    println!("instance JSON: {json}");
+    let revision = json.split("\"dubbo.metadata.revision\":\"").nth(1).unwrap()[..32].to_owned();
+    let exec = ThreadPool::new();
+    let (conn, _closed) = exec
+        .connect(
+            java_provider.addr,
+            tether_core::Config::new(tether_core::Side::Consumer),
+            Opts::default(),
+        )
+        .unwrap();
+    let channels = Arc::new(tether_core::consumer::Channels::single(conn));
+    let reference = Reference::builder(METADATA_SERVICE)
+        .version("1.0.0")
+        .group("tether-interop-java-provider")
+        .build(channels);
+    let info = reference
+        .method::<(Option<String>,), Option<MetadataInfo>>("getMetadataInfo")
+        .call_blocking((Some(revision.clone()),))
+        .unwrap()
+        .unwrap();
+    println!("Java MetadataInfo: {info:#?}");
+    println!(
+        "mapping: {:?}",
+        zk.cli(&["get", &format!("/dubbo/mapping/{IFACE}")])
+            .unwrap_or_default()
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+    );
+    assert_eq!(info.revision.as_deref(), Some(revision.as_str()));
+    assert_eq!(info.compute_revision(), revision);
+    let service = &info.services[&format!("{IFACE}:1.0.0:dubbo")];
+    assert_eq!(service.port, i32::from(java_provider.addr.port()));
+    assert_eq!(
+        service.params.get("release").map(String::as_str),
+        Some("3.3.6")
+    );
+}
+
+/// Application-level discovery by hand, from tether: a Java 3.3 provider registered at
+/// application level only (`register-mode=instance`: no node under `/dubbo/<iface>`) is found
+/// through `/dubbo/mapping/<iface>`, `/services/<app>` and its metadata service, and called
+/// through a `RegistryDirectory` over the URLs that makes. (What a subscription would do;
+/// tether has no watching application-level directory yet.)
+#[test]
+fn a_tether_consumer_finds_an_application_level_only_java_33_provider() {
+    let Some(out) = built() else { return };
+    let _serial = serial();
+    let zk = ZooKeeper::start().expect("zookeeper starts");
+    let registry_option = format!("-Dinterop.registry={}", zk.registry_url());
+    let java_provider = PeerProcess::spawn(
+        "java-provider-zk",
+        java(
+            out,
+            "3.3",
+            &[
+                &registry_option,
+                "-Ddubbo.application.register-mode=instance",
+            ],
+            "JavaProvider",
+            &["0"],
+        ),
+        Duration::from_secs(120),
+    );
+    let exec = ThreadPool::new();
+    let registry = registry(&zk, &exec);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (app, instance) = loop {
+        let apps = registry.applications(IFACE).wait().unwrap();
+        if let Some(app) = apps.first() {
+            if let Some(instance) = registry.instances(app).wait().unwrap().pop() {
+                break (app.clone(), instance);
+            }
+        }
+        assert!(Instant::now() < deadline, "no application-level instance");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        zk.children(&format!("/dubbo/{IFACE}/providers"))
+            .unwrap_or_default(),
+        Vec::<String>::new(),
+        "register-mode=instance wrote an interface-level node"
+    );
+    println!("instance of {app}: {instance:?}");
+    let (protocol, port) = instance.metadata_service_address();
+    assert_eq!(protocol, "dubbo");
+    let (conn, _closed) = exec
+        .connect(
+            std::net::SocketAddr::new(instance.host.parse().unwrap(), port),
+            tether_core::Config::new(tether_core::Side::Consumer),
+            Opts::default(),
+        )
+        .unwrap();
+    let metadata = Reference::builder(METADATA_SERVICE)
+        .version("1.0.0")
+        .group(&app)
+        .build(Arc::new(tether_core::consumer::Channels::single(conn)));
+    let revision = instance.revision().unwrap().to_owned();
+    let info = metadata
+        .method::<(Option<String>,), Option<MetadataInfo>>("getMetadataInfo")
+        .call_blocking((Some(revision.clone()),))
+        .unwrap()
+        .expect("the instance knows its revision");
+    assert_eq!(info.compute_revision(), revision);
+    let urls = info.provider_urls(&instance);
+    println!("provider URLs from application-level discovery: {urls:?}");
+
+    let consumer = ConsumerSpec::new(IFACE, "127.0.0.1")
+        .version("1.0.0")
+        .to_url(now_ms())
+        .unwrap();
+    let directory = RegistryDirectory::builder(
+        Arc::new(tether_core::registry::StaticRegistry::new(urls)),
+        exec.connector(Opts::default(), Backoff::default()),
+        consumer,
+    )
+    .check_timeout(Duration::from_secs(30))
+    .build()
+    .unwrap();
+    let reference = Reference::builder(IFACE)
+        .version("1.0.0")
+        .build_with(directory.clone());
+    let reply = reference
+        .method::<(String,), String>("sayHello")
+        .call_with_blocking(CallContext::new(), ("app level".to_owned(),))
+        .unwrap();
+    assert_eq!(reply.value, "Hello app level");
+    assert_eq!(
+        reply.attachments.get_str("provider"),
+        Some("java-dubbo-3.3.6")
+    );
+    assert_eq!(
+        directory.list(&Route::new(IFACE, "sayHello"))[0].address(),
+        format!("127.0.0.1:{}", java_provider.addr.port())
+    );
 }
