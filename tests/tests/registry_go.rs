@@ -6,6 +6,9 @@
 //!   `interface` (or `all`);
 //! - with dubbo-go's default registry type (application-level service discovery only) it
 //!   does not: the tether provider is registered at interface level only;
+//! - a default (application-level) Go provider and an interface-level tether provider of
+//!   one interface behind Go consumers of each registry type: each sees its own level's
+//!   providers, `all` both;
 //! - `goprovider -registry ...` registers itself; what dubbo-go's default writes in
 //!   ZooKeeper (application level: `/services`, `/dubbo/mapping`, remote metadata, no
 //!   `/dubbo/<iface>/providers`) and what `-registry-type interface` writes;
@@ -424,3 +427,80 @@ on_each_executor!(tether_consumer_calls_a_go_provider =>
     a_tether_consumer_on_smol_finds_and_calls_a_go_provider,
     a_tether_consumer_on_the_thread_pool_finds_and_calls_a_go_provider
 );
+
+/// Runs `goconsumer` of registry type `kind` for `calls` `threadName()` calls; returns how
+/// many `goprovider` and tether's provider answered.
+fn calls_by_provider(
+    peers: &Path,
+    zk: &ZooKeeper,
+    kind: &str,
+    calls: usize,
+) -> std::collections::BTreeMap<&'static str, usize> {
+    let mut command = Command::new(peers.join("goconsumer"));
+    command.args(["-registry", &zk.registry_url(), "-registry-type", kind]);
+    command.args(["-calls", "0", "-thread-names", &calls.to_string()]);
+    let run = run_consumer(command, Duration::from_secs(120));
+    assert!(
+        run.clean(),
+        "goconsumer -registry-type {kind:?}: {:?} {:?}\n{}",
+        run.status,
+        run.failures(),
+        run.stderr
+    );
+    let mut by_provider = std::collections::BTreeMap::new();
+    for line in run.stdout.lines().filter_map(|l| l.strip_prefix("THREAD ")) {
+        let who = if line == "goprovider" { "go" } else { "tether" };
+        *by_provider.entry(who).or_default() += 1;
+    }
+    assert_eq!(by_provider.values().sum::<usize>(), calls, "{}", run.stdout);
+    by_provider
+}
+
+/// A dubbo-go provider registered with dubbo-go's default (application level only) and a
+/// tether provider registered at interface level, one interface, behind Go consumers of
+/// each registry type: each consumer sees only the providers of its own level (`all`
+/// both).
+#[test]
+fn mixed_go_and_tether_providers_behind_one_go_consumer() {
+    let Some(peers) = peers() else { return };
+    let _serial = serial();
+    let zk = ZooKeeper::start().expect("zookeeper starts");
+    let go = go_provider(peers, &zk, "");
+    wait_for_child(
+        &zk,
+        &format!("/services/{GO_APPLICATION}"),
+        Duration::from_secs(20),
+    );
+    let exec = tether_tests::exec::ThreadPool::new();
+    let fixture = provider(&exec);
+    let registry = registry(&zk, &exec);
+    let mut methods = METHODS.to_vec();
+    methods.push("threadName");
+    let url = ProviderSpec::new(IFACE, "127.0.0.1", fixture.addr().port())
+        .application("tether-interop-provider")
+        .methods(methods)
+        .version("1.0.0")
+        .to_url(now_ms())
+        .unwrap();
+    registry.register(&url).wait().expect("registers");
+    println!(
+        "goprovider :{} (application level), tether provider :{} (interface level)",
+        go.addr.port(),
+        fixture.addr().port()
+    );
+    let mut seen = Vec::new();
+    for kind in ["", "interface", "all"] {
+        let by_provider = calls_by_provider(peers, &zk, kind, 30);
+        println!("goconsumer -registry-type {kind:?}: calls answered by {by_provider:?}");
+        seen.push(by_provider);
+    }
+    assert_eq!(seen[0].get("tether"), None, "default: {:?}", seen[0]);
+    assert_eq!(seen[1].get("go"), None, "interface: {:?}", seen[1]);
+    // `all`: two registries, one cluster over both lists (random: about half each).
+    assert!(
+        seen[2].get("go").is_some_and(|n| *n > 0) && seen[2].get("tether").is_some_and(|n| *n > 0),
+        "all: {:?}",
+        seen[2]
+    );
+    drop(go);
+}

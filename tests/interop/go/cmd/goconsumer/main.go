@@ -5,7 +5,7 @@
 // usage: goconsumer HOST PORT
 //
 //	goconsumer -registry zookeeper://HOST:PORT [-registry-type interface|service|all]
-//	    [-calls N] [-find-within DURATION]
+//	    [-calls N] [-thread-names N] [-find-within DURATION]
 //
 // The second form (registry.go) finds the provider through the registry alone and only
 // calls sayHello.
@@ -654,17 +654,19 @@ func main() {
 		"find the provider through this registry (zookeeper://HOST:PORT) instead of HOST PORT")
 	registryType := flag.String("registry-type", "",
 		"with -registry: interface, service or all; empty for dubbo-go's default")
-	calls := flag.Int("calls", 3, "with -registry: how many calls after the first answer")
+	calls := flag.Int("calls", 3, "with -registry: how many sayHello calls after the first answer")
+	threadNames := flag.Int("thread-names", 0,
+		"with -registry: how many threadName calls after those (to count which provider answered)")
 	findWithin := flag.Duration("find-within", 30*time.Second,
 		"with -registry: how long to wait for a provider to answer")
 	flag.Parse()
 	if *registryAddress != "" {
-		registryMain(*registryAddress, *registryType, *calls, *findWithin)
+		registryMain(*registryAddress, *registryType, *calls, *threadNames, *findWithin)
 		return
 	}
 	if flag.NArg() != 2 {
 		fail("usage: goconsumer HOST PORT | goconsumer -registry zookeeper://HOST:PORT " +
-			"[-registry-type interface|service|all] [-calls N] [-find-within DURATION]")
+			"[-registry-type interface|service|all] [-calls N] [-thread-names N] [-find-within DURATION]")
 	}
 	addr = net.JoinHostPort(flag.Arg(0), flag.Arg(1))
 	url = "dubbo://" + addr

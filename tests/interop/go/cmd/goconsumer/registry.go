@@ -15,10 +15,12 @@ import (
 // registryMain is the registry mode: no provider address, only the registry. It dials
 // peer.Service 1.0.0 through the registry and retries sayHello until a provider answers
 // (dubbo-go learns the providers after Dial returns) or findWithin passes, then makes
-// `calls` more sayHello calls. Prints "RESULT <reply>" per answered call, the usual
+// `calls` more sayHello calls and `threadNames` threadName calls. Prints "RESULT <reply>"
+// per answered sayHello, "THREAD <reply>" per answered threadName (goprovider answers
+// "goprovider", tether's suite provider its thread's name), the usual
 // PASS/FAIL lines and summary; exits 1 if any case failed (the calls are not tried when
 // no provider answered).
-func registryMain(address, kind string, calls int, findWithin time.Duration) {
+func registryMain(address, kind string, calls, threadNames int, findWithin time.Duration) {
 	registryOption, err := peer.Registry(address, kind)
 	if err != nil {
 		fail("%v", err)
@@ -82,6 +84,16 @@ func registryMain(address, kind string, calls int, findWithin time.Duration) {
 					return fmt.Errorf("got %q", got)
 				}
 				fmt.Printf("RESULT %s\n", got)
+				return nil
+			})
+		}
+		for i := range threadNames {
+			run(fmt.Sprintf("registry.threadName.%d", i), func() error {
+				var got string
+				if err := call(ctx(), "threadName", &got); err != nil {
+					return err
+				}
+				fmt.Printf("THREAD %s\n", got)
 				return nil
 			})
 		}

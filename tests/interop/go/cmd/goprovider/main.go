@@ -132,6 +132,10 @@ func (DemoProvider) Sleep(_ context.Context, ms int64) (int64, error) {
 // Log takes one-way calls (a reply, were one asked for, would be null).
 func (DemoProvider) Log(_ context.Context, _ any) error { return nil }
 
+// ThreadName names the provider, as the suite provider's threadName() names its thread: a
+// consumer with several providers counts which answered.
+func (DemoProvider) ThreadName(context.Context) (string, error) { return "goprovider", nil }
+
 // Boom panics; dubbo-go answers with the panic as an exception.
 func (DemoProvider) Boom(context.Context) (string, error) { panic("boom") }
 
