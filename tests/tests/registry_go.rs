@@ -345,15 +345,27 @@ fn go_provider_url(registry: &ZookeeperRegistry, consumer: &Url) -> Url {
     url
 }
 
-/// A dubbo-go provider registered with registry type `interface`; a tether reference over a
+/// A dubbo-go provider registered with registry type `interface`: see
+/// [`tether_consumer_calls_a_go_provider_of`].
+fn tether_consumer_calls_a_go_provider(exec: &dyn Executor) {
+    tether_consumer_calls_a_go_provider_of(exec, "interface");
+}
+
+/// The same with registry type `all` (both levels), on the thread pool.
+#[test]
+fn a_tether_consumer_finds_and_calls_a_go_provider_registered_at_both_levels() {
+    tether_consumer_calls_a_go_provider_of(&tether_tests::exec::ThreadPool::new(), "all");
+}
+
+/// A dubbo-go provider registered with registry type `kind`; a tether reference over a
 /// `RegistryDirectory` (check=true) on `exec` finds it, connects and calls it; killed, it is
 /// unlisted once its session is gone.
-fn tether_consumer_calls_a_go_provider(exec: &dyn Executor) {
+fn tether_consumer_calls_a_go_provider_of(exec: &dyn Executor, kind: &str) {
     let Some(peers) = peers() else { return };
     let _serial = serial();
     // Sessions of at most 10 s (dubbo-go asks for less).
     let zk = ZooKeeper::start_with_max_session(Duration::from_secs(10)).expect("zookeeper starts");
-    let go = go_provider(peers, &zk, "interface");
+    let go = go_provider(peers, &zk, kind);
     let registry = Arc::new(registry(&zk, exec));
     let consumer = ConsumerSpec::new(IFACE, "127.0.0.1")
         .application("tether-interop-consumer")
@@ -362,7 +374,15 @@ fn tether_consumer_calls_a_go_provider(exec: &dyn Executor) {
         .unwrap();
     let url = go_provider_url(&registry, &consumer);
     println!("{}: dubbo-go provider URL as delivered: {url}", exec.name());
-    dump(&zk, "an interface-level Go provider");
+    let paths = dump(&zk, &format!("a Go provider of registry type {kind}"));
+    if kind == "all" {
+        assert!(
+            paths
+                .iter()
+                .any(|p| p.starts_with(&format!("/services/{GO_APPLICATION}/"))),
+            "{paths:#?}"
+        );
+    }
     assert_eq!(url.host(), "127.0.0.1");
     assert_eq!(url.port(), go.addr.port());
     assert_eq!(url.interface(), IFACE);
