@@ -9,6 +9,8 @@
 //! - a default (application-level) Go provider and an interface-level tether provider of
 //!   one interface behind Go consumers of each registry type: each sees its own level's
 //!   providers, `all` both;
+//! - an interface-level Go provider (it registers `weight=0`) and a tether provider behind
+//!   a Go consumer (all calls to tether) and a tether consumer;
 //! - `goprovider -registry ...` registers itself; what dubbo-go's default writes in
 //!   ZooKeeper (application level: `/services`, `/dubbo/mapping`, remote metadata, no
 //!   `/dubbo/<iface>/providers`) and what `-registry-type interface` writes;
@@ -522,5 +524,80 @@ fn mixed_go_and_tether_providers_behind_one_go_consumer() {
         "all: {:?}",
         seen[2]
     );
+    drop(go);
+}
+
+/// An interface-level dubbo-go provider (it registers `weight=0`) and an interface-level
+/// tether provider (no `weight`: Dubbo's 100) of one interface: which of them a Go consumer
+/// (registry type `interface`) and a tether consumer call.
+#[test]
+fn interface_level_go_and_tether_providers_behind_go_and_tether_consumers() {
+    let Some(peers) = peers() else { return };
+    let _serial = serial();
+    let zk = ZooKeeper::start().expect("zookeeper starts");
+    let go = go_provider(peers, &zk, "interface");
+    let exec = tether_tests::exec::ThreadPool::new();
+    let fixture = provider(&exec);
+    let registry = Arc::new(registry(&zk, &exec));
+    let mut methods = METHODS.to_vec();
+    methods.push("threadName");
+    let url = ProviderSpec::new(IFACE, "127.0.0.1", fixture.addr().port())
+        .application("tether-interop-provider")
+        .methods(methods)
+        .version("1.0.0")
+        .to_url(now_ms())
+        .unwrap();
+    registry.register(&url).wait().expect("registers");
+    let consumer = ConsumerSpec::new(IFACE, "127.0.0.1")
+        .application("tether-interop-consumer")
+        .version("1.0.0")
+        .to_url(now_ms())
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let listed = loop {
+        let found = registry.lookup(&consumer).wait().unwrap();
+        if found.len() == 2 || Instant::now() > deadline {
+            break found;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    for url in &listed {
+        println!(":{} weight={:?}", url.port(), url.param("weight"));
+    }
+
+    let by_go = calls_by_provider(peers, &zk, "interface", 30);
+    println!("goconsumer -registry-type interface: calls answered by {by_go:?}");
+
+    let directory = RegistryDirectory::builder(
+        registry.clone(),
+        exec.connector(Opts::default(), Backoff::default()),
+        consumer,
+    )
+    .check_timeout(Duration::from_secs(30))
+    .build()
+    .expect("finds the providers");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while directory.list(&Route::new(IFACE, "threadName")).len() < 2 {
+        assert!(Instant::now() < deadline, "both providers listed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let reference = Reference::builder(IFACE)
+        .version("1.0.0")
+        .build_with(directory.clone());
+    let thread_name = reference.method::<(), String>("threadName");
+    let mut by_tether = std::collections::BTreeMap::<&str, usize>::new();
+    for i in 0..30 {
+        let who = thread_name
+            .call(())
+            .unwrap_or_else(|e| panic!("threadName call {i}: {e}"));
+        let who = if who == "goprovider" { "go" } else { "tether" };
+        *by_tether.entry(who).or_default() += 1;
+    }
+    println!("tether consumer: calls answered by {by_tether:?}");
+    // dubbo-go weighs its own provider 0 beside a provider of weight 100: never picked.
+    assert_eq!(by_go.get("go"), None, "{by_go:?}");
+    drop(reference);
+    drop(directory);
     drop(go);
 }
