@@ -11,8 +11,9 @@
 use std::io::Read;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, OnceLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -466,6 +467,33 @@ pub fn tools_present(tools: &[&str], what: &str, hint: &str) -> bool {
     eprintln!("\n======== SKIPPED: {message} ========\n");
     println!("SKIPPED: {message}");
     false
+}
+
+/// `target/interop-go/` (or `$INTEROP_GO_OUT`) with the dubbo-go peers (`goprovider`,
+/// `goconsumer`) built by `tests/interop/go/build.sh`, once per test binary; `None` without
+/// Go (after [`tools_present`]'s loud `SKIPPED`, or its panic under `CI=true`).
+pub fn go_peers() -> Option<&'static Path> {
+    static PEERS: OnceLock<Option<PathBuf>> = OnceLock::new();
+    PEERS
+        .get_or_init(|| {
+            if !tools_present(&["go"], "dubbo-go interop", "install Go >= 1.25") {
+                return None;
+            }
+            let tests = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let out = std::env::var_os("INTEROP_GO_OUT")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| tests.join("../target/interop-go"));
+            let started = Instant::now();
+            let status = Command::new("bash")
+                .arg(tests.join("interop/go/build.sh"))
+                .env("INTEROP_GO_OUT", &out)
+                .status()
+                .expect("bash runs tests/interop/go/build.sh");
+            assert!(status.success(), "building the dubbo-go peers failed");
+            println!("dubbo-go peers built in {:?}", started.elapsed());
+            Some(out)
+        })
+        .as_deref()
 }
 
 /// A peer provider running as a child process, killed (by its PID) when dropped.

@@ -16,9 +16,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -32,7 +30,7 @@ use tether_core::{Config, Keepalive, Side};
 use tether_tests::conformance::provider_on;
 use tether_tests::demo::User;
 use tether_tests::estate::{
-    PeerProcess, heartbeat_case, mode_cases, reference, run_consumer_watching, tools_present,
+    PeerProcess, go_peers, heartbeat_case, mode_cases, reference, run_consumer_watching,
 };
 use tether_tests::exec::{Executor, Smol, ThreadPool, Tokio};
 use tether_tests::interop::{CaseResult, consumer_cases};
@@ -185,36 +183,11 @@ fn extra_cases(reference: &Reference) -> Vec<CaseResult> {
     ]
 }
 
-/// `target/interop-go/`, with both peers built; `None` (after a loud `SKIPPED`) without Go.
-fn peers() -> Option<&'static Path> {
-    static PEERS: OnceLock<Option<PathBuf>> = OnceLock::new();
-    PEERS
-        .get_or_init(|| {
-            if !tools_present(&["go"], "dubbo-go interop", "install Go >= 1.25") {
-                return None;
-            }
-            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-            let out = std::env::var_os("INTEROP_GO_OUT")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| root.join("target/interop-go"));
-            let started = Instant::now();
-            let status = Command::new("bash")
-                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/go/build.sh"))
-                .env("INTEROP_GO_OUT", &out)
-                .status()
-                .expect("bash runs tests/interop/go/build.sh");
-            assert!(status.success(), "building the dubbo-go peers failed");
-            println!("dubbo-go peers built in {:?}", started.elapsed());
-            Some(out)
-        })
-        .as_deref()
-}
-
 /// `goconsumer`'s cases against tether's suite provider on `exec`. The provider sends
 /// heartbeats every 300 ms, so dubbo-go answers tether's heartbeats as well as sending its
 /// own.
 fn go_consumer_against(exec: &dyn Executor) {
-    let Some(peers) = peers() else { return };
+    let Some(peers) = go_peers() else { return };
     let mut config = Config::new(Side::Provider);
     config.keepalive(
         Keepalive::new(
@@ -325,7 +298,7 @@ fn judge(results: &[CaseResult], label: &str) -> Vec<String> {
 /// cases, the call-mode cases and heartbeats.
 #[test]
 fn tether_consumers_on_each_adapter_pass_against_the_go_provider() {
-    let Some(peers) = peers() else { return };
+    let Some(peers) = go_peers() else { return };
     let mut command = Command::new(peers.join("goprovider"));
     command.arg("0");
     let provider = PeerProcess::spawn("goprovider", command, Duration::from_secs(60));

@@ -14,7 +14,9 @@ import (
 	hessian "github.com/apache/dubbo-go-hessian2"
 	gostlog "github.com/dubbogo/gost/log/logger"
 
+	"dubbo.apache.org/dubbo-go/v3"
 	dubbolog "dubbo.apache.org/dubbo-go/v3/logger"
+	"dubbo.apache.org/dubbo-go/v3/registry"
 )
 
 // Service and Version name the demo-service contract (tests/src/demo.rs).
@@ -131,4 +133,29 @@ func InstallLogger() {
 	gostlog.SetLogger(l)
 	dubbolog.SetLogger(l)
 	gettylog.SetLogger(l)
+}
+
+// RegistryTypes are the values -registry-type takes: "" leaves dubbo-go's default (in
+// v3.3.2 a registry without a type is used for application-level service discovery only),
+// the others pick registry.WithRegisterInterface, WithRegisterService or
+// WithRegisterServiceAndInterface.
+var RegistryTypes = []string{"", "interface", "service", "all"}
+
+// Registry is the instance option for the registry at address (for example
+// zookeeper://127.0.0.1:2181) with registry type kind (one of RegistryTypes), every other
+// setting dubbo-go's default.
+func Registry(address, kind string) (dubbo.InstanceOption, error) {
+	opts := []registry.Option{registry.WithAddress(address)}
+	switch kind {
+	case "":
+	case "interface":
+		opts = append(opts, registry.WithRegisterInterface())
+	case "service":
+		opts = append(opts, registry.WithRegisterService())
+	case "all":
+		opts = append(opts, registry.WithRegisterServiceAndInterface())
+	default:
+		return nil, fmt.Errorf("registry type %q is none of %q", kind, RegistryTypes)
+	}
+	return dubbo.WithRegistry(opts...), nil
 }

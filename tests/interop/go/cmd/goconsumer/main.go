@@ -4,6 +4,12 @@
 //
 // usage: goconsumer HOST PORT
 //
+//	goconsumer -registry zookeeper://HOST:PORT [-registry-type interface|service|all]
+//	    [-calls N] [-thread-names N] [-find-within DURATION]
+//
+// The second form (registry.go) finds the provider through the registry alone and only
+// calls sayHello.
+//
 // Prints "PASS name" or "FAIL name: reason" per case, "NOTE ..." lines (what dubbo-go cannot
 // do, how many heartbeat requests from the provider it answered), and finally "N passed, M failed"; exits 1 if any case failed. A case listed in
 // knownDifferences (a difference of tether's found by these cases, not yet mended) prints
@@ -17,6 +23,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -643,10 +650,25 @@ func fail(format string, args ...any) {
 }
 
 func main() {
-	if len(os.Args) != 3 {
-		fail("usage: goconsumer HOST PORT")
+	registryAddress := flag.String("registry", "",
+		"find the provider through this registry (zookeeper://HOST:PORT) instead of HOST PORT")
+	registryType := flag.String("registry-type", "",
+		"with -registry: interface, service or all; empty for dubbo-go's default")
+	calls := flag.Int("calls", 3, "with -registry: how many sayHello calls after the first answer")
+	threadNames := flag.Int("thread-names", 0,
+		"with -registry: how many threadName calls after those (to count which provider answered)")
+	findWithin := flag.Duration("find-within", 30*time.Second,
+		"with -registry: how long to wait for a provider to answer")
+	flag.Parse()
+	if *registryAddress != "" {
+		registryMain(*registryAddress, *registryType, *calls, *threadNames, *findWithin)
+		return
 	}
-	addr = net.JoinHostPort(os.Args[1], os.Args[2])
+	if flag.NArg() != 2 {
+		fail("usage: goconsumer HOST PORT | goconsumer -registry zookeeper://HOST:PORT " +
+			"[-registry-type interface|service|all] [-calls N] [-thread-names N] [-find-within DURATION]")
+	}
+	addr = net.JoinHostPort(flag.Arg(0), flag.Arg(1))
 	url = "dubbo://" + addr
 
 	var err error

@@ -4,7 +4,10 @@
 // (for one-way calls) and boom() (fails). It has no notify(int, Listener): dubbo-go has no
 // parameter callbacks on dubbo://.
 //
-// usage: goprovider PORT   (0 picks a free port)
+// usage: goprovider [-registry zookeeper://HOST:PORT [-registry-type interface|service|all]] PORT
+//
+// PORT 0 picks a free port. With -registry it also registers itself there (registry type
+// as given, dubbo-go's default when empty), as a dubbo-go provider of an estate would.
 //
 // It sends every consumer a heartbeat every 500 ms. Prints "listening on 127.0.0.1:PORT" once
 // a TCP connection to the port succeeds; exits
@@ -13,6 +16,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -128,6 +132,10 @@ func (DemoProvider) Sleep(_ context.Context, ms int64) (int64, error) {
 // Log takes one-way calls (a reply, were one asked for, would be null).
 func (DemoProvider) Log(_ context.Context, _ any) error { return nil }
 
+// ThreadName names the provider, as the suite provider's threadName() names its thread: a
+// consumer with several providers counts which answered.
+func (DemoProvider) ThreadName(context.Context) (string, error) { return "goprovider", nil }
+
 // Boom panics; dubbo-go answers with the panic as an exception.
 func (DemoProvider) Boom(context.Context) (string, error) { panic("boom") }
 
@@ -146,26 +154,41 @@ func fail(format string, args ...any) {
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		fail("usage: goprovider PORT (0 = a free port)")
+	registryAddress := flag.String("registry", "",
+		"also register in this registry (zookeeper://HOST:PORT)")
+	registryType := flag.String("registry-type", "",
+		"with -registry: interface, service or all; empty for dubbo-go's default")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		fail("usage: goprovider [-registry zookeeper://HOST:PORT [-registry-type interface|service|all]] " +
+			"PORT (0 = a free port)")
 	}
-	port, err := strconv.Atoi(os.Args[1])
+	port, err := strconv.Atoi(flag.Arg(0))
 	if err != nil || port < 0 || port > 65535 {
-		fail("bad port %q", os.Args[1])
+		fail("bad port %q", flag.Arg(0))
 	}
 	if port == 0 {
 		// dubbo-go takes port 0 as "unset" and falls back to its default.
 		port = freePort()
 	}
 
-	ins, err := dubbo.NewInstance(
+	options := []dubbo.InstanceOption{
 		dubbo.WithName("tether-interop-goprovider"),
 		// Local metadata would export a MetadataService on ":PORT", which then collides
 		// with this service's listener on "127.0.0.1:PORT" (bind: address already in use).
+		// With a registry, remote metadata goes to the registry's ZooKeeper.
 		dubbo.WithRemoteMetadata(),
 		dubbo.WithLogger(dubbolog.WithLevel("warn")),
 		dubbo.WithProtocol(protocol.WithDubbo(), protocol.WithIp("127.0.0.1"), protocol.WithPort(port)),
-	)
+	}
+	if *registryAddress != "" {
+		registryOption, err := peer.Registry(*registryAddress, *registryType)
+		if err != nil {
+			fail("%v", err)
+		}
+		options = append(options, registryOption)
+	}
+	ins, err := dubbo.NewInstance(options...)
 	if err != nil {
 		fail("dubbo.NewInstance: %v", err)
 	}
