@@ -149,14 +149,16 @@ impl Config {
     }
 
     /// The largest frame body sent or accepted, both directions (Dubbo's `payload`).
-    pub fn payload_limit(&mut self, limit: PayloadLimit) -> &mut Self {
+    #[must_use = "a Config setter returns the changed Config"]
+    pub fn payload_limit(mut self, limit: PayloadLimit) -> Self {
         self.payload_limit = limit;
         self
     }
 
     /// The most two-way calls this side may have awaiting responses; more are refused at
     /// their start with `TooManyInFlight`. At most 2³¹ (larger limits are lowered to it).
-    pub fn max_in_flight(&mut self, limit: NonZeroUsize) -> &mut Self {
+    #[must_use = "a Config setter returns the changed Config"]
+    pub fn max_in_flight(mut self, limit: NonZeroUsize) -> Self {
         let most = NonZeroUsize::new(crate::pending::MAX_PENDING).expect("non-zero");
         self.max_in_flight = limit.min(most);
         self
@@ -164,7 +166,8 @@ impl Config {
 
     /// The most two-way requests from the peer awaiting this side's response; more are
     /// answered at once with status 100 (`SERVER_THREADPOOL_EXHAUSTED`).
-    pub fn max_inbound_in_flight(&mut self, limit: NonZeroUsize) -> &mut Self {
+    #[must_use = "a Config setter returns the changed Config"]
+    pub fn max_inbound_in_flight(mut self, limit: NonZeroUsize) -> Self {
         self.max_inbound_in_flight = limit;
         self
     }
@@ -172,7 +175,8 @@ impl Config {
     /// The most body bytes of the peer's two-way requests awaiting this side's response
     /// (the memory their handlers may hold); a request that would pass it is answered at
     /// once with status 100, unless it is the only one in flight.
-    pub fn max_inbound_bytes(&mut self, bytes: NonZeroUsize) -> &mut Self {
+    #[must_use = "a Config setter returns the changed Config"]
+    pub fn max_inbound_bytes(mut self, bytes: NonZeroUsize) -> Self {
         self.max_inbound_bytes = bytes;
         self
     }
@@ -187,7 +191,8 @@ impl Config {
     /// stops while the waiting requests reach the mark with the buffer above it (or
     /// [`max_inbound_bytes`](Self::max_inbound_bytes) with the buffer below it). A peer that
     /// does not read is sent about the mark and pushed back.
-    pub fn send_buffer_high_water(&mut self, bytes: NonZeroUsize) -> &mut Self {
+    #[must_use = "a Config setter returns the changed Config"]
+    pub fn send_buffer_high_water(mut self, bytes: NonZeroUsize) -> Self {
         self.send_buffer_high_water = bytes;
         self
     }
@@ -216,25 +221,28 @@ impl Config {
     /// use tether_core::{Config, Side};
     ///
     /// let mib = |n: usize| NonZeroUsize::new(n << 20).unwrap();
-    /// let mut config = Config::new(Side::Provider);
-    /// config
+    /// let config = Config::new(Side::Provider)
     ///     .send_buffer_high_water(mib(64))
     ///     .send_buffer_limit(mib(256));
+    /// # let _ = config;
     /// ```
-    pub fn send_buffer_limit(&mut self, bytes: NonZeroUsize) -> &mut Self {
+    #[must_use = "a Config setter returns the changed Config"]
+    pub fn send_buffer_limit(mut self, bytes: NonZeroUsize) -> Self {
         self.send_buffer_limit = bytes;
         self
     }
 
     /// The most callback instances per callback interface on this connection, each way
-    /// (Dubbo's `callbacks`, `PROTOCOL.md` §6.4).
-    pub fn callback_limit(&mut self, limit: NonZeroUsize) -> &mut Self {
+    /// (Dubbo's `callbacks`).
+    #[must_use = "a Config setter returns the changed Config"]
+    pub fn callback_limit(mut self, limit: NonZeroUsize) -> Self {
         self.callback_limit = limit;
         self
     }
 
     /// Heartbeats and idle timeout.
-    pub fn keepalive(&mut self, keepalive: Keepalive) -> &mut Self {
+    #[must_use = "a Config setter returns the changed Config"]
+    pub fn keepalive(mut self, keepalive: Keepalive) -> Self {
         self.keepalive = keepalive;
         self
     }

@@ -731,7 +731,7 @@ impl Connection {
     /// let now = Instant::now();
     /// let mut consumer = Connection::new(Config::new(Side::Consumer), now);
     /// let mut config = Config::new(Side::Provider);
-    /// config.send_buffer_high_water(NonZeroUsize::new(1_000).unwrap());
+    /// config = config.send_buffer_high_water(NonZeroUsize::new(1_000).unwrap());
     /// let mut provider = Connection::new(config, now);
     ///
     /// // Three requests arrive; the first runs and its 2,000-byte answer is not read.

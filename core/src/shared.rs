@@ -343,7 +343,7 @@ mod tests {
     #[test]
     fn availability_is_published_at_every_unlock() {
         let mut config = Config::new(Side::Consumer);
-        config.max_in_flight(std::num::NonZeroUsize::new(1).unwrap());
+        config = config.max_in_flight(std::num::NonZeroUsize::new(1).unwrap());
         let conn = Connection::new(config, Instant::now());
         let shared = SharedConnection::new(conn, Arc::new(SystemClock), || {});
         assert!(shared.is_available() && shared.is_usable());

@@ -12,7 +12,7 @@ use tether_core::{Config, Connection, Event, SerializationId, Side};
 fn chosen_request_ids_are_admitted_in_linear_time() {
     let n = 100_000u64;
     let mut config = Config::new(Side::Provider);
-    config.max_inbound_in_flight(NonZeroUsize::new(n as usize).unwrap());
+    config = config.max_inbound_in_flight(NonZeroUsize::new(n as usize).unwrap());
     let now = Instant::now();
     let mut conn = Connection::new(config, now);
     let mut wire = Vec::new();
@@ -75,7 +75,7 @@ fn answers(conn: &mut Connection, now: Instant) -> Vec<(u64, u8)> {
 #[test]
 fn request_bodies_in_flight_are_bounded_in_bytes() {
     let mut config = Config::new(Side::Provider);
-    config.max_inbound_bytes(NonZeroUsize::new(1000).unwrap());
+    config = config.max_inbound_bytes(NonZeroUsize::new(1000).unwrap());
     let now = Instant::now();
     let mut conn = Connection::new(config, now);
     let body = [b'N'; 400];

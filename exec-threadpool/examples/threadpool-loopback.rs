@@ -61,11 +61,11 @@ fn main() {
         levels = vec![1, 32, 256];
     }
     let mut config = Config::new(Side::Provider);
-    config.keepalive(Keepalive::disabled());
+    config = config.keepalive(Keepalive::disabled());
     let server =
         Server::bind("127.0.0.1:0", config, Arc::new(Echo), Options::default()).expect("bind");
     let mut config = Config::new(Side::Consumer);
-    config.keepalive(Keepalive::disabled());
+    config = config.keepalive(Keepalive::disabled());
     let client = connect(server.local_addr(), config, Options::default()).expect("connect");
     let conn = client.shared().clone();
     println!(

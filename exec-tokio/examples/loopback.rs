@@ -52,7 +52,7 @@ fn current_thread() -> tokio::runtime::Runtime {
 
 async fn bind(spawn: bool) -> Server {
     let mut config = Config::new(Side::Provider);
-    config.keepalive(Keepalive::disabled());
+    config = config.keepalive(Keepalive::disabled());
     Server::bind(
         "127.0.0.1:0",
         config,
@@ -66,7 +66,7 @@ async fn bind(spawn: bool) -> Server {
 /// Runs the closed loop at each level of calls in flight and prints calls/s.
 async fn measure(addr: SocketAddr, secs: f64, levels: Vec<usize>) {
     let mut config = Config::new(Side::Consumer);
-    config.keepalive(Keepalive::disabled());
+    config = config.keepalive(Keepalive::disabled());
     let client = connect(addr, config, Options::default())
         .await
         .expect("connect");

@@ -544,10 +544,10 @@ pub fn disconnect_fails_a_thousand_pending_calls_at_once_then_reconnect(
 /// same.
 pub fn heartbeats_keep_an_idle_reference_connected(p: &dyn Executor, c: &dyn Executor) {
     let mut provider_config = Config::new(Side::Provider);
-    provider_config.keepalive(keepalive(None, 600));
+    provider_config = provider_config.keepalive(keepalive(None, 600));
     let fixture = provider_on(p, "127.0.0.1:0", false, provider_config);
     let mut config = Config::new(Side::Consumer);
-    config.keepalive(keepalive(Some(100), 600));
+    config = config.keepalive(keepalive(Some(100), 600));
     let (reference, channels) = reference_with(c, fixture.addr(), 1, config);
     let first = channels.get(0).unwrap();
     thread::sleep(ms(1_300));
@@ -572,7 +572,7 @@ pub fn a_silent_peer_is_closed_after_the_idle_timeout(_: &dyn Executor, c: &dyn 
     // Connections complete in the listener's backlog: nobody accepts, reads or answers.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let mut config = Config::new(Side::Consumer);
-    config.keepalive(keepalive(Some(100), 300));
+    config = config.keepalive(keepalive(Some(100), 300));
     let started = Instant::now();
     let (conn, closed) = c
         .connect(silent.local_addr().unwrap(), config, Opts::default())
@@ -646,7 +646,7 @@ pub fn payload_limit(p: &dyn Executor, c: &dyn Executor) {
 
     // The provider's limit: a response over it is replaced by an error status.
     let mut config = Config::new(Side::Provider);
-    config.payload_limit(PayloadLimit::new(limit));
+    config = config.payload_limit(PayloadLimit::new(limit));
     let fixture = provider_on(p, "127.0.0.1:0", false, config);
     let reference = reference(c, fixture.addr());
     not_timeout(quick(&reference).call_blocking((100_000,)));
@@ -669,7 +669,7 @@ pub fn payload_limit(p: &dyn Executor, c: &dyn Executor) {
     // is discarded.
     let fixture = provider(p);
     let mut config = Config::new(Side::Consumer);
-    config.payload_limit(PayloadLimit::new(limit));
+    config = config.payload_limit(PayloadLimit::new(limit));
     let (reference, _) = reference_with(c, fixture.addr(), 1, config);
     assert!(matches!(
         reference
@@ -689,7 +689,7 @@ pub fn payload_limit(p: &dyn Executor, c: &dyn Executor) {
 pub fn in_flight_limit(p: &dyn Executor, c: &dyn Executor) {
     let fixture = provider(p);
     let mut config = Config::new(Side::Consumer);
-    config.max_in_flight(n(8));
+    config = config.max_in_flight(n(8));
     let (reference, _conn, _closed) = single(c, fixture.addr(), config);
     let hang = reference.method::<(), ()>("hang").timeout(CALL_TIMEOUT);
     let held: Vec<_> = (0..8).map(|_| hang.call(())).collect();
@@ -704,7 +704,7 @@ pub fn in_flight_limit(p: &dyn Executor, c: &dyn Executor) {
     }
 
     let mut config = Config::new(Side::Provider);
-    config.max_inbound_in_flight(n(8));
+    config = config.max_inbound_in_flight(n(8));
     let fixture = provider_on(p, "127.0.0.1:0", false, config);
     let (reference, _conn, _closed) = single(c, fixture.addr(), Config::new(Side::Consumer));
     let hang = reference.method::<(), ()>("hang").timeout(CALL_TIMEOUT);
@@ -1075,7 +1075,7 @@ pub fn a_peer_that_does_not_read_is_pushed_back(p: &dyn Executor, _: &dyn Execut
     const REQUESTS: u64 = 20_000;
     const BODY: usize = 1024;
     let mut config = Config::new(Side::Provider);
-    config.send_buffer_high_water(n(64 * 1024));
+    config = config.send_buffer_high_water(n(64 * 1024));
     let (server, _) = echo_server(p, config);
     let stream = TcpStream::connect(server.local_addr()).unwrap();
     let mut writer = stream.try_clone().unwrap();

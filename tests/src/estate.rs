@@ -409,7 +409,7 @@ pub fn mode_cases(reference: &Reference, skip: &[&str]) -> Vec<CaseResult> {
 pub fn heartbeat_case(exec: &dyn Executor, addr: SocketAddr) -> CaseResult {
     let outcome = (|| {
         let mut config = Config::new(Side::Consumer);
-        config.keepalive(
+        config = config.keepalive(
             Keepalive::new(Some(ms(200)), Some(ms(1_000)))
                 .map_err(|e| format!("keepalive: {e:?}"))?,
         );

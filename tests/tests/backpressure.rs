@@ -294,7 +294,7 @@ fn provider_that_does_not_read(executor: &str) {
 fn threadpool_held_requests_run_on_the_reader() {
     let exec = tether_tests::exec::ThreadPool::new();
     let mut config = Config::new(Side::Provider);
-    config.send_buffer_high_water(std::num::NonZeroUsize::new(64 * 1024).unwrap());
+    config = config.send_buffer_high_water(std::num::NonZeroUsize::new(64 * 1024).unwrap());
     let fixture = conformance::provider_on(&exec, "127.0.0.1:0", true, config);
     let mut stream = TcpStream::connect(fixture.addr()).expect("connect");
     stream

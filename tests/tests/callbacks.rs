@@ -144,9 +144,9 @@ fn a_callback_fires_a_thousand_times_over_the_same_connection() {
 #[test]
 fn the_same_instance_counts_once_and_limits_hold_on_both_sides() {
     let mut provider = Config::new(Side::Provider);
-    provider.callback_limit(NonZeroUsize::new(2).unwrap());
+    provider = provider.callback_limit(NonZeroUsize::new(2).unwrap());
     let mut consumer = Config::new(Side::Consumer);
-    consumer.callback_limit(NonZeroUsize::new(3).unwrap());
+    consumer = consumer.callback_limit(NonZeroUsize::new(3).unwrap());
     let s = setup(consumer, provider);
     let add = s
         .reference

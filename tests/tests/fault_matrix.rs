@@ -65,7 +65,7 @@ fn consumer() -> Config {
 /// reads.
 fn heartbeats(heartbeat: Duration, idle: Duration) -> Config {
     let mut config = consumer();
-    config.keepalive(Keepalive::new(Some(heartbeat), Some(idle)).unwrap());
+    config = config.keepalive(Keepalive::new(Some(heartbeat), Some(idle)).unwrap());
     config
 }
 
@@ -670,7 +670,7 @@ fn oneway_flood(exec: &dyn Executor) {
     let _shared = shared();
     let fixture = provider(exec);
     let mut config = consumer();
-    config.send_buffer_high_water(NonZeroUsize::new(HIGH_WATER).unwrap());
+    config = config.send_buffer_high_water(NonZeroUsize::new(HIGH_WATER).unwrap());
     let (reference, conn, _closed) = single(exec, fixture.addr(), config);
     let log = reference.method::<(String,), ()>("log");
     let (mut accepted, mut refusals) = (0usize, 0usize);

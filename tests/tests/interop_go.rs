@@ -189,7 +189,7 @@ fn extra_cases(reference: &Reference) -> Vec<CaseResult> {
 fn go_consumer_against(exec: &dyn Executor) {
     let Some(peers) = go_peers() else { return };
     let mut config = Config::new(Side::Provider);
-    config.keepalive(
+    config = config.keepalive(
         Keepalive::new(
             Some(Duration::from_millis(300)),
             Keepalive::provider().idle_timeout(),

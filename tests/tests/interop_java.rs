@@ -229,9 +229,10 @@ fn java_consumer_against_tether(line: &str) {
         // Idle connections close after 1.5 s without reads: the JavaConsumer's two idle
         // seconds are survived only through its heartbeats (every 500 ms).
         let mut config = Config::new(Side::Provider);
-        config.keepalive(Keepalive::new(None, Some(Duration::from_millis(1_500))).unwrap());
+        config =
+            config.keepalive(Keepalive::new(None, Some(Duration::from_millis(1_500))).unwrap());
         // JavaConsumer's callback.limit case subscribes one listener past three.
-        config.callback_limit(NonZeroUsize::new(callbacks::LIMIT).unwrap());
+        config = config.callback_limit(NonZeroUsize::new(callbacks::LIMIT).unwrap());
         let fixture = provider_on(exec, "127.0.0.1:0", false, config);
         let port = fixture.addr().port().to_string();
         let started = Instant::now();
@@ -662,7 +663,7 @@ fn java_2_7_consumer_against_the_java_2_7_provider() {
 
 fn mode_cases_against_the_suite_provider(exec: &dyn Executor) {
     let mut config = Config::new(Side::Provider);
-    config.callback_limit(NonZeroUsize::new(callbacks::LIMIT).unwrap());
+    config = config.callback_limit(NonZeroUsize::new(callbacks::LIMIT).unwrap());
     let fixture = provider_on(exec, "127.0.0.1:0", false, config);
     let results = every_case(exec, fixture.addr());
     assert_eq!(report(&results), 0, "on {}", exec.name());

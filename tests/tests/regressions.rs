@@ -156,7 +156,7 @@ fn a_call_that_fails_to_start_withdraws_its_callback_exports() {
         ),
     );
     let mut consumer = Config::new(Side::Consumer);
-    consumer.callback_limit(NonZeroUsize::new(1).unwrap());
+    consumer = consumer.callback_limit(NonZeroUsize::new(1).unwrap());
     let mut lb = Loopback::with(
         consumer,
         Config::new(Side::Provider),

@@ -277,7 +277,7 @@ fn keepalive_config(side: Side, heartbeat_s: u64) -> Config {
         Side::Consumer => Keepalive::new(Some(hb), Some(hb * 3)).unwrap(),
         Side::Provider => Keepalive::new(None, Some(hb * 3)).unwrap(),
     };
-    config.keepalive(keepalive);
+    config = config.keepalive(keepalive);
     config
 }
 
@@ -421,9 +421,9 @@ fn sent_notification_follows_the_transport() {
 #[test]
 fn payload_limit_holds_in_both_directions_and_keeps_the_stream_in_sync() {
     let mut consumer = Config::new(Side::Consumer);
-    consumer.payload_limit(PayloadLimit::new(200));
+    consumer = consumer.payload_limit(PayloadLimit::new(200));
     let mut provider = Config::new(Side::Provider);
-    provider.payload_limit(PayloadLimit::new(100));
+    provider = provider.payload_limit(PayloadLimit::new(100));
     let mut pair = Pair::with(9, consumer, provider, LinkConfig::default());
     let now = pair.now;
 
@@ -532,7 +532,7 @@ fn payload_limit_holds_in_both_directions_and_keeps_the_stream_in_sync() {
 #[test]
 fn in_flight_limit_refuses_with_the_payload_and_reports_capacity() {
     let mut consumer = Config::new(Side::Consumer);
-    consumer.max_in_flight(NonZeroUsize::new(10).unwrap());
+    consumer = consumer.max_in_flight(NonZeroUsize::new(10).unwrap());
     let mut pair = Pair::with(
         10,
         consumer,
@@ -585,7 +585,7 @@ fn in_flight_limit_refuses_with_the_payload_and_reports_capacity() {
 #[test]
 fn inbound_limit_answers_status_100() {
     let mut provider = Config::new(Side::Provider);
-    provider.max_inbound_in_flight(NonZeroUsize::new(2).unwrap());
+    provider = provider.max_inbound_in_flight(NonZeroUsize::new(2).unwrap());
     let mut pair = Pair::with(
         11,
         Config::new(Side::Consumer),
@@ -613,7 +613,7 @@ fn inbound_limit_answers_status_100() {
 #[test]
 fn send_buffer_high_water_applies_backpressure() {
     let mut consumer = Config::new(Side::Consumer);
-    consumer.send_buffer_high_water(NonZeroUsize::new(1_000).unwrap());
+    consumer = consumer.send_buffer_high_water(NonZeroUsize::new(1_000).unwrap());
     let mut pair = Pair::with(
         12,
         consumer,
@@ -773,7 +773,7 @@ fn a_peer_that_sends_without_reading_is_pushed_back() {
     // The provider floods heartbeats at a consumer whose transport accepts no bytes: the
     // replies pile up only to the high-water mark, then the consumer stops reading.
     let mut consumer = Config::new(Side::Consumer);
-    consumer
+    consumer = consumer
         .send_buffer_high_water(NonZeroUsize::new(1_000).unwrap())
         .send_buffer_limit(NonZeroUsize::new(1_000).unwrap());
     let mut pair = Pair::with(
@@ -866,7 +866,7 @@ fn check_answers(pair: &mut Pair, calls: &mut [tether_core::Call], len: usize, r
 
 fn small_buffers(high_water: usize, limit: usize) -> Config {
     let mut config = Config::new(Side::Provider);
-    config
+    config = config
         .send_buffer_high_water(NonZeroUsize::new(high_water).unwrap())
         .send_buffer_limit(NonZeroUsize::new(limit).unwrap());
     config
@@ -982,7 +982,7 @@ fn a_provider_that_does_not_read_callback_answers_is_sent_about_the_mark_too() {
     // The same on the consumer's side: callbacks are requests from the provider, and the
     // consumer owes their answers.
     let mut consumer = small_buffers(4_000, 8_000);
-    consumer.keepalive(Keepalive::consumer());
+    consumer = consumer.keepalive(Keepalive::consumer());
     let mut pair = Pair::with(
         24,
         consumer,
@@ -1085,7 +1085,7 @@ fn one_large_answer_does_not_keep_requests_behind_slow_ones_waiting() {
 fn queued_frames_counts_what_the_next_transmit_carries() {
     let limited = |side| {
         let mut config = Config::new(side);
-        config.payload_limit(PayloadLimit::new(100));
+        config = config.payload_limit(PayloadLimit::new(100));
         config
     };
     let (consumer, provider) = (limited(Side::Consumer), limited(Side::Provider));

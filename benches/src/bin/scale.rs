@@ -30,7 +30,7 @@ fn nz(n: usize) -> NonZeroUsize {
 /// RSS growth per pending call on a bare core connection.
 fn pending_memory(n: usize) {
     let mut config = Config::new(Side::Consumer);
-    config
+    config = config
         .keepalive(Keepalive::disabled())
         .max_in_flight(nz(n + 1))
         .send_buffer_high_water(nz(1 << 40));
@@ -79,7 +79,7 @@ fn million(n: usize) {
     let spawner = Arc::new(tether_tokio::TokioSpawner::new(rt.handle().clone()));
     let provider = Provider::new(Dispatch::Direct, spawner).export(service);
     let mut provider_config = Config::new(Side::Provider);
-    provider_config
+    provider_config = provider_config
         .max_inbound_in_flight(nz(n + 1))
         .send_buffer_high_water(nz(1 << 32));
     let server = rt
@@ -91,7 +91,7 @@ fn million(n: usize) {
         ))
         .expect("bind");
     let mut consumer_config = Config::new(Side::Consumer);
-    consumer_config
+    consumer_config = consumer_config
         .max_in_flight(nz(n + 1))
         .send_buffer_high_water(nz(1 << 32));
     let client = rt

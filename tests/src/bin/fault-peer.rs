@@ -65,16 +65,16 @@ fn main() -> Result<(), String> {
             "--idle-ms" => idle = Some(Duration::from_millis(number)),
             "--high-water" => {
                 let bytes = usize::try_from(number).ok().and_then(|n| n.try_into().ok());
-                config.send_buffer_high_water(bytes.ok_or("--high-water: positive")?);
+                config = config.send_buffer_high_water(bytes.ok_or("--high-water: positive")?);
             }
             "--callbacks" => {
                 let limit = usize::try_from(number).ok().and_then(|n| n.try_into().ok());
-                config.callback_limit(limit.ok_or("--callbacks: positive")?);
+                config = config.callback_limit(limit.ok_or("--callbacks: positive")?);
             }
             _ => return Err(USAGE.to_owned()),
         }
     }
-    config.keepalive(Keepalive::new(heartbeat, idle).map_err(|e| e.to_string())?);
+    config = config.keepalive(Keepalive::new(heartbeat, idle).map_err(|e| e.to_string())?);
 
     let Fixture { server, state } =
         provider_on(&*exec, &format!("127.0.0.1:{port}"), direct, config);
