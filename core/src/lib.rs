@@ -105,6 +105,7 @@ pub mod metadata;
 mod outbound;
 pub mod payload;
 mod pending;
+pub mod prelude;
 pub mod provider;
 pub mod registry;
 mod serve;
@@ -206,5 +207,6 @@ pub use event::{CallResult, Delivery, Event, InboundRequest, Response, SentResul
 pub use frame::{PayloadLimit, RequestId, SerializationId, Status};
 pub use payload::Payload;
 pub use shared::{
-    BoxFuture, Clock, ConnectionGuard, RequestHandler, SharedConnection, Spawner, deliver,
+    BoxFuture, Clock, ConnectionGuard, IntoRequestHandler, RequestHandler, SharedConnection,
+    Spawner, deliver,
 };

@@ -43,6 +43,32 @@ pub trait RequestHandler: Send + Sync + 'static {
     fn on_request(&self, conn: &SharedConnection, request: InboundRequest);
 }
 
+/// What a server can serve: a [`RequestHandler`] (a
+/// [`Provider`](crate::provider::Provider), typically) by value or already shared in an
+/// `Arc`. Adapters' `Server::bind` take it.
+pub trait IntoRequestHandler {
+    /// The handler, shared.
+    fn into_request_handler(self) -> Arc<dyn RequestHandler>;
+}
+
+impl<T: RequestHandler> IntoRequestHandler for T {
+    fn into_request_handler(self) -> Arc<dyn RequestHandler> {
+        Arc::new(self)
+    }
+}
+
+impl<T: RequestHandler> IntoRequestHandler for Arc<T> {
+    fn into_request_handler(self) -> Arc<dyn RequestHandler> {
+        self
+    }
+}
+
+impl IntoRequestHandler for Arc<dyn RequestHandler> {
+    fn into_request_handler(self) -> Arc<dyn RequestHandler> {
+        self
+    }
+}
+
 /// A boxed future with no output, ready to spawn.
 pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 

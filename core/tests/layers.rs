@@ -39,6 +39,8 @@ const RANKS: &[(&str, u32)] = &[
     ("metadata", 11),
     // runtime
     ("driver", 11),
+    // re-exports for users
+    ("prelude", 12),
 ];
 
 /// Modules outside the layering: the crate root, test and bench support.

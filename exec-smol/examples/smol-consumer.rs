@@ -5,13 +5,11 @@
 //! cargo run -p tether-smol --example smol-consumer -- [ADDR]     # default 127.0.0.1:20880
 //! ```
 
-use std::num::NonZeroUsize;
 use std::time::Duration;
 
-use tether_core::consumer::{Backoff, Reference};
+use tether_core::consumer::Reference;
 use tether_core::context::CallContext;
-use tether_core::{Config, Side};
-use tether_smol::{Options, reference_channels};
+use tether_smol::reference_channels;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     smol::block_on(run())
@@ -21,14 +19,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:20880".into());
-    let channels = reference_channels(
-        addr.clone(),
-        NonZeroUsize::MIN,
-        Config::new(Side::Consumer),
-        Options::default(),
-        Backoff::default(),
-    )
-    .await?;
+    let channels = reference_channels(addr.clone()).await?;
     let demo = Reference::builder("org.apache.dubbo.demo.DemoService")
         .version("1.0.0")
         .timeout(Duration::from_secs(3))

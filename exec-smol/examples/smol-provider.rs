@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 
 use tether_core::message::JavaException;
 use tether_core::provider::{Dispatch, Provider, Service};
-use tether_core::{Config, Side};
-use tether_smol::{Options, Server, SmolSpawner};
+use tether_smol::{Server, SmolSpawner};
 
 fn main() -> std::io::Result<()> {
     smol::block_on(serve())
@@ -37,13 +36,7 @@ async fn serve() -> std::io::Result<()> {
                 Ok(millis as i64)
             }),
     );
-    let server = Server::bind(
-        addr.as_str(),
-        Config::new(Side::Provider),
-        Arc::new(provider),
-        Options::default(),
-    )
-    .await?;
+    let server = Server::bind(addr.as_str(), provider).await?;
     println!("serving on {}; Enter stops", server.local_addr());
     smol::unblock(|| std::io::stdin().read_line(&mut String::new())).await?;
     let drained = server

@@ -3,12 +3,8 @@
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> { smol::block_on(async {
-//! use std::num::NonZeroUsize;
 //! use std::sync::Arc;
-//! use tether_core::consumer::{Backoff, Reference};
-//! use tether_core::provider::{Dispatch, Provider, Service};
-//! use tether_core::{Config, Side};
-//! use tether_smol::{Options, Server, SmolSpawner, reference_channels};
+//! use tether_smol::prelude::*;
 //!
 //! // Provider: handlers run on the IO task (`Dispatch::Direct`); async ones on smol.
 //! let provider = Provider::new(Dispatch::Direct, Arc::new(SmolSpawner::global())).export(
@@ -16,12 +12,10 @@
 //!         .version("1.0.0")
 //!         .method("sayHello", |_, (name,): (String,)| Ok(format!("Hello {name}"))),
 //! );
-//! let server = Server::bind("127.0.0.1:0", Config::new(Side::Provider), Arc::new(provider),
-//!     Options::default()).await?;
+//! let server = Server::bind("127.0.0.1:0", provider).await?;
 //!
 //! // Consumer: one connection to it, reconnected with backoff.
-//! let channels = reference_channels(server.local_addr(), NonZeroUsize::MIN,
-//!     Config::new(Side::Consumer), Options::default(), Backoff::default()).await?;
+//! let channels = reference_channels(server.local_addr()).await?;
 //! let demo = Reference::builder("org.apache.dubbo.demo.DemoService")
 //!     .version("1.0.0")
 //!     .build(channels);
@@ -48,7 +42,6 @@ mod runtime;
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -56,13 +49,27 @@ use smol::net::{AsyncToSocketAddrs, resolve};
 use tether_core::cluster::connections;
 use tether_core::consumer::{Backoff, Channels};
 use tether_core::url::Url;
-use tether_core::{Config, RequestHandler, SharedConnection, Side, driver};
+use tether_core::{Config, IntoRequestHandler, SharedConnection, Side, driver};
 
 pub use runtime::{SmolListener, SmolRuntime, SmolSpawner, SmolStream};
+/// The core crate, for everything this one does not re-export.
+pub use tether_core;
+
+/// What a provider or consumer program on smol names, in one import: tether-core's
+/// [`prelude`](tether_core::prelude) with this crate's server and connection functions.
+pub mod prelude {
+    pub use crate::{
+        ClientOptions, Server, ServerOptions, SmolSpawner, reference_channels,
+        reference_channels_with,
+    };
+    pub use tether_core::prelude::*;
+}
 /// An open client connection, as [`connect`] returns it.
 pub use tether_core::driver::ClientConnection;
-/// Adapter options shared by [`connect`] and [`Server::bind`].
+/// Adapter options of [`connect`] and [`Connector`].
 pub use tether_core::driver::Options;
+/// How [`reference_channels_with`] connects, and how [`Server::bind_with`] serves.
+pub use tether_core::driver::{ClientOptions, ServerOptions};
 /// A bounded thread pool for response continuations (runtime-independent: the thread-pool
 /// adapter's).
 pub use tether_pool::ContinuationPool;
@@ -78,24 +85,32 @@ pub async fn connect(
     driver::connect(Arc::new(SmolRuntime), resolve(addr), config, options).await
 }
 
-/// Opens `connections` connections to `addr` for a
-/// [`Reference`](tether_core::consumer::Reference) and keeps each slot connected, on tasks
-/// of smol's global executor ([`driver::reference_channels`]: fails if one cannot be
-/// opened; reconnects after `backoff`; dropping the [`Channels`] closes them).
+/// Opens a connection to the provider at `addr` for a
+/// [`Reference`](tether_core::consumer::Reference), with consumer-side defaults
+/// ([`ClientOptions::new`]), and keeps it connected on a task of smol's global executor.
+/// Fails if the connection cannot be opened; dropping the [`Channels`] closes it.
 ///
 /// `addr` is resolved again for every attempt, on smol's blocking pool (as `smol::net` does
 /// for names); it takes `std`'s `ToSocketAddrs` because the reconnect tasks must be `Send`,
 /// which `AsyncToSocketAddrs` cannot promise for a generic address.
-pub async fn reference_channels<A>(
+pub async fn reference_channels<A>(addr: A) -> io::Result<Arc<Channels>>
+where
+    A: ToSocketAddrs + Clone + Send + Sync + 'static,
+{
+    reference_channels_with(addr, ClientOptions::new()).await
+}
+
+/// [`reference_channels`] with `options`: how many connections, their configuration,
+/// backoff, connect timeout and executors ([`driver::reference_channels`]: fails if one
+/// cannot be opened; reconnects after the backoff).
+pub async fn reference_channels_with<A>(
     addr: A,
-    connections: NonZeroUsize,
-    config: Config,
-    options: Options,
-    backoff: Backoff,
+    options: ClientOptions,
 ) -> io::Result<Arc<Channels>>
 where
     A: ToSocketAddrs + Clone + Send + Sync + 'static,
 {
+    let (config, options, connections, backoff) = options.into_parts();
     let resolve = move || {
         let addr = addr.clone();
         smol::unblock(move || addr.to_socket_addrs().map(Iterator::collect::<Vec<_>>))
@@ -189,15 +204,26 @@ impl tether_core::cluster::Connector for Connector {
 pub struct Server(driver::Server<SmolRuntime>);
 
 impl Server {
-    /// Listens on `addr` and serves every accepted connection with `config` (use
-    /// `Config::new(Side::Provider)`) and `handler`.
+    /// Listens on `addr` and serves `provider` (any [`RequestHandler`](tether_core::RequestHandler),
+    /// by value or in an `Arc`) on every accepted connection, with provider-side defaults
+    /// ([`ServerOptions::new`]).
     pub async fn bind(
         addr: impl AsyncToSocketAddrs,
-        config: Config,
-        handler: Arc<dyn RequestHandler>,
-        options: Options,
+        provider: impl IntoRequestHandler,
     ) -> io::Result<Self> {
+        Self::bind_with(addr, provider, ServerOptions::new()).await
+    }
+
+    /// [`bind`](Self::bind) with `options`: the connections' configuration, the most
+    /// connections served at once, the continuation executor.
+    pub async fn bind_with(
+        addr: impl AsyncToSocketAddrs,
+        provider: impl IntoRequestHandler,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
+        let (config, options) = options.into_parts();
         let runtime = Arc::new(SmolRuntime);
+        let handler = provider.into_request_handler();
         let server = driver::Server::bind(runtime, resolve(addr), config, handler, options);
         server.await.map(Self)
     }

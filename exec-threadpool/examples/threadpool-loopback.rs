@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tether_core::{
     CallOptions, Config, InboundRequest, Keepalive, RequestHandler, SharedConnection, Side, Status,
 };
-use tether_threadpool::{Options, Server, connect};
+use tether_threadpool::{Options, Server, ServerOptions, connect};
 
 /// Echoes on the provider connection's reader thread.
 struct Echo;
@@ -63,7 +63,7 @@ fn main() {
     let mut config = Config::new(Side::Provider);
     config = config.keepalive(Keepalive::disabled());
     let server =
-        Server::bind("127.0.0.1:0", config, Arc::new(Echo), Options::default()).expect("bind");
+        Server::bind_with("127.0.0.1:0", Echo, ServerOptions::new().config(config)).expect("bind");
     let mut config = Config::new(Side::Consumer);
     config = config.keepalive(Keepalive::disabled());
     let client = connect(server.local_addr(), config, Options::default()).expect("connect");

@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 
 use tether_core::message::JavaException;
 use tether_core::provider::{Dispatch, Provider, Service};
-use tether_core::{Config, Side};
-use tether_threadpool::{Options, Server, WorkerPool};
+use tether_threadpool::{Server, WorkerPool};
 
 fn main() -> std::io::Result<()> {
     let addr = std::env::args()
@@ -38,12 +37,7 @@ fn main() -> std::io::Result<()> {
                 Ok(millis as i64)
             }),
     );
-    let server = Server::bind(
-        addr.as_str(),
-        Config::new(Side::Provider),
-        Arc::new(provider),
-        Options::default(),
-    )?;
+    let server = Server::bind(addr.as_str(), provider)?;
     println!("serving on {}; Enter stops", server.local_addr());
     std::io::stdin().read_line(&mut String::new())?;
     let drained = server.shutdown(Instant::now() + Duration::from_secs(10));

@@ -2,7 +2,8 @@
 //! with no async runtime — the blocking twin of `tether-tokio` and `tether-smol`.
 //!
 //! Same surface: [`connect`] a client, [`Server::bind`] a server, [`reference_channels`]
-//! for a consumer's reference, the same [`Options`]. Calls are issued through the
+//! for a consumer's reference, the same options ([`ServerOptions`], [`ClientOptions`],
+//! [`Options`]) and a [`prelude`]. Calls are issued through the
 //! [`SharedConnection`](tether_core::SharedConnection)s it makes; their completions are
 //! waited on with `wait()` (`Method::call_blocking` does that), and are still futures for anyone who
 //! wants to await them. It contains no protocol decisions.
@@ -12,7 +13,7 @@
 //! - a **reader** (`tether-read`) blocked in `read`, which feeds the bytes to the core and
 //!   delivers what they produced: requests to the handler (with `Dispatch::Direct` the
 //!   provider's handlers run right there), responses to their completions (continuations
-//!   run there too, unless [`Options::continuation_executor`] names a [`ContinuationPool`]);
+//!   run there too, unless [`ClientOptions::continuation_executor`] names a [`ContinuationPool`]);
 //! - a **writer** (`tether-write`) asleep on a condition variable until a command leaves
 //!   bytes to send (callers never write or block on the socket) or the core's next deadline
 //!   comes; it writes every frame queued since its last write in one `write`, fires the
@@ -26,7 +27,7 @@
 //! | a client connection ([`connect`]) | 2 |
 //! | a reference of N connections ([`reference_channels`]) | 2 × N + 1 (`tether-reconnect`) |
 //! | a provider's N connections from a [`Connector`] | 2 × N + 1 (`tether-connect`) |
-//! | a server ([`Server::bind`]) | 1 (`tether-accept`) + 2 per connection, at most [`Options::max_connections`] (default 512) |
+//! | a server ([`Server::bind`]) | 1 (`tether-accept`) + 2 per connection, at most [`ServerOptions::max_connections`] (default 512) |
 //! | a [`WorkerPool`] (`Dispatch::Pool` handlers, async handlers) | its `threads` |
 //! | a [`ContinuationPool`] (continuations, optional) | its `threads` |
 //! | [`sleep`] timers, per process, on first use | 1 (`tether-timer`) |
@@ -58,19 +59,15 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::num::NonZeroUsize;
 //! use std::sync::Arc;
-//! use tether_core::consumer::{Backoff, Reference};
-//! use tether_core::provider::{Dispatch, Provider, Service};
-//! use tether_core::{Config, Side};
-//! use tether_threadpool::{Options, Server, WorkerPool, reference_channels};
+//! use tether_threadpool::prelude::*;
 //!
 //! let workers = Arc::new(WorkerPool::new(NonZeroUsize::new(4).unwrap(), NonZeroUsize::new(1024).unwrap())?);
 //! let provider = Provider::new(Dispatch::Pool(workers.clone()), workers)
 //!     .export(Service::new("org.apache.dubbo.demo.DemoService")
 //!         .method("sayHello", |_, (name,): (String,)| Ok(format!("Hello {name}"))));
-//! let server = Server::bind("127.0.0.1:0", Config::new(Side::Provider), Arc::new(provider), Options::default())?;
+//! let server = Server::bind("127.0.0.1:0", provider)?;
 //!
-//! let channels = reference_channels(server.local_addr(), NonZeroUsize::MIN,
-//!     Config::new(Side::Consumer), Options::default(), Backoff::default())?;
+//! let channels = reference_channels(server.local_addr())?;
 //! let demo = Reference::builder("org.apache.dubbo.demo.DemoService").build(channels);
 //! let reply = demo.method::<(String,), String>("sayHello").call_blocking(("world".into(),))?;
 //! assert_eq!(reply, "Hello world");
@@ -86,10 +83,25 @@ mod server;
 mod timer;
 
 pub use client::{ClientConnection, connect};
-pub use reference::{Connector, reference_channels};
+pub use reference::{Connector, reference_channels, reference_channels_with};
 pub use server::Server;
-/// The options of [`connect`] and [`Server::bind`] (`max_connections` bounds a server's
-/// threads: two per connection).
+/// The core crate, for everything this one does not re-export.
+pub use tether_core;
+/// The options of [`connect`] and [`Connector`].
 pub use tether_core::driver::Options;
+/// How [`reference_channels_with`] connects, and how [`Server::bind_with`] serves
+/// (`max_connections` bounds a server's threads: two per connection).
+pub use tether_core::driver::{ClientOptions, ServerOptions};
+
+/// What a provider or consumer program on plain threads names, in one import: tether-core's
+/// [`prelude`](tether_core::prelude) with this crate's server, connection functions and
+/// worker pool.
+pub mod prelude {
+    pub use crate::{
+        ClientOptions, Server, ServerOptions, WorkerPool, reference_channels,
+        reference_channels_with,
+    };
+    pub use tether_core::prelude::*;
+}
 pub use tether_pool::{ContinuationPool, WorkerPool};
 pub use timer::{Sleep, ThreadRuntime, sleep, sleep_until};

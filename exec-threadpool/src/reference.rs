@@ -3,7 +3,6 @@
 
 use std::io;
 use std::net::ToSocketAddrs;
-use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::thread;
 
@@ -16,27 +15,33 @@ use tether_core::driver::{lazy_channels, open_channels};
 use tether_core::url::Url;
 use tether_core::{BoxFuture, Config, Side, Spawner};
 
-use crate::{Options, ThreadRuntime, connect};
+use crate::{ClientOptions, Options, ThreadRuntime, connect};
 
-/// Opens `connections` connections to `addr` (Dubbo's `connections`) for a
-/// [`Reference`](tether_core::consumer::Reference), failing if one cannot be opened
-/// (Dubbo's `check=true`); blocks while connecting.
-///
-/// One thread (`tether-reconnect`) keeps every slot connected: when a slot's connection
-/// drops, its pending calls have already failed, the slot empties (calls go to the other
-/// connections), and a new connection is attempted after `backoff`. Reconnect attempts of
-/// different slots take turns on that thread. Dropping the returned [`Channels`] closes the
-/// connections and ends the thread.
-pub fn reference_channels<A>(
-    addr: A,
-    connections: NonZeroUsize,
-    config: Config,
-    options: Options,
-    backoff: Backoff,
-) -> io::Result<Arc<Channels>>
+/// Opens a connection to the provider at `addr` for a
+/// [`Reference`](tether_core::consumer::Reference), with consumer-side defaults
+/// ([`ClientOptions::new`]), failing if it cannot be opened (Dubbo's `check=true`); blocks
+/// while connecting. See [`reference_channels_with`].
+pub fn reference_channels<A>(addr: A) -> io::Result<Arc<Channels>>
 where
     A: ToSocketAddrs + Clone + Send + Sync + 'static,
 {
+    reference_channels_with(addr, ClientOptions::new())
+}
+
+/// [`reference_channels`] with `options`: how many connections (Dubbo's `connections`),
+/// their configuration, backoff, connect timeout and executors; fails if one cannot be
+/// opened.
+///
+/// One thread (`tether-reconnect`) keeps every slot connected: when a slot's connection
+/// drops, its pending calls have already failed, the slot empties (calls go to the other
+/// connections), and a new connection is attempted after the backoff. Reconnect attempts of
+/// different slots take turns on that thread. Dropping the returned [`Channels`] closes the
+/// connections and ends the thread.
+pub fn reference_channels_with<A>(addr: A, options: ClientOptions) -> io::Result<Arc<Channels>>
+where
+    A: ToSocketAddrs + Clone + Send + Sync + 'static,
+{
+    let (config, options, connections, backoff) = options.into_parts();
     let keepers = Collect::default();
     let open = move || {
         // Blocking inside a future is fine here: the future runs on the caller now and on

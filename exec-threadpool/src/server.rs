@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
 use tether_core::driver::{ConnectionSet, drain_gracefully};
-use tether_core::{Config, RequestHandler, SharedConnection};
+use tether_core::{IntoRequestHandler, SharedConnection};
 
 use crate::io::{Setup, spawn};
-use crate::{Options, ThreadRuntime};
+use crate::{ServerOptions, ThreadRuntime};
 
 /// After `accept` fails (out of file descriptors, say), wait this long before trying again
 /// rather than spin.
@@ -27,9 +27,9 @@ const EXIT_POLL: Duration = Duration::from_millis(5);
 const WAKE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A listening server: one accept thread (`tether-accept`), and two threads per accepted
-/// connection, at most [`Options::max_connections`] of them (connections past the limit are
+/// connection, at most [`ServerOptions::max_connections`] of them (connections past the limit are
 /// closed as soon as they are accepted). Each connection is served with the server's
-/// [`RequestHandler`].
+/// [`RequestHandler`](tether_core::RequestHandler).
 ///
 /// The accept thread blocks in `accept`; to stop it, the server connects to itself, which
 /// wakes it to see it must stop.
@@ -46,14 +46,22 @@ pub struct Server {
 }
 
 impl Server {
-    /// Listens on `addr` and serves every accepted connection with `config` (use
-    /// `Config::new(Side::Provider)`) and `handler`.
-    pub fn bind(
+    /// Listens on `addr` and serves `provider` (any [`RequestHandler`](tether_core::RequestHandler), by value or in an
+    /// `Arc`) on every accepted connection, with provider-side defaults
+    /// ([`ServerOptions::new`]).
+    pub fn bind(addr: impl ToSocketAddrs, provider: impl IntoRequestHandler) -> io::Result<Self> {
+        Self::bind_with(addr, provider, ServerOptions::new())
+    }
+
+    /// [`bind`](Self::bind) with `options`: the connections' configuration, the most
+    /// connections served at once, the continuation executor.
+    pub fn bind_with(
         addr: impl ToSocketAddrs,
-        config: Config,
-        handler: Arc<dyn RequestHandler>,
-        options: Options,
+        provider: impl IntoRequestHandler,
+        options: ServerOptions,
     ) -> io::Result<Self> {
+        let (config, options) = options.into_parts();
+        let handler = provider.into_request_handler();
         let listener = TcpListener::bind(addr)?;
         let local_addr = listener.local_addr()?;
         let conns = Arc::new(ConnectionSet::bounded(options.max_connections));

@@ -3,7 +3,6 @@
 //! this test's.
 #![cfg(target_os = "linux")]
 
-use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -43,13 +42,7 @@ const SWITCH_LIMIT: u64 = 8;
 
 #[test]
 fn idle_connections_use_no_cpu() {
-    let server = Server::bind(
-        "127.0.0.1:0",
-        Config::new(Side::Provider),
-        Arc::new(RejectRequests),
-        Options::default(),
-    )
-    .unwrap();
+    let server = Server::bind("127.0.0.1:0", RejectRequests).unwrap();
     let clients: Vec<_> = (0..8)
         .map(|_| {
             connect(

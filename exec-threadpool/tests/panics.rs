@@ -1,7 +1,6 @@
 //! Panics in user code on the IO threads (a request handler, a continuation) are contained
 //! to that event: the connection and its other calls carry on.
 
-use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -27,13 +26,7 @@ impl RequestHandler for PanicOrEcho {
 
 #[test]
 fn panics_in_handlers_and_continuations_are_contained() {
-    let server = Server::bind(
-        "127.0.0.1:0",
-        Config::new(Side::Provider),
-        Arc::new(PanicOrEcho),
-        Options::default(),
-    )
-    .unwrap();
+    let server = Server::bind("127.0.0.1:0", PanicOrEcho).unwrap();
     let client = connect(
         server.local_addr(),
         Config::new(Side::Consumer),

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use tether_core::{
     CallOptions, Config, InboundRequest, Keepalive, RequestHandler, SharedConnection, Side, Status,
 };
-use tether_tokio::{Options, Server, connect};
+use tether_tokio::{Options, Server, ServerOptions, connect};
 
 /// Echoes on the IO task, or (`spawn`) from a task spawned per request, as a provider that
 /// dispatches to async handlers would.
@@ -53,11 +53,10 @@ fn current_thread() -> tokio::runtime::Runtime {
 async fn bind(spawn: bool) -> Server {
     let mut config = Config::new(Side::Provider);
     config = config.keepalive(Keepalive::disabled());
-    Server::bind(
+    Server::bind_with(
         "127.0.0.1:0",
-        config,
-        Arc::new(Echo { spawn }),
-        Options::default(),
+        Echo { spawn },
+        ServerOptions::new().config(config),
     )
     .await
     .expect("bind")

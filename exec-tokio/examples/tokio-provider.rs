@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 
 use tether_core::message::JavaException;
 use tether_core::provider::{Dispatch, Provider, Service};
-use tether_core::{Config, Side};
-use tether_tokio::{Options, Server, TokioSpawner};
+use tether_tokio::{Server, TokioSpawner};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -34,13 +33,7 @@ async fn main() -> std::io::Result<()> {
                 Ok(millis as i64)
             }),
     );
-    let server = Server::bind(
-        addr.as_str(),
-        Config::new(Side::Provider),
-        Arc::new(provider),
-        Options::default(),
-    )
-    .await?;
+    let server = Server::bind(addr.as_str(), provider).await?;
     println!("serving on {}; Enter stops", server.local_addr());
     tokio::task::spawn_blocking(|| std::io::stdin().read_line(&mut String::new()))
         .await

@@ -4,12 +4,8 @@
 //! ```
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use std::num::NonZeroUsize;
 //! use std::sync::Arc;
-//! use tether_core::consumer::{Backoff, Reference};
-//! use tether_core::provider::{Dispatch, Provider, Service};
-//! use tether_core::{Config, Side};
-//! use tether_tokio::{Options, Server, TokioSpawner, reference_channels};
+//! use tether_tokio::prelude::*;
 //!
 //! // Provider: handlers run on the IO task (`Dispatch::Direct`); async ones on the runtime.
 //! let provider = Provider::new(Dispatch::Direct, Arc::new(TokioSpawner::current())).export(
@@ -17,12 +13,10 @@
 //!         .version("1.0.0")
 //!         .method("sayHello", |_, (name,): (String,)| Ok(format!("Hello {name}"))),
 //! );
-//! let server = Server::bind("127.0.0.1:0", Config::new(Side::Provider), Arc::new(provider),
-//!     Options::default()).await?;
+//! let server = Server::bind("127.0.0.1:0", provider).await?;
 //!
 //! // Consumer: one connection to it, reconnected with backoff.
-//! let channels = reference_channels(server.local_addr(), NonZeroUsize::MIN,
-//!     Config::new(Side::Consumer), Options::default(), Backoff::default()).await?;
+//! let channels = reference_channels(server.local_addr()).await?;
 //! let demo = Reference::builder("org.apache.dubbo.demo.DemoService")
 //!     .version("1.0.0")
 //!     .build(channels);
@@ -49,22 +43,35 @@ mod runtime;
 
 use std::io;
 use std::net::SocketAddr;
-use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Instant;
 
 use tether_core::cluster::connections;
 use tether_core::consumer::{Backoff, Channels};
 use tether_core::url::Url;
-use tether_core::{Config, RequestHandler, SharedConnection, Side, driver};
+use tether_core::{Config, IntoRequestHandler, SharedConnection, Side, driver};
 use tokio::net::{ToSocketAddrs, lookup_host};
 use tokio::runtime::Handle;
 
 pub use runtime::{TokioIo, TokioListener, TokioRuntime, TokioSpawner};
+/// The core crate, for everything this one does not re-export.
+pub use tether_core;
+
+/// What a provider or consumer program on tokio names, in one import: tether-core's
+/// [`prelude`](tether_core::prelude) with this crate's server and connection functions.
+pub mod prelude {
+    pub use crate::{
+        ClientOptions, Server, ServerOptions, TokioSpawner, reference_channels,
+        reference_channels_with,
+    };
+    pub use tether_core::prelude::*;
+}
 /// An open client connection, as [`connect`] returns it.
 pub use tether_core::driver::ClientConnection;
-/// Adapter options shared by [`connect`] and [`Server::bind`].
+/// Adapter options of [`connect`] and [`Connector`].
 pub use tether_core::driver::Options;
+/// How [`reference_channels_with`] connects, and how [`Server::bind_with`] serves.
+pub use tether_core::driver::{ClientOptions, ServerOptions};
 /// The bounded callback pool; shared with the other adapters (it needs only threads).
 pub use tether_pool::ContinuationPool;
 
@@ -79,20 +86,28 @@ pub async fn connect(
     driver::connect(Arc::new(TokioRuntime), lookup_host(addr), config, options).await
 }
 
-/// Opens `connections` connections to `addr` for a
-/// [`Reference`](tether_core::consumer::Reference) and keeps each slot connected, on tasks
-/// of the current tokio runtime ([`driver::reference_channels`]: fails if one cannot be
-/// opened; reconnects after `backoff`; dropping the [`Channels`] closes them).
-pub async fn reference_channels<A>(
+/// Opens a connection to the provider at `addr` for a
+/// [`Reference`](tether_core::consumer::Reference), with consumer-side defaults
+/// ([`ClientOptions::new`]), and keeps it connected on a task of the current tokio runtime.
+/// Fails if the connection cannot be opened; dropping the [`Channels`] closes it.
+pub async fn reference_channels<A>(addr: A) -> io::Result<Arc<Channels>>
+where
+    A: ToSocketAddrs + Clone + Send + Sync + 'static,
+{
+    reference_channels_with(addr, ClientOptions::new()).await
+}
+
+/// [`reference_channels`] with `options`: how many connections, their configuration,
+/// backoff, connect timeout and executors ([`driver::reference_channels`]: fails if one
+/// cannot be opened; reconnects after the backoff).
+pub async fn reference_channels_with<A>(
     addr: A,
-    connections: NonZeroUsize,
-    config: Config,
-    options: Options,
-    backoff: Backoff,
+    options: ClientOptions,
 ) -> io::Result<Arc<Channels>>
 where
     A: ToSocketAddrs + Clone + Send + Sync + 'static,
 {
+    let (config, options, connections, backoff) = options.into_parts();
     let resolve = move || lookup_host(addr.clone());
     let runtime = Arc::new(TokioRuntime);
     driver::reference_channels(runtime, resolve, connections, config, options, backoff).await
@@ -184,15 +199,26 @@ impl tether_core::cluster::Connector for Connector {
 pub struct Server(driver::Server<TokioRuntime>);
 
 impl Server {
-    /// Listens on `addr` and serves every accepted connection with `config` (use
-    /// `Config::new(Side::Provider)`) and `handler`, on the current tokio runtime.
+    /// Listens on `addr` and serves `provider` (any [`RequestHandler`](tether_core::RequestHandler), by value or in an
+    /// `Arc`) on every accepted connection, with provider-side defaults
+    /// ([`ServerOptions::new`]), on the current tokio runtime.
     pub async fn bind(
         addr: impl ToSocketAddrs,
-        config: Config,
-        handler: Arc<dyn RequestHandler>,
-        options: Options,
+        provider: impl IntoRequestHandler,
     ) -> io::Result<Self> {
+        Self::bind_with(addr, provider, ServerOptions::new()).await
+    }
+
+    /// [`bind`](Self::bind) with `options`: the connections' configuration, the most
+    /// connections served at once, the continuation executor.
+    pub async fn bind_with(
+        addr: impl ToSocketAddrs,
+        provider: impl IntoRequestHandler,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
+        let (config, options) = options.into_parts();
         let runtime = Arc::new(TokioRuntime);
+        let handler = provider.into_request_handler();
         let server = driver::Server::bind(runtime, lookup_host(addr), config, handler, options);
         server.await.map(Self)
     }

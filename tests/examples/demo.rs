@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use tether_core::consumer::{Backoff, Callback, Reference, RpcError};
+use tether_core::consumer::{Callback, Reference, RpcError};
 use tether_core::message::JavaException;
 use tether_core::provider::{CallbackArg, Dispatch, Provider, Service};
-use tether_core::{BoxFuture, Config, Side, Spawner};
+use tether_core::{BoxFuture, Spawner};
 
 const SERVICE: &str = "org.apache.dubbo.demo.DemoService";
 
@@ -95,18 +95,15 @@ struct Setup {
 
 /// On tokio: a multi-threaded runtime; the provider's handlers on its worker threads.
 fn on_tokio() -> Result<Setup, Box<dyn std::error::Error>> {
-    use tether_tokio::{ContinuationPool, Options, Server, TokioSpawner, reference_channels};
+    use tether_tokio::{
+        ClientOptions, ContinuationPool, Server, TokioSpawner, reference_channels_with,
+    };
     let runtime = tokio::runtime::Runtime::new()?;
     let spawner: Arc<dyn Spawner> = Arc::new(TokioSpawner::new(runtime.handle().clone()));
     let sleep: Sleeper = Arc::new(|d| Box::pin(tokio::time::sleep(d)));
     let provider = Provider::new(Dispatch::Pool(spawner.clone()), spawner.clone())
         .export(provider_service(sleep, spawner));
-    let server = runtime.block_on(Server::bind(
-        "127.0.0.1:0",
-        Config::new(Side::Provider),
-        Arc::new(provider),
-        Options::default(),
-    ))?;
+    let server = runtime.block_on(Server::bind("127.0.0.1:0", provider))?;
     let addr = server.local_addr();
     // onreturn/onthrow of async calls run on a 2-thread pool; callbacks from the provider
     // are served with no wiring.
@@ -114,14 +111,8 @@ fn on_tokio() -> Result<Setup, Box<dyn std::error::Error>> {
         NonZeroUsize::new(2).unwrap(),
         NonZeroUsize::new(1024).unwrap(),
     )?;
-    let options = Options::default().continuation_executor(Arc::new(pool));
-    let channels = runtime.block_on(reference_channels(
-        addr,
-        NonZeroUsize::MIN,
-        Config::new(Side::Consumer),
-        options,
-        Backoff::default(),
-    ))?;
+    let options = ClientOptions::new().continuation_executor(Arc::new(pool));
+    let channels = runtime.block_on(reference_channels_with(addr, options))?;
     let reference = Reference::builder(SERVICE).version("1.0.0").build(channels);
     Ok(Setup {
         reference,
@@ -132,7 +123,9 @@ fn on_tokio() -> Result<Setup, Box<dyn std::error::Error>> {
 
 /// On smol: its global executor.
 fn on_smol() -> Result<Setup, Box<dyn std::error::Error>> {
-    use tether_smol::{ContinuationPool, Options, Server, SmolSpawner, reference_channels};
+    use tether_smol::{
+        ClientOptions, ContinuationPool, Server, SmolSpawner, reference_channels_with,
+    };
     let spawner: Arc<dyn Spawner> = Arc::new(SmolSpawner::global());
     let sleep: Sleeper = Arc::new(|d| {
         Box::pin(async move {
@@ -141,25 +134,14 @@ fn on_smol() -> Result<Setup, Box<dyn std::error::Error>> {
     });
     let provider = Provider::new(Dispatch::Pool(spawner.clone()), spawner.clone())
         .export(provider_service(sleep, spawner));
-    let server = smol::block_on(Server::bind(
-        "127.0.0.1:0",
-        Config::new(Side::Provider),
-        Arc::new(provider),
-        Options::default(),
-    ))?;
+    let server = smol::block_on(Server::bind("127.0.0.1:0", provider))?;
     let addr = server.local_addr();
     let pool = ContinuationPool::new(
         NonZeroUsize::new(2).unwrap(),
         NonZeroUsize::new(1024).unwrap(),
     )?;
-    let options = Options::default().continuation_executor(Arc::new(pool));
-    let channels = smol::block_on(reference_channels(
-        addr,
-        NonZeroUsize::MIN,
-        Config::new(Side::Consumer),
-        options,
-        Backoff::default(),
-    ))?;
+    let options = ClientOptions::new().continuation_executor(Arc::new(pool));
+    let channels = smol::block_on(reference_channels_with(addr, options))?;
     let reference = Reference::builder(SERVICE).version("1.0.0").build(channels);
     Ok(Setup {
         reference,
@@ -170,7 +152,9 @@ fn on_smol() -> Result<Setup, Box<dyn std::error::Error>> {
 
 /// On plain threads: no async runtime; handlers on a bounded pool of 4.
 fn on_threads() -> Result<Setup, Box<dyn std::error::Error>> {
-    use tether_threadpool::{ContinuationPool, Options, Server, WorkerPool, reference_channels};
+    use tether_threadpool::{
+        ClientOptions, ContinuationPool, Server, WorkerPool, reference_channels_with,
+    };
     let workers = Arc::new(WorkerPool::new(
         NonZeroUsize::new(4).unwrap(),
         NonZeroUsize::new(1024).unwrap(),
@@ -179,25 +163,14 @@ fn on_threads() -> Result<Setup, Box<dyn std::error::Error>> {
     let sleep: Sleeper = Arc::new(|d| Box::pin(tether_threadpool::sleep(d)));
     let provider = Provider::new(Dispatch::Pool(spawner.clone()), spawner.clone())
         .export(provider_service(sleep, spawner));
-    let server = Server::bind(
-        "127.0.0.1:0",
-        Config::new(Side::Provider),
-        Arc::new(provider),
-        Options::default(),
-    )?;
+    let server = Server::bind("127.0.0.1:0", provider)?;
     let addr = server.local_addr();
     let pool = ContinuationPool::new(
         NonZeroUsize::new(2).unwrap(),
         NonZeroUsize::new(1024).unwrap(),
     )?;
-    let options = Options::default().continuation_executor(Arc::new(pool));
-    let channels = reference_channels(
-        addr,
-        NonZeroUsize::MIN,
-        Config::new(Side::Consumer),
-        options,
-        Backoff::default(),
-    )?;
+    let options = ClientOptions::new().continuation_executor(Arc::new(pool));
+    let channels = reference_channels_with(addr, options)?;
     let reference = Reference::builder(SERVICE).version("1.0.0").build(channels);
     Ok(Setup {
         reference,

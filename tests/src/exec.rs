@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use tether_core::cluster::Connector;
 use tether_core::consumer::{Backoff, Channels};
+use tether_core::driver::{ClientOptions, ServerOptions};
 use tether_core::{
     BoxFuture, Completion, Config, ConnectionError, ContinuationExecutor, RequestHandler,
     SharedConnection, Spawner,
@@ -235,11 +236,12 @@ impl Executor for Tokio {
         handler: Arc<dyn RequestHandler>,
         opts: Opts,
     ) -> io::Result<Box<dyn Server>> {
-        let server = self.runtime.block_on(tether_tokio::Server::bind(
+        let server = self.runtime.block_on(tether_tokio::Server::bind_with(
             addr,
-            config,
             handler,
-            Self::options(opts),
+            ServerOptions::new()
+                .config(config)
+                .adapter_options(Self::options(opts)),
         ))?;
         Ok(Box::new(TokioServer(server, self.runtime.handle().clone())))
     }
@@ -262,12 +264,13 @@ impl Executor for Tokio {
         opts: Opts,
         backoff: Backoff,
     ) -> io::Result<Arc<Channels>> {
-        self.runtime.block_on(tether_tokio::reference_channels(
+        self.runtime.block_on(tether_tokio::reference_channels_with(
             addr,
-            connections,
-            config,
-            Self::options(opts),
-            backoff,
+            ClientOptions::new()
+                .connections(connections)
+                .config(config)
+                .backoff(backoff)
+                .adapter_options(Self::options(opts)),
         ))
     }
     fn connector(&self, opts: Opts, backoff: Backoff) -> Arc<dyn Connector> {
@@ -382,11 +385,12 @@ impl Executor for Smol {
         handler: Arc<dyn RequestHandler>,
         opts: Opts,
     ) -> io::Result<Box<dyn Server>> {
-        let server = smol::block_on(tether_smol::Server::bind(
+        let server = smol::block_on(tether_smol::Server::bind_with(
             addr,
-            config,
             handler,
-            Self::options(opts),
+            ServerOptions::new()
+                .config(config)
+                .adapter_options(Self::options(opts)),
         ))?;
         Ok(Box::new(SmolServer(server)))
     }
@@ -407,12 +411,13 @@ impl Executor for Smol {
         opts: Opts,
         backoff: Backoff,
     ) -> io::Result<Arc<Channels>> {
-        smol::block_on(tether_smol::reference_channels(
+        smol::block_on(tether_smol::reference_channels_with(
             addr,
-            connections,
-            config,
-            Self::options(opts),
-            backoff,
+            ClientOptions::new()
+                .connections(connections)
+                .config(config)
+                .backoff(backoff)
+                .adapter_options(Self::options(opts)),
         ))
     }
     fn connector(&self, opts: Opts, backoff: Backoff) -> Arc<dyn Connector> {
@@ -509,7 +514,13 @@ impl Executor for ThreadPool {
         handler: Arc<dyn RequestHandler>,
         opts: Opts,
     ) -> io::Result<Box<dyn Server>> {
-        let server = tether_threadpool::Server::bind(addr, config, handler, Self::options(opts))?;
+        let server = tether_threadpool::Server::bind_with(
+            addr,
+            handler,
+            ServerOptions::new()
+                .config(config)
+                .adapter_options(Self::options(opts)),
+        )?;
         Ok(Box::new(ThreadPoolServer(server)))
     }
     fn connect(
@@ -529,12 +540,13 @@ impl Executor for ThreadPool {
         opts: Opts,
         backoff: Backoff,
     ) -> io::Result<Arc<Channels>> {
-        tether_threadpool::reference_channels(
+        tether_threadpool::reference_channels_with(
             addr,
-            connections,
-            config,
-            Self::options(opts),
-            backoff,
+            ClientOptions::new()
+                .connections(connections)
+                .config(config)
+                .backoff(backoff)
+                .adapter_options(Self::options(opts)),
         )
     }
     fn connector(&self, opts: Opts, backoff: Backoff) -> Arc<dyn Connector> {

@@ -5,11 +5,9 @@
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
 use std::num::NonZeroUsize;
-use std::sync::Arc;
 use std::time::Duration;
 
-use tether_core::driver::{Options, RejectRequests};
-use tether_core::{Config, Side};
+use tether_core::driver::{Options, RejectRequests, ServerOptions};
 use tether_tests::conformance::eventually;
 
 const MAX: NonZeroUsize = NonZeroUsize::new(2).unwrap();
@@ -46,11 +44,10 @@ fn check(addr: SocketAddr, served: &dyn Fn() -> usize) {
 fn tokio() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt
-        .block_on(tether_tokio::Server::bind(
+        .block_on(tether_tokio::Server::bind_with(
             "127.0.0.1:0",
-            Config::new(Side::Provider),
-            Arc::new(RejectRequests),
-            options(),
+            RejectRequests,
+            ServerOptions::new().adapter_options(options()),
         ))
         .unwrap();
     check(server.local_addr(), &|| server.connections().len());
@@ -58,11 +55,10 @@ fn tokio() {
 
 #[test]
 fn smol() {
-    let server = smol::block_on(tether_smol::Server::bind(
+    let server = smol::block_on(tether_smol::Server::bind_with(
         "127.0.0.1:0",
-        Config::new(Side::Provider),
-        Arc::new(RejectRequests),
-        options(),
+        RejectRequests,
+        ServerOptions::new().adapter_options(options()),
     ))
     .unwrap();
     check(server.local_addr(), &|| server.connections().len());
@@ -70,11 +66,10 @@ fn smol() {
 
 #[test]
 fn threadpool() {
-    let server = tether_threadpool::Server::bind(
+    let server = tether_threadpool::Server::bind_with(
         "127.0.0.1:0",
-        Config::new(Side::Provider),
-        Arc::new(RejectRequests),
-        options(),
+        RejectRequests,
+        ServerOptions::new().adapter_options(options()),
     )
     .unwrap();
     check(server.local_addr(), &|| server.connections().len());

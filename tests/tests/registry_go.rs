@@ -597,6 +597,8 @@ fn interface_level_go_and_tether_providers_behind_go_and_tether_consumers() {
     println!("tether consumer: calls answered by {by_tether:?}");
     // dubbo-go weighs its own provider 0 beside a provider of weight 100: never picked.
     assert_eq!(by_go.get("go"), None, "{by_go:?}");
+    // So does tether's default balancer (weighted random, Java's rule).
+    assert_eq!(by_tether.get("go"), None, "{by_tether:?}");
     drop(reference);
     drop(directory);
     drop(go);

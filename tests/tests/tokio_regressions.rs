@@ -23,14 +23,7 @@ async fn setup() -> (Server, Reference) {
                 Ok::<_, tether_core::message::JavaException>(name)
             }),
     );
-    let server = Server::bind(
-        "127.0.0.1:0",
-        Config::new(Side::Provider),
-        Arc::new(provider),
-        Options::default(),
-    )
-    .await
-    .unwrap();
+    let server = Server::bind("127.0.0.1:0", provider).await.unwrap();
     let client = connect(
         server.local_addr(),
         Config::new(Side::Consumer),

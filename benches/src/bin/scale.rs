@@ -83,11 +83,10 @@ fn million(n: usize) {
         .max_inbound_in_flight(nz(n + 1))
         .send_buffer_high_water(nz(1 << 32));
     let server = rt
-        .block_on(tether_tokio::Server::bind(
+        .block_on(tether_tokio::Server::bind_with(
             "127.0.0.1:0",
-            provider_config,
-            Arc::new(provider),
-            tether_tokio::Options::default(),
+            provider,
+            tether_tokio::ServerOptions::new().config(provider_config),
         ))
         .expect("bind");
     let mut consumer_config = Config::new(Side::Consumer);

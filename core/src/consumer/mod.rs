@@ -199,7 +199,7 @@ impl ReferenceBuilder {
     }
 
     /// How its calls pick among several providers (Dubbo's `loadbalance=`): weighted
-    /// [`Random`](crate::cluster::Random) unless set, as in Dubbo. [`load_balance`](crate::cluster::load_balance)
+    /// [`Random`] unless set, as in Dubbo. [`load_balance`](crate::cluster::load_balance)
     /// finds Dubbo's balancers by name.
     ///
     /// ```

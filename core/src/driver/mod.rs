@@ -62,7 +62,7 @@ use crate::{InboundRequest, hessian2};
 
 pub use client::{ClientConnection, connect};
 pub use io_loop::{Driver, READ_BUDGET};
-pub use options::Options;
+pub use options::{ClientOptions, Options, ServerOptions};
 pub use reconnect::{lazy_channels, lazy_reference_channels, open_channels, reference_channels};
 pub use server::Server;
 pub use shutdown::{ConnectionSet, Membership, drain_gracefully};

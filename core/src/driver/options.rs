@@ -100,3 +100,181 @@ impl fmt::Debug for Options {
             .finish_non_exhaustive()
     }
 }
+
+/// How a server serves: provider-side defaults, changed by value. An adapter's
+/// `Server::bind(addr, provider)` uses the defaults; `Server::bind_with(addr, provider,
+/// options)` takes these.
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use tether_core::driver::ServerOptions;
+/// use tether_core::{Config, Keepalive, Side};
+///
+/// let options = ServerOptions::new()
+///     .config(Config::new(Side::Provider).keepalive(Keepalive::disabled()))
+///     .max_connections(NonZeroUsize::new(64).unwrap());
+/// assert_eq!(options.config_ref().side(), Side::Provider);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    config: crate::Config,
+    options: Options,
+}
+
+impl ServerOptions {
+    /// The defaults: `Config::new(Side::Provider)`, [`Options::DEFAULT_MAX_CONNECTIONS`],
+    /// continuations inline.
+    pub fn new() -> Self {
+        Self {
+            config: crate::Config::new(crate::Side::Provider),
+            options: Options::default(),
+        }
+    }
+
+    /// Sets the configuration of every accepted connection (limits, keepalive).
+    pub fn config(mut self, config: crate::Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets the most connections served at once (Dubbo's `accepts`), see
+    /// [`Options::max_connections`].
+    pub fn max_connections(mut self, max: NonZeroUsize) -> Self {
+        self.options.max_connections = max;
+        self
+    }
+
+    /// Sets where continuations of the calls the provider makes back (parameter callbacks)
+    /// run, see [`Options::continuation_executor`].
+    pub fn continuation_executor(mut self, executor: Arc<dyn ContinuationExecutor>) -> Self {
+        self.options.continuation_executor = executor;
+        self
+    }
+
+    /// Sets every adapter option at once (those `connect` takes; a server reads
+    /// `max_connections` and `continuation_executor`).
+    pub fn adapter_options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The connections' configuration.
+    pub fn config_ref(&self) -> &crate::Config {
+        &self.config
+    }
+
+    /// The configuration and the adapter options, for an adapter's `Server::bind_with`.
+    pub fn into_parts(self) -> (crate::Config, Options) {
+        (self.config, self.options)
+    }
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// How a consumer connects to one provider address: consumer-side defaults (one
+/// connection, reconnected with the default [`Backoff`](crate::cluster::Backoff)), changed
+/// by value. An adapter's `reference_channels(addr)` uses the defaults;
+/// `reference_channels_with(addr, options)` takes these.
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use std::time::Duration;
+/// use tether_core::driver::ClientOptions;
+///
+/// let options = ClientOptions::new()
+///     .connections(NonZeroUsize::new(2).unwrap())
+///     .connect_timeout(Duration::from_millis(500));
+/// assert_eq!(options.connection_count().get(), 2);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    config: crate::Config,
+    options: Options,
+    connections: NonZeroUsize,
+    backoff: crate::cluster::Backoff,
+}
+
+impl ClientOptions {
+    /// The defaults: `Config::new(Side::Consumer)`, one connection, the default backoff and
+    /// connect timeout, continuations inline, callbacks served with no wiring.
+    pub fn new() -> Self {
+        Self {
+            config: crate::Config::new(crate::Side::Consumer),
+            options: Options::default(),
+            connections: NonZeroUsize::MIN,
+            backoff: crate::cluster::Backoff::default(),
+        }
+    }
+
+    /// Sets the configuration of the connections (limits, keepalive).
+    pub fn config(mut self, config: crate::Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets how many connections the reference spreads its calls over (Dubbo's
+    /// `connections`).
+    pub fn connections(mut self, connections: NonZeroUsize) -> Self {
+        self.connections = connections;
+        self
+    }
+
+    /// Sets how dropped connections are retried.
+    pub fn backoff(mut self, backoff: crate::cluster::Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Sets how long a connection attempt may take, see [`Options::connect_timeout`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.options.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets where response continuations run, see [`Options::continuation_executor`].
+    pub fn continuation_executor(mut self, executor: Arc<dyn ContinuationExecutor>) -> Self {
+        self.options.continuation_executor = executor;
+        self
+    }
+
+    /// Sets who receives the requests a provider sends back (parameter callbacks), see
+    /// [`Options::request_handler`]; by default the callbacks passed as arguments are served.
+    pub fn request_handler(mut self, handler: Arc<dyn RequestHandler>) -> Self {
+        self.options.request_handler = handler;
+        self
+    }
+
+    /// Sets every adapter option at once (those `connect` takes).
+    pub fn adapter_options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// How many connections.
+    pub fn connection_count(&self) -> NonZeroUsize {
+        self.connections
+    }
+
+    /// The parts an adapter's `reference_channels_with` passes on to the driver:
+    /// configuration, adapter options, connection count and backoff.
+    pub fn into_parts(
+        self,
+    ) -> (
+        crate::Config,
+        Options,
+        NonZeroUsize,
+        crate::cluster::Backoff,
+    ) {
+        (self.config, self.options, self.connections, self.backoff)
+    }
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
