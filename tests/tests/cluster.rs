@@ -4,13 +4,13 @@
 //! the final outcome only, and dropping a call cancels its attempts.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tether_core::Status;
 use tether_core::cluster::{
-    Channels, Cluster, ConsistentHash, Invoker, LoadBalance, RoundRobin, Route, StaticDirectory,
-    load_balance,
+    Channels, Cluster, ConsistentHash, FailbackQueue, Invoker, LoadBalance, RoundRobin, Route,
+    StaticDirectory, load_balance,
 };
 use tether_core::consumer::{Method, Reference, RpcError};
 use tether_core::context::CallContext;
@@ -579,4 +579,103 @@ fn consistent_hash_sends_a_key_where_the_balancer_hashes_its_text() {
         3,
         "60 keys over three providers reached {seen:?}"
     );
+}
+
+/// A failback queue on `spawner` whose waits end once the returned gate is opened (the test
+/// drives time by pumping).
+fn queue_on(spawner: &QueueSpawner, capacity: usize) -> (Arc<FailbackQueue>, Arc<AtomicBool>) {
+    let gate = Arc::new(AtomicBool::new(false));
+    let open = gate.clone();
+    let sleep: tether_core::cluster::Sleep = Arc::new(move |_| {
+        let open = open.clone();
+        Box::pin(futures::future::poll_fn(move |_| {
+            if open.load(Ordering::SeqCst) {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        }))
+    });
+    let queue = FailbackQueue::new(Arc::new(spawner.clone()), sleep).capacity(capacity);
+    (Arc::new(queue), gate)
+}
+
+#[test]
+fn failback_returns_null_at_once_and_resends_to_another_provider() {
+    let (a, b) = (
+        node("a", Behaviour::Status(70)),
+        node("b", Behaviour::Answer),
+    );
+    let (queue, gate) = queue_on(&a.lb.spawner, 10);
+    let invokers = invokers_of(&[&a, &b], &[&[], &[]]);
+    let reference = Reference::builder(SERVICE)
+        .cluster(Cluster::Failback { retries: 3 })
+        .load_balance(Arc::new(RoundRobin::new()))
+        .failback_queue(queue.clone())
+        .build_with(Arc::new(StaticDirectory::new(invokers)));
+    // `Option<String>` can be null: the failed call returns `None` to its caller at once.
+    let whoami = reference.method::<(), Option<String>>("whoami");
+    let mut call = whoami.call(());
+    pump(&[&a, &b]);
+    assert_eq!(call.try_take().expect("an outcome").unwrap(), None);
+    assert_eq!(b.served.load(Ordering::SeqCst), 0, "not resent yet");
+    assert_eq!(queue.waiting(), 1);
+    // The period passes: the resend goes to `b`, which answers; nothing waits any more.
+    gate.store(true, Ordering::SeqCst);
+    pump(&[&a, &b]);
+    pump(&[&a, &b]);
+    assert_eq!(b.served.load(Ordering::SeqCst), 1);
+    assert_eq!(queue.waiting(), 0);
+    // Calls `b` answers directly are not queued; those `a` fails are.
+    gate.store(false, Ordering::SeqCst);
+    let answered: Vec<_> = (0..4).map(|_| outcome_of(&whoami, &[&a, &b])).collect();
+    assert_eq!(
+        answered,
+        [None, Some("b".to_owned()), None, Some("b".to_owned())]
+    );
+    assert_eq!(queue.waiting(), 2);
+}
+
+#[test]
+fn failback_gives_up_after_its_retries_and_drops_calls_past_its_capacity() {
+    let a = node("a", Behaviour::Status(70));
+    let (queue, gate) = queue_on(&a.lb.spawner, 1);
+    let invokers = invokers_of(&[&a], &[&[]]);
+    let reference = Reference::builder(SERVICE)
+        .cluster(Cluster::Failback { retries: 2 })
+        .failback_queue(queue.clone())
+        .build_with(Arc::new(StaticDirectory::new(invokers)));
+    let whoami = reference.method::<(), Option<String>>("whoami");
+    let (mut first, mut second) = (whoami.call(()), whoami.call(()));
+    a.lb.pump();
+    assert_eq!(first.try_take().expect("an outcome").unwrap(), None);
+    assert_eq!(second.try_take().expect("an outcome").unwrap(), None);
+    // One of them waits; the other found the queue full and was dropped.
+    assert_eq!(queue.waiting(), 1);
+    let requests = || a.lb.provider.lock().stats().frames_received;
+    let sent = requests();
+    gate.store(true, Ordering::SeqCst);
+    for _ in 0..6 {
+        a.lb.pump();
+    }
+    assert_eq!(queue.waiting(), 0, "gave up after its resends");
+    assert_eq!(
+        requests() - sent,
+        2,
+        "two resends of the queued call, none of the dropped one"
+    );
+    // A result type that cannot be null gets the failure itself.
+    let strict = reference.method::<(), String>("whoami");
+    let mut call = strict.call(());
+    a.lb.pump();
+    assert!(matches!(
+        call.try_take().expect("an outcome"),
+        Err(RpcError::Remote { .. })
+    ));
+}
+
+fn outcome_of(method: &Method<(), Option<String>>, nodes: &[&Node]) -> Option<String> {
+    let mut call = method.call(());
+    pump(nodes);
+    call.try_take().expect("the call has an outcome").unwrap()
 }

@@ -12,6 +12,7 @@ mod balance;
 mod channels;
 mod connector;
 mod directory;
+mod failback;
 mod router;
 mod stats;
 mod strategy;
@@ -22,6 +23,7 @@ pub use balance::{
 pub use channels::{Backoff, Channels};
 pub use connector::{Connector, connections};
 pub use directory::{Directory, HashArguments, Invoker, Invokers, Route, StaticDirectory};
+pub use failback::{FailbackQueue, Sleep};
 pub use router::{FORCE_TAG_KEY, Router, TAG_KEY, TagRouter};
 pub use stats::{Active, MethodStats};
 pub(crate) use strategy::select;

@@ -58,6 +58,18 @@ pub enum Cluster {
     },
     /// The first available provider, in listed order, no load balancing.
     Available,
+    /// One attempt; a failure that is not the method's own (see [`is_retryable`]) is logged,
+    /// the call returns null as under [`Failsafe`](Self::Failsafe), and the call is resent
+    /// in the background, every [`FailbackQueue::period`](super::FailbackQueue::period), up
+    /// to `retries` times, each time on another provider when there is one (Dubbo's
+    /// `failback`, for notifications that must arrive eventually). The resends run on the
+    /// reference's [`FailbackQueue`](super::FailbackQueue), which bounds how many wait;
+    /// without one nothing is resent (and that is logged). A result type that cannot be null
+    /// gets the failure, and the call is still resent.
+    Failback {
+        /// Resends after the first attempt (Dubbo's `retries` for failback, default 3).
+        retries: u32,
+    },
 }
 
 impl Default for Cluster {
@@ -73,10 +85,12 @@ impl Cluster {
     pub const DEFAULT_RETRIES: u32 = 2;
     /// Dubbo's default `forks`.
     pub const DEFAULT_FORKS: u32 = 2;
+    /// Dubbo's default `retries` for failback.
+    pub const DEFAULT_FAILBACK_RETRIES: u32 = 3;
 
     /// The strategy Dubbo calls `name` (`failover`, `failfast`, `failsafe`, `forking`,
-    /// `broadcast`, `available`), with Dubbo's defaults. Dubbo's `failback` (background
-    /// resends on a timer) and `mergeable` are not provided yet.
+    /// `broadcast`, `available`, `failback`), with Dubbo's defaults. Dubbo's `mergeable` is
+    /// not provided.
     pub fn from_name(name: &str) -> Option<Self> {
         Some(match name {
             "failover" => Self::default(),
@@ -87,6 +101,9 @@ impl Cluster {
             },
             "broadcast" => Self::Broadcast { fail_percent: 100 },
             "available" => Self::Available,
+            "failback" => Self::Failback {
+                retries: Self::DEFAULT_FAILBACK_RETRIES,
+            },
             _ => return None,
         })
     }
@@ -100,6 +117,7 @@ impl Cluster {
             Self::Forking { .. } => "forking",
             Self::Broadcast { .. } => "broadcast",
             Self::Available => "available",
+            Self::Failback { .. } => "failback",
         }
     }
 

@@ -127,9 +127,15 @@ where
     }
 
     /// Ends the call with `result`: filters and listeners see it, then the caller.
-    fn finish(mut self, result: Outcome<R>) {
+    fn finish(self, result: Outcome<R>) {
+        self.finish_keeping(result);
+    }
+
+    /// [`finish`](Self::finish), handing back what another send of the call needs.
+    fn finish_keeping(mut self, result: Outcome<R>) -> (Method<A, R>, A, CallContext) {
         let result = self.method.finished(result, &self.args, &mut self.ctx);
         self.out.complete(result, &Inline);
+        (self.method, self.args, self.ctx)
     }
 }
 
@@ -170,6 +176,7 @@ where
         Cluster::Forking { forks } => fork(call, forks),
         Cluster::Broadcast { fail_percent } => broadcast(call, fail_percent),
         Cluster::Available => available(call),
+        Cluster::Failback { retries } => failback(call, retries),
     }
     completion
 }
@@ -262,6 +269,115 @@ where
         Ok(attempt) => attempt.on_complete(move |outcome| call.finish(outcome.or_else(swallow))),
         Err(error) => call.finish(swallow(error)),
     }
+}
+
+/// Failback: one attempt; a failure not the method's own returns null to the caller (as
+/// failsafe) and the call waits on the reference's [`FailbackQueue`] to be resent.
+///
+/// [`FailbackQueue`]: crate::cluster::FailbackQueue
+fn failback<A, R>(call: Call<A, R>, retries: u32)
+where
+    A: Arguments + Serialize + Send + 'static,
+    R: DeserializeOwned + Send + 'static,
+{
+    let Some(invoker) = call.select(&[]) else {
+        let error = call.method.no_provider();
+        return failed_back(call, error, None, retries);
+    };
+    match call.attempt(&invoker) {
+        Ok(attempt) => attempt.on_complete(move |outcome| match outcome {
+            Err(error) if is_retryable(&error, true) => {
+                failed_back(call, error, Some(invoker), retries)
+            }
+            outcome => call.finish(outcome),
+        }),
+        Err(error) if is_retryable(&error, true) => {
+            failed_back(call, error, Some(invoker), retries)
+        }
+        Err(error) => call.finish(Err(error)),
+    }
+}
+
+/// Ends a failback call whose attempt failed with `error` (null to the caller where `R`
+/// can be null) and queues its resends, away from `last` when another provider is listed.
+fn failed_back<A, R>(call: Call<A, R>, error: RpcError, last: Option<Invoker>, retries: u32)
+where
+    A: Arguments + Serialize + Send + 'static,
+    R: DeserializeOwned + Send + 'static,
+{
+    let reason = error.to_string();
+    let outcome = match hessian2::from_value::<R>(Value::Null) {
+        Ok(null) => Ok(Reply::new(null)),
+        Err(_) => Err(error),
+    };
+    let (method, args, ctx) = call.finish_keeping(outcome);
+    let target = format!("{}.{}", method.reference.path(), method.name);
+    let Some(queue) = method.reference.0.failback.clone() else {
+        tracing::error!(call = %target, error = %reason, "failback: no FailbackQueue on the reference, not resent");
+        return;
+    };
+    if retries == 0 {
+        tracing::warn!(call = %target, error = %reason, "failback: call failed, no resend (retries 0)");
+        return;
+    }
+    let queued = queue.push(move |sleep, period| {
+        Box::pin(resend(method, args, ctx, last, retries, sleep, period))
+    });
+    if queued {
+        tracing::warn!(call = %target, error = %reason, "failback: call failed, resending in the background");
+    } else {
+        tracing::error!(call = %target, error = %reason, "failback: queue full, call dropped");
+    }
+}
+
+/// Resends a failed failback call every `period`, up to `retries` times, until a provider
+/// answers it (an exception of the method's own counts as an answer).
+async fn resend<A, R>(
+    method: Method<A, R>,
+    args: A,
+    ctx: CallContext,
+    mut last: Option<Invoker>,
+    retries: u32,
+    sleep: crate::cluster::Sleep,
+    period: std::time::Duration,
+) where
+    A: Arguments + Serialize + Send + 'static,
+    R: DeserializeOwned + Send + 'static,
+{
+    let target = format!("{}.{}", method.reference.path(), method.name);
+    for attempt in 1..=retries {
+        sleep(period).await;
+        let avoid: Vec<Invoker> = last.iter().cloned().collect();
+        let Some(invoker) = method.select(&ctx, None, &avoid) else {
+            tracing::warn!(call = %target, attempt, "failback: no provider to resend to");
+            continue;
+        };
+        let Some(conn) = invoker.connection() else {
+            last = Some(invoker);
+            continue;
+        };
+        let timeout = method.timeout_in(Some(&ctx));
+        let (completer, response) = map_pair(
+            abandoned_call,
+            move |result| decode_with_attachments::<R>(result, timeout),
+            abandoned,
+        );
+        let outcome = match method.start_on(&conn, &args, false, completer, Some(&ctx)) {
+            Ok(started) => started.cancel(response).await,
+            Err(error) => Err(error),
+        };
+        match outcome {
+            Err(error) if is_retryable(&error, true) => {
+                tracing::warn!(call = %target, attempt, %error, "failback: resend failed");
+                last = Some(invoker);
+            }
+            _ => {
+                tracing::info!(call = %target, attempt, "failback: resent");
+                return;
+            }
+        }
+    }
+    tracing::error!(call = %target, retries, "failback: giving up after the last resend");
 }
 
 /// Available: the first listed provider with a connection available, no balancing.

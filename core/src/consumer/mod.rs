@@ -27,7 +27,7 @@ use serde::de::DeserializeOwned;
 
 pub use crate::cluster::{Backoff, Channels};
 use crate::cluster::{
-    Cluster, Directory, HashArguments, Invoker, LoadBalance, Random, Route, Router,
+    Cluster, Directory, FailbackQueue, HashArguments, Invoker, LoadBalance, Random, Route, Router,
     StaticDirectory, TagRouter,
 };
 pub use crate::invoke::{RpcError, SerializationError};
@@ -69,6 +69,7 @@ struct ReferenceInner {
     cluster: Cluster,
     balance: Arc<dyn LoadBalance>,
     routers: Arc<[Arc<dyn Router>]>,
+    failback: Option<Arc<FailbackQueue>>,
 }
 
 /// Builds a [`Reference`].
@@ -85,6 +86,7 @@ pub struct ReferenceBuilder {
     tag: Option<String>,
     tag_routing: bool,
     routers: Vec<Arc<dyn Router>>,
+    failback: Option<Arc<FailbackQueue>>,
 }
 
 impl fmt::Debug for ReferenceBuilder {
@@ -215,6 +217,12 @@ impl ReferenceBuilder {
         self
     }
 
+    /// Where calls under [`Cluster::Failback`] wait to be resent (see [`FailbackQueue`]).
+    pub fn failback_queue(mut self, queue: Arc<FailbackQueue>) -> Self {
+        self.failback = Some(queue);
+        self
+    }
+
     /// The tag of its calls (Dubbo's consumer `dubbo.tag`): they go to the providers with
     /// this tag, or to untagged ones when none has it ([`TagRouter`]). A call's own
     /// `dubbo.tag` attachment wins.
@@ -326,6 +334,7 @@ impl ReferenceBuilder {
                 .into_iter()
                 .chain(self.routers)
                 .collect(),
+            failback: self.failback,
         }))
     }
 }
@@ -346,6 +355,7 @@ impl Reference {
             tag: None,
             tag_routing: true,
             routers: Vec::new(),
+            failback: None,
         }
     }
 
