@@ -9,7 +9,7 @@ use std::thread;
 use futures::executor::block_on;
 use futures::future::join_all;
 use parking_lot::Mutex;
-use tether_core::cluster::connections;
+use tether_core::cluster::{SharedChannels, connections};
 use tether_core::consumer::{Backoff, Channels};
 use tether_core::driver::{lazy_channels, open_channels};
 use tether_core::url::Url;
@@ -72,7 +72,8 @@ where
 /// `RegistryDirectory` calls for each new provider.
 ///
 /// [`channels`](tether_core::cluster::Connector::channels) returns at once with empty slots
-/// (the provider's `connections` parameter, default 1). One thread per provider
+/// (the provider's `connections` parameter; without one, a single connection
+/// shared by every reference this connector or a clone of it serves, as Java shares them). One thread per provider
 /// (`tether-connect`) fills them: it connects each slot (blocking, within the connect
 /// timeout), retries after the backoff while the provider is down, and reconnects dropped
 /// connections, slots taking turns. Dropping the channels closes the connections; the
@@ -93,6 +94,8 @@ pub struct Connector {
     config: Config,
     options: Options,
     backoff: Backoff,
+    /// Connections shared by every reference this connector (or a clone) serves.
+    shared: Arc<SharedChannels>,
 }
 
 impl Connector {
@@ -103,6 +106,7 @@ impl Connector {
             config: Config::new(Side::Consumer),
             options,
             backoff: Backoff::default(),
+            shared: Arc::default(),
         }
     }
 
@@ -119,8 +123,9 @@ impl Connector {
     }
 }
 
-impl tether_core::cluster::Connector for Connector {
-    fn channels(&self, address: &str, provider: &Url) -> Arc<Channels> {
+impl Connector {
+    /// New connections to `provider` at `address`.
+    fn open(&self, address: &str, provider: &Url) -> Arc<Channels> {
         let (address, config, options) = (
             address.to_owned(),
             self.config.clone(),
@@ -151,6 +156,16 @@ impl tether_core::cluster::Connector for Connector {
         // provider that is down; there is no caller to hand the error to.
         drop(spawned);
         channels
+    }
+}
+
+impl tether_core::cluster::Connector for Connector {
+    /// Connections to `provider` at `address`: shared with the other references this
+    /// connector serves unless the provider's URL sets `connections` (Java's default,
+    /// [`SharedChannels`]).
+    fn channels(&self, address: &str, provider: &Url) -> Arc<Channels> {
+        self.shared
+            .channels(address, provider, || self.open(address, provider))
     }
 }
 

@@ -46,7 +46,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tether_core::cluster::connections;
+use tether_core::cluster::{SharedChannels, connections};
 use tether_core::consumer::{Backoff, Channels};
 use tether_core::url::Url;
 use tether_core::{Config, IntoRequestHandler, SharedConnection, Side, driver};
@@ -118,7 +118,8 @@ where
 /// `RegistryDirectory` calls for each new provider.
 ///
 /// [`channels`](tether_core::cluster::Connector::channels) returns at once with empty slots
-/// (the provider's `connections` parameter, default 1); tasks on the runtime connect them,
+/// (the provider's `connections` parameter; without one, a single connection
+/// shared by every reference this connector or a clone of it serves, as Java shares them); tasks on the runtime connect them,
 /// retry after the backoff while the provider is down, and reconnect dropped connections
 /// ([`driver::lazy_reference_channels`]). Dropping the channels closes the connections and
 /// ends the tasks. It may be called from any thread: it holds the runtime's handle.
@@ -142,6 +143,8 @@ pub struct Connector {
     config: Config,
     options: Options,
     backoff: Backoff,
+    /// Connections shared by every reference this connector (or a clone) serves.
+    shared: Arc<SharedChannels>,
 }
 
 impl Connector {
@@ -159,6 +162,7 @@ impl Connector {
             config: Config::new(Side::Consumer),
             options,
             backoff: Backoff::default(),
+            shared: Arc::default(),
         }
     }
 
@@ -175,8 +179,9 @@ impl Connector {
     }
 }
 
-impl tether_core::cluster::Connector for Connector {
-    fn channels(&self, address: &str, provider: &Url) -> Arc<Channels> {
+impl Connector {
+    /// New connections to `provider` at `address`.
+    fn open(&self, address: &str, provider: &Url) -> Arc<Channels> {
         let address = address.to_owned();
         // Resolved for every attempt, on the runtime (lookup_host needs its context).
         let resolve = move || lookup_host(address.clone());
@@ -189,6 +194,16 @@ impl tether_core::cluster::Connector for Connector {
             self.options.clone(),
             self.backoff,
         )
+    }
+}
+
+impl tether_core::cluster::Connector for Connector {
+    /// Connections to `provider` at `address`: shared with the other references this
+    /// connector serves unless the provider's URL sets `connections` (Java's default,
+    /// [`SharedChannels`]).
+    fn channels(&self, address: &str, provider: &Url) -> Arc<Channels> {
+        self.shared
+            .channels(address, provider, || self.open(address, provider))
     }
 }
 

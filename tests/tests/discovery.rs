@@ -148,6 +148,71 @@ on_each_executor!(follows_providers =>
     a_registry_directory_follows_providers_on_smol,
     a_registry_directory_follows_providers_on_threadpool);
 
+/// Two references to one interface, each over its own directory but one connector: one
+/// connection to the provider serves both (Java's shared connections); a provider asking
+/// for `connections=2` gets two of each reference's own.
+fn references_share_connections(exec: &dyn Executor) {
+    let registry = Arc::new(StaticRegistry::new([]));
+    let a = whoami(exec, "a", "127.0.0.1:0");
+    registry.register(&url_of(&*a)).wait().unwrap();
+    let consumer = ConsumerSpec::new(SERVICE, "127.0.0.1")
+        .version("1.0.0")
+        .to_url(1)
+        .unwrap();
+    let backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(200));
+    let connector = exec.connector(Opts::default(), backoff);
+    let directory = || {
+        RegistryDirectory::builder(registry.clone(), connector.clone(), consumer.clone())
+            .check_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_else(|e| panic!("{}: {e}", exec.name()))
+    };
+    let (first, second) = (directory(), directory());
+    let references = [&first, &second].map(|d| {
+        Reference::builder(SERVICE)
+            .version("1.0.0")
+            .build_with(d.clone())
+    });
+    eventually("connected", || {
+        all_available(&first, 1) && all_available(&second, 1)
+    });
+    for reference in &references {
+        assert_eq!(ask(reference, 3), vec!["a"; 3], "{}", exec.name());
+    }
+    assert_eq!(
+        a.connections().len(),
+        1,
+        "{}: one shared connection",
+        exec.name()
+    );
+    drop(references);
+    drop((first, second));
+    eventually(
+        "the shared connection closed with its last reference",
+        || a.connections().is_empty(),
+    );
+
+    // `connections=2`: each directory opens two of its own.
+    let own = url_of(&*a)
+        .into_builder()
+        .param("connections", "2")
+        .build()
+        .unwrap();
+    registry.unregister(&url_of(&*a)).wait().unwrap();
+    registry.register(&own).wait().unwrap();
+    let (first, second) = (directory(), directory());
+    eventually("connected", || {
+        all_available(&first, 1) && all_available(&second, 1)
+    });
+    eventually("two connections each", || a.connections().len() == 4);
+    drop((first, second));
+}
+
+on_each_executor!(references_share_connections =>
+    references_share_connections_on_tokio,
+    references_share_connections_on_smol,
+    references_share_connections_on_threadpool);
+
 /// The same through a real ZooKeeper (`tether-registry-zookeeper`), tether on both sides:
 /// providers and a configurator registered there reach the reference; a provider leaving
 /// takes its calls away; the last one leaving empties the directory (`empty://`). Skipped

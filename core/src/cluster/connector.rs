@@ -66,3 +66,125 @@ pub fn connections(provider: &Url) -> NonZeroUsize {
         .and_then(NonZeroUsize::new)
         .unwrap_or(NonZeroUsize::MIN)
 }
+
+/// Shares connections between references, as Java does by default: every directory given
+/// this connector gets the same [`Channels`] for a provider address whose URL sets no
+/// `connections` (or `connections=0`, Java's "shared"), for as long as one of them holds
+/// it; a provider asking for `connections=N` gets N of each directory's own, as in Java.
+/// Wrap the adapter's connector once and hand the wrapper to every directory.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use tether_core::cluster::{Channels, Connector, SharedConnector, connections};
+/// use tether_core::url::Url;
+///
+/// /// Counts the connections it is asked for (a test double).
+/// #[derive(Default)]
+/// struct Counting(AtomicUsize);
+///
+/// impl Connector for Counting {
+///     fn channels(&self, _address: &str, provider: &Url) -> Arc<Channels> {
+///         self.0.fetch_add(1, Ordering::Relaxed);
+///         Arc::new(Channels::owning(connections(provider)))
+///     }
+/// }
+///
+/// let shared = SharedConnector::new(Counting::default());
+/// let url = |s| Url::parse(s).unwrap();
+/// let plain = url("dubbo://10.0.0.7:20880/demo.Greeter");
+/// let (a, b) = (shared.channels("10.0.0.7:20880", &plain), shared.channels("10.0.0.7:20880", &plain));
+/// assert!(Arc::ptr_eq(&a, &b));
+/// let own = url("dubbo://10.0.0.7:20880/demo.Greeter?connections=2");
+/// assert!(!Arc::ptr_eq(&a, &shared.channels("10.0.0.7:20880", &own)));
+/// assert_eq!(shared.inner().0.load(Ordering::Relaxed), 2);
+/// ```
+pub struct SharedConnector<C> {
+    inner: C,
+    shared: SharedChannels,
+}
+
+impl<C: Connector> SharedConnector<C> {
+    /// Shares the connections `inner` opens.
+    pub fn new(inner: C) -> Self {
+        Self {
+            inner,
+            shared: SharedChannels::default(),
+        }
+    }
+
+    /// The connector it wraps.
+    pub fn inner(&self) -> &C {
+        &self.inner
+    }
+}
+
+impl<C: Connector> Connector for SharedConnector<C> {
+    fn channels(&self, address: &str, provider: &Url) -> Arc<Channels> {
+        self.shared
+            .channels(address, provider, || self.inner.channels(address, provider))
+    }
+}
+
+/// The connections a connector shares between references, by provider address (see
+/// [`SharedConnector`]); the adapters' connectors keep one, shared by their clones.
+#[derive(Default)]
+pub struct SharedChannels(
+    parking_lot::Mutex<std::collections::HashMap<String, std::sync::Weak<Channels>>>,
+);
+
+impl SharedChannels {
+    /// The channels for `provider` at `address`: those already open for the address if its
+    /// URL sets no `connections` (or 0) and some reference still holds them, else new ones
+    /// from `open` (kept for sharing unless the URL asks for connections of its own).
+    pub fn channels(
+        &self,
+        address: &str,
+        provider: &Url,
+        open: impl FnOnce() -> Arc<Channels>,
+    ) -> Arc<Channels> {
+        let own = provider.int_param("connections", 0).is_ok_and(|n| n > 0);
+        if own {
+            return open();
+        }
+        let mut shared = self.0.lock();
+        if let Some(channels) = shared.get(address).and_then(std::sync::Weak::upgrade) {
+            return channels;
+        }
+        // Addresses whose channels were all dropped go when the next one is opened.
+        shared.retain(|_, weak| weak.strong_count() > 0);
+        let channels = open();
+        shared.insert(address.to_owned(), Arc::downgrade(&channels));
+        channels
+    }
+
+    /// How many addresses have shared channels some reference still holds.
+    pub fn len(&self) -> usize {
+        self.0
+            .lock()
+            .values()
+            .filter(|weak| weak.strong_count() > 0)
+            .count()
+    }
+
+    /// Whether no reference holds shared channels.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::fmt::Debug for SharedChannels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedChannels")
+            .field("addresses", &self.len())
+            .finish()
+    }
+}
+
+impl<C> std::fmt::Debug for SharedConnector<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedConnector")
+            .field("addresses", &self.shared.len())
+            .finish_non_exhaustive()
+    }
+}

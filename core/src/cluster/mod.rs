@@ -21,7 +21,7 @@ pub use balance::{
     ConsistentHash, LeastActive, LoadBalance, Random, RoundRobin, ShortestResponse, load_balance,
 };
 pub use channels::{Backoff, Channels};
-pub use connector::{Connector, connections};
+pub use connector::{Connector, SharedChannels, SharedConnector, connections};
 pub use directory::{Directory, HashArguments, Invoker, Invokers, Route, StaticDirectory};
 pub use failback::{FailbackQueue, Sleep};
 pub use router::{FORCE_TAG_KEY, Router, TAG_KEY, TagRouter};
