@@ -44,7 +44,8 @@ use crate::shared::{RequestHandler, SharedConnection, Spawner};
 /// let subscribers: Arc<Mutex<Vec<CallbackProxy>>> = Arc::default();
 /// let kept = subscribers.clone();
 /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-///     Service::new("org.example.News").method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
+///     Service::new("org.example.News")
+///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
 ///         kept.lock().unwrap().push(ctx.callback(0).expect("argument 0 is a callback").clone());
 ///         Ok(())
 ///     }),
@@ -70,7 +71,8 @@ use crate::shared::{RequestHandler, SharedConnection, Spawner};
 ///         Ok(())
 ///     },
 /// ));
-/// let reference = Reference::builder("org.example.News").build(Arc::new(Channels::single(conn.clone())));
+/// let reference = Reference::builder("org.example.News")
+///     .build(Arc::new(Channels::single(conn.clone())));
 /// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
 /// let subscribed = subscribe.call((listener.clone(),));
 /// pump();
@@ -106,7 +108,8 @@ impl<I: JavaType> Callback<I> {
     ///
     /// // The local object the provider will call back: a service implementing the interface.
     /// let listener = Callback::<Listener>::new(
-    ///     Service::new("org.example.Listener").method("onNews", |_: Context, (headline,): (String,)| {
+    ///     Service::new("org.example.Listener")
+    ///         .method("onNews", |_: Context, (headline,): (String,)| {
     ///         println!("news: {headline}");
     ///         Ok(())
     ///     }),
@@ -510,7 +513,8 @@ mod probe {
 /// let subscribers: Arc<Mutex<Vec<CallbackProxy>>> = Arc::default();
 /// let kept = subscribers.clone();
 /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-///     Service::new("org.example.News").method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
+///     Service::new("org.example.News")
+///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
 ///         kept.lock().unwrap().push(ctx.callback(0).expect("argument 0 is a callback").clone());
 ///         Ok(())
 ///     }),
@@ -536,7 +540,8 @@ mod probe {
 ///         Ok(())
 ///     },
 /// ));
-/// let reference = Reference::builder("org.example.News").build(Arc::new(Channels::single(conn.clone())));
+/// let reference = Reference::builder("org.example.News")
+///     .build(Arc::new(Channels::single(conn.clone())));
 /// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
 /// let subscribed = subscribe.call((listener.clone(),));
 /// pump();

@@ -89,7 +89,8 @@ pub trait Filter: Send + Sync + 'static {
 /// use tether_core::provider::{Context, Dispatch, Provider, Service};
 ///
 /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-///     Service::new("org.example.Greeter").method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+///     Service::new("org.example.Greeter")
+///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
 /// );
 ///
 /// /// Records which method of which service each call is for.
@@ -103,7 +104,9 @@ pub trait Filter: Send + Sync + 'static {
 /// }
 ///
 /// let calls = Arc::new(Mutex::new(Vec::new()));
-/// let reference = Reference::builder("org.example.Greeter").filter(Log(calls.clone())).build(Arc::new(Channels::single(conn.clone())));
+/// let reference = Reference::builder("org.example.Greeter")
+///     .filter(Log(calls.clone()))
+///     .build(Arc::new(Channels::single(conn.clone())));
 ///
 /// let hello = reference.method::<(String,), String>("greet").call(("world".to_owned(),));
 /// pump(&provider);

@@ -78,9 +78,11 @@ const WAIT_GRACE: Duration = Duration::from_secs(1);
 /// use tether_core::provider::{Context, Dispatch, Provider, Service};
 ///
 /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-///     Service::new("org.example.Greeter").method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+///     Service::new("org.example.Greeter")
+///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
 /// );
-/// let reference = Reference::builder("org.example.Greeter").build(Arc::new(Channels::single(conn.clone())));
+/// let reference = Reference::builder("org.example.Greeter")
+///     .build(Arc::new(Channels::single(conn.clone())));
 ///
 /// let greet = reference.method::<(String,), String>("greet");
 /// let hello = greet.call(("world".to_owned(),));
@@ -180,8 +182,14 @@ impl ReferenceBuilder {
     ///
     /// // Two versions of one service, side by side.
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn))
-    ///     .export(Service::new("org.example.Greeter").version("1.0.0").method("greet", |_: Context, (): ()| Ok("v1")))
-    ///     .export(Service::new("org.example.Greeter").version("2.0.0").method("greet", |_: Context, (): ()| Ok("v2")));
+    ///     .export(
+    ///         Service::new("org.example.Greeter").version("1.0.0")
+    ///             .method("greet", |_: Context, (): ()| Ok("v1")),
+    ///     )
+    ///     .export(
+    ///         Service::new("org.example.Greeter").version("2.0.0")
+    ///             .method("greet", |_: Context, (): ()| Ok("v2")),
+    ///     );
     /// let channels = Arc::new(Channels::single(conn.clone()));
     /// let v2 = Reference::builder("org.example.Greeter").version("2.0.0").build(channels);
     /// let greeting = v2.method::<(), String>("greet").call(());
@@ -219,7 +227,8 @@ impl ReferenceBuilder {
     /// use tether_core::provider::{Context, Dispatch, Provider, Service};
     ///
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.Greeter").group("eu").method("region", |_: Context, (): ()| Ok("eu")),
+    ///     Service::new("org.example.Greeter").group("eu")
+    ///         .method("region", |_: Context, (): ()| Ok("eu")),
     /// );
     /// let eu = Reference::builder("org.example.Greeter")
     ///     .group("eu")
@@ -279,10 +288,12 @@ impl ReferenceBuilder {
     /// use tether_core::provider::{Context, Dispatch, Provider, Service};
     ///
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.Vault").token("s3cret").method("open", |_: Context, (): ()| Ok(true)),
+    ///     Service::new("org.example.Vault").token("s3cret")
+    ///         .method("open", |_: Context, (): ()| Ok(true)),
     /// );
     /// let channels = Arc::new(Channels::single(conn.clone()));
-    /// let trusted = Reference::builder("org.example.Vault").token("s3cret").build(channels.clone());
+    /// let trusted = Reference::builder("org.example.Vault").token("s3cret")
+    ///     .build(channels.clone());
     /// let stranger = Reference::builder("org.example.Vault").build(channels);
     /// let opened = trusted.method::<(), bool>("open").call(());
     /// let refused = stranger.method::<(), bool>("open").call(());
@@ -442,7 +453,8 @@ impl ReferenceBuilder {
     ///     at("10.0.0.7:20880"),
     ///     at("10.0.0.8:20880").with_params([("dubbo.tag", "gray")]),
     /// ]);
-    /// let gray = Reference::builder("org.example.Greeter").tag("gray").build_with(Arc::new(directory));
+    /// let gray = Reference::builder("org.example.Greeter").tag("gray")
+    ///     .build_with(Arc::new(directory));
     /// // The call goes to the gray provider (which has no connection up here).
     /// let error = gray.method::<(), String>("greet").call_blocking(()).unwrap_err();
     /// assert!(matches!(&error, RpcError::NoConnection(_)));
@@ -472,10 +484,14 @@ impl ReferenceBuilder {
     /// }
     ///
     /// let at = |address: &str, zone: &str| {
-    ///     Invoker::new(address, Arc::new(Channels::new(NonZeroUsize::MIN))).with_params([("zone", zone)])
+    ///     Invoker::new(address, Arc::new(Channels::new(NonZeroUsize::MIN)))
+    ///         .with_params([("zone", zone)])
     /// };
-    /// let directory = StaticDirectory::new([at("10.0.0.7:20880", "east"), at("10.1.0.7:20880", "west")]);
-    /// let reference = Reference::builder("org.example.Greeter").router(Zone("west")).build_with(Arc::new(directory));
+    /// let directory =
+    ///     StaticDirectory::new([at("10.0.0.7:20880", "east"), at("10.1.0.7:20880", "west")]);
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .router(Zone("west"))
+    ///     .build_with(Arc::new(directory));
     /// // The call goes to the west provider (which has no connection up here).
     /// let error = reference.method::<(), String>("greet").call_blocking(()).unwrap_err();
     /// assert!(error.to_string().ends_with("at 10.1.0.7:20880"));
@@ -496,14 +512,16 @@ impl ReferenceBuilder {
     ///
     /// let gray = || {
     ///     let channels = Arc::new(Channels::new(NonZeroUsize::MIN));
-    ///     Arc::new(StaticDirectory::new([Invoker::new("10.0.0.8:20880", channels).with_params([("dubbo.tag", "gray")])]))
+    ///     let provider = Invoker::new("10.0.0.8:20880", channels).with_params([("dubbo.tag", "gray")]);
+    ///     Arc::new(StaticDirectory::new([provider]))
     /// };
     /// // By default an untagged call never goes to a tagged provider...
     /// let routed = Reference::builder("org.example.Greeter").build_with(gray());
     /// let error = routed.method::<(), String>("greet").call_blocking(()).unwrap_err();
     /// assert_eq!(error.to_string(), "no available connection to org.example.Greeter");
     /// // ...without tag routing, it does (the provider has no connection up here).
-    /// let unrouted = Reference::builder("org.example.Greeter").without_tag_routing().build_with(gray());
+    /// let unrouted = Reference::builder("org.example.Greeter").without_tag_routing()
+    ///     .build_with(gray());
     /// let error = unrouted.method::<(), String>("greet").call_blocking(()).unwrap_err();
     /// assert!(error.to_string().ends_with("at 10.0.0.8:20880"));
     /// ```
@@ -541,7 +559,8 @@ impl ReferenceBuilder {
     ///     Service::new("org.example.Clock").method("year", |_: Context, (): ()| Ok(2026)),
     /// );
     /// // `conn` is a connection to the provider, opened by an adapter.
-    /// let reference = Reference::builder("org.example.Clock").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.Clock")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     /// let year = reference.method::<(), i32>("year").call(());
     /// pump(&provider);
     /// assert_eq!(year.wait()?, 2026);
@@ -795,9 +814,11 @@ impl Reference {
     /// use tether_core::provider::{Context, Dispatch, Provider, Service};
     ///
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.Calculator").method("add", |_: Context, (a, b): (i32, i32)| Ok(a + b)),
+    ///     Service::new("org.example.Calculator")
+    ///         .method("add", |_: Context, (a, b): (i32, i32)| Ok(a + b)),
     /// );
-    /// let reference = Reference::builder("org.example.Calculator").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.Calculator")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     /// // Java's `int add(int a, int b)`.
     /// let add = reference.method::<(i32, i32), i32>("add");
     /// let sum = add.call((2, 3));
@@ -883,9 +904,11 @@ impl Reference {
     /// use tether_core::provider::{Context, Dispatch, Provider, Service};
     ///
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.Calculator").method("add", |_: Context, (a, b): (i32, i32)| Ok(a + b)),
+    ///     Service::new("org.example.Calculator")
+    ///         .method("add", |_: Context, (a, b): (i32, i32)| Ok(a + b)),
     /// );
-    /// let reference = Reference::builder("org.example.Calculator").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.Calculator")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     /// // No Rust types for the interface: Java type names and dynamic values.
     /// let sum = reference.call_generic("add", &["int", "int"], &[Value::from(2), Value::from(3)]);
     /// pump(&provider);
@@ -1114,9 +1137,11 @@ impl<A, R> Listeners<A, R> {
 /// use tether_core::provider::{Context, Dispatch, Provider, Service};
 ///
 /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-///     Service::new("org.example.Greeter").method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+///     Service::new("org.example.Greeter")
+///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
 /// );
-/// let reference = Reference::builder("org.example.Greeter").build(Arc::new(Channels::single(conn.clone())));
+/// let reference = Reference::builder("org.example.Greeter")
+///     .build(Arc::new(Channels::single(conn.clone())));
 ///
 /// let greet = reference.method::<(String,), String>("greet");
 /// // Many calls in flight at once, each with its own completion.
@@ -1187,7 +1212,8 @@ where
     /// use tether_core::consumer::{Channels, Reference, RpcError};
     /// use std::time::Duration;
     ///
-    /// let reference = Reference::builder("org.example.Reports").build(Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let reference = Reference::builder("org.example.Reports")
+    ///     .build(Arc::new(Channels::new(NonZeroUsize::MIN)));
     /// // This one method may take longer than the reference's default.
     /// let yearly = reference.method::<(i32,), String>("yearly").timeout(Duration::from_secs(60));
     /// assert!(format!("{yearly:?}").contains("timeout: 60s"));
@@ -1228,9 +1254,11 @@ where
     /// use tether_core::provider::{Context, Dispatch, Provider, Service};
     ///
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.Greeter").method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+    ///     Service::new("org.example.Greeter")
+    ///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
     /// );
-    /// let reference = Reference::builder("org.example.Greeter").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     ///
     /// // The completion fails if the request cannot be written.
     /// let greet = reference.method::<(String,), String>("greet").sent(true);
@@ -1256,10 +1284,13 @@ where
     /// struct Listener;
     /// tether_core::java_class!(Listener => "org.example.Listener");
     ///
-    /// let reference = Reference::builder("org.example.News").build(Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let reference = Reference::builder("org.example.News")
+    ///     .build(Arc::new(Channels::new(NonZeroUsize::MIN)));
     /// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
     /// // Passing the listener to `unsubscribe` withdraws it from the connection.
-    /// let unsubscribe = reference.method::<(Callback<Listener>,), ()>("unsubscribe").callback_release(true);
+    /// let unsubscribe = reference
+    ///     .method::<(Callback<Listener>,), ()>("unsubscribe")
+    ///     .callback_release(true);
     /// # let _ = (subscribe, unsubscribe);
     /// ```
     pub fn callback_release(mut self, release: bool) -> Self {
@@ -1276,7 +1307,8 @@ where
     /// use tether_core::consumer::{Channels, Reference, RpcError};
     /// use tether_core::cluster::Cluster;
     ///
-    /// let reference = Reference::builder("org.example.Orders").build(Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let reference = Reference::builder("org.example.Orders")
+    ///     .build(Arc::new(Channels::new(NonZeroUsize::MIN)));
     /// // Reads retry elsewhere (the default); placing an order must not.
     /// let find = reference.method::<(i64,), String>("find");
     /// let place = reference.method::<(String,), i64>("place").cluster(Cluster::Failfast);
@@ -1297,7 +1329,8 @@ where
     /// use std::sync::Arc;
     /// use tether_core::consumer::{Channels, Reference, RpcError};
     ///
-    /// let reference = Reference::builder("org.example.Cart").build(Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let reference = Reference::builder("org.example.Cart")
+    ///     .build(Arc::new(Channels::new(NonZeroUsize::MIN)));
     /// // The cart lives in one provider's memory: keep calling that one.
     /// let add = reference.method::<(String,), u32>("add").sticky(true);
     /// assert!(format!("{add:?}").contains("sticky: true"));
@@ -1333,9 +1366,11 @@ where
     /// use tether_core::provider::{Context, Dispatch, Provider, Service};
     ///
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.Greeter").method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+    ///     Service::new("org.example.Greeter")
+    ///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
     /// );
-    /// let reference = Reference::builder("org.example.Greeter").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     ///
     /// let sent = Arc::new(AtomicUsize::new(0));
     /// let counter = sent.clone();
@@ -1385,15 +1420,19 @@ where
     /// use tether_core::provider::{Context, Dispatch, Provider, Service};
     ///
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.Greeter").method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+    ///     Service::new("org.example.Greeter")
+    ///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
     /// );
-    /// let reference = Reference::builder("org.example.Greeter").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     ///
     /// let answers = Arc::new(Mutex::new(Vec::new()));
     /// let log = answers.clone();
     /// let greet = reference
     ///     .method::<(String,), String>("greet")
-    ///     .on_return(move |greeting, (name,)| log.lock().unwrap().push(format!("{name}: {greeting}")));
+    ///     .on_return(move |greeting, (name,)| {
+    ///         log.lock().unwrap().push(format!("{name}: {greeting}"));
+    ///     });
     /// // Nobody keeps the completion; the listener still sees the answer.
     /// drop(greet.call(("world".to_owned(),)));
     /// pump(&provider);
@@ -1417,12 +1456,16 @@ where
     /// let failures = Arc::new(Mutex::new(Vec::new()));
     /// let log = failures.clone();
     /// // No connection is up, so the call fails.
-    /// let reference = Reference::builder("org.example.Greeter").build(Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::new(NonZeroUsize::MIN)));
     /// let greet = reference
     ///     .method::<(String,), String>("greet")
     ///     .on_throw(move |error, (name,)| log.lock().unwrap().push(format!("{name}: {error}")));
     /// assert!(greet.call_blocking(("world".to_owned(),)).is_err());
-    /// assert_eq!(*failures.lock().unwrap(), ["world: no available connection to org.example.Greeter"]);
+    /// assert_eq!(
+    ///     *failures.lock().unwrap(),
+    ///     ["world: no available connection to org.example.Greeter"]
+    /// );
     /// ```
     pub fn on_throw(mut self, f: impl Fn(&RpcError, &A) + Send + Sync + 'static) -> Self {
         self.listeners_mut().on_throw = Some(Arc::new(f));
@@ -1456,9 +1499,11 @@ where
     /// use tether_core::provider::{Context, Dispatch, Provider, Service};
     ///
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.Greeter").method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+    ///     Service::new("org.example.Greeter")
+    ///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
     /// );
-    /// let reference = Reference::builder("org.example.Greeter").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     /// # // An IO loop, here a thread pumping bytes until the example is done.
     /// # let done = std::sync::atomic::AtomicBool::new(false);
     /// # let started = Instant::now();
@@ -1705,9 +1750,11 @@ where
     /// use tether_core::provider::{Context, Dispatch, Provider, Service};
     ///
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.Greeter").method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+    ///     Service::new("org.example.Greeter")
+    ///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
     /// );
-    /// let reference = Reference::builder("org.example.Greeter").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     ///
     /// let greet = reference.method::<(String,), String>("greet");
     /// // Returns at once; the answer comes when the IO loop has moved the bytes.
@@ -1793,12 +1840,14 @@ where
     /// let events = Arc::new(Mutex::new(Vec::new()));
     /// let log = events.clone();
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.Audit").method("record", move |_: Context, (event,): (String,)| {
+    ///     Service::new("org.example.Audit")
+    ///         .method("record", move |_: Context, (event,): (String,)| {
     ///         log.lock().unwrap().push(event);
     ///         Ok(())
     ///     }),
     /// );
-    /// let reference = Reference::builder("org.example.Audit").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.Audit")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     /// // No answer to wait for.
     /// reference.method::<(String,), ()>("record").oneway(("login".to_owned(),))?;
     /// pump(&provider);
@@ -1840,7 +1889,8 @@ where
     /// let seen = Arc::new(Mutex::new(Vec::new()));
     /// let log = seen.clone();
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.Audit").method("record", move |ctx: Context, (event,): (String,)| {
+    ///     Service::new("org.example.Audit")
+    ///         .method("record", move |ctx: Context, (event,): (String,)| {
     ///         log.lock().unwrap().push((event, ctx.attachment("tenant").map(str::to_owned)));
     ///         Ok(())
     ///     }),

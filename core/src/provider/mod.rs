@@ -52,9 +52,11 @@ use crate::shared::{RequestHandler, SharedConnection, Spawner};
 /// use tether_core::provider::{Context, Dispatch, Provider, Service};
 ///
 /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-///     Service::new("org.example.Greeter").method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+///     Service::new("org.example.Greeter")
+///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
 /// );
-/// let reference = Reference::builder("org.example.Greeter").build(Arc::new(Channels::single(conn.clone())));
+/// let reference = Reference::builder("org.example.Greeter")
+///     .build(Arc::new(Channels::single(conn.clone())));
 ///
 /// // An adapter's server hands the provider each request it reads.
 /// let hello = reference.method::<(String,), String>("greet").call(("world".to_owned(),));
@@ -148,7 +150,8 @@ impl Provider {
     ///
     /// let channels = Arc::new(Channels::single(conn.clone()));
     /// let anonymous = Reference::builder("org.example.Greeter").build(channels.clone());
-    /// let tenant = Reference::builder("org.example.Greeter").attachment("tenant", "acme").build(channels);
+    /// let tenant = Reference::builder("org.example.Greeter").attachment("tenant", "acme")
+    ///     .build(channels);
     /// let refused = anonymous.method::<(String,), String>("greet").call(("world".to_owned(),));
     /// let served = tenant.method::<(String,), String>("greet").call(("world".to_owned(),));
     /// pump(&provider);
@@ -237,9 +240,11 @@ impl Provider {
     /// use tether_core::provider::{Context, Dispatch, Provider, Service};
     ///
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.Audit").method("record", |_: Context, (_,): (String,)| Ok(())),
+    ///     Service::new("org.example.Audit")
+    ///         .method("record", |_: Context, (_,): (String,)| Ok(())),
     /// );
-    /// let reference = Reference::builder("org.example.Audit").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.Audit")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     /// reference.method::<(String,), ()>("record").oneway(("login".to_owned(),))?;
     /// pump(&provider);
     /// // Handled on the IO loop, and done with.
@@ -275,14 +280,15 @@ impl Provider {
     /// use tether_core::provider::{Context, Dispatch, Provider, Service};
     ///
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn))
-    ///     .export(Service::new("org.example.Greeter").method("greet", |_: Context, (): ()| Ok("Hello")))
+    ///     .export(Service::new("org.example.Greeter").method("greet", |_: Context, (): ()| Ok("Hi")))
     ///     .export(Service::new("org.example.Clock").method("year", |_: Context, (): ()| Ok(2026)));
     /// let channels = Arc::new(Channels::single(conn.clone()));
     /// let greeter = Reference::builder("org.example.Greeter").build(channels.clone());
     /// let clock = Reference::builder("org.example.Clock").build(channels);
-    /// let (hello, year) = (greeter.method::<(), String>("greet").call(()), clock.method::<(), i32>("year").call(()));
+    /// let hello = greeter.method::<(), String>("greet").call(());
+    /// let year = clock.method::<(), i32>("year").call(());
     /// pump(&provider);
-    /// assert_eq!((hello.wait()?, year.wait()?), ("Hello".to_owned(), 2026));
+    /// assert_eq!((hello.wait()?, year.wait()?), ("Hi".to_owned(), 2026));
     /// # Ok::<(), tether_core::consumer::RpcError>(())
     /// ```
     pub fn export(mut self, service: Service) -> Self {

@@ -130,7 +130,8 @@ pub(super) fn callback_proxies(
 /// let subscribers: Arc<Mutex<Vec<CallbackProxy>>> = Arc::default();
 /// let kept = subscribers.clone();
 /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-///     Service::new("org.example.News").method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
+///     Service::new("org.example.News")
+///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
 ///         kept.lock().unwrap().push(ctx.callback(0).expect("argument 0 is a callback").clone());
 ///         Ok(())
 ///     }),
@@ -156,7 +157,8 @@ pub(super) fn callback_proxies(
 ///         Ok(())
 ///     },
 /// ));
-/// let reference = Reference::builder("org.example.News").build(Arc::new(Channels::single(conn.clone())));
+/// let reference = Reference::builder("org.example.News")
+///     .build(Arc::new(Channels::single(conn.clone())));
 /// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
 /// let subscribed = subscribe.call((listener.clone(),));
 /// pump();
@@ -205,7 +207,8 @@ impl CallbackProxy {
     /// let subscribers: Arc<Mutex<Vec<CallbackProxy>>> = Arc::default();
     /// let kept = subscribers.clone();
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.News").method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
+    ///     Service::new("org.example.News")
+    ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
     ///         kept.lock().unwrap().push(ctx.callback(0).expect("argument 0 is a callback").clone());
     ///         Ok(())
     ///     }),
@@ -231,7 +234,8 @@ impl CallbackProxy {
     ///         Ok(())
     ///     },
     /// ));
-    /// let reference = Reference::builder("org.example.News").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.News")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     /// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
     /// let subscribed = subscribe.call((listener.clone(),));
     /// pump();
@@ -268,7 +272,8 @@ impl CallbackProxy {
     /// let subscribers: Arc<Mutex<Vec<CallbackProxy>>> = Arc::default();
     /// let kept = subscribers.clone();
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.News").method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
+    ///     Service::new("org.example.News")
+    ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
     ///         kept.lock().unwrap().push(ctx.callback(0).expect("argument 0 is a callback").clone());
     ///         Ok(())
     ///     }),
@@ -294,7 +299,8 @@ impl CallbackProxy {
     ///         Ok(())
     ///     },
     /// ));
-    /// let reference = Reference::builder("org.example.News").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.News")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     /// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
     /// let subscribed = subscribe.call((listener.clone(),));
     /// pump();
@@ -333,7 +339,8 @@ impl CallbackProxy {
     /// let subscribers: Arc<Mutex<Vec<CallbackProxy>>> = Arc::default();
     /// let kept = subscribers.clone();
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.News").method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
+    ///     Service::new("org.example.News")
+    ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
     ///         kept.lock().unwrap().push(ctx.callback(0).expect("argument 0 is a callback").clone());
     ///         Ok(())
     ///     }),
@@ -359,7 +366,8 @@ impl CallbackProxy {
     ///         Ok(())
     ///     },
     /// ));
-    /// let reference = Reference::builder("org.example.News").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.News")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     /// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
     /// let subscribed = subscribe.call((listener.clone(),));
     /// pump();
@@ -403,7 +411,8 @@ impl CallbackProxy {
     /// let subscribers: Arc<Mutex<Vec<CallbackProxy>>> = Arc::default();
     /// let kept = subscribers.clone();
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.News").method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
+    ///     Service::new("org.example.News")
+    ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
     ///         kept.lock().unwrap().push(ctx.callback(0).expect("argument 0 is a callback").clone());
     ///         Ok(())
     ///     }),
@@ -429,7 +438,8 @@ impl CallbackProxy {
     ///         Ok(())
     ///     },
     /// ));
-    /// let reference = Reference::builder("org.example.News").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.News")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     /// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
     /// let subscribed = subscribe.call((listener.clone(),));
     /// pump();
@@ -509,7 +519,8 @@ impl CallbackProxy {
 /// let subscribers: Arc<Mutex<Vec<CallbackProxy>>> = Arc::default();
 /// let kept = subscribers.clone();
 /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-///     Service::new("org.example.News").method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
+///     Service::new("org.example.News")
+///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
 ///         kept.lock().unwrap().push(ctx.callback(0).expect("argument 0 is a callback").clone());
 ///         Ok(())
 ///     }),
@@ -535,7 +546,8 @@ impl CallbackProxy {
 ///         Ok(())
 ///     },
 /// ));
-/// let reference = Reference::builder("org.example.News").build(Arc::new(Channels::single(conn.clone())));
+/// let reference = Reference::builder("org.example.News")
+///     .build(Arc::new(Channels::single(conn.clone())));
 /// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
 /// let subscribed = subscribe.call((listener.clone(),));
 /// pump();

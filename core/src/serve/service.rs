@@ -182,7 +182,8 @@ impl Context {
     ///         Ok(ctx.attachments().get_str("interface").unwrap_or_default().to_owned())
     ///     }),
     /// );
-    /// let reference = Reference::builder("org.example.Greeter").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     /// let interface = reference.method::<(), String>("interface").call(());
     /// pump(&provider);
     /// assert_eq!(interface.wait()?, "org.example.Greeter");
@@ -222,7 +223,8 @@ impl Context {
     ///         Ok(ctx.attachment("tenant").unwrap_or("none").to_owned())
     ///     }),
     /// );
-    /// let reference = Reference::builder("org.example.Greeter").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     /// let ctx = CallContext::new().attachment("tenant", "acme");
     /// let tenant = reference.method::<(), String>("tenant").call_with(ctx, ());
     /// pump(&provider);
@@ -278,7 +280,8 @@ impl Context {
     /// let subscribers: Arc<Mutex<Vec<CallbackProxy>>> = Arc::default();
     /// let kept = subscribers.clone();
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.News").method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
+    ///     Service::new("org.example.News")
+    ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
     ///         kept.lock().unwrap().push(ctx.callback(0).expect("argument 0 is a callback").clone());
     ///         Ok(())
     ///     }),
@@ -304,7 +307,8 @@ impl Context {
     ///         Ok(())
     ///     },
     /// ));
-    /// let reference = Reference::builder("org.example.News").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.News")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     /// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
     /// let subscribed = subscribe.call((listener.clone(),));
     /// pump();
@@ -460,9 +464,11 @@ pub(super) struct Method {
 /// use tether_core::provider::{Context, Dispatch, Provider, Service};
 ///
 /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-///     Service::new("org.example.Greeter").method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+///     Service::new("org.example.Greeter")
+///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
 /// );
-/// let reference = Reference::builder("org.example.Greeter").build(Arc::new(Channels::single(conn.clone())));
+/// let reference = Reference::builder("org.example.Greeter")
+///     .build(Arc::new(Channels::single(conn.clone())));
 ///
 /// let greeting = reference.method::<(String,), String>("greet").call(("world".to_owned(),));
 /// pump(&provider);
@@ -587,10 +593,12 @@ impl Service {
     /// use tether_core::provider::{Context, Dispatch, Provider, Service};
     ///
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.Vault").token("s3cret").method("open", |_: Context, (): ()| Ok(true)),
+    ///     Service::new("org.example.Vault").token("s3cret")
+    ///         .method("open", |_: Context, (): ()| Ok(true)),
     /// );
     /// // A caller without the token is refused.
-    /// let stranger = Reference::builder("org.example.Vault").build(Arc::new(Channels::single(conn.clone())));
+    /// let stranger = Reference::builder("org.example.Vault")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     /// let refused = stranger.method::<(), bool>("open").call(());
     /// pump(&provider);
     /// assert!(refused.wait().is_err());
@@ -642,12 +650,14 @@ impl Service {
     ///
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
     ///     // Java's `int divide(int a, int b)`.
-    ///     Service::new("org.example.Calculator").method("divide", |_: Context, (a, b): (i32, i32)| {
+    ///     Service::new("org.example.Calculator")
+    ///         .method("divide", |_: Context, (a, b): (i32, i32)| {
     ///         a.checked_div(b)
     ///             .ok_or_else(|| JavaException::new("java.lang.ArithmeticException", "/ by zero"))
     ///     }),
     /// );
-    /// let reference = Reference::builder("org.example.Calculator").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.Calculator")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     /// let divide = reference.method::<(i32, i32), i32>("divide");
     /// let (quotient, failed) = (divide.call((7, 2)), divide.call((1, 0)));
     /// pump(&provider);
@@ -695,12 +705,14 @@ impl Service {
     ///
     /// // `RunNow` stands for the executor that runs the handlers' futures.
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(RunNow)).export(
-    ///     Service::new("org.example.Greeter").method_async("greet", |_: Context, (name,): (String,)| async move {
+    ///     Service::new("org.example.Greeter")
+    ///         .method_async("greet", |_: Context, (name,): (String,)| async move {
     ///         // A real handler would await a database or another service here.
     ///         Ok(format!("Hello, {name}"))
     ///     }),
     /// );
-    /// let reference = Reference::builder("org.example.Greeter").build(Arc::new(Channels::single(conn.clone())));
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
     /// let hello = reference.method::<(String,), String>("greet").call(("world".to_owned(),));
     /// pump(&provider);
     /// assert_eq!(hello.wait()?, "Hello, world");
@@ -787,14 +799,16 @@ impl fmt::Debug for Service {
 /// use tether_core::provider::{Context, Dispatch, Provider, Service};
 ///
 /// let greeter = || {
-///     Service::new("org.example.Greeter").method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}")))
+///     Service::new("org.example.Greeter")
+///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}")))
 /// };
 /// // Quick handlers may run on the IO loop itself...
 /// let direct = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(greeter());
 /// // ...slow ones on a worker pool (`RunNow` stands for one here).
 /// let pooled = Provider::new(Dispatch::Pool(Arc::new(RunNow)), Arc::new(NoSpawn)).export(greeter());
 ///
-/// let reference = Reference::builder("org.example.Greeter").build(Arc::new(Channels::single(conn.clone())));
+/// let reference = Reference::builder("org.example.Greeter")
+///     .build(Arc::new(Channels::single(conn.clone())));
 /// let greet = reference.method::<(String,), String>("greet");
 /// for provider in [direct, pooled] {
 ///     let hello = greet.call(("world".to_owned(),));
