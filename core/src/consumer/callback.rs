@@ -46,9 +46,10 @@ use crate::shared::{RequestHandler, SharedConnection, Spawner};
 /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
 ///     Service::new("org.example.News")
 ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
-///         kept.lock().unwrap().push(ctx.callback(0).expect("argument 0 is a callback").clone());
-///         Ok(())
-///     }),
+///             let proxy = ctx.callback(0).expect("argument 0 is a callback");
+///             kept.lock().unwrap().push(proxy.clone());
+///             Ok(())
+///         }),
 /// );
 /// // The consumer's connection answers the provider's calls back through a dispatcher.
 /// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(NoSpawn));
@@ -78,6 +79,7 @@ use crate::shared::{RequestHandler, SharedConnection, Spawner};
 /// pump();
 /// subscribed.wait()?;
 /// let proxy = subscribers.lock().unwrap()[0].clone();
+///
 /// // Later, the provider calls the consumer's listener back.
 /// let delivered = proxy.call::<(String,), ()>("onNews", ("Dubbo speaks Rust".to_owned(),));
 /// pump();
@@ -110,9 +112,9 @@ impl<I: JavaType> Callback<I> {
     /// let listener = Callback::<Listener>::new(
     ///     Service::new("org.example.Listener")
     ///         .method("onNews", |_: Context, (headline,): (String,)| {
-    ///         println!("news: {headline}");
-    ///         Ok(())
-    ///     }),
+    ///             println!("news: {headline}");
+    ///             Ok(())
+    ///         }),
     /// );
     /// assert!(listener.id() > 0);
     /// ```
@@ -515,9 +517,10 @@ mod probe {
 /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
 ///     Service::new("org.example.News")
 ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
-///         kept.lock().unwrap().push(ctx.callback(0).expect("argument 0 is a callback").clone());
-///         Ok(())
-///     }),
+///             let proxy = ctx.callback(0).expect("argument 0 is a callback");
+///             kept.lock().unwrap().push(proxy.clone());
+///             Ok(())
+///         }),
 /// );
 /// // The consumer's connection answers the provider's calls back through a dispatcher.
 /// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(NoSpawn));
@@ -547,7 +550,8 @@ mod probe {
 /// pump();
 /// subscribed.wait()?;
 /// let proxy = subscribers.lock().unwrap()[0].clone();
-/// // Later, the provider calls the consumer's listener back.
+///
+/// // The provider calls the listener back: the dispatcher runs it on the consumer's side.
 /// let delivered = proxy.call::<(String,), ()>("onNews", ("Dubbo speaks Rust".to_owned(),));
 /// pump();
 /// delivered.wait()?;

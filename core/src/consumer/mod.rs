@@ -1842,9 +1842,9 @@ where
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
     ///     Service::new("org.example.Audit")
     ///         .method("record", move |_: Context, (event,): (String,)| {
-    ///         log.lock().unwrap().push(event);
-    ///         Ok(())
-    ///     }),
+    ///             log.lock().unwrap().push(event);
+    ///             Ok(())
+    ///         }),
     /// );
     /// let reference = Reference::builder("org.example.Audit")
     ///     .build(Arc::new(Channels::single(conn.clone())));
@@ -1891,9 +1891,10 @@ where
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
     ///     Service::new("org.example.Audit")
     ///         .method("record", move |ctx: Context, (event,): (String,)| {
-    ///         log.lock().unwrap().push((event, ctx.attachment("tenant").map(str::to_owned)));
-    ///         Ok(())
-    ///     }),
+    ///             let tenant = ctx.attachment("tenant").map(str::to_owned);
+    ///             log.lock().unwrap().push((event, tenant));
+    ///             Ok(())
+    ///         }),
     /// );
     /// let reference = Reference::builder("org.example.Audit")
     ///     .build(Arc::new(Channels::single(conn.clone())));

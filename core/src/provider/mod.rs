@@ -150,7 +150,8 @@ impl Provider {
     ///
     /// let channels = Arc::new(Channels::single(conn.clone()));
     /// let anonymous = Reference::builder("org.example.Greeter").build(channels.clone());
-    /// let tenant = Reference::builder("org.example.Greeter").attachment("tenant", "acme")
+    /// let tenant = Reference::builder("org.example.Greeter")
+    ///     .attachment("tenant", "acme")
     ///     .build(channels);
     /// let refused = anonymous.method::<(String,), String>("greet").call(("world".to_owned(),));
     /// let served = tenant.method::<(String,), String>("greet").call(("world".to_owned(),));

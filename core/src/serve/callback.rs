@@ -132,9 +132,10 @@ pub(super) fn callback_proxies(
 /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
 ///     Service::new("org.example.News")
 ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
-///         kept.lock().unwrap().push(ctx.callback(0).expect("argument 0 is a callback").clone());
-///         Ok(())
-///     }),
+///             let proxy = ctx.callback(0).expect("argument 0 is a callback");
+///             kept.lock().unwrap().push(proxy.clone());
+///             Ok(())
+///         }),
 /// );
 /// // The consumer's connection answers the provider's calls back through a dispatcher.
 /// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(NoSpawn));
@@ -164,6 +165,7 @@ pub(super) fn callback_proxies(
 /// pump();
 /// subscribed.wait()?;
 /// let proxy = subscribers.lock().unwrap()[0].clone();
+///
 /// // Later, the provider calls the consumer's listener back.
 /// let delivered = proxy.call::<(String,), ()>("onNews", ("Dubbo speaks Rust".to_owned(),));
 /// pump();
@@ -209,9 +211,10 @@ impl CallbackProxy {
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
     ///     Service::new("org.example.News")
     ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
-    ///         kept.lock().unwrap().push(ctx.callback(0).expect("argument 0 is a callback").clone());
-    ///         Ok(())
-    ///     }),
+    ///             let proxy = ctx.callback(0).expect("argument 0 is a callback");
+    ///             kept.lock().unwrap().push(proxy.clone());
+    ///             Ok(())
+    ///         }),
     /// );
     /// // The consumer's connection answers the provider's calls back through a dispatcher.
     /// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(NoSpawn));
@@ -241,6 +244,7 @@ impl CallbackProxy {
     /// pump();
     /// subscribed.wait()?;
     /// let proxy = subscribers.lock().unwrap()[0].clone();
+    ///
     /// assert_eq!(proxy.interface(), "org.example.Listener");
     /// # let _ = heard;
     /// # Ok::<(), RpcError>(())
@@ -274,9 +278,10 @@ impl CallbackProxy {
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
     ///     Service::new("org.example.News")
     ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
-    ///         kept.lock().unwrap().push(ctx.callback(0).expect("argument 0 is a callback").clone());
-    ///         Ok(())
-    ///     }),
+    ///             let proxy = ctx.callback(0).expect("argument 0 is a callback");
+    ///             kept.lock().unwrap().push(proxy.clone());
+    ///             Ok(())
+    ///         }),
     /// );
     /// // The consumer's connection answers the provider's calls back through a dispatcher.
     /// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(NoSpawn));
@@ -306,6 +311,7 @@ impl CallbackProxy {
     /// pump();
     /// subscribed.wait()?;
     /// let proxy = subscribers.lock().unwrap()[0].clone();
+    ///
     /// // The id the consumer's callback object was sent under.
     /// assert_eq!(proxy.id(), listener.id());
     /// # let _ = heard;
@@ -341,9 +347,10 @@ impl CallbackProxy {
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
     ///     Service::new("org.example.News")
     ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
-    ///         kept.lock().unwrap().push(ctx.callback(0).expect("argument 0 is a callback").clone());
-    ///         Ok(())
-    ///     }),
+    ///             let proxy = ctx.callback(0).expect("argument 0 is a callback");
+    ///             kept.lock().unwrap().push(proxy.clone());
+    ///             Ok(())
+    ///         }),
     /// );
     /// // The consumer's connection answers the provider's calls back through a dispatcher.
     /// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(NoSpawn));
@@ -373,6 +380,7 @@ impl CallbackProxy {
     /// pump();
     /// subscribed.wait()?;
     /// let proxy = subscribers.lock().unwrap()[0].clone();
+    ///
     /// assert!(proxy.is_live());
     /// // Once the connection the listener came on closes (`server` is the provider's end),
     /// // calls can no longer reach it.
@@ -413,9 +421,10 @@ impl CallbackProxy {
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
     ///     Service::new("org.example.News")
     ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
-    ///         kept.lock().unwrap().push(ctx.callback(0).expect("argument 0 is a callback").clone());
-    ///         Ok(())
-    ///     }),
+    ///             let proxy = ctx.callback(0).expect("argument 0 is a callback");
+    ///             kept.lock().unwrap().push(proxy.clone());
+    ///             Ok(())
+    ///         }),
     /// );
     /// // The consumer's connection answers the provider's calls back through a dispatcher.
     /// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(NoSpawn));
@@ -445,11 +454,17 @@ impl CallbackProxy {
     /// pump();
     /// subscribed.wait()?;
     /// let proxy = subscribers.lock().unwrap()[0].clone();
+    ///
     /// // Later, the provider calls the consumer's listener back.
     /// let delivered = proxy.call::<(String,), ()>("onNews", ("Dubbo speaks Rust".to_owned(),));
     /// pump();
     /// delivered.wait()?;
     /// assert_eq!(*heard.lock().unwrap(), ["Dubbo speaks Rust"]);
+    ///
+    /// // Once the connection is gone, a call fails at once, unsent.
+    /// server.close();
+    /// let late = proxy.call::<(String,), ()>("onNews", ("too late".to_owned(),));
+    /// assert!(matches!(late.wait(), Err(RpcError::Network(_))));
     /// # let _ = heard;
     /// # Ok::<(), RpcError>(())
     /// ```
@@ -521,9 +536,10 @@ impl CallbackProxy {
 /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
 ///     Service::new("org.example.News")
 ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
-///         kept.lock().unwrap().push(ctx.callback(0).expect("argument 0 is a callback").clone());
-///         Ok(())
-///     }),
+///             let proxy = ctx.callback(0).expect("argument 0 is a callback");
+///             kept.lock().unwrap().push(proxy.clone());
+///             Ok(())
+///         }),
 /// );
 /// // The consumer's connection answers the provider's calls back through a dispatcher.
 /// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(NoSpawn));
@@ -553,6 +569,7 @@ impl CallbackProxy {
 /// pump();
 /// subscribed.wait()?;
 /// let proxy = subscribers.lock().unwrap()[0].clone();
+///
 /// // The provider's `subscribe` took a `CallbackArg<Listener>` where the consumer passed a
 /// // `Callback<Listener>`: both name `org.example.Listener` in the method's signature.
 /// assert!(proxy.is_live());

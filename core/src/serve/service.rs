@@ -282,9 +282,10 @@ impl Context {
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
     ///     Service::new("org.example.News")
     ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
-    ///         kept.lock().unwrap().push(ctx.callback(0).expect("argument 0 is a callback").clone());
-    ///         Ok(())
-    ///     }),
+    ///             let proxy = ctx.callback(0).expect("argument 0 is a callback");
+    ///             kept.lock().unwrap().push(proxy.clone());
+    ///             Ok(())
+    ///         }),
     /// );
     /// // The consumer's connection answers the provider's calls back through a dispatcher.
     /// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(NoSpawn));
@@ -314,6 +315,7 @@ impl Context {
     /// pump();
     /// subscribed.wait()?;
     /// let proxy = subscribers.lock().unwrap()[0].clone();
+    ///
     /// // In `subscribe`, argument 0 was a callback: the handler kept its proxy.
     /// assert_eq!(proxy.interface(), "org.example.Listener");
     /// # let _ = heard;
@@ -652,9 +654,9 @@ impl Service {
     ///     // Java's `int divide(int a, int b)`.
     ///     Service::new("org.example.Calculator")
     ///         .method("divide", |_: Context, (a, b): (i32, i32)| {
-    ///         a.checked_div(b)
-    ///             .ok_or_else(|| JavaException::new("java.lang.ArithmeticException", "/ by zero"))
-    ///     }),
+    ///             a.checked_div(b)
+    ///                 .ok_or_else(|| JavaException::new("java.lang.ArithmeticException", "/ by zero"))
+    ///         }),
     /// );
     /// let reference = Reference::builder("org.example.Calculator")
     ///     .build(Arc::new(Channels::single(conn.clone())));
@@ -707,9 +709,9 @@ impl Service {
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(RunNow)).export(
     ///     Service::new("org.example.Greeter")
     ///         .method_async("greet", |_: Context, (name,): (String,)| async move {
-    ///         // A real handler would await a database or another service here.
-    ///         Ok(format!("Hello, {name}"))
-    ///     }),
+    ///             // A real handler would await a database or another service here.
+    ///             Ok(format!("Hello, {name}"))
+    ///         }),
     /// );
     /// let reference = Reference::builder("org.example.Greeter")
     ///     .build(Arc::new(Channels::single(conn.clone())));
