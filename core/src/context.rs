@@ -46,12 +46,27 @@ pub struct CallContext {
 
 impl CallContext {
     /// No attachments of its own, the method's timeout.
+    ///
+    /// ```
+    /// use tether_core::context::CallContext;
+    ///
+    /// let ctx = CallContext::new();
+    /// assert!(ctx.attachments().is_empty());
+    /// assert_eq!(ctx.timeout_override(), None);
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Adds an attachment sent with this call; it replaces a reference attachment of the
     /// same key.
+    ///
+    /// ```
+    /// use tether_core::context::CallContext;
+    ///
+    /// let ctx = CallContext::new().attachment("traceId", "4bf92f3577b34da6");
+    /// assert_eq!(ctx.attachments().get_str("traceId"), Some("4bf92f3577b34da6"));
+    /// ```
     pub fn attachment(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.attachments.insert(key, value);
         self
@@ -59,37 +74,106 @@ impl CallContext {
 
     /// This call's timeout, in place of the method's (and sent to the provider as its
     /// `timeout` attachment, as Java does).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_core::context::CallContext;
+    ///
+    /// let ctx = CallContext::new().timeout(Duration::from_millis(250));
+    /// assert_eq!(ctx.timeout_override(), Some(Duration::from_millis(250)));
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
     /// The attachments of this call (not those of the reference).
+    ///
+    /// ```
+    /// use tether_core::context::CallContext;
+    ///
+    /// let ctx = CallContext::new().attachment("tenant", "acme").attachment("region", "eu");
+    /// assert_eq!(ctx.attachments().len(), 2);
+    /// assert_eq!(ctx.attachments().get_str("region"), Some("eu"));
+    /// ```
     pub fn attachments(&self) -> &Attachments {
         &self.attachments
     }
 
     /// The attachments of this call, to change (a filter adding a trace header, say).
+    ///
+    /// ```
+    /// use tether_core::context::CallContext;
+    ///
+    /// let mut ctx = CallContext::new();
+    /// ctx.attachments_mut().insert("traceId", "4bf92f3577b34da6");
+    /// assert_eq!(ctx.attachments().get_str("traceId"), Some("4bf92f3577b34da6"));
+    /// ```
     pub fn attachments_mut(&mut self) -> &mut Attachments {
         &mut self.attachments
     }
 
     /// The timeout set for this call, if any.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_core::context::CallContext;
+    ///
+    /// // None: the call keeps its method's timeout.
+    /// assert_eq!(CallContext::new().timeout_override(), None);
+    /// let ctx = CallContext::new().timeout(Duration::from_secs(2));
+    /// assert_eq!(ctx.timeout_override(), Some(Duration::from_secs(2)));
+    /// ```
     pub fn timeout_override(&self) -> Option<Duration> {
         self.timeout
     }
 
     /// Sets or clears this call's timeout.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_core::context::CallContext;
+    ///
+    /// let mut ctx = CallContext::new();
+    /// ctx.set_timeout(Some(Duration::from_millis(500)));
+    /// assert_eq!(ctx.timeout_override(), Some(Duration::from_millis(500)));
+    /// ctx.set_timeout(None);
+    /// assert_eq!(ctx.timeout_override(), None);
+    /// ```
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
         self.timeout = timeout;
     }
 
     /// Filters' per-call state.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use tether_core::context::CallContext;
+    ///
+    /// struct Started(Instant);
+    /// let mut ctx = CallContext::new();
+    /// assert!(ctx.extensions().is_empty());
+    /// ctx.extensions_mut().insert(Started(Instant::now()));
+    /// assert!(ctx.extensions().get::<Started>().is_some());
+    /// ```
     pub fn extensions(&self) -> &Extensions {
         &self.extensions
     }
 
     /// Filters' per-call state, to change.
+    ///
+    /// ```
+    /// use tether_core::context::CallContext;
+    ///
+    /// /// A filter's count of attempts for one call.
+    /// struct Attempts(u32);
+    /// let mut ctx = CallContext::new();
+    /// ctx.extensions_mut().insert(Attempts(1));
+    /// if let Some(attempts) = ctx.extensions_mut().get_mut::<Attempts>() {
+    ///     attempts.0 += 1;
+    /// }
+    /// assert_eq!(ctx.extensions().get::<Attempts>().map(|a| a.0), Some(2));
+    /// ```
     pub fn extensions_mut(&mut self) -> &mut Extensions {
         &mut self.extensions
     }
@@ -121,6 +205,14 @@ pub struct Reply<T> {
 
 impl<T> Reply<T> {
     /// `value` with no attachments.
+    ///
+    /// ```
+    /// use tether_core::context::Reply;
+    ///
+    /// let reply = Reply::new(42);
+    /// assert_eq!(reply.value, 42);
+    /// assert!(reply.attachments.is_empty());
+    /// ```
     pub fn new(value: T) -> Self {
         Self {
             value,
@@ -129,12 +221,27 @@ impl<T> Reply<T> {
     }
 
     /// Adds an attachment.
+    ///
+    /// ```
+    /// use tether_core::context::Reply;
+    ///
+    /// let reply = Reply::new("done").attachment("served-by", "rust-1").attachment("region", "eu");
+    /// assert_eq!(reply.attachments.get_str("served-by"), Some("rust-1"));
+    /// assert_eq!(reply.attachments.get_str("region"), Some("eu"));
+    /// ```
     pub fn attachment(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.attachments.insert(key, value);
         self
     }
 
     /// The value, attachments dropped.
+    ///
+    /// ```
+    /// use tether_core::context::Reply;
+    ///
+    /// let reply = Reply::new(vec![1, 2, 3]).attachment("cached", "true");
+    /// assert_eq!(reply.into_value(), [1, 2, 3]);
+    /// ```
     pub fn into_value(self) -> T {
         self.value
     }
@@ -199,6 +306,17 @@ pub struct Extensions {
 
 impl Extensions {
     /// Stores `value`, returning the one of its type stored before.
+    ///
+    /// ```
+    /// use tether_core::context::Extensions;
+    ///
+    /// struct Span(&'static str);
+    /// let mut extensions = Extensions::default();
+    /// assert!(extensions.insert(Span("first")).is_none());
+    /// // A second value of the same type replaces the first, which comes back.
+    /// let previous = extensions.insert(Span("second"));
+    /// assert_eq!(previous.map(|s| s.0), Some("first"));
+    /// ```
     pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) -> Option<T> {
         let previous = self.remove::<T>();
         self.values.push((TypeId::of::<T>(), Box::new(value)));
@@ -206,6 +324,16 @@ impl Extensions {
     }
 
     /// The value of type `T`.
+    ///
+    /// ```
+    /// use tether_core::context::Extensions;
+    ///
+    /// struct Tenant(String);
+    /// let mut extensions = Extensions::default();
+    /// assert!(extensions.get::<Tenant>().is_none());
+    /// extensions.insert(Tenant("acme".to_owned()));
+    /// assert_eq!(extensions.get::<Tenant>().map(|t| t.0.as_str()), Some("acme"));
+    /// ```
     pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
         self.values
             .iter()
@@ -214,6 +342,18 @@ impl Extensions {
     }
 
     /// The value of type `T`, to change.
+    ///
+    /// ```
+    /// use tether_core::context::Extensions;
+    ///
+    /// struct Retries(u32);
+    /// let mut extensions = Extensions::default();
+    /// extensions.insert(Retries(0));
+    /// if let Some(retries) = extensions.get_mut::<Retries>() {
+    ///     retries.0 += 1;
+    /// }
+    /// assert_eq!(extensions.get::<Retries>().map(|r| r.0), Some(1));
+    /// ```
     pub fn get_mut<T: Send + Sync + 'static>(&mut self) -> Option<&mut T> {
         self.values
             .iter_mut()
@@ -222,6 +362,18 @@ impl Extensions {
     }
 
     /// Takes the value of type `T` out.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use tether_core::context::Extensions;
+    ///
+    /// struct Started(Instant);
+    /// let mut extensions = Extensions::default();
+    /// extensions.insert(Started(Instant::now()));
+    /// let started = extensions.remove::<Started>().expect("inserted above");
+    /// assert!(started.0.elapsed().as_secs() < 60);
+    /// assert!(extensions.get::<Started>().is_none());
+    /// ```
     pub fn remove<T: Send + Sync + 'static>(&mut self) -> Option<T> {
         let i = self
             .values
@@ -231,6 +383,15 @@ impl Extensions {
     }
 
     /// Whether it holds nothing.
+    ///
+    /// ```
+    /// use tether_core::context::Extensions;
+    ///
+    /// let mut extensions = Extensions::default();
+    /// assert!(extensions.is_empty());
+    /// extensions.insert(7_u64);
+    /// assert!(!extensions.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }

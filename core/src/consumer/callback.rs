@@ -22,6 +22,72 @@ use crate::shared::{RequestHandler, SharedConnection, Spawner};
 /// itself (or an `Option` of one), not nested inside another value. The provider receives a
 /// proxy and may call the object's methods later, over the same connection, as long as the
 /// consumer keeps it exported (until unsubscribed or disconnected).
+///
+/// ```
+/// # use std::sync::{Arc, Mutex};
+/// # use std::time::Instant;
+/// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+/// # struct Now;
+/// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+/// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+/// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+/// # struct NoSpawn;
+/// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+/// use tether_core::consumer::{Callback, CallbackDispatcher, Channels, Reference, RpcError};
+/// use tether_core::provider::{CallbackArg, CallbackProxy, Context, Dispatch, Provider, Service};
+///
+/// /// Names the Java interface of the callback.
+/// struct Listener;
+/// tether_core::java_class!(Listener => "org.example.Listener");
+///
+/// // The provider keeps a proxy for each subscriber's listener.
+/// let subscribers: Arc<Mutex<Vec<CallbackProxy>>> = Arc::default();
+/// let kept = subscribers.clone();
+/// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+///     Service::new("org.example.News")
+///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
+///             let proxy = ctx.callback(0).expect("argument 0 is a callback");
+///             kept.lock().unwrap().push(proxy.clone());
+///             Ok(())
+///         }),
+/// );
+/// // The consumer's connection answers the provider's calls back through a dispatcher.
+/// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(NoSpawn));
+/// # // Moves bytes both ways; each side hands its requests to its own handler.
+/// # let pump = || for _ in 0..3 {
+/// #     for (from, to, handler) in [(&conn, &server, &provider as &dyn RequestHandler), (&server, &conn, &dispatcher)] {
+/// #         let mut wire = Vec::new();
+/// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+/// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+/// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+/// #     }
+/// # };
+///
+/// let heard = Arc::new(Mutex::new(Vec::new()));
+/// let log = heard.clone();
+/// let listener = Callback::<Listener>::new(Service::new("org.example.Listener").method(
+///     "onNews",
+///     move |_: Context, (headline,): (String,)| {
+///         log.lock().unwrap().push(headline);
+///         Ok(())
+///     },
+/// ));
+/// let reference = Reference::builder("org.example.News")
+///     .build(Arc::new(Channels::single(conn.clone())));
+/// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
+/// let subscribed = subscribe.call((listener.clone(),));
+/// pump();
+/// subscribed.wait()?;
+/// let proxy = subscribers.lock().unwrap()[0].clone();
+///
+/// // Later, the provider calls the consumer's listener back.
+/// let delivered = proxy.call::<(String,), ()>("onNews", ("Dubbo speaks Rust".to_owned(),));
+/// pump();
+/// delivered.wait()?;
+/// assert_eq!(*heard.lock().unwrap(), ["Dubbo speaks Rust"]);
+/// # let _ = heard;
+/// # Ok::<(), RpcError>(())
+/// ```
 pub struct Callback<I> {
     inner: Arc<CallbackInner>,
     _interface: PhantomData<fn() -> I>,
@@ -34,6 +100,24 @@ pub(crate) struct CallbackInner {
 
 impl<I: JavaType> Callback<I> {
     /// Wraps `service`, whose methods implement the callback interface.
+    ///
+    /// ```
+    /// use tether_core::consumer::Callback;
+    /// use tether_core::provider::{Context, Service};
+    ///
+    /// struct Listener;
+    /// tether_core::java_class!(Listener => "org.example.Listener");
+    ///
+    /// // The local object the provider will call back: a service implementing the interface.
+    /// let listener = Callback::<Listener>::new(
+    ///     Service::new("org.example.Listener")
+    ///         .method("onNews", |_: Context, (headline,): (String,)| {
+    ///             println!("news: {headline}");
+    ///             Ok(())
+    ///         }),
+    /// );
+    /// assert!(listener.id() > 0);
+    /// ```
     pub fn new(service: Service) -> Self {
         let id = next_id();
         let inner = Arc::new(CallbackInner {
@@ -48,6 +132,20 @@ impl<I: JavaType> Callback<I> {
     }
 
     /// The instance id sent to the provider.
+    ///
+    /// ```
+    /// use tether_core::consumer::Callback;
+    /// use tether_core::provider::Service;
+    ///
+    /// struct Listener;
+    /// tether_core::java_class!(Listener => "org.example.Listener");
+    ///
+    /// let first = Callback::<Listener>::new(Service::new("org.example.Listener"));
+    /// let second = Callback::<Listener>::new(Service::new("org.example.Listener"));
+    /// // Each object has its own id; clones share it.
+    /// assert_ne!(first.id(), second.id());
+    /// assert_eq!(first.clone().id(), first.id());
+    /// ```
     pub fn id(&self) -> i32 {
         self.inner.id
     }
@@ -395,6 +493,72 @@ mod probe {
 
 /// Answers the callback invocations a provider makes over a consumer's connections: give it
 /// to the adapter as the consumer connections' [`RequestHandler`].
+///
+/// ```
+/// # use std::sync::{Arc, Mutex};
+/// # use std::time::Instant;
+/// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+/// # struct Now;
+/// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+/// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+/// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+/// # struct NoSpawn;
+/// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+/// use tether_core::consumer::{Callback, CallbackDispatcher, Channels, Reference, RpcError};
+/// use tether_core::provider::{CallbackArg, CallbackProxy, Context, Dispatch, Provider, Service};
+///
+/// /// Names the Java interface of the callback.
+/// struct Listener;
+/// tether_core::java_class!(Listener => "org.example.Listener");
+///
+/// // The provider keeps a proxy for each subscriber's listener.
+/// let subscribers: Arc<Mutex<Vec<CallbackProxy>>> = Arc::default();
+/// let kept = subscribers.clone();
+/// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+///     Service::new("org.example.News")
+///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
+///             let proxy = ctx.callback(0).expect("argument 0 is a callback");
+///             kept.lock().unwrap().push(proxy.clone());
+///             Ok(())
+///         }),
+/// );
+/// // The consumer's connection answers the provider's calls back through a dispatcher.
+/// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(NoSpawn));
+/// # // Moves bytes both ways; each side hands its requests to its own handler.
+/// # let pump = || for _ in 0..3 {
+/// #     for (from, to, handler) in [(&conn, &server, &provider as &dyn RequestHandler), (&server, &conn, &dispatcher)] {
+/// #         let mut wire = Vec::new();
+/// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+/// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+/// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+/// #     }
+/// # };
+///
+/// let heard = Arc::new(Mutex::new(Vec::new()));
+/// let log = heard.clone();
+/// let listener = Callback::<Listener>::new(Service::new("org.example.Listener").method(
+///     "onNews",
+///     move |_: Context, (headline,): (String,)| {
+///         log.lock().unwrap().push(headline);
+///         Ok(())
+///     },
+/// ));
+/// let reference = Reference::builder("org.example.News")
+///     .build(Arc::new(Channels::single(conn.clone())));
+/// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
+/// let subscribed = subscribe.call((listener.clone(),));
+/// pump();
+/// subscribed.wait()?;
+/// let proxy = subscribers.lock().unwrap()[0].clone();
+///
+/// // The provider calls the listener back: the dispatcher runs it on the consumer's side.
+/// let delivered = proxy.call::<(String,), ()>("onNews", ("Dubbo speaks Rust".to_owned(),));
+/// pump();
+/// delivered.wait()?;
+/// assert_eq!(*heard.lock().unwrap(), ["Dubbo speaks Rust"]);
+/// # let _ = heard;
+/// # Ok::<(), RpcError>(())
+/// ```
 pub struct CallbackDispatcher {
     dispatch: Dispatch,
     spawner: Arc<dyn Spawner>,
@@ -403,6 +567,22 @@ pub struct CallbackDispatcher {
 
 impl CallbackDispatcher {
     /// Runs callback handlers per `dispatch`, async ones on `spawner`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tether_core::consumer::CallbackDispatcher;
+    /// use tether_core::provider::Dispatch;
+    /// use tether_core::{BoxFuture, Spawner};
+    ///
+    /// /// Stands for an adapter's executor, which runs async callback handlers.
+    /// struct Executor;
+    /// impl Spawner for Executor {
+    ///     fn spawn(&self, _future: BoxFuture) {}
+    /// }
+    /// // The request handler of the consumer's connections: callbacks run on the IO loop.
+    /// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(Executor));
+    /// assert!(format!("{dispatcher:?}").contains("Direct"));
+    /// ```
     pub fn new(dispatch: Dispatch, spawner: Arc<dyn Spawner>) -> Self {
         Self {
             dispatch,

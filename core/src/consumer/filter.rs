@@ -63,6 +63,57 @@ pub trait Filter: Send + Sync + 'static {
 }
 
 /// One call as a [`Filter`] sees it.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use std::time::Instant;
+/// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+/// # struct Now;
+/// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+/// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+/// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+/// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+/// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+/// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+/// #         let mut wire = Vec::new();
+/// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+/// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+/// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+/// #     }
+/// # };
+/// # struct NoSpawn;
+/// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+/// use std::sync::Mutex;
+/// use tether_core::consumer::{Filter, Invocation, RpcError};
+/// use tether_core::consumer::{Channels, Reference};
+/// use tether_core::provider::{Context, Dispatch, Provider, Service};
+///
+/// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+///     Service::new("org.example.Greeter")
+///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+/// );
+///
+/// /// Records which method of which service each call is for.
+/// struct Log(Arc<Mutex<Vec<String>>>);
+///
+/// impl Filter for Log {
+///     fn on_call(&self, call: &mut Invocation<'_>) -> Result<(), RpcError> {
+///         self.0.lock().unwrap().push(format!("{}.{}", call.service, call.method));
+///         Ok(())
+///     }
+/// }
+///
+/// let calls = Arc::new(Mutex::new(Vec::new()));
+/// let reference = Reference::builder("org.example.Greeter")
+///     .filter(Log(calls.clone()))
+///     .build(Arc::new(Channels::single(conn.clone())));
+///
+/// let hello = reference.method::<(String,), String>("greet").call(("world".to_owned(),));
+/// pump(&provider);
+/// hello.wait()?;
+/// assert_eq!(*calls.lock().unwrap(), ["org.example.Greeter.greet"]);
+/// # Ok::<(), tether_core::consumer::RpcError>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Invocation<'a> {

@@ -54,6 +54,42 @@ use parking_lot::Mutex;
 const WAIT_GRACE: Duration = Duration::from_secs(1);
 
 /// A remote service as the consumer sees it.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use std::time::Instant;
+/// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+/// # struct Now;
+/// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+/// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+/// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+/// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+/// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+/// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+/// #         let mut wire = Vec::new();
+/// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+/// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+/// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+/// #     }
+/// # };
+/// # struct NoSpawn;
+/// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+/// use tether_core::consumer::{Channels, Reference};
+/// use tether_core::provider::{Context, Dispatch, Provider, Service};
+///
+/// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+///     Service::new("org.example.Greeter")
+///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+/// );
+/// let reference = Reference::builder("org.example.Greeter")
+///     .build(Arc::new(Channels::single(conn.clone())));
+///
+/// let greet = reference.method::<(String,), String>("greet");
+/// let hello = greet.call(("world".to_owned(),));
+/// pump(&provider);
+/// assert_eq!(hello.wait()?, "Hello, world");
+/// # Ok::<(), tether_core::consumer::RpcError>(())
+/// ```
 #[derive(Clone)]
 pub struct Reference(Arc<ReferenceInner>);
 
@@ -73,6 +109,21 @@ struct ReferenceInner {
 }
 
 /// Builds a [`Reference`].
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use tether_core::consumer::{Channels, Reference};
+///
+/// let reference = Reference::builder("org.example.Greeter")
+///     .version("1.0.0")
+///     .group("eu")
+///     .timeout(Duration::from_secs(3))
+///     .attachment("application", "shop")
+///     .build(Arc::new(Channels::new(NonZeroUsize::MIN)));
+/// assert_eq!(reference.path(), "org.example.Greeter");
+/// ```
 pub struct ReferenceBuilder {
     path: String,
     version: Option<String>,
@@ -108,30 +159,193 @@ impl fmt::Debug for ReferenceBuilder {
 
 impl ReferenceBuilder {
     /// The service version.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Channels, Reference};
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// // Two versions of one service, side by side.
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn))
+    ///     .export(
+    ///         Service::new("org.example.Greeter").version("1.0.0")
+    ///             .method("greet", |_: Context, (): ()| Ok("v1")),
+    ///     )
+    ///     .export(
+    ///         Service::new("org.example.Greeter").version("2.0.0")
+    ///             .method("greet", |_: Context, (): ()| Ok("v2")),
+    ///     );
+    /// let channels = Arc::new(Channels::single(conn.clone()));
+    /// let v2 = Reference::builder("org.example.Greeter").version("2.0.0").build(channels);
+    /// let greeting = v2.method::<(), String>("greet").call(());
+    /// pump(&provider);
+    /// assert_eq!(greeting.wait()?, "v2");
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// ```
     pub fn version(mut self, version: &str) -> Self {
         self.version = Some(version.to_owned());
         self
     }
 
     /// The service group.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Channels, Reference};
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Greeter").group("eu")
+    ///         .method("region", |_: Context, (): ()| Ok("eu")),
+    /// );
+    /// let eu = Reference::builder("org.example.Greeter")
+    ///     .group("eu")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// let region = eu.method::<(), String>("region").call(());
+    /// pump(&provider);
+    /// assert_eq!(region.wait()?, "eu");
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// ```
     pub fn group(mut self, group: &str) -> Self {
         self.group = Some(group.to_owned());
         self
     }
 
     /// The default call timeout (Dubbo's 1 000 ms unless set).
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::consumer::{Channels, Reference, RpcError};
+    /// use std::time::Duration;
+    ///
+    /// let reference = Reference::builder("org.example.Reports")
+    ///     .timeout(Duration::from_secs(30))
+    ///     .build(Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// // Every method of the reference starts with its timeout.
+    /// let monthly = reference.method::<(i32,), String>("monthly");
+    /// assert!(format!("{monthly:?}").contains("timeout: 30s"));
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// The provider's token, sent with every call.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Channels, Reference};
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Vault").token("s3cret")
+    ///         .method("open", |_: Context, (): ()| Ok(true)),
+    /// );
+    /// let channels = Arc::new(Channels::single(conn.clone()));
+    /// let trusted = Reference::builder("org.example.Vault").token("s3cret")
+    ///     .build(channels.clone());
+    /// let stranger = Reference::builder("org.example.Vault").build(channels);
+    /// let opened = trusted.method::<(), bool>("open").call(());
+    /// let refused = stranger.method::<(), bool>("open").call(());
+    /// pump(&provider);
+    /// assert!(opened.wait()?);
+    /// assert!(refused.wait().is_err());
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// ```
     pub fn token(mut self, token: &str) -> Self {
         self.token = Some(token.to_owned());
         self
     }
 
     /// An attachment sent with every call.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Channels, Reference};
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Greeter").method("caller", |ctx: Context, (): ()| {
+    ///         Ok(ctx.attachment("application").unwrap_or("unknown").to_owned())
+    ///     }),
+    /// );
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .attachment("application", "shop")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// let caller = reference.method::<(), String>("caller").call(());
+    /// pump(&provider);
+    /// assert_eq!(caller.wait()?, "shop");
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// ```
     pub fn attachment(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.attachments.insert(key, value);
         self
@@ -195,6 +409,15 @@ impl ReferenceBuilder {
 
     /// The fault-tolerance strategy of its calls (Dubbo's `cluster=`; failover with 2
     /// retries unless set); a method may have its own ([`Method::cluster`]).
+    ///
+    /// ```
+    /// use tether_core::cluster::Cluster;
+    /// use tether_core::consumer::Reference;
+    ///
+    /// // Writes are not idempotent: one attempt, and its failure is the call's.
+    /// let builder = Reference::builder("org.example.Orders").cluster(Cluster::Failfast);
+    /// assert!(format!("{builder:?}").contains("Failfast"));
+    /// ```
     pub fn cluster(mut self, cluster: Cluster) -> Self {
         self.cluster = cluster;
         self
@@ -226,12 +449,61 @@ impl ReferenceBuilder {
     /// The tag of its calls (Dubbo's consumer `dubbo.tag`): they go to the providers with
     /// this tag, or to untagged ones when none has it ([`TagRouter`]). A call's own
     /// `dubbo.tag` attachment wins.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::consumer::{Channels, Reference, RpcError};
+    /// use tether_core::cluster::{Invoker, StaticDirectory};
+    ///
+    /// let at = |address: &str| Invoker::new(address, Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let directory = StaticDirectory::new([
+    ///     at("10.0.0.7:20880"),
+    ///     at("10.0.0.8:20880").with_params([("dubbo.tag", "gray")]),
+    /// ]);
+    /// let gray = Reference::builder("org.example.Greeter").tag("gray")
+    ///     .build_with(Arc::new(directory));
+    /// // The call goes to the gray provider (which has no connection up here).
+    /// let error = gray.method::<(), String>("greet").call_blocking(()).unwrap_err();
+    /// assert!(matches!(&error, RpcError::NoConnection(_)));
+    /// assert!(error.to_string().ends_with("at 10.0.0.8:20880"));
+    /// ```
     pub fn tag(mut self, tag: &str) -> Self {
         self.tag = Some(tag.to_owned());
         self
     }
 
     /// Adds a router, run after the tag router and those added before it.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::consumer::{Channels, Reference, RpcError};
+    /// use tether_core::cluster::{Invoker, Route, Router, StaticDirectory};
+    ///
+    /// /// Keeps the providers of one zone.
+    /// #[derive(Debug)]
+    /// struct Zone(&'static str);
+    ///
+    /// impl Router for Zone {
+    ///     fn route(&self, invokers: &[Invoker], _: &Route<'_>) -> Option<Vec<Invoker>> {
+    ///         Some(invokers.iter().filter(|i| i.param("zone") == Some(self.0)).cloned().collect())
+    ///     }
+    /// }
+    ///
+    /// let at = |address: &str, zone: &str| {
+    ///     Invoker::new(address, Arc::new(Channels::new(NonZeroUsize::MIN)))
+    ///         .with_params([("zone", zone)])
+    /// };
+    /// let directory =
+    ///     StaticDirectory::new([at("10.0.0.7:20880", "east"), at("10.1.0.7:20880", "west")]);
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .router(Zone("west"))
+    ///     .build_with(Arc::new(directory));
+    /// // The call goes to the west provider (which has no connection up here).
+    /// let error = reference.method::<(), String>("greet").call_blocking(()).unwrap_err();
+    /// assert!(error.to_string().ends_with("at 10.1.0.7:20880"));
+    /// ```
     pub fn router(mut self, router: impl Router) -> Self {
         self.routers.push(Arc::new(router));
         self
@@ -239,6 +511,28 @@ impl ReferenceBuilder {
 
     /// Drops the tag router every reference runs by default: calls go to tagged and
     /// untagged providers alike, whatever their tags.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::consumer::{Channels, Reference, RpcError};
+    /// use tether_core::cluster::{Invoker, StaticDirectory};
+    ///
+    /// let gray = || {
+    ///     let channels = Arc::new(Channels::new(NonZeroUsize::MIN));
+    ///     let provider = Invoker::new("10.0.0.8:20880", channels).with_params([("dubbo.tag", "gray")]);
+    ///     Arc::new(StaticDirectory::new([provider]))
+    /// };
+    /// // By default an untagged call never goes to a tagged provider...
+    /// let routed = Reference::builder("org.example.Greeter").build_with(gray());
+    /// let error = routed.method::<(), String>("greet").call_blocking(()).unwrap_err();
+    /// assert_eq!(error.to_string(), "no available connection to org.example.Greeter");
+    /// // ...without tag routing, it does (the provider has no connection up here).
+    /// let unrouted = Reference::builder("org.example.Greeter").without_tag_routing()
+    ///     .build_with(gray());
+    /// let error = unrouted.method::<(), String>("greet").call_blocking(()).unwrap_err();
+    /// assert!(error.to_string().ends_with("at 10.0.0.8:20880"));
+    /// ```
     pub fn without_tag_routing(mut self) -> Self {
         self.tag_routing = false;
         self
@@ -246,6 +540,40 @@ impl ReferenceBuilder {
 
     /// The reference, calling one provider over `channels` (Dubbo's direct `url=`
     /// reference).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Channels, Reference};
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Clock").method("year", |_: Context, (): ()| Ok(2026)),
+    /// );
+    /// // `conn` is a connection to the provider, opened by an adapter.
+    /// let reference = Reference::builder("org.example.Clock")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// let year = reference.method::<(), i32>("year").call(());
+    /// pump(&provider);
+    /// assert_eq!(year.wait()?, 2026);
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// ```
     pub fn build(self, channels: Arc<Channels>) -> Reference {
         let direct = Invoker::new(String::new(), channels);
         self.build_with(Arc::new(StaticDirectory::new([direct])))
@@ -341,6 +669,17 @@ impl ReferenceBuilder {
 
 impl Reference {
     /// Starts building a reference to the service at `path` (the Java interface name).
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::consumer::{Channels, Reference, RpcError};
+    ///
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .version("1.0.0")
+    ///     .build(Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// assert_eq!(reference.path(), "org.example.Greeter");
+    /// ```
     pub fn builder(path: &str) -> ReferenceBuilder {
         ReferenceBuilder {
             path: path.to_owned(),
@@ -360,6 +699,16 @@ impl Reference {
     }
 
     /// The service path.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::consumer::{Channels, Reference, RpcError};
+    ///
+    /// let reference = Reference::builder("org.apache.dubbo.demo.DemoService")
+    ///     .build(Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// assert_eq!(reference.path(), "org.apache.dubbo.demo.DemoService");
+    /// ```
     pub fn path(&self) -> &str {
         &self.0.path
     }
@@ -451,6 +800,42 @@ impl Reference {
 
     /// A typed handle to method `name` taking the argument tuple `A` (whose Java types give
     /// the parameter descriptor) and returning `R`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Channels, Reference};
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Calculator")
+    ///         .method("add", |_: Context, (a, b): (i32, i32)| Ok(a + b)),
+    /// );
+    /// let reference = Reference::builder("org.example.Calculator")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// // Java's `int add(int a, int b)`.
+    /// let add = reference.method::<(i32, i32), i32>("add");
+    /// let sum = add.call((2, 3));
+    /// pump(&provider);
+    /// assert_eq!(sum.wait()?, 5);
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// ```
     pub fn method<A, R>(&self, name: &str) -> Method<A, R>
     where
         A: Arguments + Serialize + Send + 'static,
@@ -504,6 +889,42 @@ impl Reference {
     /// A generic call (`$invoke`, `PROTOCOL.md` §2.4): calls `method` with Java parameter
     /// type names (`"java.lang.String"`, `"int"`...) and dynamic values, for consumers
     /// without the interface's types. The result is dynamic too.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Channels, Reference};
+    /// use tether_core::hessian2::Value;
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Calculator")
+    ///         .method("add", |_: Context, (a, b): (i32, i32)| Ok(a + b)),
+    /// );
+    /// let reference = Reference::builder("org.example.Calculator")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// // No Rust types for the interface: Java type names and dynamic values.
+    /// let sum = reference.call_generic("add", &["int", "int"], &[Value::from(2), Value::from(3)]);
+    /// pump(&provider);
+    /// assert_eq!(sum.wait()?, Value::from(5));
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// ```
     pub fn call_generic(
         &self,
         method: &str,
@@ -702,6 +1123,44 @@ impl<A, R> Listeners<A, R> {
 }
 
 /// A typed remote method with its `<dubbo:method>` options.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use std::time::Instant;
+/// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+/// # struct Now;
+/// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+/// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+/// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+/// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+/// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+/// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+/// #         let mut wire = Vec::new();
+/// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+/// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+/// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+/// #     }
+/// # };
+/// # struct NoSpawn;
+/// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+/// use tether_core::consumer::{Channels, Reference};
+/// use tether_core::provider::{Context, Dispatch, Provider, Service};
+///
+/// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+///     Service::new("org.example.Greeter")
+///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+/// );
+/// let reference = Reference::builder("org.example.Greeter")
+///     .build(Arc::new(Channels::single(conn.clone())));
+///
+/// let greet = reference.method::<(String,), String>("greet");
+/// // Many calls in flight at once, each with its own completion.
+/// let calls: Vec<_> = ["Ann", "Bob"].map(|name| greet.call((name.to_owned(),))).into();
+/// pump(&provider);
+/// let greetings: Vec<String> = calls.into_iter().map(|c| c.wait()).collect::<Result<_, _>>()?;
+/// assert_eq!(greetings, ["Hello, Ann", "Hello, Bob"]);
+/// # Ok::<(), tether_core::consumer::RpcError>(())
+/// ```
 pub struct Method<A, R> {
     reference: Reference,
     name: Arc<str>,
@@ -756,6 +1215,19 @@ where
     R: DeserializeOwned + Send + 'static,
 {
     /// This method's timeout (the reference's unless set).
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::consumer::{Channels, Reference, RpcError};
+    /// use std::time::Duration;
+    ///
+    /// let reference = Reference::builder("org.example.Reports")
+    ///     .build(Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// // This one method may take longer than the reference's default.
+    /// let yearly = reference.method::<(i32,), String>("yearly").timeout(Duration::from_secs(60));
+    /// assert!(format!("{yearly:?}").contains("timeout: 60s"));
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         let request = self
@@ -768,6 +1240,43 @@ where
     /// Dubbo's `sent=true`: [`call_blocking`](Self::call_blocking) and [`oneway`](Self::oneway) return (or fail)
     /// only once the request was written to the transport. [`call`](Self::call)
     /// never blocks; a write failure fails its completion.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Channels, Reference};
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Greeter")
+    ///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+    /// );
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    ///
+    /// // The completion fails if the request cannot be written.
+    /// let greet = reference.method::<(String,), String>("greet").sent(true);
+    /// let hello = greet.call(("world".to_owned(),));
+    /// pump(&provider);
+    /// assert_eq!(hello.wait()?, "Hello, world");
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// ```
     pub fn sent(mut self, sent: bool) -> Self {
         self.sent = sent;
         self
@@ -775,6 +1284,25 @@ where
 
     /// Declares that this method's [`Callback`] arguments unsubscribe (Dubbo's
     /// `callback="false"`): they are withdrawn from the connection as the call is sent.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::consumer::{Channels, Reference, RpcError};
+    /// use tether_core::consumer::Callback;
+    ///
+    /// struct Listener;
+    /// tether_core::java_class!(Listener => "org.example.Listener");
+    ///
+    /// let reference = Reference::builder("org.example.News")
+    ///     .build(Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
+    /// // Passing the listener to `unsubscribe` withdraws it from the connection.
+    /// let unsubscribe = reference
+    ///     .method::<(Callback<Listener>,), ()>("unsubscribe")
+    ///     .callback_release(true);
+    /// # let _ = (subscribe, unsubscribe);
+    /// ```
     pub fn callback_release(mut self, release: bool) -> Self {
         self.release_callbacks = release;
         self
@@ -782,6 +1310,21 @@ where
 
     /// This method's fault-tolerance strategy (the reference's unless set; Dubbo's
     /// `<dubbo:method cluster=... retries=...>`).
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::consumer::{Channels, Reference, RpcError};
+    /// use tether_core::cluster::Cluster;
+    ///
+    /// let reference = Reference::builder("org.example.Orders")
+    ///     .build(Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// // Reads retry elsewhere (the default); placing an order must not.
+    /// let find = reference.method::<(i64,), String>("find");
+    /// let place = reference.method::<(String,), i64>("place").cluster(Cluster::Failfast);
+    /// assert!(format!("{find:?}").contains("Failover"));
+    /// assert!(format!("{place:?}").contains("Failfast"));
+    /// ```
     pub fn cluster(mut self, cluster: Cluster) -> Self {
         self.cluster = cluster;
         self
@@ -790,12 +1333,69 @@ where
     /// Dubbo's `sticky`: calls keep going to the provider of the previous call while it is
     /// listed and available (for providers holding per-client state). Clones of this method
     /// share the provider they stick to.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::consumer::{Channels, Reference, RpcError};
+    ///
+    /// let reference = Reference::builder("org.example.Cart")
+    ///     .build(Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// // The cart lives in one provider's memory: keep calling that one.
+    /// let add = reference.method::<(String,), u32>("add").sticky(true);
+    /// assert!(format!("{add:?}").contains("sticky: true"));
+    /// ```
     pub fn sticky(mut self, sticky: bool) -> Self {
         self.sticky = sticky.then(|| Arc::new(Mutex::new(None)));
         self
     }
 
     /// Runs `f` with the arguments on the caller's thread before each call is sent.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use tether_core::consumer::{Channels, Reference};
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Greeter")
+    ///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+    /// );
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    ///
+    /// let sent = Arc::new(AtomicUsize::new(0));
+    /// let counter = sent.clone();
+    /// let greet = reference
+    ///     .method::<(String,), String>("greet")
+    ///     .on_invoke(move |(name,)| {
+    ///         assert!(!name.is_empty());
+    ///         counter.fetch_add(1, Ordering::Relaxed);
+    ///     });
+    /// let hello = greet.call(("world".to_owned(),));
+    /// assert_eq!(sent.load(Ordering::Relaxed), 1);
+    /// pump(&provider);
+    /// hello.wait()?;
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// ```
     pub fn on_invoke(mut self, f: impl Fn(&A) + Send + Sync + 'static) -> Self {
         self.listeners_mut().on_invoke = Some(Arc::new(f));
         self
@@ -805,6 +1405,50 @@ where
     /// thread for [`call_blocking`](Self::call_blocking), where the call completes (the IO thread or the
     /// callback executor) for [`call`](Self::call). It runs whether or not the
     /// caller keeps the call's completion.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use std::sync::Mutex;
+    /// use tether_core::consumer::{Channels, Reference};
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Greeter")
+    ///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+    /// );
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    ///
+    /// let answers = Arc::new(Mutex::new(Vec::new()));
+    /// let log = answers.clone();
+    /// let greet = reference
+    ///     .method::<(String,), String>("greet")
+    ///     .on_return(move |greeting, (name,)| {
+    ///         log.lock().unwrap().push(format!("{name}: {greeting}"));
+    ///     });
+    /// // Nobody keeps the completion; the listener still sees the answer.
+    /// drop(greet.call(("world".to_owned(),)));
+    /// pump(&provider);
+    /// assert_eq!(*answers.lock().unwrap(), ["world: Hello, world"]);
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// ```
     pub fn on_return(mut self, f: impl Fn(&R, &A) + Send + Sync + 'static) -> Self {
         self.listeners_mut().on_return = Some(Arc::new(f));
         self
@@ -812,6 +1456,27 @@ where
 
     /// Runs `f` with the error and the arguments after a failed call (business exception,
     /// timeout, network or remote error), on the same thread as `on_return`.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::consumer::{Channels, Reference, RpcError};
+    /// use std::sync::Mutex;
+    ///
+    /// let failures = Arc::new(Mutex::new(Vec::new()));
+    /// let log = failures.clone();
+    /// // No connection is up, so the call fails.
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let greet = reference
+    ///     .method::<(String,), String>("greet")
+    ///     .on_throw(move |error, (name,)| log.lock().unwrap().push(format!("{name}: {error}")));
+    /// assert!(greet.call_blocking(("world".to_owned(),)).is_err());
+    /// assert_eq!(
+    ///     *failures.lock().unwrap(),
+    ///     ["world: no available connection to org.example.Greeter"]
+    /// );
+    /// ```
     pub fn on_throw(mut self, f: impl Fn(&RpcError, &A) + Send + Sync + 'static) -> Self {
         self.listeners_mut().on_throw = Some(Arc::new(f));
         self
@@ -819,6 +1484,55 @@ where
 
     /// Calls the method and blocks the current thread until its result or its timeout. Do not
     /// call it on the thread that drives the connection.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use std::time::Duration;
+    /// use tether_core::consumer::{Channels, Reference};
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Greeter")
+    ///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+    /// );
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// # // An IO loop, here a thread pumping bytes until the example is done.
+    /// # let done = std::sync::atomic::AtomicBool::new(false);
+    /// # let started = Instant::now();
+    /// # std::thread::scope(|s| {
+    /// # s.spawn(|| while !done.load(std::sync::atomic::Ordering::Relaxed) && started.elapsed().as_secs() < 10 {
+    /// #     pump(&provider);
+    /// #     std::thread::sleep(Duration::from_millis(1));
+    /// # });
+    /// # let result = (|| {
+    /// // Blocks this thread until the answer arrives (an IO loop runs elsewhere).
+    /// let greet = reference.method::<(String,), String>("greet");
+    /// assert_eq!(greet.call_blocking(("world".to_owned(),))?, "Hello, world");
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// # })();
+    /// # done.store(true, std::sync::atomic::Ordering::Relaxed);
+    /// # result
+    /// # })?;
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// ```
     pub fn call_blocking(&self, args: A) -> Result<R, RpcError> {
         let r = &self.reference.0;
         let conn = match self.plain_connection(None) {
@@ -1022,6 +1736,43 @@ where
     /// `on_return`/`on_throw` listeners or filters watch it: they see every outcome, so the
     /// call runs to its answer or timeout (Dubbo's semantics; `let _ = m.call(..)`
     /// with a listener still runs the listener).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Channels, Reference};
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Greeter")
+    ///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+    /// );
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    ///
+    /// let greet = reference.method::<(String,), String>("greet");
+    /// // Returns at once; the answer comes when the IO loop has moved the bytes.
+    /// let hello = greet.call(("world".to_owned(),));
+    /// pump(&provider);
+    /// assert_eq!(hello.wait()?, "Hello, world");
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// ```
     pub fn call(&self, args: A) -> Completion<Result<R, RpcError>> {
         let conn = match self.plain_connection(None) {
             Ok(Some(conn)) if self.reference.0.filters.is_empty() => conn,
@@ -1072,6 +1823,47 @@ where
     /// Sends the call one-way (Dubbo's `return=false`): no response, no timeout. With
     /// `sent(true)` it returns once the request was written. `on_return` runs at once with
     /// the null result when `R` can be null (as Java completes one-way calls with null).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use std::sync::Mutex;
+    /// use tether_core::consumer::{Channels, Reference};
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// let events = Arc::new(Mutex::new(Vec::new()));
+    /// let log = events.clone();
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Audit")
+    ///         .method("record", move |_: Context, (event,): (String,)| {
+    ///             log.lock().unwrap().push(event);
+    ///             Ok(())
+    ///         }),
+    /// );
+    /// let reference = Reference::builder("org.example.Audit")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// // No answer to wait for.
+    /// reference.method::<(String,), ()>("record").oneway(("login".to_owned(),))?;
+    /// pump(&provider);
+    /// assert_eq!(*events.lock().unwrap(), ["login"]);
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// ```
     pub fn oneway(&self, args: A) -> Result<(), RpcError> {
         self.oneway_with(CallContext::new(), args)
     }
@@ -1107,10 +1899,12 @@ where
     /// let seen = Arc::new(Mutex::new(Vec::new()));
     /// let log = seen.clone();
     /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
-    ///     Service::new("org.example.Audit").method("record", move |ctx: Context, (event,): (String,)| {
-    ///         log.lock().unwrap().push((event, ctx.attachment("tenant").map(str::to_owned)));
-    ///         Ok(())
-    ///     }),
+    ///     Service::new("org.example.Audit")
+    ///         .method("record", move |ctx: Context, (event,): (String,)| {
+    ///             let tenant = ctx.attachment("tenant").map(str::to_owned);
+    ///             log.lock().unwrap().push((event, tenant));
+    ///             Ok(())
+    ///         }),
     /// );
     /// let reference = Reference::builder("org.example.Audit")
     ///     .build(Arc::new(Channels::single(conn.clone())));

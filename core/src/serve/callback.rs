@@ -108,6 +108,72 @@ pub(super) fn callback_proxies(
 
 /// A provider's handle to a consumer's callback: calls go back over the connection the
 /// callback arrived on (`PROTOCOL.md` §6.3).
+///
+/// ```
+/// # use std::sync::{Arc, Mutex};
+/// # use std::time::Instant;
+/// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+/// # struct Now;
+/// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+/// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+/// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+/// # struct NoSpawn;
+/// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+/// use tether_core::consumer::{Callback, CallbackDispatcher, Channels, Reference, RpcError};
+/// use tether_core::provider::{CallbackArg, CallbackProxy, Context, Dispatch, Provider, Service};
+///
+/// /// Names the Java interface of the callback.
+/// struct Listener;
+/// tether_core::java_class!(Listener => "org.example.Listener");
+///
+/// // The provider keeps a proxy for each subscriber's listener.
+/// let subscribers: Arc<Mutex<Vec<CallbackProxy>>> = Arc::default();
+/// let kept = subscribers.clone();
+/// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+///     Service::new("org.example.News")
+///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
+///             let proxy = ctx.callback(0).expect("argument 0 is a callback");
+///             kept.lock().unwrap().push(proxy.clone());
+///             Ok(())
+///         }),
+/// );
+/// // The consumer's connection answers the provider's calls back through a dispatcher.
+/// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(NoSpawn));
+/// # // Moves bytes both ways; each side hands its requests to its own handler.
+/// # let pump = || for _ in 0..3 {
+/// #     for (from, to, handler) in [(&conn, &server, &provider as &dyn RequestHandler), (&server, &conn, &dispatcher)] {
+/// #         let mut wire = Vec::new();
+/// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+/// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+/// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+/// #     }
+/// # };
+///
+/// let heard = Arc::new(Mutex::new(Vec::new()));
+/// let log = heard.clone();
+/// let listener = Callback::<Listener>::new(Service::new("org.example.Listener").method(
+///     "onNews",
+///     move |_: Context, (headline,): (String,)| {
+///         log.lock().unwrap().push(headline);
+///         Ok(())
+///     },
+/// ));
+/// let reference = Reference::builder("org.example.News")
+///     .build(Arc::new(Channels::single(conn.clone())));
+/// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
+/// let subscribed = subscribe.call((listener.clone(),));
+/// pump();
+/// subscribed.wait()?;
+/// let proxy = subscribers.lock().unwrap()[0].clone();
+///
+/// // Later, the provider calls the consumer's listener back.
+/// let delivered = proxy.call::<(String,), ()>("onNews", ("Dubbo speaks Rust".to_owned(),));
+/// pump();
+/// delivered.wait()?;
+/// assert_eq!(*heard.lock().unwrap(), ["Dubbo speaks Rust"]);
+/// # let _ = heard;
+/// # Ok::<(), RpcError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct CallbackProxy {
     conn: SharedConnection,
@@ -121,17 +187,208 @@ pub struct CallbackProxy {
 
 impl CallbackProxy {
     /// The callback interface.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Callback, CallbackDispatcher, Channels, Reference, RpcError};
+    /// use tether_core::provider::{CallbackArg, CallbackProxy, Context, Dispatch, Provider, Service};
+    ///
+    /// /// Names the Java interface of the callback.
+    /// struct Listener;
+    /// tether_core::java_class!(Listener => "org.example.Listener");
+    ///
+    /// // The provider keeps a proxy for each subscriber's listener.
+    /// let subscribers: Arc<Mutex<Vec<CallbackProxy>>> = Arc::default();
+    /// let kept = subscribers.clone();
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.News")
+    ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
+    ///             let proxy = ctx.callback(0).expect("argument 0 is a callback");
+    ///             kept.lock().unwrap().push(proxy.clone());
+    ///             Ok(())
+    ///         }),
+    /// );
+    /// // The consumer's connection answers the provider's calls back through a dispatcher.
+    /// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(NoSpawn));
+    /// # // Moves bytes both ways; each side hands its requests to its own handler.
+    /// # let pump = || for _ in 0..3 {
+    /// #     for (from, to, handler) in [(&conn, &server, &provider as &dyn RequestHandler), (&server, &conn, &dispatcher)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    ///
+    /// let heard = Arc::new(Mutex::new(Vec::new()));
+    /// let log = heard.clone();
+    /// let listener = Callback::<Listener>::new(Service::new("org.example.Listener").method(
+    ///     "onNews",
+    ///     move |_: Context, (headline,): (String,)| {
+    ///         log.lock().unwrap().push(headline);
+    ///         Ok(())
+    ///     },
+    /// ));
+    /// let reference = Reference::builder("org.example.News")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
+    /// let subscribed = subscribe.call((listener.clone(),));
+    /// pump();
+    /// subscribed.wait()?;
+    /// let proxy = subscribers.lock().unwrap()[0].clone();
+    ///
+    /// assert_eq!(proxy.interface(), "org.example.Listener");
+    /// # let _ = heard;
+    /// # Ok::<(), RpcError>(())
+    /// ```
     pub fn interface(&self) -> &str {
         &self.interface
     }
 
     /// The instance id the consumer gave it.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Callback, CallbackDispatcher, Channels, Reference, RpcError};
+    /// use tether_core::provider::{CallbackArg, CallbackProxy, Context, Dispatch, Provider, Service};
+    ///
+    /// /// Names the Java interface of the callback.
+    /// struct Listener;
+    /// tether_core::java_class!(Listener => "org.example.Listener");
+    ///
+    /// // The provider keeps a proxy for each subscriber's listener.
+    /// let subscribers: Arc<Mutex<Vec<CallbackProxy>>> = Arc::default();
+    /// let kept = subscribers.clone();
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.News")
+    ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
+    ///             let proxy = ctx.callback(0).expect("argument 0 is a callback");
+    ///             kept.lock().unwrap().push(proxy.clone());
+    ///             Ok(())
+    ///         }),
+    /// );
+    /// // The consumer's connection answers the provider's calls back through a dispatcher.
+    /// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(NoSpawn));
+    /// # // Moves bytes both ways; each side hands its requests to its own handler.
+    /// # let pump = || for _ in 0..3 {
+    /// #     for (from, to, handler) in [(&conn, &server, &provider as &dyn RequestHandler), (&server, &conn, &dispatcher)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    ///
+    /// let heard = Arc::new(Mutex::new(Vec::new()));
+    /// let log = heard.clone();
+    /// let listener = Callback::<Listener>::new(Service::new("org.example.Listener").method(
+    ///     "onNews",
+    ///     move |_: Context, (headline,): (String,)| {
+    ///         log.lock().unwrap().push(headline);
+    ///         Ok(())
+    ///     },
+    /// ));
+    /// let reference = Reference::builder("org.example.News")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
+    /// let subscribed = subscribe.call((listener.clone(),));
+    /// pump();
+    /// subscribed.wait()?;
+    /// let proxy = subscribers.lock().unwrap()[0].clone();
+    ///
+    /// // The id the consumer's callback object was sent under.
+    /// assert_eq!(proxy.id(), listener.id());
+    /// # let _ = heard;
+    /// # Ok::<(), RpcError>(())
+    /// ```
     pub fn id(&self) -> i32 {
         self.id
     }
 
     /// Whether calls can still reach it: the connection is open and the consumer has not
     /// unsubscribed it.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Callback, CallbackDispatcher, Channels, Reference, RpcError};
+    /// use tether_core::provider::{CallbackArg, CallbackProxy, Context, Dispatch, Provider, Service};
+    ///
+    /// /// Names the Java interface of the callback.
+    /// struct Listener;
+    /// tether_core::java_class!(Listener => "org.example.Listener");
+    ///
+    /// // The provider keeps a proxy for each subscriber's listener.
+    /// let subscribers: Arc<Mutex<Vec<CallbackProxy>>> = Arc::default();
+    /// let kept = subscribers.clone();
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.News")
+    ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
+    ///             let proxy = ctx.callback(0).expect("argument 0 is a callback");
+    ///             kept.lock().unwrap().push(proxy.clone());
+    ///             Ok(())
+    ///         }),
+    /// );
+    /// // The consumer's connection answers the provider's calls back through a dispatcher.
+    /// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(NoSpawn));
+    /// # // Moves bytes both ways; each side hands its requests to its own handler.
+    /// # let pump = || for _ in 0..3 {
+    /// #     for (from, to, handler) in [(&conn, &server, &provider as &dyn RequestHandler), (&server, &conn, &dispatcher)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    ///
+    /// let heard = Arc::new(Mutex::new(Vec::new()));
+    /// let log = heard.clone();
+    /// let listener = Callback::<Listener>::new(Service::new("org.example.Listener").method(
+    ///     "onNews",
+    ///     move |_: Context, (headline,): (String,)| {
+    ///         log.lock().unwrap().push(headline);
+    ///         Ok(())
+    ///     },
+    /// ));
+    /// let reference = Reference::builder("org.example.News")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
+    /// let subscribed = subscribe.call((listener.clone(),));
+    /// pump();
+    /// subscribed.wait()?;
+    /// let proxy = subscribers.lock().unwrap()[0].clone();
+    ///
+    /// assert!(proxy.is_live());
+    /// // Once the connection the listener came on closes (`server` is the provider's end),
+    /// // calls can no longer reach it.
+    /// server.close();
+    /// assert!(!proxy.is_live());
+    /// # let _ = heard;
+    /// # Ok::<(), RpcError>(())
+    /// ```
     pub fn is_live(&self) -> bool {
         self.conn
             .with(|c, _| !c.is_closed() && c.callbacks().has_proxy(&self.interface, self.id))
@@ -140,6 +397,77 @@ impl CallbackProxy {
     /// Calls `method` of the consumer's callback object. Once the proxy is dead the call
     /// fails at once, unsent: [`RpcError::Network`] if the connection closed,
     /// [`RpcError::ServiceNotFound`] if the consumer unsubscribed it.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Callback, CallbackDispatcher, Channels, Reference, RpcError};
+    /// use tether_core::provider::{CallbackArg, CallbackProxy, Context, Dispatch, Provider, Service};
+    ///
+    /// /// Names the Java interface of the callback.
+    /// struct Listener;
+    /// tether_core::java_class!(Listener => "org.example.Listener");
+    ///
+    /// // The provider keeps a proxy for each subscriber's listener.
+    /// let subscribers: Arc<Mutex<Vec<CallbackProxy>>> = Arc::default();
+    /// let kept = subscribers.clone();
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.News")
+    ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
+    ///             let proxy = ctx.callback(0).expect("argument 0 is a callback");
+    ///             kept.lock().unwrap().push(proxy.clone());
+    ///             Ok(())
+    ///         }),
+    /// );
+    /// // The consumer's connection answers the provider's calls back through a dispatcher.
+    /// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(NoSpawn));
+    /// # // Moves bytes both ways; each side hands its requests to its own handler.
+    /// # let pump = || for _ in 0..3 {
+    /// #     for (from, to, handler) in [(&conn, &server, &provider as &dyn RequestHandler), (&server, &conn, &dispatcher)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    ///
+    /// let heard = Arc::new(Mutex::new(Vec::new()));
+    /// let log = heard.clone();
+    /// let listener = Callback::<Listener>::new(Service::new("org.example.Listener").method(
+    ///     "onNews",
+    ///     move |_: Context, (headline,): (String,)| {
+    ///         log.lock().unwrap().push(headline);
+    ///         Ok(())
+    ///     },
+    /// ));
+    /// let reference = Reference::builder("org.example.News")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
+    /// let subscribed = subscribe.call((listener.clone(),));
+    /// pump();
+    /// subscribed.wait()?;
+    /// let proxy = subscribers.lock().unwrap()[0].clone();
+    ///
+    /// // Later, the provider calls the consumer's listener back.
+    /// let delivered = proxy.call::<(String,), ()>("onNews", ("Dubbo speaks Rust".to_owned(),));
+    /// pump();
+    /// delivered.wait()?;
+    /// assert_eq!(*heard.lock().unwrap(), ["Dubbo speaks Rust"]);
+    ///
+    /// // Once the connection is gone, a call fails at once, unsent.
+    /// server.close();
+    /// let late = proxy.call::<(String,), ()>("onNews", ("too late".to_owned(),));
+    /// assert!(matches!(late.wait(), Err(RpcError::Network(_))));
+    /// # let _ = heard;
+    /// # Ok::<(), RpcError>(())
+    /// ```
     pub fn call<A, R>(&self, method: &str, args: A) -> crate::Completion<Result<R, RpcError>>
     where
         A: Arguments + Send + 'static,
@@ -184,6 +512,70 @@ impl CallbackProxy {
 /// The provider's view of a callback argument of interface `I`: it reads the null the consumer
 /// sends and carries `I`'s descriptor, so the method signature matches the consumer's. Get the
 /// proxy from [`Context::callback`](super::Context::callback).
+///
+/// ```
+/// # use std::sync::{Arc, Mutex};
+/// # use std::time::Instant;
+/// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+/// # struct Now;
+/// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+/// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+/// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+/// # struct NoSpawn;
+/// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+/// use tether_core::consumer::{Callback, CallbackDispatcher, Channels, Reference, RpcError};
+/// use tether_core::provider::{CallbackArg, CallbackProxy, Context, Dispatch, Provider, Service};
+///
+/// /// Names the Java interface of the callback.
+/// struct Listener;
+/// tether_core::java_class!(Listener => "org.example.Listener");
+///
+/// // The provider keeps a proxy for each subscriber's listener.
+/// let subscribers: Arc<Mutex<Vec<CallbackProxy>>> = Arc::default();
+/// let kept = subscribers.clone();
+/// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+///     Service::new("org.example.News")
+///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
+///             let proxy = ctx.callback(0).expect("argument 0 is a callback");
+///             kept.lock().unwrap().push(proxy.clone());
+///             Ok(())
+///         }),
+/// );
+/// // The consumer's connection answers the provider's calls back through a dispatcher.
+/// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(NoSpawn));
+/// # // Moves bytes both ways; each side hands its requests to its own handler.
+/// # let pump = || for _ in 0..3 {
+/// #     for (from, to, handler) in [(&conn, &server, &provider as &dyn RequestHandler), (&server, &conn, &dispatcher)] {
+/// #         let mut wire = Vec::new();
+/// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+/// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+/// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+/// #     }
+/// # };
+///
+/// let heard = Arc::new(Mutex::new(Vec::new()));
+/// let log = heard.clone();
+/// let listener = Callback::<Listener>::new(Service::new("org.example.Listener").method(
+///     "onNews",
+///     move |_: Context, (headline,): (String,)| {
+///         log.lock().unwrap().push(headline);
+///         Ok(())
+///     },
+/// ));
+/// let reference = Reference::builder("org.example.News")
+///     .build(Arc::new(Channels::single(conn.clone())));
+/// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
+/// let subscribed = subscribe.call((listener.clone(),));
+/// pump();
+/// subscribed.wait()?;
+/// let proxy = subscribers.lock().unwrap()[0].clone();
+///
+/// // The provider's `subscribe` took a `CallbackArg<Listener>` where the consumer passed a
+/// // `Callback<Listener>`: both name `org.example.Listener` in the method's signature.
+/// assert!(proxy.is_live());
+/// # let _ = heard;
+/// # Ok::<(), RpcError>(())
+/// ```
 pub struct CallbackArg<I>(PhantomData<fn() -> I>);
 
 impl<I> fmt::Debug for CallbackArg<I> {

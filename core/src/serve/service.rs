@@ -27,6 +27,14 @@ use super::routing::RequestAttachments;
 
 /// What identifies an exported service: path (interface name), version and group. An empty
 /// version, `"0.0.0"` and `"*"` all mean "no version" (`PROTOCOL.md` §2).
+///
+/// ```
+/// use tether_core::provider::ServiceKey;
+///
+/// let key = ServiceKey::new("org.example.Greeter", Some("1.0.0"), Some("eu"));
+/// // Displayed as Java writes service keys: group/path:version.
+/// assert_eq!(key.to_string(), "eu/org.example.Greeter:1.0.0");
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct ServiceKey {
     pub(super) path: String,
@@ -36,6 +44,15 @@ pub struct ServiceKey {
 
 impl ServiceKey {
     /// The key for `path`, `version` and `group`.
+    ///
+    /// ```
+    /// use tether_core::provider::ServiceKey;
+    ///
+    /// let plain = ServiceKey::new("org.example.Greeter", None, None);
+    /// // "0.0.0" and "*" mean no version, as an empty group means no group.
+    /// assert_eq!(ServiceKey::new("org.example.Greeter", Some("0.0.0"), Some("")), plain);
+    /// assert_eq!(plain.to_string(), "org.example.Greeter");
+    /// ```
     pub fn new(path: &str, version: Option<&str>, group: Option<&str>) -> Self {
         Self {
             path: path.to_owned(),
@@ -77,6 +94,44 @@ impl fmt::Display for ServiceKey {
 }
 
 /// What a handler learns about the call besides its arguments.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use std::time::Instant;
+/// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+/// # struct Now;
+/// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+/// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+/// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+/// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+/// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+/// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+/// #         let mut wire = Vec::new();
+/// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+/// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+/// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+/// #     }
+/// # };
+/// # struct NoSpawn;
+/// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+/// use tether_core::consumer::{Channels, Reference};
+/// use tether_core::provider::{Context, Dispatch, Provider, Service};
+///
+/// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+///     Service::new("org.example.Greeter").method("whoami", |ctx: Context, (): ()| {
+///         // The caller sent its timeout: the handler knows when it gives up.
+///         assert!(ctx.deadline.is_some());
+///         Ok(format!("{} from {}", ctx.method, ctx.attachment("application").unwrap_or("?")))
+///     }),
+/// );
+/// let reference = Reference::builder("org.example.Greeter")
+///     .attachment("application", "shop")
+///     .build(Arc::new(Channels::single(conn.clone())));
+/// let answer = reference.method::<(), String>("whoami").call(());
+/// pump(&provider);
+/// assert_eq!(answer.wait()?, "whoami from shop");
+/// # Ok::<(), tether_core::consumer::RpcError>(())
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Context {
@@ -98,11 +153,84 @@ pub struct Context {
 impl Context {
     /// The request's attachments (`path`, `version`, `timeout`, user keys...), decoded from
     /// the request on the first call: a handler that never looks pays nothing for them.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Channels, Reference};
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Greeter").method("interface", |ctx: Context, (): ()| {
+    ///         // Besides the caller's own, Dubbo sends `path`, `interface`, `version`, `timeout`...
+    ///         Ok(ctx.attachments().get_str("interface").unwrap_or_default().to_owned())
+    ///     }),
+    /// );
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// let interface = reference.method::<(), String>("interface").call(());
+    /// pump(&provider);
+    /// assert_eq!(interface.wait()?, "org.example.Greeter");
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// ```
     pub fn attachments(&self) -> &Attachments {
         self.attachments.get()
     }
 
     /// The attachment `key` as a string, if present and a string.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Channels, Reference};
+    /// use tether_core::context::CallContext;
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Greeter").method("tenant", |ctx: Context, (): ()| {
+    ///         Ok(ctx.attachment("tenant").unwrap_or("none").to_owned())
+    ///     }),
+    /// );
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// let ctx = CallContext::new().attachment("tenant", "acme");
+    /// let tenant = reference.method::<(), String>("tenant").call_with(ctx, ());
+    /// pump(&provider);
+    /// assert_eq!(tenant.wait()?.value, "acme");
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// ```
     pub fn attachment(&self, key: &str) -> Option<&str> {
         self.attachments().get_str(key)
     }
@@ -130,6 +258,69 @@ impl Context {
     }
 
     /// The proxy for the callback passed as argument `index`.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Callback, CallbackDispatcher, Channels, Reference, RpcError};
+    /// use tether_core::provider::{CallbackArg, CallbackProxy, Context, Dispatch, Provider, Service};
+    ///
+    /// /// Names the Java interface of the callback.
+    /// struct Listener;
+    /// tether_core::java_class!(Listener => "org.example.Listener");
+    ///
+    /// // The provider keeps a proxy for each subscriber's listener.
+    /// let subscribers: Arc<Mutex<Vec<CallbackProxy>>> = Arc::default();
+    /// let kept = subscribers.clone();
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.News")
+    ///         .method("subscribe", move |ctx: Context, (_,): (CallbackArg<Listener>,)| {
+    ///             let proxy = ctx.callback(0).expect("argument 0 is a callback");
+    ///             kept.lock().unwrap().push(proxy.clone());
+    ///             Ok(())
+    ///         }),
+    /// );
+    /// // The consumer's connection answers the provider's calls back through a dispatcher.
+    /// let dispatcher = CallbackDispatcher::new(Dispatch::Direct, Arc::new(NoSpawn));
+    /// # // Moves bytes both ways; each side hands its requests to its own handler.
+    /// # let pump = || for _ in 0..3 {
+    /// #     for (from, to, handler) in [(&conn, &server, &provider as &dyn RequestHandler), (&server, &conn, &dispatcher)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    ///
+    /// let heard = Arc::new(Mutex::new(Vec::new()));
+    /// let log = heard.clone();
+    /// let listener = Callback::<Listener>::new(Service::new("org.example.Listener").method(
+    ///     "onNews",
+    ///     move |_: Context, (headline,): (String,)| {
+    ///         log.lock().unwrap().push(headline);
+    ///         Ok(())
+    ///     },
+    /// ));
+    /// let reference = Reference::builder("org.example.News")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// let subscribe = reference.method::<(Callback<Listener>,), ()>("subscribe");
+    /// let subscribed = subscribe.call((listener.clone(),));
+    /// pump();
+    /// subscribed.wait()?;
+    /// let proxy = subscribers.lock().unwrap()[0].clone();
+    ///
+    /// // In `subscribe`, argument 0 was a callback: the handler kept its proxy.
+    /// assert_eq!(proxy.interface(), "org.example.Listener");
+    /// # let _ = heard;
+    /// # Ok::<(), RpcError>(())
+    /// ```
     pub fn callback(&self, index: usize) -> Option<&CallbackProxy> {
         self.callbacks
             .iter()
@@ -251,6 +442,41 @@ pub(super) struct Method {
 }
 
 /// An exported service: its key, optional token, and methods.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use std::time::Instant;
+/// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+/// # struct Now;
+/// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+/// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+/// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+/// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+/// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+/// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+/// #         let mut wire = Vec::new();
+/// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+/// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+/// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+/// #     }
+/// # };
+/// # struct NoSpawn;
+/// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+/// use tether_core::consumer::{Channels, Reference};
+/// use tether_core::provider::{Context, Dispatch, Provider, Service};
+///
+/// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+///     Service::new("org.example.Greeter")
+///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}"))),
+/// );
+/// let reference = Reference::builder("org.example.Greeter")
+///     .build(Arc::new(Channels::single(conn.clone())));
+///
+/// let greeting = reference.method::<(String,), String>("greet").call(("world".to_owned(),));
+/// pump(&provider);
+/// assert_eq!(greeting.wait()?, "Hello, world");
+/// # Ok::<(), tether_core::consumer::RpcError>(())
+/// ```
 pub struct Service {
     pub(super) key: ServiceKey,
     pub(super) token: Option<String>,
@@ -265,6 +491,13 @@ pub struct Service {
 
 impl Service {
     /// A service at `path` (the Java interface name) with no version and no group.
+    ///
+    /// ```
+    /// use tether_core::provider::{Service, ServiceKey};
+    ///
+    /// let service = Service::new("org.example.Greeter");
+    /// assert_eq!(service.key(), &ServiceKey::new("org.example.Greeter", None, None));
+    /// ```
     pub fn new(path: &str) -> Self {
         Self {
             key: ServiceKey::new(path, None, None),
@@ -277,36 +510,115 @@ impl Service {
 
     /// Declares that argument `index` of `method` unsubscribes a callback passed earlier
     /// (Dubbo's `<dubbo:argument index=".." callback="false"/>`): its proxy is destroyed.
+    ///
+    /// ```
+    /// use tether_core::provider::{CallbackArg, Context, Service};
+    ///
+    /// struct Listener;
+    /// tether_core::java_class!(Listener => "org.example.Listener");
+    ///
+    /// let service = Service::new("org.example.News")
+    ///     .method("subscribe", |_: Context, (_,): (CallbackArg<Listener>,)| Ok(()))
+    ///     .method("unsubscribe", |_: Context, (_,): (CallbackArg<Listener>,)| Ok(()))
+    ///     // The listener passed to `unsubscribe` is the one to forget.
+    ///     .callback_release("unsubscribe", 0);
+    /// assert_eq!(service.key().to_string(), "org.example.News");
+    /// ```
     pub fn callback_release(mut self, method: &str, index: usize) -> Self {
         self.releases.push((method.to_owned(), index));
         self
     }
 
     /// The timeout of calls made through this service's callback proxies (default 1 000 ms).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_core::provider::Service;
+    ///
+    /// // Subscribers on slow links get 5 s to answer each notification.
+    /// let service = Service::new("org.example.News").callback_timeout(Duration::from_secs(5));
+    /// assert_eq!(service.key().to_string(), "org.example.News");
+    /// ```
     pub fn callback_timeout(mut self, timeout: Duration) -> Self {
         self.callback_timeout = timeout;
         self
     }
 
     /// Sets the service version.
+    ///
+    /// ```
+    /// use tether_core::provider::Service;
+    ///
+    /// let service = Service::new("org.example.Greeter").version("2.0.0");
+    /// assert_eq!(service.key().to_string(), "org.example.Greeter:2.0.0");
+    /// ```
     pub fn version(mut self, version: &str) -> Self {
         self.key = ServiceKey::new(&self.key.path, Some(version), self.key.group.as_deref());
         self
     }
 
     /// Sets the service group.
+    ///
+    /// ```
+    /// use tether_core::provider::Service;
+    ///
+    /// let service = Service::new("org.example.Greeter").version("2.0.0").group("eu");
+    /// assert_eq!(service.key().to_string(), "eu/org.example.Greeter:2.0.0");
+    /// ```
     pub fn group(mut self, group: &str) -> Self {
         self.key = ServiceKey::new(&self.key.path, self.key.version.as_deref(), Some(group));
         self
     }
 
     /// Requires callers to send this `token` attachment (Dubbo's `token`).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Channels, Reference};
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     Service::new("org.example.Vault").token("s3cret")
+    ///         .method("open", |_: Context, (): ()| Ok(true)),
+    /// );
+    /// // A caller without the token is refused.
+    /// let stranger = Reference::builder("org.example.Vault")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// let refused = stranger.method::<(), bool>("open").call(());
+    /// pump(&provider);
+    /// assert!(refused.wait().is_err());
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// ```
     pub fn token(mut self, token: &str) -> Self {
         self.token = Some(token.to_owned());
         self
     }
 
     /// The service key.
+    ///
+    /// ```
+    /// use tether_core::provider::{Service, ServiceKey};
+    ///
+    /// let service = Service::new("org.example.Greeter").version("1.0.0").group("eu");
+    /// assert_eq!(service.key(), &ServiceKey::new("org.example.Greeter", Some("1.0.0"), Some("eu")));
+    /// ```
     pub fn key(&self) -> &ServiceKey {
         &self.key
     }
@@ -314,6 +626,47 @@ impl Service {
     /// Adds method `name` implemented by a function of the argument tuple `A`; the parameter
     /// descriptor comes from `A`'s Java types. Return `Err` to throw a Java exception, and a
     /// [`Reply`] instead of a bare value to send attachments back.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// use tether_core::consumer::{Channels, Reference, RpcError};
+    /// use tether_core::message::JavaException;
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+    ///     // Java's `int divide(int a, int b)`.
+    ///     Service::new("org.example.Calculator")
+    ///         .method("divide", |_: Context, (a, b): (i32, i32)| {
+    ///             a.checked_div(b)
+    ///                 .ok_or_else(|| JavaException::new("java.lang.ArithmeticException", "/ by zero"))
+    ///         }),
+    /// );
+    /// let reference = Reference::builder("org.example.Calculator")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// let divide = reference.method::<(i32, i32), i32>("divide");
+    /// let (quotient, failed) = (divide.call((7, 2)), divide.call((1, 0)));
+    /// pump(&provider);
+    /// assert_eq!(quotient.wait()?, 3);
+    /// assert!(matches!(failed.wait(), Err(RpcError::Business(_))));
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// ```
     pub fn method<A, R, F>(mut self, name: &str, f: F) -> Self
     where
         A: Arguments + for<'de> DecodeArgs<'de> + DeserializeOwned + Send + 'static,
@@ -327,6 +680,46 @@ impl Service {
 
     /// Adds method `name` implemented by an async function (provider-side async): the response
     /// is written when the future completes.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Instant;
+    /// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+    /// # struct Now;
+    /// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+    /// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+    /// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+    /// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+    /// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+    /// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+    /// #         let mut wire = Vec::new();
+    /// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+    /// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+    /// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+    /// #     }
+    /// # };
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// # struct RunNow;
+    /// # impl tether_core::Spawner for RunNow { fn spawn(&self, f: tether_core::BoxFuture) { futures::executor::block_on(f) } }
+    /// use tether_core::consumer::{Channels, Reference};
+    /// use tether_core::provider::{Context, Dispatch, Provider, Service};
+    ///
+    /// // `RunNow` stands for the executor that runs the handlers' futures.
+    /// let provider = Provider::new(Dispatch::Direct, Arc::new(RunNow)).export(
+    ///     Service::new("org.example.Greeter")
+    ///         .method_async("greet", |_: Context, (name,): (String,)| async move {
+    ///             // A real handler would await a database or another service here.
+    ///             Ok(format!("Hello, {name}"))
+    ///         }),
+    /// );
+    /// let reference = Reference::builder("org.example.Greeter")
+    ///     .build(Arc::new(Channels::single(conn.clone())));
+    /// let hello = reference.method::<(String,), String>("greet").call(("world".to_owned(),));
+    /// pump(&provider);
+    /// assert_eq!(hello.wait()?, "Hello, world");
+    /// # Ok::<(), tether_core::consumer::RpcError>(())
+    /// ```
     pub fn method_async<A, R, F, Fut>(mut self, name: &str, f: F) -> Self
     where
         A: Arguments + for<'de> DecodeArgs<'de> + DeserializeOwned + Send + 'static,
@@ -382,6 +775,50 @@ impl fmt::Debug for Service {
 }
 
 /// Where handlers run (Dubbo's dispatcher, `PROTOCOL.md` §9.1).
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use std::time::Instant;
+/// # use tether_core::{Clock, Config, Connection, Inline, RequestHandler, SharedConnection, Side};
+/// # struct Now;
+/// # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+/// # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+/// # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+/// # // Moves bytes between the two connections and hands out what arrives (an IO loop's job).
+/// # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+/// #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+/// #         let mut wire = Vec::new();
+/// #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+/// #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+/// #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+/// #     }
+/// # };
+/// # struct NoSpawn;
+/// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+/// # struct RunNow;
+/// # impl tether_core::Spawner for RunNow { fn spawn(&self, f: tether_core::BoxFuture) { futures::executor::block_on(f) } }
+/// use tether_core::consumer::{Channels, Reference};
+/// use tether_core::provider::{Context, Dispatch, Provider, Service};
+///
+/// let greeter = || {
+///     Service::new("org.example.Greeter")
+///         .method("greet", |_: Context, (name,): (String,)| Ok(format!("Hello, {name}")))
+/// };
+/// // Quick handlers may run on the IO loop itself...
+/// let direct = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(greeter());
+/// // ...slow ones on a worker pool (`RunNow` stands for one here).
+/// let pooled = Provider::new(Dispatch::Pool(Arc::new(RunNow)), Arc::new(NoSpawn)).export(greeter());
+///
+/// let reference = Reference::builder("org.example.Greeter")
+///     .build(Arc::new(Channels::single(conn.clone())));
+/// let greet = reference.method::<(String,), String>("greet");
+/// for provider in [direct, pooled] {
+///     let hello = greet.call(("world".to_owned(),));
+///     pump(&provider);
+///     assert_eq!(hello.wait()?, "Hello, world");
+/// }
+/// # Ok::<(), tether_core::consumer::RpcError>(())
+/// ```
 #[derive(Clone)]
 pub enum Dispatch {
     /// On the IO loop (`direct`): lowest latency; a slow handler stalls the connection.
