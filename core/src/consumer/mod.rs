@@ -441,6 +441,24 @@ impl ReferenceBuilder {
     }
 
     /// Where calls under [`Cluster::Failback`] wait to be resent (see [`FailbackQueue`]).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use tether_core::cluster::{Cluster, FailbackQueue};
+    /// use tether_core::consumer::Reference;
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    ///
+    /// // An adapter's spawner and sleep (here stand-ins): resends wait 5 s, 100 at most.
+    /// let sleep = Arc::new(|_: Duration| -> tether_core::BoxFuture { Box::pin(async {}) });
+    /// let queue = Arc::new(FailbackQueue::new(Arc::new(NoSpawn), sleep));
+    /// let reference = Reference::builder("org.example.Notifier")
+    ///     .cluster(Cluster::Failback { retries: 3 })
+    ///     .failback_queue(queue.clone());
+    /// assert_eq!(queue.waiting(), 0);
+    /// # let _ = reference;
+    /// ```
     pub fn failback_queue(mut self, queue: Arc<FailbackQueue>) -> Self {
         self.failback = Some(queue);
         self
