@@ -1,4 +1,4 @@
-//! The callback table of a connection (`PROTOCOL.md` §6): the callback instances this side
+//! The callback table of a connection (`docs/protocol.md` §6): the callback instances this side
 //! exported on it (a consumer's listeners, which the provider may call back) and the proxies
 //! it holds for the peer's (a provider's view of those listeners). Both are counted per
 //! callback interface against the connection's limit, and both vanish with the connection.

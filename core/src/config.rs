@@ -16,7 +16,7 @@ pub enum Side {
     Provider,
 }
 
-/// Heartbeats and the idle timeout (`PROTOCOL.md` §4.1).
+/// Heartbeats and the idle timeout (`docs/protocol.md` §4.1).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Keepalive {
     heartbeat: Option<Duration>,
@@ -108,7 +108,7 @@ impl Config {
     /// Default maximum of two-way calls in flight, per connection and direction.
     pub const DEFAULT_MAX_IN_FLIGHT: usize = 65_536;
     /// Default limit of callback instances per interface per connection, each way. Dubbo's
-    /// own default of 1 surprises users (`PROTOCOL.md` §6.4).
+    /// own default of 1 surprises users (`docs/protocol.md` §6.4).
     pub const DEFAULT_CALLBACK_LIMIT: usize = 1000;
     /// Default bound on the bodies of the peer's requests awaiting this side's answer: 128 MiB
     /// (sixteen requests at the 8 MiB payload limit, thousands of ordinary ones).

@@ -1,4 +1,4 @@
-//! The sans-IO state machine of one `dubbo://` connection (`PROTOCOL.md` §1, §4, §5).
+//! The sans-IO state machine of one `dubbo://` connection (`docs/protocol.md` §1, §4, §5).
 //!
 //! A [`Connection`] owns the frame decoder, the outbound buffer, the pending-call table, the
 //! inbound requests awaiting answers, the keep-alive timers and an event queue. It is driven
@@ -25,7 +25,7 @@ use crate::outbound::Outbound;
 use crate::payload::Payload;
 use crate::pending::{Pending, PendingTable};
 
-/// Hessian2's serialized null: the body of a heartbeat (`PROTOCOL.md` §4).
+/// Hessian2's serialized null: the body of a heartbeat (`docs/protocol.md` §4).
 const HEARTBEAT_BODY: [u8; 1] = [b'N'];
 /// Hessian2 string `"R"`: the read-only event body.
 const READONLY_BODY: [u8; 2] = [0x01, b'R'];
@@ -165,7 +165,7 @@ pub struct Sent {
     pub sent: Option<Completion<SentResult>>,
 }
 
-/// Event frames this side can announce (`PROTOCOL.md` §4.2).
+/// Event frames this side can announce (`docs/protocol.md` §4.2).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Announcement {
     /// `"R"`: this provider is going read-only; consumers should send no new calls.
@@ -199,7 +199,7 @@ pub struct ConnectionStats {
     pub requests_rejected: u64,
 }
 
-/// Keep-alive timestamps (`PROTOCOL.md` §4.1).
+/// Keep-alive timestamps (`docs/protocol.md` §4.1).
 #[derive(Debug)]
 struct Liveness {
     last_read: Instant,
@@ -387,7 +387,7 @@ impl Connection {
     // Commands
 
     /// Starts a two-way call whose body is `payload`: registers it as pending, then queues its
-    /// frame (`PROTOCOL.md` §5.5). The call ends in exactly one outcome: a response, a
+    /// frame (`docs/protocol.md` §5.5). The call ends in exactly one outcome: a response, a
     /// timeout, cancellation, or the connection's end.
     pub fn start_call<P: Payload>(
         &mut self,
@@ -502,7 +502,7 @@ impl Connection {
     }
 
     /// Answers the two-way request `id` with `status` and `payload` (for any status but OK,
-    /// the body is one string message, `PROTOCOL.md` §3.4). Use the request's serialization.
+    /// the body is one string message, `docs/protocol.md` §3.4). Use the request's serialization.
     ///
     /// A response that cannot be sent as given is still answered: over the payload limit with
     /// status 25, an encoding failure with status 50; the error says which.
@@ -593,7 +593,7 @@ impl Connection {
         }
     }
 
-    /// Announces read-only or writeable to the peer with a one-way event (`PROTOCOL.md` §4.2).
+    /// Announces read-only or writeable to the peer with a one-way event (`docs/protocol.md` §4.2).
     /// Java sends read-only with `sent=true`: ask for a notification to wait for the write.
     pub fn announce(
         &mut self,
@@ -843,7 +843,7 @@ impl Connection {
                 }
             }
             // Heartbeat replies, and the unsolicited event responses some peers send: they
-            // never touch the pending table (`PROTOCOL.md` §4).
+            // never touch the pending table (`docs/protocol.md` §4).
             (FrameKind::Response { .. }, true) => {}
             (FrameKind::Response { status }, false) => match self.pending.remove(header.id) {
                 Some(pending) => {
@@ -903,7 +903,7 @@ impl Connection {
 
     fn on_event_request(&mut self, header: Header, two_way: bool, body: bytes::Bytes) {
         // "R" and "W" are one-way Hessian2 strings; dubbo-go answers every event request as
-        // a heartbeat, so we answer any other two-way event the same way (`PROTOCOL.md` §4).
+        // a heartbeat, so we answer any other two-way event the same way (`docs/protocol.md` §4).
         let hessian2 = header.serialization == SERIALIZATION;
         if hessian2 && body.starts_with(&READONLY_BODY) {
             self.peer_read_only = true;
@@ -998,7 +998,7 @@ impl Connection {
     }
 
     /// Answers request `id` with an error `status` and `message`, written in Hessian2 (the
-    /// connection's own answers are for requests it did not decode, `PROTOCOL.md` §1.1).
+    /// connection's own answers are for requests it did not decode, `docs/protocol.md` §1.1).
     fn reject(&mut self, id: RequestId, status: Status, message: &str) {
         self.stats.requests_rejected += 1;
         let mut body = Vec::with_capacity(message.len() + 3);
@@ -1108,7 +1108,7 @@ impl Connection {
             .extend(self.held.drain(..).map(Event::RequestReceived));
         self.held_two_way = 0;
         self.held_bytes = 0;
-        // Callback exports and proxies live and die with the connection (`PROTOCOL.md` §6.5).
+        // Callback exports and proxies live and die with the connection (`docs/protocol.md` §6.5).
         self.callbacks.clear();
         self.events.push_back(Event::Closed(reason));
     }

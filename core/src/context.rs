@@ -1,5 +1,5 @@
 //! What travels with one call besides its arguments and its value: attachments both ways,
-//! the timeout, and per-call state of filters (Dubbo's `RpcContext`, `PROTOCOL.md` §2.3,
+//! the timeout, and per-call state of filters (Dubbo's `RpcContext`, `docs/protocol.md` §2.3,
 //! §3.1).
 //!
 //! - A consumer sets a call's own attachments and timeout in a [`CallContext`] and passes

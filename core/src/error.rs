@@ -17,13 +17,13 @@ pub enum ConnectionError {
     /// ([`Connection::handle_closed`](crate::Connection::handle_closed)).
     #[error("connection closed by the transport")]
     TransportClosed,
-    /// Nothing was read for the idle timeout (`PROTOCOL.md` §4.1).
+    /// Nothing was read for the idle timeout (`docs/protocol.md` §4.1).
     #[error("nothing read for {idle:?}, connection considered dead")]
     IdleTimeout {
         /// The idle timeout that elapsed.
         idle: Duration,
     },
-    /// The peer sent bytes that cannot be framed (`PROTOCOL.md` §1.5).
+    /// The peer sent bytes that cannot be framed (`docs/protocol.md` §1.5).
     #[error("peer sent malformed bytes: {0}")]
     Malformed(#[from] FrameError),
     /// The connection state was dropped while the call was pending.
@@ -31,7 +31,7 @@ pub enum ConnectionError {
     Dropped,
 }
 
-/// Whether a timed-out request had reached the transport (`PROTOCOL.md` §10.3).
+/// Whether a timed-out request had reached the transport (`docs/protocol.md` §10.3).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum TimeoutPhase {
     /// The request was never fully written (Dubbo status 30, CLIENT_TIMEOUT).
@@ -68,7 +68,7 @@ pub enum CallError {
 }
 
 impl CallError {
-    /// The Dubbo status a Java consumer would record for this outcome (`PROTOCOL.md` §1.2).
+    /// The Dubbo status a Java consumer would record for this outcome (`docs/protocol.md` §1.2).
     pub fn status(&self) -> Status {
         match self {
             Self::Timeout {
@@ -140,11 +140,11 @@ pub enum RespondError<E> {
     #[error("no request {0} awaits a response")]
     UnknownRequest(RequestId),
     /// The response body exceeded the payload limit. The request was answered with status 25
-    /// and the `Data length too large` message instead (`PROTOCOL.md` §1.4).
+    /// and the `Data length too large` message instead (`docs/protocol.md` §1.4).
     #[error("{0}; answered with status 25")]
     PayloadTooLarge(PayloadTooLarge),
     /// The response body failed to encode. The request was answered with status 50 instead
-    /// (`PROTOCOL.md` §5.6 step 7).
+    /// (`docs/protocol.md` §5.6 step 7).
     #[error("failed to encode response: {0}; answered with status 50")]
     Encode(E),
     /// The peer is not reading fast enough: the response of `len` bytes would have taken the
@@ -168,7 +168,7 @@ pub enum RespondError<E> {
 #[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// The idle timeout must be at least twice the heartbeat interval (`PROTOCOL.md` §4.1).
+    /// The idle timeout must be at least twice the heartbeat interval (`docs/protocol.md` §4.1).
     #[error("idle timeout {idle:?} is shorter than twice the heartbeat interval {heartbeat:?}")]
     IdleTimeoutTooShort {
         /// The heartbeat interval.

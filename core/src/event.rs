@@ -11,7 +11,7 @@ use crate::error::{CallError, ConnectionError};
 use crate::frame::{RequestId, SerializationId, Status};
 
 /// A response frame that completed a call. The body is still serialized; for any status but
-/// OK it is one string, the error message (`PROTOCOL.md` §3.4).
+/// OK it is one string, the error message (`docs/protocol.md` §3.4).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Response {
     /// The status byte.
@@ -37,7 +37,7 @@ pub struct InboundRequest {
     pub id: RequestId,
     /// Whether the peer expects a response. One-way requests must never be answered.
     pub two_way: bool,
-    /// How the body is serialized; answer in the same serialization (`PROTOCOL.md` §1.1).
+    /// How the body is serialized; answer in the same serialization (`docs/protocol.md` §1.1).
     pub serialization: SerializationId,
     /// The body bytes, still serialized.
     pub body: Bytes,
@@ -111,7 +111,7 @@ pub enum Event {
     /// A request whose caller asked for a `sent` notification was written, or the connection
     /// ended before it was: deliver it to wake the notification.
     RequestSent(Delivery<SentResult>),
-    /// The peer announced it is going read-only (`"R"` event, `PROTOCOL.md` §4.2): send it no
+    /// The peer announced it is going read-only (`"R"` event, `docs/protocol.md` §4.2): send it no
     /// new calls; calls in flight continue.
     PeerReadOnly,
     /// The peer announced it is writeable again (`"W"` event).

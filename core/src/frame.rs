@@ -1,4 +1,4 @@
-//! The 16-byte `dubbo://` exchange header and an incremental frame decoder (`PROTOCOL.md` §1).
+//! The 16-byte `dubbo://` exchange header and an incremental frame decoder (`docs/protocol.md` §1).
 //!
 //! The body stays opaque bytes at this layer. The decoder yields the same frames for any
 //! chunking of the byte stream, checks the payload limit from the header before buffering a
@@ -14,7 +14,7 @@ pub const MAGIC: [u8; 2] = [0xDA, 0xBB];
 /// Length of the exchange header in bytes.
 pub const HEADER_LEN: usize = 16;
 
-/// Dubbo's default payload limit: 8 MiB of body (`PROTOCOL.md` §1.4).
+/// Dubbo's default payload limit: 8 MiB of body (`docs/protocol.md` §1.4).
 pub const DEFAULT_PAYLOAD_LIMIT: u32 = 8 * 1024 * 1024;
 
 const FLAG_REQUEST: u8 = 0x80;
@@ -36,7 +36,7 @@ impl fmt::Display for RequestId {
     }
 }
 
-/// The 5-bit serialization id carried in the flag byte (`PROTOCOL.md` §12).
+/// The 5-bit serialization id carried in the flag byte (`docs/protocol.md` §12).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct SerializationId(u8);
 
@@ -65,7 +65,7 @@ impl Default for SerializationId {
     }
 }
 
-/// The status byte of a response (`PROTOCOL.md` §1.2).
+/// The status byte of a response (`docs/protocol.md` §1.2).
 ///
 /// Any byte value can arrive from a peer, so this is an open newtype with named constants
 /// rather than a closed enum.
@@ -124,7 +124,7 @@ pub enum FrameKind {
 pub struct Header {
     /// Request or response, and the bits that go with each.
     pub kind: FrameKind,
-    /// The EVENT bit: heartbeat, read-only and writeable events (`PROTOCOL.md` §4).
+    /// The EVENT bit: heartbeat, read-only and writeable events (`docs/protocol.md` §4).
     pub event: bool,
     /// How the body is serialized.
     pub serialization: SerializationId,
@@ -196,7 +196,7 @@ impl Header {
     }
 }
 
-/// The payload limit: the largest body accepted or sent, in bytes (`PROTOCOL.md` §1.4).
+/// The payload limit: the largest body accepted or sent, in bytes (`docs/protocol.md` §1.4).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct PayloadLimit(Option<u32>);
 
@@ -452,7 +452,7 @@ mod tests {
 
     #[test]
     fn heartbeat_golden_frames() {
-        // PROTOCOL.md §13.3
+        // docs/protocol.md §13.3
         let req = hex("da bb e2 00 00 00 00 00 00 00 00 02 00 00 00 01 4e");
         let resp = hex("da bb 22 14 00 00 00 00 00 00 00 02 00 00 00 01 4e");
         let mut dec = FrameDecoder::new(PayloadLimit::default());

@@ -1,5 +1,5 @@
 //! The outbound byte stream: frames encoded in place, handed to the transport, and accounted
-//! as written, which drives `sent` notifications (`PROTOCOL.md` §5.2).
+//! as written, which drives `sent` notifications (`docs/protocol.md` §5.2).
 
 use std::collections::VecDeque;
 

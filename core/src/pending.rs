@@ -1,4 +1,4 @@
-//! The pending-call table: two-way calls awaiting a response (`PROTOCOL.md` §5.5).
+//! The pending-call table: two-way calls awaiting a response (`docs/protocol.md` §5.5).
 //!
 //! Entries live in a slab. The table picks each call's request id so that it finds the
 //! entry again without hashing: id `i` lives at index `i mod n` of a slot array at most half

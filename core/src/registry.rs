@@ -66,7 +66,7 @@ pub const EMPTY_PROTOCOL: &str = "empty";
 /// The Dubbo protocol version tether speaks (`dubbo=` in registered URLs).
 pub const DUBBO_VERSION: &str = "2.0.2";
 
-/// How a provider registers (Dubbo's `register-mode`, `ESTATE.md` §1.6).
+/// How a provider registers (Dubbo's `register-mode`, `docs/estate.md` §1.6).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RegisterMode {
@@ -400,7 +400,7 @@ where
 }
 
 /// The URL a tether provider publishes for one service: the parameters a Java Dubbo 3.3
-/// provider registers with (`ESTATE.md` §1.2, §1.7; `revision` = the version, as Java does
+/// provider registers with (`docs/estate.md` §1.2, §1.7; `revision` = the version, as Java does
 /// for an interface jar without one), sorted as Java prints them, with Hessian 2 as the only
 /// serialization it advertises.
 ///
@@ -566,7 +566,7 @@ impl ProviderSpec {
 
 /// The URLs of a tether consumer: the one it subscribes with ([`to_url`](Self::to_url)), and
 /// the one it registers under `consumers` ([`registered_url`](Self::registered_url), read by
-/// nothing but dashboards; Java's `RegistryProtocol.doCreateInvoker`, `ESTATE.md` §1.3).
+/// nothing but dashboards; Java's `RegistryProtocol.doCreateInvoker`, `docs/estate.md` §1.3).
 ///
 /// ```
 /// use tether_core::registry::ConsumerSpec;

@@ -302,7 +302,7 @@ impl SharedConnection {
     }
 
     /// Whether the connection can take new calls: open, not announced read-only by the peer,
-    /// and with capacity (`PROTOCOL.md` §4.2: read-only connections are not selected). As of
+    /// and with capacity (`docs/protocol.md` §4.2: read-only connections are not selected). As of
     /// the connection's last unlock: no lock is taken.
     pub fn is_available(&self) -> bool {
         self.0.status.load(Ordering::Acquire) == 0
@@ -314,7 +314,7 @@ impl SharedConnection {
         self.0.status.load(Ordering::Acquire) & (CLOSED | READ_ONLY) == 0
     }
 
-    /// Whether the peer announced read-only (`PROTOCOL.md` §4.2).
+    /// Whether the peer announced read-only (`docs/protocol.md` §4.2).
     pub fn is_peer_read_only(&self) -> bool {
         self.0.status.load(Ordering::Acquire) & READ_ONLY != 0
     }

@@ -75,7 +75,7 @@ fn matches(v: &Value, j: &Json) -> bool {
 }
 
 /// The Java type a descriptor asks for, checked beyond value equality: `J` must be a long,
-/// `I` an int, `D` a double (`PROTOCOL.md` §2.2, "type-strict").
+/// `I` an int, `D` a double (`docs/protocol.md` §2.2, "type-strict").
 fn type_ok(v: &Value, descriptor: &str) -> bool {
     match descriptor {
         "I" => matches!(v, Value::Int(_)),

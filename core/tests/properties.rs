@@ -71,7 +71,7 @@ proptest! {
         let back = decode_response::<Outer>(&out).unwrap();
         prop_assert_eq!(back.result, tether_core::message::Returned::Value(o));
         if with {
-            // The encoder puts the protocol version first (`PROTOCOL.md` §3.1).
+            // The encoder puts the protocol version first (`docs/protocol.md` §3.1).
             let mut expected = Attachments::new();
             expected.insert("dubbo", "2.0.2");
             for (key, value) in attachments.iter() {

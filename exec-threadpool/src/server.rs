@@ -96,7 +96,7 @@ impl Server {
         self.conns.snapshot()
     }
 
-    /// Shuts down gracefully (`PROTOCOL.md` §4.2), blocking the caller: stops accepting,
+    /// Shuts down gracefully (`docs/protocol.md` §4.2), blocking the caller: stops accepting,
     /// announces read-only on every connection, waits until every request received was
     /// answered and written or until `deadline`, then closes the connections. Returns
     /// whether everything was answered before the deadline.

@@ -6,7 +6,7 @@
 //! that either spends or fails with the [`MalformedError`] naming the limit and the offset
 //! to blame, so the limits that keep hostile input cheap live in one place with their tests.
 //!
-//! Back-references (`'Q'`, `PROTOCOL.md` §11.11) are resolved by *replaying* the bytes of
+//! Back-references (`'Q'`, `docs/protocol.md` §11.11) are resolved by *replaying* the bytes of
 //! the container they point to. A chain of references that doubles at every level would
 //! make that exponential, so the bytes replays re-read are charged to a work budget
 //! proportional to the input; and since a two-byte reference can stand for a container of

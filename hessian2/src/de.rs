@@ -209,7 +209,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     }
 
     /// `'N'` is `None`. So is a back-reference to an enclosing object: Java writes a
-    /// `Throwable` without cause with `cause` pointing at itself (`PROTOCOL.md` §3.3).
+    /// `Throwable` without cause with `cause` pointing at itself (`docs/protocol.md` §3.3).
     #[inline]
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         match self.peek()? {
@@ -330,7 +330,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     }
 
     /// Objects match fields by name in any order, skipping unknown ones; maps with string
-    /// keys are accepted too (generic callers send POJOs as maps, `PROTOCOL.md` §2.4).
+    /// keys are accepted too (generic callers send POJOs as maps, `docs/protocol.md` §2.4).
     #[inline]
     fn deserialize_struct<V: Visitor<'de>>(
         self,

@@ -1,5 +1,5 @@
 //! The body-wide Hessian 2 reading context: a cursor over one body, the class-definition,
-//! type-name and reference tables shared by all values of that body (`PROTOCOL.md` §11.1),
+//! type-name and reference tables shared by all values of that body (`docs/protocol.md` §11.1),
 //! and the [`Budget`] that keeps hostile input cheap.
 //!
 //! Every value starts with a [`Head`]: the tag and, for containers, their header (type,
@@ -157,7 +157,7 @@ pub enum Head {
 /// [`decode`](Self::decode), [`read_value`](Self::read_value) or
 /// [`skip_value`](Self::skip_value); class definitions, type names and back-references are
 /// shared between them. Bytes after the last value read are never looked at (dubbo-go
-/// appends a stray `'N'` to its bodies, `PROTOCOL.md` §1.5).
+/// appends a stray `'N'` to its bodies, `docs/protocol.md` §1.5).
 ///
 /// After an error the decoder's position and tables are unspecified: drop it.
 #[derive(Debug)]
@@ -374,7 +374,7 @@ impl<'de> Decoder<'de> {
     }
 
     // ---------------------------------------------------------------------------------
-    // Numbers (`PROTOCOL.md` §11.2, §11.3, §11.4)
+    // Numbers (`docs/protocol.md` §11.2, §11.3, §11.4)
 
     /// The int whose tag (already consumed) is `tag`, or `None` if `tag` is not an int tag.
     #[inline]
@@ -759,7 +759,7 @@ impl<'de> Decoder<'de> {
     }
 
     // ---------------------------------------------------------------------------------
-    // Strings (`PROTOCOL.md` §11.6)
+    // Strings (`docs/protocol.md` §11.6)
 
     /// Reads a string value (any chunking), rejecting other tags.
     #[inline]
@@ -854,7 +854,7 @@ impl<'de> Decoder<'de> {
     /// Finds the end of `units` UTF-16 units of (CESU-8 or UTF-8) bytes starting at the
     /// current position, checking lead bytes. Java writes a supplementary character as two
     /// 3-byte surrogates, one unit each; peers that emit a 4-byte UTF-8 sequence instead
-    /// count code points (Python, old dubbo-go: `PROTOCOL.md` §11.6, §11.14), so a 4-byte
+    /// count code points (Python, old dubbo-go: `docs/protocol.md` §11.6, §11.14), so a 4-byte
     /// sequence counts as one.
     #[inline]
     fn scan_units(&self, units: usize) -> Result<usize, DecodeError> {
@@ -988,7 +988,7 @@ impl<'de> Decoder<'de> {
     }
 
     // ---------------------------------------------------------------------------------
-    // Binary (`PROTOCOL.md` §11.7)
+    // Binary (`docs/protocol.md` §11.7)
 
     #[inline]
     fn binary_chunk(&mut self, tag: u8) -> Result<(&'de [u8], bool), DecodeError> {
@@ -1102,7 +1102,7 @@ mod tests {
 
     #[test]
     fn ints_in_every_form() {
-        // PROTOCOL.md §11.3, Java's encodings.
+        // docs/protocol.md §11.3, Java's encodings.
         for (h, v) in [
             ("90", 0),
             ("80", -16),

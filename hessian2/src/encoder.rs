@@ -1,6 +1,6 @@
 //! The body-wide Hessian 2 writing context: appends values to a caller's buffer choosing
 //! Java's shortest forms, and keeps the class-definition and type-name tables and the
-//! reference count shared by all values of one body (`PROTOCOL.md` §11.1).
+//! reference count shared by all values of one body (`docs/protocol.md` §11.1).
 
 use std::borrow::Cow;
 
@@ -140,13 +140,13 @@ impl<'a> Encoder<'a> {
         self.out.push(if v { tag::TRUE } else { tag::FALSE });
     }
 
-    /// Writes an int in Java's shortest form (`PROTOCOL.md` §11.3).
+    /// Writes an int in Java's shortest form (`docs/protocol.md` §11.3).
     #[inline]
     pub fn write_int(&mut self, v: i32) {
         write_int(self.out, v);
     }
 
-    /// Writes a long in Java's shortest form (`PROTOCOL.md` §11.3).
+    /// Writes a long in Java's shortest form (`docs/protocol.md` §11.3).
     #[inline]
     pub fn write_long(&mut self, v: i64) {
         let out = &mut *self.out;
@@ -166,7 +166,7 @@ impl<'a> Encoder<'a> {
     }
 
     /// Writes a double in Java's shortest form, including the `0x5F` int-thousandths form
-    /// (`PROTOCOL.md` §11.4). `-0.0` becomes `0x5B` like in Java.
+    /// (`docs/protocol.md` §11.4). `-0.0` becomes `0x5B` like in Java.
     #[inline]
     pub fn write_double(&mut self, v: f64) {
         let out = &mut *self.out;
@@ -195,7 +195,7 @@ impl<'a> Encoder<'a> {
     }
 
     /// Writes a `java.util.Date` of `millis` since the epoch: minutes form when whole
-    /// minutes fit in an int (`PROTOCOL.md` §11.5).
+    /// minutes fit in an int (`docs/protocol.md` §11.5).
     #[inline]
     pub fn write_date(&mut self, millis: i64) {
         if millis % 60_000 == 0 {
@@ -209,7 +209,7 @@ impl<'a> Encoder<'a> {
         self.out.extend_from_slice(&millis.to_be_bytes());
     }
 
-    /// Writes a string as Java does (`PROTOCOL.md` §11.6).
+    /// Writes a string as Java does (`docs/protocol.md` §11.6).
     #[inline]
     pub fn write_str(&mut self, s: &str) {
         write_string(self.out, s);
@@ -229,7 +229,7 @@ impl<'a> Encoder<'a> {
     }
 
     /// Writes a `byte[]`, cutting chunks where Java's 8 KiB output buffer would
-    /// (`PROTOCOL.md` §11.7). The model assumes Java's buffer held this body from its start
+    /// (`docs/protocol.md` §11.7). The model assumes Java's buffer held this body from its start
     /// and is exact for bodies below 8 KiB; readers concatenate chunks anyway.
     #[inline]
     pub fn write_binary(&mut self, mut bytes: &[u8]) {
@@ -287,7 +287,7 @@ impl<'a> Encoder<'a> {
     }
 
     /// Writes a list or map type: its name the first time in this body, its index in the
-    /// type table afterwards (`PROTOCOL.md` §11.12).
+    /// type table afterwards (`docs/protocol.md` §11.12).
     #[inline]
     pub(crate) fn write_type(&mut self, name: Name<'_>) {
         match self.types.iter().position(|t| t == name.as_str()) {
@@ -300,7 +300,7 @@ impl<'a> Encoder<'a> {
     }
 
     /// Starts a list; `len` is `None` for the variable-length form ended by `'Z'`. Java
-    /// writes the fixed-length forms (`PROTOCOL.md` §11.8).
+    /// writes the fixed-length forms (`docs/protocol.md` §11.8).
     #[inline]
     pub(crate) fn begin_list(
         &mut self,
@@ -340,7 +340,7 @@ impl<'a> Encoder<'a> {
     }
 
     /// Starts a map: `'H'` untyped (Java's `HashMap`), `'M'` + `type_name` otherwise
-    /// (`PROTOCOL.md` §11.9). Write its keys and values in turn, then end it with
+    /// (`docs/protocol.md` §11.9). Write its keys and values in turn, then end it with
     /// [`write_end`](Self::write_end): for a map streamed entry by entry, without a
     /// collection to serialize.
     ///
@@ -384,7 +384,7 @@ impl<'a> Encoder<'a> {
         self.leave();
     }
 
-    /// Starts an instance of `class` (`PROTOCOL.md` §11.10). The first instance in the body
+    /// Starts an instance of `class` (`docs/protocol.md` §11.10). The first instance in the body
     /// reserves the class definition's index; its definition is written in front of it by
     /// [`end_object`](Self::end_object), once [`object_field`](Self::object_field) has seen
     /// every field name. Later instances must write the same fields in the same order.
@@ -525,7 +525,7 @@ fn short_instance(class: &ClassOut, written: usize) -> EncodeError {
     }
 }
 
-/// Appends an int in Java's shortest form (`PROTOCOL.md` §11.3).
+/// Appends an int in Java's shortest form (`docs/protocol.md` §11.3).
 #[inline]
 pub(crate) fn write_int(out: &mut Vec<u8>, v: i32) {
     if (-16..=47).contains(&v) {
@@ -554,7 +554,7 @@ mod tests {
 
     #[test]
     fn ints_pick_javas_shortest_form() {
-        // PROTOCOL.md §11.3, verified against Java.
+        // docs/protocol.md §11.3, verified against Java.
         for (v, h) in [
             (0, "90"),
             (-16, "80"),

@@ -176,7 +176,7 @@ pub enum EncodeError {
     #[error("integer {0} does not fit in a Java long")]
     OutOfRange(i128),
     /// Two instances of one class wrote different field lists (objects of a class share one
-    /// definition per body, `PROTOCOL.md` §11.10).
+    /// definition per body, `docs/protocol.md` §11.10).
     #[error(
         "class `{class}`: field #{index} is `{found}` but the class definition has `{expected}`"
     )]

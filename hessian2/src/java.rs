@@ -1,6 +1,6 @@
 //! Java types: the JVM descriptors of Rust types ([`JavaType`], from which an RPC layer
 //! builds a method's parameter descriptor), the parser of descriptor strings (to count and
-//! name a method's parameters, `PROTOCOL.md` §2.1), and wrappers for Java types that serde
+//! name a method's parameters, `docs/protocol.md` §2.1), and wrappers for Java types that serde
 //! cannot tell apart (`int[]` vs `List<Integer>`, `byte[]`, `Date`).
 
 use std::borrow::Cow;
@@ -14,8 +14,8 @@ use super::error::EncodeError;
 use super::token::{self, ListRepr};
 use super::value::Value;
 
-/// A Rust type with a Java counterpart: its JVM field descriptor (`PROTOCOL.md` §2.1) and
-/// the Hessian type of Java arrays of it (`PROTOCOL.md` §11.8).
+/// A Rust type with a Java counterpart: its JVM field descriptor (`docs/protocol.md` §2.1) and
+/// the Hessian type of Java arrays of it (`docs/protocol.md` §11.8).
 ///
 /// Implement it for your own structs with [`java_class!`](crate::java_class).
 #[diagnostic::on_unimplemented(
@@ -261,7 +261,7 @@ macro_rules! java_class {
 
 /// A Java array `T[]`: a typed list whose type Java derives from the element type
 /// (`int[]` → `"[int"`, `String[]` → `"[string"`, `Object[]` → `"[object"`,
-/// `User[]` → `"[org.acme.User"`, `PROTOCOL.md` §11.8). Reads any list.
+/// `User[]` → `"[org.acme.User"`, `docs/protocol.md` §11.8). Reads any list.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
 pub struct JavaArray<T>(pub Vec<T>);
 
@@ -365,7 +365,7 @@ impl<T: JavaType> JavaType for JavaArrayRef<'_, T> {
 }
 
 /// A list with an explicit Java type, e.g. `java.util.HashSet` or
-/// `java.util.LinkedList` (`PROTOCOL.md` §11.8). Decode such lists as `Vec<T>` or
+/// `java.util.LinkedList` (`docs/protocol.md` §11.8). Decode such lists as `Vec<T>` or
 /// [`Value`].
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct TypedList<T> {
@@ -381,7 +381,7 @@ impl<T: Serialize> Serialize for TypedList<T> {
     }
 }
 
-/// A Java `byte[]`: Hessian binary (`PROTOCOL.md` §11.7). (`Vec<u8>` is a list of
+/// A Java `byte[]`: Hessian binary (`docs/protocol.md` §11.7). (`Vec<u8>` is a list of
 /// numbers to serde; `bytes::Bytes` is binary too.)
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
 pub struct Binary(pub Vec<u8>);
@@ -433,7 +433,7 @@ impl<'de> Deserialize<'de> for Binary {
     }
 }
 
-/// A `java.util.Date`: milliseconds since the Unix epoch, UTC (`PROTOCOL.md` §11.5).
+/// A `java.util.Date`: milliseconds since the Unix epoch, UTC (`docs/protocol.md` §11.5).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
 pub struct Date(pub i64);
 
@@ -466,9 +466,9 @@ impl<'de> Deserialize<'de> for Date {
 }
 
 // -------------------------------------------------------------------------------------
-// Descriptor parsing (`PROTOCOL.md` §2.1)
+// Descriptor parsing (`docs/protocol.md` §2.1)
 
-/// A parameter descriptor string that does not follow the grammar of `PROTOCOL.md` §2.1.
+/// A parameter descriptor string that does not follow the grammar of `docs/protocol.md` §2.1.
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 #[error("bad parameter descriptor at byte {offset}: expected {expected}, found {}", found.map_or("end".to_owned(), |b| format!("{:?}", b as char)))]
 pub struct DescriptorError {
@@ -488,7 +488,7 @@ pub struct Descriptors<'a> {
     pos: usize,
 }
 
-/// The parameter descriptors of `descriptor`, each checked against `PROTOCOL.md` §2.1.
+/// The parameter descriptors of `descriptor`, each checked against `docs/protocol.md` §2.1.
 pub fn descriptors(descriptor: &str) -> Descriptors<'_> {
     Descriptors {
         s: descriptor,
@@ -566,7 +566,7 @@ impl<'a> Iterator for Descriptors<'a> {
 }
 
 /// The Java type name of one descriptor, as generic calls name parameter types
-/// (`PROTOCOL.md` §2.4): `I` → `int`, `Ljava/lang/String;` → `java.lang.String`,
+/// (`docs/protocol.md` §2.4): `I` → `int`, `Ljava/lang/String;` → `java.lang.String`,
 /// `[I` → `int[]`.
 pub fn java_type_name(descriptor: &str) -> String {
     let dims = descriptor.bytes().take_while(|&b| b == b'[').count();

@@ -193,7 +193,7 @@
 //! and [`TypeError::Cyclic`] for other typed targets. The copying is bounded by the
 //! decoder's budgets (see [Limits](#limits)).
 //!
-//! Section references in the docs (`PROTOCOL.md` §11.x) are to tether's protocol notes,
+//! Section references in the docs (`docs/protocol.md` §11.x) are to tether's protocol notes,
 //! whose chapter 11 is Hessian 2.0 as hessian-lite writes it.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -1,5 +1,5 @@
 //! Hessian strings: lengths in UTF-16 units, supplementary characters as two 3-byte
-//! surrogates, `'R'` chunks of 32 768 units (`PROTOCOL.md` §11.6).
+//! surrogates, `'R'` chunks of 32 768 units (`docs/protocol.md` §11.6).
 
 /// Java's chunk size for long strings, in UTF-16 units.
 const CHUNK_UNITS: usize = 0x8000;
@@ -105,7 +105,7 @@ mod tests {
 
     #[test]
     fn lengths_count_utf16_units_and_surrogates_are_cesu8() {
-        // PROTOCOL.md §11.6: Java writes "a😀" as 03 61 ED A0 BD ED B8 80.
+        // docs/protocol.md §11.6: Java writes "a😀" as 03 61 ED A0 BD ED B8 80.
         assert_eq!(enc("a😀"), [0x03, 0x61, 0xED, 0xA0, 0xBD, 0xED, 0xB8, 0x80]);
         // 2- and 3-byte characters pass through; the length is 13 chars, 17 bytes.
         let out = enc("héllo wörld ☃");

@@ -1,4 +1,4 @@
-//! Hessian 2.0 tag bytes (`PROTOCOL.md` §11.2): the first byte of every value, as
+//! Hessian 2.0 tag bytes (`docs/protocol.md` §11.2): the first byte of every value, as
 //! [`Decoder::peek`](super::Decoder::peek) shows it. The single-byte tags are named here;
 //! the compact forms are ranges (ints `0x80..=0xD7`, longs `0xD8..=0xFF` and `0x38..=0x3F`,
 //! strings `0x00..=0x1F` and `0x30..=0x33`, binaries `0x20..=0x2F` and `0x34..=0x37`, and

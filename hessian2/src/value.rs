@@ -1,5 +1,5 @@
 //! [`Value`]: any Hessian value, for generic calls and for payloads of unknown shape
-//! (`PROTOCOL.md` §11.13).
+//! (`docs/protocol.md` §11.13).
 //!
 //! Back-references: a `'Q'` to a container that is complete is resolved by decoding that
 //! container again (an acyclic shared value becomes a copy; the work is bounded, see
@@ -35,7 +35,7 @@ use super::encoder::{Encoder, Name};
 use super::error::{DecodeError, EncodeError, TypeError};
 use super::token::{self, ListRepr};
 
-/// A dynamically typed Hessian value (`PROTOCOL.md` §11.13).
+/// A dynamically typed Hessian value (`docs/protocol.md` §11.13).
 ///
 /// It implements `Serialize` and `Deserialize` losslessly through the Hessian codec (int vs
 /// long, list and map types, object classes, dates, cycles); other serde formats see plain
@@ -247,7 +247,7 @@ impl From<Vec<u8>> for Value {
 // Native encoding
 
 impl Encoder<'_> {
-    /// Writes a [`Value`] (`PROTOCOL.md` §11.13).
+    /// Writes a [`Value`] (`docs/protocol.md` §11.13).
     pub fn write_value(&mut self, value: &Value) -> Result<(), EncodeError> {
         match value {
             Value::Null => self.write_null(),

@@ -1040,7 +1040,7 @@ pub fn connecting_to_a_closed_port_fails(_: &dyn Executor, c: &dyn Executor) {
     assert!(c.connect(addr, Config::new(Side::Consumer), opts).is_err());
 }
 
-/// A raw two-way request frame with a Hessian2 serialization id (`PROTOCOL.md` §1).
+/// A raw two-way request frame with a Hessian2 serialization id (`docs/protocol.md` §1).
 fn request_frame(id: u64, body: &[u8]) -> Vec<u8> {
     let mut frame = vec![0xDA, 0xBB, 0xC2, 0];
     frame.extend_from_slice(&id.to_be_bytes());

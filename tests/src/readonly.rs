@@ -1,4 +1,4 @@
-//! A tether consumer while its provider shuts down gracefully (`PROTOCOL.md` §4.2): the
+//! A tether consumer while its provider shuts down gracefully (`docs/protocol.md` §4.2): the
 //! provider announces read-only with calls in flight; the consumer sees it on the connection
 //! (`SharedConnection::is_peer_read_only`), sends no new call there (its channels skip a
 //! read-only connection: with none left a call fails with `NoConnection`, unsent), and the

@@ -1,4 +1,4 @@
-//! Parameter callbacks (`PROTOCOL.md` §6) over an in-memory loopback: the consumer exports a
+//! Parameter callbacks (`docs/protocol.md` §6) over an in-memory loopback: the consumer exports a
 //! listener, the provider calls it back over the same connection.
 
 use std::num::NonZeroUsize;

@@ -23,7 +23,7 @@ fn attachments() -> Attachments {
 
 #[test]
 fn the_connection_writes_the_protocol_golden_request_byte_for_byte() {
-    // PROTOCOL.md §13.1: sayHello("world"), two-way, hessian2, id 1.
+    // docs/protocol.md §13.1: sayHello("world"), two-way, hessian2, id 1.
     let golden = hex("da bb c2 00 00 00 00 00 00 00 00 01 00 00 00 c3
          05 32 2e 30 2e 32 30 21 6f 72 67 2e 61 70 61 63
          68 65 2e 64 75 62 62 6f 2e 64 65 6d 6f 2e 44 65

@@ -9,7 +9,7 @@
 //!   and the thread-pool adapters) finds and calls a Java 3.3 and a Java 2.7 provider
 //!   registered in ZooKeeper with Dubbo's defaults;
 //! - `dubbo-ssl-python` (PyPI), reading ZooKeeper itself, calls a tether provider;
-//! - a Java 3.3 provider and a tether provider behind one Java 3.3 consumer (ESTATE.md
+//! - a Java 3.3 provider and a tether provider behind one Java 3.3 consumer (docs/estate.md
 //!   §1.6's trap).
 //!
 //! Needs Java 17, Maven (the peers are built by `tests/interop/java/build.sh`) and
@@ -396,7 +396,7 @@ fn tether_app_provider(
     (fixture, instance, metadata)
 }
 
-/// ESTATE.md §1.6's trap, and its fix: a Java 3.3 provider registered with Dubbo's defaults
+/// docs/estate.md §1.6's trap, and its fix: a Java 3.3 provider registered with Dubbo's defaults
 /// (interface and application level) and a tether provider, behind one Java 3.3 consumer
 /// with default settings. Registered at interface level only, tether gets no call; once it
 /// registers its application instance too (`RegisterMode::All`), calls reach both.
@@ -435,7 +435,7 @@ fn mixed_java_and_tether_providers_behind_one_java_33_consumer() {
     assert_eq!(
         trapped.get("tether"),
         None,
-        "a default Java 3.3 consumer reached the interface-only tether provider: ESTATE.md \
+        "a default Java 3.3 consumer reached the interface-only tether provider: docs/estate.md \
          §1.6 is wrong here, fix docs/registry.md"
     );
     assert_eq!(trapped.get("java"), Some(&30));

@@ -713,7 +713,7 @@ fn malformed_bytes_close_only_that_connection_and_fail_its_calls() {
 
 #[test]
 fn provider_answers_heartbeats_with_golden_bytes() {
-    // PROTOCOL.md §13.3: request id 2 → reply flag 0x22, status 20, same id, body N.
+    // docs/protocol.md §13.3: request id 2 → reply flag 0x22, status 20, same id, body N.
     let mut pair = Pair::new(15);
     let request = [
         0xda, 0xbb, 0xe2, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 1, 0x4e,

@@ -136,7 +136,7 @@ impl fmt::Display for Cluster {
 }
 
 /// Whether a failed attempt is worth another provider under [`Cluster::Failover`]
-/// (`ESTATE.md` §3.3, Dubbo's rules, with two refinements):
+/// (`docs/estate.md` §3.3, Dubbo's rules, with two refinements):
 ///
 /// - never the method's own outcome: a business exception is an answer;
 /// - never a call the caller cancelled, nor one that could not be encoded or was too large
@@ -170,7 +170,7 @@ pub fn is_retryable(error: &RpcError, blocking: bool) -> bool {
 }
 
 /// Picks the provider for an attempt among `invokers`, as Java's
-/// `AbstractClusterInvoker.select` does (`ESTATE.md` §3.1): the sticky one if it is still
+/// `AbstractClusterInvoker.select` does (`docs/estate.md` §3.1): the sticky one if it is still
 /// listed, untried and available; else the load balancer's pick if it is untried and
 /// available; else the balancer's pick among the available untried ones; else among the
 /// available tried ones; else the one after the first pick. With one provider listed, it.

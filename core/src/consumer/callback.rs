@@ -1,4 +1,4 @@
-//! Callback arguments on the consumer side (`PROTOCOL.md` §6.2): a local service passed as an
+//! Callback arguments on the consumer side (`docs/protocol.md` §6.2): a local service passed as an
 //! argument, exported on the connection the call goes out on, written as null with its
 //! instance id in a `sys_callback_arg-<i>` attachment. The provider calls it back over that
 //! same connection; [`CallbackDispatcher`] answers those calls.

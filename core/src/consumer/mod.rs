@@ -1,5 +1,5 @@
 //! The consumer: service references and typed method handles, in every Dubbo call mode
-//! (`PROTOCOL.md` §5.3, §7, §8).
+//! (`docs/protocol.md` §5.3, §7, §8).
 //!
 //! A [`Reference`] names a remote service (path, version, group) and holds its connections
 //! ([`Channels`], round robin). [`Reference::method`] gives a typed [`Method`] whose
@@ -875,7 +875,7 @@ impl Reference {
         }
     }
 
-    /// What every call of method `name` sends besides its arguments (`PROTOCOL.md` §2.3).
+    /// What every call of method `name` sends besides its arguments (`docs/protocol.md` §2.3).
     fn request_template(&self, name: &str, descriptor: &str, timeout: Duration) -> RequestTemplate {
         let r = &self.0;
         let mut attachments = Attachments::with_capacity(6 + r.attachments.len());
@@ -904,7 +904,7 @@ impl Reference {
 }
 
 impl Reference {
-    /// A generic call (`$invoke`, `PROTOCOL.md` §2.4): calls `method` with Java parameter
+    /// A generic call (`$invoke`, `docs/protocol.md` §2.4): calls `method` with Java parameter
     /// type names (`"java.lang.String"`, `"int"`...) and dynamic values, for consumers
     /// without the interface's types. The result is dynamic too.
     ///
@@ -1975,7 +1975,7 @@ where
 
     /// Exports (or, for a releasing method, withdraws) the [`Callback`] arguments on `conn`
     /// and returns the attachments that name them, or `None` when there are none
-    /// (`PROTOCOL.md` §6.2).
+    /// (`docs/protocol.md` §6.2).
     fn callback_attachments(
         &self,
         conn: &SharedConnection,

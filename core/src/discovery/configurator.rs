@@ -1,6 +1,6 @@
 //! Dynamic configuration from a registry's `configurators` category (`override://` and
 //! `absent://` URLs): which provider a rule applies to, and what it changes
-//! (`ESTATE.md` §1.4; Java's `AbstractConfigurator` and `Configurator.toConfigurators`).
+//! (`docs/estate.md` §1.4; Java's `AbstractConfigurator` and `Configurator.toConfigurators`).
 
 use crate::url::Url;
 

@@ -1,6 +1,6 @@
 //! Consumer-side discovery: [`RegistryDirectory`], a [`Directory`] kept up to date by a
 //! [`Registry`] subscription, connecting to providers as they appear through a
-//! [`Connector`] (Dubbo's `RegistryDirectory`; `ESTATE.md` §1.4, §1.7).
+//! [`Connector`] (Dubbo's `RegistryDirectory`; `docs/estate.md` §1.4, §1.7).
 //!
 //! On every notification it rebuilds its snapshot of [`Invoker`]s:
 //!

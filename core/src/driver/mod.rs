@@ -32,7 +32,7 @@
 //! ([`queued_frames`](crate::Connection::queued_frames) of them). Before draining the
 //! connection again, the driver yields to the runtime once, so that the tasks producing
 //! frames run first and the next write carries all of their frames, when
-//! - the previous write held more than one frame (`DESIGN.md`, "Performance notes"), or
+//! - the previous write held more than one frame (a busy producer side), or
 //! - it handed more than one request or response to producers (handler tasks, callers) and
 //!   fewer frames than that are queued yet (handlers answering inline need no yield).
 //!
@@ -125,7 +125,7 @@ impl RequestHandler for RejectRequests {
         if !request.two_way {
             return;
         }
-        // Non-OK bodies are one Hessian2 string (`PROTOCOL.md` §3.4); like the connection's
+        // Non-OK bodies are one Hessian2 string (`docs/protocol.md` §3.4); like the connection's
         // own rejections, it is written in Hessian2 whatever the request used.
         let mut body = Vec::new();
         hessian2::write_string(

@@ -135,7 +135,7 @@ impl<R: Runtime> Server<R> {
         self.shutdown(deadline).await
     }
 
-    /// Shuts down gracefully (`PROTOCOL.md` §4.2): stops accepting, announces read-only on
+    /// Shuts down gracefully (`docs/protocol.md` §4.2): stops accepting, announces read-only on
     /// every connection, waits until every request received was answered and written or
     /// until `deadline`, then closes the connections. Returns whether everything was
     /// answered before the deadline.

@@ -1,4 +1,4 @@
-//! A server's set of live connections and its graceful shutdown (`PROTOCOL.md` §4.2).
+//! A server's set of live connections and its graceful shutdown (`docs/protocol.md` §4.2).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -84,7 +84,7 @@ impl Drop for Membership {
 }
 
 /// Java's provider shutdown, for connections whose server stopped accepting: announce
-/// read-only on each (consumers stop picking this provider, `PROTOCOL.md` §4.2), wait until
+/// read-only on each (consumers stop picking this provider, `docs/protocol.md` §4.2), wait until
 /// every two-way request from the peers was answered and every byte written, or until
 /// `deadline`, then close them all. Returns whether they drained before the deadline.
 pub async fn drain_gracefully<R: Timers>(

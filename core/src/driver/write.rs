@@ -101,7 +101,7 @@ impl WriteBatch {
         }
         if progressed && self.pos == self.out.len() {
             // More than one frame per write means producers are busy: yield once before
-            // the next transmit, whatever is queued by then (`DESIGN.md`, performance notes).
+            // the next transmit, whatever is queued by then (producers are keeping up).
             if self.frames > 1 {
                 self.expected = usize::MAX;
             }

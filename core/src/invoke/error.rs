@@ -1,4 +1,4 @@
-//! What a consumer's call can fail with, in Dubbo's kinds (`PROTOCOL.md` §10).
+//! What a consumer's call can fail with, in Dubbo's kinds (`docs/protocol.md` §10).
 
 use std::time::Duration;
 
@@ -129,7 +129,7 @@ impl RpcError {
         self.business()?.downcast()
     }
 
-    /// Dubbo's `RpcException` code for this error (`PROTOCOL.md` §10.1).
+    /// Dubbo's `RpcException` code for this error (`docs/protocol.md` §10.1).
     pub fn code(&self) -> i32 {
         match self {
             Self::Business(_) => 3,
@@ -146,7 +146,7 @@ impl RpcError {
         }
     }
 
-    /// Maps a non-OK response status and its message (`PROTOCOL.md` §10.2).
+    /// Maps a non-OK response status and its message (`docs/protocol.md` §10.2).
     pub(crate) fn from_status(status: Status, message: String, timeout: Duration) -> Self {
         match status {
             Status::SERIALIZATION_ERROR => SerializationError::Remote(message).into(),

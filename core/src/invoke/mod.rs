@@ -1,5 +1,5 @@
 //! The client half of the service layer: starting an encoded request on a connection and
-//! turning its outcome into a typed result or an [`RpcError`] (`PROTOCOL.md` §3, §10). The
+//! turning its outcome into a typed result or an [`RpcError`] (`docs/protocol.md` §3, §10). The
 //! consumer's references and the provider's callback proxies both call through it; it
 //! depends on neither.
 
@@ -20,7 +20,7 @@ use crate::hessian2::{self, Value};
 use crate::message::{Returned, decode_error_message, decode_response, decode_result};
 use crate::shared::SharedConnection;
 
-/// Waits for a `sent` notification, up to `timeout` (`PROTOCOL.md` §5.2).
+/// Waits for a `sent` notification, up to `timeout` (`docs/protocol.md` §5.2).
 pub(crate) fn wait_sent(sent: Completion<SentResult>, timeout: Duration) -> Result<(), RpcError> {
     match sent.wait_timeout(timeout) {
         Ok(Ok(())) => Ok(()),
@@ -32,7 +32,7 @@ pub(crate) fn wait_sent(sent: Completion<SentResult>, timeout: Duration) -> Resu
     }
 }
 
-/// The typed result of a call's outcome (`PROTOCOL.md` §3, §10.2).
+/// The typed result of a call's outcome (`docs/protocol.md` §3, §10.2).
 pub(crate) fn decode<R: DeserializeOwned>(
     result: CallResult,
     timeout: Duration,

@@ -1,5 +1,5 @@
 //! Argument lists: tuples whose Java types give the parameter descriptor string of a method
-//! (`PROTOCOL.md` §2, field 5) and that write or read one value per parameter.
+//! (`docs/protocol.md` §2, field 5) and that write or read one value per parameter.
 
 use serde::{Deserialize, Serialize};
 

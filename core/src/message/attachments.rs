@@ -1,5 +1,5 @@
 //! [`Attachments`]: the string-keyed map that closes request and response bodies
-//! (`PROTOCOL.md` §2.3, §3.1).
+//! (`docs/protocol.md` §2.3, §3.1).
 
 use std::borrow::Cow;
 use std::collections::HashMap;

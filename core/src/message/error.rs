@@ -65,7 +65,7 @@ pub enum BodyError {
         /// What was wrong.
         source: DecodeError,
     },
-    /// The parameter descriptor string is not valid (`PROTOCOL.md` §2.1).
+    /// The parameter descriptor string is not valid (`docs/protocol.md` §2.1).
     #[error("parameter types: {0}")]
     Descriptor(#[from] DescriptorError),
     /// The parameter descriptor string names more parameters than a Java method can have.
@@ -82,7 +82,7 @@ pub enum BodyError {
         /// Arguments in the descriptor (left to read).
         found: usize,
     },
-    /// A response's result flag is not 0 to 5 (`PROTOCOL.md` §3.1).
+    /// A response's result flag is not 0 to 5 (`docs/protocol.md` §3.1).
     #[error("unknown result flag {0}, expected 0 to 5")]
     UnknownResultFlag(i32),
     /// An exception payload that is not an object.

@@ -1,4 +1,4 @@
-//! Event bodies (`PROTOCOL.md` §4): heartbeats (`'N'`) and the read-only / writeable
+//! Event bodies (`docs/protocol.md` §4): heartbeats (`'N'`) and the read-only / writeable
 //! notices (`"R"` / `"W"`).
 
 use super::encode_or_restore;

@@ -1,10 +1,10 @@
-//! dubbo bodies (`PROTOCOL.md` §2–§4): requests, responses and events, encoded straight into
+//! dubbo bodies (`docs/protocol.md` §2–§4): requests, responses and events, encoded straight into
 //! the caller's buffer and decoded from a frame body.
 //!
 //! The serialization of a body is chosen by the header's serialization id
 //! ([`SerializationKind::from_id`]); [`Hessian2`] is the default and the only one
-//! implemented. Every body gets a fresh Hessian context (`PROTOCOL.md` §11.1), and decoders
-//! ignore bytes after the expected content (`PROTOCOL.md` §1.5).
+//! implemented. Every body gets a fresh Hessian context (`docs/protocol.md` §11.1), and decoders
+//! ignore bytes after the expected content (`docs/protocol.md` §1.5).
 
 mod args;
 mod attachments;

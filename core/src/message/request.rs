@@ -1,4 +1,4 @@
-//! Request bodies (`PROTOCOL.md` §2): dubbo version, service path, service version, method,
+//! Request bodies (`docs/protocol.md` §2): dubbo version, service path, service version, method,
 //! parameter descriptor, one value per parameter, attachments.
 
 use std::borrow::Cow;
@@ -13,7 +13,7 @@ use crate::hessian2::{Decoder, EncodeError, JavaArrayRef, Value, count_parameter
 /// The dubbo protocol version Java ≥ 2.6.3, 2.7, 3.x and dubbo-go send (body field 1).
 pub const DUBBO_VERSION: &str = "2.0.2";
 
-/// Method name of generic calls (`PROTOCOL.md` §2.4).
+/// Method name of generic calls (`docs/protocol.md` §2.4).
 pub const GENERIC_METHOD: &str = "$invoke";
 /// Method name of asynchronous generic calls.
 pub const GENERIC_ASYNC_METHOD: &str = "$invokeAsync";
@@ -100,7 +100,7 @@ impl<A: EncodeArgs + ?Sized> RequestBody<'_, A> {
     }
 }
 
-/// Writes fields 1–5 of a request body (`PROTOCOL.md` §2): the version is null for callback
+/// Writes fields 1–5 of a request body (`docs/protocol.md` §2): the version is null for callback
 /// invocations (§6.3).
 pub(super) fn write_head<O: ObjectOutput>(
     out: &mut O,
@@ -137,7 +137,7 @@ pub(super) fn check_arg_count(
 }
 
 /// The arguments of a generic call `$invoke(method, parameterTypes, args)`
-/// (`PROTOCOL.md` §2.4): send them with [`GENERIC_METHOD`] and [`GENERIC_DESCRIPTOR`].
+/// (`docs/protocol.md` §2.4): send them with [`GENERIC_METHOD`] and [`GENERIC_DESCRIPTOR`].
 #[derive(Clone, Copy, Debug)]
 pub struct GenericArgs<'a> {
     /// The real method.
@@ -320,7 +320,7 @@ impl<'de, I: ObjectInput<'de>> RequestReader<'de, I> {
     }
 
     /// Skips the arguments not read and reads the attachments. Bytes after them are ignored
-    /// (`PROTOCOL.md` §1.5).
+    /// (`docs/protocol.md` §1.5).
     pub fn attachments(mut self) -> Result<Attachments, BodyError> {
         self.skip_args()?;
         self.input
@@ -463,7 +463,7 @@ impl ArgsStart {
     /// Reads the arguments of `body` (the body this came from) as the tuple `A`, exactly as
     /// [`RequestReader::args`] after [`RequestReader::new`] would: the head holds only
     /// strings and nulls, which leave no class definition, type name or reference behind
-    /// (`PROTOCOL.md` §11.1), so a decoder over the whole body placed where the arguments
+    /// (`docs/protocol.md` §11.1), so a decoder over the whole body placed where the arguments
     /// start is in the state the head left it in, and error offsets stay body offsets.
     pub fn args<'de, A: DecodeArgs<'de>>(self, body: &'de [u8]) -> Result<A, BodyError> {
         let mut input = Decoder::new(body);
@@ -513,7 +513,7 @@ mod tests {
     use crate::message::Arguments;
     use crate::test_util::hex;
 
-    /// PROTOCOL.md §13.1: the body of sayHello("world") with Java's four attachments.
+    /// docs/protocol.md §13.1: the body of sayHello("world") with Java's four attachments.
     const SAY_HELLO: &str = "05 32 2e 30 2e 32 30 21 6f 72 67 2e 61 70 61 63
         68 65 2e 64 75 62 62 6f 2e 64 65 6d 6f 2e 44 65
         6d 6f 53 65 72 76 69 63 65 05 30 2e 30 2e 30 08

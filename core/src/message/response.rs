@@ -1,4 +1,4 @@
-//! Response bodies (`PROTOCOL.md` §3): a result flag and the value, null or exception, with
+//! Response bodies (`docs/protocol.md` §3): a result flag and the value, null or exception, with
 //! or without attachments for status 20; one message string for any other status.
 
 use std::fmt;
@@ -15,7 +15,7 @@ use super::serialization::{Hessian2, ObjectInput, ObjectOutput, Serialization, v
 use crate::frame::Status;
 use crate::hessian2::{DecodeError, Decoder, EncodeError, JavaClass, Value, from_value, to_value};
 
-/// Result flags of status-20 bodies (`PROTOCOL.md` §3.1).
+/// Result flags of status-20 bodies (`docs/protocol.md` §3.1).
 pub mod flag {
     /// A throwable follows.
     pub const EXCEPTION: i32 = 0;
@@ -31,7 +31,7 @@ pub mod flag {
     pub const NULL_VALUE_WITH_ATTACHMENTS: i32 = 5;
 }
 
-/// Java's integer form of a dubbo version string (`PROTOCOL.md` §3.1): the leading digits of
+/// Java's integer form of a dubbo version string (`docs/protocol.md` §3.1): the leading digits of
 /// each `.`-separated part as base-100 digits, times 100 when there are exactly three parts
 /// (`"2.0.2"` → 2 000 200).
 pub fn version_to_int(version: &str) -> i64 {
@@ -49,14 +49,14 @@ pub fn version_to_int(version: &str) -> i64 {
 }
 
 /// Whether a response to a request with this dubbo version (body field 1) carries
-/// attachments (flags 3/4/5): versions 2.0.2 to 2.0.99 (`PROTOCOL.md` §3.1).
+/// attachments (flags 3/4/5): versions 2.0.2 to 2.0.99 (`docs/protocol.md` §3.1).
 pub fn attachments_supported(request_dubbo_version: &str) -> bool {
     // What nearly every peer sends, answered without parsing.
     request_dubbo_version == DUBBO_VERSION
         || (2_000_200..=2_009_900).contains(&version_to_int(request_dubbo_version))
 }
 
-/// A Java `Throwable` sent or received as a call's result (`PROTOCOL.md` §3.3).
+/// A Java `Throwable` sent or received as a call's result (`docs/protocol.md` §3.3).
 ///
 /// [`class`](Self::class) and [`message`](Self::message) are what is written, whatever
 /// [`fields`](Self::fields) say: change them on a received exception, or add fields of
@@ -458,7 +458,7 @@ impl<'a, T: Serialize + ?Sized> ResponseBody<'a, T> {
 }
 
 /// Appends the body of a non-OK response: one string, or null for no message
-/// (`PROTOCOL.md` §3.4).
+/// (`docs/protocol.md` §3.4).
 pub fn encode_error_message(out: &mut Vec<u8>, message: Option<&str>) {
     let mut o = Hessian2::output(out);
     match message {
@@ -516,7 +516,7 @@ pub fn decode_reply<'de, T: serde::Deserialize<'de>>(
 }
 
 /// Decodes a status-20 Hessian 2 body, reading a value as a `T`. Bytes after the expected
-/// content are ignored (dubbo-go and dubbo-py append one, `PROTOCOL.md` §1.5).
+/// content are ignored (dubbo-go and dubbo-py append one, `docs/protocol.md` §1.5).
 pub fn decode_response<'de, T: serde::Deserialize<'de>>(
     body: &'de [u8],
 ) -> Result<DecodedResponse<T>, BodyError> {
@@ -551,7 +551,7 @@ pub fn decode_result<'de, T: serde::Deserialize<'de>>(
     let mut input = Decoder::new(body);
     let (flag, result) = read_result(&mut input)?;
     if flag >= flag::EXCEPTION_WITH_ATTACHMENTS {
-        // Java's attachment map: a map or null with string keys (`PROTOCOL.md` §3.1), checked
+        // Java's attachment map: a map or null with string keys (`docs/protocol.md` §3.1), checked
         // as `decode_response` checks it, the values skipped.
         visit_attachments(&mut input, |_, input| input.skip_value())
             .map_err(BodyError::at(Field::Attachments))?;

@@ -1,4 +1,4 @@
-//! Body serializations keyed by the header's serialization id (`PROTOCOL.md` §12), and the
+//! Body serializations keyed by the header's serialization id (`docs/protocol.md` §12), and the
 //! value-level operations the dubbo bodies need from one ([`ObjectOutput`],
 //! [`ObjectInput`], named after Dubbo's own interfaces).
 
@@ -10,7 +10,7 @@ use super::attachments::{Attachments, well_known};
 use crate::frame::SerializationId;
 use crate::hessian2::{DecodeError, Decoder, EncodeError, Encoder, Head, TypeError, Value, tag};
 
-/// Writes the values of one body (one context per body, `PROTOCOL.md` §11.1).
+/// Writes the values of one body (one context per body, `docs/protocol.md` §11.1).
 pub trait ObjectOutput {
     /// Writes null.
     fn write_null(&mut self);
@@ -87,7 +87,7 @@ impl Serialization for Hessian2 {
 }
 
 /// The serializations tether implements, looked up by header id: a provider answers in the
-/// serialization its request used and rejects the others with status 40 (`PROTOCOL.md`
+/// serialization its request used and rejects the others with status 40 (`docs/protocol.md`
 /// §1.1, §12).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 #[non_exhaustive]
@@ -219,7 +219,7 @@ impl<'de> ObjectInput<'de> for Decoder<'de> {
 
 /// Reads an attachment map (or null) entry by entry: `visit` gets each key, borrowed from
 /// the body where possible, and must read or skip exactly its value. Keys that are not
-/// strings are an error, as in Java's `Map<String, Object>` (`PROTOCOL.md` §2.3).
+/// strings are an error, as in Java's `Map<String, Object>` (`docs/protocol.md` §2.3).
 pub(crate) fn visit_attachments<'de>(
     input: &mut Decoder<'de>,
     mut visit: impl FnMut(Cow<'de, str>, &mut Decoder<'de>) -> Result<(), DecodeError>,

@@ -10,7 +10,7 @@ use crate::hessian2::{EncodeError, Encoder, Value, count_parameters};
 
 /// A method's request body with the arguments left out: fields 1–5 and the attachments,
 /// encoded once in Hessian 2 so that a call only encodes its arguments
-/// (`PROTOCOL.md` §2).
+/// (`docs/protocol.md` §2).
 ///
 /// Splicing is exact: strings never create Hessian back-references, so the head encodes
 /// the same wherever it stands, and attachments are kept pre-encoded only when every value

@@ -1,4 +1,4 @@
-//! Dubbo 3 application-level service discovery, provider side (`ESTATE.md` §1.6): the
+//! Dubbo 3 application-level service discovery, provider side (`docs/estate.md` §1.6): the
 //! application's [`MetadataInfo`] and its revision, the [`ServiceInstance`] a registry
 //! publishes under `/services/<application>/<host>:<port>`, and the
 //! `org.apache.dubbo.metadata.MetadataService` a Java 3 consumer calls to learn which

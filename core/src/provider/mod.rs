@@ -1,5 +1,5 @@
 //! The provider: exported services answered through the serving pipeline
-//! (`crate::serve`), every two-way request exactly once (`PROTOCOL.md` §2, §5.6, §9).
+//! (`crate::serve`), every two-way request exactly once (`docs/protocol.md` §2, §5.6, §9).
 //!
 //! A [`Provider`] is the [`RequestHandler`] an adapter's server hands each received request
 //! to. For each request it decodes the head and attachments, finds the exported service

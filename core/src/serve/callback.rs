@@ -1,4 +1,4 @@
-//! Parameter callbacks on the serving side (`PROTOCOL.md` §6.3): the proxies a provider gets
+//! Parameter callbacks on the serving side (`docs/protocol.md` §6.3): the proxies a provider gets
 //! for a consumer's callback arguments, and the marker type that declares such an argument.
 
 use std::fmt;
@@ -16,13 +16,13 @@ use crate::shared::SharedConnection;
 
 use super::service::Service;
 
-/// Attachment naming the instance id of callback argument `<i>` (`PROTOCOL.md` §6.2).
+/// Attachment naming the instance id of callback argument `<i>` (`docs/protocol.md` §6.2).
 pub(crate) const CALLBACK_ARG_PREFIX: &str = "sys_callback_arg-";
-/// Attachment naming the callback instance a provider invokes (`PROTOCOL.md` §6.3).
+/// Attachment naming the callback instance a provider invokes (`docs/protocol.md` §6.3).
 pub(crate) const CALLBACK_INSTANCE: &str = "callback.service.instid";
 
 /// Proxies for the callback arguments named by `sys_callback_arg-<i>` attachments
-/// (`PROTOCOL.md` §6.3), registered on the connection against its limit; unsubscribing
+/// (`docs/protocol.md` §6.3), registered on the connection against its limit; unsubscribing
 /// arguments destroy theirs. A limit error is the message of a 40 answer.
 pub(super) fn callback_proxies(
     conn: &SharedConnection,
@@ -107,7 +107,7 @@ pub(super) fn callback_proxies(
 }
 
 /// A provider's handle to a consumer's callback: calls go back over the connection the
-/// callback arrived on (`PROTOCOL.md` §6.3).
+/// callback arrived on (`docs/protocol.md` §6.3).
 ///
 /// ```
 /// # use std::sync::{Arc, Mutex};
@@ -475,7 +475,7 @@ impl CallbackProxy {
     {
         if !self.is_live() {
             // Closed: the connection's reason. Open: the consumer unsubscribed it, and Java's
-            // proxy would be answered 70 "Not found exported service" (`PROTOCOL.md` §6.5).
+            // proxy would be answered 70 "Not found exported service" (`docs/protocol.md` §6.5).
             let error = match self.conn.close_reason() {
                 Some(reason) => RpcError::Network(reason),
                 None => RpcError::ServiceNotFound(format!(

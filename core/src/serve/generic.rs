@@ -1,4 +1,4 @@
-//! Generic calls (`$invoke`) answered as Java's `GenericFilter` answers them (`PROTOCOL.md`
+//! Generic calls (`$invoke`) answered as Java's `GenericFilter` answers them (`docs/protocol.md`
 //! §2.4): the modes a caller may ask for in its `generic` attachment, and
 //! `PojoUtils.generalize`, which turns a result into what a consumer without the service's
 //! classes can read.
@@ -240,7 +240,7 @@ fn local_time(hour: i64, minute: i64, second: i64, nano: i64) -> String {
 }
 
 /// The Java enum classes in `value`: the names of the unit variants it serializes (a unit
-/// variant is a Java enum constant, `PROTOCOL.md` §11.10). The Hessian form of a constant
+/// variant is a Java enum constant, `docs/protocol.md` §11.10). The Hessian form of a constant
 /// is an object like any other, so [`generalize`] needs them from the typed value.
 pub(crate) fn enum_classes<T: Serialize + ?Sized>(value: &T) -> BTreeSet<String> {
     let mut walk = EnumWalk::default();

@@ -130,7 +130,7 @@ fn parse<'a>(
         Some(oneway.try_acquire(body.len())?)
     };
     if serialization != SerializationId::HESSIAN2 {
-        // `PROTOCOL.md` §12: answered in Hessian2 with 40.
+        // `docs/protocol.md` §12: answered in Hessian2 with 40.
         let responder = Responder::new(conn.clone(), id, serialization, two_way, false);
         let message = format!(
             "Unrecognized serialize type from consumer: {}",
@@ -311,7 +311,7 @@ fn invoke(
 }
 
 /// Answers a provider's call of a callback this consumer exported on `conn`: found by the
-/// interface (the path) and `callback.service.instid` attachment (`PROTOCOL.md` §6.3).
+/// interface (the path) and `callback.service.instid` attachment (`docs/protocol.md` §6.3).
 pub(crate) fn serve_callback(
     conn: &SharedConnection,
     request: InboundRequest,

@@ -1,5 +1,5 @@
 //! The one answer a provider gives to a request: a value, null, an exception or an error
-//! status, written in the request's serialization (`PROTOCOL.md` §3, §5.6).
+//! status, written in the request's serialization (`docs/protocol.md` §3, §5.6).
 
 use serde::Serialize;
 
@@ -19,11 +19,11 @@ pub(crate) struct Responder {
     id: RequestId,
     serialization: SerializationId,
     two_way: bool,
-    /// Whether the request's dubbo version takes result flags 3/4/5 (`PROTOCOL.md` §3.1).
+    /// Whether the request's dubbo version takes result flags 3/4/5 (`docs/protocol.md` §3.1).
     with_attachments: bool,
     answered: bool,
     /// A generic call (`$invoke`): the answer is made as Java's `GenericFilter` makes it, in
-    /// the mode the caller asked for (`PROTOCOL.md` §2.4).
+    /// the mode the caller asked for (`docs/protocol.md` §2.4).
     generic: Option<GenericMode>,
     /// A one-way request's place under the provider's limit, released with the responder.
     _slot: Option<OnewaySlot>,
@@ -154,7 +154,7 @@ impl Responder {
 
     /// Answers with what the method returned: a value, or a Java exception. A value that
     /// serializes as null (`()`, `None`) is sent as the null result, as Java does for `void`
-    /// and `null` (`PROTOCOL.md` §3.2).
+    /// and `null` (`docs/protocol.md` §3.2).
     pub(crate) fn reply<R: Serialize + ?Sized>(self, result: Result<&R, &JavaException>) {
         self.reply_with(result, Attachments::new());
     }
@@ -231,7 +231,7 @@ impl Responder {
         }
     }
 
-    /// Answers with an error status and its message (`PROTOCOL.md` §3.4).
+    /// Answers with an error status and its message (`docs/protocol.md` §3.4).
     /// Answers 40 for a request that does not decode, with Java's message.
     pub(crate) fn bad_request(self, error: impl std::fmt::Display) {
         self.fail(

@@ -12,7 +12,7 @@ use super::callback::{CALLBACK_ARG_PREFIX, CALLBACK_INSTANCE};
 use crate::hessian2::{DecodeError, Decoder, Value, tag};
 use crate::message::{Attachments, BodyError, RequestReader};
 
-/// The attachments that route a request (`PROTOCOL.md` §2.3), each as
+/// The attachments that route a request (`docs/protocol.md` §2.3), each as
 /// [`Attachments::get_str`] would give it: a later value of a key replaces an earlier one,
 /// and a value that is not a string counts as absent.
 #[derive(Debug, Default)]
@@ -21,7 +21,7 @@ pub(super) struct Routing<'a> {
     pub(super) version: Option<Cow<'a, str>>,
     pub(super) group: Option<Cow<'a, str>>,
     pub(super) token: Option<Cow<'a, str>>,
-    /// The mode a generic call asks for (`PROTOCOL.md` §2.4).
+    /// The mode a generic call asks for (`docs/protocol.md` §2.4).
     pub(super) generic: Option<Cow<'a, str>>,
     /// `_TO`, `_to` and `timeout`, in milliseconds when numeric.
     timeouts: [Option<u64>; 3],

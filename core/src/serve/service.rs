@@ -26,7 +26,7 @@ use super::responder::Responder;
 use super::routing::RequestAttachments;
 
 /// What identifies an exported service: path (interface name), version and group. An empty
-/// version, `"0.0.0"` and `"*"` all mean "no version" (`PROTOCOL.md` §2).
+/// version, `"0.0.0"` and `"*"` all mean "no version" (`docs/protocol.md` §2).
 ///
 /// ```
 /// use tether_core::provider::ServiceKey;
@@ -146,7 +146,7 @@ pub struct Context {
     pub dubbo_version: Cow<'static, str>,
     /// The method name (`$invoke` for a generic call), shared with the service's copy.
     pub method: Arc<str>,
-    /// Proxies for the callback arguments, by argument index (`PROTOCOL.md` §6.3).
+    /// Proxies for the callback arguments, by argument index (`docs/protocol.md` §6.3).
     pub callbacks: Vec<(usize, CallbackProxy)>,
 }
 
@@ -774,7 +774,7 @@ impl fmt::Debug for Service {
     }
 }
 
-/// Where handlers run (Dubbo's dispatcher, `PROTOCOL.md` §9.1).
+/// Where handlers run (Dubbo's dispatcher, `docs/protocol.md` §9.1).
 ///
 /// ```
 /// # use std::sync::Arc;

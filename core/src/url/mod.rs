@@ -4,7 +4,7 @@
 //!
 //! A registry lists providers, consumers, configurators (`override://`) and routers
 //! (`route://`, `condition://`) as URL strings; ZooKeeper stores each as a node named
-//! [`encode`]`(url.to_string())` (`ESTATE.md` §1.1–§1.2). [`Url::parse`] reads the decoded
+//! [`encode`]`(url.to_string())` (`docs/estate.md` §1.1–§1.2). [`Url::parse`] reads the decoded
 //! string as `URL.valueOf` does, [`Url::from_encoded`] reads a node name, and
 //! [`Display`](fmt::Display) prints `URL.toFullString()`: parameters in Java `TreeMap` order,
 //! values trimmed.

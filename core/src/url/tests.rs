@@ -1,6 +1,6 @@
 //! Golden vectors printed by Java (Dubbo 3.3.6 `URL.valueOf(s).toFullString()`,
 //! `UrlUtils.isMatch`, `getMethodParameter`; JDK 17 `URLEncoder` / `URLDecoder`), the
-//! examples of `ESTATE.md` §1.2–§1.4, and property tests.
+//! examples of `docs/estate.md` §1.2–§1.4, and property tests.
 
 use std::time::Duration;
 
@@ -26,7 +26,7 @@ type Parsed = (
 /// The vectors, one [`Parsed`] each.
 #[rustfmt::skip]
 const JAVA_PARSED: &[Parsed] = &[
-    // ESTATE.md §1.2: a 3.3.2 provider as registered.
+    // docs/estate.md §1.2: a 3.3.2 provider as registered.
     ("dubbo://192.168.3.7:20880/org.apache.dubbo.demo.DemoService?application=dubbo-demo-api-provider&deprecated=false&dubbo=2.0.2&dynamic=true&generic=false&interface=org.apache.dubbo.demo.DemoService&methods=sayHello,sayHelloAsync&prefer.serialization=hessian2,fastjson2&release=3.3.2&service-name-mapping=true&side=provider&timestamp=1739454081130", "dubbo://192.168.3.7:20880/org.apache.dubbo.demo.DemoService?application=dubbo-demo-api-provider&deprecated=false&dubbo=2.0.2&dynamic=true&generic=false&interface=org.apache.dubbo.demo.DemoService&methods=sayHello,sayHelloAsync&prefer.serialization=hessian2,fastjson2&release=3.3.2&service-name-mapping=true&side=provider&timestamp=1739454081130", ["dubbo", "", "", "192.168.3.7"], 20880, "org.apache.dubbo.demo.DemoService", Some("org.apache.dubbo.demo.DemoService")),
     // tether's own provider URL (§1.2), parameters given in reverse order.
     ("dubbo://127.0.0.1:20880/org.apache.dubbo.demo.DemoService?version=1.0.0&timestamp=1739454081130&side=provider&serialization=hessian2&release=tether-0.1&prefer.serialization=hessian2&methods=sayHello,sayHelloAsync&interface=org.apache.dubbo.demo.DemoService&generic=false&dynamic=true&dubbo=2.0.2&deprecated=false&application=tether-demo", "dubbo://127.0.0.1:20880/org.apache.dubbo.demo.DemoService?application=tether-demo&deprecated=false&dubbo=2.0.2&dynamic=true&generic=false&interface=org.apache.dubbo.demo.DemoService&methods=sayHello,sayHelloAsync&prefer.serialization=hessian2&release=tether-0.1&serialization=hessian2&side=provider&timestamp=1739454081130&version=1.0.0", ["dubbo", "", "", "127.0.0.1"], 20880, "org.apache.dubbo.demo.DemoService", Some("org.apache.dubbo.demo.DemoService:1.0.0")),
@@ -194,7 +194,7 @@ fn url_departs_from_java_only_where_documented() {
 #[test]
 fn url_encode_is_java_urlencoder() {
     for (input, encoded) in [
-        // ESTATE.md §1.2.
+        // docs/estate.md §1.2.
         ("a b*~!'()$:/\u{e9}", "a+b*%7E%21%27%28%29%24%3A%2F%C3%A9"),
         ("", ""),
         ("\u{1f600}", "%F0%9F%98%80"),
@@ -254,7 +254,7 @@ fn url_decode_fails_cleanly() {
     );
 }
 
-/// ESTATE.md §1.2: tether's provider URL and its node name, printed by a local JDK.
+/// docs/estate.md §1.2: tether's provider URL and its node name, printed by a local JDK.
 #[test]
 fn url_node_name_of_tethers_provider_url() {
     let url = Url::builder("dubbo")
