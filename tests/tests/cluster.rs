@@ -626,6 +626,13 @@ fn failback_returns_null_at_once_and_resends_to_another_provider() {
     pump(&[&a, &b]);
     assert_eq!(b.served.load(Ordering::SeqCst), 1);
     assert_eq!(queue.waiting(), 0);
+    // A call dropped at once is still resent: sent and forgotten.
+    let before = b.served.load(Ordering::SeqCst);
+    let _ = whoami.call(()); // to `a` (round robin), which fails it
+    pump(&[&a, &b]);
+    pump(&[&a, &b]);
+    assert_eq!(b.served.load(Ordering::SeqCst), before + 1, "resent to b");
+    assert_eq!(queue.waiting(), 0);
     // Calls `b` answers directly are not queued; those `a` fails are.
     gate.store(false, Ordering::SeqCst);
     let answered: Vec<_> = (0..4).map(|_| outcome_of(&whoami, &[&a, &b])).collect();

@@ -65,7 +65,8 @@ pub enum Cluster {
     /// `failback`, for notifications that must arrive eventually). The resends run on the
     /// reference's [`FailbackQueue`](super::FailbackQueue), which bounds how many wait;
     /// without one nothing is resent (and that is logged). A result type that cannot be null
-    /// gets the failure, and the call is still resent.
+    /// gets the failure, and the call is still resent. Dropping the call's completion does
+    /// not stop its resends (a notification sent and forgotten is what failback is for).
     Failback {
         /// Resends after the first attempt (Dubbo's `retries` for failback, default 3).
         retries: u32,

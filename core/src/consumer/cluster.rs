@@ -154,8 +154,10 @@ where
 {
     let (out, mut completion) = pair(abandoned);
     let in_flight = Arc::new(Mutex::new(InFlight::default()));
-    if !method.is_observed() {
+    let resends = matches!(cluster, Cluster::Failback { .. });
+    if !method.is_observed() && !resends {
         // Nobody else watches the outcome: dropping the completion calls the call off.
+        // (A failback call is not called off: its resends are the point.)
         let hook = in_flight.clone();
         completion = completion.on_drop_unresolved(move || InFlight::cancel(&hook));
     }
