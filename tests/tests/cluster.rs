@@ -628,7 +628,7 @@ fn failback_returns_null_at_once_and_resends_to_another_provider() {
     assert_eq!(queue.waiting(), 0);
     // A call dropped at once is still resent: sent and forgotten.
     let before = b.served.load(Ordering::SeqCst);
-    let _ = whoami.call(()); // to `a` (round robin), which fails it
+    drop(whoami.call(())); // to `a` (round robin), which fails it
     pump(&[&a, &b]);
     pump(&[&a, &b]);
     assert_eq!(b.served.load(Ordering::SeqCst), before + 1, "resent to b");
