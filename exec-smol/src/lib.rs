@@ -77,6 +77,22 @@ pub use tether_pool::ContinuationPool;
 /// Opens a TCP connection to `addr` (within `options.connect_timeout`), with `TCP_NODELAY`,
 /// and starts driving it with `config` on a task of smol's global executor
 /// ([`driver::connect`]).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> { smol::block_on(async {
+/// # use std::sync::Arc;
+/// # use tether_smol::prelude::*;
+/// # let provider = Provider::new(Dispatch::Direct, Arc::new(SmolSpawner::global()))
+/// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+/// use tether_smol::tether_core::{Config, Side};
+/// use tether_smol::{Options, connect};
+///
+/// let server = Server::bind("127.0.0.1:0", provider).await?;
+/// let config = Config::new(Side::Consumer);
+/// let client = connect(server.local_addr(), config, Options::default()).await?;
+/// assert_eq!(client.peer_addr(), server.local_addr());
+/// # Ok(()) }) }
+/// ```
 pub async fn connect(
     addr: impl AsyncToSocketAddrs,
     config: Config,
@@ -93,6 +109,20 @@ pub async fn connect(
 /// `addr` is resolved again for every attempt, on smol's blocking pool (as `smol::net` does
 /// for names); it takes `std`'s `ToSocketAddrs` because the reconnect tasks must be `Send`,
 /// which `AsyncToSocketAddrs` cannot promise for a generic address.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> { smol::block_on(async {
+/// # use std::sync::Arc;
+/// # use tether_smol::prelude::*;
+/// # let provider = Provider::new(Dispatch::Direct, Arc::new(SmolSpawner::global()))
+/// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+/// let server = Server::bind("127.0.0.1:0", provider).await?;
+/// let channels = reference_channels(server.local_addr()).await?;
+/// let echo = Reference::builder("demo.Echo").build(channels);
+/// let reply = echo.method::<(String,), String>("echo").call(("hi".into(),)).await?;
+/// assert_eq!(reply, "hi");
+/// # Ok(()) }) }
+/// ```
 pub async fn reference_channels<A>(addr: A) -> io::Result<Arc<Channels>>
 where
     A: ToSocketAddrs + Clone + Send + Sync + 'static,
@@ -103,6 +133,24 @@ where
 /// [`reference_channels`] with `options`: how many connections, their configuration,
 /// backoff, connect timeout and executors ([`driver::reference_channels`]: fails if one
 /// cannot be opened; reconnects after the backoff).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> { smol::block_on(async {
+/// # use std::sync::Arc;
+/// # use tether_smol::prelude::*;
+/// # let provider = Provider::new(Dispatch::Direct, Arc::new(SmolSpawner::global()))
+/// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+/// use std::num::NonZeroUsize;
+/// use std::time::Duration;
+///
+/// let server = Server::bind("127.0.0.1:0", provider).await?;
+/// let options = ClientOptions::new()
+///     .connections(NonZeroUsize::new(2).unwrap())
+///     .connect_timeout(Duration::from_secs(1));
+/// let channels = reference_channels_with(server.local_addr(), options).await?;
+/// assert_eq!(channels.len(), 2);
+/// # Ok(()) }) }
+/// ```
 pub async fn reference_channels_with<A>(
     addr: A,
     options: ClientOptions,
@@ -153,6 +201,14 @@ pub struct Connector {
 impl Connector {
     /// Connects on smol's global executor, with `options`, consumer-side [`Config`]
     /// defaults and the default [`Backoff`].
+    ///
+    /// ```
+    /// use tether_smol::{Connector, Options};
+    ///
+    /// // No runtime needed: the connecting tasks go to smol's global executor.
+    /// let connector = Connector::new(Options::default());
+    /// # drop(connector);
+    /// ```
     pub fn new(options: Options) -> Self {
         Self {
             spawner: SmolSpawner::global(),
@@ -164,18 +220,48 @@ impl Connector {
     }
 
     /// Sets where the connecting tasks run (default: smol's global executor).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tether_smol::{Connector, Options, SmolSpawner};
+    ///
+    /// // An executor of the program's own, which must be run for the connections to progress.
+    /// let executor = Arc::new(smol::Executor::new());
+    /// let connector = Connector::new(Options::default()).spawner(SmolSpawner::new(executor));
+    /// # drop(connector);
+    /// ```
     pub fn spawner(mut self, spawner: SmolSpawner) -> Self {
         self.spawner = spawner;
         self
     }
 
     /// Sets the configuration of the connections (default `Config::new(Side::Consumer)`).
+    ///
+    /// ```
+    /// use tether_smol::tether_core::{Config, Keepalive, Side};
+    /// use tether_smol::{Connector, Options};
+    ///
+    /// let connector = Connector::new(Options::default())
+    ///     .config(Config::new(Side::Consumer).keepalive(Keepalive::disabled()));
+    /// # drop(connector);
+    /// ```
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
     }
 
     /// Sets how dropped connections and unreachable providers are retried.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_smol::tether_core::consumer::Backoff;
+    /// use tether_smol::{Connector, Options};
+    ///
+    /// // Retry after 50 ms, doubling up to 2 s.
+    /// let backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
+    /// let connector = Connector::new(Options::default()).backoff(backoff);
+    /// # drop(connector);
+    /// ```
     pub fn backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
         self
@@ -215,6 +301,22 @@ impl tether_core::cluster::Connector for Connector {
 /// A listening server on smol's global executor: [`driver::Server`], which see. Each
 /// accepted connection is driven on its own task; dropping the server closes the listener
 /// and every connection, [`shutdown`](Self::shutdown) is the graceful way.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> { smol::block_on(async {
+/// # use std::sync::Arc;
+/// # use tether_smol::prelude::*;
+/// # let provider = Provider::new(Dispatch::Direct, Arc::new(SmolSpawner::global()))
+/// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+/// use std::time::{Duration, Instant};
+///
+/// let server = Server::bind("127.0.0.1:0", provider).await?;
+/// let channels = reference_channels(server.local_addr()).await?;
+/// let echo = Reference::builder("demo.Echo").build(channels);
+/// assert_eq!(echo.method::<(String,), String>("echo").call(("hi".into(),)).await?, "hi");
+/// assert!(server.shutdown(Instant::now() + Duration::from_secs(5)).await);
+/// # Ok(()) }) }
+/// ```
 #[derive(Debug)]
 pub struct Server(driver::Server<SmolRuntime>);
 
@@ -222,6 +324,17 @@ impl Server {
     /// Listens on `addr` and serves `provider` (any [`RequestHandler`](tether_core::RequestHandler),
     /// by value or in an `Arc`) on every accepted connection, with provider-side defaults
     /// ([`ServerOptions::new`]).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { smol::block_on(async {
+    /// # use std::sync::Arc;
+    /// # use tether_smol::prelude::*;
+    /// # let provider = Provider::new(Dispatch::Direct, Arc::new(SmolSpawner::global()))
+    /// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+    /// let server = Server::bind("127.0.0.1:0", provider).await?;
+    /// assert!(server.local_addr().ip().is_loopback());
+    /// # Ok(()) }) }
+    /// ```
     pub async fn bind(
         addr: impl AsyncToSocketAddrs,
         provider: impl IntoRequestHandler,
@@ -231,6 +344,20 @@ impl Server {
 
     /// [`bind`](Self::bind) with `options`: the connections' configuration, the most
     /// connections served at once, the continuation executor.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { smol::block_on(async {
+    /// # use std::sync::Arc;
+    /// # use tether_smol::prelude::*;
+    /// # let provider = Provider::new(Dispatch::Direct, Arc::new(SmolSpawner::global()))
+    /// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let options = ServerOptions::new().max_connections(NonZeroUsize::new(64).unwrap());
+    /// let server = Server::bind_with("127.0.0.1:0", provider, options).await?;
+    /// # drop(server);
+    /// # Ok(()) }) }
+    /// ```
     pub async fn bind_with(
         addr: impl AsyncToSocketAddrs,
         provider: impl IntoRequestHandler,
@@ -244,17 +371,59 @@ impl Server {
     }
 
     /// The address the server listens on.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { smol::block_on(async {
+    /// # use std::sync::Arc;
+    /// # use tether_smol::prelude::*;
+    /// # let provider = Provider::new(Dispatch::Direct, Arc::new(SmolSpawner::global()))
+    /// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+    /// let server = Server::bind("127.0.0.1:0", provider).await?;
+    /// let addr = server.local_addr();
+    /// assert_ne!(addr.port(), 0); // the port the system picked
+    /// # Ok(()) }) }
+    /// ```
     pub fn local_addr(&self) -> SocketAddr {
         self.0.local_addr()
     }
 
     /// The connections now open.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { smol::block_on(async {
+    /// # use std::sync::Arc;
+    /// # use tether_smol::prelude::*;
+    /// # let provider = Provider::new(Dispatch::Direct, Arc::new(SmolSpawner::global()))
+    /// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+    /// let server = Server::bind("127.0.0.1:0", provider).await?;
+    /// assert!(server.connections().is_empty());
+    /// let channels = reference_channels(server.local_addr()).await?;
+    /// let echo = Reference::builder("demo.Echo").build(channels);
+    /// // Once a call is answered, its connection was accepted.
+    /// echo.method::<(String,), String>("echo").call(("hi".into(),)).await?;
+    /// assert_eq!(server.connections().len(), 1);
+    /// # Ok(()) }) }
+    /// ```
     pub fn connections(&self) -> Vec<SharedConnection> {
         self.0.connections()
     }
 
     /// Shuts down gracefully ([`driver::Server::shutdown`]). Returns whether every request
     /// received was answered before `deadline`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { smol::block_on(async {
+    /// # use std::sync::Arc;
+    /// # use tether_smol::prelude::*;
+    /// # let provider = Provider::new(Dispatch::Direct, Arc::new(SmolSpawner::global()))
+    /// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let server = Server::bind("127.0.0.1:0", provider).await?;
+    /// // Nothing in flight: every request was answered, so this returns true at once.
+    /// assert!(server.shutdown(Instant::now() + Duration::from_secs(5)).await);
+    /// # Ok(()) }) }
+    /// ```
     pub async fn shutdown(self, deadline: Instant) -> bool {
         self.0.shutdown(deadline).await
     }
@@ -262,6 +431,28 @@ impl Server {
     /// Dubbo's graceful offline: unregisters `publication`, waits `notify_wait` for
     /// consumers to hear it, then shuts down by `deadline`
     /// ([`driver::Server::shutdown_offline`]).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { smol::block_on(async {
+    /// # use std::sync::Arc;
+    /// # use tether_smol::prelude::*;
+    /// # let provider = Provider::new(Dispatch::Direct, Arc::new(SmolSpawner::global()))
+    /// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+    /// use std::time::{Duration, Instant};
+    /// use tether_smol::tether_core::registry::{ProviderSpec, Publication, StaticRegistry};
+    ///
+    /// let server = Server::bind("127.0.0.1:0", provider).await?;
+    /// let port = server.local_addr().port();
+    /// let registry = Arc::new(StaticRegistry::new([]));
+    /// let url = ProviderSpec::new("demo.Echo", "127.0.0.1", port).to_url(0)?;
+    /// let publication = Publication::new(registry.clone(), [url]);
+    /// publication.online().await?;
+    ///
+    /// let deadline = Instant::now() + Duration::from_secs(5);
+    /// assert!(server.shutdown_offline(&publication, Duration::from_millis(10), deadline).await);
+    /// assert!(registry.urls().is_empty());
+    /// # Ok(()) }) }
+    /// ```
     pub async fn shutdown_offline(
         self,
         publication: &tether_core::registry::Publication,

@@ -18,6 +18,22 @@ pub use tether_core::driver::ClientConnection;
 /// Opens a TCP connection to `addr` (each resolved address in turn, each within
 /// `options.connect_timeout`), with `TCP_NODELAY`, and starts its reader and writer
 /// threads with `config`. Blocks the caller while connecting.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use std::sync::Arc;
+/// # use tether_threadpool::prelude::*;
+/// # let workers = WorkerPool::new(std::num::NonZeroUsize::MIN, std::num::NonZeroUsize::MIN)?;
+/// # let provider = Provider::new(Dispatch::Direct, Arc::new(workers))
+/// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+/// use tether_threadpool::tether_core::{Config, Side};
+/// use tether_threadpool::{Options, connect};
+///
+/// let server = Server::bind("127.0.0.1:0", provider)?;
+/// let client = connect(server.local_addr(), Config::new(Side::Consumer), Options::default())?;
+/// assert_eq!(client.peer_addr(), server.local_addr());
+/// # Ok(()) }
+/// ```
 pub fn connect(
     addr: impl ToSocketAddrs,
     config: Config,

@@ -21,6 +21,21 @@ use crate::{ClientOptions, Options, ThreadRuntime, connect};
 /// [`Reference`](tether_core::consumer::Reference), with consumer-side defaults
 /// ([`ClientOptions::new`]), failing if it cannot be opened (Dubbo's `check=true`); blocks
 /// while connecting. See [`reference_channels_with`].
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use std::sync::Arc;
+/// # use tether_threadpool::prelude::*;
+/// # let workers = WorkerPool::new(std::num::NonZeroUsize::MIN, std::num::NonZeroUsize::MIN)?;
+/// # let provider = Provider::new(Dispatch::Direct, Arc::new(workers))
+/// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+/// let server = Server::bind("127.0.0.1:0", provider)?;
+/// let channels = reference_channels(server.local_addr())?;
+/// let echo = Reference::builder("demo.Echo").build(channels);
+/// let reply = echo.method::<(String,), String>("echo").call_blocking(("hi".into(),))?;
+/// assert_eq!(reply, "hi");
+/// # Ok(()) }
+/// ```
 pub fn reference_channels<A>(addr: A) -> io::Result<Arc<Channels>>
 where
     A: ToSocketAddrs + Clone + Send + Sync + 'static,
@@ -37,6 +52,26 @@ where
 /// connections), and a new connection is attempted after the backoff. Reconnect attempts of
 /// different slots take turns on that thread. Dropping the returned [`Channels`] closes the
 /// connections and ends the thread.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use std::sync::Arc;
+/// # use tether_threadpool::prelude::*;
+/// # let workers = WorkerPool::new(std::num::NonZeroUsize::MIN, std::num::NonZeroUsize::MIN)?;
+/// # let provider = Provider::new(Dispatch::Direct, Arc::new(workers))
+/// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+/// use std::num::NonZeroUsize;
+/// use std::time::Duration;
+///
+/// let server = Server::bind("127.0.0.1:0", provider)?;
+/// let options = ClientOptions::new()
+///     .connections(NonZeroUsize::new(2).unwrap())
+///     .connect_timeout(Duration::from_secs(1));
+/// // Two connections: four IO threads, and one reconnect thread.
+/// let channels = reference_channels_with(server.local_addr(), options)?;
+/// assert_eq!(channels.len(), 2);
+/// # Ok(()) }
+/// ```
 pub fn reference_channels_with<A>(addr: A, options: ClientOptions) -> io::Result<Arc<Channels>>
 where
     A: ToSocketAddrs + Clone + Send + Sync + 'static,
@@ -101,6 +136,15 @@ pub struct Connector {
 impl Connector {
     /// Connects with `options`, consumer-side [`Config`] defaults and the default
     /// [`Backoff`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_threadpool::{Connector, Options};
+    ///
+    /// // Each connection attempt may take at most a second.
+    /// let connector = Connector::new(Options::default().connect_timeout(Duration::from_secs(1)));
+    /// # drop(connector);
+    /// ```
     pub fn new(options: Options) -> Self {
         Self {
             config: Config::new(Side::Consumer),
@@ -111,12 +155,32 @@ impl Connector {
     }
 
     /// Sets the configuration of the connections (default `Config::new(Side::Consumer)`).
+    ///
+    /// ```
+    /// use tether_threadpool::tether_core::{Config, Keepalive, Side};
+    /// use tether_threadpool::{Connector, Options};
+    ///
+    /// let connector = Connector::new(Options::default())
+    ///     .config(Config::new(Side::Consumer).keepalive(Keepalive::disabled()));
+    /// # drop(connector);
+    /// ```
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
     }
 
     /// Sets how dropped connections and unreachable providers are retried.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_threadpool::tether_core::consumer::Backoff;
+    /// use tether_threadpool::{Connector, Options};
+    ///
+    /// // Retry after 50 ms, doubling up to 2 s.
+    /// let backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
+    /// let connector = Connector::new(Options::default()).backoff(backoff);
+    /// # drop(connector);
+    /// ```
     pub fn backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
         self

@@ -37,6 +37,23 @@ const WAKE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Dropping the server stops it at once: the listener closes and every connection is
 /// closed, which fails the calls pending on it. [`shutdown`](Self::shutdown) is the
 /// graceful way.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use std::sync::Arc;
+/// # use tether_threadpool::prelude::*;
+/// # let workers = WorkerPool::new(std::num::NonZeroUsize::MIN, std::num::NonZeroUsize::MIN)?;
+/// # let provider = Provider::new(Dispatch::Direct, Arc::new(workers))
+/// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+/// use std::time::{Duration, Instant};
+///
+/// let server = Server::bind("127.0.0.1:0", provider)?;
+/// let channels = reference_channels(server.local_addr())?;
+/// let echo = Reference::builder("demo.Echo").build(channels);
+/// assert_eq!(echo.method::<(String,), String>("echo").call_blocking(("hi".into(),))?, "hi");
+/// assert!(server.shutdown(Instant::now() + Duration::from_secs(5)));
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Server {
     local_addr: SocketAddr,
@@ -49,12 +66,40 @@ impl Server {
     /// Listens on `addr` and serves `provider` (any [`RequestHandler`](tether_core::RequestHandler), by value or in an
     /// `Arc`) on every accepted connection, with provider-side defaults
     /// ([`ServerOptions::new`]).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::sync::Arc;
+    /// # use tether_threadpool::prelude::*;
+    /// # let workers = WorkerPool::new(std::num::NonZeroUsize::MIN, std::num::NonZeroUsize::MIN)?;
+    /// # let provider = Provider::new(Dispatch::Direct, Arc::new(workers))
+    /// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+    /// let server = Server::bind("127.0.0.1:0", provider)?;
+    /// assert!(server.local_addr().ip().is_loopback());
+    /// # Ok(()) }
+    /// ```
     pub fn bind(addr: impl ToSocketAddrs, provider: impl IntoRequestHandler) -> io::Result<Self> {
         Self::bind_with(addr, provider, ServerOptions::new())
     }
 
     /// [`bind`](Self::bind) with `options`: the connections' configuration, the most
     /// connections served at once, the continuation executor.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::sync::Arc;
+    /// # use tether_threadpool::prelude::*;
+    /// # let workers = WorkerPool::new(std::num::NonZeroUsize::MIN, std::num::NonZeroUsize::MIN)?;
+    /// # let provider = Provider::new(Dispatch::Direct, Arc::new(workers))
+    /// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+    /// use std::num::NonZeroUsize;
+    ///
+    /// // At most 64 connections: 128 IO threads.
+    /// let options = ServerOptions::new().max_connections(NonZeroUsize::new(64).unwrap());
+    /// let server = Server::bind_with("127.0.0.1:0", provider, options)?;
+    /// # drop(server);
+    /// # Ok(()) }
+    /// ```
     pub fn bind_with(
         addr: impl ToSocketAddrs,
         provider: impl IntoRequestHandler,
@@ -87,11 +132,41 @@ impl Server {
     }
 
     /// The address the server listens on.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::sync::Arc;
+    /// # use tether_threadpool::prelude::*;
+    /// # let workers = WorkerPool::new(std::num::NonZeroUsize::MIN, std::num::NonZeroUsize::MIN)?;
+    /// # let provider = Provider::new(Dispatch::Direct, Arc::new(workers))
+    /// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+    /// let server = Server::bind("127.0.0.1:0", provider)?;
+    /// let addr = server.local_addr();
+    /// assert_ne!(addr.port(), 0); // the port the system picked
+    /// # Ok(()) }
+    /// ```
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
     /// The connections now open.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::sync::Arc;
+    /// # use tether_threadpool::prelude::*;
+    /// # let workers = WorkerPool::new(std::num::NonZeroUsize::MIN, std::num::NonZeroUsize::MIN)?;
+    /// # let provider = Provider::new(Dispatch::Direct, Arc::new(workers))
+    /// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+    /// let server = Server::bind("127.0.0.1:0", provider)?;
+    /// assert!(server.connections().is_empty());
+    /// let channels = reference_channels(server.local_addr())?;
+    /// let echo = Reference::builder("demo.Echo").build(channels);
+    /// // Once a call is answered, its connection was accepted.
+    /// echo.method::<(String,), String>("echo").call_blocking(("hi".into(),))?;
+    /// assert_eq!(server.connections().len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn connections(&self) -> Vec<SharedConnection> {
         self.conns.snapshot()
     }
@@ -100,6 +175,21 @@ impl Server {
     /// announces read-only on every connection, waits until every request received was
     /// answered and written or until `deadline`, then closes the connections. Returns
     /// whether everything was answered before the deadline.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::sync::Arc;
+    /// # use tether_threadpool::prelude::*;
+    /// # let workers = WorkerPool::new(std::num::NonZeroUsize::MIN, std::num::NonZeroUsize::MIN)?;
+    /// # let provider = Provider::new(Dispatch::Direct, Arc::new(workers))
+    /// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let server = Server::bind("127.0.0.1:0", provider)?;
+    /// // Nothing in flight: every request was answered, so this returns true at once.
+    /// assert!(server.shutdown(Instant::now() + Duration::from_secs(5)));
+    /// # Ok(()) }
+    /// ```
     pub fn shutdown(mut self, deadline: Instant) -> bool {
         self.stop_accepting();
         let conns = self.conns.snapshot();
@@ -116,6 +206,29 @@ impl Server {
     /// `notify_wait` for consumers to hear it (they stop sending new calls; those still sent
     /// are served), then [`shutdown`](Self::shutdown)s by `deadline`. A registry that does
     /// not answer within `notify_wait` does not hold the shutdown up.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::sync::Arc;
+    /// # use tether_threadpool::prelude::*;
+    /// # let workers = WorkerPool::new(std::num::NonZeroUsize::MIN, std::num::NonZeroUsize::MIN)?;
+    /// # let provider = Provider::new(Dispatch::Direct, Arc::new(workers))
+    /// #     .export(Service::new("demo.Echo").method("echo", |_, (s,): (String,)| Ok(s)));
+    /// use std::time::{Duration, Instant};
+    /// use tether_threadpool::tether_core::registry::{ProviderSpec, Publication, StaticRegistry};
+    ///
+    /// let server = Server::bind("127.0.0.1:0", provider)?;
+    /// let port = server.local_addr().port();
+    /// let registry = Arc::new(StaticRegistry::new([]));
+    /// let url = ProviderSpec::new("demo.Echo", "127.0.0.1", port).to_url(0)?;
+    /// let publication = Publication::new(registry.clone(), [url]);
+    /// publication.online().wait()?;
+    ///
+    /// let deadline = Instant::now() + Duration::from_secs(5);
+    /// assert!(server.shutdown_offline(&publication, Duration::from_millis(10), deadline));
+    /// assert!(registry.urls().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn shutdown_offline(
         self,
         publication: &tether_core::registry::Publication,

@@ -10,6 +10,16 @@ use crate::call::{ContinuationExecutor, Inline};
 use crate::shared::RequestHandler;
 
 /// Adapter options shared by an adapter's `connect` and `Server::bind`.
+///
+/// ```
+/// use std::time::Duration;
+/// use tether_core::driver::Options;
+///
+/// let options = Options::default().connect_timeout(Duration::from_millis(500));
+/// assert_eq!(options.connect_timeout, Duration::from_millis(500));
+/// assert_eq!(options.max_connections, Options::DEFAULT_MAX_CONNECTIONS);
+/// assert!(options.is_default_request_handler());
+/// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct Options {
@@ -41,18 +51,54 @@ impl Options {
     pub const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(512).unwrap();
 
     /// Sets where response continuations run.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tether_core::call::Task;
+    /// use tether_core::driver::Options;
+    /// use tether_core::ContinuationExecutor;
+    ///
+    /// /// Runs each continuation on a thread of its own.
+    /// struct OwnThread;
+    ///
+    /// impl ContinuationExecutor for OwnThread {
+    ///     fn execute(&self, task: Task) {
+    ///         std::thread::spawn(task);
+    ///     }
+    /// }
+    ///
+    /// let options = Options::default().continuation_executor(Arc::new(OwnThread));
+    /// # drop(options);
+    /// ```
     pub fn continuation_executor(mut self, executor: Arc<dyn ContinuationExecutor>) -> Self {
         self.continuation_executor = executor;
         self
     }
 
     /// Sets the connect timeout.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_core::driver::Options;
+    ///
+    /// let options = Options::default().connect_timeout(Duration::from_secs(1));
+    /// assert_eq!(options.connect_timeout, Duration::from_secs(1));
+    /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// Sets the handler of requests arriving on client connections.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tether_core::driver::{Options, RejectRequests};
+    ///
+    /// // Serve no callbacks at all: every request from the provider is answered as not found.
+    /// let options = Options::default().request_handler(Arc::new(RejectRequests));
+    /// assert!(!options.is_default_request_handler());
+    /// ```
     pub fn request_handler(mut self, handler: Arc<dyn RequestHandler>) -> Self {
         self.request_handler = handler;
         self
@@ -63,6 +109,14 @@ impl Options {
     /// (an embedder's own IO loop), it answers every request as not found.
     ///
     /// [`is_default_request_handler`]: Self::is_default_request_handler
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tether_core::driver::Options;
+    ///
+    /// let handler = Options::default_request_handler();
+    /// assert!(Arc::ptr_eq(&handler, &Options::default().request_handler));
+    /// ```
     pub fn default_request_handler() -> Arc<dyn RequestHandler> {
         static DEFAULT: OnceLock<Arc<dyn RequestHandler>> = OnceLock::new();
         DEFAULT.get_or_init(|| Arc::new(RejectRequests)).clone()
@@ -70,11 +124,28 @@ impl Options {
 
     /// Whether these options leave the request handler to the adapter (see
     /// [`request_handler`](Self::request_handler)).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tether_core::driver::{Options, RejectRequests};
+    ///
+    /// assert!(Options::default().is_default_request_handler());
+    /// let own = Options::default().request_handler(Arc::new(RejectRequests));
+    /// assert!(!own.is_default_request_handler());
+    /// ```
     pub fn is_default_request_handler(&self) -> bool {
         Arc::ptr_eq(&self.request_handler, &Self::default_request_handler())
     }
 
     /// Sets the most connections a server serves at once.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use tether_core::driver::Options;
+    ///
+    /// let options = Options::default().max_connections(NonZeroUsize::new(100).unwrap());
+    /// assert_eq!(options.max_connections.get(), 100);
+    /// ```
     pub fn max_connections(mut self, max: NonZeroUsize) -> Self {
         self.max_connections = max;
         self
@@ -124,6 +195,16 @@ pub struct ServerOptions {
 impl ServerOptions {
     /// The defaults: `Config::new(Side::Provider)`, [`Options::DEFAULT_MAX_CONNECTIONS`],
     /// continuations inline.
+    ///
+    /// ```
+    /// use tether_core::Side;
+    /// use tether_core::driver::{Options, ServerOptions};
+    ///
+    /// let options = ServerOptions::new();
+    /// assert_eq!(options.config_ref().side(), Side::Provider);
+    /// let (_, adapter) = options.into_parts();
+    /// assert_eq!(adapter.max_connections, Options::DEFAULT_MAX_CONNECTIONS);
+    /// ```
     pub fn new() -> Self {
         Self {
             config: crate::Config::new(crate::Side::Provider),
@@ -132,6 +213,16 @@ impl ServerOptions {
     }
 
     /// Sets the configuration of every accepted connection (limits, keepalive).
+    ///
+    /// ```
+    /// use tether_core::driver::ServerOptions;
+    /// use tether_core::{Config, Keepalive, Side};
+    ///
+    /// // No heartbeats and no idle close on the provider's side.
+    /// let config = Config::new(Side::Provider).keepalive(Keepalive::disabled());
+    /// let options = ServerOptions::new().config(config);
+    /// # drop(options);
+    /// ```
     pub fn config(mut self, config: crate::Config) -> Self {
         self.config = config;
         self
@@ -139,6 +230,15 @@ impl ServerOptions {
 
     /// Sets the most connections served at once (Dubbo's `accepts`), see
     /// [`Options::max_connections`].
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use tether_core::driver::ServerOptions;
+    ///
+    /// let options = ServerOptions::new().max_connections(NonZeroUsize::new(64).unwrap());
+    /// let (_, adapter) = options.into_parts();
+    /// assert_eq!(adapter.max_connections.get(), 64);
+    /// ```
     pub fn max_connections(mut self, max: NonZeroUsize) -> Self {
         self.options.max_connections = max;
         self
@@ -146,6 +246,16 @@ impl ServerOptions {
 
     /// Sets where continuations of the calls the provider makes back (parameter callbacks)
     /// run, see [`Options::continuation_executor`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tether_core::Inline;
+    /// use tether_core::driver::ServerOptions;
+    ///
+    /// // The default, spelled out: continuations run on the connection's IO task.
+    /// let options = ServerOptions::new().continuation_executor(Arc::new(Inline));
+    /// # drop(options);
+    /// ```
     pub fn continuation_executor(mut self, executor: Arc<dyn ContinuationExecutor>) -> Self {
         self.options.continuation_executor = executor;
         self
@@ -153,17 +263,43 @@ impl ServerOptions {
 
     /// Sets every adapter option at once (those `connect` takes; a server reads
     /// `max_connections` and `continuation_executor`).
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use tether_core::driver::{Options, ServerOptions};
+    ///
+    /// let adapter = Options::default().max_connections(NonZeroUsize::new(8).unwrap());
+    /// let options = ServerOptions::new().adapter_options(adapter);
+    /// assert_eq!(options.into_parts().1.max_connections.get(), 8);
+    /// ```
     pub fn adapter_options(mut self, options: Options) -> Self {
         self.options = options;
         self
     }
 
     /// The connections' configuration.
+    ///
+    /// ```
+    /// use tether_core::Side;
+    /// use tether_core::driver::ServerOptions;
+    ///
+    /// assert_eq!(ServerOptions::new().config_ref().side(), Side::Provider);
+    /// ```
     pub fn config_ref(&self) -> &crate::Config {
         &self.config
     }
 
     /// The configuration and the adapter options, for an adapter's `Server::bind_with`.
+    ///
+    /// ```
+    /// use tether_core::Side;
+    /// use tether_core::driver::ServerOptions;
+    ///
+    /// // What an adapter's `Server::bind_with` does first.
+    /// let (config, adapter) = ServerOptions::new().into_parts();
+    /// assert_eq!(config.side(), Side::Provider);
+    /// assert!(adapter.is_default_request_handler());
+    /// ```
     pub fn into_parts(self) -> (crate::Config, Options) {
         (self.config, self.options)
     }
@@ -201,6 +337,15 @@ pub struct ClientOptions {
 impl ClientOptions {
     /// The defaults: `Config::new(Side::Consumer)`, one connection, the default backoff and
     /// connect timeout, continuations inline, callbacks served with no wiring.
+    ///
+    /// ```
+    /// use tether_core::Side;
+    /// use tether_core::driver::ClientOptions;
+    ///
+    /// let options = ClientOptions::new();
+    /// assert_eq!(options.connection_count().get(), 1);
+    /// assert_eq!(options.into_parts().0.side(), Side::Consumer);
+    /// ```
     pub fn new() -> Self {
         Self {
             config: crate::Config::new(crate::Side::Consumer),
@@ -211,6 +356,17 @@ impl ClientOptions {
     }
 
     /// Sets the configuration of the connections (limits, keepalive).
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use tether_core::driver::ClientOptions;
+    /// use tether_core::{Config, Side};
+    ///
+    /// // At most 100 calls awaiting a response on each connection.
+    /// let config = Config::new(Side::Consumer).max_in_flight(NonZeroUsize::new(100).unwrap());
+    /// let options = ClientOptions::new().config(config);
+    /// # drop(options);
+    /// ```
     pub fn config(mut self, config: crate::Config) -> Self {
         self.config = config;
         self
@@ -218,24 +374,62 @@ impl ClientOptions {
 
     /// Sets how many connections the reference spreads its calls over (Dubbo's
     /// `connections`).
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use tether_core::driver::ClientOptions;
+    ///
+    /// let options = ClientOptions::new().connections(NonZeroUsize::new(4).unwrap());
+    /// assert_eq!(options.connection_count().get(), 4);
+    /// ```
     pub fn connections(mut self, connections: NonZeroUsize) -> Self {
         self.connections = connections;
         self
     }
 
     /// Sets how dropped connections are retried.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_core::cluster::Backoff;
+    /// use tether_core::driver::ClientOptions;
+    ///
+    /// // Retry after 50 ms, doubling up to 2 s.
+    /// let backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
+    /// let options = ClientOptions::new().backoff(backoff);
+    /// assert_eq!(options.into_parts().3, backoff);
+    /// ```
     pub fn backoff(mut self, backoff: crate::cluster::Backoff) -> Self {
         self.backoff = backoff;
         self
     }
 
     /// Sets how long a connection attempt may take, see [`Options::connect_timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_core::driver::ClientOptions;
+    ///
+    /// let options = ClientOptions::new().connect_timeout(Duration::from_millis(500));
+    /// assert_eq!(options.into_parts().1.connect_timeout, Duration::from_millis(500));
+    /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.options.connect_timeout = timeout;
         self
     }
 
     /// Sets where response continuations run, see [`Options::continuation_executor`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tether_core::Inline;
+    /// use tether_core::driver::ClientOptions;
+    ///
+    /// // The default, spelled out: continuations run on the connection's IO task. A pool such as
+    /// // an adapter's `ContinuationPool` keeps slow ones off it.
+    /// let options = ClientOptions::new().continuation_executor(Arc::new(Inline));
+    /// # drop(options);
+    /// ```
     pub fn continuation_executor(mut self, executor: Arc<dyn ContinuationExecutor>) -> Self {
         self.options.continuation_executor = executor;
         self
@@ -243,24 +437,59 @@ impl ClientOptions {
 
     /// Sets who receives the requests a provider sends back (parameter callbacks), see
     /// [`Options::request_handler`]; by default the callbacks passed as arguments are served.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tether_core::driver::{ClientOptions, RejectRequests};
+    ///
+    /// // This consumer passes no callbacks: refuse whatever the provider sends.
+    /// let options = ClientOptions::new().request_handler(Arc::new(RejectRequests));
+    /// assert!(!options.into_parts().1.is_default_request_handler());
+    /// ```
     pub fn request_handler(mut self, handler: Arc<dyn RequestHandler>) -> Self {
         self.options.request_handler = handler;
         self
     }
 
     /// Sets every adapter option at once (those `connect` takes).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_core::driver::{ClientOptions, Options};
+    ///
+    /// let adapter = Options::default().connect_timeout(Duration::from_secs(1));
+    /// let options = ClientOptions::new().adapter_options(adapter);
+    /// assert_eq!(options.into_parts().1.connect_timeout, Duration::from_secs(1));
+    /// ```
     pub fn adapter_options(mut self, options: Options) -> Self {
         self.options = options;
         self
     }
 
     /// How many connections.
+    ///
+    /// ```
+    /// use tether_core::driver::ClientOptions;
+    ///
+    /// assert_eq!(ClientOptions::new().connection_count().get(), 1);
+    /// ```
     pub fn connection_count(&self) -> NonZeroUsize {
         self.connections
     }
 
     /// The parts an adapter's `reference_channels_with` passes on to the driver:
     /// configuration, adapter options, connection count and backoff.
+    ///
+    /// ```
+    /// use tether_core::Side;
+    /// use tether_core::driver::ClientOptions;
+    ///
+    /// // What an adapter's `reference_channels_with` does first.
+    /// let (config, adapter, connections, _backoff) = ClientOptions::new().into_parts();
+    /// assert_eq!(config.side(), Side::Consumer);
+    /// assert_eq!(connections.get(), 1);
+    /// assert!(adapter.is_default_request_handler());
+    /// ```
     pub fn into_parts(
         self,
     ) -> (
