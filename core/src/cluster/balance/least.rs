@@ -194,6 +194,36 @@ mod tests {
     use std::time::Duration;
 
     #[test]
+    fn least_active_follows_the_list_and_calls_begun_later() {
+        let lb = LeastActive::new();
+        let route = Route::new("s", "m");
+        let (a, b, c) = (
+            invoker("a:1", &[("weight", "1")]),
+            invoker("b:1", &[("weight", "3")]),
+            invoker("c:1", &[("weight", "1")]),
+        );
+        let two = [a.clone(), b.clone()];
+        assert_shares(
+            &shares(&lb, &two, &route, 40_000, 9),
+            &[0.25, 0.75],
+            0.02,
+            9,
+        );
+        let _b = b.stats("m").begin();
+        assert_eq!(shares(&lb, &two, &route, 100, 9), [1.0, 0.0]);
+        // c joins, idle as a: they tie at weight 1 each.
+        let three = [a.clone(), b, c];
+        assert_shares(
+            &shares(&lb, &three, &route, 40_000, 9),
+            &[0.5, 0.0, 0.5],
+            0.02,
+            9,
+        );
+        let _a = a.stats("m").begin();
+        assert_eq!(shares(&lb, &three, &route, 100, 9), [0.0, 0.0, 1.0]);
+    }
+
+    #[test]
     fn least_active_picks_the_idle_one() {
         let invokers = [
             invoker("a:1", &[]),

@@ -489,6 +489,32 @@ pub(crate) mod tests {
         let later = Route::new("s", "m").with_now_ms(now + 600_000);
         let got = shares(&Random::new(), &invokers, &later, 60_000, 5);
         assert_shares(&got, &[0.5, 0.5], 0.02, 5);
+        // One balancer across the times: the weights kept once warm do not hold before.
+        let lb = Random::new();
+        for (route, expected) in [(later, [0.5, 0.5]), (route, [2.0 / 3.0, 1.0 / 3.0])] {
+            let got = shares(&lb, &invokers, &route, 60_000, 5);
+            assert_shares(&got, &expected, 0.02, 5);
+        }
+    }
+
+    #[test]
+    fn random_keeps_weights_per_list_and_method() {
+        let lb = Random::new();
+        let weighted = |a: &str, b: &str| {
+            [
+                invoker("a:1", &[("weight", a), ("n.weight", "1")]),
+                invoker("b:1", &[("weight", b)]),
+            ]
+        };
+        let (first, second) = (weighted("1", "3"), weighted("3", "1"));
+        let (m, n) = (Route::new("s", "m"), Route::new("s", "n"));
+        for _ in 0..2 {
+            assert_shares(&shares(&lb, &first, &m, 40_000, 8), &[0.25, 0.75], 0.02, 8);
+            assert_shares(&shares(&lb, &first, &n, 40_000, 8), &[0.25, 0.75], 0.02, 8);
+            // A new list (the same addresses) is weighed anew.
+            assert_shares(&shares(&lb, &second, &m, 40_000, 8), &[0.75, 0.25], 0.02, 8);
+            assert_shares(&shares(&lb, &second, &n, 40_000, 8), &[0.5, 0.5], 0.02, 8);
+        }
     }
 
     #[test]
