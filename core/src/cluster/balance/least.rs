@@ -105,12 +105,13 @@ impl Actives {
                 least = least.min(*active);
             }
             let first = actives.iter().position(|&a| a == least).unwrap_or(0);
+            // Without branches: ties come in any pattern.
             let (mut count, mut total, mut same) = (0, 0u64, true);
             for (&active, &w) in actives.iter().zip(weights) {
                 let tie = active == least;
                 count += usize::from(tie);
-                total += if tie { u64::from(w) } else { 0 };
-                same &= !tie || w == weights[first];
+                total += u64::from(w) * u64::from(tie);
+                same &= (w == weights[first]) | !tie;
             }
             if count == actives.len() {
                 // All tie: the draw over the whole list.

@@ -258,13 +258,15 @@ fn uniform(invokers: &[Invoker]) -> Option<&Invoker> {
 
 /// Whether `a` and `b` list the same invokers (clones of them) in the same order.
 ///
-/// Pointer comparisons without an early exit, so they vectorise: a balancer's cached list is
-/// the same pick after pick until the directory changes.
+/// Address differences OR-ed together without an early exit, so they vectorise (two
+/// instructions a pair): a balancer's cached list is the same pick after pick until the
+/// directory changes.
 fn same_list(a: &[Invoker], b: &[Invoker]) -> bool {
     a.len() == b.len()
         && a.iter()
             .zip(b)
-            .fold(true, |same, (a, b)| same & a.ptr_eq(b))
+            .fold(0, |diff, (a, b)| diff | (a.id() ^ b.id()))
+            == 0
 }
 
 /// How many values a pick keeps on the stack; a longer list takes a heap buffer.
