@@ -99,11 +99,11 @@ impl Actives {
     fn pick(&self) -> usize {
         let weights = &self.weights.weights;
         with_scratch(self.stats.len(), |actives: &mut [u32]| {
-            let mut least = u32::MAX;
+            // Loads first, then the least in a pass that vectorises.
             for (active, stats) in actives.iter_mut().zip(&self.stats) {
                 *active = stats.active();
-                least = least.min(*active);
             }
+            let least = actives.iter().copied().min().unwrap_or(0);
             let first = actives.iter().position(|&a| a == least).unwrap_or(0);
             // Without branches: ties come in any pattern.
             let (mut count, mut total, mut same) = (0, 0u64, true);

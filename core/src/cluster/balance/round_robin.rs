@@ -109,11 +109,10 @@ impl Wheel {
             Some(total) => total,
             None => self.reweigh(invokers, method, now),
         };
-        let mut best_current = i64::MIN;
         for (current, weight) in self.currents.iter_mut().zip(&self.weights) {
             *current += weight;
-            best_current = best_current.max(*current);
         }
+        let best_current = highest(&self.currents);
         // The first listed among the highest.
         let best = (self.currents.iter())
             .position(|&current| current == best_current)
@@ -184,6 +183,19 @@ impl Wheel {
         }
         self.fixed_total = fixed_total;
     }
+}
+
+/// The highest of `values` (`i64::MIN` if none), in four independent lanes.
+fn highest(values: &[i64]) -> i64 {
+    let mut lanes = [i64::MIN; 4];
+    let chunks = values.chunks_exact(4);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &value) in lanes.iter_mut().zip(chunk) {
+            *lane = (*lane).max(value);
+        }
+    }
+    lanes.iter().chain(rest).copied().fold(i64::MIN, i64::max)
 }
 
 #[cfg(test)]
