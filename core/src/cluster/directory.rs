@@ -176,6 +176,12 @@ impl Invoker {
         &self.0.weighting
     }
 
+    /// The same for clones of one invoker, and for no other invoker while this one lives.
+    #[inline]
+    pub(crate) fn id(&self) -> usize {
+        Arc::as_ptr(&self.0).addr()
+    }
+
     /// Whether `self` and `other` are clones of one invoker.
     pub fn ptr_eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.0, &other.0)

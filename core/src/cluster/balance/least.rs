@@ -1,9 +1,10 @@
 //! The balancers that read call statistics: [`LeastActive`] and [`ShortestResponse`].
 
-use super::{LoadBalance, least_by};
-use crate::cluster::{Invoker, Route};
+use std::sync::Arc;
 
 use super::weight::Now;
+use super::{LoadBalance, PerMethod, Weights, least_by, with_scratch};
+use crate::cluster::{Invoker, MethodStats, Route};
 
 /// Dubbo's `leastactive`: the provider with the fewest calls of the method in flight
 /// ([`MethodStats::active`](crate::cluster::MethodStats::active)); among several, one drawn
@@ -11,6 +12,9 @@ use super::weight::Now;
 ///
 /// Java counts calls in flight only where `actives` is configured; tether's consumer always
 /// counts them for this balancer ([`needs_stats`](LoadBalance::needs_stats)).
+///
+/// The counters and weights of a list are kept per method while the directory hands out
+/// that list and no provider in it is warming up: a pick then reads one counter per provider.
 ///
 /// ```
 /// use std::num::NonZeroUsize;
@@ -24,30 +28,109 @@ use super::weight::Now;
 /// let picked = LeastActive::new().select(&invokers, &Route::new("org.example.Greeter", "greet"));
 /// assert_eq!(picked.unwrap().address(), "10.0.0.8:20880");
 /// ```
-#[derive(Clone, Copy, Debug, Default)]
-#[non_exhaustive]
-pub struct LeastActive;
+#[derive(Debug, Default)]
+pub struct LeastActive {
+    actives: PerMethod<Arc<Actives>>,
+}
 
 impl LeastActive {
     /// The least-active balancer.
     pub fn new() -> Self {
-        Self
+        Self::default()
     }
 }
 
 impl LoadBalance for LeastActive {
     fn select<'a>(&self, invokers: &'a [Invoker], route: &Route<'_>) -> Option<&'a Invoker> {
+        if invokers.len() <= 1 {
+            return invokers.first();
+        }
+        let now = Now::new(route.now_ms);
+        let pick =
+            |actives: &Arc<Actives>| (actives.weights.hold(invokers, &now)).then(|| actives.pick());
+        if let Some(Some(at)) = self.actives.with(route, pick) {
+            return invokers.get(at);
+        }
+        let actives = Actives::of(&self.actives, invokers, route);
+        if actives.weights.hold_at(&now) {
+            return invokers.get(actives.pick());
+        }
+        // A provider is warming up: its weight is read now.
         let method = route.method;
         let active = |invoker: &Invoker| {
             invoker
                 .find_stats(method)
                 .map_or(0, |stats| u64::from(stats.active()))
         };
-        least_by(invokers, method, &Now::new(route.now_ms), active)
+        least_by(invokers, method, &now, active)
     }
 
     fn needs_stats(&self) -> bool {
         true
+    }
+}
+
+/// The weights of one list of providers for one method, and their counters of it.
+#[derive(Debug)]
+struct Actives {
+    weights: Weights,
+    /// In the list's order (made if missing: a counter at zero reads as none).
+    stats: Box<[Arc<MethodStats>]>,
+}
+
+impl Actives {
+    /// Those of `route`'s method over `invokers`, from `cache` unless missing or stale.
+    fn of(cache: &PerMethod<Arc<Self>>, invokers: &[Invoker], route: &Route<'_>) -> Arc<Self> {
+        if let Some(actives) = cache.find(route, |actives| actives.weights.is_over(invokers)) {
+            return actives;
+        }
+        let actives = Arc::new(Self {
+            weights: Weights::new(invokers, route.method),
+            stats: (invokers.iter())
+                .map(|invoker| invoker.stats(route.method).clone())
+                .collect(),
+        });
+        cache.insert(route, actives.clone());
+        actives
+    }
+
+    /// The index of the provider with the fewest calls in flight, ties drawn as
+    /// [`least_by`] draws them; each counter is read once.
+    fn pick(&self) -> usize {
+        let weights = &self.weights.weights;
+        with_scratch(self.stats.len(), |actives: &mut [u32]| {
+            // Loads first, then the least in a pass that vectorises.
+            for (active, stats) in actives.iter_mut().zip(&self.stats) {
+                *active = stats.active();
+            }
+            let least = actives.iter().copied().min().unwrap_or(0);
+            let first = actives.iter().position(|&a| a == least).unwrap_or(0);
+            // Without branches: ties come in any pattern.
+            let (mut count, mut total, mut same) = (0, 0u64, true);
+            for (&active, &w) in actives.iter().zip(weights) {
+                let tie = active == least;
+                count += usize::from(tie);
+                total += u64::from(w) * u64::from(tie);
+                same &= (w == weights[first]) | !tie;
+            }
+            if count == actives.len() {
+                // All tie: the draw over the whole list.
+                return self.weights.draw();
+            }
+            let ties = || (actives.iter().enumerate()).filter(|&(_, &a)| a == least);
+            if count > 1 && !same && total > 0 {
+                let mut offset = fastrand::u64(..total);
+                for (at, _) in ties() {
+                    if offset < u64::from(weights[at]) {
+                        return at;
+                    }
+                    offset -= u64::from(weights[at]);
+                }
+            }
+            ties()
+                .nth(fastrand::usize(..count))
+                .map_or(first, |(at, _)| at)
+        })
     }
 }
 
@@ -112,6 +195,36 @@ mod tests {
     use std::time::Duration;
 
     #[test]
+    fn least_active_follows_the_list_and_calls_begun_later() {
+        let lb = LeastActive::new();
+        let route = Route::new("s", "m");
+        let (a, b, c) = (
+            invoker("a:1", &[("weight", "1")]),
+            invoker("b:1", &[("weight", "3")]),
+            invoker("c:1", &[("weight", "1")]),
+        );
+        let two = [a.clone(), b.clone()];
+        assert_shares(
+            &shares(&lb, &two, &route, 40_000, 9),
+            &[0.25, 0.75],
+            0.02,
+            9,
+        );
+        let _b = b.stats("m").begin();
+        assert_eq!(shares(&lb, &two, &route, 100, 9), [1.0, 0.0]);
+        // c joins, idle as a: they tie at weight 1 each.
+        let three = [a.clone(), b, c];
+        assert_shares(
+            &shares(&lb, &three, &route, 40_000, 9),
+            &[0.5, 0.0, 0.5],
+            0.02,
+            9,
+        );
+        let _a = a.stats("m").begin();
+        assert_eq!(shares(&lb, &three, &route, 100, 9), [0.0, 0.0, 1.0]);
+    }
+
+    #[test]
     fn least_active_picks_the_idle_one() {
         let invokers = [
             invoker("a:1", &[]),
@@ -129,14 +242,14 @@ mod tests {
             invokers[1].stats("n").begin(),
         ];
         let route = Route::new("s", "m");
-        let got = shares(&LeastActive, &invokers, &route, 1_000, 1);
+        let got = shares(&LeastActive::new(), &invokers, &route, 1_000, 1);
         assert_eq!(got, [0.0, 1.0, 0.0]);
         // Once b has two in flight, c (one) is the least.
         let _b = [
             invokers[1].stats("m").begin(),
             invokers[1].stats("m").begin(),
         ];
-        let got = shares(&LeastActive, &invokers, &route, 1_000, 1);
+        let got = shares(&LeastActive::new(), &invokers, &route, 1_000, 1);
         assert_eq!(got, [0.0, 0.0, 1.0]);
     }
 
@@ -150,7 +263,13 @@ mod tests {
         ];
         // c is busy: a, b and d tie at zero with weights 1:3:1.
         let _c = invokers[2].stats("m").begin();
-        let got = shares(&LeastActive, &invokers, &Route::new("s", "m"), 100_000, 2);
+        let got = shares(
+            &LeastActive::new(),
+            &invokers,
+            &Route::new("s", "m"),
+            100_000,
+            2,
+        );
         assert_shares(&got, &[0.2, 0.6, 0.0, 0.2], 0.02, 2);
     }
 
@@ -162,7 +281,13 @@ mod tests {
             invoker("c:1", &[]),
         ];
         let _b = invokers[1].stats("m").begin();
-        let got = shares(&LeastActive, &invokers, &Route::new("s", "m"), 40_000, 3);
+        let got = shares(
+            &LeastActive::new(),
+            &invokers,
+            &Route::new("s", "m"),
+            40_000,
+            3,
+        );
         assert_shares(&got, &[0.5, 0.0, 0.5], 0.02, 3);
         // Ties at one in flight each, after the calls end the same.
         let _others = [
@@ -170,7 +295,13 @@ mod tests {
             invokers[2].stats("m").begin(),
         ];
         let third = 1.0 / 3.0;
-        let got = shares(&LeastActive, &invokers, &Route::new("s", "m"), 60_000, 3);
+        let got = shares(
+            &LeastActive::new(),
+            &invokers,
+            &Route::new("s", "m"),
+            60_000,
+            3,
+        );
         assert_shares(&got, &[third, third, third], 0.02, 3);
     }
 

@@ -98,6 +98,9 @@ pub fn load_balance(name: &str) -> Option<Arc<dyn LoadBalance>> {
 /// [`fastrand`]'s thread-local generator: no lock, and `fastrand::seed` makes a thread's
 /// picks repeatable.
 ///
+/// The weights of a list are kept per method while the directory hands out that list and
+/// no provider in it is warming up: a pick then compares the list and binary-searches.
+///
 /// ```
 /// use std::num::NonZeroUsize;
 /// use std::sync::Arc;
@@ -114,14 +117,15 @@ pub fn load_balance(name: &str) -> Option<Arc<dyn LoadBalance>> {
 ///     assert_eq!(Random::new().select(&invokers, &route).unwrap().address(), "10.0.0.7:20880");
 /// }
 /// ```
-#[derive(Clone, Copy, Debug, Default)]
-#[non_exhaustive]
-pub struct Random;
+#[derive(Debug, Default)]
+pub struct Random {
+    weights: PerMethod<Arc<Weights>>,
+}
 
 impl Random {
     /// The random balancer.
     pub fn new() -> Self {
-        Self
+        Self::default()
     }
 }
 
@@ -132,6 +136,15 @@ impl LoadBalance for Random {
             return uniform(invokers);
         }
         let now = Now::new(route.now_ms);
+        let draw = |weights: &Arc<Weights>| weights.hold(invokers, &now).then(|| weights.draw());
+        if let Some(Some(at)) = self.weights.with(route, draw) {
+            return invokers.get(at);
+        }
+        let weights = Weights::of(&self.weights, invokers, route);
+        if weights.hold_at(&now) {
+            return invokers.get(weights.draw());
+        }
+        // A provider is warming up: its weight is read now.
         let picked = with_scratch(invokers.len(), |cumulative: &mut [u64]| {
             let (mut total, mut same) = (0u64, true);
             let first = weight_of(first, route.method, &now);
@@ -155,6 +168,86 @@ impl LoadBalance for Random {
     }
 }
 
+/// The weights of one list of providers for one method as they stand once every provider is
+/// warm: what [`Random`] and [`LeastActive`] draw with while the directory hands out that
+/// list (it changes when a provider comes or goes).
+#[derive(Debug)]
+struct Weights {
+    /// The list (the clones keep its identities valid).
+    invokers: Box<[Invoker]>,
+    /// Each provider's weight.
+    weights: Box<[u32]>,
+    /// The running sums of `weights`.
+    cumulative: Box<[u64]>,
+    /// Whether all weights are equal.
+    same: bool,
+    /// When the last provider to warm up is warm (ms since the Unix epoch, 0 if none warms
+    /// up): the weights hold from then on.
+    warm_ms: u64,
+}
+
+impl Weights {
+    fn new(invokers: &[Invoker], method: &str) -> Self {
+        let warm_ms = (invokers.iter())
+            .map(|invoker| invoker.weighting().warm_ms())
+            .max()
+            .unwrap_or(0);
+        let warm = Now::new(Some(warm_ms));
+        let weights: Box<[u32]> = (invokers.iter())
+            .map(|invoker| weight_of(invoker, method, &warm))
+            .collect();
+        let cumulative = (weights.iter())
+            .scan(0u64, |total, &w| {
+                *total += u64::from(w);
+                Some(*total)
+            })
+            .collect();
+        Self {
+            invokers: invokers.into(),
+            same: weights.windows(2).all(|w| w[0] == w[1]),
+            weights,
+            cumulative,
+            warm_ms,
+        }
+    }
+
+    /// The weights of `route`'s method over `invokers`, from `cache` unless missing or stale.
+    fn of(cache: &PerMethod<Arc<Self>>, invokers: &[Invoker], route: &Route<'_>) -> Arc<Self> {
+        if let Some(weights) = cache.find(route, |weights| weights.is_over(invokers)) {
+            return weights;
+        }
+        let weights = Arc::new(Self::new(invokers, route.method));
+        cache.insert(route, weights.clone());
+        weights
+    }
+
+    /// Whether they are the weights of `invokers`.
+    fn is_over(&self, invokers: &[Invoker]) -> bool {
+        same_list(&self.invokers, invokers)
+    }
+
+    /// Whether they hold at `now` (reading the time only if a provider warms up).
+    fn hold_at(&self, now: &Now) -> bool {
+        self.warm_ms == 0 || now.ms() >= self.warm_ms
+    }
+
+    /// Whether they are the weights of `invokers` at `now`.
+    fn hold(&self, invokers: &[Invoker], now: &Now) -> bool {
+        self.is_over(invokers) && self.hold_at(now)
+    }
+
+    /// A provider drawn by weight as [`Random`] draws: its index.
+    fn draw(&self) -> usize {
+        let total = self.cumulative.last().copied().unwrap_or(0);
+        if self.same || total == 0 {
+            return fastrand::usize(..self.weights.len());
+        }
+        // The first invoker whose cumulative weight exceeds the offset (Dubbo's rule).
+        let offset = fastrand::u64(..total);
+        self.cumulative.partition_point(|&c| c <= offset)
+    }
+}
+
 /// One of `invokers`, with equal chances.
 fn uniform(invokers: &[Invoker]) -> Option<&Invoker> {
     match invokers.len() {
@@ -165,13 +258,15 @@ fn uniform(invokers: &[Invoker]) -> Option<&Invoker> {
 
 /// Whether `a` and `b` list the same invokers (clones of them) in the same order.
 ///
-/// Pointer comparisons without an early exit, so they vectorise: a balancer's cached list is
-/// the same pick after pick until the directory changes.
+/// Address differences OR-ed together without an early exit, so they vectorise (two
+/// instructions a pair): a balancer's cached list is the same pick after pick until the
+/// directory changes.
 fn same_list(a: &[Invoker], b: &[Invoker]) -> bool {
     a.len() == b.len()
         && a.iter()
             .zip(b)
-            .fold(true, |same, (a, b)| same & a.ptr_eq(b))
+            .fold(0, |diff, (a, b)| diff | (a.id() ^ b.id()))
+            == 0
 }
 
 /// How many values a pick keeps on the stack; a longer list takes a heap buffer.
@@ -356,7 +451,7 @@ pub(crate) mod tests {
         ];
         let route = Route::new("s", "m");
         for seed in [1, 2, 3] {
-            let got = shares(&Random, &invokers, &route, 100_000, seed);
+            let got = shares(&Random::new(), &invokers, &route, 100_000, seed);
             assert_shares(&got, &[0.1, 0.2, 0.7], 0.02, seed);
         }
     }
@@ -367,9 +462,15 @@ pub(crate) mod tests {
             invoker("a:1", &[("weight", "1"), ("m.weight", "9")]),
             invoker("b:1", &[("weight", "9")]),
         ];
-        let got = shares(&Random, &invokers, &Route::new("s", "m"), 50_000, 4);
+        let got = shares(&Random::new(), &invokers, &Route::new("s", "m"), 50_000, 4);
         assert_shares(&got, &[0.5, 0.5], 0.02, 4);
-        let got = shares(&Random, &invokers, &Route::new("s", "other"), 50_000, 4);
+        let got = shares(
+            &Random::new(),
+            &invokers,
+            &Route::new("s", "other"),
+            50_000,
+            4,
+        );
         assert_shares(&got, &[0.1, 0.9], 0.02, 4);
     }
 
@@ -384,12 +485,38 @@ pub(crate) mod tests {
         ];
         let route = Route::new("s", "m").with_now_ms(now);
         // Weights 100 and 50.
-        let got = shares(&Random, &invokers, &route, 60_000, 5);
+        let got = shares(&Random::new(), &invokers, &route, 60_000, 5);
         assert_shares(&got, &[2.0 / 3.0, 1.0 / 3.0], 0.02, 5);
         // Ten minutes later both are warm.
         let later = Route::new("s", "m").with_now_ms(now + 600_000);
-        let got = shares(&Random, &invokers, &later, 60_000, 5);
+        let got = shares(&Random::new(), &invokers, &later, 60_000, 5);
         assert_shares(&got, &[0.5, 0.5], 0.02, 5);
+        // One balancer across the times: the weights kept once warm do not hold before.
+        let lb = Random::new();
+        for (route, expected) in [(later, [0.5, 0.5]), (route, [2.0 / 3.0, 1.0 / 3.0])] {
+            let got = shares(&lb, &invokers, &route, 60_000, 5);
+            assert_shares(&got, &expected, 0.02, 5);
+        }
+    }
+
+    #[test]
+    fn random_keeps_weights_per_list_and_method() {
+        let lb = Random::new();
+        let weighted = |a: &str, b: &str| {
+            [
+                invoker("a:1", &[("weight", a), ("n.weight", "1")]),
+                invoker("b:1", &[("weight", b)]),
+            ]
+        };
+        let (first, second) = (weighted("1", "3"), weighted("3", "1"));
+        let (m, n) = (Route::new("s", "m"), Route::new("s", "n"));
+        for _ in 0..2 {
+            assert_shares(&shares(&lb, &first, &m, 40_000, 8), &[0.25, 0.75], 0.02, 8);
+            assert_shares(&shares(&lb, &first, &n, 40_000, 8), &[0.25, 0.75], 0.02, 8);
+            // A new list (the same addresses) is weighed anew.
+            assert_shares(&shares(&lb, &second, &m, 40_000, 8), &[0.75, 0.25], 0.02, 8);
+            assert_shares(&shares(&lb, &second, &n, 40_000, 8), &[0.5, 0.5], 0.02, 8);
+        }
     }
 
     #[test]
@@ -401,14 +528,14 @@ pub(crate) mod tests {
             invoker("c:1", &[("weight", "1000")]),
         ];
         let third = 1.0 / 3.0;
-        let got = shares(&Random, &invokers, &Route::new("s", "m"), 60_000, 6);
+        let got = shares(&Random::new(), &invokers, &Route::new("s", "m"), 60_000, 6);
         assert_shares(&got, &[third, third, third], 0.02, 6);
         // Weights all zero: uniform too.
         let zeros = [
             invoker("a:1", &[("weight", "0")]),
             invoker("b:1", &[("weight", "0")]),
         ];
-        let got = shares(&Random, &zeros, &Route::new("s", "m"), 20_000, 6);
+        let got = shares(&Random::new(), &zeros, &Route::new("s", "m"), 20_000, 6);
         assert_shares(&got, &[0.5, 0.5], 0.02, 6);
     }
 
@@ -419,7 +546,7 @@ pub(crate) mod tests {
             invoker("b:1", &[("weight", "3")]),
             invoker("c:1", &[("weight", "0")]),
         ];
-        let got = shares(&Random, &invokers, &Route::new("s", "m"), 10_000, 7);
+        let got = shares(&Random::new(), &invokers, &Route::new("s", "m"), 10_000, 7);
         assert_eq!(got, [0.0, 1.0, 0.0]);
     }
 
@@ -433,7 +560,7 @@ pub(crate) mod tests {
             fastrand::seed(42);
             (0..50)
                 .map(|_| {
-                    Random
+                    Random::new()
                         .select(&invokers, &route)
                         .unwrap()
                         .address()
@@ -461,6 +588,6 @@ pub(crate) mod tests {
             assert!(debug.starts_with(&name[..5]), "{name}: {debug}");
         }
         assert!(load_balance("Random").is_none() && load_balance("").is_none());
-        assert!(Random.select(&[], &Route::new("s", "m")).is_none());
+        assert!(Random::new().select(&[], &Route::new("s", "m")).is_none());
     }
 }

@@ -77,7 +77,13 @@ struct Wheel {
     /// The providers of the last turn, in its order (the clones keep their identities valid).
     listed: Vec<Invoker>,
     /// Their scores, in the same order.
-    scores: Vec<Score>,
+    currents: Vec<i64>,
+    /// The weights their scores were last advanced by, in the same order.
+    weights: Vec<i64>,
+    /// Their weights if no method or warm-up changes them (read when listed).
+    fixed: Vec<Option<u32>>,
+    /// The sum of `weights`, if every weight is fixed: a turn then reads no weight.
+    fixed_total: Option<i64>,
     /// When the listed providers' scores last changed (all change on every turn).
     listed_ms: u64,
     /// The scores of providers not in the last turn's list, by address, with when they
@@ -87,10 +93,8 @@ struct Wheel {
 
 #[derive(Clone, Copy, Debug)]
 struct Score {
-    weight: u32,
+    weight: i64,
     current: i64,
-    /// The provider's weight if no method or warm-up changes it (read when listed).
-    fixed: Option<u32>,
 }
 
 impl Wheel {
@@ -101,28 +105,39 @@ impl Wheel {
             self.relist(invokers);
         }
         self.listed_ms = now_ms;
-        let mut total = 0i64;
-        let (mut best, mut best_current) = (0, i64::MIN);
-        for (at, (score, invoker)) in self.scores.iter_mut().zip(invokers).enumerate() {
-            let weight = match score.fixed {
-                Some(weight) => weight,
-                None => weight_of(invoker, method, now),
-            };
-            if score.weight != weight {
-                (score.weight, score.current) = (weight, 0);
-            }
-            score.current += i64::from(weight);
-            if score.current > best_current {
-                (best, best_current) = (at, score.current);
-            }
-            total += i64::from(weight);
+        let total = match self.fixed_total {
+            Some(total) => total,
+            None => self.reweigh(invokers, method, now),
+        };
+        for (current, weight) in self.currents.iter_mut().zip(&self.weights) {
+            *current += weight;
         }
-        self.scores[best].current -= total;
+        let best_current = highest(&self.currents);
+        // The first listed among the highest.
+        let best = (self.currents.iter())
+            .position(|&current| current == best_current)
+            .unwrap_or(0);
+        self.currents[best] -= total;
         if !self.parked.is_empty() {
             self.parked
                 .retain(|_, (_, last_ms)| now_ms.saturating_sub(*last_ms) <= RECYCLE_MS);
         }
         best
+    }
+
+    /// Reads the weights of this turn, restarting the score of a provider whose weight
+    /// changed: their sum.
+    fn reweigh(&mut self, invokers: &[Invoker], method: &str, now: &Now) -> i64 {
+        let mut total = 0;
+        let scores = self.currents.iter_mut().zip(&mut self.weights);
+        for ((current, weight), (fixed, invoker)) in scores.zip(self.fixed.iter().zip(invokers)) {
+            let now_weight = i64::from(fixed.unwrap_or_else(|| weight_of(invoker, method, now)));
+            if *weight != now_weight {
+                (*weight, *current) = (now_weight, 0);
+            }
+            total += now_weight;
+        }
+        total
     }
 
     /// Makes `invokers` the listed providers, with the scores their addresses had.
@@ -131,25 +146,56 @@ impl Wheel {
     /// starts a score of its own, and only one of them is kept once they are unlisted.
     fn relist(&mut self, invokers: &[Invoker]) {
         let listed_ms = self.listed_ms;
-        for (invoker, score) in self.listed.drain(..).zip(self.scores.drain(..)) {
+        let scores = self.currents.drain(..).zip(self.weights.drain(..));
+        for (invoker, (current, weight)) in self.listed.drain(..).zip(scores) {
+            let score = Score { weight, current };
             self.parked
                 .insert(invoker.address().into(), (score, listed_ms));
         }
+        self.fixed.clear();
+        let mut fixed_total = Some(0);
         for invoker in invokers {
             let (mut score, _) = self.parked.remove(invoker.address()).unwrap_or((
                 Score {
-                    // Weights are u32: no weight matches, so the first turn sets it.
-                    weight: u32::MAX,
+                    // Weights are not negative: the first turn sets it.
+                    weight: -1,
                     current: 0,
-                    fixed: None,
                 },
                 0,
             ));
-            score.fixed = invoker.weighting().fixed();
+            let fixed = invoker.weighting().fixed();
+            match fixed {
+                // What the turn would do: a weight that changed restarts the score.
+                Some(weight) if score.weight != i64::from(weight) => {
+                    score = Score {
+                        weight: weight.into(),
+                        current: 0,
+                    };
+                }
+                Some(_) => {}
+                None => fixed_total = None,
+            }
+            fixed_total = fixed_total.map(|total| total + score.weight);
             self.listed.push(invoker.clone());
-            self.scores.push(score);
+            self.currents.push(score.current);
+            self.weights.push(score.weight);
+            self.fixed.push(fixed);
+        }
+        self.fixed_total = fixed_total;
+    }
+}
+
+/// The highest of `values` (`i64::MIN` if none), in four independent lanes.
+fn highest(values: &[i64]) -> i64 {
+    let mut lanes = [i64::MIN; 4];
+    let chunks = values.chunks_exact(4);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &value) in lanes.iter_mut().zip(chunk) {
+            *lane = (*lane).max(value);
         }
     }
+    lanes.iter().chain(rest).copied().fold(i64::MIN, i64::max)
 }
 
 #[cfg(test)]

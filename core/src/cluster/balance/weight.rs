@@ -65,6 +65,17 @@ impl Weighting {
         self.fixed
     }
 
+    /// When it is warm, in ms since the Unix epoch (0 if it does not warm up): its weight
+    /// holds from then on.
+    pub(crate) fn warm_ms(&self) -> u64 {
+        match self.timestamp {
+            Some(started) if started > 0 => {
+                (started as u64).saturating_add(self.warmup.max(0) as u64)
+            }
+            _ => 0,
+        }
+    }
+
     /// The configured weight for `method`, before warm-up.
     #[inline]
     fn configured(&self, method: &str) -> Option<i32> {
@@ -263,6 +274,20 @@ mod tests {
         // A method weight or a warm-up needs the full rule.
         assert!(parse(&[("a.weight", "3")]).fixed.is_none());
         assert!(parse(&[("timestamp", "1")]).fixed.is_none());
+    }
+
+    #[test]
+    fn the_weight_holds_once_warm() {
+        for warmup in ["10000", "0", "-5"] {
+            let w = parse(&[("timestamp", &T0.to_string()), ("warmup", warmup)]);
+            let warm = w.warm_ms();
+            assert_eq!(warm, T0 + warmup.parse::<u64>().unwrap_or(0), "{warmup}");
+            for later in [0, 1, 1_000_000] {
+                assert_eq!(w.weight("m", || warm + later), 100, "{warmup} +{later}");
+            }
+        }
+        assert_eq!(parse(&[("weight", "7")]).warm_ms(), 0);
+        assert_eq!(parse(&[("timestamp", "0")]).warm_ms(), 0);
     }
 
     #[test]
