@@ -31,10 +31,12 @@ use tether_core::cluster::{Directory, Route};
 use tether_core::consumer::{Backoff, Reference};
 use tether_core::context::CallContext;
 use tether_core::discovery::RegistryDirectory;
+use tether_core::metadata::{MetadataInfo, MetadataService, ServiceInstance};
+use tether_core::registry::RegisterMode;
 use tether_core::registry::{ConsumerSpec, ProviderSpec, Registry};
 use tether_core::url::{Url, decode};
 use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
-use tether_tests::conformance::provider;
+use tether_tests::conformance::{provider, provider_exporting};
 use tether_tests::estate::{ConsumerRun, PeerProcess, go_peers, run_consumer};
 use tether_tests::exec::{Executor, Opts};
 use tether_tests::on_each_executor;
@@ -234,6 +236,60 @@ fn a_default_go_consumer_does_not_find_an_interface_level_tether_provider() {
         "the default Go consumer connected to the tether provider"
     );
     dump(&zk, "a default Go consumer");
+}
+
+/// A default (application-level) dubbo-go consumer and a tether provider registered at both
+/// levels (`RegisterMode::All`: `/services/<app>/<host>:<port>`, the mapping, and its
+/// `MetadataService` on the provider's port, as Java 3 registers): the Go consumer reads the
+/// mapping and the instance, asks tether's metadata service for the revision once, and
+/// calls.
+#[test]
+fn a_default_go_consumer_and_an_application_level_tether_provider() {
+    let Some(peers) = peers() else { return };
+    let _serial = serial();
+    let zk = ZooKeeper::start().expect("zookeeper starts");
+    let exec = tether_tests::exec::ThreadPool::new();
+    let registry = registry(&zk, &exec);
+    let app = "tether-interop-provider";
+    let metadata = MetadataService::new(app);
+    let fixture = provider_exporting(&exec, vec![metadata.service()]);
+    let url = ProviderSpec::new(IFACE, "127.0.0.1", fixture.addr().port())
+        .application(app)
+        .methods(METHODS.iter().copied())
+        .version("1.0.0")
+        .to_url(now_ms())
+        .unwrap();
+    let info = MetadataInfo::from_urls(app, [&url]);
+    metadata.publish(info.clone());
+    let instance = ServiceInstance::new(&info, "127.0.0.1", fixture.addr().port(), now_ms());
+    registry
+        .register_application(RegisterMode::All, &[url], &instance, now_ms())
+        .wait()
+        .expect("registers");
+
+    let run = go_consumer(peers, &zk, "", "20s");
+    println!("metadata service calls: {:?}", metadata.calls());
+    dump(&zk, "a default Go consumer, tether at both levels");
+    let results: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("RESULT "))
+        .collect();
+    assert!(
+        run.clean(),
+        "a default dubbo-go consumer did not call a tether provider registered at both \
+         levels: {:?} {:?}",
+        run.status,
+        run.failures()
+    );
+    assert_eq!(
+        results,
+        [
+            "Hello go-registry 0",
+            "Hello go-registry 1",
+            "Hello go-registry 2"
+        ]
+    );
 }
 
 /// Starts `goprovider -registry <zk> [-registry-type <kind>]` on a free port.
