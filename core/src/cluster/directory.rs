@@ -28,7 +28,7 @@ use crate::shared::SharedConnection;
 #[derive(Clone)]
 pub struct Invoker(Arc<InvokerInner>);
 
-struct InvokerInner {
+pub(crate) struct InvokerInner {
     address: String,
     /// Sorted by key, keys unique.
     params: Vec<(String, String)>,
@@ -180,6 +180,12 @@ impl Invoker {
     #[inline]
     pub(crate) fn id(&self) -> usize {
         Arc::as_ptr(&self.0).addr()
+    }
+
+    /// A handle that names this invoker without keeping its connections open: while the
+    /// handle lives no other invoker can take this one's [`id`](Self::id).
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<InvokerInner> {
+        Arc::downgrade(&self.0)
     }
 
     /// Whether `self` and `other` are clones of one invoker.

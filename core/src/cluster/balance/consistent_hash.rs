@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use md5::{Digest, Md5};
 
-use super::{LoadBalance, PerMethod, same_list};
+use super::{Listed, LoadBalance, PerMethod, same_list};
 use crate::cluster::{Invoker, Route};
 
 /// Dubbo's default `hash.nodes`: virtual nodes per provider.
@@ -84,8 +84,8 @@ impl LoadBalance for ConsistentHash {
 /// The ring of one method over one list of providers.
 #[derive(Debug)]
 struct Ring {
-    /// The list it was built over (clones keep the identities valid).
-    invokers: Box<[Invoker]>,
+    /// The list it was built over.
+    invokers: Listed,
     /// Sorted by point, points unique: (point, index in `invokers`).
     points: Box<[(u32, u32)]>,
     /// The argument indexes that make the key.
@@ -138,7 +138,7 @@ impl Ring {
             }
         }
         Self {
-            invokers: invokers.into(),
+            invokers: Listed::of(invokers),
             points: unique.into_boxed_slice(),
             arguments,
         }

@@ -173,8 +173,8 @@ impl LoadBalance for Random {
 /// list (it changes when a provider comes or goes).
 #[derive(Debug)]
 struct Weights {
-    /// The list (the clones keep its identities valid).
-    invokers: Box<[Invoker]>,
+    /// The list.
+    invokers: Listed,
     /// Each provider's weight.
     weights: Box<[u32]>,
     /// The running sums of `weights`.
@@ -203,7 +203,7 @@ impl Weights {
             })
             .collect();
         Self {
-            invokers: invokers.into(),
+            invokers: Listed::of(invokers),
             same: weights.windows(2).all(|w| w[0] == w[1]),
             weights,
             cumulative,
@@ -256,16 +256,36 @@ fn uniform(invokers: &[Invoker]) -> Option<&Invoker> {
     }
 }
 
-/// Whether `a` and `b` list the same invokers (clones of them) in the same order.
+/// The identities of a list of providers, as a balancer keeps them between picks: they do
+/// not keep the providers (nor their connections) alive, so a provider the directory drops
+/// closes its connections even while a balancer remembers its list; the weak handles keep
+/// its identity from being reused meanwhile.
+#[derive(Debug, Default)]
+struct Listed {
+    ids: Box<[usize]>,
+    _held: Box<[std::sync::Weak<crate::cluster::directory::InvokerInner>]>,
+}
+
+impl Listed {
+    fn of(invokers: &[Invoker]) -> Self {
+        Self {
+            ids: invokers.iter().map(Invoker::id).collect(),
+            _held: invokers.iter().map(Invoker::downgrade).collect(),
+        }
+    }
+}
+
+/// Whether `a` lists the invokers `b` lists (clones of them), in the same order.
 ///
 /// Address differences OR-ed together without an early exit, so they vectorise (two
 /// instructions a pair): a balancer's cached list is the same pick after pick until the
 /// directory changes.
-fn same_list(a: &[Invoker], b: &[Invoker]) -> bool {
-    a.len() == b.len()
-        && a.iter()
+fn same_list(a: &Listed, b: &[Invoker]) -> bool {
+    a.ids.len() == b.len()
+        && a.ids
+            .iter()
             .zip(b)
-            .fold(0, |diff, (a, b)| diff | (a.id() ^ b.id()))
+            .fold(0, |diff, (a, b)| diff | (a ^ b.id()))
             == 0
 }
 
@@ -412,6 +432,38 @@ pub(crate) mod tests {
     pub(crate) fn invoker(address: &str, params: &[(&str, &str)]) -> Invoker {
         Invoker::new(address, Arc::new(Channels::new(NonZeroUsize::MIN)))
             .with_params(params.iter().copied())
+    }
+
+    /// A balancer remembers a list between picks without keeping its providers: once the
+    /// directory drops a provider, its connections go (a leaving provider's connections
+    /// must close while calls go to the others).
+    #[test]
+    fn remembered_lists_do_not_keep_providers_alive() {
+        let balancers: [Arc<dyn LoadBalance>; 5] = [
+            Arc::new(Random::new()),
+            Arc::new(RoundRobin::new()),
+            Arc::new(LeastActive::new()),
+            Arc::new(ShortestResponse::new()),
+            Arc::new(ConsistentHash::new()),
+        ];
+        for balancer in balancers {
+            let channels = Arc::new(Channels::new(NonZeroUsize::MIN));
+            let leaving =
+                Invoker::new("10.0.0.1:1", channels.clone()).with_params([("weight", "7")]);
+            let staying = invoker("10.0.0.2:1", &[("weight", "3")]);
+            let route = Route::new("s", "m").with_now_ms(1_000);
+            for _ in 0..3 {
+                balancer.select(&[leaving.clone(), staying.clone()], &route);
+            }
+            drop(leaving);
+            assert_eq!(
+                Arc::strong_count(&channels),
+                1,
+                "{balancer:?} keeps a dropped provider's connections"
+            );
+            // A list reusing nothing of the old one is a new list.
+            balancer.select(&[staying.clone(), invoker("10.0.0.3:1", &[])], &route);
+        }
     }
 
     /// How often each invoker is picked in `picks` selections, seeded with `seed`.

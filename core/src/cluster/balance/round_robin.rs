@@ -6,7 +6,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::weight::{Now, weight_of};
-use super::{LoadBalance, PerMethod, same_list};
+use super::{Listed, LoadBalance, PerMethod, same_list};
 use crate::cluster::{Invoker, Route};
 
 /// How long a provider may go unlisted before its position is forgotten (Dubbo's
@@ -74,8 +74,10 @@ impl LoadBalance for RoundRobin {
 /// The scores of one method's providers.
 #[derive(Debug, Default)]
 struct Wheel {
-    /// The providers of the last turn, in its order (the clones keep their identities valid).
-    listed: Vec<Invoker>,
+    /// The providers of the last turn, in its order.
+    listed: Listed,
+    /// Their addresses, in the same order (their scores are parked under them when unlisted).
+    addresses: Vec<Box<str>>,
     /// Their scores, in the same order.
     currents: Vec<i64>,
     /// The weights their scores were last advanced by, in the same order.
@@ -147,10 +149,9 @@ impl Wheel {
     fn relist(&mut self, invokers: &[Invoker]) {
         let listed_ms = self.listed_ms;
         let scores = self.currents.drain(..).zip(self.weights.drain(..));
-        for (invoker, (current, weight)) in self.listed.drain(..).zip(scores) {
+        for (address, (current, weight)) in self.addresses.drain(..).zip(scores) {
             let score = Score { weight, current };
-            self.parked
-                .insert(invoker.address().into(), (score, listed_ms));
+            self.parked.insert(address, (score, listed_ms));
         }
         self.fixed.clear();
         let mut fixed_total = Some(0);
@@ -176,12 +177,13 @@ impl Wheel {
                 None => fixed_total = None,
             }
             fixed_total = fixed_total.map(|total| total + score.weight);
-            self.listed.push(invoker.clone());
+            self.addresses.push(invoker.address().into());
             self.currents.push(score.current);
             self.weights.push(score.weight);
             self.fixed.push(fixed);
         }
         self.fixed_total = fixed_total;
+        self.listed = Listed::of(invokers);
     }
 }
 
