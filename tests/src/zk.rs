@@ -21,9 +21,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
 
 use crate::estate::tools_present;
+use crate::exec::Executor;
 
 /// Debian's ZooKeeper server jar.
 const DEBIAN_JAR: &str = "/usr/share/java/zookeeper.jar";
@@ -638,6 +641,25 @@ fn free_port() -> io::Result<u16> {
     Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
         .local_addr()?
         .port())
+}
+
+/// The wall clock in milliseconds since the Unix epoch: the registration time of the URLs
+/// and instances the tests register.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A `ZookeeperRegistry` session with `zk` on `exec`'s spawner, retrying every 200 ms.
+pub fn registry(zk: &ZooKeeper, exec: &dyn Executor) -> ZookeeperRegistry {
+    ZookeeperRegistry::connect(
+        ZookeeperConfig::new(zk.connect_string()).retry(Duration::from_millis(200)),
+        exec.spawner(),
+    )
+    .wait_timeout(Duration::from_secs(20))
+    .expect("connects in time")
+    .expect("connects to zookeeper")
 }
 
 #[cfg(test)]

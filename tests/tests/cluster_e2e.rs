@@ -24,8 +24,9 @@ use tether_core::provider::Dispatch;
 use tether_core::{Config, Side};
 use tether_tests::conformance::{PATIENCE, eventually};
 use tether_tests::demo;
-use tether_tests::exec::{self, Executor, Opts};
+use tether_tests::exec::{Executor, Opts};
 use tether_tests::faults::{ChildPeer, Ledger};
+use tether_tests::on_each_executor;
 
 const PEER: &str = env!("CARGO_BIN_EXE_fault-peer");
 
@@ -199,35 +200,15 @@ fn graceful_shutdown_costs_no_call_even_with_failfast(exec: &dyn Executor) {
     drop((a, c));
 }
 
-#[test]
-fn tokio_killed_provider_costs_no_call_and_comes_back() {
-    killed_provider_costs_no_call_and_comes_back(&exec::Tokio::new());
-}
+on_each_executor!(killed_provider_costs_no_call_and_comes_back =>
+    tokio_killed_provider_costs_no_call_and_comes_back,
+    smol_killed_provider_costs_no_call_and_comes_back,
+    threadpool_killed_provider_costs_no_call_and_comes_back);
 
-#[test]
-fn smol_killed_provider_costs_no_call_and_comes_back() {
-    killed_provider_costs_no_call_and_comes_back(&exec::Smol::new());
-}
-
-#[test]
-fn threadpool_killed_provider_costs_no_call_and_comes_back() {
-    killed_provider_costs_no_call_and_comes_back(&exec::ThreadPool::new());
-}
-
-#[test]
-fn tokio_graceful_shutdown_costs_no_call_even_with_failfast() {
-    graceful_shutdown_costs_no_call_even_with_failfast(&exec::Tokio::new());
-}
-
-#[test]
-fn smol_graceful_shutdown_costs_no_call_even_with_failfast() {
-    graceful_shutdown_costs_no_call_even_with_failfast(&exec::Smol::new());
-}
-
-#[test]
-fn threadpool_graceful_shutdown_costs_no_call_even_with_failfast() {
-    graceful_shutdown_costs_no_call_even_with_failfast(&exec::ThreadPool::new());
-}
+on_each_executor!(graceful_shutdown_costs_no_call_even_with_failfast =>
+    tokio_graceful_shutdown_costs_no_call_even_with_failfast,
+    smol_graceful_shutdown_costs_no_call_even_with_failfast,
+    threadpool_graceful_shutdown_costs_no_call_even_with_failfast);
 
 /// The scenarios above with the providers found through ZooKeeper.
 fn through_zookeeper(exec: &dyn Executor) {
@@ -352,17 +333,7 @@ fn through_zookeeper(exec: &dyn Executor) {
     registry.close();
 }
 
-#[test]
-fn tokio_cluster_through_zookeeper() {
-    through_zookeeper(&exec::Tokio::new());
-}
-
-#[test]
-fn smol_cluster_through_zookeeper() {
-    through_zookeeper(&exec::Smol::new());
-}
-
-#[test]
-fn threadpool_cluster_through_zookeeper() {
-    through_zookeeper(&exec::ThreadPool::new());
-}
+on_each_executor!(through_zookeeper =>
+    tokio_cluster_through_zookeeper,
+    smol_cluster_through_zookeeper,
+    threadpool_cluster_through_zookeeper);

@@ -25,7 +25,7 @@
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tether_core::cluster::{Directory, Route};
 use tether_core::consumer::{Backoff, Reference};
@@ -35,12 +35,12 @@ use tether_core::metadata::{MetadataInfo, MetadataService, ServiceInstance};
 use tether_core::registry::RegisterMode;
 use tether_core::registry::{ConsumerSpec, ProviderSpec, Registry};
 use tether_core::url::{Url, decode};
-use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
+use tether_registry_zookeeper::ZookeeperRegistry;
 use tether_tests::conformance::{provider, provider_exporting};
 use tether_tests::estate::{ConsumerRun, PeerProcess, go_peers, run_consumer};
 use tether_tests::exec::{Executor, Opts};
 use tether_tests::on_each_executor;
-use tether_tests::zk::{ZooKeeper, zookeeper_present};
+use tether_tests::zk::{ZooKeeper, now_ms, registry, zookeeper_present};
 
 const IFACE: &str = "org.apache.dubbo.demo.DemoService";
 
@@ -85,22 +85,6 @@ fn peers() -> Option<&'static Path> {
 fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-fn registry(zk: &ZooKeeper, exec: &dyn Executor) -> ZookeeperRegistry {
-    ZookeeperRegistry::connect(
-        ZookeeperConfig::new(zk.connect_string()).retry(Duration::from_millis(200)),
-        exec.spawner(),
-    )
-    .wait_timeout(Duration::from_secs(20))
-    .expect("connects in time")
-    .expect("connects to zookeeper")
 }
 
 /// Prints the whole tree under `/dubbo` and `/services` (decoded URL nodes) and returns

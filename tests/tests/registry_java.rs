@@ -19,7 +19,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tether_core::cluster::{Directory, Route};
 use tether_core::consumer::{Backoff, Reference};
@@ -28,11 +28,11 @@ use tether_core::discovery::RegistryDirectory;
 use tether_core::metadata::{METADATA_SERVICE, MetadataInfo, MetadataService, ServiceInstance};
 use tether_core::registry::{ConsumerSpec, ProviderSpec, RegisterMode, Registry};
 use tether_core::url::Url;
-use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
+use tether_registry_zookeeper::ZookeeperRegistry;
 use tether_tests::conformance::{Fixture, provider, provider_exporting};
 use tether_tests::estate::{PeerProcess, tools_present};
 use tether_tests::exec::{Executor, Opts, ThreadPool, Tokio};
-use tether_tests::zk::{ZooKeeper, zookeeper_present};
+use tether_tests::zk::{ZooKeeper, now_ms, registry, zookeeper_present};
 
 const IFACE: &str = "org.apache.dubbo.demo.DemoService";
 
@@ -113,22 +113,6 @@ fn java(out: &Path, line: &str, options: &[&str], class: &str, args: &[&str]) ->
         .args(args)
         .current_dir(java_dir());
     command
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-fn registry(zk: &ZooKeeper, exec: &dyn Executor) -> ZookeeperRegistry {
-    ZookeeperRegistry::connect(
-        ZookeeperConfig::new(zk.connect_string()).retry(Duration::from_millis(200)),
-        exec.spawner(),
-    )
-    .wait_timeout(Duration::from_secs(20))
-    .expect("connects in time")
-    .expect("connects to zookeeper")
 }
 
 #[test]

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
+use std::pin::Pin;
 use std::sync::{Arc, Weak};
 
 use super::{ClientConnection, Options, Runtime, Timers, connect};
@@ -40,20 +41,40 @@ where
     A: Future<Output = io::Result<I>> + Send,
     I: IntoIterator<Item = SocketAddr>,
 {
-    let open = {
-        let (runtime, resolve) = (runtime.clone(), Arc::new(resolve));
-        move || {
-            let (runtime, resolve) = (runtime.clone(), resolve.clone());
-            let (config, options) = (config.clone(), options.clone());
-            async move {
-                connect(runtime, resolve(), config, options)
-                    .await
-                    .map(ClientConnection::into_parts)
-            }
-        }
-    };
+    let open = opener(runtime.clone(), resolve, config, options);
     let spawner = OnRuntime(runtime.clone());
     open_channels(runtime, &spawner, connections, backoff, open).await
+}
+
+/// A connection attempt, as [`opener`] makes them.
+type Attempt = Pin<
+    Box<dyn Future<Output = io::Result<(SharedConnection, Completion<ConnectionError>)>> + Send>,
+>;
+
+/// What [`open_channels`] and [`lazy_channels`] call for each connection attempt of
+/// [`reference_channels`] and [`lazy_reference_channels`]: resolve, then [`connect`].
+fn opener<R, F, A, I>(
+    runtime: Arc<R>,
+    resolve: F,
+    config: Config,
+    options: Options,
+) -> impl Fn() -> Attempt + Clone + Send + Sync + 'static
+where
+    R: Runtime,
+    F: Fn() -> A + Send + Sync + 'static,
+    A: Future<Output = io::Result<I>> + Send,
+    I: IntoIterator<Item = SocketAddr>,
+{
+    let resolve = Arc::new(resolve);
+    move || {
+        let (runtime, resolve) = (runtime.clone(), resolve.clone());
+        let (config, options) = (config.clone(), options.clone());
+        Box::pin(async move {
+            connect(runtime, resolve(), config, options)
+                .await
+                .map(ClientConnection::into_parts)
+        })
+    }
 }
 
 /// A [`Spawner`] for a [`Runtime`]'s tasks.
@@ -129,18 +150,7 @@ where
     A: Future<Output = io::Result<I>> + Send,
     I: IntoIterator<Item = SocketAddr>,
 {
-    let open = {
-        let (runtime, resolve) = (runtime.clone(), Arc::new(resolve));
-        move || {
-            let (runtime, resolve) = (runtime.clone(), resolve.clone());
-            let (config, options) = (config.clone(), options.clone());
-            async move {
-                connect(runtime, resolve(), config, options)
-                    .await
-                    .map(ClientConnection::into_parts)
-            }
-        }
-    };
+    let open = opener(runtime.clone(), resolve, config, options);
     lazy_channels(runtime, spawner, connections, backoff, open)
 }
 
