@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tether_core::cluster::{Directory, Route};
+use tether_core::cluster::{Connector, Directory, Route};
 use tether_core::consumer::{Backoff, Reference};
 use tether_core::discovery::RegistryDirectory;
 use tether_core::provider::{Dispatch, Provider, Service};
@@ -61,6 +61,30 @@ fn all_available(directory: &RegistryDirectory, n: usize) -> bool {
     list.len() == n && list.iter().all(|i| i.is_available())
 }
 
+/// The adapter's connector, retrying every 20 ms up to 200 ms.
+fn connector(exec: &dyn Executor) -> Arc<dyn Connector> {
+    exec.connector(
+        Opts::default(),
+        Backoff::new(Duration::from_millis(20), Duration::from_millis(200)),
+    )
+}
+
+/// A directory of the `SERVICE` 1.0.0 providers `registry` lists, waiting up to 10 s for one.
+fn directory(
+    exec: &dyn Executor,
+    registry: Arc<dyn Registry>,
+    connector: Arc<dyn Connector>,
+) -> Arc<RegistryDirectory> {
+    let consumer = ConsumerSpec::new(SERVICE, "127.0.0.1")
+        .version("1.0.0")
+        .to_url(1)
+        .unwrap();
+    RegistryDirectory::builder(registry, connector, consumer)
+        .check_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_else(|e| panic!("{}: {e}", exec.name()))
+}
+
 fn follows_providers(exec: &dyn Executor) {
     let registry = Arc::new(StaticRegistry::new([]));
     let (a, b) = (
@@ -69,19 +93,7 @@ fn follows_providers(exec: &dyn Executor) {
     );
     registry.register(&url_of(&*a)).wait().unwrap();
     registry.register(&url_of(&*b)).wait().unwrap();
-    let consumer = ConsumerSpec::new(SERVICE, "127.0.0.1")
-        .version("1.0.0")
-        .to_url(1)
-        .unwrap();
-    let backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(200));
-    let directory = RegistryDirectory::builder(
-        registry.clone(),
-        exec.connector(Opts::default(), backoff),
-        consumer,
-    )
-    .check_timeout(Duration::from_secs(10))
-    .build()
-    .unwrap_or_else(|e| panic!("{}: {e}", exec.name()));
+    let directory = directory(exec, registry.clone(), connector(exec));
     let reference = Reference::builder(SERVICE)
         .version("1.0.0")
         .build_with(directory.clone());
@@ -155,18 +167,8 @@ fn references_share_connections(exec: &dyn Executor) {
     let registry = Arc::new(StaticRegistry::new([]));
     let a = whoami(exec, "a", "127.0.0.1:0");
     registry.register(&url_of(&*a)).wait().unwrap();
-    let consumer = ConsumerSpec::new(SERVICE, "127.0.0.1")
-        .version("1.0.0")
-        .to_url(1)
-        .unwrap();
-    let backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(200));
-    let connector = exec.connector(Opts::default(), backoff);
-    let directory = || {
-        RegistryDirectory::builder(registry.clone(), connector.clone(), consumer.clone())
-            .check_timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_else(|e| panic!("{}: {e}", exec.name()))
-    };
+    let connector = connector(exec);
+    let directory = || directory(exec, registry.clone(), connector.clone());
     let (first, second) = (directory(), directory());
     let references = [&first, &second].map(|d| {
         Reference::builder(SERVICE)
@@ -222,33 +224,14 @@ fn follows_providers_in_zookeeper(exec: &dyn Executor) {
         return;
     }
     let zk = tether_tests::zk::ZooKeeper::start().expect("zookeeper starts");
-    let config = tether_registry_zookeeper::ZookeeperConfig::new(zk.connect_string())
-        .retry(Duration::from_millis(200));
-    let registry = Arc::new(
-        tether_registry_zookeeper::ZookeeperRegistry::connect(config, exec.spawner())
-            .wait_timeout(Duration::from_secs(20))
-            .expect("connects in time")
-            .expect("connects to zookeeper"),
-    );
+    let registry = Arc::new(tether_tests::zk::registry(&zk, exec));
     let (a, b) = (
         whoami(exec, "a", "127.0.0.1:0"),
         whoami(exec, "b", "127.0.0.1:0"),
     );
     registry.register(&url_of(&*a)).wait().unwrap();
     registry.register(&url_of(&*b)).wait().unwrap();
-    let consumer = ConsumerSpec::new(SERVICE, "127.0.0.1")
-        .version("1.0.0")
-        .to_url(1)
-        .unwrap();
-    let backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(200));
-    let directory = RegistryDirectory::builder(
-        registry.clone(),
-        exec.connector(Opts::default(), backoff),
-        consumer,
-    )
-    .check_timeout(Duration::from_secs(10))
-    .build()
-    .unwrap_or_else(|e| panic!("{}: {e}", exec.name()));
+    let directory = directory(exec, registry.clone(), connector(exec));
     let reference = Reference::builder(SERVICE)
         .version("1.0.0")
         .build_with(directory.clone());
