@@ -50,7 +50,7 @@ impl ConsistentHash {
     /// ```
     /// # use std::num::NonZeroUsize;
     /// # use std::sync::Arc;
-    /// use tether_core::cluster::{Channels, Invoker, LoadBalance, Route, ConsistentHash};
+    /// use tether_core::cluster::{Channels, ConsistentHash, Invoker, LoadBalance, Route};
     ///
     /// # let invoker = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
     /// let lb = ConsistentHash::new();

@@ -39,7 +39,7 @@ impl LeastActive {
     /// ```
     /// # use std::num::NonZeroUsize;
     /// # use std::sync::Arc;
-    /// use tether_core::cluster::{Channels, Invoker, LoadBalance, Route, LeastActive};
+    /// use tether_core::cluster::{Channels, Invoker, LeastActive, LoadBalance, Route};
     ///
     /// # let invoker = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
     /// let lb = LeastActive::new();

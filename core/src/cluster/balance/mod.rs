@@ -128,7 +128,7 @@ impl Random {
     /// ```
     /// # use std::num::NonZeroUsize;
     /// # use std::sync::Arc;
-    /// use tether_core::cluster::{Channels, Invoker, LoadBalance, Route, Random};
+    /// use tether_core::cluster::{Channels, Invoker, LoadBalance, Random, Route};
     ///
     /// # let invoker = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
     /// let lb = Random::new();
