@@ -106,6 +106,22 @@ pub struct SharedConnector<C> {
 
 impl<C: Connector> SharedConnector<C> {
     /// Shares the connections `inner` opens.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Connector, SharedConnector, connections};
+    /// use tether_core::url::Url;
+    ///
+    /// # struct Plain;
+    /// # impl Connector for Plain {
+    /// #     fn channels(&self, _address: &str, provider: &Url) -> Arc<Channels> {
+    /// #         Arc::new(Channels::owning(connections(provider)))
+    /// #     }
+    /// # }
+    /// let shared = SharedConnector::new(Plain);
+    /// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+    /// assert_eq!(shared.channels("10.0.0.7:20880", &url).len(), 1);
+    /// ```
     pub fn new(inner: C) -> Self {
         Self {
             inner,
@@ -114,6 +130,22 @@ impl<C: Connector> SharedConnector<C> {
     }
 
     /// The connector it wraps.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Connector, SharedConnector, connections};
+    /// use tether_core::url::Url;
+    ///
+    /// # #[derive(Debug, PartialEq)]
+    /// # struct Plain;
+    /// # impl Connector for Plain {
+    /// #     fn channels(&self, _address: &str, provider: &Url) -> Arc<Channels> {
+    /// #         Arc::new(Channels::owning(connections(provider)))
+    /// #     }
+    /// # }
+    /// let shared = SharedConnector::new(Plain);
+    /// assert_eq!(shared.inner(), &Plain);
+    /// ```
     pub fn inner(&self) -> &C {
         &self.inner
     }
@@ -128,6 +160,20 @@ impl<C: Connector> Connector for SharedConnector<C> {
 
 /// The connections a connector shares between references, by provider address (see
 /// [`SharedConnector`]); the adapters' connectors keep one, shared by their clones.
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use std::sync::Arc;
+/// use tether_core::cluster::{Channels, SharedChannels};
+/// use tether_core::url::Url;
+///
+/// let shared = SharedChannels::default();
+/// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+/// let held = shared.channels("10.0.0.7:20880", &url, || Arc::new(Channels::new(NonZeroUsize::MIN)));
+/// assert_eq!(shared.len(), 1);
+/// drop(held);
+/// assert!(shared.is_empty());
+/// ```
 #[derive(Default)]
 pub struct SharedChannels(
     parking_lot::Mutex<std::collections::HashMap<String, std::sync::Weak<Channels>>>,
@@ -137,6 +183,20 @@ impl SharedChannels {
     /// The channels for `provider` at `address`: those already open for the address if its
     /// URL sets no `connections` (or 0) and some reference still holds them, else new ones
     /// from `open` (kept for sharing unless the URL asks for connections of its own).
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, SharedChannels};
+    /// use tether_core::url::Url;
+    ///
+    /// let shared = SharedChannels::default();
+    /// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+    /// let open = || Arc::new(Channels::new(NonZeroUsize::MIN));
+    /// let a = shared.channels("10.0.0.7:20880", &url, open);
+    /// let b = shared.channels("10.0.0.7:20880", &url, open);
+    /// assert!(Arc::ptr_eq(&a, &b));
+    /// ```
     pub fn channels(
         &self,
         address: &str,
@@ -159,6 +219,20 @@ impl SharedChannels {
     }
 
     /// How many addresses have shared channels some reference still holds.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, SharedChannels};
+    /// use tether_core::url::Url;
+    ///
+    /// let shared = SharedChannels::default();
+    /// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+    /// let open = || Arc::new(Channels::new(NonZeroUsize::MIN));
+    /// let _a = shared.channels("10.0.0.7:20880", &url, open);
+    /// let _b = shared.channels("10.0.0.8:20880", &url, open);
+    /// assert_eq!(shared.len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.0
             .lock()
@@ -168,6 +242,12 @@ impl SharedChannels {
     }
 
     /// Whether no reference holds shared channels.
+    ///
+    /// ```
+    /// use tether_core::cluster::SharedChannels;
+    ///
+    /// assert!(SharedChannels::default().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

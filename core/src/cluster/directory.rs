@@ -43,6 +43,16 @@ pub(crate) struct InvokerInner {
 impl Invoker {
     /// The provider at `address` (`host:port`, or any name the directory uses for it),
     /// reached over `channels`, with no parameters.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Invoker};
+    ///
+    /// let invoker = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// assert_eq!(invoker.address(), "10.0.0.7:20880");
+    /// assert_eq!(invoker.params().len(), 0);
+    /// ```
     pub fn new(address: impl Into<String>, channels: Arc<Channels>) -> Self {
         Self(Arc::new(InvokerInner {
             address: address.into(),
@@ -57,6 +67,17 @@ impl Invoker {
     ///
     /// The result shares the original's connections and its [`stats`](Self::stats): both
     /// describe calls to one provider.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Invoker};
+    ///
+    /// let base = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let tuned = base.clone().with_params([("weight", "50"), ("weight", "80")]);
+    /// assert_eq!(tuned.param("weight"), Some("80"));
+    /// assert!(Arc::ptr_eq(tuned.channels(), base.channels()));
+    /// ```
     pub fn with_params<K, V>(self, params: impl IntoIterator<Item = (K, V)>) -> Self
     where
         K: Into<String>,
@@ -80,11 +101,30 @@ impl Invoker {
     }
 
     /// The address it was listed under.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Invoker};
+    ///
+    /// let invoker = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// assert_eq!(invoker.address(), "10.0.0.7:20880");
+    /// ```
     pub fn address(&self) -> &str {
         &self.0.address
     }
 
     /// The URL parameter `key`.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Invoker};
+    ///
+    /// let invoker = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN))).with_params([("timeout", "3000")]);
+    /// assert_eq!(invoker.param("timeout"), Some("3000"));
+    /// assert_eq!(invoker.param("weight"), None);
+    /// ```
     pub fn param(&self, key: &str) -> Option<&str> {
         let params = &self.0.params;
         params
@@ -110,12 +150,32 @@ impl Invoker {
     }
 
     /// Its connections.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Invoker};
+    ///
+    /// let channels = Arc::new(Channels::new(NonZeroUsize::new(2).unwrap()));
+    /// let invoker = Invoker::new("10.0.0.7:20880", channels.clone());
+    /// assert!(Arc::ptr_eq(invoker.channels(), &channels));
+    /// ```
     pub fn channels(&self) -> &Arc<Channels> {
         &self.0.channels
     }
 
     /// Whether a call could go to it now: one of its connections is up, below its in-flight
     /// limit and not read-only.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Invoker};
+    ///
+    /// let invoker = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// // Its only slot holds no connection yet.
+    /// assert!(!invoker.is_available());
+    /// ```
     pub fn is_available(&self) -> bool {
         (0..self.0.channels.len()).any(|i| {
             self.0
@@ -189,12 +249,33 @@ impl Invoker {
     }
 
     /// Whether `self` and `other` are clones of one invoker.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Invoker};
+    ///
+    /// let invoker = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// assert!(invoker.ptr_eq(&invoker.clone()));
+    /// assert!(!invoker.ptr_eq(&invoker.clone().with_params([("weight", "5")])));
+    /// ```
     pub fn ptr_eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
 
     /// Whether `self` and `other` stand for the same provider: clones of one invoker, or
     /// listed under the same (non-empty) address, as a registry's successive lists do.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Invoker};
+    ///
+    /// let channels = Arc::new(Channels::new(NonZeroUsize::MIN));
+    /// let old = Invoker::new("10.0.0.7:20880", channels.clone());
+    /// let new = Invoker::new("10.0.0.7:20880", channels).with_params([("weight", "5")]);
+    /// assert!(old.same_provider(&new) && !old.ptr_eq(&new));
+    /// ```
     pub fn same_provider(&self, other: &Self) -> bool {
         self.ptr_eq(other) || (!self.0.address.is_empty() && self.0.address == other.0.address)
     }
@@ -211,6 +292,16 @@ impl fmt::Debug for Invoker {
 }
 
 /// A snapshot of the providers a call may go to.
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use std::sync::Arc;
+/// use tether_core::cluster::{Channels, Invoker, Invokers};
+///
+/// let channels = Arc::new(Channels::new(NonZeroUsize::MIN));
+/// let list: Invokers = Arc::from([Invoker::new("10.0.0.7:20880", channels)]);
+/// assert_eq!(list[0].address(), "10.0.0.7:20880");
+/// ```
 pub type Invokers = Arc<[Invoker]>;
 
 /// The call a [`Directory`] is asked about: routing rules may depend on the method and the
@@ -245,6 +336,14 @@ pub struct Route<'a> {
 
 impl<'a> Route<'a> {
     /// A call of `method` on `service`, with no context.
+    ///
+    /// ```
+    /// use tether_core::cluster::Route;
+    ///
+    /// let route = Route::new("org.example.Greeter", "greet");
+    /// assert_eq!(route.method, "greet");
+    /// assert!(route.context.is_none() && route.now_ms.is_none());
+    /// ```
     pub fn new(service: &'a str, method: &'a str) -> Self {
         Self {
             service,
@@ -256,6 +355,15 @@ impl<'a> Route<'a> {
     }
 
     /// The same call, with its context.
+    ///
+    /// ```
+    /// use tether_core::cluster::Route;
+    /// use tether_core::context::CallContext;
+    ///
+    /// let ctx = CallContext::new();
+    /// let route = Route::new("org.example.Greeter", "greet").with_context(&ctx);
+    /// assert!(route.context.is_some());
+    /// ```
     pub fn with_context(mut self, context: &'a CallContext) -> Self {
         self.context = Some(context);
         self

@@ -10,6 +10,17 @@ use crate::shared::{BoxFuture, Spawner};
 
 /// Makes a future that resolves after a duration, on the adapter's timers
 /// (`tokio::time::sleep`, `smol::Timer::after`, `tether_threadpool::sleep`).
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use tether_core::BoxFuture;
+/// use tether_core::cluster::Sleep;
+///
+/// // A stand-in that never waits; an adapter would wrap its own timer.
+/// let sleep: Sleep = Arc::new(|_d: Duration| -> BoxFuture { Box::pin(async {}) });
+/// let _wait = sleep(Duration::from_secs(1));
+/// ```
 pub type Sleep = Arc<dyn Fn(Duration) -> BoxFuture + Send + Sync>;
 
 /// The background resends of a reference's failed [`Failback`](super::Cluster::Failback)
@@ -52,6 +63,18 @@ impl FailbackQueue {
     pub const DEFAULT_PERIOD: Duration = Duration::from_secs(5);
 
     /// A queue whose resends run on `spawner` and wait with `sleep`, with Dubbo's defaults.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use tether_core::cluster::FailbackQueue;
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// # let sleep: tether_core::cluster::Sleep = Arc::new(|_d: Duration| -> tether_core::BoxFuture { Box::pin(async {}) });
+    ///
+    /// let queue = FailbackQueue::new(Arc::new(NoSpawn), sleep);
+    /// assert_eq!(queue.waiting(), 0);
+    /// ```
     pub fn new(spawner: Arc<dyn Spawner>, sleep: Sleep) -> Self {
         Self {
             spawner,
@@ -63,18 +86,57 @@ impl FailbackQueue {
     }
 
     /// Sets how many failed calls may wait for a resend at once.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use tether_core::cluster::FailbackQueue;
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// # let sleep: tether_core::cluster::Sleep = Arc::new(|_d: Duration| -> tether_core::BoxFuture { Box::pin(async {}) });
+    ///
+    /// // Keep at most 10 failed calls waiting.
+    /// let queue = FailbackQueue::new(Arc::new(NoSpawn), sleep).capacity(10);
+    /// # let _ = queue;
+    /// ```
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity;
         self
     }
 
     /// Sets the wait before each resend.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use tether_core::cluster::FailbackQueue;
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// # let sleep: tether_core::cluster::Sleep = Arc::new(|_d: Duration| -> tether_core::BoxFuture { Box::pin(async {}) });
+    ///
+    /// // Resend every second rather than every 5 s.
+    /// let queue = FailbackQueue::new(Arc::new(NoSpawn), sleep).period(Duration::from_secs(1));
+    /// # let _ = queue;
+    /// ```
     pub fn period(mut self, period: Duration) -> Self {
         self.period = period;
         self
     }
 
     /// How many failed calls wait for a resend now.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use tether_core::cluster::FailbackQueue;
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// # let sleep: tether_core::cluster::Sleep = Arc::new(|_d: Duration| -> tether_core::BoxFuture { Box::pin(async {}) });
+    ///
+    /// let queue = FailbackQueue::new(Arc::new(NoSpawn), sleep);
+    /// // Nothing has failed yet.
+    /// assert_eq!(queue.waiting(), 0);
+    /// ```
     pub fn waiting(&self) -> usize {
         self.waiting.load(Ordering::Relaxed)
     }

@@ -80,6 +80,17 @@ pub struct TagRouter {
 
 impl TagRouter {
     /// A tag router whose calls carry `tag` unless their context names another.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Invoker, Route, Router, TagRouter};
+    ///
+    /// let at = |a: &str| Invoker::new(a, Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let listed = [at("10.0.0.7:20880"), at("10.0.0.8:20880").with_params([("dubbo.tag", "gray")])];
+    /// let routed = TagRouter::with_tag("gray").route(&listed, &Route::new("demo.Greeter", "greet"));
+    /// assert_eq!(routed.unwrap()[0].address(), "10.0.0.8:20880");
+    /// ```
     pub fn with_tag(tag: impl Into<String>) -> Self {
         Self {
             tag: Some(tag.into()).filter(|t: &String| !t.is_empty()),

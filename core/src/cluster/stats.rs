@@ -52,11 +52,30 @@ impl MethodStats {
     pub const WINDOW: Duration = Duration::from_secs(30);
 
     /// Counters at zero.
+    ///
+    /// ```
+    /// use tether_core::cluster::MethodStats;
+    ///
+    /// let stats = MethodStats::new();
+    /// assert_eq!((stats.active(), stats.succeeded(), stats.failed()), (0, 0, 0));
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Counts a call in flight until the returned guard is dropped.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use tether_core::cluster::MethodStats;
+    ///
+    /// let stats = Arc::new(MethodStats::new());
+    /// let call = stats.begin();
+    /// assert_eq!(stats.active(), 1);
+    /// call.succeeded(Duration::from_millis(2));
+    /// assert_eq!(stats.active(), 0);
+    /// ```
     pub fn begin(self: &Arc<Self>) -> Active {
         self.active.fetch_add(1, Ordering::Relaxed);
         Active {
@@ -66,16 +85,44 @@ impl MethodStats {
     }
 
     /// Calls in flight now.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::MethodStats;
+    ///
+    /// let stats = Arc::new(MethodStats::new());
+    /// let (_a, _b) = (stats.begin(), stats.begin());
+    /// assert_eq!(stats.active(), 2);
+    /// ```
     pub fn active(&self) -> u32 {
         self.active.load(Ordering::Relaxed)
     }
 
     /// Calls that succeeded, since the counters were made.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use tether_core::cluster::MethodStats;
+    ///
+    /// let stats = Arc::new(MethodStats::new());
+    /// stats.begin().succeeded(Duration::from_millis(4));
+    /// assert_eq!(stats.succeeded(), 1);
+    /// ```
     pub fn succeeded(&self) -> u64 {
         self.succeeded.load(Ordering::Relaxed)
     }
 
     /// Calls that ended without success, since the counters were made.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::MethodStats;
+    ///
+    /// let stats = Arc::new(MethodStats::new());
+    /// drop(stats.begin()); // no answer: a failure
+    /// assert_eq!(stats.failed(), 1);
+    /// ```
     pub fn failed(&self) -> u64 {
         self.failed.load(Ordering::Relaxed)
     }
@@ -85,6 +132,17 @@ impl MethodStats {
     ///
     /// Starts a new window first if the current one is [`WINDOW`](Self::WINDOW) old or more
     /// (or `now_ms` went back before its start).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use tether_core::cluster::MethodStats;
+    ///
+    /// let stats = Arc::new(MethodStats::new());
+    /// stats.begin().succeeded(Duration::from_millis(10));
+    /// stats.begin().succeeded(Duration::from_millis(20));
+    /// assert_eq!(stats.average_elapsed(1_000), Duration::from_millis(15));
+    /// ```
     pub fn average_elapsed(&self, now_ms: u64) -> Duration {
         self.roll_window(now_ms);
         // A success recorded between these loads skews one estimate slightly; the counters
@@ -150,6 +208,17 @@ pub struct Active {
 
 impl Active {
     /// Ends the call as a success that took `elapsed`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use tether_core::cluster::MethodStats;
+    ///
+    /// let stats = Arc::new(MethodStats::new());
+    /// let call = stats.begin();
+    /// call.succeeded(Duration::from_millis(6));
+    /// assert_eq!((stats.succeeded(), stats.failed()), (1, 0));
+    /// ```
     pub fn succeeded(mut self, elapsed: Duration) {
         let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         self.stats.elapsed_us.fetch_add(us, Ordering::Relaxed);
@@ -158,6 +227,16 @@ impl Active {
     }
 
     /// The counters it is counted in.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::MethodStats;
+    ///
+    /// let stats = Arc::new(MethodStats::new());
+    /// let call = stats.begin();
+    /// assert!(Arc::ptr_eq(call.stats(), &stats));
+    /// # drop(call);
+    /// ```
     pub fn stats(&self) -> &Arc<MethodStats> {
         &self.stats
     }

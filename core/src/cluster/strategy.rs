@@ -92,6 +92,13 @@ impl Cluster {
     /// The strategy Dubbo calls `name` (`failover`, `failfast`, `failsafe`, `forking`,
     /// `broadcast`, `available`, `failback`), with Dubbo's defaults. Dubbo's `mergeable` is
     /// not provided.
+    ///
+    /// ```
+    /// use tether_core::cluster::Cluster;
+    ///
+    /// assert_eq!(Cluster::from_name("forking"), Some(Cluster::Forking { forks: 2 }));
+    /// assert_eq!(Cluster::from_name("mergeable"), None);
+    /// ```
     pub fn from_name(name: &str) -> Option<Self> {
         Some(match name {
             "failover" => Self::default(),
@@ -110,6 +117,13 @@ impl Cluster {
     }
 
     /// Dubbo's name for it.
+    ///
+    /// ```
+    /// use tether_core::cluster::Cluster;
+    ///
+    /// assert_eq!(Cluster::Failback { retries: 1 }.name(), "failback");
+    /// assert_eq!(Cluster::default().name(), "failover");
+    /// ```
     pub fn name(&self) -> &'static str {
         match self {
             Self::Failover { .. } => "failover",

@@ -46,6 +46,18 @@ pub struct ConsistentHash {
 
 impl ConsistentHash {
     /// A consistent-hash balancer with no rings yet.
+    ///
+    /// ```
+    /// # use std::num::NonZeroUsize;
+    /// # use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, ConsistentHash, Invoker, LoadBalance, Route};
+    ///
+    /// # let invoker = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let lb = ConsistentHash::new();
+    /// let invokers = [invoker];
+    /// let picked = lb.select(&invokers, &Route::new("org.example.Greeter", "greet"));
+    /// assert_eq!(picked.unwrap().address(), "10.0.0.7:20880");
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }

@@ -35,6 +35,18 @@ pub struct LeastActive {
 
 impl LeastActive {
     /// The least-active balancer.
+    ///
+    /// ```
+    /// # use std::num::NonZeroUsize;
+    /// # use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Invoker, LeastActive, LoadBalance, Route};
+    ///
+    /// # let invoker = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let lb = LeastActive::new();
+    /// let invokers = [invoker];
+    /// let picked = lb.select(&invokers, &Route::new("org.example.Greeter", "greet"));
+    /// assert_eq!(picked.unwrap().address(), "10.0.0.7:20880");
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
@@ -164,6 +176,18 @@ pub struct ShortestResponse;
 
 impl ShortestResponse {
     /// The shortest-response balancer.
+    ///
+    /// ```
+    /// # use std::num::NonZeroUsize;
+    /// # use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Invoker, LoadBalance, Route, ShortestResponse};
+    ///
+    /// # let invoker = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let lb = ShortestResponse::new();
+    /// let invokers = [invoker];
+    /// let picked = lb.select(&invokers, &Route::new("org.example.Greeter", "greet"));
+    /// assert_eq!(picked.unwrap().address(), "10.0.0.7:20880");
+    /// ```
     pub fn new() -> Self {
         Self
     }

@@ -124,6 +124,18 @@ pub struct Random {
 
 impl Random {
     /// The random balancer.
+    ///
+    /// ```
+    /// # use std::num::NonZeroUsize;
+    /// # use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Invoker, LoadBalance, Random, Route};
+    ///
+    /// # let invoker = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let lb = Random::new();
+    /// let invokers = [invoker];
+    /// let picked = lb.select(&invokers, &Route::new("org.example.Greeter", "greet"));
+    /// assert_eq!(picked.unwrap().address(), "10.0.0.7:20880");
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }

@@ -47,6 +47,18 @@ pub struct RoundRobin {
 
 impl RoundRobin {
     /// A round-robin balancer with no history.
+    ///
+    /// ```
+    /// # use std::num::NonZeroUsize;
+    /// # use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Invoker, LoadBalance, Route, RoundRobin};
+    ///
+    /// # let invoker = Invoker::new("10.0.0.7:20880", Arc::new(Channels::new(NonZeroUsize::MIN)));
+    /// let lb = RoundRobin::new();
+    /// let invokers = [invoker];
+    /// let picked = lb.select(&invokers, &Route::new("org.example.Greeter", "greet"));
+    /// assert_eq!(picked.unwrap().address(), "10.0.0.7:20880");
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
