@@ -67,6 +67,13 @@ pub const EMPTY_PROTOCOL: &str = "empty";
 pub const DUBBO_VERSION: &str = "2.0.2";
 
 /// How a provider registers (Dubbo's `register-mode`, `docs/estate.md` §1.6).
+///
+/// ```
+/// # use tether_core::registry::RegisterMode;
+/// let mode = RegisterMode::default();
+/// assert_eq!(mode, RegisterMode::All);
+/// assert!(mode.is_interface() && mode.is_instance());
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RegisterMode {
@@ -85,16 +92,34 @@ pub enum RegisterMode {
 
 impl RegisterMode {
     /// Registers provider URLs at interface level.
+    ///
+    /// ```
+    /// # use tether_core::registry::RegisterMode;
+    /// assert!(RegisterMode::Interface.is_interface());
+    /// assert!(!RegisterMode::Instance.is_interface());
+    /// ```
     pub fn is_interface(self) -> bool {
         matches!(self, Self::Interface | Self::All)
     }
 
     /// Registers an application instance.
+    ///
+    /// ```
+    /// # use tether_core::registry::RegisterMode;
+    /// assert!(RegisterMode::Instance.is_instance());
+    /// assert!(!RegisterMode::Interface.is_instance());
+    /// ```
     pub fn is_instance(self) -> bool {
         matches!(self, Self::Instance | Self::All)
     }
 
     /// The mode a `register-mode` parameter names (`interface`, `instance`, `all`).
+    ///
+    /// ```
+    /// # use tether_core::registry::RegisterMode;
+    /// assert_eq!(RegisterMode::from_param("instance"), Some(RegisterMode::Instance));
+    /// assert_eq!(RegisterMode::from_param("both"), None);
+    /// ```
     pub fn from_param(value: &str) -> Option<Self> {
         match value {
             "interface" => Some(Self::Interface),
@@ -106,6 +131,12 @@ impl RegisterMode {
 }
 
 /// Why a registry operation failed.
+///
+/// ```
+/// # use tether_core::registry::RegistryError;
+/// let err = RegistryError::Unavailable("session expired".into());
+/// assert_eq!(err.to_string(), "registry unavailable: session expired");
+/// ```
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegistryError {
@@ -125,14 +156,39 @@ pub enum RegistryError {
 }
 
 /// What every registry operation returns.
+///
+/// ```
+/// # use tether_core::registry::{RegistryError, RegistryResult};
+/// let result: RegistryResult<()> = Err(RegistryError::Closed);
+/// assert_eq!(result.unwrap_err().to_string(), "registry closed");
+/// ```
 pub type RegistryResult<T> = Result<T, RegistryError>;
 
 /// A subscription, as [`Registry::subscribe`] returned it. Allocated by the registry, never
 /// reused by it.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use tether_core::registry::{Registry, StaticRegistry};
+/// # use tether_core::url::Url;
+/// let registry = StaticRegistry::new([]);
+/// let consumer = Url::parse("consumer://h/demo.Greeter").unwrap();
+/// let id = registry.subscribe(&consumer, Arc::new(|_: &[Url]| {})).wait().unwrap();
+/// registry.unsubscribe(id).wait().unwrap();
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct SubscriptionId(pub u64);
 
 /// Receives a subscription's notifications (Dubbo's `NotifyListener`).
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use tether_core::registry::NotifyListener;
+/// # use tether_core::url::Url;
+/// // Any `Fn(&[Url])` closure is a listener.
+/// let listener: Arc<dyn NotifyListener> = Arc::new(|urls: &[Url]| println!("{} urls", urls.len()));
+/// listener.notify(&[]);
+/// ```
 pub trait NotifyListener: Send + Sync + 'static {
     /// Every URL of the subscribed categories that matches the consumer URL, an `empty://`
     /// URL standing for each category without one (see the [module docs](self)). Called
@@ -239,6 +295,14 @@ pub struct Publication {
 
 impl Publication {
     /// `urls` to publish in `registry`, not published yet.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tether_core::registry::{ProviderSpec, Publication, StaticRegistry};
+    /// # let url = ProviderSpec::new("demo.Greeter", "10.0.0.7", 20880).to_url(0).unwrap();
+    /// let publication = Publication::new(Arc::new(StaticRegistry::new([])), [url]);
+    /// assert!(!publication.is_online());
+    /// ```
     pub fn new(registry: Arc<dyn Registry>, urls: impl IntoIterator<Item = Url>) -> Self {
         Self {
             registry,
@@ -250,6 +314,16 @@ impl Publication {
     /// Registers every URL; resolves once each registration has (with the first error, if
     /// any: a registry that is down keeps retrying in the background, as Java's failback
     /// registry does).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tether_core::registry::{ProviderSpec, Publication, StaticRegistry};
+    /// # let url = ProviderSpec::new("demo.Greeter", "10.0.0.7", 20880).to_url(0).unwrap();
+    /// let registry = Arc::new(StaticRegistry::new([]));
+    /// let publication = Publication::new(registry.clone(), [url.clone()]);
+    /// publication.online().wait().unwrap();
+    /// assert_eq!(registry.urls(), [url]);
+    /// ```
     pub fn online(&self) -> Completion<RegistryResult<()>> {
         *self.online.lock() = true;
         self.each(|registry, url| registry.register(url))
@@ -257,22 +331,57 @@ impl Publication {
 
     /// Unregisters every URL: consumers stop sending new calls once they are notified, and
     /// the provider keeps serving the calls they still send meanwhile.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tether_core::registry::{ProviderSpec, Publication, StaticRegistry};
+    /// # let url = ProviderSpec::new("demo.Greeter", "10.0.0.7", 20880).to_url(0).unwrap();
+    /// let registry = Arc::new(StaticRegistry::new([url.clone()]));
+    /// let publication = Publication::new(registry.clone(), [url]);
+    /// publication.offline().wait().unwrap();
+    /// assert!(registry.urls().is_empty());
+    /// ```
     pub fn offline(&self) -> Completion<RegistryResult<()>> {
         *self.online.lock() = false;
         self.each(|registry, url| registry.unregister(url))
     }
 
     /// Whether it was last put [`online`](Self::online).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tether_core::registry::{ProviderSpec, Publication, StaticRegistry};
+    /// # let url = ProviderSpec::new("demo.Greeter", "10.0.0.7", 20880).to_url(0).unwrap();
+    /// let publication = Publication::new(Arc::new(StaticRegistry::new([])), [url]);
+    /// publication.online().wait().unwrap();
+    /// assert!(publication.is_online());
+    /// ```
     pub fn is_online(&self) -> bool {
         *self.online.lock()
     }
 
     /// The URLs it publishes.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tether_core::registry::{ProviderSpec, Publication, StaticRegistry};
+    /// # let url = ProviderSpec::new("demo.Greeter", "10.0.0.7", 20880).to_url(0).unwrap();
+    /// let publication = Publication::new(Arc::new(StaticRegistry::new([])), [url.clone()]);
+    /// assert_eq!(publication.urls(), [url]);
+    /// ```
     pub fn urls(&self) -> &[Url] {
         &self.urls
     }
 
     /// The registry it publishes in.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tether_core::registry::{ProviderSpec, Publication, StaticRegistry};
+    /// # let url = ProviderSpec::new("demo.Greeter", "10.0.0.7", 20880).to_url(0).unwrap();
+    /// let publication = Publication::new(Arc::new(StaticRegistry::new([])), [url]);
+    /// assert_eq!(publication.registry().name(), "static registry");
+    /// ```
     pub fn registry(&self) -> &Arc<dyn Registry> {
         &self.registry
     }
@@ -328,17 +437,34 @@ impl fmt::Debug for Publication {
 }
 
 /// A completion that is ready with `value`.
+///
+/// ```
+/// # use tether_core::registry::ready;
+/// assert_eq!(ready(Ok(7)).wait(), Ok(7));
+/// ```
 pub fn ready<T: Send + 'static>(value: RegistryResult<T>) -> Completion<RegistryResult<T>> {
     Completion::ready(value)
 }
 
 /// What an abandoned registry completion resolves to.
+///
+/// ```
+/// # use tether_core::registry::{closed, RegistryError};
+/// assert_eq!(closed::<()>(), Err(RegistryError::Closed));
+/// ```
 pub fn closed<T>() -> RegistryResult<T> {
     Err(RegistryError::Closed)
 }
 
 /// The categories `consumer` subscribes to: its `category` parameter, or
 /// [`CONSUMER_CATEGORIES`].
+///
+/// ```
+/// # use tether_core::registry::categories;
+/// # use tether_core::url::Url;
+/// let url = Url::parse("consumer://h/demo.Greeter").unwrap();
+/// assert_eq!(categories(&url), ["providers", "configurators", "routers"]);
+/// ```
 pub fn categories(consumer: &Url) -> Vec<&str> {
     let listed = consumer.list_param("category");
     if listed.is_empty() {
@@ -350,6 +476,13 @@ pub fn categories(consumer: &Url) -> Vec<&str> {
 
 /// `consumer` as a subscription URL: with `category` set to its [`categories`] (Java's
 /// `RegistryProtocol.toSubscribeUrl`), which [`Url::is_match`] compares entries against.
+///
+/// ```
+/// # use tether_core::registry::subscription_url;
+/// # use tether_core::url::Url;
+/// let url = Url::parse("consumer://h/demo.Greeter?category=providers,routers").unwrap();
+/// assert_eq!(subscription_url(&url).category(), "providers,routers");
+/// ```
 pub fn subscription_url(consumer: &Url) -> Url {
     let categories = categories(consumer).join(",");
     consumer
@@ -363,6 +496,14 @@ pub fn subscription_url(consumer: &Url) -> Url {
 /// The placeholder for an empty `category` of a subscription (Java's
 /// `CacheableFailbackRegistry.toUrlsWithEmpty`): `consumer` with protocol `empty` and
 /// `category=<category>`.
+///
+/// ```
+/// # use tether_core::registry::empty_url;
+/// # use tether_core::url::Url;
+/// let consumer = Url::parse("consumer://h/demo.Greeter").unwrap();
+/// let empty = empty_url(&consumer, "routers");
+/// assert_eq!(empty.to_string(), "empty://h/demo.Greeter?category=routers");
+/// ```
 pub fn empty_url(consumer: &Url, category: &str) -> Url {
     consumer
         .clone()
@@ -377,6 +518,15 @@ pub fn empty_url(consumer: &Url, category: &str) -> Url {
 /// What a subscriber of `consumer` is notified of, given each subscribed category's entries:
 /// per category in the order given, the entries that [`Url::is_match`] the subscription
 /// URL (an `empty://` placeholder for a category with none), skipping `empty://` entries.
+///
+/// ```
+/// # use tether_core::registry::notification;
+/// # use tether_core::url::Url;
+/// let consumer = Url::parse("consumer://h/demo.Greeter").unwrap();
+/// let provider = Url::parse("dubbo://p:1/demo.Greeter").unwrap();
+/// let urls = notification(&consumer, [("providers", vec![&provider]), ("routers", vec![])]);
+/// assert_eq!((urls[0].protocol(), urls[1].protocol()), ("dubbo", "empty"));
+/// ```
 pub fn notification<'a, I, U>(consumer: &Url, lists: I) -> Vec<Url>
 where
     I: IntoIterator<Item = (&'a str, U)>,
@@ -452,6 +602,12 @@ pub struct ProviderSpec {
 
 impl ProviderSpec {
     /// A provider of `interface` at `host:port`, application `tether`, no methods listed.
+    ///
+    /// ```
+    /// # use tether_core::registry::ProviderSpec;
+    /// let spec = ProviderSpec::new("demo.Greeter", "10.0.0.7", 20880);
+    /// assert_eq!(spec.application, "tether");
+    /// ```
     pub fn new(interface: impl Into<String>, host: impl Into<String>, port: u16) -> Self {
         Self {
             interface: interface.into(),
@@ -469,48 +625,97 @@ impl ProviderSpec {
     }
 
     /// Sets [`application`](Self::application).
+    ///
+    /// ```
+    /// # use tether_core::registry::ProviderSpec;
+    /// let url = ProviderSpec::new("demo.Greeter", "h", 1).application("greeter").to_url(1).unwrap();
+    /// assert_eq!(url.application(), Some("greeter"));
+    /// ```
     pub fn application(mut self, application: impl Into<String>) -> Self {
         self.application = application.into();
         self
     }
 
     /// Sets [`methods`](Self::methods).
+    ///
+    /// ```
+    /// # use tether_core::registry::ProviderSpec;
+    /// let url = ProviderSpec::new("demo.Greeter", "h", 1).methods(["b", "a", "b"]).to_url(1).unwrap();
+    /// assert_eq!(url.methods(), ["a", "b"]);
+    /// ```
     pub fn methods<S: Into<String>>(mut self, methods: impl IntoIterator<Item = S>) -> Self {
         self.methods = methods.into_iter().map(Into::into).collect();
         self
     }
 
     /// Sets [`version`](Self::version).
+    ///
+    /// ```
+    /// # use tether_core::registry::ProviderSpec;
+    /// let url = ProviderSpec::new("demo.Greeter", "h", 1).version("1.0.0").to_url(1).unwrap();
+    /// assert_eq!(url.version(), Some("1.0.0"));
+    /// ```
     pub fn version(mut self, version: impl Into<String>) -> Self {
         self.version = Some(version.into());
         self
     }
 
     /// Sets [`group`](Self::group).
+    ///
+    /// ```
+    /// # use tether_core::registry::ProviderSpec;
+    /// let url = ProviderSpec::new("demo.Greeter", "h", 1).group("blue").to_url(1).unwrap();
+    /// assert_eq!(url.service_key().as_deref(), Some("blue/demo.Greeter"));
+    /// ```
     pub fn group(mut self, group: impl Into<String>) -> Self {
         self.group = Some(group.into());
         self
     }
 
     /// Sets [`weight`](Self::weight).
+    ///
+    /// ```
+    /// # use tether_core::registry::ProviderSpec;
+    /// let url = ProviderSpec::new("demo.Greeter", "h", 1).weight(50).to_url(1).unwrap();
+    /// assert_eq!(url.weight(), Ok(50));
+    /// ```
     pub fn weight(mut self, weight: i32) -> Self {
         self.weight = Some(weight);
         self
     }
 
     /// Sets [`timeout_ms`](Self::timeout_ms).
+    ///
+    /// ```
+    /// # use tether_core::registry::ProviderSpec;
+    /// # use std::time::Duration;
+    /// let url = ProviderSpec::new("demo.Greeter", "h", 1).timeout_ms(300).to_url(1).unwrap();
+    /// assert_eq!(url.timeout(), Ok(Duration::from_millis(300)));
+    /// ```
     pub fn timeout_ms(mut self, timeout_ms: u64) -> Self {
         self.timeout_ms = Some(timeout_ms);
         self
     }
 
     /// Adds a parameter callback: argument `index` of `method`.
+    ///
+    /// ```
+    /// # use tether_core::registry::ProviderSpec;
+    /// let url = ProviderSpec::new("demo.Greeter", "h", 1).callback("addListener", 1).to_url(1).unwrap();
+    /// assert!(url.method("addListener").bool_param("1.callback", false));
+    /// ```
     pub fn callback(mut self, method: impl Into<String>, index: usize) -> Self {
         self.callbacks.push((method.into(), index));
         self
     }
 
     /// Sets [`release`](Self::release).
+    ///
+    /// ```
+    /// # use tether_core::registry::ProviderSpec;
+    /// let url = ProviderSpec::new("demo.Greeter", "h", 1).release("custom-1").to_url(1).unwrap();
+    /// assert_eq!(url.param("release"), Some("custom-1"));
+    /// ```
     pub fn release(mut self, release: impl Into<String>) -> Self {
         self.release = release.into();
         self
@@ -518,6 +723,13 @@ impl ProviderSpec {
 
     /// The URL to register, stamped `timestamp` (milliseconds since the Unix epoch, the
     /// moment of export: the caller reads the clock).
+    ///
+    /// ```
+    /// # use tether_core::registry::ProviderSpec;
+    /// let url = ProviderSpec::new("demo.Greeter", "10.0.0.7", 20880).to_url(42).unwrap();
+    /// assert_eq!(url.address(), "10.0.0.7:20880");
+    /// assert_eq!(url.timestamp(), Ok(42));
+    /// ```
     pub fn to_url(&self, timestamp_ms: u64) -> Result<Url, UrlError> {
         let mut methods: Vec<&str> = self.methods.iter().map(String::as_str).collect();
         methods.sort_unstable();
@@ -598,6 +810,12 @@ pub struct ConsumerSpec {
 
 impl ConsumerSpec {
     /// A consumer of `interface` on `host`, application `tether`.
+    ///
+    /// ```
+    /// # use tether_core::registry::ConsumerSpec;
+    /// let spec = ConsumerSpec::new("demo.Greeter", "10.0.0.1");
+    /// assert_eq!(spec.to_url(1).unwrap().host(), "10.0.0.1");
+    /// ```
     pub fn new(interface: impl Into<String>, host: impl Into<String>) -> Self {
         Self {
             interface: interface.into(),
@@ -610,18 +828,36 @@ impl ConsumerSpec {
     }
 
     /// Sets [`application`](Self::application).
+    ///
+    /// ```
+    /// # use tether_core::registry::ConsumerSpec;
+    /// let url = ConsumerSpec::new("demo.Greeter", "h").application("shop").to_url(1).unwrap();
+    /// assert_eq!(url.application(), Some("shop"));
+    /// ```
     pub fn application(mut self, application: impl Into<String>) -> Self {
         self.application = application.into();
         self
     }
 
     /// Sets [`version`](Self::version).
+    ///
+    /// ```
+    /// # use tether_core::registry::ConsumerSpec;
+    /// let url = ConsumerSpec::new("demo.Greeter", "h").version("*").to_url(1).unwrap();
+    /// assert_eq!(url.version(), Some("*"));
+    /// ```
     pub fn version(mut self, version: impl Into<String>) -> Self {
         self.version = Some(version.into());
         self
     }
 
     /// Sets [`group`](Self::group).
+    ///
+    /// ```
+    /// # use tether_core::registry::ConsumerSpec;
+    /// let url = ConsumerSpec::new("demo.Greeter", "h").group("blue,green").to_url(1).unwrap();
+    /// assert_eq!(url.group(), Some("blue,green"));
+    /// ```
     pub fn group(mut self, group: impl Into<String>) -> Self {
         self.group = Some(group.into());
         self
@@ -629,6 +865,13 @@ impl ConsumerSpec {
 
     /// The consumer URL to subscribe with, stamped `timestamp` (milliseconds since the Unix
     /// epoch): no `category`, so that it subscribes to [`CONSUMER_CATEGORIES`].
+    ///
+    /// ```
+    /// # use tether_core::registry::ConsumerSpec;
+    /// let url = ConsumerSpec::new("demo.Greeter", "10.0.0.1").to_url(1).unwrap();
+    /// assert_eq!(url.protocol(), "consumer");
+    /// assert!(!url.has_param("category"));
+    /// ```
     pub fn to_url(&self, timestamp_ms: u64) -> Result<Url, UrlError> {
         let mut builder = Url::builder("consumer")
             .host(self.host.as_str())
@@ -650,6 +893,12 @@ impl ConsumerSpec {
 
     /// The consumer URL to register: [`to_url`](Self::to_url) with `category=consumers` and
     /// `check=false`, as Java's `DynamicDirectory.setRegisteredConsumerUrl` adds them.
+    ///
+    /// ```
+    /// # use tether_core::registry::ConsumerSpec;
+    /// let url = ConsumerSpec::new("demo.Greeter", "10.0.0.1").registered_url(1).unwrap();
+    /// assert_eq!(url.category(), "consumers");
+    /// ```
     pub fn registered_url(&self, timestamp_ms: u64) -> Result<Url, UrlError> {
         self.to_url(timestamp_ms)?
             .into_builder()
@@ -709,6 +958,14 @@ struct StaticState {
 
 impl StaticRegistry {
     /// A registry listing `urls`.
+    ///
+    /// ```
+    /// # use tether_core::registry::StaticRegistry;
+    /// # use tether_core::url::Url;
+    /// let provider = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+    /// let registry = StaticRegistry::new([provider]);
+    /// assert_eq!(registry.urls().len(), 1);
+    /// ```
     pub fn new(urls: impl IntoIterator<Item = Url>) -> Self {
         let mut listed: Vec<Url> = Vec::new();
         for url in urls {

@@ -93,6 +93,29 @@ fn pause(d: Duration) {
 }
 
 /// Why a [`RegistryDirectory`] could not be built.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use tether_core::cluster::{Channels, Connector, Directory, Route, connections};
+/// # use tether_core::discovery::*;
+/// # use tether_core::registry::{Registry, StaticRegistry};
+/// # use tether_core::url::Url;
+/// # struct Nowhere;
+/// # impl Connector for Nowhere {
+/// #     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+/// #         Arc::new(Channels::owning(connections(provider)))
+/// #     }
+/// # }
+/// # let provider = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+/// # let registry = Arc::new(StaticRegistry::new([provider.clone()]));
+/// # let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter").unwrap();
+/// # use std::time::Duration;
+/// // Nothing ever connects here, so a checked build gives up.
+/// let built = RegistryDirectory::builder(registry, Arc::new(Nowhere), consumer)
+///     .check_timeout(Duration::from_millis(10))
+///     .build();
+/// assert!(matches!(built, Err(DiscoveryError::NoProvider { .. })));
+/// ```
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DiscoveryError {
@@ -120,6 +143,31 @@ pub enum DiscoveryError {
 }
 
 /// Why a notified URL was not turned into a provider.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use tether_core::cluster::{Channels, Connector, Directory, Route, connections};
+/// # use tether_core::discovery::*;
+/// # use tether_core::registry::{Registry, StaticRegistry};
+/// # use tether_core::url::Url;
+/// # struct Nowhere;
+/// # impl Connector for Nowhere {
+/// #     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+/// #         Arc::new(Channels::owning(connections(provider)))
+/// #     }
+/// # }
+/// # let provider = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+/// # let registry = Arc::new(StaticRegistry::new([provider.clone()]));
+/// # let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter").unwrap();
+/// let tri = Url::parse("tri://10.0.0.5:50051/demo.Greeter").unwrap();
+/// registry.register(&tri).wait().unwrap();
+/// let directory = RegistryDirectory::builder(registry.clone(), Arc::new(Nowhere), consumer)
+///     .check(false)
+///     .on_skip(|s| assert_eq!(s.reason, SkipReason::Protocol))
+///     .build()
+///     .unwrap();
+/// assert_eq!(directory.skipped(), 1);
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[non_exhaustive]
 pub enum SkipReason {
@@ -130,6 +178,31 @@ pub enum SkipReason {
 }
 
 /// A notified URL that was skipped, as [`RegistryDirectoryBuilder::on_skip`] sees it.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use tether_core::cluster::{Channels, Connector, Directory, Route, connections};
+/// # use tether_core::discovery::*;
+/// # use tether_core::registry::{Registry, StaticRegistry};
+/// # use tether_core::url::Url;
+/// # struct Nowhere;
+/// # impl Connector for Nowhere {
+/// #     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+/// #         Arc::new(Channels::owning(connections(provider)))
+/// #     }
+/// # }
+/// # let provider = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+/// # let registry = Arc::new(StaticRegistry::new([provider.clone()]));
+/// # let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter").unwrap();
+/// let url = Url::parse("dubbo://10.0.0.9/demo.Greeter").unwrap(); // no port
+/// registry.register(&url).wait().unwrap();
+/// let directory = RegistryDirectory::builder(registry.clone(), Arc::new(Nowhere), consumer)
+///     .check(false)
+///     .on_skip(|s: &Skipped| assert_eq!((s.url.port(), s.reason), (0, SkipReason::NoAddress)))
+///     .build()
+///     .unwrap();
+/// assert_eq!(directory.skipped(), 1);
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Skipped {
@@ -140,6 +213,30 @@ pub struct Skipped {
 }
 
 /// What [`RegistryDirectoryBuilder::on_skip`] calls.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use tether_core::cluster::{Channels, Connector, Directory, Route, connections};
+/// # use tether_core::discovery::*;
+/// # use tether_core::registry::{Registry, StaticRegistry};
+/// # use tether_core::url::Url;
+/// # struct Nowhere;
+/// # impl Connector for Nowhere {
+/// #     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+/// #         Arc::new(Channels::owning(connections(provider)))
+/// #     }
+/// # }
+/// # let provider = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+/// # let registry = Arc::new(StaticRegistry::new([provider.clone()]));
+/// # let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter").unwrap();
+/// let hook: SkipHook = Arc::new(|s: &Skipped| eprintln!("skipped {}", s.url));
+/// let directory = RegistryDirectory::builder(registry, Arc::new(Nowhere), consumer)
+///     .check(false)
+///     .on_skip(move |s| hook(s))
+///     .build()
+///     .unwrap();
+/// assert_eq!(directory.skipped(), 0);
+/// ```
 pub type SkipHook = Arc<dyn Fn(&Skipped) + Send + Sync>;
 
 /// A [`Directory`] fed by a [`Registry`] subscription: see the [module docs](self).
@@ -148,6 +245,29 @@ pub type SkipHook = Arc<dyn Fn(&Skipped) + Send + Sync>;
 /// snapshot and allocate nothing; notifications replace the snapshot. Dropping the
 /// directory unsubscribes and drops its invokers (their connections close once no call
 /// holds them).
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use tether_core::cluster::{Channels, Connector, Directory, Route, connections};
+/// # use tether_core::discovery::*;
+/// # use tether_core::registry::{Registry, StaticRegistry};
+/// # use tether_core::url::Url;
+/// # struct Nowhere;
+/// # impl Connector for Nowhere {
+/// #     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+/// #         Arc::new(Channels::owning(connections(provider)))
+/// #     }
+/// # }
+/// # let provider = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+/// # let registry = Arc::new(StaticRegistry::new([provider.clone()]));
+/// # let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter").unwrap();
+/// let directory = RegistryDirectory::builder(registry.clone(), Arc::new(Nowhere), consumer)
+///     .check(false)
+///     .build()
+///     .unwrap();
+/// let listed = directory.list(&Route::new("demo.Greeter", "greet"));
+/// assert_eq!(listed[0].address(), "10.0.0.7:20880");
+/// ```
 pub struct RegistryDirectory {
     inner: Arc<Inner>,
     registry: Arc<dyn Registry>,
@@ -183,6 +303,26 @@ struct State {
 }
 
 /// Builds a [`RegistryDirectory`]: [`RegistryDirectory::builder`].
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use tether_core::cluster::{Channels, Connector, Directory, Route, connections};
+/// # use tether_core::discovery::*;
+/// # use tether_core::registry::{Registry, StaticRegistry};
+/// # use tether_core::url::Url;
+/// # struct Nowhere;
+/// # impl Connector for Nowhere {
+/// #     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+/// #         Arc::new(Channels::owning(connections(provider)))
+/// #     }
+/// # }
+/// # let provider = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+/// # let registry = Arc::new(StaticRegistry::new([provider.clone()]));
+/// # let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter").unwrap();
+/// let builder = RegistryDirectory::builder(registry, Arc::new(Nowhere), consumer).check(false);
+/// let directory = builder.build().unwrap();
+/// assert_eq!(directory.notifications(), 1);
+/// ```
 #[must_use]
 pub struct RegistryDirectoryBuilder {
     registry: Arc<dyn Registry>,
@@ -211,12 +351,57 @@ impl fmt::Debug for RegistryDirectoryBuilder {
 impl RegistryDirectoryBuilder {
     /// Whether building waits for a provider (listed, and a connection to it up) and fails
     /// without one (Dubbo's `check`, default true).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tether_core::cluster::{Channels, Connector, Directory, Route, connections};
+    /// # use tether_core::discovery::*;
+    /// # use tether_core::registry::{Registry, StaticRegistry};
+    /// # use tether_core::url::Url;
+    /// # struct Nowhere;
+    /// # impl Connector for Nowhere {
+    /// #     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+    /// #         Arc::new(Channels::owning(connections(provider)))
+    /// #     }
+    /// # }
+    /// # let provider = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+    /// # let registry = Arc::new(StaticRegistry::new([provider.clone()]));
+    /// # let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter").unwrap();
+    /// // Without the check, building returns at once even with no provider connected.
+    /// let directory = RegistryDirectory::builder(registry.clone(), Arc::new(Nowhere), consumer)
+    ///     .check(false)
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(!directory.is_available());
+    /// ```
     pub fn check(mut self, check: bool) -> Self {
         self.check = check;
         self
     }
 
     /// How long building waits for a provider with `check` (default 3 s).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tether_core::cluster::{Channels, Connector, Directory, Route, connections};
+    /// # use tether_core::discovery::*;
+    /// # use tether_core::registry::{Registry, StaticRegistry};
+    /// # use tether_core::url::Url;
+    /// # struct Nowhere;
+    /// # impl Connector for Nowhere {
+    /// #     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+    /// #         Arc::new(Channels::owning(connections(provider)))
+    /// #     }
+    /// # }
+    /// # let provider = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+    /// # let registry = Arc::new(StaticRegistry::new([provider.clone()]));
+    /// # let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter").unwrap();
+    /// # use std::time::Duration;
+    /// let built = RegistryDirectory::builder(registry, Arc::new(Nowhere), consumer)
+    ///     .check_timeout(Duration::from_millis(10))
+    ///     .build();
+    /// assert!(built.is_err());
+    /// ```
     pub fn check_timeout(mut self, timeout: Duration) -> Self {
         self.check_timeout = timeout;
         self
@@ -335,6 +520,28 @@ impl RegistryDirectoryBuilder {
     /// for a provider. Do not call it on a thread that runs the registry's or the
     /// connector's IO (an async runtime's worker): use [`build_async`](Self::build_async)
     /// there.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tether_core::cluster::{Channels, Connector, Directory, Route, connections};
+    /// # use tether_core::discovery::*;
+    /// # use tether_core::registry::{Registry, StaticRegistry};
+    /// # use tether_core::url::Url;
+    /// # struct Nowhere;
+    /// # impl Connector for Nowhere {
+    /// #     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+    /// #         Arc::new(Channels::owning(connections(provider)))
+    /// #     }
+    /// # }
+    /// # let provider = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+    /// # let registry = Arc::new(StaticRegistry::new([provider.clone()]));
+    /// # let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter").unwrap();
+    /// let directory = RegistryDirectory::builder(registry.clone(), Arc::new(Nowhere), consumer)
+    ///     .check(false)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(directory.list(&Route::new("demo.Greeter", "greet")).len(), 1);
+    /// ```
     pub fn build(self) -> Result<Arc<RegistryDirectory>, DiscoveryError> {
         let (check, timeout) = (self.check, self.check_timeout);
         let (service, registry) = (self.service(), self.registry.name());
@@ -438,6 +645,26 @@ impl RegistryDirectoryBuilder {
 
     /// Subscribes without waiting for a provider (whatever `check` says): resolves once the
     /// registry accepted the subscription.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tether_core::cluster::{Channels, Connector, Directory, Route, connections};
+    /// # use tether_core::discovery::*;
+    /// # use tether_core::registry::{Registry, StaticRegistry};
+    /// # use tether_core::url::Url;
+    /// # struct Nowhere;
+    /// # impl Connector for Nowhere {
+    /// #     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+    /// #         Arc::new(Channels::owning(connections(provider)))
+    /// #     }
+    /// # }
+    /// # let provider = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+    /// # let registry = Arc::new(StaticRegistry::new([provider.clone()]));
+    /// # let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter").unwrap();
+    /// let subscribing = RegistryDirectory::builder(registry, Arc::new(Nowhere), consumer).subscribe();
+    /// let directory = subscribing.wait().unwrap();
+    /// assert_eq!(directory.list(&Route::new("demo.Greeter", "greet")).len(), 1);
+    /// ```
     pub fn subscribe(self) -> Completion<Result<Arc<RegistryDirectory>, DiscoveryError>> {
         let service = self.service();
         let consumer = registry::subscription_url(&self.consumer);
@@ -514,6 +741,28 @@ impl RegistryDirectory {
     /// `version`; `protocol` if not `dubbo`), as `registry` lists them, connected through
     /// `connector`. The subscription asks for `consumer`'s `category` list, by default
     /// providers, configurators and routers.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tether_core::cluster::{Channels, Connector, Directory, Route, connections};
+    /// # use tether_core::discovery::*;
+    /// # use tether_core::registry::{Registry, StaticRegistry};
+    /// # use tether_core::url::Url;
+    /// # struct Nowhere;
+    /// # impl Connector for Nowhere {
+    /// #     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+    /// #         Arc::new(Channels::owning(connections(provider)))
+    /// #     }
+    /// # }
+    /// # let provider = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+    /// # let registry = Arc::new(StaticRegistry::new([provider.clone()]));
+    /// # let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter").unwrap();
+    /// let directory = RegistryDirectory::builder(registry.clone(), Arc::new(Nowhere), consumer)
+    ///     .check(false)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(directory.consumer().interface(), "demo.Greeter");
+    /// ```
     pub fn builder(
         registry: Arc<dyn Registry>,
         connector: Arc<dyn Connector>,
@@ -533,12 +782,57 @@ impl RegistryDirectory {
 
     /// Whether a call could go to a listed provider now: one has a connection available
     /// (Java's `Directory.isAvailable`).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tether_core::cluster::{Channels, Connector, Directory, Route, connections};
+    /// # use tether_core::discovery::*;
+    /// # use tether_core::registry::{Registry, StaticRegistry};
+    /// # use tether_core::url::Url;
+    /// # struct Nowhere;
+    /// # impl Connector for Nowhere {
+    /// #     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+    /// #         Arc::new(Channels::owning(connections(provider)))
+    /// #     }
+    /// # }
+    /// # let provider = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+    /// # let registry = Arc::new(StaticRegistry::new([provider.clone()]));
+    /// # let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter").unwrap();
+    /// let directory = RegistryDirectory::builder(registry.clone(), Arc::new(Nowhere), consumer)
+    ///     .check(false)
+    ///     .build()
+    ///     .unwrap();
+    /// // Listed, but this connector never opens a connection.
+    /// assert!(!directory.is_available());
+    /// ```
     pub fn is_available(&self) -> bool {
         self.inner.snapshot.read().iter().any(Invoker::is_available)
     }
 
     /// Resolves once at least one provider is listed (at once if one is); its connections
     /// may still be coming up ([`is_available`](Self::is_available)).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tether_core::cluster::{Channels, Connector, Directory, Route, connections};
+    /// # use tether_core::discovery::*;
+    /// # use tether_core::registry::{Registry, StaticRegistry};
+    /// # use tether_core::url::Url;
+    /// # struct Nowhere;
+    /// # impl Connector for Nowhere {
+    /// #     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+    /// #         Arc::new(Channels::owning(connections(provider)))
+    /// #     }
+    /// # }
+    /// # let provider = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+    /// # let registry = Arc::new(StaticRegistry::new([provider.clone()]));
+    /// # let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter").unwrap();
+    /// let directory = RegistryDirectory::builder(registry.clone(), Arc::new(Nowhere), consumer)
+    ///     .check(false)
+    ///     .build()
+    ///     .unwrap();
+    /// directory.listed().wait(); // ready: a provider is listed
+    /// ```
     pub fn listed(&self) -> Completion<()> {
         let mut state = self.inner.state.lock();
         if !self.inner.snapshot.read().is_empty() {
@@ -550,16 +844,83 @@ impl RegistryDirectory {
     }
 
     /// The notified URLs skipped so far (another protocol, no address).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tether_core::cluster::{Channels, Connector, Directory, Route, connections};
+    /// # use tether_core::discovery::*;
+    /// # use tether_core::registry::{Registry, StaticRegistry};
+    /// # use tether_core::url::Url;
+    /// # struct Nowhere;
+    /// # impl Connector for Nowhere {
+    /// #     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+    /// #         Arc::new(Channels::owning(connections(provider)))
+    /// #     }
+    /// # }
+    /// # let provider = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+    /// # let registry = Arc::new(StaticRegistry::new([provider.clone()]));
+    /// # let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter").unwrap();
+    /// let directory = RegistryDirectory::builder(registry.clone(), Arc::new(Nowhere), consumer)
+    ///     .check(false)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(directory.skipped(), 0);
+    /// ```
     pub fn skipped(&self) -> u64 {
         self.inner.skipped.load(Ordering::Relaxed)
     }
 
     /// The notifications handled so far.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tether_core::cluster::{Channels, Connector, Directory, Route, connections};
+    /// # use tether_core::discovery::*;
+    /// # use tether_core::registry::{Registry, StaticRegistry};
+    /// # use tether_core::url::Url;
+    /// # struct Nowhere;
+    /// # impl Connector for Nowhere {
+    /// #     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+    /// #         Arc::new(Channels::owning(connections(provider)))
+    /// #     }
+    /// # }
+    /// # let provider = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+    /// # let registry = Arc::new(StaticRegistry::new([provider.clone()]));
+    /// # let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter").unwrap();
+    /// let directory = RegistryDirectory::builder(registry.clone(), Arc::new(Nowhere), consumer)
+    ///     .check(false)
+    ///     .build()
+    ///     .unwrap();
+    /// registry.unregister(&provider).wait().unwrap();
+    /// assert_eq!(directory.notifications(), 2);
+    /// ```
     pub fn notifications(&self) -> u64 {
         self.inner.notifications.load(Ordering::Relaxed)
     }
 
     /// The subscription URL.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tether_core::cluster::{Channels, Connector, Directory, Route, connections};
+    /// # use tether_core::discovery::*;
+    /// # use tether_core::registry::{Registry, StaticRegistry};
+    /// # use tether_core::url::Url;
+    /// # struct Nowhere;
+    /// # impl Connector for Nowhere {
+    /// #     fn channels(&self, _: &str, provider: &Url) -> Arc<Channels> {
+    /// #         Arc::new(Channels::owning(connections(provider)))
+    /// #     }
+    /// # }
+    /// # let provider = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter").unwrap();
+    /// # let registry = Arc::new(StaticRegistry::new([provider.clone()]));
+    /// # let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter").unwrap();
+    /// let directory = RegistryDirectory::builder(registry.clone(), Arc::new(Nowhere), consumer)
+    ///     .check(false)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(directory.consumer().category(), "providers,configurators,routers");
+    /// ```
     pub fn consumer(&self) -> &Url {
         &self.inner.consumer
     }

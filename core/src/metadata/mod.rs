@@ -69,6 +69,14 @@ const EXCLUDED_SERVICE_PARAMS: &[&str] = &[
     "org.apache.dubbo.metadata.MetadataInfo$ServiceInfo",
     crate = tether_hessian2
 )]
+/// ```
+/// # use tether_core::metadata::ServiceInfo;
+/// # use tether_core::url::Url;
+/// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter?group=blue&version=1.0.0&pid=42").unwrap();
+/// let info = ServiceInfo::from_url(&url);
+/// assert_eq!(info.name.as_deref(), Some("demo.Greeter"));
+/// assert_eq!(info.port, 20880);
+/// ```
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ServiceInfo {
@@ -91,6 +99,15 @@ pub struct ServiceInfo {
 impl ServiceInfo {
     /// The service a provider URL describes (Java's `ServiceInfo(URL, filters)` with its
     /// default filter).
+    ///
+    /// ```
+    /// # use tether_core::metadata::ServiceInfo;
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter?group=blue&version=1.0.0&pid=42").unwrap();
+    /// let info = ServiceInfo::from_url(&url);
+    /// assert!(!info.params.contains_key("pid")); // left out, as in Java
+    /// assert_eq!(info.params["version"], "1.0.0");
+    /// ```
     pub fn from_url(url: &Url) -> Self {
         let params = url
             .params()
@@ -113,6 +130,13 @@ impl ServiceInfo {
     }
 
     /// `group/name:version`, each part only if present (Java's `URL.buildKey`).
+    ///
+    /// ```
+    /// # use tether_core::metadata::ServiceInfo;
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter?group=blue&version=1.0.0&pid=42").unwrap();
+    /// assert_eq!(ServiceInfo::from_url(&url).service_key(), "blue/demo.Greeter:1.0.0");
+    /// ```
     pub fn service_key(&self) -> String {
         let mut key = String::new();
         if let Some(group) = self.group.as_deref().filter(|g| !g.is_empty()) {
@@ -128,6 +152,13 @@ impl ServiceInfo {
     }
 
     /// The service key and `:protocol`: the key of [`MetadataInfo::services`].
+    ///
+    /// ```
+    /// # use tether_core::metadata::ServiceInfo;
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter?group=blue&version=1.0.0&pid=42").unwrap();
+    /// assert_eq!(ServiceInfo::from_url(&url).match_key(), "blue/demo.Greeter:1.0.0:dubbo");
+    /// ```
     pub fn match_key(&self) -> String {
         match self.protocol.as_deref().filter(|p| !p.is_empty()) {
             Some(protocol) => format!("{}:{protocol}", self.service_key()),
@@ -186,6 +217,13 @@ pub struct MetadataInfo {
 
 impl MetadataInfo {
     /// The metadata of application `app` serving `services`, its revision computed.
+    ///
+    /// ```
+    /// # use tether_core::metadata::{MetadataInfo, EMPTY_REVISION};
+    /// let info = MetadataInfo::new("greeter", []);
+    /// assert_eq!(info.app.as_deref(), Some("greeter"));
+    /// assert_eq!(info.revision.as_deref(), Some(EMPTY_REVISION));
+    /// ```
     pub fn new(app: impl Into<String>, services: impl IntoIterator<Item = ServiceInfo>) -> Self {
         let mut info = Self {
             app: Some(app.into()),
@@ -197,6 +235,14 @@ impl MetadataInfo {
     }
 
     /// The metadata of application `app` serving the services of provider `urls`.
+    ///
+    /// ```
+    /// # use tether_core::metadata::MetadataInfo;
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter?group=blue&version=1.0.0&pid=42").unwrap();
+    /// let info = MetadataInfo::from_urls("greeter", [&url]);
+    /// assert_eq!(info.services.len(), 1);
+    /// ```
     pub fn from_urls<'a>(app: impl Into<String>, urls: impl IntoIterator<Item = &'a Url>) -> Self {
         Self::new(app, urls.into_iter().map(ServiceInfo::from_url))
     }
@@ -204,6 +250,15 @@ impl MetadataInfo {
     /// The revision Java computes for these services (`MetadataInfo.calAndGetRevision`):
     /// MD5, in lowercase hex, of the application name followed by each service's match key,
     /// port, path and parameters, in match-key order; [`EMPTY_REVISION`] without services.
+    ///
+    /// ```
+    /// # use tether_core::metadata::MetadataInfo;
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter?group=blue&version=1.0.0&pid=42").unwrap();
+    /// let info = MetadataInfo::from_urls("greeter", [&url]);
+    /// assert_eq!(info.revision, Some(info.compute_revision()));
+    /// assert_eq!(info.compute_revision().len(), 32);
+    /// ```
     pub fn compute_revision(&self) -> String {
         if self.services.is_empty() {
             return EMPTY_REVISION.to_owned();
@@ -219,6 +274,16 @@ impl MetadataInfo {
     /// instance's address and the port its endpoints give for the service's protocol, with
     /// the service's parameters (what a Java consumer's `InstanceAddressURL` stands for).
     /// Filter them with [`Url::is_match`] as interface-level URLs.
+    ///
+    /// ```
+    /// # use tether_core::metadata::{MetadataInfo, ServiceInstance};
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter?group=blue&version=1.0.0&pid=42").unwrap();
+    /// let info = MetadataInfo::from_urls("greeter", [&url]);
+    /// let instance = ServiceInstance::new(&info, "10.0.0.8", 20881, 1);
+    /// let urls = info.provider_urls(&instance);
+    /// assert_eq!(urls[0].address(), "10.0.0.8:20881");
+    /// ```
     pub fn provider_urls(&self, instance: &ServiceInstance) -> Vec<Url> {
         self.services
             .values()
@@ -237,6 +302,14 @@ impl MetadataInfo {
     }
 
     /// The interfaces it serves, once each.
+    ///
+    /// ```
+    /// # use tether_core::metadata::MetadataInfo;
+    /// # use tether_core::url::Url;
+    /// let a = Url::parse("dubbo://h:1/demo.Greeter?version=1").unwrap();
+    /// let b = Url::parse("dubbo://h:1/demo.Greeter?version=2").unwrap();
+    /// assert_eq!(MetadataInfo::from_urls("greeter", [&a, &b]).interfaces(), ["demo.Greeter"]);
+    /// ```
     pub fn interfaces(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self
             .services
@@ -282,6 +355,14 @@ impl ServiceInstance {
     /// on the same port, `storage-type=local`), exported at `timestamp_ms` (milliseconds
     /// since the Unix epoch: the caller reads the clock). Metadata keys as a Java 3.3.6
     /// provider writes them.
+    ///
+    /// ```
+    /// # use tether_core::metadata::{MetadataInfo, ServiceInstance};
+    /// # let info = MetadataInfo::new("greeter", []);
+    /// let instance = ServiceInstance::new(&info, "10.0.0.7", 20880, 1_700_000_000_000);
+    /// assert_eq!(instance.app, "greeter");
+    /// assert_eq!(instance.metadata["timestamp"], "1700000000000");
+    /// ```
     pub fn new(info: &MetadataInfo, host: impl Into<String>, port: u16, timestamp_ms: u64) -> Self {
         let release = concat!("tether-", env!("CARGO_PKG_VERSION"));
         let mut metadata = BTreeMap::new();
@@ -321,6 +402,13 @@ impl ServiceInstance {
     }
 
     /// `host:port`: the node name under `/services/<app>` and the instance id.
+    ///
+    /// ```
+    /// # use tether_core::metadata::{MetadataInfo, ServiceInstance};
+    /// # let info = MetadataInfo::new("greeter", []);
+    /// assert_eq!(ServiceInstance::new(&info, "10.0.0.7", 20880, 1).id(), "10.0.0.7:20880");
+    /// assert_eq!(ServiceInstance::new(&info, "::1", 20880, 1).id(), "[::1]:20880");
+    /// ```
     pub fn id(&self) -> String {
         if self.host.contains(':') {
             format!("[{}]:{}", self.host, self.port)
@@ -333,6 +421,15 @@ impl ServiceInstance {
     /// [`to_json`](Self::to_json) writes, or a Java provider): `name`, `address`, `port` and
     /// `payload.metadata`. [`interfaces`](Self::interfaces) is left empty (the node does not
     /// say; the instance's [`MetadataInfo`] does).
+    ///
+    /// ```
+    /// # use tether_core::metadata::{MetadataInfo, ServiceInstance};
+    /// # let info = MetadataInfo::new("greeter", []);
+    /// let instance = ServiceInstance::new(&info, "10.0.0.7", 20880, 1);
+    /// let read = ServiceInstance::from_json(&instance.to_json(2)).unwrap();
+    /// assert_eq!((read.app, read.port), (instance.app, instance.port));
+    /// assert_eq!(read.metadata, instance.metadata);
+    /// ```
     pub fn from_json(json: &str) -> Result<Self, InstanceError> {
         let value = json::parse(json).map_err(|e| InstanceError::Json(e.to_string()))?;
         let field = |name: &'static str| {
@@ -368,6 +465,13 @@ impl ServiceInstance {
     }
 
     /// `dubbo.metadata.revision`: the revision of the [`MetadataInfo`] it serves.
+    ///
+    /// ```
+    /// # use tether_core::metadata::{MetadataInfo, ServiceInstance};
+    /// # let info = MetadataInfo::new("greeter", []);
+    /// let instance = ServiceInstance::new(&info, "10.0.0.7", 20880, 1);
+    /// assert_eq!(instance.revision(), info.revision.as_deref());
+    /// ```
     pub fn revision(&self) -> Option<&str> {
         self.metadata
             .get("dubbo.metadata.revision")
@@ -376,6 +480,13 @@ impl ServiceInstance {
 
     /// `dubbo.metadata.storage-type`: `local` (ask the instance's metadata service, the
     /// default) or `remote` (a metadata report holds it).
+    ///
+    /// ```
+    /// # use tether_core::metadata::{MetadataInfo, ServiceInstance};
+    /// # let info = MetadataInfo::new("greeter", []);
+    /// let instance = ServiceInstance::new(&info, "10.0.0.7", 20880, 1);
+    /// assert_eq!(instance.storage_type(), "local");
+    /// ```
     pub fn storage_type(&self) -> &str {
         self.metadata
             .get("dubbo.metadata.storage-type")
@@ -383,6 +494,14 @@ impl ServiceInstance {
     }
 
     /// The port `protocol` is served on (`dubbo.endpoints`), else the instance's port.
+    ///
+    /// ```
+    /// # use tether_core::metadata::{MetadataInfo, ServiceInstance};
+    /// # let info = MetadataInfo::new("greeter", []);
+    /// let instance = ServiceInstance::new(&info, "10.0.0.7", 20880, 1);
+    /// assert_eq!(instance.endpoint_port("dubbo"), 20880);
+    /// assert_eq!(instance.endpoint_port("tri"), 20880); // not listed: the instance port
+    /// ```
     pub fn endpoint_port(&self, protocol: &str) -> u16 {
         let endpoints = self
             .metadata
@@ -406,6 +525,13 @@ impl ServiceInstance {
 
     /// Where its metadata service answers (`dubbo.metadata-service.url-params`: protocol and
     /// port), else `dubbo` on the instance's port (Java's fallback).
+    ///
+    /// ```
+    /// # use tether_core::metadata::{MetadataInfo, ServiceInstance};
+    /// # let info = MetadataInfo::new("greeter", []);
+    /// let instance = ServiceInstance::new(&info, "10.0.0.7", 20880, 1);
+    /// assert_eq!(instance.metadata_service_address(), ("dubbo".to_owned(), 20880));
+    /// ```
     pub fn metadata_service_address(&self) -> (String, u16) {
         let params = self
             .metadata
@@ -428,6 +554,14 @@ impl ServiceInstance {
 
     /// The node's data: the JSON Curator's `JsonInstanceSerializer` writes for Dubbo's
     /// `ZookeeperServiceDiscovery`, registered at `registration_time_ms`.
+    ///
+    /// ```
+    /// # use tether_core::metadata::{MetadataInfo, ServiceInstance};
+    /// # let info = MetadataInfo::new("greeter", []);
+    /// let json = ServiceInstance::new(&info, "10.0.0.7", 20880, 1).to_json(2);
+    /// assert!(json.starts_with(r#"{"name":"greeter","id":"10.0.0.7:20880""#));
+    /// assert!(json.contains(r#""registrationTimeUTC":2"#));
+    /// ```
     pub fn to_json(&self, registration_time_ms: u64) -> String {
         let id = self.id();
         let mut json = String::with_capacity(512);
@@ -461,6 +595,12 @@ impl ServiceInstance {
 }
 
 /// Why an instance node could not be read.
+///
+/// ```
+/// # use tether_core::metadata::{InstanceError, ServiceInstance};
+/// assert_eq!(ServiceInstance::from_json("{}"), Err(InstanceError::Missing("name")));
+/// assert!(matches!(ServiceInstance::from_json("not json"), Err(InstanceError::Json(_))));
+/// ```
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InstanceError {
@@ -512,6 +652,14 @@ fn push_json_string(out: &mut String, s: &str) {
 ///
 /// Methods served: `getMetadataInfo(String revision)` (the published info if its revision
 /// is `revision`, else null, as Java), `getMetadataInfos()`, `serviceName()`, `version()`.
+///
+/// ```
+/// # use tether_core::metadata::{MetadataInfo, MetadataService};
+/// let metadata = MetadataService::new("greeter");
+/// let info = MetadataInfo::new("greeter", []);
+/// metadata.publish(info.clone());
+/// assert_eq!(metadata.lookup("0"), Some(info));
+/// ```
 #[derive(Clone, Debug)]
 pub struct MetadataService {
     app: String,
@@ -530,6 +678,13 @@ struct Counts {
 }
 
 /// Calls a [`MetadataService`] answered, by method.
+///
+/// ```
+/// # use tether_core::metadata::{MetadataCalls, MetadataService};
+/// let calls = MetadataService::new("greeter").calls();
+/// assert_eq!(calls, MetadataCalls::default());
+/// assert_eq!(calls.metadata_info, 0);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MetadataCalls {
@@ -545,6 +700,12 @@ pub struct MetadataCalls {
 
 impl MetadataService {
     /// The metadata service of application `app`, with nothing published.
+    ///
+    /// ```
+    /// # use tether_core::metadata::MetadataService;
+    /// let metadata = MetadataService::new("greeter");
+    /// assert_eq!(metadata.lookup("0"), None);
+    /// ```
     pub fn new(app: impl Into<String>) -> Self {
         Self {
             app: app.into(),
@@ -554,6 +715,11 @@ impl MetadataService {
     }
 
     /// The calls answered so far, by method.
+    ///
+    /// ```
+    /// # use tether_core::metadata::MetadataService;
+    /// assert_eq!(MetadataService::new("greeter").calls().version, 0);
+    /// ```
     pub fn calls(&self) -> MetadataCalls {
         let c = &self.counts;
         MetadataCalls {
@@ -565,6 +731,16 @@ impl MetadataService {
     }
 
     /// Serves `info` (under its revision) from now on, besides what was published before.
+    ///
+    /// ```
+    /// # use tether_core::metadata::{MetadataInfo, MetadataService};
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter?group=blue&version=1.0.0&pid=42").unwrap();
+    /// let metadata = MetadataService::new("greeter");
+    /// let info = MetadataInfo::from_urls("greeter", [&url]);
+    /// metadata.publish(info.clone());
+    /// assert_eq!(metadata.lookup(info.revision.as_deref().unwrap()), Some(info));
+    /// ```
     pub fn publish(&self, info: MetadataInfo) {
         let revision = info
             .revision
@@ -574,12 +750,27 @@ impl MetadataService {
     }
 
     /// The published info of `revision`.
+    ///
+    /// ```
+    /// # use tether_core::metadata::{MetadataInfo, MetadataService};
+    /// let metadata = MetadataService::new("greeter");
+    /// metadata.publish(MetadataInfo::new("greeter", []));
+    /// assert!(metadata.lookup("0").is_some());
+    /// assert!(metadata.lookup("1").is_none());
+    /// ```
     pub fn lookup(&self, revision: &str) -> Option<MetadataInfo> {
         self.published.read().get(revision).cloned()
     }
 
     /// The service to export: [`METADATA_SERVICE`], group = the application, version
     /// [`METADATA_SERVICE_VERSION`].
+    ///
+    /// ```
+    /// # use tether_core::metadata::{MetadataService, METADATA_SERVICE};
+    /// # use tether_core::provider::ServiceKey;
+    /// let service = MetadataService::new("greeter").service();
+    /// assert_eq!(service.key(), &ServiceKey::new(METADATA_SERVICE, Some("1.0.0"), Some("greeter")));
+    /// ```
     pub fn service(&self) -> Service {
         let (by_revision, all, named, versioned) =
             (self.clone(), self.clone(), self.clone(), self.clone());

@@ -70,6 +70,11 @@ const ANY: &str = "*";
 const DEFAULT_PREFIX: &str = "default.";
 
 /// Why [`decode`] rejected a string.
+///
+/// ```
+/// use tether_core::url::{decode, DecodeError};
+/// assert_eq!(decode("%4"), Err(DecodeError::IncompleteEscape { at: 0 }));
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
@@ -94,6 +99,11 @@ pub enum DecodeError {
 }
 
 /// Why a string is not a Dubbo URL, or a builder's parts do not make one.
+///
+/// ```
+/// use tether_core::url::{Url, UrlError};
+/// assert_eq!(Url::parse("://h"), Err(UrlError::MissingProtocol));
+/// ```
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum UrlError {
@@ -121,6 +131,13 @@ pub enum UrlError {
 ///
 /// Java throws `NumberFormatException` in the same place; numbers are decimal with an optional
 /// sign, ASCII digits only.
+///
+/// ```
+/// # use tether_core::url::Url;
+/// let url = Url::parse("dubbo://h/demo.Greeter?weight=heavy").unwrap();
+/// let err = url.weight().unwrap_err();
+/// assert_eq!((err.key.as_str(), err.expected), ("weight", "an int"));
+/// ```
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 #[error("parameter {key}={value:?} is not {expected}")]
 #[non_exhaustive]
@@ -228,6 +245,13 @@ fn hex(b: u8) -> Option<u8> {
 /// `String`: UTF-16 code units, which is byte order for ASCII keys), one value per key, as
 /// given; printing trims values. Two `Url`s are equal when all their parts and parameters are
 /// (Java's `equals` ignores the `timestamp` value; this does not).
+///
+/// ```
+/// # use tether_core::url::Url;
+/// let url: Url = "dubbo://10.0.0.7:20880/demo.Greeter?group=blue".parse().unwrap();
+/// assert_eq!(url.interface(), "demo.Greeter");
+/// assert_eq!(url.group(), Some("blue"));
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct Url {
     protocol: String,
@@ -241,6 +265,12 @@ pub struct Url {
 
 impl Url {
     /// A builder for a URL of `protocol` (`dubbo`, `consumer`, `empty`, `override`...).
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::builder("dubbo").host("10.0.0.7").port(20880).build().unwrap();
+    /// assert_eq!(url.to_string(), "dubbo://10.0.0.7:20880");
+    /// ```
     pub fn builder(protocol: impl Into<String>) -> UrlBuilder {
         UrlBuilder {
             url: Url {
@@ -251,6 +281,13 @@ impl Url {
     }
 
     /// This URL as a builder, to change some of its parts.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter?version=1.0.0").unwrap();
+    /// let moved = url.into_builder().port(20881).build().unwrap();
+    /// assert_eq!(moved.address(), "10.0.0.7:20881");
+    /// ```
     pub fn into_builder(self) -> UrlBuilder {
         UrlBuilder { url: self }
     }
@@ -275,6 +312,13 @@ impl Url {
     /// port, so that its `:` reads differently the next time (`h:1:0` prints `h:1`, host `h`
     /// port 1 next time), and each parse resolves one more level of a chain of `default.`
     /// prefixes (`default.default.default.x`).
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter?default.timeout=300").unwrap();
+    /// assert_eq!(url.port(), 20880);
+    /// assert_eq!(url.param("timeout"), Some("300"));
+    /// ```
     pub fn parse(s: &str) -> Result<Url, UrlError> {
         let (body, query) = match s.find('?') {
             Some(at) => (&s[..at], Some(&s[at + 1..])),
@@ -301,18 +345,36 @@ impl Url {
     }
 
     /// Parses a ZooKeeper node name: [`decode`], then [`Url::parse`].
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::from_encoded("dubbo%3A%2F%2Fh%3A1%2Fdemo.Greeter%3Fversion%3D1").unwrap();
+    /// assert_eq!(url.version(), Some("1"));
+    /// ```
     pub fn from_encoded(s: &str) -> Result<Url, UrlError> {
         Url::parse(&decode(s)?)
     }
 
     /// This URL as a ZooKeeper node name: [`encode`] of its [`Display`](fmt::Display) form
     /// (Java's `URL.encode(url.toFullString())`).
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h:1/demo.Greeter?version=1").unwrap();
+    /// assert_eq!(url.to_encoded(), "dubbo%3A%2F%2Fh%3A1%2Fdemo.Greeter%3Fversion%3D1");
+    /// ```
     pub fn to_encoded(&self) -> String {
         encode(&self.to_string())
     }
 
     /// Java's `toIdentityString()`: the URL without its parameters
     /// (`protocol://user:password@host:port/path`).
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter?version=1.0.0").unwrap();
+    /// assert_eq!(url.to_identity_string(), "dubbo://10.0.0.7:20880/demo.Greeter");
+    /// ```
     pub fn to_identity_string(&self) -> String {
         let mut out = String::new();
         self.write_address(&mut out, &self.password)
@@ -321,31 +383,66 @@ impl Url {
     }
 
     /// The protocol (`dubbo`, `consumer`, `empty`...), empty if none.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// assert_eq!(Url::parse("override://0.0.0.0/demo.Greeter").unwrap().protocol(), "override");
+    /// ```
     pub fn protocol(&self) -> &str {
         &self.protocol
     }
 
     /// The username, empty if none.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("zookeeper://admin:secret@zk:2181").unwrap();
+    /// assert_eq!(url.username(), "admin");
+    /// ```
     pub fn username(&self) -> &str {
         &self.username
     }
 
     /// The password, empty if none.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("zookeeper://admin:secret@zk:2181").unwrap();
+    /// assert_eq!(url.password(), "secret");
+    /// ```
     pub fn password(&self) -> &str {
         &self.password
     }
 
     /// The host as written (an IPv6 address keeps its brackets), empty if none.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// assert_eq!(Url::parse("dubbo://[::1]:20880").unwrap().host(), "[::1]");
+    /// ```
     pub fn host(&self) -> &str {
         &self.host
     }
 
     /// The port, 0 if none.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter?version=1.0.0").unwrap();
+    /// assert_eq!(url.port(), 20880);
+    /// assert_eq!(Url::parse("dubbo://h/x").unwrap().port(), 0);
+    /// ```
     pub fn port(&self) -> u16 {
         self.port
     }
 
     /// `host:port`, or the host alone when there is no port (Java's `getAddress()`).
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter?version=1.0.0").unwrap();
+    /// assert_eq!(url.address(), "10.0.0.7:20880");
+    /// ```
     pub fn address(&self) -> String {
         if self.port == 0 {
             self.host.clone()
@@ -355,43 +452,94 @@ impl Url {
     }
 
     /// The path without its leading `/` (for a service: the interface name), empty if none.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// assert_eq!(Url::parse("dubbo://h//demo.Greeter").unwrap().path(), "demo.Greeter");
+    /// ```
     pub fn path(&self) -> &str {
         &self.path
     }
 
     /// The value of parameter `key` as stored: `Some("")` for `key=` or a bare `key`.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?anyhost=true&flag").unwrap();
+    /// assert_eq!(url.param("anyhost"), Some("true"));
+    /// assert_eq!(url.param("flag"), Some(""));
+    /// ```
     pub fn param(&self, key: &str) -> Option<&str> {
         self.params.get(key)
     }
 
     /// The value of `key`, or `default` when it is absent or empty (Java's
     /// `getParameter(key, default)`).
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?loadbalance=").unwrap();
+    /// assert_eq!(url.param_or("loadbalance", "random"), "random");
+    /// ```
     pub fn param_or<'a>(&'a self, key: &str, default: &'a str) -> &'a str {
         non_empty(self.params.get(key)).unwrap_or(default)
     }
 
     /// Whether `key` has a non-empty value (Java's `hasParameter`).
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?token=abc&flag").unwrap();
+    /// assert!(url.has_param("token"));
+    /// assert!(!url.has_param("flag"));
+    /// ```
     pub fn has_param(&self, key: &str) -> bool {
         non_empty(self.params.get(key)).is_some()
     }
 
     /// All parameters in Java's order, as stored.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?b=2&a=1").unwrap();
+    /// assert_eq!(url.params().collect::<Vec<_>>(), [("a", "1"), ("b", "2")]);
+    /// ```
     pub fn params(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
         self.params.iter()
     }
 
     /// `key` as a Java `int`, `default` when absent or empty.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?threads=200").unwrap();
+    /// assert_eq!(url.int_param("threads", 100), Ok(200));
+    /// assert_eq!(url.int_param("queues", 0), Ok(0));
+    /// ```
     pub fn int_param(&self, key: &str, default: i32) -> Result<i32, ParamError> {
         int_value(self.params.entry(key), default)
     }
 
     /// `key` as a Java `long`, `default` when absent or empty.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?timestamp=1700000000000").unwrap();
+    /// assert_eq!(url.long_param("timestamp", 0), Ok(1_700_000_000_000));
+    /// ```
     pub fn long_param(&self, key: &str, default: i64) -> Result<i64, ParamError> {
         long_value(self.params.entry(key), default)
     }
 
     /// `key` as a Java `boolean` (`Boolean.parseBoolean`: `true` in any case, anything else
     /// is false), `default` when absent or empty.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?anyhost=TRUE&dynamic=yes").unwrap();
+    /// assert!(url.bool_param("anyhost", false));
+    /// assert!(!url.bool_param("dynamic", true));
+    /// ```
     pub fn bool_param(&self, key: &str, default: bool) -> bool {
         bool_value(self.params.get(key), default)
     }
@@ -399,49 +547,104 @@ impl Url {
     /// `key` as a comma list, split as Java's `getParameter(key, String[])` does (at runs of
     /// commas with the whitespace around them; trailing empty items dropped). Empty when the
     /// parameter is absent or empty.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?tags=a, b,,c,").unwrap();
+    /// assert_eq!(url.list_param("tags"), ["a", "b", "c"]);
+    /// ```
     pub fn list_param(&self, key: &str) -> Vec<&str> {
         non_empty(self.params.get(key)).map_or_else(Vec::new, split_list)
     }
 
     /// The parameters of one method: `<method>.<key>` falling back to `<key>`.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?timeout=1000&sayHello.timeout=300").unwrap();
+    /// assert_eq!(url.method("sayHello").param("timeout"), Some("300"));
+    /// assert_eq!(url.method("other").param("timeout"), Some("1000"));
+    /// ```
     pub fn method<'a>(&'a self, method: &'a str) -> MethodParams<'a> {
         MethodParams { url: self, method }
     }
 
     /// The service interface: the `interface` parameter, else the path (Java's
     /// `getServiceInterface()`).
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/path?interface=demo.Greeter").unwrap();
+    /// assert_eq!(url.interface(), "demo.Greeter");
+    /// ```
     pub fn interface(&self) -> &str {
         self.param_or("interface", &self.path)
     }
 
     /// The service group (`group`), `None` if absent or empty.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// assert_eq!(Url::parse("dubbo://h/x?group=blue").unwrap().group(), Some("blue"));
+    /// assert_eq!(Url::parse("dubbo://h/x?group=").unwrap().group(), None);
+    /// ```
     pub fn group(&self) -> Option<&str> {
         non_empty(self.params.get("group"))
     }
 
     /// The service version (`version`), `None` if absent or empty.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter?version=1.0.0").unwrap();
+    /// assert_eq!(url.version(), Some("1.0.0"));
+    /// ```
     pub fn version(&self) -> Option<&str> {
         non_empty(self.params.get("version"))
     }
 
     /// The registry category (`providers`, `consumers`, `configurators`, `routers`, or a comma
     /// list on a subscription), [`DEFAULT_CATEGORY`] if absent or empty.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// assert_eq!(Url::parse("dubbo://h/x").unwrap().category(), "providers");
+    /// assert_eq!(Url::parse("route://h/x?category=routers").unwrap().category(), "routers");
+    /// ```
     pub fn category(&self) -> &str {
         self.param_or("category", DEFAULT_CATEGORY)
     }
 
     /// The side that wrote the URL (`side`: `provider` or `consumer`), `None` if absent or
     /// empty.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("consumer://h/x?side=Consumer").unwrap();
+    /// assert_eq!(url.side(), Some("consumer"));
+    /// ```
     pub fn side(&self) -> Option<&str> {
         non_empty(self.params.get("side"))
     }
 
     /// The application name (`application`), `None` if absent or empty.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?application=greeter-app").unwrap();
+    /// assert_eq!(url.application(), Some("greeter-app"));
+    /// ```
     pub fn application(&self) -> Option<&str> {
         non_empty(self.params.get("application"))
     }
 
     /// The service's method names (`methods`, a comma list).
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?methods=sayHello,sayBye").unwrap();
+    /// assert_eq!(url.methods(), ["sayHello", "sayBye"]);
+    /// ```
     pub fn methods(&self) -> Vec<&str> {
         self.list_param("methods")
     }
@@ -450,6 +653,12 @@ impl Url {
     /// (`disabled=true` drops it), else `enabled` (default true). This is
     /// `RegistryDirectory.toInvokers` (`dubbo-registry-api`); [`Url::is_match`] checks only
     /// `enabled`.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// assert!(Url::parse("dubbo://h/x").unwrap().is_enabled());
+    /// assert!(!Url::parse("dubbo://h/x?disabled=true&enabled=true").unwrap().is_enabled());
+    /// ```
     pub fn is_enabled(&self) -> bool {
         if self.has_param("disabled") {
             !self.bool_param("disabled", false)
@@ -459,6 +668,12 @@ impl Url {
     }
 
     /// When the URL was written (`timestamp`, ms since the Unix epoch), 0 if absent or empty.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?timestamp=1700000000000").unwrap();
+    /// assert_eq!(url.timestamp(), Ok(1_700_000_000_000));
+    /// ```
     pub fn timestamp(&self) -> Result<i64, ParamError> {
         self.long_param("timestamp", 0)
     }
@@ -466,24 +681,50 @@ impl Url {
     /// The service-level weight (`weight`), [`DEFAULT_WEIGHT`] if absent or empty. May be
     /// negative; load balancing counts a negative weight as 0. Per method:
     /// [`MethodParams::weight`].
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// assert_eq!(Url::parse("dubbo://h/x?weight=50").unwrap().weight(), Ok(50));
+    /// assert_eq!(Url::parse("dubbo://h/x").unwrap().weight(), Ok(100));
+    /// ```
     pub fn weight(&self) -> Result<i32, ParamError> {
         self.int_param("weight", DEFAULT_WEIGHT)
     }
 
     /// The service-level timeout (`timeout`, ms), [`DEFAULT_TIMEOUT`] if absent, empty or not
     /// positive. Per method: [`MethodParams::timeout`].
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// # use std::time::Duration;
+    /// let url = Url::parse("dubbo://h/x?timeout=0").unwrap();
+    /// assert_eq!(url.timeout(), Ok(Duration::from_millis(1000)));
+    /// ```
     pub fn timeout(&self) -> Result<Duration, ParamError> {
         positive_millis(self.params.entry("timeout"), DEFAULT_TIMEOUT)
     }
 
     /// The service-level retries (`retries`), [`DEFAULT_RETRIES`] if absent or empty. May be
     /// negative; failover makes at least one call. Per method: [`MethodParams::retries`].
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// assert_eq!(Url::parse("dubbo://h/x?retries=0").unwrap().retries(), Ok(0));
+    /// assert_eq!(Url::parse("dubbo://h/x").unwrap().retries(), Ok(2));
+    /// ```
     pub fn retries(&self) -> Result<i32, ParamError> {
         self.int_param("retries", DEFAULT_RETRIES)
     }
 
     /// The warm-up period (`warmup`, ms), [`DEFAULT_WARMUP`] if absent or empty; zero when not
     /// positive, which disables warm-up as it does in Java.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// # use std::time::Duration;
+    /// let url = Url::parse("dubbo://h/x?warmup=-1").unwrap();
+    /// assert_eq!(url.warmup(), Ok(Duration::ZERO));
+    /// ```
     pub fn warmup(&self) -> Result<Duration, ParamError> {
         let default = i32::try_from(DEFAULT_WARMUP.as_millis()).unwrap_or(i32::MAX);
         let millis = self.int_param("warmup", default)?;
@@ -492,6 +733,12 @@ impl Url {
 
     /// Java's `getServiceKey()`: `group/interface:version`, without the group or version when
     /// absent. `None` when the URL has no interface.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/demo.Greeter?group=blue&version=1.0.0").unwrap();
+    /// assert_eq!(url.service_key().as_deref(), Some("blue/demo.Greeter:1.0.0"));
+    /// ```
     pub fn service_key(&self) -> Option<String> {
         let interface = self.interface();
         (!interface.is_empty()).then(|| build_key(interface, self.group(), self.version()))
@@ -499,6 +746,13 @@ impl Url {
 
     /// Java's `getPathKey()`: as [`service_key`](Url::service_key) with the path in place of
     /// the interface when the URL has a path.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/greeter?interface=demo.Greeter&version=1").unwrap();
+    /// assert_eq!(url.path_key().as_deref(), Some("greeter:1"));
+    /// assert_eq!(url.service_key().as_deref(), Some("demo.Greeter:1"));
+    /// ```
     pub fn path_key(&self) -> Option<String> {
         let path = if self.path.is_empty() {
             self.interface()
@@ -526,6 +780,13 @@ impl Url {
     ///
     /// Group and version compare the stored values, so `group=` (empty) differs from no
     /// group, as in Java.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let consumer = Url::parse("consumer://h/demo.Greeter?group=*&version=1.0.0").unwrap();
+    /// let provider = Url::parse("dubbo://p:1/demo.Greeter?group=blue&version=1.0.0").unwrap();
+    /// assert!(Url::is_match(&consumer, &provider));
+    /// ```
     pub fn is_match(consumer: &Url, provider: &Url) -> bool {
         let consumer_interface = consumer.interface();
         let provider_interface = provider.interface();
@@ -646,6 +907,12 @@ impl FromStr for Url {
 ///
 /// Like Java, the builder does not escape anything: a part holding `/`, `?`, `&`, `;`, `=`,
 /// `#`, `@` or `:` prints as a string that parses differently.
+///
+/// ```
+/// # use tether_core::url::Url;
+/// let url = Url::builder("dubbo").host("h").path("demo.Greeter").param("version", "1").build().unwrap();
+/// assert_eq!(url.to_string(), "dubbo://h/demo.Greeter?version=1");
+/// ```
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct UrlBuilder {
@@ -654,36 +921,73 @@ pub struct UrlBuilder {
 
 impl UrlBuilder {
     /// Sets the protocol.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::builder("dubbo").protocol("tri").host("h").build().unwrap();
+    /// assert_eq!(url.protocol(), "tri");
+    /// ```
     pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
         self.url.protocol = protocol.into();
         self
     }
 
     /// Sets the username.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::builder("zookeeper").username("admin").host("zk").build().unwrap();
+    /// assert_eq!(url.to_string(), "zookeeper://admin@zk");
+    /// ```
     pub fn username(mut self, username: impl Into<String>) -> Self {
         self.url.username = username.into();
         self
     }
 
     /// Sets the password; it needs a username.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::builder("zookeeper").username("a").password("s").host("zk").build().unwrap();
+    /// assert_eq!(url.to_string(), "zookeeper://a:s@zk");
+    /// assert!(Url::builder("zookeeper").password("s").build().is_err());
+    /// ```
     pub fn password(mut self, password: impl Into<String>) -> Self {
         self.url.password = password.into();
         self
     }
 
     /// Sets the host: a name, an IPv4 address, or an IPv6 address in brackets.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::builder("dubbo").host("[::1]").port(20880).build().unwrap();
+    /// assert_eq!(url.address(), "[::1]:20880");
+    /// ```
     pub fn host(mut self, host: impl Into<String>) -> Self {
         self.url.host = host.into();
         self
     }
 
     /// Sets the port; 0 for none.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::builder("dubbo").host("h").port(20880).build().unwrap();
+    /// assert_eq!(url.port(), 20880);
+    /// ```
     pub fn port(mut self, port: u16) -> Self {
         self.url.port = port;
         self
     }
 
     /// Sets the path (for a service: the interface name); leading `/` are dropped.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::builder("dubbo").path("//demo.Greeter").build().unwrap();
+    /// assert_eq!(url.path(), "demo.Greeter");
+    /// ```
     pub fn path(mut self, path: impl Into<String>) -> Self {
         let mut path = path.into();
         let start = path.len() - path.trim_start_matches('/').len();
@@ -694,6 +998,13 @@ impl UrlBuilder {
 
     /// Sets parameter `key`, replacing its value. An empty key or value is ignored, as in
     /// Java's `addParameter`; use [`remove_param`](UrlBuilder::remove_param) to drop a key.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::builder("dubbo").param("version", "1").param("group", "").build().unwrap();
+    /// assert_eq!(url.param("version"), Some("1"));
+    /// assert_eq!(url.param("group"), None);
+    /// ```
     pub fn param(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         let (key, value) = (key.into(), value.into());
         if !key.is_empty() && !value.is_empty() {
@@ -703,6 +1014,12 @@ impl UrlBuilder {
     }
 
     /// Sets each parameter in turn, as [`param`](UrlBuilder::param).
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::builder("dubbo").params([("a", "1"), ("b", "2")]).build().unwrap();
+    /// assert_eq!(url.params().len(), 2);
+    /// ```
     pub fn params<K, V>(mut self, params: impl IntoIterator<Item = (K, V)>) -> Self
     where
         K: Into<String>,
@@ -715,6 +1032,16 @@ impl UrlBuilder {
     }
 
     /// Sets parameter `key` unless it has a non-empty value (Java's `addParameterIfAbsent`).
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::builder("dubbo")
+    ///     .param("timeout", "300")
+    ///     .param_if_absent("timeout", "1000")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(url.param("timeout"), Some("300"));
+    /// ```
     pub fn param_if_absent(self, key: impl Into<String>, value: impl Into<String>) -> Self {
         let key = key.into();
         if self.url.has_param(&key) {
@@ -725,6 +1052,13 @@ impl UrlBuilder {
     }
 
     /// Removes parameter `key`.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?pid=42").unwrap();
+    /// let url = url.into_builder().remove_param("pid").build().unwrap();
+    /// assert!(!url.has_param("pid"));
+    /// ```
     pub fn remove_param(mut self, key: &str) -> Self {
         self.url.params.remove(key);
         self
@@ -732,6 +1066,12 @@ impl UrlBuilder {
 
     /// The URL, unless it has a password without a username or a `side` that is neither
     /// `consumer` nor `provider` (stored in lower case).
+    ///
+    /// ```
+    /// use tether_core::url::{Url, UrlError};
+    /// let built = Url::builder("consumer").param("side", "server").build();
+    /// assert_eq!(built, Err(UrlError::InvalidSide("server".into())));
+    /// ```
     pub fn build(mut self) -> Result<Url, UrlError> {
         if self.url.username.is_empty() && !self.url.password.is_empty() {
             return Err(UrlError::PasswordWithoutUsername);
@@ -747,6 +1087,12 @@ impl UrlBuilder {
 /// `<method>.<index>.<key>`, read with key `1.callback`). It is used when non-empty, and only
 /// if the URL has no `methods` list or that list's text contains the method name (a substring
 /// test, as in Java); otherwise the service-level `<key>` is (`URLParam.getMethodParameter`).
+///
+/// ```
+/// # use tether_core::url::Url;
+/// let url = Url::parse("dubbo://h/x?retries=2&sayHello.retries=0").unwrap();
+/// assert_eq!(url.method("sayHello").retries(), Ok(0));
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct MethodParams<'a> {
     url: &'a Url,
@@ -755,39 +1101,83 @@ pub struct MethodParams<'a> {
 
 impl<'a> MethodParams<'a> {
     /// The method's value of `key`, else the URL's, as stored.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?sayHello.1.callback=true").unwrap();
+    /// assert_eq!(url.method("sayHello").param("1.callback"), Some("true"));
+    /// ```
     pub fn param(&self, key: &str) -> Option<&'a str> {
         self.entry(key).map(|(_, value)| value)
     }
 
     /// The method's value of `key`, else the URL's, else `default` when absent or empty.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?sayHello.loadbalance=").unwrap();
+    /// assert_eq!(url.method("sayHello").param_or("loadbalance", "random"), "random");
+    /// ```
     pub fn param_or(&self, key: &str, default: &'a str) -> &'a str {
         non_empty(self.param(key)).unwrap_or(default)
     }
 
     /// [`param`](MethodParams::param) as a Java `int`, `default` when absent or empty.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?actives=5&sayHello.actives=2").unwrap();
+    /// assert_eq!(url.method("sayHello").int_param("actives", 0), Ok(2));
+    /// ```
     pub fn int_param(&self, key: &str, default: i32) -> Result<i32, ParamError> {
         int_value(self.entry(key), default)
     }
 
     /// [`param`](MethodParams::param) as a Java `boolean`, `default` when absent or empty.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?sayHello.async=true").unwrap();
+    /// assert!(url.method("sayHello").bool_param("async", false));
+    /// assert!(!url.method("sayBye").bool_param("async", false));
+    /// ```
     pub fn bool_param(&self, key: &str, default: bool) -> bool {
         bool_value(self.param(key), default)
     }
 
     /// The weight of calls to this method (`weight`), [`DEFAULT_WEIGHT`] if absent or empty.
     /// May be negative; load balancing counts a negative weight as 0.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?weight=100&sayHello.weight=10").unwrap();
+    /// assert_eq!(url.method("sayHello").weight(), Ok(10));
+    /// ```
     pub fn weight(&self) -> Result<i32, ParamError> {
         self.int_param("weight", DEFAULT_WEIGHT)
     }
 
     /// The timeout of calls to this method (`timeout`, ms), [`DEFAULT_TIMEOUT`] if absent,
     /// empty or not positive (Java's `getMethodPositiveParameter`).
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// # use std::time::Duration;
+    /// let url = Url::parse("dubbo://h/x?sayHello.timeout=300").unwrap();
+    /// assert_eq!(url.method("sayHello").timeout(), Ok(Duration::from_millis(300)));
+    /// ```
     pub fn timeout(&self) -> Result<Duration, ParamError> {
         positive_millis(self.entry("timeout"), DEFAULT_TIMEOUT)
     }
 
     /// The retries of calls to this method (`retries`), [`DEFAULT_RETRIES`] if absent or
     /// empty. May be negative; failover makes at least one call.
+    ///
+    /// ```
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://h/x?methods=sayBye&sayHello.retries=0").unwrap();
+    /// assert_eq!(url.method("sayHello").retries(), Ok(2)); // not in `methods`
+    /// ```
     pub fn retries(&self) -> Result<i32, ParamError> {
         self.int_param("retries", DEFAULT_RETRIES)
     }
