@@ -1,5 +1,5 @@
 //! Every public item of the user-facing API has an example in its docs: the consumer,
-//! provider, context and cluster modules of tether-core, the server and client options, and the
+//! provider, context, cluster, registry, discovery, metadata and url modules of tether-core, the server and client options, and the
 //! three executor adapters. The check reads the sources: a `pub` fn, struct, enum, trait or
 //! type alias (outside `#[cfg(test)]` code) whose doc comment holds no code block fails it.
 
@@ -13,6 +13,10 @@ const USER_FACING: &[&str] = &[
     "core/src/provider",
     "core/src/context.rs",
     "core/src/cluster",
+    "core/src/registry.rs",
+    "core/src/discovery",
+    "core/src/metadata",
+    "core/src/url",
     "core/src/driver/options.rs",
     "exec-tokio/src/lib.rs",
     "exec-smol/src/lib.rs",
