@@ -85,16 +85,44 @@ pub struct ContinuationPool(Pool);
 
 impl WorkerPool {
     /// Starts `threads` threads sharing a queue of at most `queue_capacity` tasks.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use tether_pool::WorkerPool;
+    ///
+    /// // 4 threads; past 128 waiting tasks, submitters run their own.
+    /// let pool = WorkerPool::new(NonZeroUsize::new(4).unwrap(), NonZeroUsize::new(128).unwrap())?;
+    /// drop(pool); // its threads drain the queue and exit
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new(threads: NonZeroUsize, queue_capacity: NonZeroUsize) -> io::Result<Self> {
         Pool::new("tether-worker", threads, queue_capacity).map(Self)
     }
 
     /// How many threads run futures.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use tether_pool::WorkerPool;
+    ///
+    /// let pool = WorkerPool::new(NonZeroUsize::new(4).unwrap(), NonZeroUsize::MIN)?;
+    /// assert_eq!(pool.threads(), 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn threads(&self) -> usize {
         self.0.threads
     }
 
     /// The most tasks queued before new futures are polled on the submitting thread.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use tether_pool::WorkerPool;
+    ///
+    /// let pool = WorkerPool::new(NonZeroUsize::MIN, NonZeroUsize::new(128).unwrap())?;
+    /// assert_eq!(pool.queue_capacity(), 128);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn queue_capacity(&self) -> usize {
         self.0.shared.capacity
     }
@@ -115,16 +143,44 @@ impl Spawner for WorkerPool {
 
 impl ContinuationPool {
     /// Starts `threads` threads sharing a queue of at most `queue_capacity` tasks.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use tether_pool::ContinuationPool;
+    ///
+    /// // 2 threads; past 512 waiting tasks, submitters run their own.
+    /// let pool = ContinuationPool::new(NonZeroUsize::new(2).unwrap(), NonZeroUsize::new(512).unwrap())?;
+    /// drop(pool); // its threads drain the queue and exit
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new(threads: NonZeroUsize, queue_capacity: NonZeroUsize) -> io::Result<Self> {
         Pool::new("tether-continue", threads, queue_capacity).map(Self)
     }
 
     /// How many threads run continuations.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use tether_pool::ContinuationPool;
+    ///
+    /// let pool = ContinuationPool::new(NonZeroUsize::new(2).unwrap(), NonZeroUsize::MIN)?;
+    /// assert_eq!(pool.threads(), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn threads(&self) -> usize {
         self.0.threads
     }
 
     /// The most tasks queued before tasks run on the submitting thread.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use tether_pool::ContinuationPool;
+    ///
+    /// let pool = ContinuationPool::new(NonZeroUsize::MIN, NonZeroUsize::new(512).unwrap())?;
+    /// assert_eq!(pool.queue_capacity(), 512);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn queue_capacity(&self) -> usize {
         self.0.shared.capacity
     }

@@ -72,6 +72,14 @@ pub const DEFAULT_ROOT: &str = "/dubbo";
 pub const SERVICES_ROOT: &str = "/services";
 
 /// A child node the registry skipped: its path and why.
+///
+/// ```
+/// use tether_registry_zookeeper::{Skipped, ZookeeperConfig};
+///
+/// let config = ZookeeperConfig::new("127.0.0.1:2181")
+///     .on_skip(|s: &Skipped| eprintln!("skipped {}/{}: {}", s.parent, s.child, s.reason));
+/// assert!(config.on_skip.is_some());
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Skipped {
@@ -84,6 +92,15 @@ pub struct Skipped {
 }
 
 /// What [`ZookeeperConfig::on_skip`] calls.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tether_registry_zookeeper::{SkipHook, Skipped, ZookeeperConfig};
+///
+/// let hook: SkipHook = Arc::new(|s: &Skipped| eprintln!("skipped {}", s.child));
+/// let mut config = ZookeeperConfig::new("127.0.0.1:2181");
+/// config.on_skip = Some(hook);
+/// ```
 pub type SkipHook = Arc<dyn Fn(&Skipped) + Send + Sync>;
 
 /// How to reach ZooKeeper and lay out nodes there.
@@ -118,6 +135,14 @@ pub struct ZookeeperConfig {
 
 impl ZookeeperConfig {
     /// ZooKeeper at `address` (`host:port[,host:port...]`), Dubbo's defaults otherwise.
+    ///
+    /// ```
+    /// use tether_registry_zookeeper::{DEFAULT_ROOT, ZookeeperConfig};
+    ///
+    /// let config = ZookeeperConfig::new("10.0.0.1:2181,10.0.0.2:2181");
+    /// assert_eq!(config.root, DEFAULT_ROOT);
+    /// assert_eq!(config.session_timeout.as_secs(), 60);
+    /// ```
     pub fn new(address: impl Into<String>) -> Self {
         Self {
             address: address.into(),
@@ -130,6 +155,15 @@ impl ZookeeperConfig {
 
     /// The config a Dubbo registry URL describes: `zookeeper://host:port?backup=h2:p2,...`,
     /// `group` for the root, `session` for the session timeout in milliseconds.
+    ///
+    /// ```
+    /// use tether_core::url::Url;
+    /// use tether_registry_zookeeper::ZookeeperConfig;
+    ///
+    /// let config = ZookeeperConfig::from_url(&Url::parse("zookeeper://127.0.0.1:2181?group=test")?);
+    /// assert_eq!((config.address.as_str(), config.root.as_str()), ("127.0.0.1:2181", "/test"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_url(url: &Url) -> Self {
         let mut address = url.address();
         for backup in url.list_param("backup") {
@@ -153,24 +187,55 @@ impl ZookeeperConfig {
     }
 
     /// Sets [`root`](Self::root).
+    ///
+    /// ```
+    /// use tether_registry_zookeeper::ZookeeperConfig;
+    ///
+    /// let config = ZookeeperConfig::new("127.0.0.1:2181").root("/staging");
+    /// assert_eq!(config.root, "/staging");
+    /// ```
     pub fn root(mut self, root: impl Into<String>) -> Self {
         self.root = root.into();
         self
     }
 
     /// Sets [`session_timeout`](Self::session_timeout).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_registry_zookeeper::ZookeeperConfig;
+    ///
+    /// let config = ZookeeperConfig::new("127.0.0.1:2181").session_timeout(Duration::from_secs(30));
+    /// assert_eq!(config.session_timeout, Duration::from_secs(30));
+    /// ```
     pub fn session_timeout(mut self, timeout: Duration) -> Self {
         self.session_timeout = timeout;
         self
     }
 
     /// Sets [`retry`](Self::retry).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_registry_zookeeper::ZookeeperConfig;
+    ///
+    /// let config = ZookeeperConfig::new("127.0.0.1:2181").retry(Duration::from_millis(250));
+    /// assert_eq!(config.retry, Duration::from_millis(250));
+    /// ```
     pub fn retry(mut self, retry: Duration) -> Self {
         self.retry = retry;
         self
     }
 
     /// Sets [`on_skip`](Self::on_skip).
+    ///
+    /// ```
+    /// use tether_registry_zookeeper::ZookeeperConfig;
+    ///
+    /// let config = ZookeeperConfig::new("127.0.0.1:2181")
+    ///     .on_skip(|skipped| eprintln!("ignoring {}: {}", skipped.child, skipped.reason));
+    /// assert!(config.on_skip.is_some());
+    /// ```
     pub fn on_skip(mut self, hook: impl Fn(&Skipped) + Send + Sync + 'static) -> Self {
         self.on_skip = Some(Arc::new(hook));
         self
@@ -189,6 +254,18 @@ impl fmt::Debug for ZookeeperConfig {
 }
 
 /// Counters of a registry's life.
+///
+/// ```
+/// use tether_registry_zookeeper::{Stats, ZookeeperConfig, ZookeeperRegistry};
+/// # use std::sync::Arc;
+/// # struct NoSpawn;
+/// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+/// # let spawner = Arc::new(NoSpawn);
+///
+/// // Never connected: the spawner drops the background task.
+/// let registry = ZookeeperRegistry::start(ZookeeperConfig::new("127.0.0.1:2181"), spawner);
+/// assert_eq!(registry.stats(), Stats::default());
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
@@ -311,6 +388,21 @@ impl Subscription {
 
 impl ZookeeperRegistry {
     /// Connects to ZooKeeper. The session and every task of the registry run on `spawner`.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
+    /// # use std::sync::Arc;
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// # let spawner = Arc::new(NoSpawn);
+    ///
+    /// let config = ZookeeperConfig::new("127.0.0.1:2181")
+    ///     .root("/dubbo")
+    ///     .session_timeout(Duration::from_secs(30));
+    /// let registry = ZookeeperRegistry::connect(config, spawner).wait()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn connect(
         config: ZookeeperConfig,
         spawner: Arc<dyn Spawner>,
@@ -399,6 +491,18 @@ impl ZookeeperRegistry {
     }
 
     /// Its counters.
+    ///
+    /// ```
+    /// use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
+    /// # use std::sync::Arc;
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// # let spawner = Arc::new(NoSpawn);
+    ///
+    /// let registry = ZookeeperRegistry::start(ZookeeperConfig::new("127.0.0.1:2181"), spawner);
+    /// let stats = registry.stats();
+    /// assert_eq!((stats.sessions, stats.watching), (0, 0));
+    /// ```
     pub fn stats(&self) -> Stats {
         Stats {
             sessions: self.inner.sessions.load(Ordering::Relaxed),
@@ -410,6 +514,20 @@ impl ZookeeperRegistry {
     }
 
     /// The node path `url` is registered at.
+    ///
+    /// ```
+    /// use tether_core::registry::ProviderSpec;
+    /// use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
+    /// # use std::sync::Arc;
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// # let spawner = Arc::new(NoSpawn);
+    ///
+    /// let registry = ZookeeperRegistry::start(ZookeeperConfig::new("127.0.0.1:2181").root("/prod"), spawner);
+    /// let url = ProviderSpec::new("org.example.Greeter", "10.0.0.7", 20880).to_url(0)?;
+    /// assert!(registry.node_path(&url).starts_with("/prod/org.example.Greeter/providers/dubbo%3A%2F%2F"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn node_path(&self, url: &Url) -> String {
         node_path(&self.inner.config.root, url)
     }
@@ -422,6 +540,20 @@ impl ZookeeperRegistry {
     /// registered URL: re-created by a new session, retried while ZooKeeper is away. Serve
     /// the instance's revision with a [`MetadataService`](tether_core::metadata::MetadataService)
     /// on its port, or Java consumers drop it.
+    ///
+    /// ```no_run
+    /// use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
+    /// # use std::sync::Arc;
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// # let spawner = Arc::new(NoSpawn);
+    /// # use tether_core::metadata::{MetadataInfo, ServiceInstance};
+    /// # let instance = ServiceInstance::new(&MetadataInfo::new("greeter", []), "10.0.0.7", 20880, 1);
+    ///
+    /// let registry = ZookeeperRegistry::connect(ZookeeperConfig::new("127.0.0.1:2181"), spawner).wait()?;
+    /// registry.register_instance(&instance, 1_700_000_000_000).wait()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn register_instance(
         &self,
         instance: &ServiceInstance,
@@ -438,6 +570,21 @@ impl ZookeeperRegistry {
 
     /// Removes an instance [`register_instance`](Self::register_instance) created (the
     /// mapping stays, as Java leaves it).
+    ///
+    /// ```no_run
+    /// use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
+    /// # use std::sync::Arc;
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// # let spawner = Arc::new(NoSpawn);
+    /// # use tether_core::metadata::{MetadataInfo, ServiceInstance};
+    /// # let instance = ServiceInstance::new(&MetadataInfo::new("greeter", []), "10.0.0.7", 20880, 1);
+    ///
+    /// let registry = ZookeeperRegistry::connect(ZookeeperConfig::new("127.0.0.1:2181"), spawner).wait()?;
+    /// registry.register_instance(&instance, 1_700_000_000_000).wait()?;
+    /// registry.unregister_instance(&instance).wait()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn unregister_instance(
         &self,
         instance: &ServiceInstance,
@@ -459,6 +606,22 @@ impl ZookeeperRegistry {
     /// ([`register`](Registry::register), each), `instance` at application level
     /// ([`register_instance`](Self::register_instance)). Every node is attempted; the first
     /// failure is returned.
+    ///
+    /// ```no_run
+    /// use tether_core::registry::{ProviderSpec, RegisterMode};
+    /// use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
+    /// # use std::sync::Arc;
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// # let spawner = Arc::new(NoSpawn);
+    /// # use tether_core::metadata::{MetadataInfo, ServiceInstance};
+    /// # let instance = ServiceInstance::new(&MetadataInfo::new("greeter", []), "10.0.0.7", 20880, 1);
+    ///
+    /// let registry = ZookeeperRegistry::connect(ZookeeperConfig::new("127.0.0.1:2181"), spawner).wait()?;
+    /// let url = ProviderSpec::new("org.example.Greeter", "10.0.0.7", 20880).to_url(1)?;
+    /// registry.register_application(RegisterMode::All, &[url], &instance, 1).wait()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn register_application(
         &self,
         mode: RegisterMode,
@@ -489,6 +652,19 @@ impl ZookeeperRegistry {
 
     /// The applications `/<root>/mapping/<interface>` lists (empty if none), for
     /// application-level discovery: a one-off read, no watch.
+    ///
+    /// ```no_run
+    /// use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
+    /// # use std::sync::Arc;
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// # let spawner = Arc::new(NoSpawn);
+    ///
+    /// let registry = ZookeeperRegistry::connect(ZookeeperConfig::new("127.0.0.1:2181"), spawner).wait()?;
+    /// let apps = registry.applications("org.example.Greeter").wait()?;
+    /// println!("served by: {apps:?}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn applications(&self, interface: &str) -> Completion<RegistryResult<Vec<String>>> {
         let interface = interface.to_owned();
         self.run(move |inner| {
@@ -512,6 +688,20 @@ impl ZookeeperRegistry {
     /// The instances registered under `/services/<app>`: a one-off read, no watch. Nodes
     /// whose data is not an instance are skipped (counted in [`Stats::skipped`], handed to
     /// [`ZookeeperConfig::on_skip`]).
+    ///
+    /// ```no_run
+    /// use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
+    /// # use std::sync::Arc;
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// # let spawner = Arc::new(NoSpawn);
+    ///
+    /// let registry = ZookeeperRegistry::connect(ZookeeperConfig::new("127.0.0.1:2181"), spawner).wait()?;
+    /// for instance in registry.instances("greeter").wait()? {
+    ///     println!("{}:{}", instance.host, instance.port);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn instances(&self, app: &str) -> Completion<RegistryResult<Vec<ServiceInstance>>> {
         let parent = format!("{SERVICES_ROOT}/{app}");
         self.run(move |inner| {
@@ -550,12 +740,40 @@ impl ZookeeperRegistry {
     }
 
     /// The node path [`register_instance`](Self::register_instance) writes `instance` at.
+    ///
+    /// ```
+    /// use tether_core::metadata::{MetadataInfo, ServiceInstance};
+    /// use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
+    /// # use std::sync::Arc;
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// # let spawner = Arc::new(NoSpawn);
+    ///
+    /// let registry = ZookeeperRegistry::start(ZookeeperConfig::new("127.0.0.1:2181"), spawner);
+    /// let instance = ServiceInstance::new(&MetadataInfo::new("greeter", []), "10.0.0.7", 20880, 1);
+    /// assert_eq!(registry.instance_path(&instance), "/services/greeter/10.0.0.7:20880");
+    /// ```
     pub fn instance_path(&self, instance: &ServiceInstance) -> String {
         instance_path(instance)
     }
 
     /// Closes the session: its ephemeral nodes disappear, subscriptions stop, and every
     /// later operation fails with [`RegistryError::Closed`].
+    ///
+    /// ```
+    /// use tether_core::registry::{ProviderSpec, Registry, RegistryError};
+    /// use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
+    /// # use std::sync::Arc;
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// # let spawner = Arc::new(NoSpawn);
+    ///
+    /// let registry = ZookeeperRegistry::start(ZookeeperConfig::new("127.0.0.1:2181"), spawner);
+    /// registry.close();
+    /// let url = ProviderSpec::new("org.example.Greeter", "10.0.0.7", 20880).to_url(0)?;
+    /// assert!(matches!(registry.register(&url).wait(), Err(RegistryError::Closed)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::SeqCst);
         let mut state = self.inner.state.lock();
