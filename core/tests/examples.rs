@@ -1,7 +1,8 @@
-//! Every public item of the user-facing API has an example in its docs: the consumer,
-//! provider, context, cluster, registry, discovery, metadata and url modules of tether-core, the server and client options, and the
-//! three executor adapters. The check reads the sources: a `pub` fn, struct, enum, trait or
-//! type alias (outside `#[cfg(test)]` code) whose doc comment holds no code block fails it.
+//! Every public item of the user-facing API has an example in its docs: tether-core's
+//! consumer, provider, context, cluster, registry, discovery, metadata and url modules and
+//! the server and client options, the three executor adapters, the ZooKeeper registry and
+//! the thread pools. The check reads the sources: a `pub` fn, struct, enum, trait or type
+//! alias (outside `#[cfg(test)]` code) whose doc comment holds no code block fails it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,8 @@ const USER_FACING: &[&str] = &[
     "exec-threadpool/src/server.rs",
     "exec-threadpool/src/reference.rs",
     "exec-threadpool/src/client.rs",
+    "registry-zookeeper/src",
+    "pool/src",
 ];
 
 fn rust_files(path: &Path, out: &mut Vec<PathBuf>) {
