@@ -78,7 +78,7 @@
 //! |---|---|---|
 //! | codec | [`hessian2`] (the `tether-hessian2` crate), [`frame`], [`payload`], [`callback`], [`url`] | Hessian 2, the 16-byte header, body encoding, the per-connection callback table, Dubbo URLs as registries carry them |
 //! | protocol | [`error`], [`call`], [`event`], `pending`, `outbound`, [`config`], [`message`], [`connection`], [`shared`] | the sans-IO `dubbo://` connection and its completions; request and response bodies |
-//! | service | [`context`], [`cluster`], [`registry`], `invoke`, `serve`, [`discovery`], [`consumer`], [`provider`], [`metadata`] | per-call context and filters; where calls go and where providers are found (and [`discovery`]: a directory a registry keeps up to date); the client half (`invoke`) and server half (`serve`) of a call, and the user-facing references and providers built on them; Dubbo 3's application-level records and the `MetadataService` a provider serves |
+//! | service | [`context`], [`cluster`], [`registry`], `invoke`, `serve`, [`discovery`], [`consumer`], [`provider`], [`metadata`], [`application`] | per-call context and filters; where calls go and where providers are found (and [`discovery`]: a directory a registry keeps up to date); the client half (`invoke`) and server half (`serve`) of a call, and the user-facing references and providers built on them; Dubbo 3's application-level records and the `MetadataService` a provider serves; application-level discovery for consumers |
 //! | runtime | [`driver`] | for async runtimes: the IO loop, and `connect`, `Server` and `reference_channels` over a `driver::Runtime` that each adapter implements |
 //!
 //! Within the service layer, `invoke` and `serve` never use [`consumer`] or [`provider`]:
@@ -87,6 +87,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod application;
 pub mod call;
 pub mod callback;
 pub mod cluster;

@@ -1,7 +1,7 @@
 //! Every public item of the user-facing API has an example in its docs: tether-core's
-//! consumer, provider, context, cluster, registry, discovery, metadata and url modules and
-//! the server and client options, the three executor adapters, the ZooKeeper registry and
-//! the thread pools. The check reads the sources: a `pub` fn, struct, enum, trait or type
+//! consumer, provider, context, cluster, registry, discovery, metadata, application and url
+//! modules and the server and client options, the three executor adapters, the ZooKeeper
+//! registry and the thread pools. The check reads the sources: a `pub` fn, struct, enum, trait or type
 //! alias (outside `#[cfg(test)]` code) whose doc comment holds no code block fails it.
 
 use std::fs;
@@ -17,6 +17,7 @@ const USER_FACING: &[&str] = &[
     "core/src/registry.rs",
     "core/src/discovery",
     "core/src/metadata",
+    "core/src/application",
     "core/src/url",
     "core/src/driver/options.rs",
     "exec-tokio/src/lib.rs",

@@ -40,7 +40,8 @@ const RANKS: &[(&str, u32)] = &[
     // runtime
     ("driver", 11),
     // re-exports for users
-    ("prelude", 12),
+    ("application", 12),
+    ("prelude", 13),
 ];
 
 /// Modules outside the layering: the crate root, test and bench support.

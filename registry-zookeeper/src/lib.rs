@@ -45,6 +45,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod instances;
+
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
@@ -335,6 +337,8 @@ struct State {
     /// task per node, however often it is registered while ZooKeeper is unreachable.
     retrying: HashSet<String>,
     subscriptions: HashMap<SubscriptionId, Arc<Subscription>>,
+    /// Application-level watches ([`ServiceDiscovery`](tether_core::application::ServiceDiscovery)).
+    instance_watches: HashMap<SubscriptionId, Arc<instances::InstanceWatch>>,
     next_id: u64,
 }
 
@@ -422,6 +426,7 @@ impl ZookeeperRegistry {
                             registered: HashMap::new(),
                             retrying: HashSet::new(),
                             subscriptions: HashMap::new(),
+                            instance_watches: HashMap::new(),
                             next_id: 1,
                         }),
                         closed: AtomicBool::new(false),
@@ -477,6 +482,7 @@ impl ZookeeperRegistry {
                 registered: HashMap::new(),
                 retrying: HashSet::new(),
                 subscriptions: HashMap::new(),
+                instance_watches: HashMap::new(),
                 next_id: 1,
             }),
             closed: AtomicBool::new(false),
@@ -672,12 +678,7 @@ impl ZookeeperRegistry {
                 let (client, _) = inner.client()?;
                 let path = mapping_path(&inner.config.root, &interface);
                 match client.get_data(&path).await {
-                    Ok((data, _)) => Ok(String::from_utf8_lossy(&data)
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|a| !a.is_empty())
-                        .map(str::to_owned)
-                        .collect()),
+                    Ok((data, _)) => Ok(parse_applications(&data)),
                     Err(zookeeper_client::Error::NoNode) => Ok(Vec::new()),
                     Err(e) => Err(to_registry_error(&e)),
                 }
@@ -720,19 +721,7 @@ impl ZookeeperRegistry {
                         Err(zookeeper_client::Error::NoNode) => continue,
                         Err(e) => return Err(to_registry_error(&e)),
                     };
-                    match ServiceInstance::from_json(&String::from_utf8_lossy(&data)) {
-                        Ok(instance) => instances.push(instance),
-                        Err(e) => {
-                            inner.skipped.fetch_add(1, Ordering::Relaxed);
-                            if let Some(hook) = &inner.config.on_skip {
-                                hook(&Skipped {
-                                    parent: parent.clone(),
-                                    child,
-                                    reason: e.to_string(),
-                                });
-                            }
-                        }
-                    }
+                    instances.extend(inner.parse_instance(&parent, child, &data));
                 }
                 Ok(instances)
             })
@@ -781,6 +770,10 @@ impl ZookeeperRegistry {
             subscription.stop();
         }
         state.subscriptions.clear();
+        for watch in state.instance_watches.values() {
+            watch.stop();
+        }
+        state.instance_watches.clear();
         state.registered.clear();
         // Dropping the last client closes the session (operations under way hold theirs
         // until they end).
@@ -1426,6 +1419,16 @@ const MAPPING_ATTEMPTS: usize = 16;
 
 /// How many times a node found in the way is replaced before registering gives up.
 const CREATE_ATTEMPTS: usize = 3;
+
+/// The applications a mapping node's data names (comma-separated).
+fn parse_applications(data: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(data)
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
 
 /// `/<root>/mapping/<interface>`: the applications serving `interface` (Java's metadata
 /// report, which defaults to the registry's ZooKeeper and root).

@@ -27,6 +27,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use tether_core::application::{ApplicationRegistry, MigrationRegistry};
 use tether_core::cluster::{Directory, Route};
 use tether_core::consumer::{Backoff, Reference};
 use tether_core::context::CallContext;
@@ -448,6 +449,12 @@ fn tether_consumer_calls_a_go_provider_of(exec: &dyn Executor, kind: &str) {
         exec.name(),
         started.elapsed()
     );
+    calls_then_kill(exec, &directory, go);
+}
+
+/// Calls the one dubbo-go provider `directory` lists three times, kills it, and waits for
+/// it to be unlisted (its session gone).
+fn calls_then_kill(exec: &dyn Executor, directory: &Arc<RegistryDirectory>, go: PeerProcess) {
     let listed = directory.list(&Route::new(IFACE, "sayHello"));
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0].address(), format!("127.0.0.1:{}", go.addr.port()));
@@ -488,6 +495,92 @@ on_each_executor!(tether_consumer_calls_a_go_provider =>
     a_tether_consumer_on_tokio_finds_and_calls_a_go_provider,
     a_tether_consumer_on_smol_finds_and_calls_a_go_provider,
     a_tether_consumer_on_the_thread_pool_finds_and_calls_a_go_provider
+);
+
+/// A dubbo-go provider with dubbo-go's defaults (application level only, its metadata
+/// stored remotely at `/dubbo/<app>/<revision>`) and a tether consumer with Dubbo 3's
+/// defaults: a `MigrationRegistry` (`APPLICATION_FIRST`) over the ZooKeeper registry at
+/// interface level and an `ApplicationRegistry` over it at application level. The
+/// consumer follows the mapping to the application, reads the instance and the remote
+/// metadata, connects and calls; killed, the provider is unlisted once its session ends.
+fn tether_consumer_calls_a_default_go_provider(exec: &dyn Executor) {
+    let Some(peers) = peers() else { return };
+    let _serial = serial();
+    let zk = ZooKeeper::start_with_max_session(Duration::from_secs(10)).expect("zookeeper starts");
+    let go = go_provider(peers, &zk, "");
+    let zookeeper = Arc::new(registry(&zk, exec));
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let sink = failures.clone();
+    let application = ApplicationRegistry::new(
+        zookeeper.clone(),
+        exec.connector(Opts::default(), Backoff::default()),
+        exec.spawner(),
+        exec.sleeper(),
+    )
+    .on_failure(move |failure| sink.lock().unwrap().push(failure.clone()));
+    let registry = Arc::new(MigrationRegistry::new(
+        zookeeper.clone(),
+        Arc::new(application.clone()),
+    ));
+    let consumer = ConsumerSpec::new(IFACE, "127.0.0.1")
+        .application("tether-interop-consumer")
+        .version("1.0.0")
+        .to_url(now_ms())
+        .unwrap();
+    let started = Instant::now();
+    let directory = RegistryDirectory::builder(
+        registry,
+        exec.connector(Opts::default(), Backoff::default()),
+        consumer,
+    )
+    .check_timeout(Duration::from_secs(30))
+    .on_skip(|skipped| println!("skipped {:?}: {}", skipped.reason, skipped.url))
+    .build()
+    .unwrap_or_else(|e| {
+        dump(&zk, "no default Go provider found");
+        panic!(
+            "{}: {e}; metadata failures: {:?}",
+            exec.name(),
+            failures.lock().unwrap()
+        )
+    });
+    println!(
+        "{}: default dubbo-go provider found (application level, remote metadata) and \
+         connected in {:?}; {:?}",
+        exec.name(),
+        started.elapsed(),
+        application.stats()
+    );
+    let listed = directory.list(&Route::new(IFACE, "sayHello"));
+    println!(
+        "{}: as listed: {:?}",
+        exec.name(),
+        listed[0].params().collect::<Vec<_>>()
+    );
+    assert!(
+        listed[0]
+            .param("methods")
+            .unwrap_or("")
+            .contains("sayHello")
+    );
+    assert_eq!(
+        application.stats().fetches,
+        1,
+        "{:?}",
+        failures.lock().unwrap()
+    );
+    calls_then_kill(exec, &directory, go);
+    assert!(
+        failures.lock().unwrap().is_empty(),
+        "{:?}",
+        failures.lock().unwrap()
+    );
+}
+
+on_each_executor!(tether_consumer_calls_a_default_go_provider =>
+    a_tether_consumer_on_tokio_finds_and_calls_a_default_go_provider,
+    a_tether_consumer_on_smol_finds_and_calls_a_default_go_provider,
+    a_tether_consumer_on_the_thread_pool_finds_and_calls_a_default_go_provider
 );
 
 /// Runs `goconsumer` of registry type `kind` for `calls` `threadName()` calls; returns how

@@ -290,11 +290,24 @@ impl MetadataInfo {
             .filter_map(|service| {
                 let protocol = service.protocol.as_deref().unwrap_or("dubbo");
                 let path = service.path.as_deref().or(service.name.as_deref())?;
+                // The service's own fields stand in for parameters its `params` lack (a
+                // dubbo-go provider's params carry no `group`), as Java's
+                // `InstanceAddressURL` falls back to them.
+                let implied = [
+                    ("interface", service.name.as_deref()),
+                    ("group", service.group.as_deref()),
+                    ("version", service.version.as_deref()),
+                ];
+                let implied = implied.into_iter().filter_map(|(key, value)| {
+                    let value = value.filter(|_| !service.params.contains_key(key))?;
+                    Some((key, value))
+                });
                 Url::builder(protocol)
                     .host(instance.host.as_str())
                     .port(instance.endpoint_port(protocol))
                     .path(path)
                     .params(service.params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                    .params(implied)
                     .build()
                     .ok()
             })
@@ -319,6 +332,135 @@ impl MetadataInfo {
         names.sort_unstable();
         names.dedup();
         names
+    }
+
+    /// The JSON [`from_json`](Self::from_json) reads, as dubbo-go stores it
+    /// (`storage-type=remote`): `app`, `revision`, and `services` by match key, each with
+    /// `name`, `group` (if any), `version` (if any), `protocol`, `port`, `path` and `params`.
+    ///
+    /// ```
+    /// # use tether_core::metadata::MetadataInfo;
+    /// # use tether_core::url::Url;
+    /// let url = Url::parse("dubbo://10.0.0.7:20880/demo.Greeter?version=1.0.0").unwrap();
+    /// let info = MetadataInfo::from_urls("greeter", [&url]);
+    /// assert_eq!(MetadataInfo::from_json(&info.to_json()), Ok(info));
+    /// ```
+    pub fn to_json(&self) -> String {
+        let mut json = String::from("{");
+        let mut first = true;
+        for (key, value) in [("app", &self.app), ("revision", &self.revision)] {
+            if let Some(value) = value {
+                if !first {
+                    json.push(',');
+                }
+                first = false;
+                push_json_string(&mut json, key);
+                json.push(':');
+                push_json_string(&mut json, value);
+            }
+        }
+        if !first {
+            json.push(',');
+        }
+        json.push_str("\"services\":{");
+        for (i, (key, service)) in self.services.iter().enumerate() {
+            if i > 0 {
+                json.push(',');
+            }
+            push_json_string(&mut json, key);
+            json.push_str(":{");
+            let fields = [
+                ("name", &service.name),
+                ("group", &service.group),
+                ("version", &service.version),
+                ("protocol", &service.protocol),
+                ("path", &service.path),
+            ];
+            for (name, value) in fields {
+                if let Some(value) = value {
+                    push_json_string(&mut json, name);
+                    json.push(':');
+                    push_json_string(&mut json, value);
+                    json.push(',');
+                }
+            }
+            let _ = write!(json, "\"port\":{},\"params\":", service.port);
+            json.push_str(&json_object(
+                service.params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            ));
+            json.push('}');
+        }
+        json.push_str("}}");
+        json
+    }
+
+    /// The metadata a provider stored in the registry as JSON (`storage-type=remote`: what
+    /// dubbo-go writes at `/dubbo/<app>/<revision>` and Java at
+    /// `/dubbo/metadata/<app>/<revision>`): `app`, `revision` and `services`, an object of
+    /// services by match key, each with `name`, `group`, `version`, `protocol`, `port`,
+    /// `path` and `params`. Members it does not know are ignored; a service's port may be
+    /// a number or a string.
+    ///
+    /// ```
+    /// # use tether_core::metadata::MetadataInfo;
+    /// let json = r#"{"app":"greeter","revision":"abc","services":{"demo.Greeter:1.0.0:dubbo":
+    ///     {"name":"demo.Greeter","version":"1.0.0","protocol":"dubbo","port":20000,
+    ///      "path":"demo.Greeter","params":{"methods":"greet"}}}}"#;
+    /// let info = MetadataInfo::from_json(json).unwrap();
+    /// assert_eq!(info.revision.as_deref(), Some("abc"));
+    /// let service = &info.services["demo.Greeter:1.0.0:dubbo"];
+    /// assert_eq!((service.port, service.params["methods"].as_str()), (20000, "greet"));
+    /// ```
+    pub fn from_json(json: &str) -> Result<Self, InstanceError> {
+        let value = json::parse(json).map_err(|e| InstanceError::Json(e.to_string()))?;
+        let text = |value: &json::Value, name: &str| {
+            value
+                .get(name)
+                .and_then(json::Value::as_str)
+                .map(str::to_owned)
+        };
+        if !matches!(value, json::Value::Object(_)) {
+            return Err(InstanceError::Json("metadata is not a json object".into()));
+        }
+        let mut services = BTreeMap::new();
+        match value.get("services") {
+            Some(json::Value::Object(members)) => {
+                for (key, service) in members {
+                    let mut params = BTreeMap::new();
+                    if let Some(json::Value::Object(entries)) = service.get("params") {
+                        for (k, v) in entries {
+                            if let Some(v) = v.as_str() {
+                                params.insert(k.clone(), v.to_owned());
+                            }
+                        }
+                    }
+                    let port = (service.get("port"))
+                        .and_then(json::Value::as_i64)
+                        .and_then(|p| i32::try_from(p).ok())
+                        .unwrap_or(0);
+                    let info = ServiceInfo {
+                        name: text(service, "name"),
+                        group: text(service, "group").filter(|g| !g.is_empty()),
+                        version: text(service, "version").filter(|v| !v.is_empty()),
+                        protocol: text(service, "protocol"),
+                        port,
+                        path: text(service, "path"),
+                        params,
+                    };
+                    if info.name.is_none() && info.path.is_none() {
+                        return Err(InstanceError::Missing("services.name"));
+                    }
+                    services.insert(key.clone(), info);
+                }
+            }
+            Some(json::Value::Null) | None => {}
+            Some(_) => return Err(InstanceError::Missing("services")),
+        }
+        Ok(Self {
+            app: text(&value, "app"),
+            revision: text(&value, "revision"),
+            services,
+        })
     }
 }
 
