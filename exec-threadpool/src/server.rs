@@ -173,8 +173,10 @@ impl Server {
 
     /// Shuts down gracefully (`docs/protocol.md` §4.2), blocking the caller: stops accepting,
     /// announces read-only on every connection, waits until every request received was
-    /// answered and written or until `deadline`, then closes the connections. Returns
-    /// whether everything was answered before the deadline.
+    /// answered and written and the connections stayed quiet for a moment (a consumer that
+    /// had not read the announcement yet may still send: see
+    /// [`drain_gracefully`](tether_core::driver::drain_gracefully)) or until `deadline`, then
+    /// closes the connections. Returns whether everything was answered before the deadline.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -540,17 +540,21 @@ pub fn disconnect_fails_a_thousand_pending_calls_at_once_then_reconnect(
 }
 
 /// Heartbeats keep an idle reference connected: the provider closes connections it has
-/// not read from for 600 ms, and more than a second of silence later the connection is the
-/// same.
+/// not read from for 2 s, and 3 s of silence later the connection is the same.
+///
+/// The margins are wide on purpose: with 600 ms of idle timeout against heartbeats every
+/// 100 ms, a stall of half a second on a loaded two-core machine closed the connection.
+/// Now only a stall of nearly 2 s does, while a consumer that sends no heartbeat is still
+/// closed a full second before the check.
 pub fn heartbeats_keep_an_idle_reference_connected(p: &dyn Executor, c: &dyn Executor) {
     let mut provider_config = Config::new(Side::Provider);
-    provider_config = provider_config.keepalive(keepalive(None, 600));
+    provider_config = provider_config.keepalive(keepalive(None, 2_000));
     let fixture = provider_on(p, "127.0.0.1:0", false, provider_config);
     let mut config = Config::new(Side::Consumer);
-    config = config.keepalive(keepalive(Some(100), 600));
+    config = config.keepalive(keepalive(Some(100), 2_000));
     let (reference, channels) = reference_with(c, fixture.addr(), 1, config);
     let first = channels.get(0).unwrap();
-    thread::sleep(ms(1_300));
+    thread::sleep(ms(3_000));
     assert!(channels.get(0).unwrap().same(&first), "no reconnect");
     assert_eq!(first.close_reason(), None);
     assert!(first.with(|c, _| c.stats().heartbeats_sent) >= 3);

@@ -61,8 +61,17 @@ pub fn shutdown_cases(
         .method::<(i64,), i64>("sleep")
         .timeout(Duration::from_secs(15));
     let in_flight: Vec<_> = (0..3).map(|_| sleep.call((IN_FLIGHT_MS,))).collect();
-    // Written at once; a moment for the provider to take them in.
-    thread::sleep(Duration::from_millis(300));
+    // The provider has taken them in once it answered a call sent after them on the same
+    // (only) connection: Dubbo decodes a connection's frames in order and hands each request
+    // to its executor as it is decoded. The Java provider cannot report its requests in
+    // flight, and the fixed pause this replaces was a guess that a loaded machine could beat.
+    case(
+        "in-flight-received",
+        match hello.call_blocking(("barrier".into(),)) {
+            Ok(s) if s == "Hello barrier" => Ok(()),
+            other => Err(format!("the call after them got {other:?}")),
+        },
+    );
     shut_down();
 
     let seen = until(Duration::from_secs(10), || conn.is_peer_read_only());

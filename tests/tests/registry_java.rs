@@ -445,7 +445,11 @@ fn mixed_java_and_tether_providers_behind_one_java_33_consumer() {
             .rev()
             .find(|l| !l.trim().is_empty())
     );
-    let both = calls_by_provider(out, &zk, &[], 30);
+    // 300 calls, not 30: Dubbo's random balancer weighs a provider younger than its warm-up
+    // (10 min) by its uptime, one point per 6 s, at least 1. A Java provider up for a minute
+    // against a just-registered tether provider is about 10 to 1, and 30 draws then miss
+    // tether one time in 17; 300 draws miss it with a chance below 1e-12.
+    let both = calls_by_provider(out, &zk, &[], 300);
     println!("tether at both levels, default consumer: calls answered by {both:?}");
     // What the consumer asked tether's metadata service: one getMetadataInfo per run.
     println!("metadata service calls: {:?}", metadata.calls());

@@ -5,7 +5,7 @@
 // usage: goconsumer HOST PORT
 //
 //	goconsumer -registry zookeeper://HOST:PORT [-registry-type interface|service|all]
-//	    [-calls N] [-thread-names N] [-find-within DURATION]
+//	    [-calls N] [-thread-names N] [-find-within DURATION] [-mixed-within DURATION]
 //
 // The second form (registry.go) finds the provider through the registry alone and only
 // calls sayHello.
@@ -659,14 +659,18 @@ func main() {
 		"with -registry: how many threadName calls after those (to count which provider answered)")
 	findWithin := flag.Duration("find-within", 30*time.Second,
 		"with -registry: how long to wait for a provider to answer")
+	mixedWithin := flag.Duration("mixed-within", 0,
+		"with -registry: then call threadName until goprovider and another provider both answered, "+
+			"failing after this long (0: not at all)")
 	flag.Parse()
 	if *registryAddress != "" {
-		registryMain(*registryAddress, *registryType, *calls, *threadNames, *findWithin)
+		registryMain(*registryAddress, *registryType, *calls, *threadNames, *findWithin, *mixedWithin)
 		return
 	}
 	if flag.NArg() != 2 {
 		fail("usage: goconsumer HOST PORT | goconsumer -registry zookeeper://HOST:PORT " +
-			"[-registry-type interface|service|all] [-calls N] [-thread-names N] [-find-within DURATION]")
+			"[-registry-type interface|service|all] [-calls N] [-thread-names N] [-find-within DURATION] " +
+			"[-mixed-within DURATION]")
 	}
 	addr = net.JoinHostPort(flag.Arg(0), flag.Arg(1))
 	url = "dubbo://" + addr

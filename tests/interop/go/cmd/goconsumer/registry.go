@@ -20,7 +20,14 @@ import (
 // "goprovider", tether's suite provider its thread's name), the usual
 // PASS/FAIL lines and summary; exits 1 if any case failed (the calls are not tried when
 // no provider answered).
-func registryMain(address, kind string, calls, threadNames int, findWithin time.Duration) {
+//
+// With mixedWithin > 0 it then keeps calling threadName (printing "THREAD <reply>" each
+// time) until both goprovider and another provider (tether's, which answers with a thread's
+// name) have answered, or mixedWithin has passed (case registry.mixed fails). dubbo-go
+// answers the first call as soon as any provider list arrived, while with registry type
+// `all` the other level's list may come later: a fixed number of calls could all be made
+// before both were known.
+func registryMain(address, kind string, calls, threadNames int, findWithin, mixedWithin time.Duration) {
 	registryOption, err := peer.Registry(address, kind)
 	if err != nil {
 		fail("%v", err)
@@ -97,9 +104,40 @@ func registryMain(address, kind string, calls, threadNames int, findWithin time.
 				return nil
 			})
 		}
+		if mixedWithin > 0 {
+			run("registry.mixed", func() error { return untilMixed(mixedWithin) })
+		}
 	}
 	fmt.Printf("%d passed, %d failed\n", passed, failed)
 	if failed > 0 {
 		os.Exit(1)
+	}
+}
+
+// untilMixed calls threadName until goprovider and some other provider have both answered,
+// pausing mixedPause between calls so that a list still on its way has time to arrive; it
+// fails once within has passed without both, or on the first failed call.
+func untilMixed(within time.Duration) error {
+	const mixedPause = 10 * time.Millisecond
+	deadline := time.Now().Add(within)
+	byGo, byOther := 0, 0
+	for {
+		var got string
+		if err := call(ctx(), "threadName", &got); err != nil {
+			return fmt.Errorf("threadName after %d answers: %v", byGo+byOther, err)
+		}
+		fmt.Printf("THREAD %s\n", got)
+		if got == "goprovider" {
+			byGo++
+		} else {
+			byOther++
+		}
+		if byGo > 0 && byOther > 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("within %v: %d answers by goprovider, %d by others", within, byGo, byOther)
+		}
+		time.Sleep(mixedPause)
 	}
 }
