@@ -136,9 +136,10 @@ impl<R: Runtime> Server<R> {
     }
 
     /// Shuts down gracefully (`docs/protocol.md` §4.2): stops accepting, announces read-only on
-    /// every connection, waits until every request received was answered and written or
-    /// until `deadline`, then closes the connections. Returns whether everything was
-    /// answered before the deadline.
+    /// every connection, keeps serving until every request received was answered and
+    /// written and no request has arrived for 100 ms (a consumer may send one before it
+    /// reads the announcement, which nothing acknowledges), or until `deadline`, then
+    /// closes the connections. Returns whether everything was answered before the deadline.
     pub async fn shutdown(mut self, deadline: Instant) -> bool {
         if let Some(stop) = self.stop.take() {
             stop.complete(Stop::Graceful, &Inline);
