@@ -21,6 +21,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+use tether_core::application::{ApplicationRegistry, MigrationRegistry};
 use tether_core::cluster::{Directory, Route};
 use tether_core::consumer::{Backoff, Reference};
 use tether_core::context::CallContext;
@@ -844,14 +845,40 @@ fn a_tether_consumer_finds_an_application_level_only_java_33_provider() {
         .version("1.0.0")
         .to_url(now_ms())
         .unwrap();
+    // Live, as a Dubbo 3 consumer subscribes by default: the interface level (nothing
+    // there) and the application level (the mapping, the instance, its MetadataService)
+    // behind a MigrationRegistry.
+    let zookeeper = Arc::new(registry);
+    let application = ApplicationRegistry::new(
+        zookeeper.clone(),
+        exec.connector(Opts::default(), Backoff::default()),
+        exec.spawner(),
+        exec.sleeper(),
+    );
+    let started = Instant::now();
     let directory = RegistryDirectory::builder(
-        Arc::new(tether_core::registry::StaticRegistry::new(urls)),
+        Arc::new(MigrationRegistry::new(
+            zookeeper.clone(),
+            Arc::new(application.clone()),
+        )),
         exec.connector(Opts::default(), Backoff::default()),
         consumer,
     )
     .check_timeout(Duration::from_secs(30))
     .build()
     .unwrap();
+    println!(
+        "found through the application level in {:?}: {:?}",
+        started.elapsed(),
+        application.stats()
+    );
+    let listed = directory.list(&Route::new(IFACE, "sayHello"));
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        urls.iter().map(|u| u.address()).collect::<Vec<_>>(),
+        [listed[0].address()],
+        "the live list is what the manual fetch gave"
+    );
     let reference = Reference::builder(IFACE)
         .version("1.0.0")
         .build_with(directory.clone());
