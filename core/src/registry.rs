@@ -290,7 +290,37 @@ pub trait Registry: Send + Sync + 'static {
 pub struct Publication {
     registry: Arc<dyn Registry>,
     urls: Vec<Url>,
+    also: Vec<Arc<dyn Announcement>>,
     online: Mutex<bool>,
+}
+
+/// Something a [`Publication`] puts online and takes offline besides its URLs: an
+/// application instance, for providers registered at application level too
+/// (`tether_registry_zookeeper::ZookeeperRegistry::publication` adds one).
+///
+/// ```
+/// use std::sync::Arc;
+/// use tether_core::registry::{Announcement, Publication, RegistryResult, StaticRegistry, ready};
+/// use tether_core::Completion;
+///
+/// struct Banner;
+/// impl Announcement for Banner {
+///     fn announce(&self) -> Completion<RegistryResult<()>> { ready(Ok(())) }
+///     fn withdraw(&self) -> Completion<RegistryResult<()>> { ready(Ok(())) }
+///     fn describe(&self) -> String { "a banner".into() }
+/// }
+///
+/// let publication = Publication::new(Arc::new(StaticRegistry::new([])), []).with(Arc::new(Banner));
+/// publication.online().wait()?;
+/// # Ok::<(), tether_core::registry::RegistryError>(())
+/// ```
+pub trait Announcement: Send + Sync + 'static {
+    /// Makes it known (registers it).
+    fn announce(&self) -> Completion<RegistryResult<()>>;
+    /// Withdraws it.
+    fn withdraw(&self) -> Completion<RegistryResult<()>>;
+    /// What it is, for `Debug`.
+    fn describe(&self) -> String;
 }
 
 impl Publication {
@@ -307,8 +337,30 @@ impl Publication {
         Self {
             registry,
             urls: urls.into_iter().collect(),
+            also: Vec::new(),
             online: Mutex::new(false),
         }
+    }
+
+    /// Also announces `announcement` when put online, and withdraws it when put offline.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tether_core::registry::{Announcement, Publication, RegistryResult, StaticRegistry, ready};
+    /// # use tether_core::Completion;
+    /// # struct Banner;
+    /// # impl Announcement for Banner {
+    /// #     fn announce(&self) -> Completion<RegistryResult<()>> { ready(Ok(())) }
+    /// #     fn withdraw(&self) -> Completion<RegistryResult<()>> { ready(Ok(())) }
+    /// #     fn describe(&self) -> String { "a banner".into() }
+    /// # }
+    /// let publication = Publication::new(Arc::new(StaticRegistry::new([])), []).with(Arc::new(Banner));
+    /// assert!(format!("{publication:?}").contains("a banner"));
+    /// ```
+    #[must_use]
+    pub fn with(mut self, announcement: Arc<dyn Announcement>) -> Self {
+        self.also.push(announcement);
+        self
     }
 
     /// Registers every URL; resolves once each registration has (with the first error, if
@@ -326,7 +378,11 @@ impl Publication {
     /// ```
     pub fn online(&self) -> Completion<RegistryResult<()>> {
         *self.online.lock() = true;
-        self.each(|registry, url| registry.register(url))
+        let mut pending: Vec<_> = (self.urls.iter())
+            .map(|url| self.registry.register(url))
+            .collect();
+        pending.extend(self.also.iter().map(|a| a.announce()));
+        all(pending)
     }
 
     /// Unregisters every URL: consumers stop sending new calls once they are notified, and
@@ -343,7 +399,11 @@ impl Publication {
     /// ```
     pub fn offline(&self) -> Completion<RegistryResult<()>> {
         *self.online.lock() = false;
-        self.each(|registry, url| registry.unregister(url))
+        let mut pending: Vec<_> = (self.urls.iter())
+            .map(|url| self.registry.unregister(url))
+            .collect();
+        pending.extend(self.also.iter().map(|a| a.withdraw()));
+        all(pending)
     }
 
     /// Whether it was last put [`online`](Self::online).
@@ -385,45 +445,42 @@ impl Publication {
     pub fn registry(&self) -> &Arc<dyn Registry> {
         &self.registry
     }
+}
 
-    /// Runs `op` for every URL at once; resolves when all have, with the first error.
-    fn each(
-        &self,
-        op: impl Fn(&dyn Registry, &Url) -> Completion<RegistryResult<()>>,
-    ) -> Completion<RegistryResult<()>> {
-        struct Join {
-            pending: usize,
-            first_error: Option<RegistryError>,
-            done: Option<crate::call::Completer<RegistryResult<()>>>,
-        }
-        if self.urls.is_empty() {
-            return ready(Ok(()));
-        }
-        let (done, completion) = crate::call::pair(closed);
-        let join = Arc::new(Mutex::new(Join {
-            pending: self.urls.len(),
-            first_error: None,
-            done: Some(done),
-        }));
-        for url in &self.urls {
-            let join = join.clone();
-            op(&*self.registry, url).on_complete(move |result| {
-                let mut state = join.lock();
-                state.pending -= 1;
-                if let Err(e) = result {
-                    state.first_error.get_or_insert(e);
-                }
-                if state.pending == 0 {
-                    let outcome = state.first_error.take().map_or(Ok(()), Err);
-                    if let Some(done) = state.done.take() {
-                        drop(state);
-                        done.complete(outcome, &crate::call::Inline);
-                    }
-                }
-            });
-        }
-        completion
+/// Resolves once every one of `pending` has, with the first error.
+fn all(pending: Vec<Completion<RegistryResult<()>>>) -> Completion<RegistryResult<()>> {
+    struct Join {
+        pending: usize,
+        first_error: Option<RegistryError>,
+        done: Option<crate::call::Completer<RegistryResult<()>>>,
     }
+    if pending.is_empty() {
+        return ready(Ok(()));
+    }
+    let (done, completion) = crate::call::pair(closed);
+    let join = Arc::new(Mutex::new(Join {
+        pending: pending.len(),
+        first_error: None,
+        done: Some(done),
+    }));
+    for each in pending {
+        let join = join.clone();
+        each.on_complete(move |result| {
+            let mut state = join.lock();
+            state.pending -= 1;
+            if let Err(e) = result {
+                state.first_error.get_or_insert(e);
+            }
+            if state.pending == 0 {
+                let outcome = state.first_error.take().map_or(Ok(()), Err);
+                if let Some(done) = state.done.take() {
+                    drop(state);
+                    done.complete(outcome, &crate::call::Inline);
+                }
+            }
+        });
+    }
+    completion
 }
 
 impl fmt::Debug for Publication {
@@ -431,6 +488,10 @@ impl fmt::Debug for Publication {
         f.debug_struct("Publication")
             .field("registry", &self.registry.name())
             .field("urls", &self.urls)
+            .field(
+                "also",
+                &self.also.iter().map(|a| a.describe()).collect::<Vec<_>>(),
+            )
             .field("online", &self.is_online())
             .finish()
     }

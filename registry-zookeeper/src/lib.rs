@@ -59,8 +59,8 @@ use std::time::Duration;
 use parking_lot::{Mutex, ReentrantMutex};
 use tether_core::metadata::ServiceInstance;
 use tether_core::registry::{
-    EMPTY_PROTOCOL, NotifyListener, RegisterMode, Registry, RegistryError, RegistryResult,
-    SubscriptionId, categories, closed, notification,
+    Announcement, EMPTY_PROTOCOL, NotifyListener, Publication, RegisterMode, Registry,
+    RegistryError, RegistryResult, SubscriptionId, categories, closed, notification,
 };
 use tether_core::url::{Url, encode};
 use tether_core::{Completion, Inline, Spawner, call::pair};
@@ -656,6 +656,48 @@ impl ZookeeperRegistry {
         completion
     }
 
+    /// A [`Publication`] of a provider application registered as `mode` says: its `urls` at
+    /// interface level, `instance` at application level (as
+    /// [`register_application`](Self::register_application)), put online and taken offline
+    /// together, so that a graceful offline (`Server::shutdown_offline`) withdraws the
+    /// instance as well as the URLs. Not online until [`online`](Publication::online).
+    ///
+    /// ```no_run
+    /// use tether_core::registry::{ProviderSpec, RegisterMode};
+    /// use tether_registry_zookeeper::{ZookeeperConfig, ZookeeperRegistry};
+    /// # use std::sync::Arc;
+    /// # struct NoSpawn;
+    /// # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+    /// # let spawner = Arc::new(NoSpawn);
+    /// # use tether_core::metadata::{MetadataInfo, ServiceInstance};
+    /// # let instance = ServiceInstance::new(&MetadataInfo::new("greeter", []), "10.0.0.7", 20880, 1);
+    ///
+    /// let registry = ZookeeperRegistry::connect(ZookeeperConfig::new("127.0.0.1:2181"), spawner).wait()?;
+    /// let url = ProviderSpec::new("org.example.Greeter", "10.0.0.7", 20880).to_url(1)?;
+    /// let publication = registry.publication(RegisterMode::All, [url], instance, 1);
+    /// publication.online().wait()?;
+    /// publication.offline().wait()?; // both levels withdrawn
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn publication(
+        &self,
+        mode: RegisterMode,
+        urls: impl IntoIterator<Item = Url>,
+        instance: ServiceInstance,
+        registration_time_ms: u64,
+    ) -> Publication {
+        let urls = urls.into_iter().filter(|_| mode.is_interface());
+        let publication = Publication::new(Arc::new(self.clone()), urls);
+        if !mode.is_instance() {
+            return publication;
+        }
+        publication.with(Arc::new(InstanceAnnouncement {
+            registry: self.clone(),
+            instance,
+            registration_time_ms,
+        }))
+    }
+
     /// The applications `/<root>/mapping/<interface>` lists (empty if none), for
     /// application-level discovery: a one-off read, no watch.
     ///
@@ -796,6 +838,27 @@ impl ZookeeperRegistry {
             completer.complete(future.await, &Inline);
         });
         completion
+    }
+}
+
+/// An application instance as a [`Publication`] announces it.
+struct InstanceAnnouncement {
+    registry: ZookeeperRegistry,
+    instance: ServiceInstance,
+    registration_time_ms: u64,
+}
+
+impl Announcement for InstanceAnnouncement {
+    fn announce(&self) -> Completion<RegistryResult<()>> {
+        (self.registry).register_instance(&self.instance, self.registration_time_ms)
+    }
+
+    fn withdraw(&self) -> Completion<RegistryResult<()>> {
+        self.registry.unregister_instance(&self.instance)
+    }
+
+    fn describe(&self) -> String {
+        format!("instance {}", self.registry.instance_path(&self.instance))
     }
 }
 

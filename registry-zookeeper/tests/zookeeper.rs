@@ -590,3 +590,44 @@ fn instances_register_at_application_level_and_map_their_interfaces() {
     }
     assert_eq!(mapping(), "tether-test,tether-other");
 }
+
+/// A publication of both levels goes offline and online as one: the provider node and the
+/// instance node leave together and come back together; one of the instance level only
+/// writes no provider node.
+#[test]
+fn a_publication_of_both_levels_takes_the_instance_offline_too() {
+    if !zookeeper_present("the ZooKeeper registry") {
+        return;
+    }
+    let zk = ZooKeeper::start().expect("zookeeper starts");
+    let registry = connect(&zk, pool());
+    let url = provider(20880);
+    let info = MetadataInfo::from_urls("tether-test", [&url]);
+    let instance = ServiceInstance::new(&info, "127.0.0.1", 20880, 1);
+    let providers = || {
+        zk.children(&format!("/dubbo/{IFACE}/providers"))
+            .unwrap_or_default()
+            .len()
+    };
+    let instances = || {
+        zk.children("/services/tether-test")
+            .unwrap_or_default()
+            .len()
+    };
+    let publication = registry.publication(RegisterMode::All, [url.clone()], instance.clone(), 2);
+    assert_eq!((providers(), instances()), (0, 0), "not online yet");
+    publication.online().wait().expect("online");
+    assert_eq!((providers(), instances()), (1, 1));
+    assert!(format!("{publication:?}").contains("/services/tether-test/127.0.0.1:20880"));
+    publication.offline().wait().expect("offline");
+    assert_eq!((providers(), instances()), (0, 0));
+    publication.online().wait().expect("online again");
+    assert_eq!((providers(), instances()), (1, 1));
+    publication.offline().wait().expect("offline");
+
+    let instance_only = registry.publication(RegisterMode::Instance, [url], instance, 2);
+    instance_only.online().wait().expect("online");
+    assert_eq!((providers(), instances()), (0, 1));
+    instance_only.offline().wait().expect("offline");
+    assert_eq!((providers(), instances()), (0, 0));
+}
