@@ -250,6 +250,11 @@ fn follows_providers_in_zookeeper(exec: &dyn Executor) {
     eventually("both providers connected", || all_available(&directory, 2));
     let answers = ask_until(&reference, &["a", "b"]);
     assert!(answers.iter().any(|n| n == "a") && answers.iter().any(|n| n == "b"));
+    // The consumer's own node, as Java registers it by default.
+    let consumers = format!("/dubbo/{SERVICE}/consumers");
+    eventually("the consumer node registered", || {
+        zk.children(&consumers).unwrap_or_default().len() == 1
+    });
 
     // A configurator for every host, as dubbo-admin writes one.
     let rule = Url::parse(&format!(
@@ -286,6 +291,9 @@ fn follows_providers_in_zookeeper(exec: &dyn Executor) {
     );
     drop(reference);
     drop(directory);
+    eventually("the consumer node withdrawn", || {
+        zk.children(&consumers).unwrap_or_default().is_empty()
+    });
     registry.close();
 }
 

@@ -441,10 +441,11 @@ impl RegistryDirectoryBuilder {
     }
 
     /// Whether to register the consumer URL under the `consumers` category (with
-    /// `category=consumers&check=false`, as Java's `DynamicDirectory` does; dubbo-admin
-    /// lists it), withdrawn when the directory drops. Default false: nothing but dubbo-admin
-    /// reads consumer nodes. A failed registration is not an error (a registry that keeps
-    /// the URL, as the ZooKeeper one does, registers it once it can).
+    /// `category=consumers&check=false`, as Java's `DynamicDirectory` does by default;
+    /// dubbo-admin lists it, and operators read it to see who calls a service), withdrawn
+    /// when the directory drops. Default true, as Java. A failed registration is not an
+    /// error (a registry that keeps the URL, as the ZooKeeper one does, registers it once it
+    /// can).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -464,7 +465,6 @@ impl RegistryDirectoryBuilder {
     /// let consumer = Url::parse("consumer://10.0.0.1/demo.Greeter?side=consumer")?;
     /// let directory = RegistryDirectory::builder(registry.clone(), Arc::new(Nowhere), consumer)
     ///     .check(false)
-    ///     .register_consumer(true)
     ///     .build()?;
     /// assert_eq!(
     ///     registry.urls()[0].to_string(),
@@ -775,7 +775,7 @@ impl RegistryDirectory {
             check: true,
             check_timeout: Duration::from_secs(3),
             empty_protection: false,
-            register_consumer: false,
+            register_consumer: true,
             on_skip: None,
         }
     }
