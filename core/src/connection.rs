@@ -1113,6 +1113,12 @@ impl Connection {
         self.events.push_back(Event::Closed(reason));
     }
 
+    /// When bytes from the peer were last handed to it (its liveness clock, which heartbeats
+    /// and idle timeouts run on): a graceful shutdown waits for this to stay put.
+    pub fn last_read(&self) -> Instant {
+        self.liveness.last_read
+    }
+
     fn heartbeat_due(&self) -> Option<Instant> {
         let interval = self.config.keepalive.heartbeat()?;
         // Due after `interval` without reads or without writes (a 2.6 server closes on its

@@ -119,10 +119,10 @@ pub async fn drain_gracefully<R: Timers>(
             announced.extend(sent.sent);
         }
     }
-    // The bytes each connection had received at the last look, and since when the looks
-    // found them all quiet (announcement written, nothing in flight, no new byte). Counted
-    // from a look, the quiet period is never shorter than DRAIN_QUIET from the write.
-    let mut received: Vec<u64> = vec![0; conns.len()];
+    // When each connection had last read from its peer at the last look, and since when the
+    // looks found them all quiet (announcement written, nothing in flight, nothing read since).
+    // Counted from a look, the quiet period is never shorter than DRAIN_QUIET from the write.
+    let mut received: Vec<Option<Instant>> = vec![None; conns.len()];
     let mut quiet_since: Option<Instant> = None;
     let drained = loop {
         let now = runtime.now();
@@ -135,11 +135,11 @@ pub async fn drain_gracefully<R: Timers>(
                     return;
                 }
                 open += 1;
-                // A request read since the last look may be answered already: new bytes
-                // restart the quiet period even when nothing is in flight now.
-                let bytes = c.stats().bytes_received;
-                heard |= bytes != *seen;
-                *seen = bytes;
+                // A request read since the last look may be answered already: a read
+                // restarts the quiet period even when nothing is in flight now.
+                let read = Some(c.last_read());
+                heard |= read != *seen;
+                *seen = read;
                 work_left |= c.inbound_in_flight() > 0
                     || c.has_events()
                     || c.has_transmit()
