@@ -108,41 +108,82 @@ impl Actives {
 
     /// The index of the provider with the fewest calls in flight, ties drawn as
     /// [`least_by`] draws them; each counter is read once.
+    ///
+    /// Passes that do not branch per provider, so they pipeline: the counters into a buffer,
+    /// their least and whether they all tie (then the list's cached draw), and the ties'
+    /// indexes, compacted in place over the counters already read. Weights are then read
+    /// for the ties only, as Dubbo reads them.
     fn pick(&self) -> usize {
         let weights = &self.weights.weights;
-        with_scratch(self.stats.len(), |actives: &mut [u32]| {
-            // Loads first, then the least in a pass that vectorises.
-            for (active, stats) in actives.iter_mut().zip(&self.stats) {
-                *active = stats.active();
+        with_scratch(self.stats.len(), |slots: &mut [u32]| {
+            for (slot, stats) in slots.iter_mut().zip(&self.stats) {
+                *slot = stats.active();
             }
-            let least = actives.iter().copied().min().unwrap_or(0);
-            let first = actives.iter().position(|&a| a == least).unwrap_or(0);
-            // Without branches: ties come in any pattern.
-            let (mut count, mut total, mut same) = (0, 0u64, true);
-            for (&active, &w) in actives.iter().zip(weights) {
-                let tie = active == least;
-                count += usize::from(tie);
-                total += u64::from(w) * u64::from(tie);
-                same &= (w == weights[first]) | !tie;
-            }
-            if count == actives.len() {
+            let first = slots.first().copied().unwrap_or(0);
+            let least = least(slots);
+            if slots
+                .iter()
+                .fold(0, |differ, &active| differ | (active ^ first))
+                == 0
+            {
                 // All tie: the draw over the whole list.
                 return self.weights.draw();
             }
-            let ties = || (actives.iter().enumerate()).filter(|&(_, &a)| a == least);
-            if count > 1 && !same && total > 0 {
-                let mut offset = fastrand::u64(..total);
-                for (at, _) in ties() {
-                    if offset < u64::from(weights[at]) {
-                        return at;
+            // The ties' indexes: one is written at every provider and kept only for a tie.
+            // The write lands at or before the provider read, never on one still to read.
+            let mut count = 0;
+            for at in 0..slots.len() {
+                let tie = slots[at] == least;
+                slots[count] = at as u32;
+                count += usize::from(tie);
+            }
+            let ties = &slots[..count];
+            let weight = |at: u32| weights.get(at as usize).copied().unwrap_or(0);
+            if count > 1 {
+                let (mut total, first) = (0u64, weight(ties[0]));
+                let mut same = true;
+                for &at in ties {
+                    total += u64::from(weight(at));
+                    same &= weight(at) == first;
+                }
+                if !same && total > 0 {
+                    // Dubbo subtracts the ties' weights in order until the offset goes
+                    // below zero.
+                    let mut offset = fastrand::u64(..total);
+                    for &at in ties {
+                        let w = u64::from(weight(at));
+                        if offset < w {
+                            return at as usize;
+                        }
+                        offset -= w;
                     }
-                    offset -= u64::from(weights[at]);
                 }
             }
-            ties()
-                .nth(fastrand::usize(..count))
-                .map_or(first, |(at, _)| at)
+            ties[fastrand::usize(..count)] as usize
         })
+    }
+}
+
+/// The least of `values` (`u32::MAX` if none), in eight independent lanes that vectorise.
+///
+/// Compared as signed, which the vector units of every x86-64 compare directly (unsigned
+/// takes twice the instructions): no provider has 2^31 calls in flight.
+fn least(values: &[u32]) -> u32 {
+    let mut lanes = [i32::MAX; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &value) in lanes.iter_mut().zip(chunk) {
+            *lane = (*lane).min(value as i32);
+        }
+    }
+    let least = (lanes.iter().copied())
+        .chain(rest.iter().map(|&value| value as i32))
+        .fold(i32::MAX, i32::min);
+    if values.is_empty() {
+        u32::MAX
+    } else {
+        least as u32
     }
 }
 

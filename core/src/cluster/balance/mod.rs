@@ -360,7 +360,48 @@ fn least_by<'a>(
 /// State a balancer keeps per service and method (round robin's scores, consistent hash's
 /// rings), found without building a key string.
 #[derive(Debug)]
-struct PerMethod<T>(RwLock<ByName<ByName<T>>>);
+struct PerMethod<T>(RwLock<Table<T>>);
+
+/// The states of a [`PerMethod`], with the one set last at hand: a reference calling one
+/// method (the common case, and every call between two of another) finds it with two string
+/// comparisons instead of two hash lookups.
+#[derive(Debug)]
+struct Table<T> {
+    last: Option<Last<T>>,
+    by_service: ByName<ByName<T>>,
+}
+
+/// The state set last, with its service and method; the map holds it too.
+#[derive(Debug)]
+struct Last<T> {
+    service: Box<str>,
+    method: Box<str>,
+    state: T,
+}
+
+impl<T: Clone> Table<T> {
+    /// The state of `route`'s method, if it has one.
+    #[inline]
+    fn get(&self, route: &Route<'_>) -> Option<&T> {
+        match &self.last {
+            Some(last) if *last.method == *route.method && *last.service == *route.service => {
+                Some(&last.state)
+            }
+            _ => self.by_service.get(route.service)?.get(route.method),
+        }
+    }
+
+    /// Sets the state of `route`'s method and makes it the last one.
+    fn set(&mut self, route: &Route<'_>, state: T) {
+        (self.by_service.entry(route.service.into()).or_default())
+            .insert(route.method.into(), state.clone());
+        self.last = Some(Last {
+            service: route.service.into(),
+            method: route.method.into(),
+            state,
+        });
+    }
+}
 
 /// By service, or by method.
 type ByName<T> = HashMap<Box<str>, T, BuildHasherDefault<NameHasher>>;
@@ -396,28 +437,30 @@ impl Hasher for NameHasher {
 
 impl<T> Default for PerMethod<T> {
     fn default() -> Self {
-        Self(RwLock::default())
+        Self(RwLock::new(Table {
+            last: None,
+            by_service: ByName::default(),
+        }))
     }
 }
 
 impl<T: Clone> PerMethod<T> {
     /// Runs `f` on the state of `route`'s method, if it has one, under the map's read lock.
+    #[inline]
     fn with<R>(&self, route: &Route<'_>, f: impl FnOnce(&T) -> R) -> Option<R> {
-        let map = self.0.read();
-        map.get(route.service)?.get(route.method).map(f)
+        self.0.read().get(route).map(f)
     }
 
     /// The state of `route`'s method, if it has one that `is_current` accepts.
     fn find(&self, route: &Route<'_>, is_current: impl FnOnce(&T) -> bool) -> Option<T> {
-        let map = self.0.read();
-        let state = map.get(route.service)?.get(route.method)?;
+        let table = self.0.read();
+        let state = table.get(route)?;
         is_current(state).then(|| state.clone())
     }
 
     /// Sets the state of `route`'s method.
     fn insert(&self, route: &Route<'_>, state: T) {
-        (self.0.write().entry(route.service.into()).or_default())
-            .insert(route.method.into(), state);
+        self.0.write().set(route, state);
     }
 
     /// The state of `route`'s method, made by `make` if it has none.
@@ -425,12 +468,13 @@ impl<T: Clone> PerMethod<T> {
         if let Some(state) = self.find(route, |_| true) {
             return state;
         }
-        let mut map = self.0.write();
-        let methods = map.entry(route.service.into()).or_default();
-        methods
-            .entry(route.method.into())
-            .or_insert_with(make)
-            .clone()
+        let mut table = self.0.write();
+        if let Some(state) = table.get(route) {
+            return state.clone();
+        }
+        let state = make();
+        table.set(route, state.clone());
+        state
     }
 }
 

@@ -98,7 +98,8 @@ struct Wheel {
     fixed: Vec<Option<u32>>,
     /// The sum of `weights`, if every weight is fixed: a turn then reads no weight.
     fixed_total: Option<i64>,
-    /// When the listed providers' scores last changed (all change on every turn).
+    /// When the listed providers' scores last changed (all change on every turn), as far
+    /// as known: the route's time of the last turn, else the last time the clock was read.
     listed_ms: u64,
     /// The scores of providers not in the last turn's list, by address, with when they
     /// last changed.
@@ -113,26 +114,33 @@ struct Score {
 
 impl Wheel {
     /// One pick among `invokers` (two or more): the index of the winner.
+    ///
+    /// Reads the clock only when the route carries no time and the list changed or scores
+    /// are parked (or a provider warms up): a turn over an unchanged list is then pure
+    /// arithmetic, where a clock read would cost as much as the rest of the turn.
     fn turn(&mut self, invokers: &[Invoker], method: &str, now: &Now) -> usize {
-        let now_ms = now.ms();
         if !same_list(&self.listed, invokers) {
-            self.relist(invokers);
+            // Without the route's time, when the last turn was is unknown: the scores parked
+            // now are stamped with the time of the change, later than Dubbo's stamp by up to
+            // the gap since that turn, so they may be kept that much longer.
+            let last_ms = match now.given() {
+                Some(_) => self.listed_ms,
+                None => now.ms(),
+            };
+            self.relist(invokers, last_ms);
         }
-        self.listed_ms = now_ms;
+        if let Some(now_ms) = now.known() {
+            self.listed_ms = now_ms;
+        }
         let total = match self.fixed_total {
             Some(total) => total,
             None => self.reweigh(invokers, method, now),
         };
-        for (current, weight) in self.currents.iter_mut().zip(&self.weights) {
-            *current += weight;
-        }
-        let best_current = highest(&self.currents);
-        // The first listed among the highest.
-        let best = (self.currents.iter())
-            .position(|&current| current == best_current)
-            .unwrap_or(0);
+        let best = advance(&mut self.currents, &self.weights);
         self.currents[best] -= total;
         if !self.parked.is_empty() {
+            let now_ms = now.ms();
+            self.listed_ms = now_ms;
             self.parked
                 .retain(|_, (_, last_ms)| now_ms.saturating_sub(*last_ms) <= RECYCLE_MS);
         }
@@ -158,8 +166,7 @@ impl Wheel {
     ///
     /// Two providers listed under one address share one score in Dubbo; here the second
     /// starts a score of its own, and only one of them is kept once they are unlisted.
-    fn relist(&mut self, invokers: &[Invoker]) {
-        let listed_ms = self.listed_ms;
+    fn relist(&mut self, invokers: &[Invoker], listed_ms: u64) {
         let scores = self.currents.drain(..).zip(self.weights.drain(..));
         for (address, (current, weight)) in self.addresses.drain(..).zip(scores) {
             let score = Score { weight, current };
@@ -199,17 +206,43 @@ impl Wheel {
     }
 }
 
-/// The highest of `values` (`i64::MIN` if none), in four independent lanes.
-fn highest(values: &[i64]) -> i64 {
-    let mut lanes = [i64::MIN; 4];
-    let chunks = values.chunks_exact(4);
-    let rest = chunks.remainder();
-    for chunk in chunks {
-        for (lane, &value) in lanes.iter_mut().zip(chunk) {
-            *lane = (*lane).max(value);
+/// Adds each weight to its score: the index of the highest score then, the first listed
+/// among equals (Dubbo's strict `>`).
+///
+/// One pass in four independent lanes, each keeping its highest score and where it is: the
+/// adds, the comparisons and the conditional moves of one lane do not wait on another's,
+/// where a single running maximum would chain every provider to the one before.
+fn advance(currents: &mut [i64], weights: &[i64]) -> usize {
+    const LANES: usize = 4;
+    let n = currents.len().min(weights.len());
+    let (currents, weights) = (&mut currents[..n], &weights[..n]);
+    let mut best = [i64::MIN; LANES];
+    let mut at = [usize::MAX; LANES];
+    let mut chunks = currents.chunks_exact_mut(LANES);
+    for (i, (scores, weights)) in chunks.by_ref().zip(weights.chunks_exact(LANES)).enumerate() {
+        for lane in 0..LANES {
+            let score = scores[lane] + weights[lane];
+            scores[lane] = score;
+            let higher = score > best[lane];
+            best[lane] = if higher { score } else { best[lane] };
+            at[lane] = if higher { i * LANES + lane } else { at[lane] };
         }
     }
-    lanes.iter().chain(rest).copied().fold(i64::MIN, i64::max)
+    let done = n - chunks.into_remainder().len();
+    let (mut top, mut top_at) = (i64::MIN, usize::MAX);
+    for (lane, &score) in best.iter().enumerate() {
+        if score > top || (score == top && at[lane] < top_at) {
+            (top, top_at) = (score, at[lane]);
+        }
+    }
+    for i in done..n {
+        let score = currents[i] + weights[i];
+        currents[i] = score;
+        if score > top || top_at == usize::MAX {
+            (top, top_at) = (score, i);
+        }
+    }
+    if top_at == usize::MAX { 0 } else { top_at }
 }
 
 #[cfg(test)]
@@ -221,6 +254,25 @@ mod tests {
         (0..n)
             .map(|_| &lb.select(invokers, route).unwrap().address()[..1])
             .collect()
+    }
+
+    /// The lanes find what one running maximum finds: the first of the highest.
+    #[test]
+    fn advance_finds_the_first_highest() {
+        fastrand::seed(11);
+        for n in 1..40 {
+            for _ in 0..200 {
+                // Few distinct values, so ties are common.
+                let mut currents: Vec<i64> = (0..n).map(|_| fastrand::i64(-3..3)).collect();
+                let weights: Vec<i64> = (0..n).map(|_| fastrand::i64(0..3)).collect();
+                let expected: Vec<i64> =
+                    currents.iter().zip(&weights).map(|(c, w)| c + w).collect();
+                let top = expected.iter().copied().max().unwrap();
+                let first = expected.iter().position(|&c| c == top).unwrap();
+                assert_eq!(advance(&mut currents, &weights), first, "{expected:?}");
+                assert_eq!(currents, expected);
+            }
+        }
     }
 
     #[test]

@@ -149,9 +149,20 @@ impl Now {
         }
     }
 
+    /// The time the route gives, if any.
+    pub(crate) fn given(&self) -> Option<u64> {
+        self.given
+    }
+
+    /// The time if it is known without reading the clock: the route's, else the clock's
+    /// if already read for this pick.
+    pub(crate) fn known(&self) -> Option<u64> {
+        self.given.or(self.read.get())
+    }
+
     /// Milliseconds since the Unix epoch.
     pub(crate) fn ms(&self) -> u64 {
-        if let Some(ms) = self.given.or(self.read.get()) {
+        if let Some(ms) = self.known() {
             return ms;
         }
         let ms = wall_clock_ms();
@@ -162,9 +173,14 @@ impl Now {
 
 /// The wall clock in milliseconds since the Unix epoch.
 ///
-/// The one place the cluster layer reads a clock: Dubbo's warm-up compares with the
-/// provider's `timestamp` parameter, a wall-clock time, and a consumer that leaves
-/// [`Route::now_ms`](crate::cluster::Route::now_ms) unset expects the balancers to work.
+/// The one place the cluster layer reads a clock, and only as a fallback for a route that
+/// leaves [`Route::now_ms`](crate::cluster::Route::now_ms) unset: Dubbo's warm-up compares
+/// with the provider's `timestamp` parameter, a wall-clock time that the adapters' monotonic
+/// [`Clock`](crate::Clock) cannot give. A pick reads it at most once, and only when a listed
+/// provider still warms up, when round robin's list changed or holds unlisted scores, or for
+/// shortest response's window; a pick over an unchanged list of warm providers by
+/// [`Random`](super::Random), [`RoundRobin`](super::RoundRobin) or
+/// [`LeastActive`](super::LeastActive) reads no clock.
 #[allow(clippy::disallowed_methods)]
 fn wall_clock_ms() -> u64 {
     std::time::SystemTime::now()
