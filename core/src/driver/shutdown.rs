@@ -103,7 +103,7 @@ impl Drop for Membership {
 /// Java's provider shutdown, for connections whose server stopped accepting: announce
 /// read-only on each (consumers stop picking this provider, `docs/protocol.md` §4.2), keep
 /// reading and serving them, and close them all once every two-way request from the peers
-/// was answered, every byte written and no byte arrived for [`DRAIN_QUIET`] since the
+/// was answered, every byte written and no byte arrived for 100 ms (`DRAIN_QUIET`) since the
 /// announcement went out, or at `deadline`. Returns whether they drained before the
 /// deadline.
 pub async fn drain_gracefully<R: Timers>(
