@@ -1056,15 +1056,15 @@ impl StaticRegistry {
         self.state.lock().urls.clone()
     }
 
-    /// Notifies every subscription (or only `only`) of the current list.
-    fn notify(&self, only: Option<SubscriptionId>) {
+    /// Notifies the subscriptions `to` selects of the current list.
+    fn notify(&self, to: impl Fn(SubscriptionId, &Url) -> bool) {
         let _order = self.notifying.lock();
         let (urls, subscriptions) = {
             let state = self.state.lock();
             let subscriptions: Vec<_> = state
                 .subscriptions
                 .iter()
-                .filter(|(id, ..)| only.is_none_or(|only| only == *id))
+                .filter(|(id, consumer, _)| to(*id, consumer))
                 .map(|(_, consumer, listener)| (consumer.clone(), listener.clone()))
                 .collect();
             (state.urls.clone(), subscriptions)
@@ -1073,6 +1073,15 @@ impl StaticRegistry {
             listener.notify(&notify_list(&consumer, &urls));
         }
     }
+}
+
+/// Whether a subscription of `consumer` follows the entries `url` is among: those of its
+/// interface (or any, for `*`) in the categories it subscribes to, as a ZooKeeper watch
+/// follows `/dubbo/<interface>/<category>` (a consumer registering its own node under
+/// `consumers` notifies nobody).
+fn follows(consumer: &Url, url: &Url) -> bool {
+    (consumer.interface() == "*" || consumer.interface() == url.interface())
+        && categories(consumer).contains(&url.category())
 }
 
 /// What a subscriber of `consumer` gets from a registry listing `urls`.
@@ -1108,14 +1117,14 @@ impl fmt::Debug for StaticRegistry {
 impl Registry for StaticRegistry {
     fn register(&self, url: &Url) -> Completion<RegistryResult<()>> {
         replace(&mut self.state.lock().urls, url.clone());
-        self.notify(None);
+        self.notify(|_, consumer| follows(consumer, url));
         ready(Ok(()))
     }
 
     fn unregister(&self, url: &Url) -> Completion<RegistryResult<()>> {
         let printed = url.to_string();
         self.state.lock().urls.retain(|u| u.to_string() != printed);
-        self.notify(None);
+        self.notify(|_, consumer| follows(consumer, url));
         ready(Ok(()))
     }
 
@@ -1131,7 +1140,7 @@ impl Registry for StaticRegistry {
             state.subscriptions.push((id, consumer.clone(), listener));
             id
         };
-        self.notify(Some(id));
+        self.notify(|each, _| each == id);
         ready(Ok(id))
     }
 
