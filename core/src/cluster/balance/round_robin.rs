@@ -104,6 +104,33 @@ struct Wheel {
     /// The scores of providers not in the last turn's list, by address, with when they
     /// last changed.
     parked: HashMap<Box<str>, (Score, u64)>,
+    /// The turns ahead, worked out once, while every weight is fixed and the list stays:
+    /// `currents` is then stale (see [`Cycle`]).
+    cycle: Option<Cycle>,
+    /// Whether the scores of this list were found not to repeat within [`MAX_CYCLE`] turns
+    /// (tried once per list).
+    acyclic: bool,
+}
+
+/// The most turns a [`Cycle`] holds (two bytes each).
+const MAX_CYCLE: usize = 8_192;
+
+/// One period of Dubbo's picks over an unchanged list of fixed weights.
+///
+/// Smooth weighted round robin adds the weights' sum to the scores on every turn and takes
+/// it back from the winner, so from scores of zero the scores are all zero again after
+/// `sum / gcd` turns, each provider having won `weight / gcd` of them, and the picks repeat.
+/// A turn then reads the next pick instead of adding up and comparing every score. Whether
+/// the scores repeat is checked when the period is worked out (scores kept from an earlier
+/// list need not), and the scores are worked out again from `start` when they are needed.
+#[derive(Debug)]
+struct Cycle {
+    /// The winners, turn by turn.
+    picks: Box<[u16]>,
+    /// The next turn's place in `picks`.
+    at: usize,
+    /// The scores before the first turn of the period (and after its last).
+    start: Box<[i64]>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -120,6 +147,7 @@ impl Wheel {
     /// arithmetic, where a clock read would cost as much as the rest of the turn.
     fn turn(&mut self, invokers: &[Invoker], method: &str, now: &Now) -> usize {
         if !same_list(&self.listed, invokers) {
+            self.settle();
             // Without the route's time, when the last turn was is unknown: the scores parked
             // now are stamped with the time of the change, later than Dubbo's stamp by up to
             // the gap since that turn, so they may be kept that much longer.
@@ -132,12 +160,19 @@ impl Wheel {
         if let Some(now_ms) = now.known() {
             self.listed_ms = now_ms;
         }
-        let total = match self.fixed_total {
-            Some(total) => total,
-            None => self.reweigh(invokers, method, now),
+        let best = match self.fixed_total {
+            Some(total) => self.next_in_cycle(total).unwrap_or_else(|| {
+                let best = advance(&mut self.currents, &self.weights);
+                self.currents[best] -= total;
+                best
+            }),
+            None => {
+                let total = self.reweigh(invokers, method, now);
+                let best = advance(&mut self.currents, &self.weights);
+                self.currents[best] -= total;
+                best
+            }
         };
-        let best = advance(&mut self.currents, &self.weights);
-        self.currents[best] -= total;
         if !self.parked.is_empty() {
             let now_ms = now.ms();
             self.listed_ms = now_ms;
@@ -145,6 +180,64 @@ impl Wheel {
                 .retain(|_, (_, last_ms)| now_ms.saturating_sub(*last_ms) <= RECYCLE_MS);
         }
         best
+    }
+
+    /// The winner of this turn from the list's [`Cycle`], worked out first if it can be:
+    /// `None` if the scores do not repeat soon enough (the turn then adds them up).
+    fn next_in_cycle(&mut self, total: i64) -> Option<usize> {
+        if self.cycle.is_none() && !self.acyclic {
+            self.cycle = self.work_out_cycle(total);
+            self.acyclic = self.cycle.is_none();
+        }
+        let cycle = self.cycle.as_mut()?;
+        let best = cycle.picks[cycle.at];
+        cycle.at = (cycle.at + 1) % cycle.picks.len();
+        Some(usize::from(best))
+    }
+
+    /// One period of picks from the scores as they stand, if they repeat within
+    /// [`MAX_CYCLE`] turns. The scores and weights are divided by their common divisor
+    /// first (a common factor changes no comparison), so equal weights repeat after as many
+    /// turns as there are providers.
+    fn work_out_cycle(&self, total: i64) -> Option<Cycle> {
+        let n = self.currents.len();
+        if total <= 0 || n > usize::from(u16::MAX) || self.weights.len() != n {
+            return None;
+        }
+        let divisor =
+            (self.weights.iter().chain(&self.currents)).fold(0, |g, &v| gcd(g, v.unsigned_abs()));
+        let divisor = i64::try_from(divisor).ok().filter(|&d| d > 0)?;
+        let period = usize::try_from(total / divisor).ok()?;
+        if period > MAX_CYCLE {
+            return None;
+        }
+        let weights: Vec<i64> = self.weights.iter().map(|w| w / divisor).collect();
+        let start: Vec<i64> = self.currents.iter().map(|c| c / divisor).collect();
+        let mut scores = start.clone();
+        let mut picks = Vec::with_capacity(period);
+        for _ in 0..period {
+            let best = advance(&mut scores, &weights);
+            scores[best] -= total / divisor;
+            picks.push(u16::try_from(best).ok()?);
+        }
+        (scores == start).then(|| Cycle {
+            picks: picks.into(),
+            at: 0,
+            start: self.currents.clone().into(),
+        })
+    }
+
+    /// Brings `currents` up to date with the turns taken from the cycle, and drops it.
+    fn settle(&mut self) {
+        let Some(cycle) = self.cycle.take() else {
+            return;
+        };
+        let total = self.fixed_total.unwrap_or(0);
+        self.currents = cycle.start.into_vec();
+        for _ in 0..cycle.at {
+            let best = advance(&mut self.currents, &self.weights);
+            self.currents[best] -= total;
+        }
     }
 
     /// Reads the weights of this turn, restarting the score of a provider whose weight
@@ -203,7 +296,16 @@ impl Wheel {
         }
         self.fixed_total = fixed_total;
         self.listed = Listed::of(invokers);
+        self.acyclic = false;
     }
+}
+
+/// The greatest common divisor (Euclid's).
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// Adds each weight to its score: the index of the highest score then, the first listed
@@ -273,6 +375,78 @@ mod tests {
                 assert_eq!(currents, expected);
             }
         }
+    }
+
+    /// Turns read from a worked-out cycle pick what adding up every score picks, across
+    /// lists that change (parking and restoring scores mid-cycle), equal weights (a common
+    /// divisor) and periods too long to hold.
+    #[test]
+    fn cycled_turns_match_turn_by_turn_scores() {
+        fastrand::seed(7);
+        let lb = RoundRobin::new();
+        let route = Route::new("s", "m").with_now_ms(1_000);
+        // The model: Dubbo's scores by address, one turn at a time.
+        let mut model: HashMap<String, (i64, i64)> = HashMap::new();
+        let mut cycled = 0;
+        for round in 0..60 {
+            let n = fastrand::usize(2..12);
+            let equal = round % 3 == 0;
+            let big = round % 7 == 0;
+            let invokers: Vec<Invoker> = (0..n)
+                .map(|_| {
+                    let weight = match (equal, big) {
+                        (true, _) => 100,
+                        (_, true) => 5_000 + fastrand::u32(0..3_000),
+                        _ => fastrand::u32(1..20),
+                    };
+                    // Addresses drawn from a small pool, so scores come back from the park.
+                    let address = format!("{}:1", fastrand::usize(0..16));
+                    invoker(&address, &[("weight", &weight.to_string())])
+                })
+                .collect();
+            // One provider per address, as the model keys them.
+            let mut seen = std::collections::HashSet::new();
+            let invokers: Vec<Invoker> = invokers
+                .into_iter()
+                .filter(|i| seen.insert(i.address().to_owned()))
+                .collect();
+            if invokers.len() < 2 {
+                continue;
+            }
+            for turn in 0..fastrand::usize(1..400) {
+                let weights: Vec<i64> = invokers
+                    .iter()
+                    .map(|i| i64::from(i.weighting().fixed().unwrap()))
+                    .collect();
+                let total: i64 = weights.iter().sum();
+                let mut best: Option<(usize, i64)> = None;
+                for (at, (invoker, &weight)) in invokers.iter().zip(&weights).enumerate() {
+                    let score = model
+                        .entry(invoker.address().to_owned())
+                        .or_insert((weight, 0));
+                    if score.0 != weight {
+                        *score = (weight, 0);
+                    }
+                    score.1 += weight;
+                    if best.is_none_or(|(_, top)| score.1 > top) {
+                        best = Some((at, score.1));
+                    }
+                }
+                let (expected, _) = best.unwrap();
+                model.get_mut(invokers[expected].address()).unwrap().1 -= total;
+                let picked = lb.select(&invokers, &route).unwrap();
+                assert_eq!(
+                    picked.address(),
+                    invokers[expected].address(),
+                    "round {round}, turn {turn}"
+                );
+            }
+            cycled += usize::from(lb.wheel(&route).lock().cycle.is_some());
+        }
+        assert!(
+            cycled > 10,
+            "cycles were worked out in {cycled} rounds only"
+        );
     }
 
     #[test]
