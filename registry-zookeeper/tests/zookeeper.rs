@@ -631,3 +631,73 @@ fn a_publication_of_both_levels_takes_the_instance_offline_too() {
     instance_only.offline().wait().expect("offline");
     assert_eq!((providers(), instances()), (0, 0));
 }
+
+/// An application-level watch (`ServiceDiscovery::watch`) follows the mapping and the
+/// instances, and outlives an outage longer than the sessions: the provider's instance is
+/// re-created by its new session, the watch reads it again, and a new instance registered
+/// afterwards reaches the listener.
+#[test]
+fn an_instance_watch_follows_instances_and_survives_an_expired_session() {
+    use tether_core::application::ServiceDiscovery;
+    if !zookeeper_present("zookeeper instance watch") {
+        return;
+    }
+    let mut zk = ZooKeeper::start().expect("zookeeper starts");
+    let (providers, consumers) = (connect(&zk, pool()), connect(&zk, pool()));
+    let heard: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
+    let sink = heard.clone();
+    let listener = move |instances: &[ServiceInstance]| {
+        sink.lock()
+            .push(instances.iter().map(ServiceInstance::id).collect());
+    };
+    consumers
+        .watch(IFACE, &[], Arc::new(listener))
+        .wait()
+        .expect("watches");
+    let wait_for = |what: &str, ids: &[&str]| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if heard.lock().last().is_some_and(|last| last == ids) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: heard {:?}",
+                heard.lock()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    // Nothing mapped yet: an empty list, then the instance once registered (the mapping
+    // node and /services/<app> created after the watch was set).
+    wait_for("nothing yet", &[]);
+    let url = provider(20880);
+    let info = MetadataInfo::from_urls("tether-test", [&url]);
+    let first = ServiceInstance::new(&info, "127.0.0.1", 20880, 1);
+    providers.register_instance(&first, 2).wait().unwrap();
+    wait_for("the first instance", &["127.0.0.1:20880"]);
+
+    zk.stop();
+    std::thread::sleep(Duration::from_millis(6_500));
+    zk.restart().expect("zookeeper restarts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while providers.stats().sessions < 2 || consumers.stats().sessions < 2 {
+        assert!(Instant::now() < deadline, "no new sessions");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The old session's instance node goes when the server expires it; the new session
+    // re-creates it. Whatever the watch heard meanwhile, it ends with the one instance.
+    std::thread::sleep(Duration::from_secs(5));
+    wait_for("the instance after the outage", &["127.0.0.1:20880"]);
+    let second_url = provider(20881);
+    let second_info = MetadataInfo::from_urls("tether-test", [&second_url]);
+    let second = ServiceInstance::new(&second_info, "127.0.0.1", 20881, 1);
+    providers.register_instance(&second, 3).wait().unwrap();
+    wait_for(
+        "a new instance after the outage",
+        &["127.0.0.1:20880", "127.0.0.1:20881"],
+    );
+    providers.unregister_instance(&first).wait().unwrap();
+    wait_for("the first instance gone", &["127.0.0.1:20881"]);
+    println!("instance watch notifications: {}", heard.lock().len());
+}
