@@ -110,10 +110,9 @@ impl Actives {
     /// [`least_by`] draws them; each counter is read once.
     ///
     /// Passes that do not branch per provider, so they pipeline: the counters into a buffer,
-    /// their least and whether they all tie (then the list's cached draw), then the ties'
-    /// count and weights (from the list's cached weights). The draw then walks the buffer to
-    /// the tie it lands on, in list order, as Dubbo walks its array of ties: the same picks
-    /// from the same random numbers.
+    /// their least and whether they all tie (then the list's cached draw), and the ties'
+    /// indexes, compacted in place over the counters already read. Weights are then read
+    /// for the ties only, as Dubbo reads them.
     fn pick(&self) -> usize {
         let weights = &self.weights.weights;
         with_scratch(self.stats.len(), |slots: &mut [u32]| {
@@ -130,46 +129,37 @@ impl Actives {
                 // All tie: the draw over the whole list.
                 return self.weights.draw();
             }
-            // The ties' count, total weight and least and greatest weight, in one pass
-            // without a branch per provider (it vectorises): a provider that does not tie
-            // adds nothing.
-            let (mut count, mut total) = (0usize, 0u64);
-            let (mut lightest, mut heaviest) = (u32::MAX, 0u32);
-            for (&active, &weight) in slots.iter().zip(weights.iter()) {
-                let tie = active == least;
+            // The ties' indexes: one is written at every provider and kept only for a tie.
+            // The write lands at or before the provider read, never on one still to read.
+            let mut count = 0;
+            for at in 0..slots.len() {
+                let tie = slots[at] == least;
+                slots[count] = at as u32;
                 count += usize::from(tie);
-                let counted = if tie { weight } else { 0 };
-                total += u64::from(counted);
-                heaviest = heaviest.max(counted);
-                lightest = lightest.min(if tie { weight } else { u32::MAX });
             }
-            if count > 1 && lightest != heaviest && total > 0 {
-                // Dubbo subtracts the ties' weights in order until the offset goes below
-                // zero.
-                let mut offset = fastrand::u64(..total);
-                for (at, (&active, &weight)) in slots.iter().zip(weights.iter()).enumerate() {
-                    let w = if active == least {
-                        u64::from(weight)
-                    } else {
-                        0
-                    };
-                    if offset < w {
-                        return at;
+            let ties = &slots[..count];
+            let weight = |at: u32| weights.get(at as usize).copied().unwrap_or(0);
+            if count > 1 {
+                let (mut total, first) = (0u64, weight(ties[0]));
+                let mut same = true;
+                for &at in ties {
+                    total += u64::from(weight(at));
+                    same &= weight(at) == first;
+                }
+                if !same && total > 0 {
+                    // Dubbo subtracts the ties' weights in order until the offset goes
+                    // below zero.
+                    let mut offset = fastrand::u64(..total);
+                    for &at in ties {
+                        let w = u64::from(weight(at));
+                        if offset < w {
+                            return at as usize;
+                        }
+                        offset -= w;
                     }
-                    offset -= w;
                 }
             }
-            // Uniformly among the ties: the k-th of them.
-            let mut k = fastrand::usize(..count.max(1));
-            for (at, &active) in slots.iter().enumerate() {
-                if active == least {
-                    if k == 0 {
-                        return at;
-                    }
-                    k -= 1;
-                }
-            }
-            0
+            ties[fastrand::usize(..count)] as usize
         })
     }
 }
