@@ -215,7 +215,11 @@ async fn read(
     let mut watchers = Vec::new();
     let apps = if watch.apps.is_empty() {
         let path = mapping_path(&inner.config.root, &watch.interface);
-        match data_or_creation(client, &path, &mut watchers).await? {
+        let read = || async {
+            let (data, _, watcher) = client.get_and_watch_data(&path).await?;
+            Ok((data, watcher))
+        };
+        match read_or_watch_creation(client, &path, &mut watchers, read).await? {
             Some(data) => crate::parse_applications(&data),
             None => Vec::new(),
         }
@@ -225,10 +229,15 @@ async fn read(
     let mut instances = Vec::new();
     for app in apps {
         let parent = format!("{SERVICES_ROOT}/{app}");
-        let mut children = match children_or_creation(client, &parent, &mut watchers).await? {
-            Some(children) => children,
-            None => continue,
+        let read = || async {
+            let (children, _, watcher) = client.get_and_watch_children(&parent).await?;
+            Ok((children, watcher))
         };
+        let mut children =
+            match read_or_watch_creation(client, &parent, &mut watchers, read).await? {
+                Some(children) => children,
+                None => continue,
+            };
         children.sort_unstable();
         for child in children {
             match client
@@ -280,47 +289,25 @@ impl Inner {
 /// watch for its creation, before giving up for this round.
 const APPEARING_ATTEMPTS: usize = 3;
 
-/// The data of `path`, watched; `None` if there is no such node, with a watch for its
-/// creation. A node created between the read and the watch is read again (an existence
-/// watch set on a node that exists would not fire for its creation).
-async fn data_or_creation(
+/// What `read` gives for `path` (a read that also watches the node), or `None` if there is
+/// no such node, with a watch for its creation. A node created between the read and the
+/// watch is read again (an existence watch set on a node that exists would not fire for its
+/// creation).
+async fn read_or_watch_creation<T, F, Fut>(
     client: &Client,
     path: &str,
     watchers: &mut Vec<OneshotWatcher>,
-) -> RegistryResult<Option<Vec<u8>>> {
+    read: F,
+) -> RegistryResult<Option<T>>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<(T, OneshotWatcher), zookeeper_client::Error>>,
+{
     for _ in 0..APPEARING_ATTEMPTS {
-        match client.get_and_watch_data(path).await {
-            Ok((data, _, watcher)) => {
+        match read().await {
+            Ok((value, watcher)) => {
                 watchers.push(watcher);
-                return Ok(Some(data));
-            }
-            Err(zookeeper_client::Error::NoNode) => {}
-            Err(e) => return Err(to_registry_error(&e)),
-        }
-        let (stat, watcher) =
-            (client.check_and_watch_stat(path).await).map_err(|e| to_registry_error(&e))?;
-        if stat.is_none() {
-            watchers.push(watcher);
-            return Ok(None);
-        }
-    }
-    Err(RegistryError::Unavailable(format!(
-        "{path} keeps appearing and vanishing"
-    )))
-}
-
-/// The children of `path`, watched; `None` if there is no such node, with a watch for its
-/// creation (as [`data_or_creation`]).
-async fn children_or_creation(
-    client: &Client,
-    path: &str,
-    watchers: &mut Vec<OneshotWatcher>,
-) -> RegistryResult<Option<Vec<String>>> {
-    for _ in 0..APPEARING_ATTEMPTS {
-        match client.get_and_watch_children(path).await {
-            Ok((children, _, watcher)) => {
-                watchers.push(watcher);
-                return Ok(Some(children));
+                return Ok(Some(value));
             }
             Err(zookeeper_client::Error::NoNode) => {}
             Err(e) => return Err(to_registry_error(&e)),
