@@ -643,6 +643,42 @@ fn free_port() -> io::Result<u16> {
         .port())
 }
 
+/// The suite provider (`crate::conformance::provider_exporting`) of `interface`, also
+/// serving the `MetadataService` of application `app`, registered in `registry` as `mode`
+/// says (interface level, application level, or both) with `methods`: the fixture, its
+/// instance and its metadata service (whose calls a test may count).
+pub fn app_provider(
+    exec: &dyn Executor,
+    registry: &ZookeeperRegistry,
+    interface: &str,
+    app: &str,
+    methods: &[&str],
+    mode: tether_core::registry::RegisterMode,
+) -> (
+    crate::conformance::Fixture,
+    tether_core::metadata::ServiceInstance,
+    tether_core::metadata::MetadataService,
+) {
+    use tether_core::metadata::{MetadataInfo, MetadataService, ServiceInstance};
+    let metadata = MetadataService::new(app);
+    let fixture = crate::conformance::provider_exporting(exec, vec![metadata.service()]);
+    let port = fixture.addr().port();
+    let url = tether_core::registry::ProviderSpec::new(interface, "127.0.0.1", port)
+        .application(app)
+        .methods(methods.iter().copied())
+        .version("1.0.0")
+        .to_url(now_ms())
+        .expect("a valid provider url");
+    let info = MetadataInfo::from_urls(app, [&url]);
+    metadata.publish(info.clone());
+    let instance = ServiceInstance::new(&info, "127.0.0.1", port, now_ms());
+    registry
+        .register_application(mode, &[url], &instance, now_ms())
+        .wait()
+        .expect("registers");
+    (fixture, instance, metadata)
+}
+
 /// The wall clock in milliseconds since the Unix epoch: the registration time of the URLs
 /// and instances the tests register.
 pub fn now_ms() -> u64 {

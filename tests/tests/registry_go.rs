@@ -32,12 +32,11 @@ use tether_core::cluster::{Directory, Route};
 use tether_core::consumer::{Backoff, Reference};
 use tether_core::context::CallContext;
 use tether_core::discovery::RegistryDirectory;
-use tether_core::metadata::{MetadataInfo, MetadataService, ServiceInstance};
 use tether_core::registry::RegisterMode;
 use tether_core::registry::{ConsumerSpec, ProviderSpec, Registry};
 use tether_core::url::{Url, decode};
 use tether_registry_zookeeper::ZookeeperRegistry;
-use tether_tests::conformance::{provider, provider_exporting};
+use tether_tests::conformance::provider;
 use tether_tests::estate::{ConsumerRun, PeerProcess, go_peers, run_consumer};
 use tether_tests::exec::{Executor, Opts};
 use tether_tests::on_each_executor;
@@ -235,22 +234,14 @@ fn a_default_go_consumer_and_an_application_level_tether_provider() {
     let zk = ZooKeeper::start().expect("zookeeper starts");
     let exec = tether_tests::exec::ThreadPool::new();
     let registry = registry(&zk, &exec);
-    let app = "tether-interop-provider";
-    let metadata = MetadataService::new(app);
-    let fixture = provider_exporting(&exec, vec![metadata.service()]);
-    let url = ProviderSpec::new(IFACE, "127.0.0.1", fixture.addr().port())
-        .application(app)
-        .methods(METHODS.iter().copied())
-        .version("1.0.0")
-        .to_url(now_ms())
-        .unwrap();
-    let info = MetadataInfo::from_urls(app, [&url]);
-    metadata.publish(info.clone());
-    let instance = ServiceInstance::new(&info, "127.0.0.1", fixture.addr().port(), now_ms());
-    registry
-        .register_application(RegisterMode::All, &[url], &instance, now_ms())
-        .wait()
-        .expect("registers");
+    let (_fixture, _instance, metadata) = tether_tests::zk::app_provider(
+        &exec,
+        &registry,
+        IFACE,
+        "tether-interop-provider",
+        METHODS,
+        RegisterMode::All,
+    );
 
     let run = go_consumer(peers, &zk, "", "20s");
     println!("metadata service calls: {:?}", metadata.calls());

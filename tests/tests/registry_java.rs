@@ -30,7 +30,7 @@ use tether_core::metadata::{METADATA_SERVICE, MetadataInfo, MetadataService, Ser
 use tether_core::registry::{ConsumerSpec, ProviderSpec, RegisterMode, Registry};
 use tether_core::url::Url;
 use tether_registry_zookeeper::ZookeeperRegistry;
-use tether_tests::conformance::{Fixture, provider, provider_exporting};
+use tether_tests::conformance::{Fixture, provider};
 use tether_tests::estate::{PeerProcess, tools_present};
 use tether_tests::exec::{Executor, Opts, ThreadPool, Tokio};
 use tether_tests::zk::{ZooKeeper, now_ms, registry, zookeeper_present};
@@ -363,22 +363,7 @@ fn tether_app_provider(
     app: &str,
     mode: RegisterMode,
 ) -> (Fixture, ServiceInstance, MetadataService) {
-    let metadata = MetadataService::new(app);
-    let fixture = provider_exporting(exec, vec![metadata.service()]);
-    let url = ProviderSpec::new(IFACE, "127.0.0.1", fixture.addr().port())
-        .application(app)
-        .methods(METHODS.iter().copied())
-        .version("1.0.0")
-        .to_url(now_ms())
-        .unwrap();
-    let info = MetadataInfo::from_urls(app, [&url]);
-    metadata.publish(info.clone());
-    let instance = ServiceInstance::new(&info, "127.0.0.1", fixture.addr().port(), now_ms());
-    registry
-        .register_application(mode, &[url], &instance, now_ms())
-        .wait()
-        .expect("registers");
-    (fixture, instance, metadata)
+    tether_tests::zk::app_provider(exec, registry, IFACE, app, METHODS, mode)
 }
 
 /// docs/estate.md §1.6's trap, and its fix: a Java 3.3 provider registered with Dubbo's defaults
