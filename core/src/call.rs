@@ -332,18 +332,30 @@ fn resolve<T: Send + 'static>(shared: &Shared<T>, value: T, executor: &dyn Conti
 /// drains on its next input or command, so no adapter is involved.
 #[derive(Debug, Default)]
 pub struct CancelQueue {
-    ids: Mutex<Vec<RequestId>>,
+    /// Each id with whether its call still ends with an outcome (`CallError::Cancelled`), for
+    /// a completion someone watches, or is only forgotten, for one nobody holds any more.
+    ids: Mutex<Vec<(RequestId, bool)>>,
     non_empty: AtomicBool,
 }
 
 impl CancelQueue {
+    /// Queues the call to be forgotten: nobody holds its completion.
     pub(crate) fn push(&self, id: RequestId) {
-        self.ids.lock().push(id);
+        self.queue(id, false);
+    }
+
+    /// Queues the call to end with `CallError::Cancelled`.
+    pub(crate) fn push_ended(&self, id: RequestId) {
+        self.queue(id, true);
+    }
+
+    fn queue(&self, id: RequestId, ended: bool) {
+        self.ids.lock().push((id, ended));
         self.non_empty.store(true, Ordering::Release);
     }
 
     /// Takes the queued ids into `out` (cheap when the queue is empty).
-    pub(crate) fn drain_into(&self, out: &mut Vec<RequestId>) {
+    pub(crate) fn drain_into(&self, out: &mut Vec<(RequestId, bool)>) {
         // A load first: the usual empty queue costs no write to a line other cores share.
         if self.non_empty.load(Ordering::Relaxed) && self.non_empty.swap(false, Ordering::Acquire) {
             out.append(&mut self.ids.lock());
@@ -365,6 +377,9 @@ pub struct Completion<T: Send + 'static> {
     upstream: Option<Arc<dyn Upstream>>,
     /// ...and those of the completions before it, when mapped more than once, nearest first.
     further_upstream: Vec<Arc<dyn Upstream>>,
+    /// What [`cancel`](Completion::cancel) runs besides what dropping does: calls off a call
+    /// whose outcome others watch, which dropping alone leaves running.
+    on_cancel: Option<Box<dyn FnOnce() + Send>>,
 }
 
 /// A completion whose continuation feeds a mapped one.
@@ -392,6 +407,7 @@ impl<T: Send + 'static> Completion<T> {
             cancel: None,
             upstream: None,
             further_upstream: Vec::new(),
+            on_cancel: None,
         }
     }
 
@@ -544,6 +560,61 @@ impl<T: Send + 'static> Completion<T> {
         self.further_upstream.push(hook);
         self
     }
+
+    /// Runs `hook` if [`cancel`](Self::cancel) is called before the completion resolves,
+    /// after any hook set before. For a call whose outcome others watch (listeners, filters,
+    /// resends), which dropping the completion leaves running.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use tether_core::call::pair;
+    ///
+    /// let called_off = Arc::new(AtomicBool::new(false));
+    /// let flag = called_off.clone();
+    /// let (_completer, completion) = pair(|| 0);
+    /// let completion = completion.on_cancel(move || flag.store(true, Ordering::SeqCst));
+    /// completion.cancel();
+    /// assert!(called_off.load(Ordering::SeqCst));
+    /// ```
+    pub fn on_cancel(mut self, hook: impl FnOnce() + Send + 'static) -> Self {
+        self.on_cancel = Some(match self.on_cancel.take() {
+            Some(before) => Box::new(move || {
+                before();
+                hook();
+            }),
+            None => Box::new(hook),
+        });
+        self
+    }
+
+    /// Calls off the call this completion belongs to, unless it has resolved. Dropping a
+    /// completion does that too, except for a call that `on_return`/`on_throw` listeners or
+    /// filters watch (they see every outcome, so it runs on to its answer): `cancel` calls
+    /// off that one as well, and its listeners and filters see `RpcError::Cancelled`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use tether_core::call::pair;
+    ///
+    /// let called_off = Arc::new(AtomicBool::new(false));
+    /// let flag = called_off.clone();
+    /// let (completer, completion) = pair(|| 0);
+    /// let completion = completion.on_cancel(move || flag.store(true, Ordering::SeqCst));
+    /// completer.complete(1, &tether_core::Inline);
+    /// // Resolved first: nothing to call off.
+    /// completion.cancel();
+    /// assert!(!called_off.load(Ordering::SeqCst));
+    /// ```
+    pub fn cancel(mut self) {
+        if let Some(hook) = self.on_cancel.take() {
+            let unresolved = matches!(*self.shared().state.lock(), State::Empty | State::Polled(_));
+            if unresolved {
+                hook();
+            }
+        }
+    }
 }
 
 impl<T: Send + 'static> Completion<T> {
@@ -565,8 +636,9 @@ impl<T: Send + 'static> Completion<T> {
         if let Some(nearest) = self.upstream.take() {
             mapped.further_upstream.push(nearest);
         }
-        // Hooks ([`on_drop_unresolved`](Self::on_drop_unresolved)) stay on too.
+        // Hooks ([`on_drop_unresolved`](Self::on_drop_unresolved), [`on_cancel`](Self::on_cancel)) stay on too.
         mapped.further_upstream.append(&mut self.further_upstream);
+        mapped.on_cancel = self.on_cancel.take();
         self.on_complete(move |value| completer.complete(f(value), &Inline));
         mapped
     }
@@ -719,7 +791,7 @@ mod tests {
         assert!(completer.is_abandoned());
         let mut ids = Vec::new();
         queue.drain_into(&mut ids);
-        assert_eq!(ids, [RequestId(4)]);
+        assert_eq!(ids, [(RequestId(4), false)]);
         completer.complete(Ok(1), &Inline); // dropped quietly
 
         // A resolved-but-untaken completion is not cancelled when dropped.
@@ -728,7 +800,7 @@ mod tests {
         completer.complete(Ok(1), &Inline);
         drop(completion);
         queue.drain_into(&mut ids);
-        assert_eq!(ids, [RequestId(4)]);
+        assert_eq!(ids, [(RequestId(4), false)]);
     }
 
     #[test]
@@ -746,8 +818,42 @@ mod tests {
         drop(mapped);
         let mut ids = Vec::new();
         queue.drain_into(&mut ids);
-        assert_eq!(ids, [RequestId(8)]);
+        assert_eq!(ids, [(RequestId(8), false)]);
         drop(completer);
+    }
+
+    #[test]
+    fn cancel_runs_its_hooks_through_maps_and_dropping_does_not() {
+        use std::sync::atomic::AtomicUsize;
+        let runs = Arc::new(AtomicUsize::new(0));
+        let hook = |runs: &Arc<AtomicUsize>| {
+            let runs = runs.clone();
+            move || {
+                runs.fetch_add(1, Ordering::SeqCst);
+            }
+        };
+        // Dropped: the hooks do not run.
+        let (_completer, completion) = pair(abandoned);
+        drop(completion.on_cancel(hook(&runs)));
+        assert_eq!(runs.load(Ordering::SeqCst), 0);
+        // Cancelled after two maps: both hooks run, in the order they were added.
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let (first, second) = (order.clone(), order.clone());
+        let (_completer, completion) = pair(abandoned);
+        completion
+            .on_cancel(move || first.lock().push(1))
+            .map(|r| r.map(|n| n + 1), abandoned)
+            .on_cancel(move || second.lock().push(2))
+            .map(|r| r.map(|n| n * 2), abandoned)
+            .cancel();
+        assert_eq!(*order.lock(), [1, 2]);
+        // Resolved and taken: nothing to call off.
+        let (completer, mut completion) = pair(abandoned);
+        completion = completion.on_cancel(hook(&runs));
+        completer.complete(Ok(1), &Inline);
+        assert_eq!(completion.try_take(), Some(Ok(1)));
+        completion.cancel();
+        assert_eq!(runs.load(Ordering::SeqCst), 0);
     }
 
     #[test]
@@ -779,7 +885,7 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 0, "no map ran");
         let mut ids = Vec::new();
         queue.drain_into(&mut ids);
-        assert_eq!(ids, [RequestId(3)]);
+        assert_eq!(ids, [(RequestId(3), false)]);
     }
 
     #[test]
@@ -850,7 +956,7 @@ mod tests {
         drop(mapped);
         let mut ids = Vec::new();
         queue.drain_into(&mut ids);
-        assert_eq!(ids, [RequestId(9)]);
+        assert_eq!(ids, [(RequestId(9), false)]);
         assert!(completer.is_abandoned());
         let (completer, completion) = map_pair(abandoned, |v| v.map(|n| n + 1), || Err("gone"));
         let mapped = completion.map(|v| v.map(|n| n * 10), || Err("gone"));

@@ -140,9 +140,10 @@ impl Started {
     }
 }
 
-/// Cancels one started call ([`Started::canceller`]): the connection forgets it on its next
-/// input or command, and a late response is ignored. Cancelling a call that already ended
-/// does nothing.
+/// Cancels one started call ([`Started::canceller`]): on the connection's next input or
+/// command the call ends with [`CallError::Cancelled`] (its completion's continuation runs
+/// with it), and a late response is ignored. Cancelling a call that already ended does
+/// nothing.
 #[derive(Clone, Debug)]
 pub struct Canceller {
     id: RequestId,
@@ -152,7 +153,7 @@ pub struct Canceller {
 impl Canceller {
     /// Cancels the call.
     pub fn cancel(&self) {
-        self.cancels.push(self.id);
+        self.cancels.push_ended(self.id);
     }
 }
 
@@ -257,7 +258,7 @@ pub struct Connection {
     events: VecDeque<Event>,
     /// Ids of calls whose completion was dropped; drained on every input and command.
     cancels: Arc<CancelQueue>,
-    cancelled_scratch: Vec<RequestId>,
+    cancelled_scratch: Vec<(RequestId, bool)>,
     next_id: u64,
     liveness: Liveness,
     /// The latest `now` seen: time never goes backwards inside the connection.
@@ -1065,11 +1066,32 @@ impl Connection {
             self.now = now;
         }
         self.cancels.drain_into(&mut self.cancelled_scratch);
-        for id in self.cancelled_scratch.drain(..) {
-            // Its completion is gone: dropping the completer resolves nothing anyone sees.
-            self.pending.remove(id);
+        if !self.cancelled_scratch.is_empty() {
+            self.apply_cancels();
         }
         self.now
+    }
+
+    /// Ends or forgets the calls whose cancellation was queued.
+    fn apply_cancels(&mut self) {
+        let mut ids = std::mem::take(&mut self.cancelled_scratch);
+        let mut ended = false;
+        for (id, with_outcome) in ids.drain(..) {
+            match self.pending.remove(id) {
+                Some(pending) if with_outcome => {
+                    self.finish(pending, Err(CallError::Cancelled));
+                    ended = true;
+                }
+                // Its completion is gone: dropping the completer resolves nothing anyone
+                // sees.
+                _ => {}
+            }
+        }
+        // The scratch keeps its allocation for the next time.
+        self.cancelled_scratch = ids;
+        if ended {
+            self.check_capacity();
+        }
     }
 
     fn finish(&mut self, pending: Pending, outcome: CallResult) {

@@ -1,13 +1,78 @@
 //! tether-core: the sans-IO heart of tether, Apache Dubbo's `dubbo://` protocol for Rust.
 //!
-//! # What it never does
+//! # Start here
+//! A program uses tether through one executor crate: `tether-tokio`, `tether-smol` or
+//! `tether-threadpool`. Each re-exports this crate (as `tether_tokio::tether_core`, and so on)
+//! and its [`prelude`], and its crate docs open with a provider and a consumer over TCP, then
+//! show every call mode. The API they use lives here. The same provider and consumer, driven
+//! in memory (the hidden lines move bytes between two connections, which an executor crate
+//! does over a socket):
+//!
+//! ```
+//! # use std::sync::Arc;
+//! # use std::time::Instant;
+//! # use tether_core::{Clock, Connection, Inline, RequestHandler, SharedConnection};
+//! # struct Now;
+//! # impl Clock for Now { fn now(&self) -> Instant { Instant::now() } }
+//! # let open = |side| SharedConnection::new(Connection::new(Config::new(side), Instant::now()), Arc::new(Now), || {});
+//! # let (conn, server) = (open(Side::Consumer), open(Side::Provider));
+//! # let pump = |handler: &dyn RequestHandler| for _ in 0..3 {
+//! #     for (from, to) in [(&conn, &server), (&server, &conn)] {
+//! #         let mut wire = Vec::new();
+//! #         from.with(|c, now| { let n = c.poll_transmit(now, &mut wire); c.handle_written(now, n) });
+//! #         let events: Vec<_> = to.with(|c, now| { c.handle_input(now, &wire); std::iter::from_fn(|| c.poll_event()).collect() });
+//! #         events.into_iter().for_each(|e| tether_core::deliver(e, to, handler, &Inline));
+//! #     }
+//! # };
+//! # struct NoSpawn;
+//! # impl tether_core::Spawner for NoSpawn { fn spawn(&self, _: tether_core::BoxFuture) {} }
+//! use tether_core::consumer::Channels;
+//! use tether_core::prelude::*;
+//!
+//! // A provider: a service with typed handlers (an executor crate serves it on a port).
+//! let provider = Provider::new(Dispatch::Direct, Arc::new(NoSpawn)).export(
+//!     Service::new("org.apache.dubbo.demo.DemoService")
+//!         .version("1.0.0")
+//!         .method("sayHello", |_, (name,): (String,)| Ok(format!("Hello {name}"))),
+//! );
+//!
+//! // A consumer: a reference to the service, and a typed method of it.
+//! let demo = Reference::builder("org.apache.dubbo.demo.DemoService")
+//!     .version("1.0.0")
+//!     .build(Arc::new(Channels::single(conn.clone())));
+//! let say_hello = demo.method::<(String,), String>("sayHello");
+//! let reply = say_hello.call(("world".into(),));
+//! # pump(&provider);
+//! assert_eq!(reply.wait()?, "Hello world");
+//! # Ok::<(), RpcError>(())
+//! ```
+//!
+//! Where to read on:
+//! - [`consumer`]: references and methods, every call mode (asynchronous, blocking, `sent`,
+//!   one-way, listeners, parameter callbacks, generic calls), errors ([`RpcError`](consumer::RpcError)),
+//!   consumer filters;
+//! - [`provider`]: services and handlers (plain and async), the request's [`Context`](provider::Context),
+//!   callback proxies, provider filters, dispatch;
+//! - [`context`]: a call's own attachments and timeout, and the attachments that come back;
+//! - [`hessian2`]: how Rust types meet Java's (`#[java("...")]` structs, exceptions, dates,
+//!   `BigDecimal`);
+//! - [`cluster`], [`registry`], [`discovery`] and [`application`]: many providers, ZooKeeper,
+//!   Dubbo's load balancers and fault tolerance;
+//! - the repository's `README.md` (a tour, and Dubbo's settings mapped to tether's) and
+//!   `docs/` (the wire, the registry, what real Java, Go and Python peers do).
+//!
+//! # Embedding the sans-IO core
+//! Everything below is for those who drive connections themselves (an event loop of their
+//! own, a runtime the executor crates do not cover).
+//!
+//! ## What it never does
 //! This crate never opens a socket, spawns a thread, sleeps, or reads the clock. Bytes and
 //! `Instant`s come in as arguments; bytes, events and deadlines go out. An executor crate
 //! (tokio, smol, plain threads) or your own event loop moves them. The only blocking calls
 //! are [`Completion::wait`] and [`Completion::wait_timeout`], which block the *caller* of a
 //! call, never the connection.
 //!
-//! # Driving a connection
+//! ## Driving a connection
 //! A [`Connection`] is one `dubbo://` connection, either side. Its inputs are
 //! [`handle_input`](Connection::handle_input) (bytes read),
 //! [`handle_written`](Connection::handle_written) (bytes the transport accepted),

@@ -1,12 +1,136 @@
-//! tether-threadpool: runs tether-core connections on plain threads and `std::net` sockets,
-//! with no async runtime — the blocking twin of `tether-tokio` and `tether-smol`.
+//! tether-threadpool: tether on plain threads and `std::net` sockets, with no async runtime
+//! (the blocking twin of `tether-tokio` and `tether-smol`). A provider serving a Dubbo service
+//! and a consumer calling it:
 //!
-//! Same surface: [`connect`] a client, [`Server::bind`] a server, [`reference_channels`]
-//! for a consumer's reference, the same options ([`ServerOptions`], [`ClientOptions`],
-//! [`Options`]) and a [`prelude`]. Calls are issued through the
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::num::NonZeroUsize;
+//! use std::sync::Arc;
+//! use tether_threadpool::prelude::*;
+//!
+//! let workers = Arc::new(WorkerPool::new(NonZeroUsize::new(4).unwrap(), NonZeroUsize::new(1024).unwrap())?);
+//! let provider = Provider::new(Dispatch::Pool(workers.clone()), workers)
+//!     .export(Service::new("org.apache.dubbo.demo.DemoService")
+//!         .method("sayHello", |_, (name,): (String,)| Ok(format!("Hello {name}"))));
+//! let server = Server::bind("127.0.0.1:0", provider)?;
+//!
+//! let channels = reference_channels(server.local_addr())?;
+//! let demo = Reference::builder("org.apache.dubbo.demo.DemoService").build(channels);
+//! let reply = demo.method::<(String,), String>("sayHello").call_blocking(("world".into(),))?;
+//! assert_eq!(reply, "Hello world");
+//! # Ok(()) }
+//! ```
+//!
+//! # Call modes
+//! Every Dubbo call mode against one provider. The consumer half works unchanged against a
+//! Java, Go or Python provider of the same interface.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::num::NonZeroUsize;
+//! use std::sync::{Arc, mpsc};
+//! use std::time::Duration;
+//! use tether_threadpool::prelude::*;
+//!
+//! /// The callback interface: the consumer implements it, the provider calls it.
+//! struct Listener;
+//! tether_threadpool::tether_core::java_class!(Listener => "org.example.Listener");
+//!
+//! let n = |n| NonZeroUsize::new(n).unwrap();
+//! let workers = Arc::new(WorkerPool::new(n(4), n(1024))?);
+//! let provider = Provider::new(Dispatch::Pool(workers.clone()), workers).export(
+//!     Service::new("org.example.Demo")
+//!         .method("sayHello", |_, (name,): (String,)| Ok(format!("Hello {name}")))
+//!         .method("sleep", |_, (ms,): (i64,)| {
+//!             std::thread::sleep(Duration::from_millis(ms.unsigned_abs()));
+//!             Ok(ms)
+//!         })
+//!         .method("log", |_, (_line,): (String,)| Ok(()))
+//!         .method("fail", |_, (why,): (String,)| {
+//!             Err::<String, _>(JavaException::runtime(why))
+//!         })
+//!         .method("subscribe", |ctx, (topic, _): (String, CallbackArg<Listener>)| {
+//!             // Keep the proxy of the consumer's listener and call it back later.
+//!             let listener = ctx.callback(1).expect("argument 1 is a callback").clone();
+//!             std::thread::spawn(move || {
+//!                 let change = format!("{topic} changed");
+//!                 let _ = listener.call::<(String,), ()>("changed", (change,)).wait();
+//!             });
+//!             Ok(())
+//!         }),
+//! );
+//! let server = Server::bind("127.0.0.1:0", provider)?;
+//! let demo = Reference::builder("org.example.Demo")
+//!     .timeout(Duration::from_secs(3))
+//!     .build(reference_channels(server.local_addr())?);
+//! let hello = demo.method::<(String,), String>("sayHello");
+//!
+//! // Synchronous: `call_blocking` blocks this thread until the answer.
+//! assert_eq!(hello.call_blocking(("sync".into(),))?, "Hello sync");
+//!
+//! // Asynchronous: `call` returns a `Completion` at once; many may be in flight on one
+//! // connection. `wait()` blocks for one (or `on_complete` continues it, or `.await` it).
+//! let sleep = demo.method::<(i64,), i64>("sleep");
+//! let (a, b) = (sleep.call((50,)), sleep.call((60,)));
+//! assert_eq!((a.wait()?, b.wait()?), (50, 60));
+//!
+//! // `sent=true`: returns once the request was written (or fails at once if it cannot be).
+//! let sent = demo.method::<(String,), String>("sayHello").sent(true);
+//! assert_eq!(sent.call_blocking(("sent".into(),))?, "Hello sent");
+//!
+//! // One-way: nothing comes back, not even an error from the provider.
+//! demo.method::<(String,), ()>("log").oneway(("fire and forget".into(),))?;
+//!
+//! // A per-call context: attachments for this call only, and its own timeout.
+//! let ctx = CallContext::new()
+//!     .attachment("traceId", "4bf92f3577b34da6")
+//!     .timeout(Duration::from_millis(100));
+//! let late = sleep.call_with_blocking(ctx, (1_000,));
+//! assert!(matches!(late, Err(RpcError::Timeout { .. })));
+//!
+//! // The provider's exception.
+//! match demo.method::<(String,), String>("fail").call_blocking(("boom".into(),)) {
+//!     Err(RpcError::Business(e)) => assert_eq!(e.message.as_deref(), Some("boom")),
+//!     other => panic!("expected the provider's exception, got {other:?}"),
+//! }
+//!
+//! // Events (Dubbo's oninvoke / onreturn / onthrow): they run even if the completion is
+//! // dropped.
+//! let (tx, returned) = mpsc::channel();
+//! let watched = hello.clone().on_return(move |reply: &String, _| {
+//!     let _ = tx.send(reply.clone());
+//! });
+//! drop(watched.call(("events".into(),)));
+//! assert_eq!(returned.recv_timeout(Duration::from_secs(3))?, "Hello events");
+//!
+//! // A parameter callback: the provider calls the consumer back over the same connection.
+//! let (tx, changes) = mpsc::channel();
+//! let listener = Callback::<Listener>::new(Service::of::<Listener>().method(
+//!     "changed",
+//!     move |_, (change,): (String,)| {
+//!         let _ = tx.send(change);
+//!         Ok(())
+//!     },
+//! ));
+//! let subscribe = demo.method::<(String, Callback<Listener>), ()>("subscribe");
+//! subscribe.call_blocking(("prices".into(), listener))?;
+//! assert_eq!(changes.recv_timeout(Duration::from_secs(3))?, "prices changed");
+//!
+//! // A generic call (Dubbo's `$invoke`): no Rust types, values as `hessian2::Value`.
+//! use tether_threadpool::tether_core::hessian2::Value;
+//! let value = demo
+//!     .call_generic("sayHello", &["java.lang.String"], &[Value::from("generic")])
+//!     .wait()?;
+//! assert_eq!(value, Value::from("Hello generic"));
+//! # Ok(()) }
+//! ```
+//!
+//! The same surface as the async adapters: [`connect`] a client, [`Server::bind`] a server,
+//! [`reference_channels`] for a consumer's reference, the same options ([`ServerOptions`],
+//! [`ClientOptions`], [`Options`]) and a [`prelude`]. Calls are issued through the
 //! [`SharedConnection`](tether_core::SharedConnection)s it makes; their completions are
-//! waited on with `wait()` (`Method::call_blocking` does that), and are still futures for anyone who
-//! wants to await them. It contains no protocol decisions.
+//! waited on with `wait()` (`Method::call_blocking` does that), and are still futures for
+//! anyone who wants to await them. It contains no protocol decisions.
 //!
 //! # Threads
 //! Every connection has two threads:
@@ -55,24 +179,6 @@
 //! and would lose the direct writes. rustls' split connection (`SendTraffic` /
 //! `ReceiveTraffic`, unreleased 0.24) has this same shape with the lock inside rustls.
 //!
-//! ```
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use std::num::NonZeroUsize;
-//! use std::sync::Arc;
-//! use tether_threadpool::prelude::*;
-//!
-//! let workers = Arc::new(WorkerPool::new(NonZeroUsize::new(4).unwrap(), NonZeroUsize::new(1024).unwrap())?);
-//! let provider = Provider::new(Dispatch::Pool(workers.clone()), workers)
-//!     .export(Service::new("org.apache.dubbo.demo.DemoService")
-//!         .method("sayHello", |_, (name,): (String,)| Ok(format!("Hello {name}"))));
-//! let server = Server::bind("127.0.0.1:0", provider)?;
-//!
-//! let channels = reference_channels(server.local_addr())?;
-//! let demo = Reference::builder("org.apache.dubbo.demo.DemoService").build(channels);
-//! let reply = demo.method::<(String,), String>("sayHello").call_blocking(("world".into(),))?;
-//! assert_eq!(reply, "Hello world");
-//! # Ok(()) }
-//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

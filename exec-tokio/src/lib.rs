@@ -25,6 +25,115 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Call modes
+//! Every Dubbo call mode against one provider. The consumer half works unchanged against a
+//! Java, Go or Python provider of the same interface.
+//!
+//! ```
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use tether_tokio::prelude::*;
+//!
+//! /// The callback interface: the consumer implements it, the provider calls it.
+//! struct Listener;
+//! tether_tokio::tether_core::java_class!(Listener => "org.example.Listener");
+//!
+//! let provider = Provider::new(Dispatch::Direct, Arc::new(TokioSpawner::current())).export(
+//!     Service::new("org.example.Demo")
+//!         .method("sayHello", |_, (name,): (String,)| Ok(format!("Hello {name}")))
+//!         // An async handler: the answer goes out when its future completes.
+//!         .method_async("sleep", |_, (ms,): (i64,)| async move {
+//!             tokio::time::sleep(Duration::from_millis(ms.unsigned_abs())).await;
+//!             Ok::<_, JavaException>(ms)
+//!         })
+//!         .method("log", |_, (_line,): (String,)| Ok(()))
+//!         .method("fail", |_, (why,): (String,)| {
+//!             Err::<String, _>(JavaException::runtime(why))
+//!         })
+//!         .method("subscribe", |ctx, (topic, _): (String, CallbackArg<Listener>)| {
+//!             // Keep the proxy of the consumer's listener and call it back later.
+//!             let listener = ctx.callback(1).expect("argument 1 is a callback").clone();
+//!             tokio::spawn(async move {
+//!                 let change = format!("{topic} changed");
+//!                 let _ = listener.call::<(String,), ()>("changed", (change,)).await;
+//!             });
+//!             Ok(())
+//!         }),
+//! );
+//! let server = Server::bind("127.0.0.1:0", provider).await?;
+//! let demo = Reference::builder("org.example.Demo")
+//!     .timeout(Duration::from_secs(3))
+//!     .build(reference_channels(server.local_addr()).await?);
+//! let hello = demo.method::<(String,), String>("sayHello");
+//!
+//! // Asynchronous: `call` returns a `Completion` at once; await it.
+//! assert_eq!(hello.call(("async".into(),)).await?, "Hello async");
+//!
+//! // Many calls in flight on one connection.
+//! let sleep = demo.method::<(i64,), i64>("sleep");
+//! let (a, b) = (sleep.call((50,)), sleep.call((60,)));
+//! assert_eq!((a.await?, b.await?), (50, 60));
+//!
+//! // Synchronous: `call_blocking` blocks its thread, so never call it on the runtime's own
+//! // threads (it fails at once there with `RpcError::BlockingOnIoThread`).
+//! let blocking = hello.clone();
+//! let reply = tokio::task::spawn_blocking(move || blocking.call_blocking(("sync".into(),)));
+//! assert_eq!(reply.await??, "Hello sync");
+//!
+//! // `sent=true`: a request that cannot be written fails the call at once.
+//! let sent = demo.method::<(String,), String>("sayHello").sent(true);
+//! assert_eq!(sent.call(("sent".into(),)).await?, "Hello sent");
+//!
+//! // One-way: nothing comes back, not even an error from the provider.
+//! demo.method::<(String,), ()>("log").oneway(("fire and forget".into(),))?;
+//!
+//! // A per-call context: attachments for this call only, and its own timeout.
+//! let ctx = CallContext::new()
+//!     .attachment("traceId", "4bf92f3577b34da6")
+//!     .timeout(Duration::from_millis(100));
+//! let late = sleep.call_with(ctx, (2_000,)).await;
+//! assert!(matches!(late, Err(RpcError::Timeout { .. })));
+//!
+//! // The provider's exception.
+//! let failed = demo.method::<(String,), String>("fail").call(("boom".into(),)).await;
+//! match failed {
+//!     Err(RpcError::Business(e)) => assert_eq!(e.message.as_deref(), Some("boom")),
+//!     other => panic!("expected the provider's exception, got {other:?}"),
+//! }
+//!
+//! // Events (Dubbo's oninvoke / onreturn / onthrow): they run even if the completion is
+//! // dropped.
+//! let (tx, mut returned) = tokio::sync::mpsc::unbounded_channel();
+//! let watched = hello.clone().on_return(move |reply: &String, _| {
+//!     let _ = tx.send(reply.clone());
+//! });
+//! drop(watched.call(("events".into(),)));
+//! assert_eq!(returned.recv().await.as_deref(), Some("Hello events"));
+//!
+//! // A parameter callback: the provider calls the consumer back over the same connection.
+//! let (tx, mut changes) = tokio::sync::mpsc::unbounded_channel();
+//! let listener = Callback::<Listener>::new(Service::of::<Listener>().method(
+//!     "changed",
+//!     move |_, (change,): (String,)| {
+//!         let _ = tx.send(change);
+//!         Ok(())
+//!     },
+//! ));
+//! let subscribe = demo.method::<(String, Callback<Listener>), ()>("subscribe");
+//! subscribe.call(("prices".into(), listener)).await?;
+//! assert_eq!(changes.recv().await.as_deref(), Some("prices changed"));
+//!
+//! // A generic call (Dubbo's `$invoke`): no Rust types, values as `hessian2::Value`.
+//! use tether_tokio::tether_core::hessian2::Value;
+//! let value = demo
+//!     .call_generic("sayHello", &["java.lang.String"], &[Value::from("generic")])
+//!     .await?;
+//! assert_eq!(value, Value::from("Hello generic"));
+//! # Ok(()) }
+//! ```
+//!
 //! A [`Connector`] opens connections to providers a registry lists
 //! (`tether_core::discovery`), or lazily to one address
 //! (`ReferenceBuilder::build_lazy`, Dubbo's `check=false`).

@@ -233,14 +233,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     section("callback");
     let (tx, rx) = mpsc::channel();
-    let listener =
-        Callback::<Listener>::new(Service::new("org.apache.dubbo.demo.Listener").method(
-            "changed",
-            move |_, (change,): (String,)| {
-                let _ = tx.send(change);
-                Ok(())
-            },
-        ));
+    let listener = Callback::<Listener>::new(Service::of::<Listener>().method(
+        "changed",
+        move |_, (change,): (String,)| {
+            let _ = tx.send(change);
+            Ok(())
+        },
+    ));
     demo.method::<(String, Callback<Listener>), ()>("subscribe")
         .call_blocking(("prices".into(), listener.clone()))?;
     println!("subscribed a listener; the provider calls it back over the same connection:");

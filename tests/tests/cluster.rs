@@ -472,6 +472,34 @@ fn listeners_and_filters_run_when_the_completion_is_dropped() {
     }
 }
 
+#[test]
+fn cancel_calls_off_a_watched_call() {
+    // Dropping the completion of a call that listeners watch leaves it running; `cancel`
+    // calls it off, on one provider (the plain path) and through the cluster layer alike.
+    let (a, b) = (node("a", Behaviour::Silent), node("b", Behaviour::Silent));
+    for nodes in [vec![&a], vec![&a, &b]] {
+        let thrown: Arc<parking_lot::Mutex<Vec<String>>> = Arc::default();
+        let sink = thrown.clone();
+        let whoami = reference_to(&nodes, Cluster::default())
+            .method::<(), String>("whoami")
+            .on_throw(move |error, _| sink.lock().push(format!("{error:?}")));
+        let call = whoami.call(());
+        pump(&nodes);
+        assert!(thrown.lock().is_empty(), "the providers never answer");
+        call.cancel();
+        pump(&nodes);
+        assert_eq!(*thrown.lock(), ["Cancelled"], "{} providers", nodes.len());
+        for n in &nodes {
+            assert_eq!(
+                n.lb.consumer.lock().in_flight(),
+                0,
+                "{} providers",
+                nodes.len()
+            );
+        }
+    }
+}
+
 fn invokers_of(nodes: &[&Node], params: &[&[(&str, &str)]]) -> Vec<Invoker> {
     nodes
         .iter()

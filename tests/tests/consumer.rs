@@ -256,6 +256,27 @@ fn oneway_and_sent() {
         .sent(true)
         .oneway(("y".into(),))
         .unwrap();
+
+    // A blocking call with `sent` and a filter waits for the write on the caller's thread
+    // too, then for the answer, which the filter sees.
+    struct Seen(Arc<Mutex<Vec<bool>>>);
+    impl tether_core::consumer::Filter for Seen {
+        fn on_outcome(
+            &self,
+            _: &mut tether_core::consumer::Invocation<'_>,
+            outcome: Result<&tether_core::message::Attachments, &RpcError>,
+        ) {
+            self.0.lock().push(outcome.is_ok());
+        }
+    }
+    let seen: Arc<Mutex<Vec<bool>>> = Arc::default();
+    let filtered = Reference::builder(SERVICE)
+        .version("1.0.0")
+        .filter(Seen(seen.clone()))
+        .build_with(reference.directory().clone());
+    let hello = filtered.method::<(String,), String>("sayHello").sent(true);
+    assert_eq!(hello.call_blocking(("f".into(),)).unwrap(), "Hello f");
+    assert_eq!(*seen.lock(), [true]);
 }
 
 #[test]

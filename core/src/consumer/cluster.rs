@@ -155,11 +155,14 @@ where
     let (out, mut completion) = pair(abandoned);
     let in_flight = Arc::new(Mutex::new(InFlight::default()));
     let resends = matches!(cluster, Cluster::Failback { .. });
+    let hook = in_flight.clone();
     if !method.is_observed() && !resends {
         // Nobody else watches the outcome: dropping the completion calls the call off.
         // (A failback call is not called off: its resends are the point.)
-        let hook = in_flight.clone();
         completion = completion.on_drop_unresolved(move || InFlight::cancel(&hook));
+    } else {
+        // Only an explicit `cancel` calls it off.
+        completion = completion.on_cancel(move || InFlight::cancel(&hook));
     }
     let balance = &method.reference.0.balance;
     let call = Call {

@@ -35,7 +35,7 @@ pub use callback::{Callback, CallbackDispatcher};
 pub use filter::{Filter, Invocation};
 
 use crate::call::{Completer, Completion, Inline, pair};
-use crate::connection::{CallOptions, Sent, Started, abandoned_call};
+use crate::connection::{CallOptions, Canceller, Sent, Started, abandoned_call};
 use crate::context::{CallContext, Reply};
 use crate::error::TimeoutPhase;
 use crate::event::CallResult;
@@ -1570,7 +1570,7 @@ where
             return Err(self.blocking_on_io_thread());
         }
         self.listeners.invoked(&args);
-        let result = self.start(&conn, &args, true).and_then(|response| {
+        let result = self.start(&conn, &args, true).and_then(|(response, _)| {
             match response.wait_timeout(self.timeout + WAIT_GRACE) {
                 Ok(result) => decode(result, self.timeout),
                 // The connection should have timed the call out: its IO loop is stuck.
@@ -1708,17 +1708,27 @@ where
         };
         let timeout = self.timeout_in(Some(&ctx));
         let (completer, response) = pair(abandoned_call);
-        let response = match self.start_on(&conn, &args, false, completer, Some(&ctx)) {
-            Ok(started) => started.cancel(response),
-            Err(error) => return Completion::ready(self.finished(Err(error), &args, &mut ctx)),
-        };
+        // A blocking caller with `sent` waits for the write here, as the unfiltered path does.
+        let wait_for_sent = blocking && self.sent;
+        let (response, canceller, sent) =
+            match self.start_on(&conn, &args, wait_for_sent, completer, Some(&ctx)) {
+                Ok(started) => (started.cancel(response), started.canceller(), started.sent),
+                Err(error) => {
+                    return Completion::ready(self.finished(Err(error), &args, &mut ctx));
+                }
+            };
+        if let Some(Err(error)) = sent.map(|sent| wait_sent(sent, timeout)) {
+            // Dropping the response cancels the call.
+            drop(response);
+            return Completion::ready(self.finished(Err(error), &args, &mut ctx));
+        }
         let method = self.clone();
         let finish = move |result| {
             let result = decode_with_attachments(result, timeout);
             method.finished(result, &args, &mut ctx)
         };
         if self.is_observed() {
-            observed(response, finish)
+            observed(response, finish).on_cancel(move || canceller.cancel())
         } else {
             response.map(finish, abandoned)
         }
@@ -1753,7 +1763,7 @@ where
     /// continue it with `on_complete`. Dropping the completion cancels the call, unless
     /// `on_return`/`on_throw` listeners or filters watch it: they see every outcome, so the
     /// call runs to its answer or timeout (Dubbo's semantics; `let _ = m.call(..)`
-    /// with a listener still runs the listener).
+    /// with a listener still runs the listener). [`Completion::cancel`] calls off either.
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -1817,8 +1827,8 @@ where
         }
         // Never blocks: with `sent`, a failed write still fails the call through the
         // completion (the connection ends, and so does the call).
-        let response = match self.start(&conn, &args, false) {
-            Ok(response) => response,
+        let (response, canceller) = match self.start(&conn, &args, false) {
+            Ok(started) => started,
             Err(error) => {
                 self.listeners.finished(Err(&error), &args);
                 return Completion::ready(Err(error));
@@ -1836,6 +1846,7 @@ where
             }));
             result
         })
+        .on_cancel(move || canceller.cancel())
     }
 
     /// Sends the call one-way (Dubbo's `return=false`): no response, no timeout. With
@@ -2039,22 +2050,22 @@ where
         attachments
     }
 
-    /// Starts the two-way call on `conn`. With `sent` and `wait_for_sent`, waits until it
-    /// was written.
+    /// Starts the two-way call on `conn`, and returns its completion and what calls it off.
+    /// With `sent` and `wait_for_sent`, waits until it was written.
     fn start(
         &self,
         conn: &SharedConnection,
         args: &A,
         wait_for_sent: bool,
-    ) -> Result<Completion<CallResult>, RpcError> {
+    ) -> Result<(Completion<CallResult>, Canceller), RpcError> {
         let (completer, response) = pair(abandoned_call);
         let started = self.start_on(conn, args, self.sent && wait_for_sent, completer, None)?;
         // Dropped on a failed write, the completion cancels the call.
-        let response = started.cancel(response);
+        let (response, canceller) = (started.cancel(response), started.canceller());
         if let Some(sent) = started.sent {
             wait_sent(sent, self.timeout)?;
         }
-        Ok(response)
+        Ok((response, canceller))
     }
 
     /// Starts the two-way call on `conn`, resolving `response` (dropped, so resolved as

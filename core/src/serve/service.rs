@@ -508,6 +508,33 @@ impl Service {
         }
     }
 
+    /// A service at the Java interface that `I` names (with `java_class!` or `#[java]`), so
+    /// that the name is written once: for a provider's own interface, or for the local
+    /// object behind a consumer's [`Callback`](crate::consumer::Callback).
+    ///
+    /// ```
+    /// use tether_core::consumer::Callback;
+    /// use tether_core::provider::{Context, Service, ServiceKey};
+    ///
+    /// struct Listener;
+    /// tether_core::java_class!(Listener => "org.example.Listener");
+    ///
+    /// let service = Service::of::<Listener>();
+    /// assert_eq!(service.key(), &ServiceKey::new("org.example.Listener", None, None));
+    ///
+    /// let listener = Callback::<Listener>::new(Service::of::<Listener>().method(
+    ///     "onNews",
+    ///     |_: Context, (headline,): (String,)| {
+    ///         println!("news: {headline}");
+    ///         Ok(())
+    ///     },
+    /// ));
+    /// # let _ = listener;
+    /// ```
+    pub fn of<I: hessian2::JavaClass>() -> Self {
+        Self::new(I::CLASS)
+    }
+
     /// Declares that argument `index` of `method` unsubscribes a callback passed earlier
     /// (Dubbo's `<dubbo:argument index=".." callback="false"/>`): its proxy is destroyed.
     ///
