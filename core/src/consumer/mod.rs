@@ -819,6 +819,10 @@ impl Reference {
     /// A typed handle to method `name` taking the argument tuple `A` (whose Java types give
     /// the parameter descriptor) and returning `R`.
     ///
+    /// Making one encodes the request's fixed part (service, version, method, descriptor)
+    /// once, so make it once and keep it (it is cheap to clone and share between threads)
+    /// rather than making one per call.
+    ///
     /// ```
     /// # use std::sync::Arc;
     /// # use std::time::Instant;
