@@ -1,13 +1,12 @@
 //! [`MigrationRegistry`]: interface-level and application-level providers behind one
 //! registry, chosen between as a Dubbo 3 consumer does.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
-use parking_lot::{Mutex, ReentrantMutex};
+use parking_lot::Mutex;
 
+use super::subscriptions::Subscriptions;
 use crate::call::{Completer, Completion, Inline, pair};
 use crate::registry::{self, NotifyListener, Registry, RegistryResult, SubscriptionId};
 use crate::url::Url;
@@ -116,8 +115,7 @@ struct Inner {
     application: Arc<dyn Registry>,
     step: MigrationStep,
     threshold: f64,
-    subscriptions: Mutex<HashMap<SubscriptionId, Arc<Subscription>>>,
-    next_id: AtomicU64,
+    subscriptions: Subscriptions<State, Handles>,
 }
 
 impl MigrationRegistry {
@@ -140,8 +138,7 @@ impl MigrationRegistry {
                 application,
                 step: MigrationStep::default(),
                 threshold: 0.0,
-                subscriptions: Mutex::new(HashMap::new()),
-                next_id: AtomicU64::new(0),
+                subscriptions: Subscriptions::new(),
             }),
         }
     }
@@ -257,16 +254,10 @@ impl Lists {
     }
 }
 
-struct Subscription {
-    consumer: Url,
-    listener: Arc<dyn NotifyListener>,
-    state: Mutex<State>,
-    /// Serializes notifications (re-entrant: a listener may unsubscribe).
-    notifying: ReentrantMutex<()>,
-    active: AtomicBool,
-    /// The interface-level and application-level subscriptions, once made.
-    ids: Mutex<(Option<SubscriptionId>, Option<SubscriptionId>)>,
-}
+/// The interface-level and application-level subscriptions, once made.
+type Handles = (Option<SubscriptionId>, Option<SubscriptionId>);
+
+type Subscription = super::subscriptions::Subscription<State, Handles>;
 
 #[derive(Default)]
 struct State {
@@ -296,7 +287,7 @@ impl NotifyListener for LevelListener {
             return;
         };
         let _order = subscription.notifying.lock();
-        if !subscription.active.load(Ordering::SeqCst) {
+        if !subscription.is_active() {
             return;
         }
         let out = {
@@ -366,16 +357,7 @@ impl Registry for MigrationRegistry {
         listener: Arc<dyn NotifyListener>,
     ) -> Completion<RegistryResult<SubscriptionId>> {
         let inner = &self.inner;
-        let id = SubscriptionId(inner.next_id.fetch_add(1, Ordering::Relaxed));
-        let subscription = Arc::new(Subscription {
-            consumer: consumer.clone(),
-            listener,
-            state: Mutex::new(State::default()),
-            notifying: ReentrantMutex::new(()),
-            active: AtomicBool::new(true),
-            ids: Mutex::new((None, None)),
-        });
-        inner.subscriptions.lock().insert(id, subscription.clone());
+        let (id, subscription) = inner.subscriptions.add(consumer, listener);
         let listener = |level| {
             Arc::new(LevelListener {
                 subscription: Arc::downgrade(&subscription),
@@ -398,12 +380,11 @@ impl Registry for MigrationRegistry {
         join(interface, application).map(
             move |(interface, application)| match (interface, application) {
                 (Ok(i), Ok(a)) => {
-                    *subscription.ids.lock() = (Some(i), a);
+                    *subscription.handles.lock() = (Some(i), a);
                     Ok(id)
                 }
                 (interface, application) => {
-                    subscription.active.store(false, Ordering::SeqCst);
-                    registry.subscriptions.lock().remove(&id);
+                    registry.subscriptions.remove(id);
                     let mut error = None;
                     match interface {
                         Ok(i) => drop(registry.interface.unsubscribe(i)),
@@ -422,13 +403,11 @@ impl Registry for MigrationRegistry {
     }
 
     fn unsubscribe(&self, id: SubscriptionId) -> Completion<RegistryResult<()>> {
-        let Some(subscription) = self.inner.subscriptions.lock().remove(&id) else {
+        // A notification under way finishes before `remove` returns.
+        let Some(subscription) = self.inner.subscriptions.remove(id) else {
             return registry::ready(Ok(()));
         };
-        subscription.active.store(false, Ordering::SeqCst);
-        // A notification under way finishes before this returns.
-        drop(subscription.notifying.lock());
-        let (interface, application) = std::mem::take(&mut *subscription.ids.lock());
+        let (interface, application) = std::mem::take(&mut *subscription.handles.lock());
         let interface = match interface {
             Some(i) => self.inner.interface.unsubscribe(i),
             None => registry::ready(Ok(())),

@@ -61,14 +61,15 @@
 
 mod memory;
 mod migration;
+mod subscriptions;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use parking_lot::{Mutex, ReentrantMutex};
+use parking_lot::Mutex;
 
 use crate::call::{Completion, Inline, pair};
 use crate::cluster::{Backoff, Connector, Sleep};
@@ -80,6 +81,7 @@ use crate::registry::{
 };
 use crate::shared::Spawner;
 use crate::url::Url;
+use subscriptions::Subscriptions;
 
 pub use memory::StaticDiscovery;
 pub use migration::{MigrationRegistry, MigrationStep};
@@ -225,8 +227,7 @@ struct Inner {
     sleep: Sleep,
     metadata_timeout: Duration,
     retry: Backoff,
-    subscriptions: Mutex<HashMap<SubscriptionId, Arc<Subscription>>>,
-    next_id: AtomicU64,
+    subscriptions: Subscriptions<State, Option<SubscriptionId>>,
     fetches: AtomicU64,
     failures: AtomicU64,
     on_failure: Option<FailureHook>,
@@ -317,8 +318,7 @@ impl ApplicationRegistry {
                 sleep,
                 metadata_timeout: METADATA_TIMEOUT,
                 retry: Backoff::new(Duration::from_millis(100), Duration::from_secs(30)),
-                subscriptions: Mutex::new(HashMap::new()),
-                next_id: AtomicU64::new(0),
+                subscriptions: Subscriptions::new(),
                 fetches: AtomicU64::new(0),
                 failures: AtomicU64::new(0),
                 on_failure: None,
@@ -448,7 +448,7 @@ impl ApplicationRegistry {
         Stats {
             fetches: self.inner.fetches.load(Ordering::Relaxed),
             failures: self.inner.failures.load(Ordering::Relaxed),
-            subscriptions: self.inner.subscriptions.lock().len(),
+            subscriptions: self.inner.subscriptions.len(),
         }
     }
 
@@ -486,16 +486,7 @@ impl Registry for ApplicationRegistry {
         listener: Arc<dyn NotifyListener>,
     ) -> Completion<RegistryResult<SubscriptionId>> {
         let inner = &self.inner;
-        let id = SubscriptionId(inner.next_id.fetch_add(1, Ordering::Relaxed));
-        let subscription = Arc::new(Subscription {
-            consumer: consumer.clone(),
-            listener,
-            state: Mutex::new(State::default()),
-            notifying: ReentrantMutex::new(()),
-            active: AtomicBool::new(true),
-            watch: Mutex::new(None),
-        });
-        inner.subscriptions.lock().insert(id, subscription.clone());
+        let (id, subscription) = inner.subscriptions.add(consumer, listener);
         let apps: Vec<String> = (consumer.list_param("provided-by").into_iter())
             .map(str::to_owned)
             .collect();
@@ -508,16 +499,15 @@ impl Registry for ApplicationRegistry {
         watched.map(
             move |result| match result {
                 Ok(watch) => {
-                    *subscription.watch.lock() = Some(watch);
-                    if !subscription.active.load(Ordering::SeqCst) {
+                    *subscription.handles.lock() = Some(watch);
+                    if !subscription.is_active() {
                         // Unsubscribed while the watch was being set up.
                         drop(registry.discovery.unwatch(watch));
                     }
                     Ok(id)
                 }
                 Err(e) => {
-                    subscription.active.store(false, Ordering::SeqCst);
-                    registry.subscriptions.lock().remove(&id);
+                    registry.subscriptions.remove(id);
                     Err(e)
                 }
             },
@@ -526,13 +516,11 @@ impl Registry for ApplicationRegistry {
     }
 
     fn unsubscribe(&self, id: SubscriptionId) -> Completion<RegistryResult<()>> {
-        let Some(subscription) = self.inner.subscriptions.lock().remove(&id) else {
+        // A notification under way finishes before `remove` returns.
+        let Some(subscription) = self.inner.subscriptions.remove(id) else {
             return registry::ready(Ok(()));
         };
-        subscription.active.store(false, Ordering::SeqCst);
-        // A notification under way finishes before this returns.
-        drop(subscription.notifying.lock());
-        match subscription.watch.lock().take() {
+        match subscription.handles.lock().take() {
             Some(watch) => self.inner.discovery.unwatch(watch),
             None => registry::ready(Ok(())),
         }
@@ -615,17 +603,9 @@ fn lookup_by_subscribing(
     completion
 }
 
-/// One subscription of an [`ApplicationRegistry`].
-struct Subscription {
-    consumer: Url,
-    listener: Arc<dyn NotifyListener>,
-    state: Mutex<State>,
-    /// Serializes notifications (re-entrant: a listener may unsubscribe).
-    notifying: ReentrantMutex<()>,
-    active: AtomicBool,
-    /// The backend's watch, once set up.
-    watch: Mutex<Option<SubscriptionId>>,
-}
+/// One subscription of an [`ApplicationRegistry`]; its handle is the backend's watch, once
+/// set up.
+type Subscription = subscriptions::Subscription<State, Option<SubscriptionId>>;
 
 /// An application and one of its revisions.
 type Key = (String, String);
@@ -676,7 +656,7 @@ impl InstancesListener for Watcher {
         else {
             return;
         };
-        if subscription.active.load(Ordering::SeqCst) {
+        if subscription.is_active() {
             registry.instances_changed(&subscription, instances);
         }
     }
@@ -870,7 +850,7 @@ impl Inner {
             else {
                 return;
             };
-            if !subscription.active.load(Ordering::SeqCst) {
+            if !subscription.is_active() {
                 return;
             }
             let attempts = {
@@ -897,7 +877,7 @@ impl Inner {
     /// fetch is under way or nothing changed since the last notification.
     fn try_notify(&self, subscription: &Arc<Subscription>) {
         let _order = subscription.notifying.lock();
-        if !subscription.active.load(Ordering::SeqCst) {
+        if !subscription.is_active() {
             return;
         }
         let urls = {
