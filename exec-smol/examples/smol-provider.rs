@@ -10,9 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tether_core::message::JavaException;
-use tether_core::provider::{Dispatch, Provider, Service};
-use tether_smol::{Server, SmolSpawner};
+use tether_smol::prelude::*; // everything a program names: no other tether crate needed
 
 fn main() -> std::io::Result<()> {
     smol::block_on(serve())

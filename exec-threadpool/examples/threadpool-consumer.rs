@@ -7,9 +7,7 @@
 
 use std::time::Duration;
 
-use tether_core::consumer::Reference;
-use tether_core::context::CallContext;
-use tether_threadpool::reference_channels;
+use tether_threadpool::prelude::*; // everything a program names: no other tether crate needed
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::args()

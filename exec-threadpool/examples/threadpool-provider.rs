@@ -10,9 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tether_core::message::JavaException;
-use tether_core::provider::{Dispatch, Provider, Service};
-use tether_threadpool::{Server, WorkerPool};
+use tether_threadpool::prelude::*; // everything a program names: no other tether crate needed
 
 fn main() -> std::io::Result<()> {
     let addr = std::env::args()

@@ -7,9 +7,7 @@
 
 use std::time::Duration;
 
-use tether_core::consumer::Reference;
-use tether_core::context::CallContext;
-use tether_tokio::reference_channels;
+use tether_tokio::prelude::*; // everything a program names: no other tether crate needed
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

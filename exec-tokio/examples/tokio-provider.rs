@@ -10,9 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tether_core::message::JavaException;
-use tether_core::provider::{Dispatch, Provider, Service};
-use tether_tokio::{Server, TokioSpawner};
+use tether_tokio::prelude::*; // everything a program names: no other tether crate needed
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
