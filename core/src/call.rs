@@ -379,7 +379,7 @@ pub struct Completion<T: Send + 'static> {
     further_upstream: Vec<Arc<dyn Upstream>>,
     /// What [`cancel`](Completion::cancel) runs besides what dropping does: calls off a call
     /// whose outcome others watch, which dropping alone leaves running.
-    on_cancel: Option<Box<dyn FnOnce() + Send>>,
+    on_cancel: Option<Box<dyn FnOnce() + Send + Sync>>,
 }
 
 /// A completion whose continuation feeds a mapped one.
@@ -577,7 +577,7 @@ impl<T: Send + 'static> Completion<T> {
     /// completion.cancel();
     /// assert!(called_off.load(Ordering::SeqCst));
     /// ```
-    pub fn on_cancel(mut self, hook: impl FnOnce() + Send + 'static) -> Self {
+    pub fn on_cancel(mut self, hook: impl FnOnce() + Send + Sync + 'static) -> Self {
         self.on_cancel = Some(match self.on_cancel.take() {
             Some(before) => Box::new(move || {
                 before();
@@ -820,6 +820,12 @@ mod tests {
         queue.drain_into(&mut ids);
         assert_eq!(ids, [(RequestId(8), false)]);
         drop(completer);
+    }
+
+    #[test]
+    fn completions_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Completion<u32>>();
     }
 
     #[test]

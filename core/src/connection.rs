@@ -640,6 +640,11 @@ impl Connection {
 
     /// The next event, if any. Each is reported once.
     pub fn poll_event(&mut self) -> Option<Event> {
+        if self.events.is_empty() {
+            // A call cancelled since the last input or command ends now: an IO loop woken
+            // for it drains events without giving the connection any input.
+            self.take_cancels();
+        }
         self.events.pop_front()
     }
 
@@ -1065,31 +1070,32 @@ impl Connection {
         if now > self.now {
             self.now = now;
         }
-        self.cancels.drain_into(&mut self.cancelled_scratch);
-        if !self.cancelled_scratch.is_empty() {
-            self.apply_cancels();
-        }
+        self.take_cancels();
         self.now
     }
 
-    /// Ends or forgets the calls whose cancellation was queued.
-    fn apply_cancels(&mut self) {
+    /// Ends or forgets the calls whose cancellation was queued (cheap when none was).
+    fn take_cancels(&mut self) {
+        self.cancels.drain_into(&mut self.cancelled_scratch);
+        if self.cancelled_scratch.is_empty() {
+            return;
+        }
         let mut ids = std::mem::take(&mut self.cancelled_scratch);
-        let mut ended = false;
+        let mut removed = false;
         for (id, with_outcome) in ids.drain(..) {
-            match self.pending.remove(id) {
-                Some(pending) if with_outcome => {
-                    self.finish(pending, Err(CallError::Cancelled));
-                    ended = true;
-                }
-                // Its completion is gone: dropping the completer resolves nothing anyone
-                // sees.
-                _ => {}
+            let Some(pending) = self.pending.remove(id) else {
+                continue;
+            };
+            removed = true;
+            if with_outcome {
+                self.finish(pending, Err(CallError::Cancelled));
             }
+            // Otherwise its completion is gone: dropping the completer resolves nothing
+            // anyone sees.
         }
         // The scratch keeps its allocation for the next time.
         self.cancelled_scratch = ids;
-        if ended {
+        if removed {
             self.check_capacity();
         }
     }

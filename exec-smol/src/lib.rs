@@ -75,15 +75,14 @@
 //! let (a, b) = (sleep.call((50,)), sleep.call((60,)));
 //! assert_eq!((a.await?, b.await?), (50, 60));
 //!
-//! // Synchronous: `call_blocking` blocks its thread, so never call it on the executor's own
-//! // threads (it fails at once there with `RpcError::BlockingOnIoThread`).
-//! let blocking = hello.clone();
+//! // Synchronous: `call_blocking` blocks its thread, so call it off the executor's threads
+//! // (on the thread that drives the connection it fails at once, with
+//! // `RpcError::BlockingOnIoThread`; on another executor thread it would stall it). With
+//! // `sent=true` it also waits until the request was written, failing at once if it cannot
+//! // be.
+//! let blocking = demo.method::<(String,), String>("sayHello").sent(true);
 //! let reply = smol::unblock(move || blocking.call_blocking(("sync".into(),)));
 //! assert_eq!(reply.await?, "Hello sync");
-//!
-//! // `sent=true`: a request that cannot be written fails the call at once.
-//! let sent = demo.method::<(String,), String>("sayHello").sent(true);
-//! assert_eq!(sent.call(("sent".into(),)).await?, "Hello sent");
 //!
 //! // One-way: nothing comes back, not even an error from the provider.
 //! demo.method::<(String,), ()>("log").oneway(("fire and forget".into(),))?;

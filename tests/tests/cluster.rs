@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tether_core::Status;
 use tether_core::cluster::{
     Channels, Cluster, ConsistentHash, FailbackQueue, Invoker, LoadBalance, RoundRobin, Route,
     StaticDirectory, load_balance,
@@ -16,6 +15,7 @@ use tether_core::consumer::{Method, Reference, RpcError};
 use tether_core::context::CallContext;
 use tether_core::message::JavaException;
 use tether_core::provider::{Dispatch, Filter, Provider, Rejection, Request, Service};
+use tether_core::{Clock, Status};
 use tether_tests::{Loopback, QueueSpawner};
 
 const SERVICE: &str = "org.apache.dubbo.demo.DemoService";
@@ -469,26 +469,61 @@ fn listeners_and_filters_run_when_the_completion_is_dropped() {
             "{} providers",
             nodes.len()
         );
+        // A generic call's too.
+        drop(filtered.call_generic("whoami", &[], &[]));
+        pump(&nodes);
+        assert_eq!(
+            outcomes.load(Ordering::SeqCst),
+            2,
+            "{} providers, generic",
+            nodes.len()
+        );
     }
+}
+
+#[test]
+fn a_dropped_watched_call_still_fails_over() {
+    // Round robin tries a first: it fails with a status that fails over, and the dropped
+    // call goes on to b, as its listener sees.
+    let (a, b) = (
+        node("a", Behaviour::Status(70)),
+        node("b", Behaviour::Answer),
+    );
+    let returned: Arc<parking_lot::Mutex<Vec<String>>> = Arc::default();
+    let sink = returned.clone();
+    let whoami = reference_to(&[&a, &b], Cluster::default())
+        .method::<(), String>("whoami")
+        .on_return(move |name, _| sink.lock().push(name.clone()));
+    drop(whoami.call(()));
+    pump(&[&a, &b]);
+    assert_eq!(*returned.lock(), ["b"]);
 }
 
 #[test]
 fn cancel_calls_off_a_watched_call() {
     // Dropping the completion of a call that listeners watch leaves it running; `cancel`
     // calls it off, on one provider (the plain path) and through the cluster layer alike.
+    // Failsafe does not hide it as a null result either.
     let (a, b) = (node("a", Behaviour::Silent), node("b", Behaviour::Silent));
-    for nodes in [vec![&a], vec![&a, &b]] {
+    let cases = [Cluster::default(), Cluster::Failsafe]
+        .map(|cluster| [(vec![&a], cluster), (vec![&a, &b], cluster)]);
+    for (nodes, cluster) in cases.into_iter().flatten() {
         let thrown: Arc<parking_lot::Mutex<Vec<String>>> = Arc::default();
         let sink = thrown.clone();
-        let whoami = reference_to(&nodes, Cluster::default())
-            .method::<(), String>("whoami")
+        let whoami = reference_to(&nodes, cluster)
+            .method::<(), Option<String>>("whoami") // nullable: failsafe could return null
             .on_throw(move |error, _| sink.lock().push(format!("{error:?}")));
         let call = whoami.call(());
         pump(&nodes);
         assert!(thrown.lock().is_empty(), "the providers never answer");
         call.cancel();
         pump(&nodes);
-        assert_eq!(*thrown.lock(), ["Cancelled"], "{} providers", nodes.len());
+        assert_eq!(
+            *thrown.lock(),
+            ["Cancelled"],
+            "{} providers, {cluster:?}",
+            nodes.len()
+        );
         for n in &nodes {
             assert_eq!(
                 n.lb.consumer.lock().in_flight(),
@@ -497,6 +532,114 @@ fn cancel_calls_off_a_watched_call() {
                 nodes.len()
             );
         }
+    }
+}
+
+/// Records the `timeout` attachment of each request it sees.
+struct SeenTimeout(Arc<parking_lot::Mutex<Vec<String>>>);
+
+impl Filter for SeenTimeout {
+    fn on_request(&self, request: &mut Request<'_>) -> Result<(), Rejection> {
+        let timeout = request.context.attachment("timeout").unwrap_or("none");
+        self.0.lock().push(timeout.to_owned());
+        Ok(())
+    }
+}
+
+#[test]
+fn a_providers_timeout_holds_unless_the_consumer_sets_its_own() {
+    // As Java's consumers read a provider's URL after `mergeUrl`: the provider's
+    // `<method>.timeout`, then the consumer's `timeout`, then the provider's, then 1 s; a
+    // method's own timeout and a call's hold over all of them.
+    type Case<'c> = (
+        &'c [(&'c str, &'c str)],
+        Option<u64>,
+        Option<u64>,
+        Option<u64>,
+        u64,
+    );
+    let cases: [Case<'_>; 8] = [
+        // (provider params, reference timeout, method timeout, call timeout, expected ms)
+        (&[], None, None, None, 1_000),
+        (&[("timeout", "200")], None, None, None, 200),
+        (&[("default.timeout", "250")], None, None, None, 250),
+        (
+            &[("timeout", "200"), ("whoami.timeout", "300")],
+            None,
+            None,
+            None,
+            300,
+        ),
+        (&[("timeout", "200")], Some(500), None, None, 500),
+        (
+            &[("timeout", "200"), ("whoami.timeout", "300")],
+            Some(500),
+            None,
+            None,
+            300,
+        ),
+        (
+            &[("whoami.timeout", "300")],
+            Some(500),
+            Some(700),
+            None,
+            700,
+        ),
+        (&[("whoami.timeout", "300")], None, None, Some(150), 150),
+    ];
+    for (params, reference_ms, method_ms, call_ms, want) in cases {
+        let seen: Arc<parking_lot::Mutex<Vec<String>>> = Arc::default();
+        let spawner = QueueSpawner::default();
+        let provider = Provider::new(Dispatch::Direct, Arc::new(spawner.clone()))
+            .export(Service::new(SERVICE).method_async("whoami", |_, (): ()| {
+                futures::future::pending::<Result<String, JavaException>>()
+            }))
+            .filter(SeenTimeout(seen.clone()));
+        let mut lb = Loopback::new(None, Some(Arc::new(provider)));
+        lb.spawner = spawner;
+        let invoker = Invoker::new("a:20880", Arc::new(Channels::single(lb.consumer.clone())))
+            .with_params(params.iter().copied());
+        let mut builder = Reference::builder(SERVICE);
+        if let Some(ms) = reference_ms {
+            builder = builder.timeout(Duration::from_millis(ms));
+        }
+        let reference = builder.build_with(Arc::new(StaticDirectory::new([invoker])));
+        let mut whoami = reference.method::<(), String>("whoami");
+        if let Some(ms) = method_ms {
+            whoami = whoami.timeout(Duration::from_millis(ms));
+        }
+        let mut call = match call_ms {
+            Some(ms) => {
+                let ctx = CallContext::new().timeout(Duration::from_millis(ms));
+                whoami
+                    .call_with(ctx, ())
+                    .map(|r| r.map(|reply| reply.value), || Err(RpcError::Cancelled))
+            }
+            None => whoami.call(()),
+        };
+        let case = format!("{params:?}, reference {reference_ms:?}, method {method_ms:?}");
+        let started = lb.clock.now();
+        let mut waited = Duration::ZERO;
+        while !call.is_ready() && waited < Duration::from_secs(5) {
+            lb.advance(Duration::from_millis(10));
+            waited = lb.clock.now() - started;
+        }
+        match call.try_take() {
+            Some(Err(RpcError::Timeout { timeout, .. })) => {
+                assert_eq!(timeout, Duration::from_millis(want), "{case}")
+            }
+            other => panic!("{case}: {other:?}"),
+        }
+        let waited = waited.as_millis() as u64;
+        assert!(
+            (want..want + 20).contains(&waited),
+            "{case}: timed out after {waited} ms"
+        );
+        assert_eq!(
+            *seen.lock(),
+            [want.to_string()],
+            "{case}: the provider's deadline"
+        );
     }
 }
 

@@ -381,6 +381,15 @@ impl Registry for MigrationRegistry {
             move |(interface, application)| match (interface, application) {
                 (Ok(i), Ok(a)) => {
                     *subscription.handles.lock() = (Some(i), a);
+                    if !subscription.is_active() {
+                        // Unsubscribed while the levels were being subscribed: it found no
+                        // handles to end, so end them here.
+                        let (i, a) = std::mem::take(&mut *subscription.handles.lock());
+                        i.into_iter()
+                            .for_each(|i| drop(registry.interface.unsubscribe(i)));
+                        a.into_iter()
+                            .for_each(|a| drop(registry.application.unsubscribe(a)));
+                    }
                     Ok(id)
                 }
                 (interface, application) => {

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::balance::Weighting;
 use super::stats::StatsTable;
@@ -35,6 +36,8 @@ pub(crate) struct InvokerInner {
     channels: Arc<Channels>,
     /// The weight parameters, parsed from `params` for the load balancers.
     weighting: Weighting,
+    /// The timeout parameters, parsed from `params` for the consumer's calls.
+    timeouts: Timeouts,
     /// Calls in flight and response times per method: shared by the invokers `with_params`
     /// derives from one another, as their connections are.
     stats: Arc<StatsTable>,
@@ -59,6 +62,7 @@ impl Invoker {
             params: Vec::new(),
             channels,
             weighting: Weighting::parse(std::iter::empty()),
+            timeouts: Timeouts::default(),
             stats: Arc::default(),
         }))
     }
@@ -94,6 +98,7 @@ impl Invoker {
         Self(Arc::new(InvokerInner {
             address: self.0.address.clone(),
             weighting: Weighting::parse(all.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            timeouts: Timeouts::parse(all.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
             params: all,
             channels: self.0.channels.clone(),
             stats: self.0.stats.clone(),
@@ -234,6 +239,12 @@ impl Invoker {
     /// The weight parameters.
     pub(crate) fn weighting(&self) -> &Weighting {
         &self.0.weighting
+    }
+
+    /// The timeouts its URL carries.
+    #[inline]
+    pub(crate) fn timeouts(&self) -> &Timeouts {
+        &self.0.timeouts
     }
 
     /// The same for clones of one invoker, and for no other invoker while this one lives.
@@ -579,6 +590,70 @@ impl Directory for StaticDirectory {
     }
 }
 
+/// The timeouts a provider's URL carries: `<method>.timeout`, and `timeout` (or the older
+/// `default.timeout`). Java's consumers take them when they set none themselves
+/// (`ClusterUtils.mergeUrl`), so the consumer's method settings read them per provider.
+/// Only positive values count, as Java's `getMethodPositiveParameter` reads them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Timeouts {
+    interface: Option<Duration>,
+    /// Sorted by method name.
+    methods: Box<[(Box<str>, Duration)]>,
+}
+
+impl Timeouts {
+    fn parse<'p>(params: impl Iterator<Item = (&'p str, &'p str)>) -> Self {
+        let positive_ms = |value: &str| {
+            value
+                .parse::<u64>()
+                .ok()
+                .filter(|&ms| ms > 0)
+                .map(Duration::from_millis)
+        };
+        let (mut interface, mut fallback) = (None, None);
+        let mut methods = Vec::new();
+        for (key, value) in params {
+            let Some(ms) = positive_ms(value) else {
+                continue;
+            };
+            match key {
+                "timeout" => interface = Some(ms),
+                "default.timeout" => fallback = Some(ms),
+                _ => {
+                    // `<method>.timeout`; longer keys (`<method>.<argument>.timeout`) are not
+                    // a method's.
+                    if let Some(method) = key.strip_suffix(".timeout")
+                        && !method.contains('.')
+                    {
+                        methods.push((method.into(), ms));
+                    }
+                }
+            }
+        }
+        methods.sort_unstable_by(|(a, _), (b, _): &(Box<str>, Duration)| a.cmp(b));
+        Self {
+            interface: interface.or(fallback),
+            methods: methods.into_boxed_slice(),
+        }
+    }
+
+    /// `<method>.timeout`.
+    #[inline]
+    pub(crate) fn method(&self, method: &str) -> Option<Duration> {
+        if self.methods.is_empty() {
+            return None;
+        }
+        let at = (self.methods.binary_search_by(|(m, _)| (**m).cmp(method))).ok()?;
+        Some(self.methods[at].1)
+    }
+
+    /// `timeout`.
+    #[inline]
+    pub(crate) fn interface(&self) -> Option<Duration> {
+        self.interface
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -586,6 +661,32 @@ mod tests {
 
     fn channels() -> Arc<Channels> {
         Arc::new(Channels::new(NonZeroUsize::MIN))
+    }
+
+    #[test]
+    fn timeouts_read_as_java_reads_them() {
+        let ms = Duration::from_millis;
+        let invoker = Invoker::new("a:1", channels()).with_params([
+            ("timeout", "0"),
+            ("default.timeout", "250"),
+            ("sayHello.timeout", "300"),
+            ("bye.timeout", "-5"),
+            ("sayHello.1.timeout", "900"),
+            ("weight", "7"),
+        ]);
+        let timeouts = invoker.timeouts();
+        // A non-positive value counts as unset, so `default.timeout` stands.
+        assert_eq!(timeouts.interface(), Some(ms(250)));
+        assert_eq!(timeouts.method("sayHello"), Some(ms(300)));
+        assert_eq!(timeouts.method("bye"), None);
+        assert_eq!(
+            timeouts.method("sayHello.1"),
+            None,
+            "an argument's key is no method's"
+        );
+        let plain = Invoker::new("b:1", channels()).with_params([("timeout", "1200")]);
+        assert_eq!(plain.timeouts().interface(), Some(ms(1_200)));
+        assert_eq!(plain.timeouts().method("sayHello"), None);
     }
 
     #[test]

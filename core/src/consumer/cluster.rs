@@ -22,26 +22,28 @@ use crate::context::{CallContext, Reply};
 use crate::hessian2::{self, Value};
 use crate::invoke::{abandoned, decode_with_attachments};
 use crate::message::Arguments;
+use crate::shared::SharedConnection;
 
 type Outcome<R> = Result<Reply<R>, RpcError>;
 
-/// The attempts in flight of one call, and whether its caller went away.
+/// The attempts in flight of one call (each with its connection, whose IO loop is woken to
+/// end it), and whether its caller went away.
 #[derive(Default)]
 struct InFlight {
     cancelled: bool,
-    attempts: Vec<Canceller>,
+    attempts: Vec<(Canceller, SharedConnection)>,
 }
 
 impl InFlight {
     /// Records an attempt; false (and the attempt cancelled) if the call was cancelled.
-    fn started(this: &Mutex<Self>, canceller: Canceller) -> bool {
+    fn started(this: &Mutex<Self>, canceller: Canceller, conn: &SharedConnection) -> bool {
         let mut state = this.lock();
         if state.cancelled {
             drop(state);
-            canceller.cancel();
+            cancel_on(&canceller, conn);
             return false;
         }
-        state.attempts.push(canceller);
+        state.attempts.push((canceller, conn.clone()));
         true
     }
 
@@ -51,10 +53,18 @@ impl InFlight {
             state.cancelled = true;
             std::mem::take(&mut state.attempts)
         };
-        for attempt in attempts {
-            attempt.cancel();
+        for (canceller, conn) in attempts {
+            cancel_on(&canceller, &conn);
         }
     }
+}
+
+/// Cancels a call on `conn` and wakes its IO loop, which ends the call at once (an idle
+/// connection would otherwise end it only at its next input or deadline). Queued rather
+/// than applied here, so it takes no lock: it may run where the connection's is held.
+pub(super) fn cancel_on(canceller: &Canceller, conn: &SharedConnection) {
+    canceller.cancel();
+    conn.wake();
 }
 
 /// What every strategy's call shares: the method, the arguments and context (handed to the
@@ -82,8 +92,10 @@ where
         self.method.select(&self.ctx, arguments, tried)
     }
 
+    /// Whether the call was called off: cancelled, or dropped where nobody else watches
+    /// it (a dropped call that listeners or filters watch runs on to its outcome).
     fn is_cancelled(&self) -> bool {
-        self.out.is_abandoned() || self.in_flight.lock().cancelled
+        self.in_flight.lock().cancelled || (self.out.is_abandoned() && !self.method.is_observed())
     }
 
     /// Starts one attempt on `invoker`: the completion of its decoded outcome. Its
@@ -93,7 +105,9 @@ where
         let conn = invoker
             .connection()
             .ok_or_else(|| super::no_connection(path, invoker))?;
-        let timeout = self.method.timeout_in(Some(&self.ctx));
+        // The provider's URL may set the timeout (Java's `mergeUrl`).
+        let provider_timeout = self.method.provider_timeout(Some(&self.ctx), invoker);
+        let timeout = provider_timeout.unwrap_or_else(|| self.method.timeout_in(Some(&self.ctx)));
         // Counted in flight until it is answered (or dropped unanswered: a failure).
         let counted = self.counted.then(|| {
             (
@@ -117,10 +131,15 @@ where
             },
             abandoned,
         );
-        let started = self
-            .method
-            .start_on(&conn, &self.args, false, completer, Some(&self.ctx))?;
-        if !InFlight::started(&self.in_flight, started.canceller()) {
+        let started = self.method.start_attempt(
+            &conn,
+            &self.args,
+            false,
+            completer,
+            Some(&self.ctx),
+            provider_timeout,
+        )?;
+        if !InFlight::started(&self.in_flight, started.canceller(), &conn) {
             return Err(RpcError::Cancelled);
         }
         Ok(response)
@@ -258,6 +277,10 @@ where
     R: DeserializeOwned + Send + 'static,
 {
     let swallow = |error: RpcError| -> Outcome<R> {
+        if matches!(error, RpcError::Cancelled) {
+            // Called off by the caller: not a failure to hide.
+            return Err(error);
+        }
         match hessian2::from_value::<R>(Value::Null) {
             Ok(null) => {
                 tracing::warn!(%error, "failsafe: call failed, returning null");
@@ -361,13 +384,16 @@ async fn resend<A, R>(
             last = Some(invoker);
             continue;
         };
-        let timeout = method.timeout_in(Some(&ctx));
+        let provider_timeout = method.provider_timeout(Some(&ctx), &invoker);
+        let timeout = provider_timeout.unwrap_or_else(|| method.timeout_in(Some(&ctx)));
         let (completer, response) = map_pair(
             abandoned_call,
             move |result| decode_with_attachments::<R>(result, timeout),
             abandoned,
         );
-        let outcome = match method.start_on(&conn, &args, false, completer, Some(&ctx)) {
+        let started =
+            method.start_attempt(&conn, &args, false, completer, Some(&ctx), provider_timeout);
+        let outcome = match started {
             Ok(started) => started.cancel(response).await,
             Err(error) => Err(error),
         };

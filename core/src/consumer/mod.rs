@@ -98,6 +98,8 @@ struct ReferenceInner {
     version: Option<String>,
     group: Option<String>,
     timeout: Duration,
+    /// Whether `timeout` was set, rather than the default.
+    timeout_set: bool,
     token: Option<String>,
     attachments: Attachments,
     filters: filter::Filters,
@@ -129,6 +131,7 @@ pub struct ReferenceBuilder {
     version: Option<String>,
     group: Option<String>,
     timeout: Duration,
+    timeout_set: bool,
     token: Option<String>,
     attachments: Attachments,
     filters: Vec<Arc<dyn Filter>>,
@@ -247,6 +250,12 @@ impl ReferenceBuilder {
 
     /// The default call timeout (Dubbo's 1 000 ms unless set).
     ///
+    /// Unset, a provider's own `timeout` URL parameter (from a registry or a
+    /// [`StaticDirectory`] invoker's parameters) takes its
+    /// place for calls to that provider, as Java's consumers take it; set, it wins over the
+    /// provider's `timeout` but not over its `<method>.timeout`, which only
+    /// [`Method::timeout`] and a call's [`CallContext`] override.
+    ///
     /// ```
     /// use std::num::NonZeroUsize;
     /// use std::sync::Arc;
@@ -262,6 +271,7 @@ impl ReferenceBuilder {
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self.timeout_set = true;
         self
     }
 
@@ -663,6 +673,7 @@ impl ReferenceBuilder {
             version: self.version,
             group: self.group,
             timeout: self.timeout,
+            timeout_set: self.timeout_set,
             token: self.token,
             attachments: self.attachments,
             filters: self.filters.into(),
@@ -704,6 +715,7 @@ impl Reference {
             version: None,
             group: None,
             timeout: CallOptions::DEFAULT_TIMEOUT,
+            timeout_set: false,
             token: None,
             attachments: Attachments::new(),
             filters: Vec::new(),
@@ -795,6 +807,7 @@ impl Reference {
         method: &str,
         ctx: Option<&CallContext>,
         cluster: Cluster,
+        plain: &dyn Fn(&Invoker) -> bool,
     ) -> Result<Option<SharedConnection>, RpcError> {
         let r = &self.0;
         if !cluster.is_plain_with_one() {
@@ -805,6 +818,7 @@ impl Reference {
         let mut picked = Ok(None);
         self.visit_routed(&route, &mut |invokers| {
             picked = match invokers {
+                [one] if !plain(one) => Ok(None),
                 [one] => one
                     .connection()
                     .map(Some)
@@ -869,6 +883,11 @@ impl Reference {
             name: name.into(),
             descriptor: descriptor.as_str().into(),
             timeout: self.0.timeout,
+            timeout_from: if self.0.timeout_set {
+                TimeoutFrom::Reference
+            } else {
+                TimeoutFrom::Default
+            },
             sent: false,
             release_callbacks: false,
             request: Arc::new(self.request_template(name, &descriptor, self.0.timeout)),
@@ -1049,31 +1068,32 @@ impl Reference {
             attachments: &attachments,
         };
         let (completer, response) = pair(abandoned_call);
-        let response = match conn.start_call_with(CallOptions::new(timeout), body, completer) {
-            Ok(started) => started.cancel(response),
-            Err(e) => return fail(ctx, RpcError::from(e.kind)),
-        };
+        let (response, canceller) =
+            match conn.start_call_with(CallOptions::new(timeout), body, completer) {
+                Ok(started) => (started.cancel(response), started.canceller()),
+                Err(e) => return fail(ctx, RpcError::from(e.kind)),
+            };
         if r.filters.is_empty() {
             return response.map(
                 move |result| decode_with_attachments(result, timeout),
                 abandoned,
             );
         }
+        // Filters see every outcome, as on typed calls: dropping the completion lets the
+        // call run on, `cancel` calls it off.
         let reference = self.clone();
         let method: Arc<str> = method.into();
-        response.map(
-            move |result| {
-                let result = decode_with_attachments(result, timeout);
-                let r = &reference.0;
-                let outcome = result.as_ref().map(|reply| &reply.attachments);
-                // On the IO thread or executor: a panic must not take the loop down.
-                let _ = catch_unwind(AssertUnwindSafe(|| {
-                    filter::after(&r.filters, &r.path, &method, &mut ctx, outcome)
-                }));
-                result
-            },
-            abandoned,
-        )
+        observed(response, move |result| {
+            let result = decode_with_attachments(result, timeout);
+            let r = &reference.0;
+            let outcome = result.as_ref().map(|reply| &reply.attachments);
+            // On the IO thread or executor: a panic must not take the loop down.
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                filter::after(&r.filters, &r.path, &method, &mut ctx, outcome)
+            }));
+            result
+        })
+        .on_cancel(move || cluster::cancel_on(&canceller, &conn))
     }
 }
 
@@ -1188,6 +1208,8 @@ pub struct Method<A, R> {
     name: Arc<str>,
     descriptor: Arc<str>,
     timeout: Duration,
+    /// Who set `timeout`: a provider's URL parameters take its place unless the method did.
+    timeout_from: TimeoutFrom,
     sent: bool,
     /// Whether callback arguments of this method unsubscribe (Dubbo's `callback="false"`).
     release_callbacks: bool,
@@ -1207,6 +1229,7 @@ impl<A, R> Clone for Method<A, R> {
             name: self.name.clone(),
             descriptor: self.descriptor.clone(),
             timeout: self.timeout,
+            timeout_from: self.timeout_from,
             sent: self.sent,
             release_callbacks: self.release_callbacks,
             request: self.request.clone(),
@@ -1236,7 +1259,10 @@ where
     A: Arguments + Serialize + Send + 'static,
     R: DeserializeOwned + Send + 'static,
 {
-    /// This method's timeout (the reference's unless set).
+    /// This method's timeout (the reference's unless set). Set, it wins over a provider's
+    /// `timeout` and `<method>.timeout` URL parameters; unset, those apply to the calls that
+    /// go to that provider (see [`ReferenceBuilder::timeout`]). A call's own timeout
+    /// ([`CallContext::timeout`]) wins over all of them.
     ///
     /// ```
     /// use std::num::NonZeroUsize;
@@ -1252,6 +1278,7 @@ where
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self.timeout_from = TimeoutFrom::Method;
         let request = self
             .reference
             .request_template(&self.name, &self.descriptor, timeout);
@@ -1659,7 +1686,14 @@ where
         if self.drives_io_here(&ctx) {
             return Err(self.blocking_on_io_thread());
         }
-        let timeout = self.timeout_in(Some(&ctx));
+        // Each attempt may take as long as its provider's timeout allows.
+        let mut timeout = self.timeout_in(Some(&ctx));
+        self.reference
+            .visit_routed(&self.route(&ctx), &mut |invokers| {
+                for invoker in invokers {
+                    timeout = timeout.max(self.attempt_timeout(Some(&ctx), invoker));
+                }
+            });
         let attempts = match self.cluster {
             Cluster::Failover { retries } => retries.saturating_add(1),
             _ => 1,
@@ -1732,7 +1766,8 @@ where
             method.finished(result, &args, &mut ctx)
         };
         if self.is_observed() {
-            observed(response, finish).on_cancel(move || canceller.cancel())
+            let conn = conn.clone();
+            observed(response, finish).on_cancel(move || cluster::cancel_on(&canceller, &conn))
         } else {
             response.map(finish, abandoned)
         }
@@ -1850,7 +1885,7 @@ where
             }));
             result
         })
-        .on_cancel(move || canceller.cancel())
+        .on_cancel(move || cluster::cancel_on(&canceller, &conn))
     }
 
     /// Sends the call one-way (Dubbo's `return=false`): no response, no timeout. With
@@ -1996,13 +2031,17 @@ where
         conn: &SharedConnection,
         args: &A,
         ctx: Option<&CallContext>,
+        provider_timeout: Option<Duration>,
     ) -> Result<Option<Exports>, RpcError> {
         let found = callback::find_callbacks(args);
-        let attachments = match ctx.filter(|ctx| !ctx.is_plain()) {
+        let mut attachments = match ctx.filter(|ctx| !ctx.is_plain()) {
             Some(ctx) => self.call_attachments(ctx),
-            None if found.is_empty() => return Ok(None),
+            None if found.is_empty() && provider_timeout.is_none() => return Ok(None),
             None => self.request.attachments().clone(),
         };
+        if let Some(timeout) = provider_timeout {
+            attachments.insert("timeout", timeout.as_millis().to_string());
+        }
         let mut exports = Exports {
             attachments,
             added: Vec::new(),
@@ -2082,9 +2121,24 @@ where
         response: Completer<CallResult>,
         ctx: Option<&CallContext>,
     ) -> Result<Started, RpcError> {
-        let exports = self.callback_attachments(conn, args, ctx)?;
+        self.start_attempt(conn, args, notify_sent, response, ctx, None)
+    }
+
+    /// [`start_on`](Self::start_on) with the timeout a provider's URL gives the attempt
+    /// ([`provider_timeout`](Self::provider_timeout)), sent as the call's `timeout`.
+    pub(crate) fn start_attempt(
+        &self,
+        conn: &SharedConnection,
+        args: &A,
+        notify_sent: bool,
+        response: Completer<CallResult>,
+        ctx: Option<&CallContext>,
+        provider_timeout: Option<Duration>,
+    ) -> Result<Started, RpcError> {
+        let exports = self.callback_attachments(conn, args, ctx, provider_timeout)?;
         let attachments = exports.as_ref().map(|e| &e.attachments);
-        let options = CallOptions::new(self.timeout_in(ctx)).notify_sent(notify_sent);
+        let timeout = provider_timeout.unwrap_or_else(|| self.timeout_in(ctx));
+        let options = CallOptions::new(timeout).notify_sent(notify_sent);
         let body = self.request.body(args, attachments);
         conn.start_call_with(options, body, response).map_err(|e| {
             if let Some(exports) = &exports {
@@ -2100,13 +2154,43 @@ where
             .unwrap_or(self.timeout)
     }
 
+    /// The timeout `invoker`'s URL gives an attempt on it, where it differs from
+    /// [`timeout_in`](Self::timeout_in): the provider's `<method>.timeout` unless the method
+    /// or the call set one, its `timeout` unless the reference did too.
+    #[inline]
+    pub(crate) fn provider_timeout(
+        &self,
+        ctx: Option<&CallContext>,
+        invoker: &Invoker,
+    ) -> Option<Duration> {
+        if self.timeout_from == TimeoutFrom::Method
+            || ctx.is_some_and(|ctx| ctx.timeout_override().is_some())
+        {
+            return None;
+        }
+        let timeouts = invoker.timeouts();
+        let provider = match timeouts.method(&self.name) {
+            Some(timeout) => timeout,
+            None if self.timeout_from == TimeoutFrom::Default => timeouts.interface()?,
+            None => return None,
+        };
+        (provider != self.timeout).then_some(provider)
+    }
+
+    /// The timeout of an attempt on `invoker`.
+    pub(crate) fn attempt_timeout(&self, ctx: Option<&CallContext>, invoker: &Invoker) -> Duration {
+        (self.provider_timeout(ctx, invoker)).unwrap_or_else(|| self.timeout_in(ctx))
+    }
+
     /// See [`Reference::plain_connection`].
     fn plain_connection(
         &self,
         ctx: Option<&CallContext>,
     ) -> Result<Option<SharedConnection>, RpcError> {
+        // A provider whose URL sets this call's timeout goes the way that reads it.
+        let plain = |invoker: &Invoker| self.provider_timeout(ctx, invoker).is_none();
         self.reference
-            .plain_connection(&self.name, ctx, self.cluster)
+            .plain_connection(&self.name, ctx, self.cluster, &plain)
     }
 
     fn route<'a>(&'a self, ctx: &'a CallContext) -> Route<'a> {
@@ -2179,7 +2263,7 @@ where
 
     fn send_oneway(&self, args: &A, ctx: &CallContext) -> Result<(), RpcError> {
         let conn = self.reference.connection(&self.name, Some(ctx))?;
-        let exports = self.callback_attachments(&conn, args, Some(ctx))?;
+        let exports = self.callback_attachments(&conn, args, Some(ctx), None)?;
         let attachments = exports.as_ref().map(|e| &e.attachments);
         let body = self.request.body(args, attachments);
         let sent = conn.send_oneway(SerializationId::HESSIAN2, self.sent, body);
@@ -2210,6 +2294,19 @@ pub(crate) fn no_connection(path: &str, invoker: &Invoker) -> RpcError {
 /// runs even when nobody holds the future, and a tracing filter closes every span).
 /// Dropping the returned completion therefore does not cancel the call, which runs to its
 /// answer or its timeout.
+/// Who set a method's timeout. Java's consumer reads a provider's `<method>.timeout` before
+/// its own interface-level `timeout`, and the provider's `timeout` before the default
+/// (`ClusterUtils.mergeUrl`, then `getMethodPositiveParameter`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TimeoutFrom {
+    /// Nobody: 1 s, unless the provider says otherwise.
+    Default,
+    /// `ReferenceBuilder::timeout`: the provider's `<method>.timeout` still comes first.
+    Reference,
+    /// `Method::timeout`: it holds.
+    Method,
+}
+
 fn observed<T, U>(
     response: Completion<T>,
     f: impl FnOnce(T) -> Result<U, RpcError> + Send + 'static,
