@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::weight::Now;
-use super::{LoadBalance, PerMethod, Weights, least_by, with_scratch};
+use super::{LoadBalance, PerMethod, Weights, least_by};
 use crate::cluster::{Invoker, MethodStats, Route};
 
 /// Dubbo's `leastactive`: the provider with the fewest calls of the method in flight
@@ -110,58 +110,104 @@ impl Actives {
     /// [`least_by`] draws them; each counter is read once.
     ///
     /// Passes that do not branch per provider, so they pipeline: the counters into a buffer,
-    /// their least and whether they all tie (then the list's cached draw), and the ties'
-    /// indexes, compacted in place over the counters already read. Weights are then read
-    /// for the ties only, as Dubbo reads them.
+    /// their least, and how many tie (all: the list's cached draw; one: found by a scan).
+    /// Otherwise the ties become one bit per provider, walked bit by bit, reading the
+    /// weights of the ties only, as Dubbo reads them.
     fn pick(&self) -> usize {
-        let weights = &self.weights.weights;
-        with_scratch(self.stats.len(), |slots: &mut [u32]| {
-            for (slot, stats) in slots.iter_mut().zip(&self.stats) {
-                *slot = stats.active();
-            }
-            let first = slots.first().copied().unwrap_or(0);
-            let least = least(slots);
-            if slots
-                .iter()
-                .fold(0, |differ, &active| differ | (active ^ first))
-                == 0
-            {
-                // All tie: the draw over the whole list.
-                return self.weights.draw();
-            }
-            // The ties' indexes: one is written at every provider and kept only for a tie.
-            // The write lands at or before the provider read, never on one still to read.
-            let mut count = 0;
-            for at in 0..slots.len() {
-                let tie = slots[at] == least;
-                slots[count] = at as u32;
-                count += usize::from(tie);
-            }
-            let ties = &slots[..count];
-            let weight = |at: u32| weights.get(at as usize).copied().unwrap_or(0);
-            if count > 1 {
-                let (mut total, first) = (0u64, weight(ties[0]));
-                let mut same = true;
-                for &at in ties {
-                    total += u64::from(weight(at));
-                    same &= weight(at) == first;
-                }
-                if !same && total > 0 {
-                    // Dubbo subtracts the ties' weights in order until the offset goes
-                    // below zero.
-                    let mut offset = fastrand::u64(..total);
-                    for &at in ties {
-                        let w = u64::from(weight(at));
-                        if offset < w {
-                            return at as usize;
-                        }
-                        offset -= w;
-                    }
-                }
-            }
-            ties[fastrand::usize(..count)] as usize
-        })
+        let blocks = self.stats.len().div_ceil(BLOCK);
+        if blocks <= INLINE_BLOCKS {
+            let (mut counts, mut ties) = ([[0; BLOCK]; INLINE_BLOCKS], [0; INLINE_BLOCKS]);
+            self.pick_in(&mut counts[..blocks], &mut ties[..blocks])
+        } else {
+            self.pick_in(&mut vec![[0; BLOCK]; blocks], &mut vec![0; blocks])
+        }
     }
+
+    /// [`pick`](Self::pick) with buffers of one block of counts and one word of ties per
+    /// [`BLOCK`] providers.
+    fn pick_in(&self, counts: &mut [[u32; BLOCK]], ties: &mut [u64]) -> usize {
+        let n = self.stats.len();
+        for (slot, stats) in counts.as_flattened_mut().iter_mut().zip(&self.stats) {
+            *slot = stats.active();
+        }
+        let listed = &counts.as_flattened()[..n];
+        let least = least(listed);
+        // Counted in u32 lanes, four to a vector (a usize count takes two).
+        let ties_count = |count: u32, &active: &u32| count + u32::from(active == least);
+        let count = listed.iter().fold(0, ties_count) as usize;
+        if count == n {
+            // All tie: the draw over the whole list.
+            return self.weights.draw();
+        }
+        if count == 1 {
+            // The draw among one is made all the same, as Dubbo's rule makes it: a thread's
+            // later draws stay those of the same seed.
+            let _ = fastrand::usize(..1);
+            return listed.iter().position(|&count| count == least).unwrap_or(0);
+        }
+        for (word, block) in ties.iter_mut().zip(counts.iter()) {
+            *word = tie_bits(block, least);
+        }
+        // The last block's counts past the list are whatever the buffer held: their bits
+        // are cleared.
+        if let (Some(last), tail @ 1..) = (ties.last_mut(), n % BLOCK) {
+            *last &= (1 << tail) - 1;
+        }
+        let ties = &*ties;
+        let weight = |at: usize| self.weights.weights.get(at).copied().unwrap_or(0);
+        let first = set_bits(ties).next().map_or(0, weight);
+        let (mut total, mut same) = (0u64, true);
+        for at in set_bits(ties) {
+            total += u64::from(weight(at));
+            same &= weight(at) == first;
+        }
+        if !same && total > 0 {
+            // Dubbo subtracts the ties' weights in order until the offset goes below zero.
+            let mut offset = fastrand::u64(..total);
+            for at in set_bits(ties) {
+                let w = u64::from(weight(at));
+                if offset < w {
+                    return at;
+                }
+                offset -= w;
+            }
+        }
+        let nth = fastrand::usize(..count);
+        set_bits(ties).nth(nth).unwrap_or(0)
+    }
+}
+
+/// How many providers one word of a pick's ties covers.
+const BLOCK: usize = 64;
+
+/// How many blocks a pick keeps on the stack; a longer list takes heap buffers.
+const INLINE_BLOCKS: usize = 2;
+
+/// One bit per count of `block` equal to `least`, the first count in the lowest bit.
+///
+/// In halves of 32 lanes: the compiler turns each into vector comparisons and shifts by
+/// constants, where one loop over 64 lanes shifts by a vector of lane numbers (twice the
+/// instructions).
+fn tie_bits(block: &[u32; BLOCK], least: u32) -> u64 {
+    let half = |counts: &[u32]| {
+        (counts.iter().enumerate()).fold(0u32, |bits, (lane, &count)| {
+            bits | (u32::from(count == least) << lane)
+        })
+    };
+    let (low, high) = block.split_at(BLOCK / 2);
+    u64::from(half(low)) | (u64::from(half(high)) << 32)
+}
+
+/// The indexes of the bits set in `words`, lowest first ([`BLOCK`] a word).
+fn set_bits(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    (words.iter().enumerate()).flat_map(|(at, &word)| {
+        let mut rest = word;
+        std::iter::from_fn(move || {
+            let bit = (rest != 0).then(|| rest.trailing_zeros() as usize)?;
+            rest &= rest - 1;
+            Some(at * BLOCK + bit)
+        })
+    })
 }
 
 /// The least of `values` (`u32::MAX` if none), in eight independent lanes that vectorise.
@@ -368,6 +414,61 @@ mod tests {
             3,
         );
         assert_shares(&got, &[third, third, third], 0.02, 3);
+    }
+
+    /// The kept counters pick as the list-walking rule does, from the same random numbers:
+    /// lists shorter and longer than one word of ties and than the stack's buffers, ties at
+    /// either end and across the words' boundaries, weighted and not.
+    #[test]
+    fn least_active_picks_as_least_by_across_list_lengths() {
+        let route = Route::new("s", "m");
+        for n in [2, 3, 63, 64, 65, 100, 127, 128, 129, 200] {
+            for weighted in [false, true] {
+                let invokers: Vec<_> = (0..n)
+                    .map(|i| {
+                        let weight = if weighted { 1 + i % 7 } else { 100 };
+                        invoker(&format!("h:{i}"), &[("weight", &weight.to_string())])
+                    })
+                    .collect();
+                let lb = LeastActive::new();
+                // Idle: none, every one in 10, the last, the first, the ends of a word.
+                let idles: [&dyn Fn(usize) -> bool; 6] = [
+                    &|_| true,
+                    &|i| i % 10 == 0,
+                    &|i| i == n - 1,
+                    &|i| i == 0,
+                    &|i| i % 64 == 63 || i % 64 == 0,
+                    &|i| i % 2 == 1,
+                ];
+                for (case, idle) in idles.iter().enumerate() {
+                    let _calls: Vec<_> = (invokers.iter().enumerate())
+                        .filter(|&(i, _)| !idle(i))
+                        .map(|(_, invoker)| invoker.stats("m").begin())
+                        .collect();
+                    let now = Now::new(None);
+                    let seed = (n * 10 + case) as u64;
+                    fastrand::seed(seed);
+                    let kept: Vec<_> = (0..200)
+                        .map(|_| lb.select(&invokers, &route).unwrap().address().to_owned())
+                        .collect();
+                    fastrand::seed(seed);
+                    let walked: Vec<_> = (0..200)
+                        .map(|_| {
+                            let active = |invoker: &Invoker| {
+                                invoker.find_stats("m").map_or(0, |s| u64::from(s.active()))
+                            };
+                            let picked = least_by(&invokers, "m", &now, active).unwrap();
+                            picked.address().to_owned()
+                        })
+                        .collect();
+                    assert_eq!(
+                        kept, walked,
+                        "{n} providers, weighted {weighted}, case {case}"
+                    );
+                    assert!(kept.iter().all(|a| idle(a[2..].parse().unwrap())));
+                }
+            }
+        }
     }
 
     #[test]
