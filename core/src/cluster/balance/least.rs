@@ -1,6 +1,8 @@
 //! The balancers that read call statistics: [`LeastActive`] and [`ShortestResponse`].
 
+use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::weight::Now;
 use super::{LoadBalance, PerMethod, Weights, least_by};
@@ -15,6 +17,7 @@ use crate::cluster::{Invoker, MethodStats, Route};
 ///
 /// The counters and weights of a list are kept per method while the directory hands out
 /// that list and no provider in it is warming up: a pick then reads one counter per provider.
+/// Each thread keeps the last few lists it picked from at hand, read without a lock.
 ///
 /// ```
 /// use std::num::NonZeroUsize;
@@ -28,9 +31,41 @@ use crate::cluster::{Invoker, MethodStats, Route};
 /// let picked = LeastActive::new().select(&invokers, &Route::new("org.example.Greeter", "greet"));
 /// assert_eq!(picked.unwrap().address(), "10.0.0.8:20880");
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LeastActive {
     actives: PerMethod<Arc<Actives>>,
+    /// Names the lists this balancer kept in a thread's [`RECENT`].
+    id: u64,
+}
+
+impl Default for LeastActive {
+    fn default() -> Self {
+        Self {
+            actives: PerMethod::default(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+/// The next [`LeastActive::id`]: ids are never reused, so a thread's recent lists never
+/// answer for a balancer made after theirs was dropped.
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+/// How many lists a thread keeps at hand ([`RECENT`]).
+const RECENT_LISTS: usize = 4;
+
+/// A thread's lists at hand, each with the [`LeastActive::id`] of the balancer that kept
+/// it, the one picked from last first.
+type Recent = [Option<(u64, Arc<Actives>)>; RECENT_LISTS];
+
+thread_local! {
+    /// The lists this thread picked from last, with the balancer that kept each: a pick over
+    /// one of them reads it without taking the balancer's read lock (two atomic
+    /// read-modify-writes on a line every thread writes). A few, for a thread serving
+    /// several references or methods. They keep no provider alive ([`Weights`] holds weak
+    /// handles); a dropped balancer's lists stay until newer ones push them out.
+    static RECENT: RefCell<Recent> =
+        const { RefCell::new([const { None }; RECENT_LISTS]) };
 }
 
 impl LeastActive {
@@ -50,6 +85,20 @@ impl LeastActive {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Puts `actives` first among a thread's `recent` lists, in place of this balancer's
+    /// list for the same method if it has one, else of the one kept longest ago.
+    fn remember(&self, recent: &mut Recent, actives: &Arc<Actives>) {
+        let stale = (recent.iter()).position(|kept| {
+            kept.as_ref().is_some_and(|(id, kept)| {
+                *id == self.id
+                    && *kept.service == *actives.service
+                    && *kept.method == *actives.method
+            })
+        });
+        recent[..=stale.unwrap_or(RECENT_LISTS - 1)].rotate_right(1);
+        recent[0] = Some((self.id, actives.clone()));
+    }
 }
 
 impl LoadBalance for LeastActive {
@@ -58,13 +107,19 @@ impl LoadBalance for LeastActive {
             return invokers.first();
         }
         let now = Now::new(route.now_ms);
-        let pick =
-            |actives: &Arc<Actives>| (actives.weights.hold(invokers, &now)).then(|| actives.pick());
-        if let Some(Some(at)) = self.actives.with(route, pick) {
+        let recent = |recent: &RefCell<Recent>| {
+            let recent = recent.borrow();
+            let (_, actives) = (recent.iter().flatten())
+                .find(|(id, actives)| *id == self.id && actives.is_for(route))?;
+            actives.weights.hold(invokers, &now).then(|| actives.pick())
+        };
+        if let Ok(Some(at)) = RECENT.try_with(recent) {
             return invokers.get(at);
         }
         let actives = Actives::of(&self.actives, invokers, route);
         if actives.weights.hold_at(&now) {
+            // A thread that ends no longer keeps lists: it picks through the lock.
+            let _ = RECENT.try_with(|recent| self.remember(&mut recent.borrow_mut(), &actives));
             return invokers.get(actives.pick());
         }
         // A provider is warming up: its weight is read now.
@@ -85,6 +140,9 @@ impl LoadBalance for LeastActive {
 /// The weights of one list of providers for one method, and their counters of it.
 #[derive(Debug)]
 struct Actives {
+    /// The service and method they count calls of.
+    service: Box<str>,
+    method: Box<str>,
     weights: Weights,
     /// In the list's order (made if missing: a counter at zero reads as none).
     stats: Box<[Arc<MethodStats>]>,
@@ -97,6 +155,8 @@ impl Actives {
             return actives;
         }
         let actives = Arc::new(Self {
+            service: route.service.into(),
+            method: route.method.into(),
             weights: Weights::new(invokers, route.method),
             stats: (invokers.iter())
                 .map(|invoker| invoker.stats(route.method).clone())
@@ -104,6 +164,11 @@ impl Actives {
         });
         cache.insert(route, actives.clone());
         actives
+    }
+
+    /// Whether they count calls of `route`'s method.
+    fn is_for(&self, route: &Route<'_>) -> bool {
+        *self.method == *route.method && *self.service == *route.service
     }
 
     /// The index of the provider with the fewest calls in flight, ties drawn as
@@ -414,6 +479,27 @@ mod tests {
             3,
         );
         assert_shares(&got, &[third, third, third], 0.02, 3);
+    }
+
+    /// A thread keeps a few lists at hand, each with its balancer and method: with more
+    /// balancers, methods and lists than it keeps, every pick still reads its own list.
+    #[test]
+    fn least_active_keeps_lists_per_balancer_and_method_on_a_thread() {
+        let (a, b) = (invoker("a:1", &[]), invoker("b:1", &[]));
+        let lists = [[a.clone(), b.clone()], [b.clone(), a.clone()]];
+        // In m0 a is busy, in m1 b is.
+        let _calls = [a.stats("m0").begin(), b.stats("m1").begin()];
+        let balancers: Vec<_> = (0..3).map(|_| LeastActive::new()).collect();
+        for _ in 0..3 {
+            for lb in &balancers {
+                for (method, idle) in [("m0", "b:1"), ("m1", "a:1")] {
+                    for list in &lists {
+                        let picked = lb.select(list, &Route::new("s", method)).unwrap();
+                        assert_eq!(picked.address(), idle, "{method}");
+                    }
+                }
+            }
+        }
     }
 
     /// The kept counters pick as the list-walking rule does, from the same random numbers:
