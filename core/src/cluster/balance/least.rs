@@ -175,7 +175,8 @@ impl Actives {
     /// [`least_by`] draws them; each counter is read once.
     ///
     /// Passes that do not branch per provider, so they pipeline: the counters into a buffer,
-    /// their least, and how many tie (all: the list's cached draw; one: found by a scan).
+    /// whether they all tie (then the list's cached draw), their least, and how many tie
+    /// (one: found by a scan).
     /// Otherwise the ties become one bit per provider, walked bit by bit, reading the
     /// weights of the ties only, as Dubbo reads them.
     fn pick(&self) -> usize {
@@ -196,14 +197,14 @@ impl Actives {
             *slot = stats.active();
         }
         let listed = &counts.as_flattened()[..n];
+        if all_equal(listed) {
+            // All tie (an idle service's every pick): the draw over the whole list.
+            return self.weights.draw();
+        }
         let least = least(listed);
         // Counted in u32 lanes, four to a vector (a usize count takes two).
         let ties_count = |count: u32, &active: &u32| count + u32::from(active == least);
         let count = listed.iter().fold(0, ties_count) as usize;
-        if count == n {
-            // All tie: the draw over the whole list.
-            return self.weights.draw();
-        }
         if count == 1 {
             // The draw among one is made all the same, as Dubbo's rule makes it: a thread's
             // later draws stay those of the same seed.
@@ -273,6 +274,20 @@ fn set_bits(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
             Some(at * BLOCK + bit)
         })
     })
+}
+
+/// Whether `values` are all equal: compared 16 at a time in vector lanes, stopping at the
+/// first 16 that differ (where some provider is busier than another, the first few).
+fn all_equal(values: &[u32]) -> bool {
+    let first = values.first().copied().unwrap_or(0);
+    let differ = |values: &[u32]| {
+        values
+            .iter()
+            .fold(0, |differ, &value| differ | (value ^ first))
+    };
+    let chunks = values.chunks_exact(16);
+    let rest = chunks.remainder();
+    chunks.into_iter().all(|chunk| differ(chunk) == 0) && differ(rest) == 0
 }
 
 /// The least of `values` (`u32::MAX` if none), in eight independent lanes that vectorise.
