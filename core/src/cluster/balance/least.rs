@@ -1,9 +1,11 @@
 //! The balancers that read call statistics: [`LeastActive`] and [`ShortestResponse`].
 
+use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::weight::Now;
-use super::{LoadBalance, PerMethod, Weights, least_by, with_scratch};
+use super::{LoadBalance, PerMethod, Weights, least_by};
 use crate::cluster::{Invoker, MethodStats, Route};
 
 /// Dubbo's `leastactive`: the provider with the fewest calls of the method in flight
@@ -15,6 +17,7 @@ use crate::cluster::{Invoker, MethodStats, Route};
 ///
 /// The counters and weights of a list are kept per method while the directory hands out
 /// that list and no provider in it is warming up: a pick then reads one counter per provider.
+/// Each thread keeps the last few lists it picked from at hand, read without a lock.
 ///
 /// ```
 /// use std::num::NonZeroUsize;
@@ -28,9 +31,41 @@ use crate::cluster::{Invoker, MethodStats, Route};
 /// let picked = LeastActive::new().select(&invokers, &Route::new("org.example.Greeter", "greet"));
 /// assert_eq!(picked.unwrap().address(), "10.0.0.8:20880");
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LeastActive {
     actives: PerMethod<Arc<Actives>>,
+    /// Names the lists this balancer kept in a thread's [`RECENT`].
+    id: u64,
+}
+
+impl Default for LeastActive {
+    fn default() -> Self {
+        Self {
+            actives: PerMethod::default(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+/// The next [`LeastActive::id`]: ids are never reused, so a thread's recent lists never
+/// answer for a balancer made after theirs was dropped.
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+/// How many lists a thread keeps at hand ([`RECENT`]).
+const RECENT_LISTS: usize = 4;
+
+/// A thread's lists at hand, each with the [`LeastActive::id`] of the balancer that kept
+/// it, the one picked from last first.
+type Recent = [Option<(u64, Arc<Actives>)>; RECENT_LISTS];
+
+thread_local! {
+    /// The lists this thread picked from last, with the balancer that kept each: a pick over
+    /// one of them reads it without taking the balancer's read lock (two atomic
+    /// read-modify-writes on a line every thread writes). A few, for a thread serving
+    /// several references or methods. They keep no provider alive ([`Weights`] holds weak
+    /// handles); a dropped balancer's lists stay until newer ones push them out.
+    static RECENT: RefCell<Recent> =
+        const { RefCell::new([const { None }; RECENT_LISTS]) };
 }
 
 impl LeastActive {
@@ -50,6 +85,20 @@ impl LeastActive {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Puts `actives` first among a thread's `recent` lists, in place of this balancer's
+    /// list for the same method if it has one, else of the one kept longest ago.
+    fn remember(&self, recent: &mut Recent, actives: &Arc<Actives>) {
+        let stale = (recent.iter()).position(|kept| {
+            kept.as_ref().is_some_and(|(id, kept)| {
+                *id == self.id
+                    && *kept.service == *actives.service
+                    && *kept.method == *actives.method
+            })
+        });
+        recent[..=stale.unwrap_or(RECENT_LISTS - 1)].rotate_right(1);
+        recent[0] = Some((self.id, actives.clone()));
+    }
 }
 
 impl LoadBalance for LeastActive {
@@ -58,13 +107,19 @@ impl LoadBalance for LeastActive {
             return invokers.first();
         }
         let now = Now::new(route.now_ms);
-        let pick =
-            |actives: &Arc<Actives>| (actives.weights.hold(invokers, &now)).then(|| actives.pick());
-        if let Some(Some(at)) = self.actives.with(route, pick) {
+        let recent = |recent: &RefCell<Recent>| {
+            let recent = recent.borrow();
+            let (_, actives) = (recent.iter().flatten())
+                .find(|(id, actives)| *id == self.id && actives.is_for(route))?;
+            actives.weights.hold(invokers, &now).then(|| actives.pick())
+        };
+        if let Ok(Some(at)) = RECENT.try_with(recent) {
             return invokers.get(at);
         }
         let actives = Actives::of(&self.actives, invokers, route);
         if actives.weights.hold_at(&now) {
+            // A thread that ends no longer keeps lists: it picks through the lock.
+            let _ = RECENT.try_with(|recent| self.remember(&mut recent.borrow_mut(), &actives));
             return invokers.get(actives.pick());
         }
         // A provider is warming up: its weight is read now.
@@ -85,6 +140,9 @@ impl LoadBalance for LeastActive {
 /// The weights of one list of providers for one method, and their counters of it.
 #[derive(Debug)]
 struct Actives {
+    /// The service and method they count calls of.
+    service: Box<str>,
+    method: Box<str>,
     weights: Weights,
     /// In the list's order (made if missing: a counter at zero reads as none).
     stats: Box<[Arc<MethodStats>]>,
@@ -97,6 +155,8 @@ impl Actives {
             return actives;
         }
         let actives = Arc::new(Self {
+            service: route.service.into(),
+            method: route.method.into(),
             weights: Weights::new(invokers, route.method),
             stats: (invokers.iter())
                 .map(|invoker| invoker.stats(route.method).clone())
@@ -106,62 +166,128 @@ impl Actives {
         actives
     }
 
+    /// Whether they count calls of `route`'s method.
+    fn is_for(&self, route: &Route<'_>) -> bool {
+        *self.method == *route.method && *self.service == *route.service
+    }
+
     /// The index of the provider with the fewest calls in flight, ties drawn as
     /// [`least_by`] draws them; each counter is read once.
     ///
     /// Passes that do not branch per provider, so they pipeline: the counters into a buffer,
-    /// their least and whether they all tie (then the list's cached draw), and the ties'
-    /// indexes, compacted in place over the counters already read. Weights are then read
-    /// for the ties only, as Dubbo reads them.
+    /// whether they all tie (then the list's cached draw), their least, and how many tie
+    /// (one: found by a scan).
+    /// Otherwise the ties become one bit per provider, walked bit by bit, reading the
+    /// weights of the ties only, as Dubbo reads them.
     fn pick(&self) -> usize {
-        let weights = &self.weights.weights;
-        with_scratch(self.stats.len(), |slots: &mut [u32]| {
-            for (slot, stats) in slots.iter_mut().zip(&self.stats) {
-                *slot = stats.active();
-            }
-            let first = slots.first().copied().unwrap_or(0);
-            let least = least(slots);
-            if slots
-                .iter()
-                .fold(0, |differ, &active| differ | (active ^ first))
-                == 0
-            {
-                // All tie: the draw over the whole list.
-                return self.weights.draw();
-            }
-            // The ties' indexes: one is written at every provider and kept only for a tie.
-            // The write lands at or before the provider read, never on one still to read.
-            let mut count = 0;
-            for at in 0..slots.len() {
-                let tie = slots[at] == least;
-                slots[count] = at as u32;
-                count += usize::from(tie);
-            }
-            let ties = &slots[..count];
-            let weight = |at: u32| weights.get(at as usize).copied().unwrap_or(0);
-            if count > 1 {
-                let (mut total, first) = (0u64, weight(ties[0]));
-                let mut same = true;
-                for &at in ties {
-                    total += u64::from(weight(at));
-                    same &= weight(at) == first;
-                }
-                if !same && total > 0 {
-                    // Dubbo subtracts the ties' weights in order until the offset goes
-                    // below zero.
-                    let mut offset = fastrand::u64(..total);
-                    for &at in ties {
-                        let w = u64::from(weight(at));
-                        if offset < w {
-                            return at as usize;
-                        }
-                        offset -= w;
-                    }
-                }
-            }
-            ties[fastrand::usize(..count)] as usize
-        })
+        let blocks = self.stats.len().div_ceil(BLOCK);
+        if blocks <= INLINE_BLOCKS {
+            let (mut counts, mut ties) = ([[0; BLOCK]; INLINE_BLOCKS], [0; INLINE_BLOCKS]);
+            self.pick_in(&mut counts[..blocks], &mut ties[..blocks])
+        } else {
+            self.pick_in(&mut vec![[0; BLOCK]; blocks], &mut vec![0; blocks])
+        }
     }
+
+    /// [`pick`](Self::pick) with buffers of one block of counts and one word of ties per
+    /// [`BLOCK`] providers.
+    fn pick_in(&self, counts: &mut [[u32; BLOCK]], ties: &mut [u64]) -> usize {
+        let n = self.stats.len();
+        for (slot, stats) in counts.as_flattened_mut().iter_mut().zip(&self.stats) {
+            *slot = stats.active();
+        }
+        let listed = &counts.as_flattened()[..n];
+        if all_equal(listed) {
+            // All tie (an idle service's every pick): the draw over the whole list.
+            return self.weights.draw();
+        }
+        let least = least(listed);
+        // Counted in u32 lanes, four to a vector (a usize count takes two).
+        let ties_count = |count: u32, &active: &u32| count + u32::from(active == least);
+        let count = listed.iter().fold(0, ties_count) as usize;
+        if count == 1 {
+            // The draw among one is made all the same, as Dubbo's rule makes it: a thread's
+            // later draws stay those of the same seed.
+            let _ = fastrand::usize(..1);
+            return listed.iter().position(|&count| count == least).unwrap_or(0);
+        }
+        for (word, block) in ties.iter_mut().zip(counts.iter()) {
+            *word = tie_bits(block, least);
+        }
+        // The last block's counts past the list are whatever the buffer held: their bits
+        // are cleared.
+        if let (Some(last), tail @ 1..) = (ties.last_mut(), n % BLOCK) {
+            *last &= (1 << tail) - 1;
+        }
+        let ties = &*ties;
+        let weight = |at: usize| self.weights.weights.get(at).copied().unwrap_or(0);
+        let first = set_bits(ties).next().map_or(0, weight);
+        let (mut total, mut same) = (0u64, true);
+        for at in set_bits(ties) {
+            total += u64::from(weight(at));
+            same &= weight(at) == first;
+        }
+        if !same && total > 0 {
+            // Dubbo subtracts the ties' weights in order until the offset goes below zero.
+            let mut offset = fastrand::u64(..total);
+            for at in set_bits(ties) {
+                let w = u64::from(weight(at));
+                if offset < w {
+                    return at;
+                }
+                offset -= w;
+            }
+        }
+        let nth = fastrand::usize(..count);
+        set_bits(ties).nth(nth).unwrap_or(0)
+    }
+}
+
+/// How many providers one word of a pick's ties covers.
+const BLOCK: usize = 64;
+
+/// How many blocks a pick keeps on the stack; a longer list takes heap buffers.
+const INLINE_BLOCKS: usize = 2;
+
+/// One bit per count of `block` equal to `least`, the first count in the lowest bit.
+///
+/// In halves of 32 lanes: the compiler turns each into vector comparisons and shifts by
+/// constants, where one loop over 64 lanes shifts by a vector of lane numbers (twice the
+/// instructions).
+fn tie_bits(block: &[u32; BLOCK], least: u32) -> u64 {
+    let half = |counts: &[u32]| {
+        (counts.iter().enumerate()).fold(0u32, |bits, (lane, &count)| {
+            bits | (u32::from(count == least) << lane)
+        })
+    };
+    let (low, high) = block.split_at(BLOCK / 2);
+    u64::from(half(low)) | (u64::from(half(high)) << 32)
+}
+
+/// The indexes of the bits set in `words`, lowest first ([`BLOCK`] a word).
+fn set_bits(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    (words.iter().enumerate()).flat_map(|(at, &word)| {
+        let mut rest = word;
+        std::iter::from_fn(move || {
+            let bit = (rest != 0).then(|| rest.trailing_zeros() as usize)?;
+            rest &= rest - 1;
+            Some(at * BLOCK + bit)
+        })
+    })
+}
+
+/// Whether `values` are all equal: compared 16 at a time in vector lanes, stopping at the
+/// first 16 that differ (where some provider is busier than another, the first few).
+fn all_equal(values: &[u32]) -> bool {
+    let first = values.first().copied().unwrap_or(0);
+    let differ = |values: &[u32]| {
+        values
+            .iter()
+            .fold(0, |differ, &value| differ | (value ^ first))
+    };
+    let chunks = values.chunks_exact(16);
+    let rest = chunks.remainder();
+    chunks.into_iter().all(|chunk| differ(chunk) == 0) && differ(rest) == 0
 }
 
 /// The least of `values` (`u32::MAX` if none), in eight independent lanes that vectorise.
@@ -368,6 +494,82 @@ mod tests {
             3,
         );
         assert_shares(&got, &[third, third, third], 0.02, 3);
+    }
+
+    /// A thread keeps a few lists at hand, each with its balancer and method: with more
+    /// balancers, methods and lists than it keeps, every pick still reads its own list.
+    #[test]
+    fn least_active_keeps_lists_per_balancer_and_method_on_a_thread() {
+        let (a, b) = (invoker("a:1", &[]), invoker("b:1", &[]));
+        let lists = [[a.clone(), b.clone()], [b.clone(), a.clone()]];
+        // In m0 a is busy, in m1 b is.
+        let _calls = [a.stats("m0").begin(), b.stats("m1").begin()];
+        let balancers: Vec<_> = (0..3).map(|_| LeastActive::new()).collect();
+        for _ in 0..3 {
+            for lb in &balancers {
+                for (method, idle) in [("m0", "b:1"), ("m1", "a:1")] {
+                    for list in &lists {
+                        let picked = lb.select(list, &Route::new("s", method)).unwrap();
+                        assert_eq!(picked.address(), idle, "{method}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The kept counters pick as the list-walking rule does, from the same random numbers:
+    /// lists shorter and longer than one word of ties and than the stack's buffers, ties at
+    /// either end and across the words' boundaries, weighted and not.
+    #[test]
+    fn least_active_picks_as_least_by_across_list_lengths() {
+        let route = Route::new("s", "m");
+        for n in [2, 3, 63, 64, 65, 100, 127, 128, 129, 200] {
+            for weighted in [false, true] {
+                let invokers: Vec<_> = (0..n)
+                    .map(|i| {
+                        let weight = if weighted { 1 + i % 7 } else { 100 };
+                        invoker(&format!("h:{i}"), &[("weight", &weight.to_string())])
+                    })
+                    .collect();
+                let lb = LeastActive::new();
+                // Idle: none, every one in 10, the last, the first, the ends of a word.
+                let idles: [&dyn Fn(usize) -> bool; 6] = [
+                    &|_| true,
+                    &|i| i % 10 == 0,
+                    &|i| i == n - 1,
+                    &|i| i == 0,
+                    &|i| i % 64 == 63 || i % 64 == 0,
+                    &|i| i % 2 == 1,
+                ];
+                for (case, idle) in idles.iter().enumerate() {
+                    let _calls: Vec<_> = (invokers.iter().enumerate())
+                        .filter(|&(i, _)| !idle(i))
+                        .map(|(_, invoker)| invoker.stats("m").begin())
+                        .collect();
+                    let now = Now::new(None);
+                    let seed = (n * 10 + case) as u64;
+                    fastrand::seed(seed);
+                    let kept: Vec<_> = (0..200)
+                        .map(|_| lb.select(&invokers, &route).unwrap().address().to_owned())
+                        .collect();
+                    fastrand::seed(seed);
+                    let walked: Vec<_> = (0..200)
+                        .map(|_| {
+                            let active = |invoker: &Invoker| {
+                                invoker.find_stats("m").map_or(0, |s| u64::from(s.active()))
+                            };
+                            let picked = least_by(&invokers, "m", &now, active).unwrap();
+                            picked.address().to_owned()
+                        })
+                        .collect();
+                    assert_eq!(
+                        kept, walked,
+                        "{n} providers, weighted {weighted}, case {case}"
+                    );
+                    assert!(kept.iter().all(|a| idle(a[2..].parse().unwrap())));
+                }
+            }
+        }
     }
 
     #[test]
