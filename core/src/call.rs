@@ -636,7 +636,7 @@ impl<T: Send + 'static> Completion<T> {
         if let Some(nearest) = self.upstream.take() {
             mapped.further_upstream.push(nearest);
         }
-        // Hooks ([`on_drop_unresolved`](Self::on_drop_unresolved), [`on_cancel`](Self::on_cancel)) stay on too.
+        // The drop hooks (`on_drop_unresolved`) and the cancel hooks (`on_cancel`) stay on.
         mapped.further_upstream.append(&mut self.further_upstream);
         mapped.on_cancel = self.on_cancel.take();
         self.on_complete(move |value| completer.complete(f(value), &Inline));

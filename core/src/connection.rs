@@ -140,10 +140,11 @@ impl Started {
     }
 }
 
-/// Cancels one started call ([`Started::canceller`]): on the connection's next input or
-/// command the call ends with [`CallError::Cancelled`] (its completion's continuation runs
-/// with it), and a late response is ignored. Cancelling a call that already ended does
-/// nothing.
+/// Cancels one started call ([`Started::canceller`]): on the connection's next input,
+/// command or [`poll_event`](Connection::poll_event) the call ends with
+/// [`CallError::Cancelled`] (its completion's continuation runs with it), and a late
+/// response is ignored; wake the connection's IO loop after cancelling. Cancelling a call
+/// that already ended does nothing.
 #[derive(Clone, Debug)]
 pub struct Canceller {
     id: RequestId,
