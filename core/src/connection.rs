@@ -1144,6 +1144,26 @@ impl Connection {
 
     /// When bytes from the peer were last handed to it (its liveness clock, which heartbeats
     /// and idle timeouts run on): a graceful shutdown waits for this to stay put.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use tether_core::{CallOptions, Config, Connection, Side};
+    ///
+    /// let opened = Instant::now();
+    /// let mut consumer = Connection::new(Config::new(Side::Consumer), opened);
+    /// let mut provider = Connection::new(Config::new(Side::Provider), opened);
+    /// assert_eq!(provider.last_read(), opened);
+    ///
+    /// // A request arrives a second later.
+    /// let later = opened + Duration::from_secs(1);
+    /// let timeout = CallOptions::new(Duration::from_secs(3));
+    /// let _call = consumer.start_call(later, timeout, b"ping".to_vec());
+    /// let mut wire = Vec::new();
+    /// let n = consumer.poll_transmit(later, &mut wire);
+    /// consumer.handle_written(later, n);
+    /// provider.handle_input(later, &wire);
+    /// assert_eq!(provider.last_read(), later);
+    /// ```
     pub fn last_read(&self) -> Instant {
         self.liveness.last_read
     }
