@@ -3,37 +3,13 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::num::NonZeroUsize;
-use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tether_benches::picks::{METHOD, SERVICE, busy_but_one_in_ten, providers};
 use tether_core::cluster::{
-    Channels, ConsistentHash, Invoker, LeastActive, LoadBalance, Random, RoundRobin, Route,
-    ShortestResponse,
+    ConsistentHash, Invoker, LeastActive, LoadBalance, Random, RoundRobin, Route, ShortestResponse,
 };
-
-const SERVICE: &str = "org.apache.dubbo.demo.DemoService";
-const METHOD: &str = "sayHello";
-const PROVIDERS: u16 = 100;
-
-/// 100 providers with weights 1..=100 when `weighted`, none otherwise.
-fn providers(weighted: bool) -> Vec<Invoker> {
-    (0..PROVIDERS)
-        .map(|i| {
-            let invoker = Invoker::new(
-                format!("10.0.{}.{}:20880", i / 250, i % 250),
-                Arc::new(Channels::new(NonZeroUsize::MIN)),
-            )
-            .with_params([("timeout", "3000"), ("side", "provider")]);
-            if weighted {
-                invoker.with_params([("weight", (i + 1).to_string())])
-            } else {
-                invoker
-            }
-        })
-        .collect()
-}
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("pick of 100");
@@ -57,10 +33,7 @@ fn bench(c: &mut Criterion) {
 
     // Every provider has calls in flight but one in ten, which tie (weighted draw).
     let busy = providers(true);
-    let calls: Vec<_> = (busy.iter().enumerate())
-        .filter(|(i, _)| i % 10 != 0)
-        .map(|(_, invoker)| invoker.stats(METHOD).begin())
-        .collect();
+    let calls = busy_but_one_in_ten(&busy);
     one("leastactive, 10 idle", &LeastActive::new(), &busy, &route);
     // All idle: 100 tie.
     one(

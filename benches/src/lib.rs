@@ -49,6 +49,49 @@ pub fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
+/// The providers the load-balancer picks are measured over (the `pick` bench, and the
+/// `picks` example that counts instructions per pick).
+pub mod picks {
+    use std::num::NonZeroUsize;
+    use std::sync::Arc;
+
+    use tether_core::cluster::{Active, Channels, Invoker};
+
+    /// The service picked for.
+    pub const SERVICE: &str = "org.apache.dubbo.demo.DemoService";
+    /// The method picked for, whose calls the busy providers have in flight.
+    pub const METHOD: &str = "sayHello";
+    /// How many providers a pick chooses among.
+    pub const PROVIDERS: u16 = 100;
+
+    /// 100 providers with weights 1..=100 when `weighted`, none otherwise.
+    pub fn providers(weighted: bool) -> Vec<Invoker> {
+        (0..PROVIDERS)
+            .map(|i| {
+                let invoker = Invoker::new(
+                    format!("10.0.{}.{}:20880", i / 250, i % 250),
+                    Arc::new(Channels::new(NonZeroUsize::MIN)),
+                )
+                .with_params([("timeout", "3000"), ("side", "provider")]);
+                if weighted {
+                    invoker.with_params([("weight", (i + 1).to_string())])
+                } else {
+                    invoker
+                }
+            })
+            .collect()
+    }
+
+    /// A call of [`METHOD`] in flight on every provider but one in ten: least active's
+    /// "10 idle" case, whose ten idle providers tie. The calls end when dropped.
+    pub fn busy_but_one_in_ten(invokers: &[Invoker]) -> Vec<Active> {
+        (invokers.iter().enumerate())
+            .filter(|(i, _)| i % 10 != 0)
+            .map(|(_, invoker)| invoker.stats(METHOD).begin())
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
