@@ -131,7 +131,7 @@ where
             },
             abandoned,
         );
-        let started = self.method.start_attempt(
+        let started = self.method.start_on(
             &conn,
             &self.args,
             false,
@@ -391,8 +391,7 @@ async fn resend<A, R>(
             move |result| decode_with_attachments::<R>(result, timeout),
             abandoned,
         );
-        let started =
-            method.start_attempt(&conn, &args, false, completer, Some(&ctx), provider_timeout);
+        let started = method.start_on(&conn, &args, false, completer, Some(&ctx), provider_timeout);
         let outcome = match started {
             Ok(started) => started.cancel(response).await,
             Err(error) => Err(error),

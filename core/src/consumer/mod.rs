@@ -97,9 +97,8 @@ struct ReferenceInner {
     path: String,
     version: Option<String>,
     group: Option<String>,
-    timeout: Duration,
-    /// Whether `timeout` was set, rather than the default.
-    timeout_set: bool,
+    /// Set by [`ReferenceBuilder::timeout`]; unset, a provider's URL or 1 s decide.
+    timeout: Option<Duration>,
     token: Option<String>,
     attachments: Attachments,
     filters: filter::Filters,
@@ -130,8 +129,7 @@ pub struct ReferenceBuilder {
     path: String,
     version: Option<String>,
     group: Option<String>,
-    timeout: Duration,
-    timeout_set: bool,
+    timeout: Option<Duration>,
     token: Option<String>,
     attachments: Attachments,
     filters: Vec<Arc<dyn Filter>>,
@@ -270,8 +268,7 @@ impl ReferenceBuilder {
     /// assert!(format!("{monthly:?}").contains("timeout: 30s"));
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self.timeout_set = true;
+        self.timeout = Some(timeout);
         self
     }
 
@@ -673,7 +670,6 @@ impl ReferenceBuilder {
             version: self.version,
             group: self.group,
             timeout: self.timeout,
-            timeout_set: self.timeout_set,
             token: self.token,
             attachments: self.attachments,
             filters: self.filters.into(),
@@ -714,8 +710,7 @@ impl Reference {
             path: path.to_owned(),
             version: None,
             group: None,
-            timeout: CallOptions::DEFAULT_TIMEOUT,
-            timeout_set: false,
+            timeout: None,
             token: None,
             attachments: Attachments::new(),
             filters: Vec::new(),
@@ -882,15 +877,15 @@ impl Reference {
             reference: self.clone(),
             name: name.into(),
             descriptor: descriptor.as_str().into(),
-            timeout: self.0.timeout,
-            timeout_from: if self.0.timeout_set {
+            timeout: self.default_timeout(),
+            timeout_from: if self.0.timeout.is_some() {
                 TimeoutFrom::Reference
             } else {
                 TimeoutFrom::Default
             },
             sent: false,
             release_callbacks: false,
-            request: Arc::new(self.request_template(name, &descriptor, self.0.timeout)),
+            request: Arc::new(self.request_template(name, &descriptor, self.default_timeout())),
             listeners: Arc::new(Listeners::default()),
             cluster: self.0.cluster,
             sticky: None,
@@ -899,6 +894,12 @@ impl Reference {
     }
 
     /// What every call of method `name` sends besides its arguments (`docs/protocol.md` §2.3).
+    /// The timeout of calls that no method, call or provider sets: the reference's, else
+    /// Dubbo's 1 s.
+    fn default_timeout(&self) -> Duration {
+        self.0.timeout.unwrap_or(CallOptions::DEFAULT_TIMEOUT)
+    }
+
     fn request_template(&self, name: &str, descriptor: &str, timeout: Duration) -> RequestTemplate {
         let r = &self.0;
         let mut attachments = Attachments::with_capacity(6 + r.attachments.len());
@@ -1037,7 +1038,7 @@ impl Reference {
             Ok(conn) => conn,
             Err(error) => return fail(ctx, error),
         };
-        let timeout = ctx.timeout_override().unwrap_or(r.timeout);
+        let timeout = ctx.timeout_override().unwrap_or(self.default_timeout());
         let mut attachments = Attachments::with_capacity(6 + ctx.attachments().len());
         attachments.insert("path", r.path.as_str());
         attachments.insert("interface", r.path.as_str());
@@ -1749,7 +1750,7 @@ where
         // A blocking caller with `sent` waits for the write here, as the unfiltered path does.
         let wait_for_sent = blocking && self.sent;
         let (response, canceller, sent) =
-            match self.start_on(&conn, &args, wait_for_sent, completer, Some(&ctx)) {
+            match self.start_on(&conn, &args, wait_for_sent, completer, Some(&ctx), None) {
                 Ok(started) => (started.cancel(response), started.canceller(), started.sent),
                 Err(error) => {
                     return Completion::ready(self.finished(Err(error), &args, &mut ctx));
@@ -1859,7 +1860,7 @@ where
             // The usual case: the response is decoded by the call's own completion, one
             // allocation per call.
             let (completer, response) = decoding_pair(self.timeout);
-            return match self.start_on(&conn, &args, false, completer, None) {
+            return match self.start_on(&conn, &args, false, completer, None, None) {
                 Ok(started) => started.cancel(response),
                 Err(error) => Completion::ready(Err(error)),
             };
@@ -2102,7 +2103,14 @@ where
         wait_for_sent: bool,
     ) -> Result<(Completion<CallResult>, Canceller), RpcError> {
         let (completer, response) = pair(abandoned_call);
-        let started = self.start_on(conn, args, self.sent && wait_for_sent, completer, None)?;
+        let started = self.start_on(
+            conn,
+            args,
+            self.sent && wait_for_sent,
+            completer,
+            None,
+            None,
+        )?;
         // Dropped on a failed write, the completion cancels the call.
         let (response, canceller) = (started.cancel(response), started.canceller());
         if let Some(sent) = started.sent {
@@ -2112,21 +2120,10 @@ where
     }
 
     /// Starts the two-way call on `conn`, resolving `response` (dropped, so resolved as
-    /// abandoned, if the call cannot start).
-    fn start_on(
-        &self,
-        conn: &SharedConnection,
-        args: &A,
-        notify_sent: bool,
-        response: Completer<CallResult>,
-        ctx: Option<&CallContext>,
-    ) -> Result<Started, RpcError> {
-        self.start_attempt(conn, args, notify_sent, response, ctx, None)
-    }
-
-    /// [`start_on`](Self::start_on) with the timeout a provider's URL gives the attempt
-    /// ([`provider_timeout`](Self::provider_timeout)), sent as the call's `timeout`.
-    pub(crate) fn start_attempt(
+    /// abandoned, if the call cannot start). `provider_timeout` is the timeout a provider's
+    /// URL gives the attempt ([`provider_timeout`](Self::provider_timeout)), sent as the
+    /// call's `timeout`.
+    pub(crate) fn start_on(
         &self,
         conn: &SharedConnection,
         args: &A,
