@@ -210,14 +210,7 @@ pub fn provider_exporting(exec: &dyn Executor, extra: Vec<Service>) -> Fixture {
     for service in extra {
         provider = provider.export(service);
     }
-    let server = exec
-        .bind(
-            "127.0.0.1:0",
-            Config::new(Side::Provider),
-            Arc::new(provider),
-            Opts::default(),
-        )
-        .unwrap_or_else(|e| panic!("{}: bind: {e}", exec.name()));
+    let server = exec.bind_local(Arc::new(provider));
     Fixture { server, state }
 }
 

@@ -80,6 +80,12 @@ pub trait Executor: Send + Sync {
         handler: Arc<dyn RequestHandler>,
         opts: Opts,
     ) -> io::Result<Box<dyn Server>>;
+    /// Serves `handler` on a free loopback port with the provider's defaults.
+    fn bind_local(&self, handler: Arc<dyn RequestHandler>) -> Box<dyn Server> {
+        let config = Config::new(tether_core::Side::Provider);
+        (self.bind("127.0.0.1:0", config, handler, Opts::default()))
+            .unwrap_or_else(|e| panic!("{}: bind: {e}", self.name()))
+    }
     fn connect(
         &self,
         addr: SocketAddr,

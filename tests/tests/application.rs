@@ -19,7 +19,6 @@ use tether_core::metadata::{MetadataInfo, MetadataService, ServiceInstance};
 use tether_core::provider::{Dispatch, Provider, Service};
 use tether_core::registry::{ConsumerSpec, ProviderSpec, Registry};
 use tether_core::url::Url;
-use tether_core::{Config, Side};
 use tether_tests::conformance::eventually;
 use tether_tests::exec::{Executor, Opts, Server};
 use tether_tests::on_each_executor;
@@ -46,14 +45,7 @@ fn app_provider(
                 .method("whoami", move |_, (): ()| Ok(name.to_owned())),
         )
         .export(metadata.service());
-    let server = exec
-        .bind(
-            "127.0.0.1:0",
-            Config::new(Side::Provider),
-            Arc::new(provider),
-            Opts::default(),
-        )
-        .unwrap_or_else(|e| panic!("{}: bind: {e}", exec.name()));
+    let server = exec.bind_local(Arc::new(provider));
     let port = server.local_addr().port();
     let url = provider_url(app, port);
     let info = MetadataInfo::from_urls(app, [&url]);

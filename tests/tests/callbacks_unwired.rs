@@ -39,14 +39,7 @@ fn callbacks_reach_a_consumer_with_default_options(exec: &dyn Executor) {
                 Ok(())
             }),
     );
-    let server = exec
-        .bind(
-            "127.0.0.1:0",
-            Config::new(Side::Provider),
-            Arc::new(provider),
-            Opts::default(),
-        )
-        .expect("binds");
+    let server = exec.bind_local(Arc::new(provider));
     let channels = exec
         .reference_channels(
             server.local_addr(),

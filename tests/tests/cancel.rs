@@ -30,14 +30,7 @@ fn cancel_ends_a_watched_call_at_once(exec: &dyn Executor) {
             }
         }),
     );
-    let server = exec
-        .bind(
-            "127.0.0.1:0",
-            Config::new(Side::Provider),
-            Arc::new(provider),
-            Opts::default(),
-        )
-        .expect("binds");
+    let server = exec.bind_local(Arc::new(provider));
     let backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(200));
     let channels = |_| {
         exec.reference_channels(

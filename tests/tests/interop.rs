@@ -51,14 +51,7 @@ fn python_consumers_against(exec: &dyn Executor) {
     let python = python();
     let spawner = exec.spawner();
     let provider = Provider::new(Dispatch::Pool(spawner.clone()), spawner).export(demo_service());
-    let server = exec
-        .bind(
-            "127.0.0.1:0",
-            Config::new(Side::Provider),
-            Arc::new(provider),
-            Opts::default(),
-        )
-        .unwrap();
+    let server = exec.bind_local(Arc::new(provider));
     let port = server.local_addr().port().to_string();
     let mut command = Command::new(python);
     command
