@@ -593,7 +593,8 @@ impl Directory for StaticDirectory {
 /// The timeouts a provider's URL carries: `<method>.timeout`, and `timeout` (or the older
 /// `default.timeout`). Java's consumers take them when they set none themselves
 /// (`ClusterUtils.mergeUrl`), so the consumer's method settings read them per provider.
-/// Only positive values count, as Java's `getMethodPositiveParameter` reads them.
+/// Only positive values that fit Java's `int` count, as Java's `getMethodPositiveParameter`
+/// reads them: a registry's larger number does not hold a call for years.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Timeouts {
     interface: Option<Duration>,
@@ -605,10 +606,10 @@ impl Timeouts {
     fn parse<'p>(params: impl Iterator<Item = (&'p str, &'p str)>) -> Self {
         let positive_ms = |value: &str| {
             value
-                .parse::<u64>()
+                .parse::<i32>()
                 .ok()
                 .filter(|&ms| ms > 0)
-                .map(Duration::from_millis)
+                .map(|ms| Duration::from_millis(ms.unsigned_abs().into()))
         };
         let (mut interface, mut fallback) = (None, None);
         let mut methods = Vec::new();
@@ -687,6 +688,13 @@ mod tests {
         let plain = Invoker::new("b:1", channels()).with_params([("timeout", "1200")]);
         assert_eq!(plain.timeouts().interface(), Some(ms(1_200)));
         assert_eq!(plain.timeouts().method("sayHello"), None);
+        // Past Java's `int`: not a timeout Java would read.
+        let huge = Invoker::new("c:1", channels()).with_params([
+            ("timeout", "2147483648"),
+            ("sayHello.timeout", "2147483647"),
+        ]);
+        assert_eq!(huge.timeouts().interface(), None);
+        assert_eq!(huge.timeouts().method("sayHello"), Some(ms(2_147_483_647)));
     }
 
     #[test]
