@@ -1,5 +1,7 @@
 //! One load-balancer pick over 100 providers, per Dubbo balancer: what every call of a
-//! reference to a registry's providers pays before it is sent.
+//! reference to a registry's providers pays before it is sent. Each is handed the
+//! directory's list with the route naming it, as the consumer hands it; one least-active
+//! case is handed a list the routers narrowed, known by its providers.
 #![allow(missing_docs)]
 
 use std::hint::black_box;
@@ -8,18 +10,20 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tether_benches::picks::{METHOD, SERVICE, busy_but_one_in_ten, providers};
 use tether_core::cluster::{
-    ConsistentHash, Invoker, LeastActive, LoadBalance, Random, RoundRobin, Route, ShortestResponse,
+    ConsistentHash, Invoker, Invokers, LeastActive, LoadBalance, Random, RoundRobin, Route,
+    ShortestResponse,
 };
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("pick of 100");
     group.throughput(Throughput::Elements(1));
-    let route = Route::new(SERVICE, METHOD);
-    let mut one = |name: &str, lb: &dyn LoadBalance, invokers: &[Invoker], route: &Route<'_>| {
+    let mut one = |name: &str, lb: &dyn LoadBalance, invokers: &Invokers, route: &Route<'_>| {
+        let route = route.with_list(invokers);
         group.bench_function(name, |b| {
-            b.iter(|| black_box(lb.select(black_box(invokers), route)));
+            b.iter(|| black_box(lb.select(black_box(invokers), &route)));
         });
     };
+    let route = Route::new(SERVICE, METHOD);
 
     let (weighted, uniform) = (providers(true), providers(false));
     one("random, weighted", &Random::new(), &weighted, &route);
@@ -56,6 +60,12 @@ fn bench(c: &mut Criterion) {
     let args = ["user-4711"];
     let hashed = Route::new(SERVICE, METHOD).with_arguments(&args);
     one("consistenthash", &ConsistentHash::new(), &uniform, &hashed);
+    // The routers narrowed the list: a new one each call, with the same providers.
+    let narrowed: Vec<Invoker> = busy.to_vec();
+    let lb = LeastActive::new();
+    group.bench_function("leastactive, 10 idle, narrowed list", |b| {
+        b.iter(|| black_box(lb.select(black_box(&narrowed), &route)));
+    });
     group.finish();
     drop(calls);
 }

@@ -19,8 +19,8 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let case = args.next().unwrap_or_else(|| "10 idle".into());
     let picks: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(100_000);
-    let route = Route::new(SERVICE, METHOD);
     let invokers = providers(true);
+    let route = Route::new(SERVICE, METHOD).with_list(&invokers);
     let _calls = match case.as_str() {
         "10 idle" => busy_but_one_in_ten(&invokers),
         "all idle" => Vec::new(),

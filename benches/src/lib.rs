@@ -55,7 +55,7 @@ pub mod picks {
     use std::num::NonZeroUsize;
     use std::sync::Arc;
 
-    use tether_core::cluster::{Active, Channels, Invoker};
+    use tether_core::cluster::{Active, Channels, Invoker, Invokers};
 
     /// The service picked for.
     pub const SERVICE: &str = "org.apache.dubbo.demo.DemoService";
@@ -64,8 +64,9 @@ pub mod picks {
     /// How many providers a pick chooses among.
     pub const PROVIDERS: u16 = 100;
 
-    /// 100 providers with weights 1..=100 when `weighted`, none otherwise.
-    pub fn providers(weighted: bool) -> Vec<Invoker> {
+    /// 100 providers with weights 1..=100 when `weighted`, none otherwise: a directory's
+    /// list, as the consumer lends it to the balancer with the route.
+    pub fn providers(weighted: bool) -> Invokers {
         (0..PROVIDERS)
             .map(|i| {
                 let invoker = Invoker::new(

@@ -343,6 +343,11 @@ pub struct Route<'a> {
     /// The call's arguments as text, for the consistent-hash balancer; the consumer fills it
     /// in for calls whose reference balances with `consistenthash`.
     pub arguments: Option<&'a dyn HashArguments>,
+    /// The directory's list, when the providers a load balancer is handed are that list
+    /// whole (the consumer sets it). A balancer that keeps state per list (weights, round
+    /// robin's scores, hash rings) then knows the list again by its address, where
+    /// otherwise it compares every provider; one handed other providers ignores it.
+    pub list: Option<&'a Invokers>,
 }
 
 impl<'a> Route<'a> {
@@ -362,6 +367,7 @@ impl<'a> Route<'a> {
             context: None,
             now_ms: None,
             arguments: None,
+            list: None,
         }
     }
 
@@ -406,6 +412,30 @@ impl<'a> Route<'a> {
     /// ```
     pub fn with_arguments(mut self, arguments: &'a dyn HashArguments) -> Self {
         self.arguments = Some(arguments);
+        self
+    }
+
+    /// The same call, over the directory's `list` whole ([`list`](Self::list)).
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use tether_core::cluster::{Channels, Invoker, Invokers, LoadBalance, Random, Route};
+    ///
+    /// let channels = || Arc::new(Channels::new(NonZeroUsize::MIN));
+    /// let list: Invokers = Arc::from([
+    ///     Invoker::new("10.0.0.7:20880", channels()).with_params([("weight", "100")]),
+    ///     Invoker::new("10.0.0.8:20880", channels()).with_params([("weight", "300")]),
+    /// ]);
+    /// let route = Route::new("org.example.Greeter", "greet").with_list(&list);
+    /// // The balancer knows the list again by its address, pick after pick.
+    /// let lb = Random::new();
+    /// for _ in 0..3 {
+    ///     assert!(lb.select(&list, &route).is_some());
+    /// }
+    /// ```
+    pub fn with_list(mut self, list: &'a Invokers) -> Self {
+        self.list = Some(list);
         self
     }
 }
@@ -512,9 +542,9 @@ pub trait Directory: Send + Sync + 'static {
     /// The providers a call described by `route` may go to now.
     fn list(&self, route: &Route<'_>) -> Invokers;
 
-    /// Runs `visit` over the providers [`list`](Self::list) would return, without handing
-    /// out a snapshot: the per-call path of a reference, where cloning a shared snapshot
-    /// costs two atomic operations on a cache line every calling thread touches.
+    /// Runs `visit` over the providers [`list`](Self::list) would return, lent rather than
+    /// handed out: the per-call path of a reference, where cloning a shared snapshot costs
+    /// two atomic operations on a cache line every calling thread touches.
     ///
     /// The default calls `list`; a directory that can lend its providers in place
     /// overrides it. `visit` must not call back into the directory.
@@ -532,7 +562,7 @@ pub trait Directory: Send + Sync + 'static {
     /// });
     /// assert_eq!(seen, ["10.0.0.7:20880"]);
     /// ```
-    fn visit(&self, route: &Route<'_>, visit: &mut dyn FnMut(&[Invoker])) {
+    fn visit(&self, route: &Route<'_>, visit: &mut dyn FnMut(&Invokers)) {
         visit(&self.list(route));
     }
 }
@@ -585,7 +615,7 @@ impl Directory for StaticDirectory {
         self.invokers.clone()
     }
 
-    fn visit(&self, _: &Route<'_>, visit: &mut dyn FnMut(&[Invoker])) {
+    fn visit(&self, _: &Route<'_>, visit: &mut dyn FnMut(&Invokers)) {
         visit(&self.invokers);
     }
 }

@@ -232,6 +232,15 @@ pub(crate) fn select(
             Some(invokers[(at + 1) % invokers.len()].clone())
         }
         [one] => Some(one.clone()),
-        several => balance.select(several, route).cloned(),
+        // Fewer than listed: not the directory's list.
+        several => balance
+            .select(
+                several,
+                &Route {
+                    list: None,
+                    ..*route
+                },
+            )
+            .cloned(),
     }
 }

@@ -768,10 +768,10 @@ impl Reference {
         let mut route = Route::new(&r.path, method);
         route.context = ctx;
         let mut picked = None;
-        self.visit_routed(&route, &mut |invokers| {
+        self.visit_routed(&route, &mut |invokers, route| {
             picked = match invokers {
                 [one] => one.connection(),
-                several => crate::cluster::select(several, &route, &*r.balance, &[], None)
+                several => crate::cluster::select(several, route, &*r.balance, &[], None)
                     .and_then(|invoker| invoker.connection()),
             };
         });
@@ -779,8 +779,9 @@ impl Reference {
     }
 
     /// Runs `visit` over the providers the directory lists for `route`, narrowed by the
-    /// routers.
-    fn visit_routed(&self, route: &Route<'_>, visit: &mut dyn FnMut(&[Invoker])) {
+    /// routers, with `route` naming the directory's list when none narrowed it
+    /// ([`Route::list`]).
+    fn visit_routed(&self, route: &Route<'_>, visit: &mut dyn FnMut(&[Invoker], &Route<'_>)) {
         let r = &self.0;
         r.directory.visit(route, &mut |invokers| {
             let mut narrowed: Option<Vec<Invoker>> = None;
@@ -790,7 +791,10 @@ impl Reference {
                     narrowed = Some(fewer);
                 }
             }
-            visit(narrowed.as_deref().unwrap_or(invokers));
+            match narrowed {
+                Some(fewer) => visit(&fewer, route),
+                None => visit(invokers, &route.with_list(invokers)),
+            }
         });
     }
 
@@ -811,7 +815,7 @@ impl Reference {
         let mut route = Route::new(&r.path, method);
         route.context = ctx;
         let mut picked = Ok(None);
-        self.visit_routed(&route, &mut |invokers| {
+        self.visit_routed(&route, &mut |invokers, _| {
             picked = match invokers {
                 [one] if !plain(one) => Ok(None),
                 [one] => one
@@ -1690,7 +1694,7 @@ where
         // Each attempt may take as long as its provider's timeout allows.
         let mut timeout = self.timeout_in(Some(&ctx));
         self.reference
-            .visit_routed(&self.route(&ctx), &mut |invokers| {
+            .visit_routed(&self.route(&ctx), &mut |invokers, _| {
                 for invoker in invokers {
                     timeout = timeout.max(self.attempt_timeout(Some(&ctx), invoker));
                 }
@@ -2198,7 +2202,9 @@ where
     fn list(&self, ctx: &CallContext) -> Vec<Invoker> {
         let mut listed = Vec::new();
         self.reference
-            .visit_routed(&self.route(ctx), &mut |invokers| listed = invokers.to_vec());
+            .visit_routed(&self.route(ctx), &mut |invokers, _| {
+                listed = invokers.to_vec();
+            });
         listed
     }
 
@@ -2216,8 +2222,8 @@ where
         route.arguments = arguments;
         let sticky = self.sticky.as_ref().and_then(|s| s.lock().clone());
         let mut picked = None;
-        self.reference.visit_routed(&route, &mut |invokers| {
-            picked = crate::cluster::select(invokers, &route, &*r.balance, tried, sticky.as_ref());
+        self.reference.visit_routed(&route, &mut |invokers, route| {
+            picked = crate::cluster::select(invokers, route, &*r.balance, tried, sticky.as_ref());
         });
         if let (Some(slot), Some(invoker)) = (&self.sticky, &picked) {
             *slot.lock() = Some(invoker.clone());
@@ -2229,7 +2235,7 @@ where
     fn first_available(&self, ctx: &CallContext) -> Option<Invoker> {
         let mut picked = None;
         self.reference
-            .visit_routed(&self.route(ctx), &mut |invokers| {
+            .visit_routed(&self.route(ctx), &mut |invokers, _| {
                 picked = invokers.iter().find(|i| i.is_available()).cloned();
             });
         picked
@@ -2239,7 +2245,7 @@ where
     fn drives_io_here(&self, ctx: &CallContext) -> bool {
         let mut here = false;
         self.reference
-            .visit_routed(&self.route(ctx), &mut |invokers| {
+            .visit_routed(&self.route(ctx), &mut |invokers, _| {
                 here = invokers.iter().any(|invoker| {
                     let channels = invoker.channels();
                     (0..channels.len())

@@ -943,7 +943,7 @@ impl Directory for RegistryDirectory {
         self.inner.snapshot.read().clone()
     }
 
-    fn visit(&self, _: &Route<'_>, visit: &mut dyn FnMut(&[Invoker])) {
+    fn visit(&self, _: &Route<'_>, visit: &mut dyn FnMut(&Invokers)) {
         visit(&self.inner.snapshot.read());
     }
 }

@@ -68,7 +68,7 @@ impl ConsistentHash {
             return ring;
         }
         // Built outside the lock: hundreds of MD5s per provider.
-        let ring = Arc::new(Ring::new(invokers, route.method));
+        let ring = Arc::new(Ring::new(invokers, route));
         self.rings.insert(route, ring.clone());
         ring
     }
@@ -105,7 +105,8 @@ struct Ring {
 }
 
 impl Ring {
-    fn new(invokers: &[Invoker], method: &str) -> Self {
+    fn new(invokers: &[Invoker], route: &Route<'_>) -> Self {
+        let method = route.method;
         let first = &invokers[0];
         let param = |key: &str| {
             first
@@ -150,7 +151,7 @@ impl Ring {
             }
         }
         Self {
-            invokers: Listed::of(invokers),
+            invokers: Listed::of(invokers, route.list),
             points: unique.into_boxed_slice(),
             arguments,
         }
@@ -400,8 +401,16 @@ mod tests {
             "a:1",
             &[("hash.nodes", "8"), ("m.hash.nodes", "12")],
         )];
-        assert_eq!(Ring::new(&by_method, "m").points.len(), 12);
-        assert_eq!(Ring::new(&by_method, "other").points.len(), 8);
+        assert_eq!(
+            Ring::new(&by_method, &Route::new("s", "m")).points.len(),
+            12
+        );
+        assert_eq!(
+            Ring::new(&by_method, &Route::new("s", "other"))
+                .points
+                .len(),
+            8
+        );
         assert_eq!(itoa(0, &mut [0; 20]), "0");
         assert_eq!(itoa(159, &mut [0; 20]), "159");
         assert_eq!(itoa(usize::MAX, &mut [0; 20]), usize::MAX.to_string());

@@ -157,7 +157,7 @@ impl Actives {
         let actives = Arc::new(Self {
             service: route.service.into(),
             method: route.method.into(),
-            weights: Weights::new(invokers, route.method),
+            weights: Weights::new(invokers, route),
             stats: (invokers.iter())
                 .map(|invoker| invoker.stats(route.method).clone())
                 .collect(),

@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use parking_lot::RwLock;
 
-use super::{Invoker, Route};
+use super::{Invoker, Invokers, Route};
 
 mod consistent_hash;
 mod least;
@@ -199,7 +199,8 @@ struct Weights {
 }
 
 impl Weights {
-    fn new(invokers: &[Invoker], method: &str) -> Self {
+    fn new(invokers: &[Invoker], route: &Route<'_>) -> Self {
+        let method = route.method;
         let warm_ms = (invokers.iter())
             .map(|invoker| invoker.weighting().warm_ms())
             .max()
@@ -215,7 +216,7 @@ impl Weights {
             })
             .collect();
         Self {
-            invokers: Listed::of(invokers),
+            invokers: Listed::of(invokers, route.list),
             same: weights.windows(2).all(|w| w[0] == w[1]),
             weights,
             cumulative,
@@ -228,7 +229,7 @@ impl Weights {
         if let Some(weights) = cache.find(route, |weights| weights.is_over(invokers)) {
             return weights;
         }
-        let weights = Arc::new(Self::new(invokers, route.method));
+        let weights = Arc::new(Self::new(invokers, route));
         cache.insert(route, weights.clone());
         weights
     }
@@ -275,24 +276,38 @@ fn uniform(invokers: &[Invoker]) -> Option<&Invoker> {
 #[derive(Debug, Default)]
 struct Listed {
     ids: Box<[usize]>,
-    _held: Box<[std::sync::Weak<crate::cluster::directory::InvokerInner>]>,
+    _held: Box<[Weak<crate::cluster::directory::InvokerInner>]>,
+    /// The address of the directory's list these were handed as ([`Route::list`]), 0 if
+    /// none: while `_list` holds that list's memory, no other list can be there, and the
+    /// list itself never changes.
+    at: usize,
+    _list: Option<Weak<[Invoker]>>,
 }
 
 impl Listed {
-    fn of(invokers: &[Invoker]) -> Self {
+    /// The identities of `invokers`, which may be the directory's `list` ([`Route::list`]).
+    fn of(invokers: &[Invoker], list: Option<&Invokers>) -> Self {
+        let list = list.filter(|list| {
+            std::ptr::eq(list.as_ptr(), invokers.as_ptr()) && list.len() == invokers.len()
+        });
         Self {
             ids: invokers.iter().map(Invoker::id).collect(),
             _held: invokers.iter().map(Invoker::downgrade).collect(),
+            at: list.map_or(0, |list| list.as_ptr() as usize),
+            _list: list.map(Arc::downgrade),
         }
     }
 }
 
 /// Whether `a` lists the invokers `b` lists (clones of them), in the same order.
 ///
-/// Address differences OR-ed together without an early exit, so they vectorise (two
-/// instructions a pair): a balancer's cached list is the same pick after pick until the
-/// directory changes.
+/// The same list as before is known by its address and length. Another (one the routers
+/// narrowed, or a caller's own) is compared provider by provider: address differences OR-ed
+/// together without an early exit, so they vectorise (two instructions a pair).
 fn same_list(a: &Listed, b: &[Invoker]) -> bool {
+    if a.at == b.as_ptr() as usize && a.ids.len() == b.len() {
+        return true;
+    }
     a.ids.len() == b.len()
         && a.ids
             .iter()
@@ -519,6 +534,62 @@ pub(crate) mod tests {
             );
             // A list reusing nothing of the old one is a new list.
             balancer.select(&[staying.clone(), invoker("10.0.0.3:1", &[])], &route);
+        }
+    }
+
+    /// A balancer knows a list again by its address only while the route names the list it
+    /// is handed: a route naming another list, a prefix of the named list, and a list made
+    /// after the named one was dropped (which could reuse its memory) all pick as picks
+    /// with no list named, from the same random numbers.
+    #[test]
+    fn a_list_is_known_by_its_address_only_as_the_one_handed() {
+        let kinds: [fn() -> Arc<dyn LoadBalance>; 4] = [
+            || Arc::new(Random::new()),
+            || Arc::new(RoundRobin::new()),
+            || Arc::new(LeastActive::new()),
+            || Arc::new(ConsistentHash::new()),
+        ];
+        let weighted = |name: &str, weight: usize| {
+            invoker(&format!("{name}:1"), &[("weight", &weight.to_string())])
+        };
+        let providers = |names: &[&str]| -> Vec<Invoker> {
+            (names.iter().enumerate())
+                .map(|(i, name)| weighted(name, 10 * (i + 1)))
+                .collect()
+        };
+        let list = |names: &[&str]| -> Invokers { providers(names).into() };
+        let picks = |lb: &dyn LoadBalance, handed: &[Invoker], named: Option<&Invokers>| {
+            let mut route = Route::new("s", "m");
+            route.list = named;
+            (0..50)
+                .map(|_| lb.select(handed, &route).unwrap().address().to_owned())
+                .collect::<Vec<_>>()
+        };
+        for kind in kinds {
+            let (named, plain) = (kind(), kind());
+            let mut seed = 0;
+            let mut both = |handed: &[Invoker], list: Option<&Invokers>| {
+                seed += 1;
+                fastrand::seed(seed);
+                let got = picks(&*named, handed, list);
+                fastrand::seed(seed);
+                assert_eq!(got, picks(&*plain, handed, None), "{named:?}");
+            };
+            let (a, b) = (list(&["a", "b", "c"]), list(&["c", "b", "a"]));
+            both(&a, Some(&a));
+            both(&a, Some(&a));
+            // Handed b with a named, then a, then b named.
+            both(&b, Some(&a));
+            both(&a, Some(&a));
+            both(&b, Some(&b));
+            // A prefix of a, at a's address.
+            both(&a[..2], Some(&a));
+            both(&a, Some(&a));
+            // a goes; a list of as many providers made next may land where it was.
+            let others = providers(&["d", "e", "f"]);
+            drop(a);
+            let c: Invokers = others.into();
+            both(&c, Some(&c));
         }
     }
 

@@ -7,7 +7,7 @@ use parking_lot::Mutex;
 
 use super::weight::{Now, weight_of};
 use super::{Listed, LoadBalance, PerMethod, same_list};
-use crate::cluster::{Invoker, Route};
+use crate::cluster::{Invoker, Invokers, Route};
 
 /// How long a provider may go unlisted before its position is forgotten (Dubbo's
 /// `RECYCLE_PERIOD`).
@@ -74,7 +74,7 @@ impl LoadBalance for RoundRobin {
             return invokers.first();
         }
         let now = Now::new(route.now_ms);
-        let turn = |wheel: &Arc<Mutex<Wheel>>| wheel.lock().turn(invokers, route.method, &now);
+        let turn = |wheel: &Arc<Mutex<Wheel>>| wheel.lock().turn(invokers, route, &now);
         let picked = match self.wheels.with(route, turn) {
             Some(picked) => picked,
             None => turn(&self.wheel(route)),
@@ -145,7 +145,8 @@ impl Wheel {
     /// Reads the clock only when the route carries no time and the list changed or scores
     /// are parked (or a provider warms up): a turn over an unchanged list is then pure
     /// arithmetic, where a clock read would cost as much as the rest of the turn.
-    fn turn(&mut self, invokers: &[Invoker], method: &str, now: &Now) -> usize {
+    fn turn(&mut self, invokers: &[Invoker], route: &Route<'_>, now: &Now) -> usize {
+        let method = route.method;
         if !same_list(&self.listed, invokers) {
             self.settle();
             // Without the route's time, when the last turn was is unknown: the scores parked
@@ -155,7 +156,7 @@ impl Wheel {
                 Some(_) => self.listed_ms,
                 None => now.ms(),
             };
-            self.relist(invokers, last_ms);
+            self.relist(invokers, route.list, last_ms);
         }
         if let Some(now_ms) = now.known() {
             self.listed_ms = now_ms;
@@ -259,7 +260,7 @@ impl Wheel {
     ///
     /// Two providers listed under one address share one score in Dubbo; here the second
     /// starts a score of its own, and only one of them is kept once they are unlisted.
-    fn relist(&mut self, invokers: &[Invoker], listed_ms: u64) {
+    fn relist(&mut self, invokers: &[Invoker], list: Option<&Invokers>, listed_ms: u64) {
         let scores = self.currents.drain(..).zip(self.weights.drain(..));
         for (address, (current, weight)) in self.addresses.drain(..).zip(scores) {
             let score = Score { weight, current };
@@ -295,7 +296,7 @@ impl Wheel {
             self.fixed.push(fixed);
         }
         self.fixed_total = fixed_total;
-        self.listed = Listed::of(invokers);
+        self.listed = Listed::of(invokers, list);
         self.acyclic = false;
     }
 }
