@@ -175,23 +175,21 @@ impl Actives {
     /// [`least_by`] draws them; each counter is read once.
     ///
     /// Passes that do not branch per provider, so they pipeline: the counters into a buffer,
-    /// whether they all tie (then the list's cached draw), their least, and how many tie
-    /// (one: found by a scan).
-    /// Otherwise the ties become one bit per provider, walked bit by bit, reading the
-    /// weights of the ties only, as Dubbo reads them.
+    /// whether they all tie (then the list's cached draw), and their least. Then each
+    /// [`GROUP`] of counts becomes a mask of its ties in a few vector instructions, and the
+    /// ties' indexes are written over the counts already read: the draw reads the weights of
+    /// the ties only, as Dubbo reads them.
     fn pick(&self) -> usize {
-        let blocks = self.stats.len().div_ceil(BLOCK);
-        if blocks <= INLINE_BLOCKS {
-            let (mut counts, mut ties) = ([[0; BLOCK]; INLINE_BLOCKS], [0; INLINE_BLOCKS]);
-            self.pick_in(&mut counts[..blocks], &mut ties[..blocks])
+        let groups = self.stats.len().div_ceil(GROUP);
+        if groups <= INLINE_GROUPS {
+            self.pick_in(&mut [[0; GROUP]; INLINE_GROUPS][..groups])
         } else {
-            self.pick_in(&mut vec![[0; BLOCK]; blocks], &mut vec![0; blocks])
+            self.pick_in(&mut vec![[0; GROUP]; groups])
         }
     }
 
-    /// [`pick`](Self::pick) with buffers of one block of counts and one word of ties per
-    /// [`BLOCK`] providers.
-    fn pick_in(&self, counts: &mut [[u32; BLOCK]], ties: &mut [u64]) -> usize {
+    /// [`pick`](Self::pick) with a buffer of one group of counts per [`GROUP`] providers.
+    fn pick_in(&self, counts: &mut [[u32; GROUP]]) -> usize {
         let n = self.stats.len();
         for (slot, stats) in counts.as_flattened_mut().iter_mut().zip(&self.stats) {
             *slot = stats.active();
@@ -202,78 +200,68 @@ impl Actives {
             return self.weights.draw();
         }
         let least = least(listed);
-        // Counted in u32 lanes, four to a vector (a usize count takes two).
-        let ties_count = |count: u32, &active: &u32| count + u32::from(active == least);
-        let count = listed.iter().fold(0, ties_count) as usize;
-        if count == 1 {
-            // The draw among one is made all the same, as Dubbo's rule makes it: a thread's
-            // later draws stay those of the same seed.
-            let _ = fastrand::usize(..1);
-            return listed.iter().position(|&count| count == least).unwrap_or(0);
-        }
-        for (word, block) in ties.iter_mut().zip(counts.iter()) {
-            *word = tie_bits(block, least);
-        }
-        // The last block's counts past the list are whatever the buffer held: their bits
-        // are cleared.
-        if let (Some(last), tail @ 1..) = (ties.last_mut(), n % BLOCK) {
-            *last &= (1 << tail) - 1;
-        }
-        let ties = &*ties;
-        let weight = |at: usize| self.weights.weights.get(at).copied().unwrap_or(0);
-        let first = set_bits(ties).next().map_or(0, weight);
-        let (mut total, mut same) = (0u64, true);
-        for at in set_bits(ties) {
-            total += u64::from(weight(at));
-            same &= weight(at) == first;
-        }
-        if !same && total > 0 {
-            // Dubbo subtracts the ties' weights in order until the offset goes below zero.
-            let mut offset = fastrand::u64(..total);
-            for at in set_bits(ties) {
-                let w = u64::from(weight(at));
-                if offset < w {
-                    return at;
-                }
-                offset -= w;
+        // The lanes of the last group past the list hold the buffer's zeros.
+        let last = counts.len() - 1;
+        let tail = match n % GROUP {
+            0 => u16::MAX,
+            lanes => (1 << lanes) - 1,
+        };
+        let mut count = 0;
+        for at in 0..counts.len() {
+            let mut ties = tie_mask(&counts[at], least);
+            if at == last {
+                ties &= tail;
+            }
+            // The `count` ties so far all lie in groups up to this one, read already.
+            while ties != 0 {
+                counts.as_flattened_mut()[count] = (at * GROUP) as u32 + ties.trailing_zeros();
+                count += 1;
+                ties &= ties - 1;
             }
         }
-        let nth = fastrand::usize(..count);
-        set_bits(ties).nth(nth).unwrap_or(0)
+        let tied = &counts.as_flattened()[..count];
+        let weights = &self.weights.weights;
+        let weight = |at: u32| u64::from(weights.get(at as usize).copied().unwrap_or(0));
+        if !self.weights.same && count > 1 {
+            let first = tied.first().map_or(0, |&at| weight(at));
+            let (total, same) = (tied.iter()).fold((0, true), |(total, same), &at| {
+                (total + weight(at), same & (weight(at) == first))
+            });
+            if !same && total > 0 {
+                // Dubbo subtracts the ties' weights in order until the offset goes below zero.
+                let mut offset = fastrand::u64(..total);
+                for &at in tied {
+                    if offset < weight(at) {
+                        return at as usize;
+                    }
+                    offset -= weight(at);
+                }
+            }
+        }
+        // Equal weights (or one tie): drawn uniformly, as Dubbo draws even among one.
+        let nth = fastrand::usize(..count.max(1));
+        tied.get(nth).map_or(0, |&at| at as usize)
     }
 }
 
-/// How many providers one word of a pick's ties covers.
-const BLOCK: usize = 64;
+/// How many providers one mask of a pick's ties covers: one 16-bit mask from four vector
+/// compares.
+const GROUP: usize = 16;
 
-/// How many blocks a pick keeps on the stack; a longer list takes heap buffers.
-const INLINE_BLOCKS: usize = 2;
+/// How many groups a pick keeps on the stack (128 providers); a longer list takes a heap
+/// buffer.
+const INLINE_GROUPS: usize = 8;
 
-/// One bit per count of `block` equal to `least`, the first count in the lowest bit.
+/// One bit per count of `group` equal to `least`, the first count in the lowest bit.
 ///
-/// In halves of 32 lanes: the compiler turns each into vector comparisons and shifts by
-/// constants, where one loop over 64 lanes shifts by a vector of lane numbers (twice the
-/// instructions).
-fn tie_bits(block: &[u32; BLOCK], least: u32) -> u64 {
-    let half = |counts: &[u32]| {
-        (counts.iter().enumerate()).fold(0u32, |bits, (lane, &count)| {
-            bits | (u32::from(count == least) << lane)
-        })
-    };
-    let (low, high) = block.split_at(BLOCK / 2);
-    u64::from(half(low)) | (u64::from(half(high)) << 32)
-}
-
-/// The indexes of the bits set in `words`, lowest first ([`BLOCK`] a word).
-fn set_bits(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
-    (words.iter().enumerate()).flat_map(|(at, &word)| {
-        let mut rest = word;
-        std::iter::from_fn(move || {
-            let bit = (rest != 0).then(|| rest.trailing_zeros() as usize)?;
-            rest &= rest - 1;
-            Some(at * BLOCK + bit)
-        })
-    })
+/// Written as two bytes of booleans, which the compiler turns into vector compares packed
+/// down to one byte a lane and read as one mask (four compares, three packs, one move),
+/// where shifting each lane's bit into place takes four times the instructions.
+fn tie_mask(group: &[u32; GROUP], least: u32) -> u16 {
+    let tied: [bool; GROUP] = std::array::from_fn(|lane| group[lane] == least);
+    let byte =
+        |lanes: &[bool]| (lanes.iter().rev()).fold(0u8, |bits, &tie| (bits << 1) | tie as u8);
+    u16::from_le_bytes([byte(&tied[..GROUP / 2]), byte(&tied[GROUP / 2..])])
 }
 
 /// Whether `values` are all equal: compared 16 at a time in vector lanes, stopping at the
@@ -518,12 +506,12 @@ mod tests {
     }
 
     /// The kept counters pick as the list-walking rule does, from the same random numbers:
-    /// lists shorter and longer than one word of ties and than the stack's buffers, ties at
-    /// either end and across the words' boundaries, weighted and not.
+    /// lists shorter and longer than one group of the buffer and than the stack's buffer,
+    /// ties at either end and across the groups' boundaries, weighted and not.
     #[test]
     fn least_active_picks_as_least_by_across_list_lengths() {
         let route = Route::new("s", "m");
-        for n in [2, 3, 63, 64, 65, 100, 127, 128, 129, 200] {
+        for n in [2, 3, 15, 16, 17, 63, 64, 65, 100, 127, 128, 129, 200] {
             for weighted in [false, true] {
                 let invokers: Vec<_> = (0..n)
                     .map(|i| {
@@ -532,13 +520,14 @@ mod tests {
                     })
                     .collect();
                 let lb = LeastActive::new();
-                // Idle: none, every one in 10, the last, the first, the ends of a word.
+                // Idle: all, every one in 10, the last, the first, the ends of a group of
+                // the buffer, every other one.
                 let idles: [&dyn Fn(usize) -> bool; 6] = [
                     &|_| true,
                     &|i| i % 10 == 0,
                     &|i| i == n - 1,
                     &|i| i == 0,
-                    &|i| i % 64 == 63 || i % 64 == 0,
+                    &|i| i % 16 == 15 || i % 16 == 0,
                     &|i| i % 2 == 1,
                 ];
                 for (case, idle) in idles.iter().enumerate() {
