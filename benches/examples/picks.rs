@@ -1,19 +1,21 @@
-//! Least-active picks over 100 providers in a loop, as the `pick` bench sets them up, for
-//! counting instructions per pick where timings are too noisy to compare:
+//! Picks over 100 providers in a loop, as the `pick` bench sets them up, for counting
+//! instructions per pick where timings are too noisy to compare:
 //!
 //! ```text
 //! cargo build --release -p tether-benches --example picks
 //! valgrind --tool=callgrind target/release/examples/picks "10 idle" 100000
 //! ```
 //!
-//! Divide the inclusive count of `LeastActive::select` by the picks. A third argument
+//! The cases: least active with `"10 idle"` or `"all idle"`, `"random"` and `"roundrobin"`
+//! (weighted). Divide the inclusive count of the balancer's `select` by the picks, or take
+//! the difference of two runs' totals over the difference of their picks. A third argument
 //! `time` then prints the least and the median time a pick took over batches of 1,000.
 #![allow(missing_docs)]
 
 use std::hint::black_box;
 
 use tether_benches::picks::{METHOD, SERVICE, busy_but_one_in_ten, providers};
-use tether_core::cluster::{LeastActive, LoadBalance, Route};
+use tether_core::cluster::{LeastActive, LoadBalance, Random, RoundRobin, Route};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -21,12 +23,15 @@ fn main() {
     let picks: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(100_000);
     let invokers = providers(true);
     let route = Route::new(SERVICE, METHOD).with_list(&invokers);
-    let _calls = match case.as_str() {
-        "10 idle" => busy_but_one_in_ten(&invokers),
-        "all idle" => Vec::new(),
-        other => panic!("unknown case {other:?}: \"10 idle\" or \"all idle\""),
+    let (lb, _calls): (Box<dyn LoadBalance>, _) = match case.as_str() {
+        "10 idle" => (Box::new(LeastActive::new()), busy_but_one_in_ten(&invokers)),
+        "all idle" => (Box::new(LeastActive::new()), Vec::new()),
+        "random" => (Box::new(Random::new()), Vec::new()),
+        "roundrobin" => (Box::new(RoundRobin::new()), Vec::new()),
+        other => panic!(
+            "unknown case {other:?}: \"10 idle\", \"all idle\", \"random\" or \"roundrobin\""
+        ),
     };
-    let lb = LeastActive::new();
     let mut sum = 0usize;
     for _ in 0..picks {
         let picked = lb.select(black_box(&invokers), &route).expect("a pick");
