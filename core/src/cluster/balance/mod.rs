@@ -526,7 +526,12 @@ pub(crate) mod tests {
             for _ in 0..3 {
                 balancer.select(&[leaving.clone(), staying.clone()], &route);
             }
-            drop(leaving);
+            // Nor does a list named by the route, which the balancer holds weakly.
+            let list: Invokers = Arc::from([staying.clone(), leaving.clone()]);
+            for _ in 0..3 {
+                balancer.select(&list, &route.with_list(&list));
+            }
+            drop((leaving, list));
             assert_eq!(
                 Arc::strong_count(&channels),
                 1,
