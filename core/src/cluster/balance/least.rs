@@ -54,9 +54,16 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 /// How many lists a thread keeps at hand ([`RECENT`]).
 const RECENT_LISTS: usize = 4;
 
-/// A thread's lists at hand, each with the [`LeastActive::id`] of the balancer that kept
-/// it, the one picked from last first.
-type Recent = [Option<(u64, Arc<Actives>)>; RECENT_LISTS];
+/// A thread's lists at hand, and the buffer its picks count in.
+#[derive(Debug)]
+struct Recent {
+    /// Each with the [`LeastActive::id`] of the balancer that kept it, the one picked from
+    /// last first.
+    lists: [Option<(u64, Arc<Actives>)>; RECENT_LISTS],
+    /// As long as the longest list picked from: a pick's counts, and then its ties
+    /// ([`Actives::pick_in`]), with no buffer to clear first.
+    counts: Vec<[u32; GROUP]>,
+}
 
 thread_local! {
     /// The lists this thread picked from last, with the balancer that kept each: a pick over
@@ -64,8 +71,12 @@ thread_local! {
     /// read-modify-writes on a line every thread writes). A few, for a thread serving
     /// several references or methods. They keep no provider alive ([`Weights`] holds weak
     /// handles); a dropped balancer's lists stay until newer ones push them out.
-    static RECENT: RefCell<Recent> =
-        const { RefCell::new([const { None }; RECENT_LISTS]) };
+    static RECENT: RefCell<Recent> = const {
+        RefCell::new(Recent {
+            lists: [const { None }; RECENT_LISTS],
+            counts: Vec::new(),
+        })
+    };
 }
 
 impl LeastActive {
@@ -88,7 +99,7 @@ impl LeastActive {
 
     /// Puts `actives` first among a thread's `recent` lists, in place of this balancer's
     /// list for the same method if it has one, else of the one kept longest ago.
-    fn remember(&self, recent: &mut Recent, actives: &Arc<Actives>) {
+    fn remember(&self, recent: &mut [Option<(u64, Arc<Actives>)>], actives: &Arc<Actives>) {
         let stale = (recent.iter()).position(|kept| {
             kept.as_ref().is_some_and(|(id, kept)| {
                 *id == self.id
@@ -108,19 +119,27 @@ impl LoadBalance for LeastActive {
         }
         let now = Now::new(route.now_ms);
         let recent = |recent: &RefCell<Recent>| {
-            let recent = recent.borrow();
-            let (_, actives) = (recent.iter().flatten())
+            let Recent { lists, counts } = &mut *recent.borrow_mut();
+            let (_, actives) = (lists.iter().flatten())
                 .find(|(id, actives)| *id == self.id && actives.is_for(route))?;
-            actives.weights.hold(invokers, &now).then(|| actives.pick())
+            actives
+                .weights
+                .hold(invokers, &now)
+                .then(|| actives.pick(counts))
         };
         if let Ok(Some(at)) = RECENT.try_with(recent) {
             return invokers.get(at);
         }
         let actives = Actives::of(&self.actives, invokers, route);
         if actives.weights.hold_at(&now) {
+            let kept = RECENT.try_with(|recent| {
+                let Recent { lists, counts } = &mut *recent.borrow_mut();
+                self.remember(lists, &actives);
+                actives.pick(counts)
+            });
             // A thread that ends no longer keeps lists: it picks through the lock.
-            let _ = RECENT.try_with(|recent| self.remember(&mut recent.borrow_mut(), &actives));
-            return invokers.get(actives.pick());
+            let at = kept.unwrap_or_else(|_| actives.pick(&mut Vec::new()));
+            return invokers.get(at);
         }
         // A provider is warming up: its weight is read now.
         let method = route.method;
@@ -179,16 +198,17 @@ impl Actives {
     /// [`GROUP`] of counts becomes a mask of its ties in a few vector instructions, and the
     /// ties' indexes are written over the counts already read: the draw reads the weights of
     /// the ties only, as Dubbo reads them.
-    fn pick(&self) -> usize {
+    /// `counts` is a thread's buffer, made long enough first.
+    fn pick(&self, counts: &mut Vec<[u32; GROUP]>) -> usize {
         let groups = self.stats.len().div_ceil(GROUP);
-        if groups <= INLINE_GROUPS {
-            self.pick_in(&mut [[0; GROUP]; INLINE_GROUPS][..groups])
-        } else {
-            self.pick_in(&mut vec![[0; GROUP]; groups])
+        if counts.len() < groups {
+            counts.resize(groups, [0; GROUP]);
         }
+        self.pick_in(&mut counts[..groups])
     }
 
-    /// [`pick`](Self::pick) with a buffer of one group of counts per [`GROUP`] providers.
+    /// [`pick`](Self::pick) with a buffer of one group of counts per [`GROUP`] providers,
+    /// holding whatever the last pick left.
     fn pick_in(&self, counts: &mut [[u32; GROUP]]) -> usize {
         let n = self.stats.len();
         for (slot, stats) in counts.as_flattened_mut().iter_mut().zip(&self.stats) {
@@ -200,7 +220,7 @@ impl Actives {
             return self.weights.draw();
         }
         let least = least(listed);
-        // The lanes of the last group past the list hold the buffer's zeros.
+        // The lanes of the last group past the list hold what the buffer held.
         let last = counts.len() - 1;
         let tail = match n % GROUP {
             0 => u16::MAX,
@@ -247,10 +267,6 @@ impl Actives {
 /// How many providers one mask of a pick's ties covers: one 16-bit mask from four vector
 /// compares.
 const GROUP: usize = 16;
-
-/// How many groups a pick keeps on the stack (128 providers); a longer list takes a heap
-/// buffer.
-const INLINE_GROUPS: usize = 8;
 
 /// One bit per count of `group` equal to `least`, the first count in the lowest bit.
 ///
