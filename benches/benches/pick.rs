@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use tether_benches::picks::{METHOD, SERVICE, busy_but_one_in_ten, providers};
+use tether_benches::picks::{METHOD, SERVICE, busy_but_one_in_ten, none_idle, providers};
 use tether_core::cluster::{
     ConsistentHash, Invoker, Invokers, LeastActive, LoadBalance, Random, RoundRobin, Route,
     ShortestResponse,
@@ -39,6 +39,15 @@ fn bench(c: &mut Criterion) {
     let busy = providers(true);
     let calls = busy_but_one_in_ten(&busy);
     one("leastactive, 10 idle", &LeastActive::new(), &busy, &route);
+    // None idle: ten tie at one call in flight.
+    let loaded = providers(true);
+    let loaded_calls = none_idle(&loaded);
+    one(
+        "leastactive, none idle",
+        &LeastActive::new(),
+        &loaded,
+        &route,
+    );
     // All idle: 100 tie.
     one(
         "leastactive, all idle",
@@ -67,7 +76,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(lb.select(black_box(&narrowed), &route)));
     });
     group.finish();
-    drop(calls);
+    drop((calls, loaded_calls));
 }
 
 criterion_group! {

@@ -6,15 +6,15 @@
 //! valgrind --tool=callgrind target/release/examples/picks "10 idle" 100000
 //! ```
 //!
-//! The cases: least active with `"10 idle"` or `"all idle"`, `"random"` and `"roundrobin"`
-//! (weighted). Divide the inclusive count of the balancer's `select` by the picks, or take
-//! the difference of two runs' totals over the difference of their picks. A third argument
+//! The cases: least active with `"10 idle"`, `"all idle"` or `"none idle"`, and `"random"`
+//! and `"roundrobin"` (weighted). Divide the inclusive count of the balancer's `select` by
+//! the picks, or take the difference of two runs' totals over the difference of their picks. A third argument
 //! `time` then prints the least and the median time a pick took over batches of 1,000.
 #![allow(missing_docs)]
 
 use std::hint::black_box;
 
-use tether_benches::picks::{METHOD, SERVICE, busy_but_one_in_ten, providers};
+use tether_benches::picks::{METHOD, SERVICE, busy_but_one_in_ten, none_idle, providers};
 use tether_core::cluster::{LeastActive, LoadBalance, Random, RoundRobin, Route};
 
 fn main() {
@@ -26,10 +26,11 @@ fn main() {
     let (lb, _calls): (Box<dyn LoadBalance>, _) = match case.as_str() {
         "10 idle" => (Box::new(LeastActive::new()), busy_but_one_in_ten(&invokers)),
         "all idle" => (Box::new(LeastActive::new()), Vec::new()),
+        "none idle" => (Box::new(LeastActive::new()), none_idle(&invokers)),
         "random" => (Box::new(Random::new()), Vec::new()),
         "roundrobin" => (Box::new(RoundRobin::new()), Vec::new()),
         other => panic!(
-            "unknown case {other:?}: \"10 idle\", \"all idle\", \"random\" or \"roundrobin\""
+            "unknown case {other:?}: \"10 idle\", \"all idle\", \"none idle\", \"random\" or \"roundrobin\""
         ),
     };
     let mut sum = 0usize;

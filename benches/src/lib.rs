@@ -91,6 +91,14 @@ pub mod picks {
             .map(|(_, invoker)| invoker.stats(METHOD).begin())
             .collect()
     }
+
+    /// [`busy_but_one_in_ten`] and one call more on every provider: least active's "none
+    /// idle" case, whose ten least busy providers tie at one call.
+    pub fn none_idle(invokers: &[Invoker]) -> Vec<Active> {
+        let mut calls = busy_but_one_in_ten(invokers);
+        calls.extend(invokers.iter().map(|invoker| invoker.stats(METHOD).begin()));
+        calls
+    }
 }
 
 #[cfg(test)]
