@@ -137,7 +137,8 @@ impl LoadBalance for LeastActive {
                 self.remember(lists, &actives);
                 actives.pick(counts)
             });
-            // A thread that ends no longer keeps lists: it picks through the lock.
+            // A thread that is ending keeps no lists nor buffer: it picks with a buffer of
+            // its own, its lists found through the balancer's lock.
             let at = kept.unwrap_or_else(|_| actives.pick(&mut Vec::new()));
             return invokers.get(at);
         }
@@ -198,6 +199,7 @@ impl Actives {
     /// [`GROUP`] of counts becomes a mask of its ties in a few vector instructions, and the
     /// ties' indexes are written over the counts already read: the draw reads the weights of
     /// the ties only, as Dubbo reads them.
+    ///
     /// `counts` is a thread's buffer, made long enough first.
     fn pick(&self, counts: &mut Vec<[u32; GROUP]>) -> usize {
         let groups = self.stats.len().div_ceil(GROUP);
