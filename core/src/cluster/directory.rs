@@ -634,17 +634,10 @@ pub(crate) struct Timeouts {
 
 impl Timeouts {
     fn parse<'p>(params: impl Iterator<Item = (&'p str, &'p str)>) -> Self {
-        let positive_ms = |value: &str| {
-            value
-                .parse::<i32>()
-                .ok()
-                .filter(|&ms| ms > 0)
-                .map(|ms| Duration::from_millis(ms.unsigned_abs().into()))
-        };
         let (mut interface, mut fallback) = (None, None);
         let mut methods = Vec::new();
         for (key, value) in params {
-            let Some(ms) = positive_ms(value) else {
+            let Some(ms) = crate::url::positive_millis_value(value) else {
                 continue;
             };
             match key {

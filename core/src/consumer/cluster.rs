@@ -107,7 +107,7 @@ where
             .ok_or_else(|| super::no_connection(path, invoker))?;
         // The provider's URL may set the timeout (Java's `mergeUrl`).
         let provider_timeout = self.method.provider_timeout(Some(&self.ctx), invoker);
-        let timeout = provider_timeout.unwrap_or_else(|| self.method.timeout_in(Some(&self.ctx)));
+        let timeout = self.method.timeout_with(Some(&self.ctx), provider_timeout);
         // Counted in flight until it is answered (or dropped unanswered: a failure).
         let counted = self.counted.then(|| {
             (
@@ -385,7 +385,7 @@ async fn resend<A, R>(
             continue;
         };
         let provider_timeout = method.provider_timeout(Some(&ctx), &invoker);
-        let timeout = provider_timeout.unwrap_or_else(|| method.timeout_in(Some(&ctx)));
+        let timeout = method.timeout_with(Some(&ctx), provider_timeout);
         let (completer, response) = map_pair(
             abandoned_call,
             move |result| decode_with_attachments::<R>(result, timeout),

@@ -2138,8 +2138,8 @@ where
     ) -> Result<Started, RpcError> {
         let exports = self.callback_attachments(conn, args, ctx, provider_timeout)?;
         let attachments = exports.as_ref().map(|e| &e.attachments);
-        let timeout = provider_timeout.unwrap_or_else(|| self.timeout_in(ctx));
-        let options = CallOptions::new(timeout).notify_sent(notify_sent);
+        let options =
+            CallOptions::new(self.timeout_with(ctx, provider_timeout)).notify_sent(notify_sent);
         let body = self.request.body(args, attachments);
         conn.start_call_with(options, body, response).map_err(|e| {
             if let Some(exports) = &exports {
@@ -2180,7 +2180,17 @@ where
 
     /// The timeout of an attempt on `invoker`.
     pub(crate) fn attempt_timeout(&self, ctx: Option<&CallContext>, invoker: &Invoker) -> Duration {
-        (self.provider_timeout(ctx, invoker)).unwrap_or_else(|| self.timeout_in(ctx))
+        self.timeout_with(ctx, self.provider_timeout(ctx, invoker))
+    }
+
+    /// The timeout of an attempt whose provider's URL gives `provider_timeout`
+    /// ([`provider_timeout`](Self::provider_timeout)): that, else the call's or the method's.
+    pub(crate) fn timeout_with(
+        &self,
+        ctx: Option<&CallContext>,
+        provider_timeout: Option<Duration>,
+    ) -> Duration {
+        provider_timeout.unwrap_or_else(|| self.timeout_in(ctx))
     }
 
     /// See [`Reference::plain_connection`].

@@ -1526,10 +1526,21 @@ fn bool_value(value: Option<&str>, default: bool) -> bool {
 /// An `int` of milliseconds, `default` when absent, empty or not positive.
 fn positive_millis(entry: Option<(&str, &str)>, default: Duration) -> Result<Duration, ParamError> {
     let millis = int_value(entry, 0)?;
-    Ok(u64::try_from(millis)
+    Ok(positive_int_millis(millis).unwrap_or(default))
+}
+
+/// `value` as milliseconds if it is a positive `int`, as Java's `getPositiveParameter` and
+/// `getMethodPositiveParameter` read a timeout: `None` for zero, a negative number, one past
+/// `int`, or text.
+pub(crate) fn positive_millis_value(value: &str) -> Option<Duration> {
+    positive_int_millis(value.parse().ok()?)
+}
+
+fn positive_int_millis(millis: i32) -> Option<Duration> {
+    u64::try_from(millis)
         .ok()
         .filter(|&m| m > 0)
-        .map_or(default, Duration::from_millis))
+        .map(Duration::from_millis)
 }
 
 #[cfg(test)]

@@ -100,12 +100,9 @@ impl LeastActive {
     /// Puts `actives` first among a thread's `recent` lists, in place of this balancer's
     /// list for the same method if it has one, else of the one kept longest ago.
     fn remember(&self, recent: &mut [Option<(u64, Arc<Actives>)>], actives: &Arc<Actives>) {
+        let route = Route::new(&actives.service, &actives.method);
         let stale = (recent.iter()).position(|kept| {
-            kept.as_ref().is_some_and(|(id, kept)| {
-                *id == self.id
-                    && *kept.service == *actives.service
-                    && *kept.method == *actives.method
-            })
+            (kept.as_ref()).is_some_and(|(id, kept)| *id == self.id && kept.is_for(&route))
         });
         recent[..=stale.unwrap_or(RECENT_LISTS - 1)].rotate_right(1);
         recent[0] = Some((self.id, actives.clone()));

@@ -277,11 +277,9 @@ fn uniform(invokers: &[Invoker]) -> Option<&Invoker> {
 struct Listed {
     ids: Box<[usize]>,
     _held: Box<[Weak<crate::cluster::directory::InvokerInner>]>,
-    /// The address of the directory's list these were handed as ([`Route::list`]), 0 if
-    /// none: while `_list` holds that list's memory, no other list can be there, and the
-    /// list itself never changes.
-    at: usize,
-    _list: Option<Weak<[Invoker]>>,
+    /// The directory's list these were handed as ([`Route::list`]), if any: while this
+    /// holds its memory, no other list can be there, and the list itself never changes.
+    list: Option<Weak<[Invoker]>>,
 }
 
 impl Listed {
@@ -293,8 +291,7 @@ impl Listed {
         Self {
             ids: invokers.iter().map(Invoker::id).collect(),
             _held: invokers.iter().map(Invoker::downgrade).collect(),
-            at: list.map_or(0, |list| list.as_ptr() as usize),
-            _list: list.map(Arc::downgrade),
+            list: list.map(Arc::downgrade),
         }
     }
 }
@@ -305,7 +302,8 @@ impl Listed {
 /// narrowed, or a caller's own) is compared provider by provider: address differences OR-ed
 /// together without an early exit, so they vectorise (two instructions a pair).
 fn same_list(a: &Listed, b: &[Invoker]) -> bool {
-    if a.at == b.as_ptr() as usize && a.ids.len() == b.len() {
+    // The same address and length (a slice pointer's two halves).
+    if (a.list.as_ref()).is_some_and(|list| std::ptr::eq(list.as_ptr(), b)) {
         return true;
     }
     a.ids.len() == b.len()
